@@ -1,0 +1,247 @@
+package dev.layerprobe.simulator;
+
+import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.simulator.graph.Graph;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.tensor.QTensor;
+import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.simulator.tensor.Shapes;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * A compiled model: layers in execution order, each with its kernel, for one device profile.
+ * A float program computes in float32; a quantized program (compiled from a QDQ model) holds
+ * integer codes between NPU layers and quantizes its inputs on entry.
+ *
+ * <p>Immutable and thread-safe: several runs may proceed at once. A run keeps only the values
+ * still needed by later layers, so memory stays bounded by the widest point of the network.
+ */
+public final class NpuProgram {
+    private final String modelName;
+    private final Graph graph;
+    private final List<Layer> layers;
+    private final List<LayerExec> execs;
+    private final List<ValueInfo> inputs;
+    private final List<String> outputs;
+    private final Map<String, QuantParams> tensorQuant;
+    private final DeviceProfile profile;
+    private final boolean quantized;
+    private final Map<String, Integer> lastUse;
+
+    NpuProgram(String modelName, Graph graph, List<Layer> layers, List<LayerExec> execs, List<ValueInfo> inputs,
+            List<String> outputs, Map<String, QuantParams> tensorQuant, DeviceProfile profile, boolean quantized) {
+        this.modelName = modelName;
+        this.graph = graph;
+        this.layers = List.copyOf(layers);
+        this.execs = List.copyOf(execs);
+        this.inputs = List.copyOf(inputs);
+        this.outputs = List.copyOf(outputs);
+        this.tensorQuant = Collections.unmodifiableMap(new HashMap<>(tensorQuant));
+        this.profile = profile;
+        this.quantized = quantized;
+        Map<String, Integer> last = new HashMap<>();
+        for (Layer l : layers) {
+            for (String in : l.inputs()) {
+                last.put(in, l.index());
+            }
+        }
+        this.lastUse = last;
+    }
+
+    public String modelName() {
+        return modelName;
+    }
+
+    /** Layers in execution order. */
+    public List<Layer> layers() {
+        return layers;
+    }
+
+    public Optional<Layer> layer(String name) {
+        return layers.stream().filter(l -> l.name().equals(name) || l.outputs().contains(name)).findFirst();
+    }
+
+    /** Graph inputs (shapes may hold -1 for dynamic dimensions). */
+    public List<ValueInfo> inputs() {
+        return inputs;
+    }
+
+    public List<String> outputs() {
+        return outputs;
+    }
+
+    public boolean isQuantized() {
+        return quantized;
+    }
+
+    public DeviceProfile profile() {
+        return profile;
+    }
+
+    /**
+     * The compiled graph after the compiler's passes (constants folded, BatchNorm folded, activations
+     * fused, quantization removed). Read-only by contract: the quantizer reads it to write QDQ files.
+     */
+    public Graph graph() {
+        return graph;
+    }
+
+    /** The quantization of an activation tensor (layer output or graph input), or null. */
+    public QuantParams quantOf(String tensor) {
+        return tensorQuant.get(tensor);
+    }
+
+    /**
+     * Runs the whole program; the observer sees every layer's output as it is produced.
+     *
+     * @param feeds float tensors by graph input name
+     * @return the graph outputs by name
+     */
+    public Map<String, LayerValue> run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException {
+        Map<String, LayerValue> env = new HashMap<>();
+        for (ValueInfo in : inputs) {
+            Tensor t = feeds.get(in.name());
+            if (t == null) {
+                throw new SimulatorException(Code.BAD_INPUT, "missing input '" + in.name() + "', expected "
+                        + inputs.stream().map(ValueInfo::name).toList());
+            }
+            checkShape(in, t);
+            env.put(in.name(), entryValue(in.name(), t));
+        }
+        for (String name : feeds.keySet()) {
+            if (inputs.stream().noneMatch(v -> v.name().equals(name))) {
+                throw new SimulatorException(Code.BAD_INPUT, "unknown input '" + name + "', expected one of "
+                        + inputs.stream().map(ValueInfo::name).toList());
+            }
+        }
+        Map<String, LayerValue> result = new LinkedHashMap<>();
+        for (Layer layer : layers) {
+            LayerValue[] args = new LayerValue[layer.inputs().size()];
+            for (int i = 0; i < args.length; i++) {
+                args[i] = env.get(layer.inputs().get(i));
+            }
+            LayerValue[] outs = execute(layer, args);
+            for (int i = 0; i < outs.length; i++) {
+                env.put(layer.outputs().get(i), outs[i]);
+            }
+            observer.onLayer(layer, outs[0]);
+            for (String in : layer.inputs()) {
+                if (lastUse.get(in) == layer.index() && !outputs.contains(in)) {
+                    env.remove(in);
+                }
+            }
+        }
+        for (String o : outputs) {
+            LayerValue v = env.get(o);
+            if (v == null) {
+                throw new SimulatorException(Code.INVALID_MODEL, "graph output '" + o + "' was not computed");
+            }
+            result.put(o, v);
+        }
+        return result;
+    }
+
+    /**
+     * Runs each layer alone on reference inputs (quantized to the layer's input quantization in a
+     * quantized program): the error a layer introduces by itself. The observer sees each output.
+     *
+     * @param reference float values by tensor name: graph inputs and every layer input
+     */
+    public void runPerLayer(Function<String, Tensor> reference, LayerObserver observer) throws SimulatorException {
+        for (Layer layer : layers) {
+            LayerValue[] args = new LayerValue[layer.inputs().size()];
+            for (int i = 0; i < args.length; i++) {
+                String name = layer.inputs().get(i);
+                Tensor t = reference.apply(name);
+                if (t == null) {
+                    throw new SimulatorException(Code.BAD_INPUT, "no reference value for tensor '" + name
+                            + "' (input of layer '" + layer.name() + "')");
+                }
+                args[i] = entryValue(name, t);
+            }
+            observer.onLayer(layer, execute(layer, args)[0]);
+        }
+    }
+
+    /**
+     * Runs one layer on the given inputs (real values, quantized on entry in a quantized program):
+     * device-side isolation of a layer.
+     */
+    public LayerValue runLayer(String layerName, Map<String, Tensor> layerInputs) throws SimulatorException {
+        Layer layer = layer(layerName).orElseThrow(() -> new SimulatorException(Code.BAD_INPUT,
+                "unknown layer '" + layerName + "'"));
+        LayerValue[] args = new LayerValue[layer.inputs().size()];
+        for (int i = 0; i < args.length; i++) {
+            String name = layer.inputs().get(i);
+            Tensor t = layerInputs.get(name);
+            if (t == null) {
+                throw new SimulatorException(Code.BAD_INPUT, "layer '" + layerName + "' needs input '" + name
+                        + "', expected " + layer.inputs());
+            }
+            args[i] = entryValue(name, t);
+        }
+        return execute(layer, args)[0];
+    }
+
+    private LayerValue entryValue(String tensor, Tensor t) {
+        QuantParams q = quantized ? tensorQuant.get(tensor) : null;
+        return q != null ? LayerValue.of(QTensor.quantize(t.toFloat(), q)) : LayerValue.of(t);
+    }
+
+    private LayerValue[] execute(Layer layer, LayerValue[] args) throws SimulatorException {
+        try {
+            return execs.get(layer.index()).run(args);
+        } catch (IllegalArgumentException | IllegalStateException | ArithmeticException
+                 | IndexOutOfBoundsException e) {
+            throw new SimulatorException(Code.INVALID_MODEL, "layer '" + layer.name() + "' (" + layer.op()
+                    + ") failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static void checkShape(ValueInfo in, Tensor t) throws SimulatorException {
+        int[] want = in.shape();
+        int[] got = t.shape();
+        boolean ok = want.length == 0 || want.length == got.length;
+        for (int i = 0; ok && i < want.length; i++) {
+            ok = want[i] < 0 || want[i] == got[i];
+        }
+        if (!ok) {
+            throw new SimulatorException(Code.BAD_INPUT, "input '" + in.name() + "' has shape "
+                    + Shapes.format(got) + ", the model expects " + formatDims(want));
+        }
+    }
+
+    private static String formatDims(int[] shape) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < shape.length; i++) {
+            b.append(i > 0 ? "x" : "").append(shape[i] < 0 ? "?" : Integer.toString(shape[i]));
+        }
+        return b.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "NpuProgram(" + modelName + ", " + layers.size() + " layers, "
+                + (quantized ? "quantized" : "float") + ", " + profile.name() + ")";
+    }
+
+    static List<String> names(List<ValueInfo> v) {
+        List<String> out = new ArrayList<>();
+        v.forEach(x -> out.add(x.name()));
+        return out;
+    }
+
+    static String shapeList(int[] s) {
+        return Arrays.toString(s);
+    }
+}

@@ -1,0 +1,57 @@
+package dev.layerprobe.simulator.graph;
+
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * An ONNX node attribute. Exactly the field matching {@link #kind()} is meaningful; integer lists
+ * are {@code long[]} as in ONNX.
+ */
+public record Attribute(Kind kind, long i, float f, String s, long[] ints, float[] floats, String[] strings,
+        Tensor t) {
+
+    /** ONNX attribute kinds the simulator keeps (graphs and sparse tensors are not executed). */
+    public enum Kind { INT, FLOAT, STRING, INTS, FLOATS, STRINGS, TENSOR, OTHER }
+
+    public static Attribute ofInt(long v) {
+        return new Attribute(Kind.INT, v, 0, null, null, null, null, null);
+    }
+
+    public static Attribute ofFloat(float v) {
+        return new Attribute(Kind.FLOAT, 0, v, null, null, null, null, null);
+    }
+
+    public static Attribute ofString(String v) {
+        return new Attribute(Kind.STRING, 0, 0, v, null, null, null, null);
+    }
+
+    public static Attribute ofInts(long... v) {
+        return new Attribute(Kind.INTS, 0, 0, null, v, null, null, null);
+    }
+
+    public static Attribute ofFloats(float... v) {
+        return new Attribute(Kind.FLOATS, 0, 0, null, null, v, null, null);
+    }
+
+    public static Attribute ofStrings(String... v) {
+        return new Attribute(Kind.STRINGS, 0, 0, null, null, null, v, null);
+    }
+
+    public static Attribute ofTensor(Tensor v) {
+        return new Attribute(Kind.TENSOR, 0, 0, null, null, null, null, v);
+    }
+
+    /** A short human-readable value, for plans and reports. */
+    public String display() {
+        return switch (kind) {
+            case INT -> Long.toString(i);
+            case FLOAT -> Float.toString(f);
+            case STRING -> s;
+            case INTS -> Arrays.toString(ints);
+            case FLOATS -> Arrays.toString(floats);
+            case STRINGS -> Arrays.toString(strings);
+            case TENSOR -> String.valueOf(t);
+            case OTHER -> "?";
+        };
+    }
+}

@@ -1,0 +1,121 @@
+package dev.layerprobe.simulator.graph;
+
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The simulator's editable form of an ONNX graph: nodes in topological order, constant tensors
+ * (initializers and folded values) by name, graph inputs (without initializers) and outputs.
+ * Graph passes rewrite it in place; it is not thread-safe.
+ */
+public final class Graph {
+    private final List<Node> nodes;
+    private final Map<String, Tensor> constants;
+    private final List<ValueInfo> inputs;
+    private final List<String> outputs;
+    private final Map<String, Integer> opsets;
+    private final String name;
+
+    public Graph(String name, List<Node> nodes, Map<String, Tensor> constants, List<ValueInfo> inputs,
+            List<String> outputs, Map<String, Integer> opsets) {
+        this.name = name;
+        this.nodes = new ArrayList<>(nodes);
+        this.constants = new LinkedHashMap<>(constants);
+        this.inputs = new ArrayList<>(inputs);
+        this.outputs = new ArrayList<>(outputs);
+        this.opsets = new HashMap<>(opsets);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Mutable node list, kept in topological order by every pass. */
+    public List<Node> nodes() {
+        return nodes;
+    }
+
+    /** Mutable map of constant tensors (initializers and folded values). */
+    public Map<String, Tensor> constants() {
+        return constants;
+    }
+
+    public boolean isConstant(String tensor) {
+        return constants.containsKey(tensor);
+    }
+
+    public Tensor constant(String tensor) {
+        return constants.get(tensor);
+    }
+
+    /** Graph inputs that are not initializers. */
+    public List<ValueInfo> inputs() {
+        return inputs;
+    }
+
+    public List<String> outputs() {
+        return outputs;
+    }
+
+    /** Opset version by domain ("" is the default ONNX domain). */
+    public Map<String, Integer> opsets() {
+        return opsets;
+    }
+
+    public int opset() {
+        return opsets.getOrDefault("", opsets.getOrDefault("ai.onnx", 13));
+    }
+
+    /** The node producing a tensor, or null for inputs and constants. */
+    public Node producer(String tensor) {
+        for (Node n : nodes) {
+            if (n.outputs().contains(tensor)) {
+                return n;
+            }
+        }
+        return null;
+    }
+
+    /** Nodes consuming a tensor, in graph order. */
+    public List<Node> consumers(String tensor) {
+        List<Node> out = new ArrayList<>();
+        for (Node n : nodes) {
+            if (n.inputs().contains(tensor)) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    /** Replaces every use of tensor {@code from} by {@code to}, in nodes and graph outputs. */
+    public void renameUses(String from, String to) {
+        for (Node n : nodes) {
+            List<String> in = n.inputs();
+            for (int i = 0; i < in.size(); i++) {
+                if (in.get(i).equals(from)) {
+                    in.set(i, to);
+                }
+            }
+        }
+        for (int i = 0; i < outputs.size(); i++) {
+            if (outputs.get(i).equals(from)) {
+                outputs.set(i, to);
+            }
+        }
+    }
+
+    /** Drops constants no node or output uses any more. */
+    public void pruneConstants() {
+        Set<String> used = new HashSet<>(outputs);
+        for (Node n : nodes) {
+            used.addAll(n.inputs());
+        }
+        constants.keySet().retainAll(used);
+    }
+}

@@ -1,0 +1,15 @@
+package dev.layerprobe.simulator.kernels;
+
+import dev.layerprobe.simulator.tensor.Tensor;
+
+/**
+ * The float32 reference computation of one ONNX node, bound to that node's attributes.
+ *
+ * <p>Inputs arrive in the node's input order; an omitted optional input is {@code null}. Kernels
+ * allocate their outputs and never modify inputs. Implementations are stateless after
+ * construction and may be called from several threads.
+ */
+@FunctionalInterface
+public interface FloatKernel {
+    Tensor[] run(Tensor[] inputs);
+}
