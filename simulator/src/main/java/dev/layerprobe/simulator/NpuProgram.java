@@ -38,7 +38,8 @@ public final class NpuProgram {
     private final boolean quantized;
     private final Map<String, Integer> lastUse;
 
-    NpuProgram(String modelName, Graph graph, List<Layer> layers, List<LayerExec> execs, List<ValueInfo> inputs,
+    /** Built by the compiler ({@link Simulator#compile}); not meant to be called elsewhere. */
+    public NpuProgram(String modelName, Graph graph, List<Layer> layers, List<LayerExec> execs, List<ValueInfo> inputs,
             List<String> outputs, Map<String, QuantParams> tensorQuant, DeviceProfile profile, boolean quantized) {
         this.modelName = modelName;
         this.graph = graph;

@@ -2,22 +2,227 @@ package dev.layerprobe.simulator.compiler;
 
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
+import dev.layerprobe.simulator.Layer;
+import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.simulator.graph.Attribute;
+import dev.layerprobe.simulator.graph.Graph;
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.kernels.FloatKernels;
+import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.profile.Fault;
+import dev.layerprobe.simulator.quant.QdqImport;
+import dev.layerprobe.simulator.quant.QuantSpec;
+import dev.layerprobe.simulator.tensor.QuantParams;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
-/** Compiles ONNX graphs into NPU programs. */
+/**
+ * Compiles an ONNX graph into an {@link NpuProgram}, in the steps an NPU compiler takes:
+ * <ol>
+ *   <li>read the quantization out of QDQ nodes ({@link QdqImport}), if any;</li>
+ *   <li>fold constants, Identity and Dropout ({@link ConstantFolding});</li>
+ *   <li>fold BatchNormalization into the Conv before it ({@link BatchNormFolding});</li>
+ *   <li>group each Relu/Clip with the Conv/Gemm/Add/MatMul before it into one layer;</li>
+ *   <li>bind every layer to float kernels, or to integer kernels in a quantized program
+ *       ({@link QuantizedLayers}), with the profile's faults applied.</li>
+ * </ol>
+ */
 public final class NpuCompiler {
+    /** Ops an activation can be fused into. */
+    private static final Set<String> FUSE_INTO = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul", "Add");
+
     private NpuCompiler() {
     }
 
     public static NpuProgram compile(ModelProto model, Path baseDir, String name, CompileOptions options)
             throws SimulatorException {
-        throw new UnsupportedOperationException("compiler not written yet");
+        Graph g = OnnxGraphs.toGraph(model, baseDir);
+        QuantSpec spec = QdqImport.extract(g);
+        applyInputShapes(g, options.inputShapes());
+        ConstantFolding.run(g);
+        BatchNormFolding.run(g);
+        checkSupported(g);
+        List<List<Node>> groups = group(g, spec, options.fuse());
+        DeviceProfile profile = options.profile();
+        checkFaults(profile, groups);
+        boolean quantized = spec.isQuantized();
+        List<Layer> layers = new ArrayList<>();
+        List<LayerExec> execs = new ArrayList<>();
+        for (List<Node> nodes : groups) {
+            Node main = nodes.get(0);
+            Node last = nodes.get(nodes.size() - 1);
+            String layerName = last.output(0);
+            List<Fault> faults = profile.faults().stream().filter(f -> f.matches(layerName, main.opType())).toList();
+            List<String> inputs = runtimeInputs(g, nodes);
+            List<String> outputs = new ArrayList<>(last.outputs());
+            List<String> covers = new ArrayList<>();
+            nodes.forEach(n -> covers.addAll(n.covers()));
+            List<String> fusedOps = nodes.subList(1, nodes.size()).stream().map(Node::opType).toList();
+            Map<String, String> attrs = new LinkedHashMap<>();
+            main.attributes().forEach((k, v) -> attrs.put(k, v.display()));
+            LayerExec exec;
+            Placement placement;
+            QuantParams outQ = null;
+            if (quantized) {
+                QuantizedLayers.Built b = QuantizedLayers.build(g, nodes, inputs, spec, profile, faults);
+                exec = b.exec();
+                placement = b.placement();
+                outQ = spec.activation(layerName);
+            } else {
+                exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
+                placement = QuantizedLayers.isNpuOp(main.opType()) ? Placement.NPU : Placement.CPU;
+            }
+            layers.add(new Layer(layers.size(), layerName, main.opType(), List.copyOf(inputs), List.copyOf(outputs),
+                    List.copyOf(covers), fusedOps, attrs, placement, outQ));
+            execs.add(exec);
+        }
+        Map<String, QuantParams> tensorQuant = new HashMap<>(spec.activations());
+        String modelName = name;
+        return new NpuProgram(modelName, g, layers, execs, g.inputs(), g.outputs(), tensorQuant, profile, quantized);
     }
 
+    /** Op types the simulator can run. */
     public static Set<String> supportedOps() {
-        return Set.of();
+        Set<String> s = new TreeSet<>(FloatKernels.supportedOps());
+        s.add("QuantizeLinear");
+        s.add("DequantizeLinear");
+        return s;
+    }
+
+    private static void applyInputShapes(Graph g, Map<String, int[]> shapes) throws SimulatorException {
+        for (String name : shapes.keySet()) {
+            if (g.inputs().stream().noneMatch(v -> v.name().equals(name))) {
+                throw new SimulatorException(Code.BAD_INPUT, "unknown input '" + name + "' in input shapes, expected one of "
+                        + g.inputs().stream().map(ValueInfo::name).toList());
+            }
+        }
+        g.inputs().replaceAll(v -> shapes.containsKey(v.name()) ? new ValueInfo(v.name(), v.dtype(), shapes.get(v.name())) : v);
+    }
+
+    private static void checkSupported(Graph g) throws SimulatorException {
+        List<String> bad = new ArrayList<>();
+        Set<String> ops = new TreeSet<>();
+        for (Node n : g.nodes()) {
+            if (!FloatKernels.supports(n.opType()) || !(n.domain().isEmpty() || n.domain().equals("ai.onnx"))) {
+                bad.add("'" + n.name() + "' (" + (n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType() + ")");
+                ops.add(n.opType());
+            }
+        }
+        if (!bad.isEmpty()) {
+            throw new SimulatorException(Code.UNSUPPORTED_OP, "unsupported op" + (ops.size() > 1 ? "s " : " ") + ops
+                    + " in " + bad.size() + " node" + (bad.size() > 1 ? "s: " : ": ") + String.join(", ", bad));
+        }
+    }
+
+    private static List<List<Node>> group(Graph g, QuantSpec spec, boolean fuse) {
+        List<List<Node>> groups = new ArrayList<>();
+        Set<Node> taken = new HashSet<>();
+        for (Node n : g.nodes()) {
+            if (taken.contains(n)) {
+                continue;
+            }
+            List<Node> group = new ArrayList<>();
+            group.add(n);
+            taken.add(n);
+            if (fuse && FUSE_INTO.contains(n.opType()) && n.outputs().size() == 1) {
+                String out = n.output(0);
+                List<Node> users = g.consumers(out);
+                if (users.size() == 1 && !g.outputs().contains(out) && spec.activation(out) == null
+                        && isFusableActivation(g, users.get(0)) && users.get(0).input(0).equals(out)) {
+                    group.add(users.get(0));
+                    taken.add(users.get(0));
+                }
+            }
+            groups.add(group);
+        }
+        return groups;
+    }
+
+    static boolean isFusableActivation(Graph g, Node a) {
+        if (a.opType().equals("Relu")) {
+            return true;
+        }
+        if (!a.opType().equals("Clip")) {
+            return false;
+        }
+        return (!a.hasInput(1) || g.isConstant(a.input(1))) && (!a.hasInput(2) || g.isConstant(a.input(2)));
+    }
+
+    private static List<String> runtimeInputs(Graph g, List<Node> nodes) {
+        Set<String> internal = new HashSet<>();
+        Set<String> in = new LinkedHashSet<>();
+        for (Node n : nodes) {
+            for (String i : n.inputs()) {
+                if (!i.isEmpty() && !g.isConstant(i) && !internal.contains(i)) {
+                    in.add(i);
+                }
+            }
+            internal.addAll(n.outputs());
+        }
+        return new ArrayList<>(in);
+    }
+
+    /** Copies of the nodes with attribute-level faults applied (DepthToSpace mode swap). */
+    static List<Node> withFaults(List<Node> nodes, List<Fault> faults) {
+        if (faults.isEmpty()) {
+            return nodes;
+        }
+        List<Node> out = new ArrayList<>();
+        for (Node n : nodes) {
+            Node copy = n;
+            for (Fault f : faults) {
+                if (f.kind() == dev.layerprobe.simulator.profile.FaultKind.DEPTH_TO_SPACE_MODE_SWAP
+                        && n.opType().equals("DepthToSpace")) {
+                    copy = new Node(n.name(), n.opType(), n.domain(), n.inputs(), n.outputs(), n.attributes());
+                    String mode = n.attrString("mode", "DCR");
+                    copy.attributes().put("mode", Attribute.ofString(mode.equals("DCR") ? "CRD" : "DCR"));
+                }
+            }
+            out.add(copy);
+        }
+        return out;
+    }
+
+    private static void checkFaults(DeviceProfile profile, List<List<Node>> groups) throws SimulatorException {
+        Map<String, String> layerOps = new LinkedHashMap<>();
+        for (List<Node> nodes : groups) {
+            layerOps.put(nodes.get(nodes.size() - 1).output(0), nodes.get(0).opType());
+        }
+        for (Fault f : profile.faults()) {
+            if (f.layer() != null) {
+                String op = layerOps.get(f.layer());
+                if (op == null) {
+                    throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + ": no layer named '"
+                            + f.layer() + "'; closest: " + NameSuggestions.closest(f.layer(), layerOps.keySet(), 5));
+                }
+                if (!f.kind().appliesTo(op)) {
+                    throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + " applies to "
+                            + List.of(f.kind().ops()) + ", but layer '" + f.layer() + "' is " + op);
+                }
+            } else {
+                if (!f.kind().appliesTo(f.op())) {
+                    throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + " applies to "
+                            + List.of(f.kind().ops()) + ", not to op " + f.op());
+                }
+                if (!layerOps.containsValue(f.op())) {
+                    throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + ": the model has no "
+                            + f.op() + " layer");
+                }
+            }
+        }
     }
 }

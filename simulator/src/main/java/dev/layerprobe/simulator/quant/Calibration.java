@@ -47,6 +47,9 @@ public final class Calibration {
 
     /** Widens the range of a tensor by the values of t. */
     public void observe(String tensor, Tensor t) {
+        if (!t.isFloating()) {
+            return; // shapes and indices are not quantized
+        }
         float[] x = t.floats();
         float lo = Float.POSITIVE_INFINITY;
         float hi = Float.NEGATIVE_INFINITY;

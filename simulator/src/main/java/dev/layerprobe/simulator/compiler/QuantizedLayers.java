@@ -1,0 +1,299 @@
+package dev.layerprobe.simulator.compiler;
+
+import dev.layerprobe.simulator.LayerExec;
+import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.Placement;
+import dev.layerprobe.simulator.graph.Graph;
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.kernels.FloatKernel;
+import dev.layerprobe.simulator.kernels.FloatKernels;
+import dev.layerprobe.simulator.kernels.quantized.QAdd;
+import dev.layerprobe.simulator.kernels.quantized.QConv;
+import dev.layerprobe.simulator.kernels.quantized.QGemm;
+import dev.layerprobe.simulator.kernels.quantized.QGlobalAveragePool;
+import dev.layerprobe.simulator.kernels.quantized.QLut;
+import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
+import dev.layerprobe.simulator.kernels.quantized.Requantizer;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.profile.Fault;
+import dev.layerprobe.simulator.profile.RequantMode;
+import dev.layerprobe.simulator.quant.QuantSpec;
+import dev.layerprobe.simulator.tensor.QTensor;
+import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Binds a layer of a quantized program to integer kernels (placement NPU), or, for ops an NPU
+ * leaves to the CPU and layers whose quantization is incomplete, to float kernels between a
+ * dequantize and a quantize (placement CPU), per DESIGN §6.
+ */
+final class QuantizedLayers {
+    /** Ops whose integer form moves codes without arithmetic; exact, then rescaled if needed. */
+    private static final Set<String> DATA_MOVEMENT = Set.of("DepthToSpace", "SpaceToDepth", "Flatten", "Reshape",
+            "Transpose", "Squeeze", "Unsqueeze", "Identity", "MaxPool", "GlobalMaxPool", "Slice", "Pad", "Resize",
+            "Upsample", "Split", "Gather", "Expand", "Tile");
+    /** Unary nonlinear ops run as a 256-entry (int8) lookup table. */
+    private static final Set<String> LUT = Set.of("Tanh", "Sigmoid", "HardSigmoid", "HardSwish", "Exp", "Erf",
+            "LeakyRelu", "Elu", "Softplus", "Log", "Sqrt", "Reciprocal", "Neg", "Abs");
+    private static final Set<String> NPU_OPS;
+
+    static {
+        Set<String> s = new java.util.HashSet<>(Set.of("Conv", "Gemm", "Add", "Sub", "Relu", "Clip",
+                "GlobalAveragePool", "Concat"));
+        s.addAll(DATA_MOVEMENT);
+        s.addAll(LUT);
+        NPU_OPS = Set.copyOf(s);
+    }
+
+    record Built(LayerExec exec, Placement placement) {
+    }
+
+    private QuantizedLayers() {
+    }
+
+    /** Whether the emulated NPU has an integer kernel for this op. */
+    static boolean isNpuOp(String op) {
+        return NPU_OPS.contains(op);
+    }
+
+    static Built build(Graph g, List<Node> original, List<String> inputs, QuantSpec spec, DeviceProfile profile,
+            List<Fault> faults) {
+        List<Node> nodes = NpuCompiler.withFaults(original, faults);
+        Node main = nodes.get(0);
+        Node last = nodes.get(nodes.size() - 1);
+        QuantParams outQ = spec.activation(last.output(0));
+        List<QuantParams> inQ = new ArrayList<>();
+        boolean complete = outQ != null && outQ.isPerTensor() && last.outputs().size() == 1;
+        for (String in : inputs) {
+            QuantParams q = spec.activation(in);
+            inQ.add(q);
+            complete &= q != null && q.isPerTensor();
+        }
+        if (!complete || !isNpuOp(main.opType())) {
+            return cpu(g, nodes, inputs, spec);
+        }
+        RequantMode mode = profile.requant();
+        long[] clamp = clampRange(g, nodes, outQ);
+        long lo = clamp[0];
+        long hi = clamp[1];
+        Node act = nodes.size() > 1 ? nodes.get(1) : null;
+        String op = main.opType();
+        switch (op) {
+            case "Conv": {
+                QTensor w = spec.constantCodes(main.input(1));
+                if (w == null || inputs.size() != 1) {
+                    return cpu(g, nodes, inputs, spec);
+                }
+                QuantParams xq = inQ.get(0);
+                int oc = w.shape()[0];
+                long[] bias = accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, w.params(), oc);
+                Requantizer[] rq = requantizers(xq, w.params(), outQ, oc, mode);
+                QConv conv = new QConv(main, w, bias, rq, xq, outQ, lo, hi);
+                return npu(args -> single(conv.run(QuantizedValues.codesOf(args[0], xq))));
+            }
+            case "Gemm": {
+                QTensor b = spec.constantCodes(main.input(1));
+                if (b == null || inputs.size() != 1 || main.attrFloat("alpha", 1f) != 1f
+                        || main.attrFloat("beta", 1f) != 1f || b.shape().length != 2) {
+                    return cpu(g, nodes, inputs, spec);
+                }
+                boolean transB = main.attrInt("transB", 0) != 0;
+                int n = transB ? b.shape()[0] : b.shape()[1];
+                int k = transB ? b.shape()[1] : b.shape()[0];
+                QuantParams bq = b.params();
+                if (!bq.isPerTensor() && bq.axis() != (transB ? 0 : 1)) {
+                    return cpu(g, nodes, inputs, spec);
+                }
+                int[] bt = new int[n * k];
+                int[] zp = new int[n];
+                for (int j = 0; j < n; j++) {
+                    zp[j] = (int) bq.zeroPoint(j);
+                    for (int t = 0; t < k; t++) {
+                        bt[j * k + t] = transB ? b.codes()[j * k + t] : b.codes()[t * n + j];
+                    }
+                }
+                QuantParams xq = inQ.get(0);
+                long[] bias = accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, bq, n);
+                Requantizer[] rq = requantizers(xq, bq, outQ, n, mode);
+                QGemm gemm = new QGemm(bt, n, k, zp, bias, rq, xq, outQ, lo, hi, main.attrInt("transA", 0) != 0);
+                return npu(args -> single(gemm.run(QuantizedValues.codesOf(args[0], xq))));
+            }
+            case "Add":
+            case "Sub": {
+                if (inputs.size() != 2 || !main.input(0).equals(inputs.get(0)) || !main.input(1).equals(inputs.get(1))) {
+                    return cpu(g, nodes, inputs, spec);
+                }
+                QAdd add = new QAdd(inQ.get(0), inQ.get(1), outQ, mode, lo, hi, op.equals("Sub"));
+                return npu(args -> single(add.run(QuantizedValues.codesOf(args[0], inQ.get(0)),
+                        QuantizedValues.codesOf(args[1], inQ.get(1)))));
+            }
+            case "Relu":
+            case "Clip": {
+                QuantParams xq = inQ.get(0);
+                return npu(args -> {
+                    QTensor x = QuantizedValues.codesOf(args[0], xq);
+                    return single(new QTensor(x.shape(), QuantizedValues.rescale(x.codes(), xq, outQ, mode, lo, hi), outQ));
+                });
+            }
+            case "GlobalAveragePool": {
+                QuantParams xq = inQ.get(0);
+                QGlobalAveragePool pool = new QGlobalAveragePool(xq, outQ, mode, lo, hi);
+                return npu(args -> single(pool.run(QuantizedValues.codesOf(args[0], xq))));
+            }
+            case "Concat": {
+                FloatKernel k = FloatKernels.create(main, g.opset());
+                if (act != null || inputs.size() != main.inputs().size()) {
+                    return cpu(g, nodes, inputs, spec);
+                }
+                return npu(args -> {
+                    Tensor[] parts = new Tensor[args.length];
+                    for (int i = 0; i < args.length; i++) {
+                        QTensor x = QuantizedValues.codesOf(args[i], inQ.get(i));
+                        parts[i] = QuantizedValues.codesAsFloats(new QTensor(x.shape(),
+                                QuantizedValues.rescale(x.codes(), inQ.get(i), outQ, mode, outQ.qmin(), outQ.qmax()), outQ));
+                    }
+                    Tensor y = k.run(parts)[0];
+                    return single(new QTensor(y.shape(), QuantizedValues.floatsAsCodes(y), outQ));
+                });
+            }
+            default:
+                break;
+        }
+        if (DATA_MOVEMENT.contains(op) && act == null && inputs.size() == 1 && main.input(0).equals(inputs.get(0))) {
+            FloatKernel k = FloatKernels.create(main, g.opset());
+            Map<String, Tensor> constants = constantsOf(g, main);
+            QuantParams xq = inQ.get(0);
+            return npu(args -> {
+                QTensor x = QuantizedValues.codesOf(args[0], xq);
+                Tensor[] in = new Tensor[main.inputs().size()];
+                in[0] = QuantizedValues.codesAsFloats(x);
+                for (int i = 1; i < in.length; i++) {
+                    in[i] = main.hasInput(i) ? constants.get(main.input(i)) : null;
+                }
+                Tensor y = k.run(in)[0];
+                int[] codes = QuantizedValues.floatsAsCodes(y);
+                if (!xq.sameMapping(outQ)) {
+                    codes = QuantizedValues.rescale(codes, xq, outQ, mode, outQ.qmin(), outQ.qmax());
+                }
+                return single(new QTensor(y.shape(), codes, outQ));
+            });
+        }
+        if (LUT.contains(op) && act == null && inputs.size() == 1 && main.inputs().size() == 1) {
+            FloatKernel k = FloatKernels.create(main, g.opset());
+            QuantParams xq = inQ.get(0);
+            QLut lut = new QLut(x -> k.run(new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0]
+                    .floats()[0], xq, outQ, lo, hi);
+            return npu(args -> single(lut.run(QuantizedValues.codesOf(args[0], xq))));
+        }
+        return cpu(g, nodes, inputs, spec);
+    }
+
+    private static Built npu(LayerExec exec) {
+        return new Built(exec, Placement.NPU);
+    }
+
+    private static LayerValue[] single(QTensor t) {
+        return new LayerValue[] {LayerValue.of(t)};
+    }
+
+    /** Float kernels between a dequantize and a quantize (of each output that has quantization). */
+    private static Built cpu(Graph g, List<Node> nodes, List<String> inputs, QuantSpec spec) {
+        FloatKernel[] kernels = new FloatKernel[nodes.size()];
+        for (int i = 0; i < kernels.length; i++) {
+            kernels[i] = FloatKernels.create(nodes.get(i), g.opset());
+        }
+        Map<String, Tensor> constants = new HashMap<>();
+        nodes.forEach(n -> constants.putAll(constantsOf(g, n)));
+        List<String> outputs = nodes.get(nodes.size() - 1).outputs();
+        return new Built(args -> {
+            Tensor[] out = FloatLayers.evaluate(nodes, kernels, constants, inputs, FloatLayers.real(args));
+            LayerValue[] v = new LayerValue[out.length];
+            for (int i = 0; i < v.length; i++) {
+                QuantParams q = i < outputs.size() ? spec.activation(outputs.get(i)) : null;
+                v[i] = q != null && out[i].isFloating() ? LayerValue.of(QTensor.quantize(out[i].toFloat(), q))
+                        : LayerValue.of(out[i]);
+            }
+            return v;
+        }, Placement.CPU);
+    }
+
+    private static Map<String, Tensor> constantsOf(Graph g, Node n) {
+        Map<String, Tensor> c = new HashMap<>();
+        for (String in : n.inputs()) {
+            if (g.isConstant(in)) {
+                c.put(in, g.constant(in));
+            }
+        }
+        return c;
+    }
+
+    /** Output code range, narrowed by the layer's Relu/Clip (fused or standalone). */
+    private static long[] clampRange(Graph g, List<Node> nodes, QuantParams outQ) {
+        long lo = outQ.qmin();
+        long hi = outQ.qmax();
+        for (Node n : nodes) {
+            float min = Float.NEGATIVE_INFINITY;
+            float max = Float.POSITIVE_INFINITY;
+            if (n.opType().equals("Relu")) {
+                min = 0;
+            } else if (n.opType().equals("Clip")) {
+                if (g.opset() < 11) {
+                    min = n.attrFloat("min", Float.NEGATIVE_INFINITY);
+                    max = n.attrFloat("max", Float.POSITIVE_INFINITY);
+                } else {
+                    if (n.hasInput(1) && g.isConstant(n.input(1))) {
+                        min = (float) g.constant(n.input(1)).getDouble(0);
+                    }
+                    if (n.hasInput(2) && g.isConstant(n.input(2))) {
+                        max = (float) g.constant(n.input(2)).getDouble(0);
+                    }
+                }
+            } else {
+                continue;
+            }
+            lo = Math.max(lo, QuantizedValues.boundCode(min, outQ, true));
+            hi = Math.min(hi, QuantizedValues.boundCode(max, outQ, false));
+        }
+        return new long[] {lo, hi};
+    }
+
+    private static Requantizer[] requantizers(QuantParams xq, QuantParams wq, QuantParams yq, int channels,
+            RequantMode mode) {
+        Requantizer[] r = new Requantizer[channels];
+        for (int c = 0; c < channels; c++) {
+            float sw = wq.scale(wq.isPerTensor() ? 0 : c);
+            double m = (double) xq.scale(0) * sw / yq.scale(0);
+            float mf = (xq.scale(0) * sw) / yq.scale(0);
+            r[c] = new Requantizer(m, mode, mf);
+        }
+        return r;
+    }
+
+    /**
+     * Bias in accumulator units ({@code s_x * s_w[c]}): the int32 codes as they are when their scale
+     * is that product (as quantizers write them), else the real bias re-quantized to it.
+     */
+    private static long[] accBias(Graph g, QuantSpec spec, String bias, QuantParams xq, QuantParams wq, int channels) {
+        long[] out = new long[channels];
+        if (bias == null) {
+            return out;
+        }
+        QTensor codes = spec.constantCodes(bias);
+        Tensor real = g.constant(bias);
+        for (int c = 0; c < channels; c++) {
+            float accScale = xq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : c);
+            if (codes != null && codes.params().zeroPoint(c) == 0
+                    && codes.params().scale(codes.params().isPerTensor() ? 0 : c) == accScale) {
+                out[c] = codes.codes()[c];
+            } else {
+                out[c] = (long) Math.rint(real.getDouble(c) / accScale);
+            }
+        }
+        return out;
+    }
+}

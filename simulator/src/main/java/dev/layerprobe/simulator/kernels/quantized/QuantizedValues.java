@@ -1,0 +1,74 @@
+package dev.layerprobe.simulator.kernels.quantized;
+
+import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.profile.RequantMode;
+import dev.layerprobe.simulator.tensor.QTensor;
+import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.simulator.tensor.Tensor;
+
+/** Conversions of layer values into the integer codes a quantized kernel expects. */
+public final class QuantizedValues {
+    private QuantizedValues() {
+    }
+
+    /**
+     * The codes of a value in the given quantization: its own codes when they already use it, else
+     * the real values quantized (what a device does when a producer ran on the CPU in float).
+     */
+    public static QTensor codesOf(LayerValue v, QuantParams q) {
+        if (v.isQuantized() && v.codes().params().sameMapping(q)) {
+            return v.codes();
+        }
+        return QTensor.quantize(v.real(), q);
+    }
+
+    /** Codes as float32 values, for running an exact data-movement float kernel on them. */
+    public static Tensor codesAsFloats(QTensor t) {
+        int[] c = t.codes();
+        float[] f = new float[c.length];
+        for (int i = 0; i < c.length; i++) {
+            f[i] = c[i];
+        }
+        return Tensor.ofFloats(t.shape(), f);
+    }
+
+    /** The inverse of {@link #codesAsFloats}: float32 values that are whole numbers back to codes. */
+    public static int[] floatsAsCodes(Tensor t) {
+        float[] f = t.floats();
+        int[] c = new int[f.length];
+        for (int i = 0; i < f.length; i++) {
+            c[i] = (int) f[i];
+        }
+        return c;
+    }
+
+    /**
+     * Re-expresses per-tensor codes in another per-tensor quantization, in the integer domain:
+     * {@code y = requant(x - zp_in, s_in / s_out) + zp_out}, clamped to [lo, hi].
+     */
+    public static int[] rescale(int[] codes, QuantParams in, QuantParams out, RequantMode mode, long lo, long hi) {
+        int[] y = new int[codes.length];
+        long zin = in.zeroPoint(0);
+        long zout = out.zeroPoint(0);
+        if (in.scale(0) == out.scale(0)) {
+            for (int i = 0; i < y.length; i++) {
+                long v = codes[i] - zin + zout;
+                y[i] = (int) (v < lo ? lo : v > hi ? hi : v);
+            }
+            return y;
+        }
+        Requantizer r = new Requantizer((double) in.scale(0) / out.scale(0), mode, in.scale(0) / out.scale(0));
+        for (int i = 0; i < y.length; i++) {
+            y[i] = r.apply(codes[i] - zin, zout, lo, hi);
+        }
+        return y;
+    }
+
+    /** The code of a real bound in a quantization, clamped to the type's range (for fused clamps). */
+    public static long boundCode(float real, QuantParams q, boolean lower) {
+        if (Float.isInfinite(real)) {
+            return lower ? q.qmin() : q.qmax();
+        }
+        return q.quantize(real, 0);
+    }
+}

@@ -1,0 +1,107 @@
+package dev.layerprobe.simulator.kernels.quantized;
+
+import dev.layerprobe.simulator.profile.RequantMode;
+
+/**
+ * Scales an integer accumulator by a real multiplier {@code M} to an output code, the one step
+ * where integer NPUs and float references differ. The conventions of the emulated NPU (DESIGN §6)
+ * live here:
+ * <ul>
+ *   <li>{@link RequantMode#FIXED}: {@code M = m * 2^-s} with a Q31 mantissa {@code m} in
+ *       [2^30, 2^31); {@code y = (acc * m) >> (31 + s)} rounding half away from zero, in 64-bit
+ *       integers. What TFLite-style NPUs do.</li>
+ *   <li>{@link RequantMode#FLOAT}: {@code y = round_half_to_even((float) acc * (float) M)} in
+ *       float32, what ONNX Runtime's QLinear kernels (MLAS) do.</li>
+ * </ul>
+ * The zero point is added and the result clamped by the caller's {@link #apply}. Immutable.
+ */
+public final class Requantizer {
+    private final RequantMode mode;
+    private final float multiplierF;
+    private final long mantissa;
+    private final int rightShift;
+    private final int leftShift;
+
+    public Requantizer(double multiplier, RequantMode mode) {
+        this(multiplier, mode, (float) multiplier);
+    }
+
+    /**
+     * @param multiplierFloat the float32 multiplier as the float reference computes it (ORT forms
+     *                        it from float32 scales, e.g. {@code (sx * sw) / sy} in float)
+     */
+    public Requantizer(double multiplier, RequantMode mode, float multiplierFloat) {
+        if (!(multiplier > 0) || Double.isInfinite(multiplier)) {
+            throw new IllegalArgumentException("requantization multiplier must be positive and finite, got "
+                    + multiplier);
+        }
+        this.mode = mode;
+        this.multiplierF = multiplierFloat;
+        int exp = Math.getExponent(multiplier) + 1;          // multiplier = q * 2^exp, q in [0.5, 1)
+        double q = multiplier / Math.scalb(1.0, exp);
+        long m = Math.round(q * (1L << 31));
+        if (m == (1L << 31)) {
+            m /= 2;
+            exp++;
+        }
+        this.mantissa = m;
+        int total = 31 - exp;                                 // y = acc * m >> total
+        this.leftShift = total < 0 ? -total : 0;
+        this.rightShift = Math.max(total, 0);
+    }
+
+    public RequantMode mode() {
+        return mode;
+    }
+
+    /** The scaled accumulator, before the zero point: rounded as the mode says. */
+    public long scale(long acc) {
+        if (mode == RequantMode.FLOAT) {
+            return (long) Math.rint((float) acc * multiplierF);
+        }
+        return fixed(acc, mantissa, rightShift, leftShift);
+    }
+
+    /** Scaled, plus zero point, clamped to [lo, hi]. */
+    public int apply(long acc, long zeroPoint, long lo, long hi) {
+        long y = scale(acc) + zeroPoint;
+        return (int) (y < lo ? lo : y > hi ? hi : y);
+    }
+
+    /** The Q31 mantissa (for reports and fault emulation). */
+    public long mantissa() {
+        return mantissa;
+    }
+
+    /** Net right shift applied after multiplying by the mantissa (negative: left shift). */
+    public int shift() {
+        return rightShift - leftShift;
+    }
+
+    /** A requantizer with the same mantissa and the shift changed by {@code delta}. */
+    public Requantizer withShiftDelta(int delta) {
+        return new Requantizer(Math.scalb((double) mantissa, -(rightShift - leftShift) - delta), mode,
+                Math.scalb(multiplierF, -delta));
+    }
+
+    static long fixed(long acc, long m, int right, int left) {
+        long x = acc << left;
+        if (right == 0) {
+            return x * m;
+        }
+        if (right > 62) {
+            return 0;
+        }
+        // |x| < 2^40 and m < 2^31 in practice; Math.multiplyHigh keeps exactness beyond that.
+        long hi = Math.multiplyHigh(Math.abs(x), m);
+        long lo = Math.abs(x) * m;
+        long r;
+        if (hi == 0 && lo >= 0) {
+            r = (lo + (1L << (right - 1))) >>> right;
+        } else {
+            java.math.BigInteger p = java.math.BigInteger.valueOf(Math.abs(x)).multiply(java.math.BigInteger.valueOf(m));
+            r = p.add(java.math.BigInteger.ONE.shiftLeft(right - 1)).shiftRight(right).longValue();
+        }
+        return x < 0 ? -r : r;
+    }
+}
