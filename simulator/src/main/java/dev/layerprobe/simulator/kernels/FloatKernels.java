@@ -16,6 +16,111 @@ public final class FloatKernels {
 
     static {
         // Registered by op type; each factory reads and checks the node's attributes.
+        register("Conv", ConvKernel::create);
+        register("Gemm", GemmKernel::create);
+        register("MatMul", MatMulKernel::create);
+        register("Clip", ClipKernel::create);
+        register("GlobalAveragePool", GlobalPoolKernel::average);
+        register("GlobalMaxPool", GlobalPoolKernel::max);
+        register("Flatten", FlattenKernel::create);
+        register("DepthToSpace", DepthToSpaceKernel::depthToSpace);
+        register("SpaceToDepth", DepthToSpaceKernel::spaceToDepth);
+        register("Identity", IdentityKernel::create);
+        register("Dropout", DropoutKernel::create);
+        register("Reshape", ReshapeKernel::create);
+        register("Transpose", TransposeKernel::create);
+        register("Concat", ConcatKernel::create);
+        register("BatchNormalization", BatchNormalizationKernel::create);
+        register("Constant", ConstantKernel::create);
+        register("Softmax", SoftmaxKernel::softmax);
+        register("LogSoftmax", SoftmaxKernel::logSoftmax);
+        register("Hardmax", SoftmaxKernel::hardmax);
+
+        register("Add", BinaryKernels::add);
+        register("Sub", BinaryKernels::sub);
+        register("Mul", BinaryKernels::mul);
+        register("Div", BinaryKernels::div);
+        register("Pow", BinaryKernels::pow);
+        register("Mod", BinaryKernels::mod);
+        register("PRelu", BinaryKernels::prelu);
+        register("Equal", BinaryKernels::equal);
+        register("Greater", BinaryKernels::greater);
+        register("Less", BinaryKernels::less);
+        register("GreaterOrEqual", BinaryKernels::greaterOrEqual);
+        register("LessOrEqual", BinaryKernels::lessOrEqual);
+        register("And", BinaryKernels::and);
+        register("Or", BinaryKernels::or);
+        register("Xor", BinaryKernels::xor);
+        register("Min", BinaryKernels::min);
+        register("Max", BinaryKernels::max);
+        register("Sum", BinaryKernels::sum);
+        register("Mean", BinaryKernels::mean);
+
+        register("Relu", UnaryKernels::relu);
+        register("Tanh", UnaryKernels::tanh);
+        register("Sigmoid", UnaryKernels::sigmoid);
+        register("Exp", UnaryKernels::exp);
+        register("Log", UnaryKernels::log);
+        register("Sqrt", UnaryKernels::sqrt);
+        register("Neg", UnaryKernels::neg);
+        register("Abs", UnaryKernels::abs);
+        register("Sign", UnaryKernels::sign);
+        register("Reciprocal", UnaryKernels::reciprocal);
+        register("Floor", UnaryKernels::floor);
+        register("Ceil", UnaryKernels::ceil);
+        register("Round", UnaryKernels::round);
+        register("Sin", UnaryKernels::sin);
+        register("Cos", UnaryKernels::cos);
+        register("Tan", UnaryKernels::tan);
+        register("Asin", UnaryKernels::asin);
+        register("Acos", UnaryKernels::acos);
+        register("Atan", UnaryKernels::atan);
+        register("Sinh", UnaryKernels::sinh);
+        register("Cosh", UnaryKernels::cosh);
+        register("Asinh", UnaryKernels::asinh);
+        register("Acosh", UnaryKernels::acosh);
+        register("Atanh", UnaryKernels::atanh);
+        register("Softsign", UnaryKernels::softsign);
+        register("Softplus", UnaryKernels::softplus);
+        register("Erf", UnaryKernels::erf);
+        register("HardSigmoid", UnaryKernels::hardSigmoid);
+        register("HardSwish", UnaryKernels::hardSwish);
+        register("LeakyRelu", UnaryKernels::leakyRelu);
+        register("Elu", UnaryKernels::elu);
+        register("Selu", UnaryKernels::selu);
+        register("Celu", UnaryKernels::celu);
+        register("ThresholdedRelu", UnaryKernels::thresholdedRelu);
+        register("Shrink", UnaryKernels::shrink);
+        register("IsNaN", UnaryKernels::isNaN);
+        register("IsInf", UnaryKernels::isInf);
+        register("Not", UnaryKernels::not);
+
+        register("MaxPool", PoolKernel::maxPool);
+        register("AveragePool", PoolKernel::averagePool);
+        for (String op : new String[] {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1",
+                "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin"}) {
+            register(op, ReduceKernel.factory(op));
+        }
+        register("Shape", ShapeKernel::shape);
+        register("Size", ShapeKernel::size);
+        register("Squeeze", SqueezeKernel::squeeze);
+        register("Unsqueeze", SqueezeKernel::unsqueeze);
+        register("Cast", CastKernel::cast);
+        register("CastLike", CastKernel::castLike);
+        register("Gather", GatherKernel::create);
+        register("Slice", SliceKernel::create);
+        register("Pad", PadKernel::create);
+        register("Expand", ExpandKernel::expand);
+        register("Tile", ExpandKernel::tile);
+        register("Where", WhereKernel::create);
+        register("ConstantOfShape", ConstantOfShapeKernel::create);
+        register("Range", RangeKernel::create);
+        register("Split", SplitKernel::create);
+        register("TopK", TopKKernel::create);
+        register("InstanceNormalization", NormalizationKernel::instance);
+        register("LayerNormalization", NormalizationKernel::layer);
+        register("Resize", ResizeKernel::resize);
+        register("Upsample", ResizeKernel::upsample);
     }
 
     private FloatKernels() {

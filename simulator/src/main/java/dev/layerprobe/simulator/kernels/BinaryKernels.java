@@ -1,0 +1,312 @@
+package dev.layerprobe.simulator.kernels;
+
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.simulator.tensor.Shapes;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * Elementwise binary ONNX operators with numpy broadcasting, one factory per op type, plus the
+ * variadic ones (Min, Max, Sum, Mean) folded left to right over their inputs.
+ *
+ * <p>Arithmetic on floating tensors is float32 (Pow in double, rounded once); on integer tensors it
+ * is 64-bit and wraps to the tensor's width; integer Div truncates toward zero as in C and ONNX
+ * Runtime. Comparisons yield BOOL. Stateless and thread-safe.
+ */
+public final class BinaryKernels {
+    private BinaryKernels() {
+    }
+
+    private enum Op {
+        ADD, SUB, MUL, DIV, POW, MOD, FMOD, PRELU, MIN, MAX, EQ, GT, LT, GE, LE, AND, OR, XOR;
+
+        boolean comparison() {
+            return this == EQ || this == GT || this == LT || this == GE || this == LE;
+        }
+
+        boolean logical() {
+            return this == AND || this == OR || this == XOR;
+        }
+    }
+
+    private static FloatKernel binary(Op op) {
+        return inputs -> new Tensor[] {apply(op, KernelArgs.required(inputs, 0, "A"), KernelArgs.required(inputs, 1, "B"))};
+    }
+
+    static FloatKernel add(Node n, int opset) {
+        return binary(Op.ADD);
+    }
+
+    static FloatKernel sub(Node n, int opset) {
+        return binary(Op.SUB);
+    }
+
+    static FloatKernel mul(Node n, int opset) {
+        return binary(Op.MUL);
+    }
+
+    static FloatKernel div(Node n, int opset) {
+        return binary(Op.DIV);
+    }
+
+    static FloatKernel pow(Node n, int opset) {
+        return binary(Op.POW);
+    }
+
+    static FloatKernel mod(Node n, int opset) {
+        return binary(KernelArgs.oneOf(n, "fmod", 0, 0, 1) == 1 ? Op.FMOD : Op.MOD);
+    }
+
+    /** PRelu: the slope broadcasts to X (unidirectionally). */
+    static FloatKernel prelu(Node n, int opset) {
+        return inputs -> {
+            Tensor x = KernelArgs.required(inputs, 0, "X");
+            Tensor slope = KernelArgs.required(inputs, 1, "slope");
+            Tensor y = apply(Op.PRELU, x, slope);
+            if (!Arrays.equals(y.shape(), x.shape())) {
+                throw new IllegalArgumentException("slope " + Arrays.toString(slope.shape())
+                        + " does not broadcast to X " + Arrays.toString(x.shape()));
+            }
+            return new Tensor[] {y};
+        };
+    }
+
+    static FloatKernel equal(Node n, int opset) {
+        return binary(Op.EQ);
+    }
+
+    static FloatKernel greater(Node n, int opset) {
+        return binary(Op.GT);
+    }
+
+    static FloatKernel less(Node n, int opset) {
+        return binary(Op.LT);
+    }
+
+    static FloatKernel greaterOrEqual(Node n, int opset) {
+        return binary(Op.GE);
+    }
+
+    static FloatKernel lessOrEqual(Node n, int opset) {
+        return binary(Op.LE);
+    }
+
+    static FloatKernel and(Node n, int opset) {
+        return binary(Op.AND);
+    }
+
+    static FloatKernel or(Node n, int opset) {
+        return binary(Op.OR);
+    }
+
+    static FloatKernel xor(Node n, int opset) {
+        return binary(Op.XOR);
+    }
+
+    private static FloatKernel fold(Op op, boolean mean) {
+        return inputs -> {
+            Tensor acc = KernelArgs.required(inputs, 0, "data_0");
+            for (int i = 1; i < inputs.length; i++) {
+                acc = apply(op, acc, KernelArgs.required(inputs, i, "data_" + i));
+            }
+            if (mean && inputs.length > 1) {
+                acc = apply(Op.DIV, acc, Tensor.ofFloats(acc.dtype(), new int[0], new float[] {inputs.length}));
+            }
+            return new Tensor[] {acc};
+        };
+    }
+
+    static FloatKernel min(Node n, int opset) {
+        return fold(Op.MIN, false);
+    }
+
+    static FloatKernel max(Node n, int opset) {
+        return fold(Op.MAX, false);
+    }
+
+    static FloatKernel sum(Node n, int opset) {
+        return fold(Op.ADD, false);
+    }
+
+    static FloatKernel mean(Node n, int opset) {
+        return fold(Op.ADD, true);
+    }
+
+    private static Tensor apply(Op op, Tensor a, Tensor b) {
+        int[] shape = Shapes.broadcast(a.shape(), b.shape());
+        int n = Math.toIntExact(Shapes.size(shape));
+        int[] ia = Arrays.equals(a.shape(), shape) ? null : IndexMaps.broadcast(a.shape(), shape);
+        int[] ib = Arrays.equals(b.shape(), shape) ? null : IndexMaps.broadcast(b.shape(), shape);
+        if (op.logical()) {
+            if (a.dtype() != DType.BOOL || b.dtype() != DType.BOOL) {
+                throw new IllegalArgumentException(op + " of " + a.dtype() + " and " + b.dtype()
+                        + " is not supported (valid: BOOL)");
+            }
+        } else if (op != Op.POW && a.isFloating() != b.isFloating()) {
+            throw new IllegalArgumentException(op + " of " + a.dtype() + " and " + b.dtype() + " mixes element types");
+        }
+        if (op == Op.POW) {
+            return pow(a, b, shape, n, ia, ib);
+        }
+        if (a.isFloating()) {
+            float[] x = a.floats();
+            float[] y = b.floats();
+            if (op.comparison()) {
+                long[] r = new long[n];
+                for (int i = 0; i < n; i++) {
+                    r[i] = compare(op, x[ia == null ? i : ia[i]], y[ib == null ? i : ib[i]]) ? 1 : 0;
+                }
+                return Tensor.ofLongs(DType.BOOL, shape, r);
+            }
+            float[] r = new float[n];
+            if (ia == null && ib == null) {
+                sameShape(op, x, y, r);
+            } else if (ia == null && y.length == 1) {
+                scalarB(op, x, y[0], r);
+            } else {
+                for (int i = 0; i < n; i++) {
+                    r[i] = floatOp(op, x[ia == null ? i : ia[i]], y[ib == null ? i : ib[i]]);
+                }
+            }
+            return Outputs.floats(a.dtype(), shape, r);
+        }
+        long[] x = a.longs();
+        long[] y = b.longs();
+        long[] r = new long[n];
+        boolean unsigned64 = a.dtype() == DType.UINT64;
+        for (int i = 0; i < n; i++) {
+            r[i] = longOp(op, x[ia == null ? i : ia[i]], y[ib == null ? i : ib[i]], unsigned64);
+        }
+        return op.comparison() ? Tensor.ofLongs(DType.BOOL, shape, r) : Outputs.longs(a.dtype(), shape, r);
+    }
+
+    private static boolean compare(Op op, float x, float y) {
+        return switch (op) {
+            case EQ -> x == y;
+            case GT -> x > y;
+            case LT -> x < y;
+            case GE -> x >= y;
+            case LE -> x <= y;
+            default -> throw new AssertionError(op);
+        };
+    }
+
+    /** Separate loops per op so that each is a simple loop the JIT vectorises. */
+    private static void sameShape(Op op, float[] x, float[] y, float[] r) {
+        switch (op) {
+            case ADD -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = x[i] + y[i];
+                }
+            }
+            case SUB -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = x[i] - y[i];
+                }
+            }
+            case MUL -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = x[i] * y[i];
+                }
+            }
+            case DIV -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = x[i] / y[i];
+                }
+            }
+            default -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = floatOp(op, x[i], y[i]);
+                }
+            }
+        }
+    }
+
+    private static void scalarB(Op op, float[] x, float y, float[] r) {
+        switch (op) {
+            case ADD -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = x[i] + y;
+                }
+            }
+            case MUL -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = x[i] * y;
+                }
+            }
+            default -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = floatOp(op, x[i], y);
+                }
+            }
+        }
+    }
+
+    private static float floatOp(Op op, float x, float y) {
+        return switch (op) {
+            case ADD -> x + y;
+            case SUB -> x - y;
+            case MUL -> x * y;
+            case DIV -> x / y;
+            case FMOD -> x % y;
+            case MOD -> {
+                float m = x % y;
+                yield m != 0f && (m < 0f) != (y < 0f) ? m + y : m;
+            }
+            case PRELU -> x < 0f ? y * x : x;
+            case MIN -> Math.min(x, y);
+            case MAX -> Math.max(x, y);
+            default -> throw new AssertionError(op);
+        };
+    }
+
+    private static long longOp(Op op, long x, long y, boolean unsigned64) {
+        return switch (op) {
+            case ADD -> x + y;
+            case SUB -> x - y;
+            case MUL -> x * y;
+            case DIV -> unsigned64 ? Long.divideUnsigned(x, y) : x / y;
+            case FMOD -> x % y;
+            case MOD -> unsigned64 ? Long.remainderUnsigned(x, y) : Math.floorMod(x, y);
+            case PRELU -> x < 0 ? y * x : x;
+            case MIN -> unsigned64 ? (Long.compareUnsigned(x, y) <= 0 ? x : y) : Math.min(x, y);
+            case MAX -> unsigned64 ? (Long.compareUnsigned(x, y) >= 0 ? x : y) : Math.max(x, y);
+            case EQ -> x == y ? 1 : 0;
+            case GT -> (unsigned64 ? Long.compareUnsigned(x, y) : Long.compare(x, y)) > 0 ? 1 : 0;
+            case LT -> (unsigned64 ? Long.compareUnsigned(x, y) : Long.compare(x, y)) < 0 ? 1 : 0;
+            case GE -> (unsigned64 ? Long.compareUnsigned(x, y) : Long.compare(x, y)) >= 0 ? 1 : 0;
+            case LE -> (unsigned64 ? Long.compareUnsigned(x, y) : Long.compare(x, y)) <= 0 ? 1 : 0;
+            case AND -> x & y;
+            case OR -> x | y;
+            case XOR -> x ^ y;
+            default -> throw new AssertionError(op);
+        };
+    }
+
+    /** Pow: the result has the base's type; the exponent may be of another type (opset 12+). */
+    private static Tensor pow(Tensor a, Tensor b, int[] shape, int n, int[] ia, int[] ib) {
+        if (a.isFloating()) {
+            float[] r = new float[n];
+            for (int i = 0; i < n; i++) {
+                r[i] = (float) Math.pow(a.getDouble(ia == null ? i : ia[i]), b.getDouble(ib == null ? i : ib[i]));
+            }
+            return Outputs.floats(a.dtype(), shape, r);
+        }
+        long[] r = new long[n];
+        for (int i = 0; i < n; i++) {
+            long base = a.getLong(ia == null ? i : ia[i]);
+            if (b.isFloating()) {
+                r[i] = (long) Math.pow(base, b.getDouble(ib == null ? i : ib[i]));
+            } else {
+                long e = b.getLong(ib == null ? i : ib[i]);
+                long p = 1;
+                for (long k = 0; k < e; k++) {
+                    p *= base;
+                }
+                r[i] = e < 0 ? (long) Math.pow(base, e) : p;
+            }
+        }
+        return Outputs.longs(a.dtype(), shape, r);
+    }
+}

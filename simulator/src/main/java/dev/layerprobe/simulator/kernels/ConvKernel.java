@@ -1,0 +1,209 @@
+package dev.layerprobe.simulator.kernels;
+
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * ONNX Conv in float32 for 1-D and 2-D convolutions: X [N, C, (H,) W], W [M, C/group, (kH,) kW],
+ * optional bias [M]; groups (including depthwise), strides, dilations, explicit pads and auto_pad
+ * SAME_UPPER / SAME_LOWER / VALID.
+ *
+ * <p>Each output element is the bias plus the products accumulated in float32 in the fixed order
+ * (input channel, kernel row, kernel column), so results are bit-identical whether or not output
+ * channels are computed in parallel. Stateless and thread-safe.
+ */
+public final class ConvKernel implements FloatKernel {
+    /** Below this many multiply-adds the fork/join overhead outweighs the parallel speed-up. */
+    private static final long PARALLEL_MACS = 1L << 18;
+    /** Output elements per tile of the 1x1 path: the accumulating tile stays in L1. */
+    private static final int TILE = 2048;
+
+    private final String autoPad;
+    private final int group;
+    private final long[] kernelShape;
+    private final long[] strides;
+    private final long[] dilations;
+    private final long[] pads;
+
+    ConvKernel(Node node) {
+        autoPad = KernelArgs.oneOf(node, "auto_pad", "NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID");
+        long g = node.attrInt("group", 1);
+        if (g < 1) {
+            throw new IllegalArgumentException("group=" + g + " must be at least 1");
+        }
+        group = (int) g;
+        kernelShape = node.attrInts("kernel_shape", null);
+        strides = node.attrInts("strides", null);
+        dilations = node.attrInts("dilations", null);
+        pads = node.attrInts("pads", null);
+    }
+
+    static FloatKernel create(Node node, int opset) {
+        return new ConvKernel(node);
+    }
+
+    /** Output size and leading pad of one spatial dimension. */
+    private record Dim(int in, int k, int stride, int dilation, int padBegin, int out) {
+    }
+
+    private Dim dim(int i, int spatial, int in, int k) {
+        int s = strides == null ? 1 : Math.toIntExact(strides[i]);
+        int d = dilations == null ? 1 : Math.toIntExact(dilations[i]);
+        if (s < 1 || d < 1) {
+            throw new IllegalArgumentException("strides=" + Arrays.toString(strides) + " dilations="
+                    + Arrays.toString(dilations) + " must be positive");
+        }
+        int span = (k - 1) * d + 1;
+        int begin;
+        int end;
+        switch (autoPad) {
+            case "VALID" -> {
+                begin = 0;
+                end = 0;
+            }
+            case "SAME_UPPER", "SAME_LOWER" -> {
+                int out = (in + s - 1) / s;
+                int total = Math.max(0, (out - 1) * s + span - in);
+                // ONNX: the odd extra pad goes at the end for SAME_UPPER, at the start for SAME_LOWER.
+                begin = autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
+                end = total - begin;
+            }
+            default -> {
+                begin = pads == null ? 0 : Math.toIntExact(pads[i]);
+                end = pads == null ? 0 : Math.toIntExact(pads[i + spatial]);
+            }
+        }
+        int out = Math.floorDiv(in + begin + end - span, s) + 1;
+        if (out < 0) {
+            out = 0;
+        }
+        return new Dim(in, k, s, d, begin, out);
+    }
+
+    @Override
+    public Tensor[] run(Tensor[] inputs) {
+        Tensor x = KernelArgs.required(inputs, 0, "X");
+        Tensor w = KernelArgs.required(inputs, 1, "W");
+        Tensor b = KernelArgs.optional(inputs, 2);
+        KernelArgs.requireFloating(x, "X");
+        KernelArgs.requireFloating(w, "W");
+        int spatial = x.rank() - 2;
+        if (spatial < 1 || spatial > 2) {
+            throw new IllegalArgumentException("Conv with " + spatial
+                    + " spatial dimensions is not supported (valid: 1, 2)");
+        }
+        if (w.rank() != x.rank()) {
+            throw new IllegalArgumentException("W has rank " + w.rank() + ", X has rank " + x.rank());
+        }
+        if (kernelShape != null) {
+            for (int i = 0; i < spatial; i++) {
+                if (kernelShape[i] != w.dim(2 + i)) {
+                    throw new IllegalArgumentException("kernel_shape=" + Arrays.toString(kernelShape)
+                            + " does not match W " + Arrays.toString(w.shape()));
+                }
+            }
+        }
+        int n = x.dim(0);
+        int c = x.dim(1);
+        int m = w.dim(0);
+        int cg = w.dim(1);
+        if (cg * group != c || m % group != 0) {
+            throw new IllegalArgumentException("group=" + group + " does not fit X channels " + c + ", W "
+                    + Arrays.toString(w.shape()));
+        }
+        Dim dh = spatial == 2 ? dim(0, 2, x.dim(2), w.dim(2)) : new Dim(1, 1, 1, 1, 0, 1);
+        Dim dw = dim(spatial - 1, spatial, x.dim(-1), w.dim(-1));
+        int[] outShape = spatial == 2 ? new int[] {n, m, dh.out, dw.out} : new int[] {n, m, dw.out};
+        int plane = dh.out * dw.out;
+        float[] out = new float[n * m * plane];
+        float[] bias = b == null ? null : b.floats();
+        if (bias != null && bias.length != m) {
+            throw new IllegalArgumentException("B has " + bias.length + " values, W has " + m + " output channels");
+        }
+        boolean pointwise = dh.k == 1 && dw.k == 1 && dh.stride == 1 && dw.stride == 1
+                && dh.padBegin == 0 && dw.padBegin == 0 && dh.out == dh.in && dw.out == dw.in;
+        float[] xs = x.floats();
+        float[] ws = w.floats();
+        int mg = m / group;
+        IntStream tasks = IntStream.range(0, n * m);
+        long macs = (long) n * m * cg * dh.k * dw.k * plane;
+        if (macs >= PARALLEL_MACS) {
+            tasks = tasks.parallel();
+        }
+        tasks.forEach(t -> {
+            int oc = t % m;
+            int xBase = ((t / m) * c + (oc / mg) * cg) * dh.in * dw.in;
+            float bv = bias == null ? 0f : bias[oc];
+            if (pointwise) {
+                pointwisePlane(xs, xBase, ws, oc * cg, cg, out, t * plane, plane, bv);
+            } else {
+                plane(xs, xBase, ws, oc * cg * dh.k * dw.k, cg, out, t * plane, bv, dh, dw);
+            }
+        });
+        return new Tensor[] {Outputs.floats(x.dtype(), outShape, out)};
+    }
+
+    /** A 1x1 stride-1 conv is a matrix product; tiling the plane keeps the accumulator in L1. */
+    private static void pointwisePlane(float[] x, int xBase, float[] w, int wBase, int cg, float[] out, int oBase,
+            int plane, float bias) {
+        for (int t0 = 0; t0 < plane; t0 += TILE) {
+            int t1 = Math.min(plane, t0 + TILE);
+            Arrays.fill(out, oBase + t0, oBase + t1, bias);
+            for (int ci = 0; ci < cg; ci++) {
+                float wv = w[wBase + ci];
+                int xo = xBase + ci * plane - oBase;
+                for (int j = oBase + t0; j < oBase + t1; j++) {
+                    out[j] += wv * x[xo + j];
+                }
+            }
+        }
+    }
+
+    private static void plane(float[] x, int xBase, float[] w, int wBase, int cg, float[] out, int oBase, float bias,
+            Dim dh, Dim dw) {
+        int ow = dw.out;
+        int inPlane = dh.in * dw.in;
+        Arrays.fill(out, oBase, oBase + dh.out * ow, bias);
+        // Valid output-column range per kernel column: outside it the tap reads padding.
+        int[] lo = new int[dw.k];
+        int[] hi = new int[dw.k];
+        for (int kw = 0; kw < dw.k; kw++) {
+            int off = kw * dw.dilation - dw.padBegin;
+            lo[kw] = Math.max(0, -Math.floorDiv(off, dw.stride));
+            hi[kw] = Math.min(ow, -Math.floorDiv(-(dw.in - off), dw.stride));
+        }
+        int sw = dw.stride;
+        for (int ci = 0; ci < cg; ci++) {
+            int xc = xBase + ci * inPlane;
+            int wc = wBase + ci * dh.k * dw.k;
+            for (int oh = 0; oh < dh.out; oh++) {
+                int oRow = oBase + oh * ow;
+                for (int kh = 0; kh < dh.k; kh++) {
+                    int ih = oh * dh.stride - dh.padBegin + kh * dh.dilation;
+                    if (ih < 0 || ih >= dh.in) {
+                        continue;
+                    }
+                    int xRow = xc + ih * dw.in;
+                    for (int kw = 0; kw < dw.k; kw++) {
+                        float wv = w[wc + kh * dw.k + kw];
+                        int xo = xRow + kw * dw.dilation - dw.padBegin;
+                        int a = lo[kw];
+                        int e = hi[kw];
+                        if (sw == 1) {
+                            int d = xo - oRow;
+                            for (int j = oRow + a; j < oRow + e; j++) {
+                                out[j] += wv * x[d + j];
+                            }
+                        } else {
+                            for (int o = a; o < e; o++) {
+                                out[oRow + o] += wv * x[xo + o * sw];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package dev.layerprobe.simulator.kernels;
+
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.tensor.Tensor;
+
+/**
+ * ONNX Softmax, LogSoftmax and Hardmax. From opset 13 they act along {@code axis} (default -1);
+ * before, the input is coerced to 2-D [d0 * ... * d(axis-1), d(axis) * ... * dn] (axis default 1)
+ * and the op acts on each row. Exponentials and sums are evaluated in double after subtracting the
+ * maximum, then rounded to float32. Stateless and thread-safe.
+ */
+public final class SoftmaxKernel implements FloatKernel {
+    private enum Kind { SOFTMAX, LOG_SOFTMAX, HARDMAX }
+
+    private final Kind kind;
+    private final long axis;
+    private final boolean coerce2d;
+
+    private SoftmaxKernel(Kind kind, Node node, int opset) {
+        this.kind = kind;
+        coerce2d = opset < 13;
+        axis = node.attrInt("axis", coerce2d ? 1 : -1);
+    }
+
+    static FloatKernel softmax(Node node, int opset) {
+        return new SoftmaxKernel(Kind.SOFTMAX, node, opset);
+    }
+
+    static FloatKernel logSoftmax(Node node, int opset) {
+        return new SoftmaxKernel(Kind.LOG_SOFTMAX, node, opset);
+    }
+
+    static FloatKernel hardmax(Node node, int opset) {
+        return new SoftmaxKernel(Kind.HARDMAX, node, opset);
+    }
+
+    @Override
+    public Tensor[] run(Tensor[] inputs) {
+        Tensor x = KernelArgs.required(inputs, 0, "input");
+        KernelArgs.requireFloating(x, "input");
+        int r = x.rank();
+        int a = coerce2d && axis == r ? r : KernelArgs.axis(axis, Math.max(r, 1), "axis");
+        int outer = 1;
+        for (int i = 0; i < a; i++) {
+            outer *= x.dim(i);
+        }
+        int len;
+        int inner;
+        if (coerce2d) {
+            len = 1;
+            for (int i = a; i < r; i++) {
+                len *= x.dim(i);
+            }
+            inner = 1;
+        } else {
+            len = r == 0 ? 1 : x.dim(a);
+            inner = 1;
+            for (int i = a + 1; i < r; i++) {
+                inner *= x.dim(i);
+            }
+        }
+        float[] s = x.floats();
+        float[] y = new float[s.length];
+        for (int o = 0; o < outer; o++) {
+            for (int in = 0; in < inner; in++) {
+                row(s, y, o * len * inner + in, len, inner);
+            }
+        }
+        return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), y)};
+    }
+
+    private void row(float[] s, float[] y, int base, int len, int stride) {
+        float max = Float.NEGATIVE_INFINITY;
+        int arg = 0;
+        for (int k = 0; k < len; k++) {
+            float v = s[base + k * stride];
+            if (v > max) {
+                max = v;
+                arg = k;
+            }
+        }
+        if (kind == Kind.HARDMAX) {
+            y[base + arg * stride] = 1f;
+            return;
+        }
+        double sum = 0;
+        for (int k = 0; k < len; k++) {
+            sum += Math.exp((double) s[base + k * stride] - max);
+        }
+        if (kind == Kind.SOFTMAX) {
+            for (int k = 0; k < len; k++) {
+                y[base + k * stride] = (float) (Math.exp((double) s[base + k * stride] - max) / sum);
+            }
+        } else {
+            double logSum = Math.log(sum);
+            for (int k = 0; k < len; k++) {
+                y[base + k * stride] = (float) ((double) s[base + k * stride] - max - logSum);
+            }
+        }
+    }
+}

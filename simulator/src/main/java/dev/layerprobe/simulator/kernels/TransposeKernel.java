@@ -1,0 +1,52 @@
+package dev.layerprobe.simulator.kernels;
+
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * ONNX Transpose: output dimension i is input dimension perm[i]; the default perm reverses the
+ * dimensions. Any element type. Stateless and thread-safe.
+ */
+public final class TransposeKernel implements FloatKernel {
+    private final long[] perm;
+
+    private TransposeKernel(long[] perm) {
+        this.perm = perm;
+    }
+
+    static FloatKernel create(Node node, int opset) {
+        return new TransposeKernel(node.attrInts("perm", null));
+    }
+
+    @Override
+    public Tensor[] run(Tensor[] inputs) {
+        Tensor x = KernelArgs.required(inputs, 0, "data");
+        int r = x.rank();
+        int[] p = new int[r];
+        if (perm == null) {
+            for (int i = 0; i < r; i++) {
+                p[i] = r - 1 - i;
+            }
+        } else {
+            boolean[] seen = new boolean[r];
+            if (perm.length != r) {
+                throw new IllegalArgumentException("perm=" + Arrays.toString(perm) + " does not fit rank " + r);
+            }
+            for (int i = 0; i < r; i++) {
+                p[i] = KernelArgs.axis(perm[i], r, "perm");
+                if (seen[p[i]]) {
+                    throw new IllegalArgumentException("perm=" + Arrays.toString(perm) + " is not a permutation");
+                }
+                seen[p[i]] = true;
+            }
+        }
+        return new Tensor[] {permute(x, p)};
+    }
+
+    /** x with its dimensions permuted. */
+    static Tensor permute(Tensor x, int[] perm) {
+        int[] shape = x.shape();
+        return Outputs.gather(x, IndexMaps.permute(shape, perm), IndexMaps.transpose(shape, perm));
+    }
+}

@@ -1,0 +1,294 @@
+package dev.layerprobe.simulator.kernels;
+
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.simulator.tensor.Tensor;
+
+/**
+ * Elementwise unary ONNX operators, one factory per op type. Transcendental functions are
+ * evaluated in double and rounded once to float32, so each result is the float32 nearest to the
+ * exact value in practice. Ops that ONNX defines on integers (Relu, Neg, Abs, Sign, Not) accept
+ * integer tensors; the others reject them. The kernels are stateless and thread-safe.
+ */
+public final class UnaryKernels {
+    private UnaryKernels() {
+    }
+
+    /** A float32 function of one value. */
+    @FunctionalInterface
+    interface FloatFn {
+        float apply(float x);
+    }
+
+    /** An integer function of one value (before wrapping to the tensor's width). */
+    @FunctionalInterface
+    interface LongFn {
+        long apply(long x);
+    }
+
+    private static FloatKernel map(String op, FloatFn f, LongFn l) {
+        return inputs -> {
+            Tensor x = KernelArgs.required(inputs, 0, "X");
+            if (x.isFloating()) {
+                float[] s = x.floats();
+                float[] r = new float[s.length];
+                for (int i = 0; i < s.length; i++) {
+                    r[i] = f.apply(s[i]);
+                }
+                return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), r)};
+            }
+            if (l == null) {
+                throw new IllegalArgumentException(op + " of type " + x.dtype()
+                        + " is not supported (valid: FLOAT32, FLOAT16, DOUBLE)");
+            }
+            long[] s = x.longs();
+            long[] r = new long[s.length];
+            for (int i = 0; i < s.length; i++) {
+                r[i] = l.apply(s[i]);
+            }
+            return new Tensor[] {Outputs.longs(x.dtype(), x.shape(), r)};
+        };
+    }
+
+    private static FloatKernel predicate(String op, FloatFn test) {
+        return inputs -> {
+            Tensor x = KernelArgs.required(inputs, 0, "X");
+            KernelArgs.requireFloating(x, op + " input");
+            float[] s = x.floats();
+            long[] r = new long[s.length];
+            for (int i = 0; i < s.length; i++) {
+                r[i] = test.apply(s[i]) != 0f ? 1 : 0;
+            }
+            return new Tensor[] {Tensor.ofLongs(DType.BOOL, x.shape(), r)};
+        };
+    }
+
+    static FloatKernel relu(Node n, int opset) {
+        return inputs -> {
+            Tensor x = KernelArgs.required(inputs, 0, "X");
+            if (!x.isFloating()) {
+                return map("Relu", null, v -> Math.max(v, 0)).run(inputs);
+            }
+            // Hot in CNNs: a plain loop the JIT vectorises. NaN stays NaN, as in numpy.
+            float[] s = x.floats();
+            float[] r = new float[s.length];
+            for (int i = 0; i < s.length; i++) {
+                float v = s[i];
+                r[i] = v < 0f ? 0f : v;
+            }
+            return new Tensor[] {Tensor.ofFloats(x.dtype(), x.shape(), r)};
+        };
+    }
+
+    static FloatKernel tanh(Node n, int opset) {
+        return map("Tanh", x -> (float) Math.tanh(x), null);
+    }
+
+    static FloatKernel sigmoid(Node n, int opset) {
+        return map("Sigmoid", x -> (float) (1.0 / (1.0 + Math.exp(-(double) x))), null);
+    }
+
+    static FloatKernel exp(Node n, int opset) {
+        return map("Exp", x -> (float) Math.exp(x), null);
+    }
+
+    static FloatKernel log(Node n, int opset) {
+        return map("Log", x -> (float) Math.log(x), null);
+    }
+
+    static FloatKernel sqrt(Node n, int opset) {
+        return map("Sqrt", x -> (float) Math.sqrt(x), null);
+    }
+
+    static FloatKernel neg(Node n, int opset) {
+        return map("Neg", x -> -x, x -> -x);
+    }
+
+    static FloatKernel abs(Node n, int opset) {
+        return map("Abs", Math::abs, Math::abs);
+    }
+
+    static FloatKernel sign(Node n, int opset) {
+        return map("Sign", Math::signum, Long::signum);
+    }
+
+    static FloatKernel reciprocal(Node n, int opset) {
+        return map("Reciprocal", x -> 1f / x, null);
+    }
+
+    static FloatKernel floor(Node n, int opset) {
+        return map("Floor", x -> (float) Math.floor(x), null);
+    }
+
+    static FloatKernel ceil(Node n, int opset) {
+        return map("Ceil", x -> (float) Math.ceil(x), null);
+    }
+
+    /** Round: half to even, as ONNX specifies. */
+    static FloatKernel round(Node n, int opset) {
+        return map("Round", x -> (float) Math.rint(x), null);
+    }
+
+    static FloatKernel sin(Node n, int opset) {
+        return map("Sin", x -> (float) Math.sin(x), null);
+    }
+
+    static FloatKernel cos(Node n, int opset) {
+        return map("Cos", x -> (float) Math.cos(x), null);
+    }
+
+    static FloatKernel tan(Node n, int opset) {
+        return map("Tan", x -> (float) Math.tan(x), null);
+    }
+
+    static FloatKernel asin(Node n, int opset) {
+        return map("Asin", x -> (float) Math.asin(x), null);
+    }
+
+    static FloatKernel acos(Node n, int opset) {
+        return map("Acos", x -> (float) Math.acos(x), null);
+    }
+
+    static FloatKernel atan(Node n, int opset) {
+        return map("Atan", x -> (float) Math.atan(x), null);
+    }
+
+    static FloatKernel sinh(Node n, int opset) {
+        return map("Sinh", x -> (float) Math.sinh(x), null);
+    }
+
+    static FloatKernel cosh(Node n, int opset) {
+        return map("Cosh", x -> (float) Math.cosh(x), null);
+    }
+
+    static FloatKernel asinh(Node n, int opset) {
+        return map("Asinh", x -> {
+            double d = x;
+            return (float) (Math.signum(d) * Math.log(Math.abs(d) + Math.sqrt(d * d + 1)));
+        }, null);
+    }
+
+    static FloatKernel acosh(Node n, int opset) {
+        return map("Acosh", x -> (float) Math.log(x + Math.sqrt((double) x * x - 1)), null);
+    }
+
+    static FloatKernel atanh(Node n, int opset) {
+        return map("Atanh", x -> (float) (0.5 * Math.log((1.0 + x) / (1.0 - x))), null);
+    }
+
+    static FloatKernel softsign(Node n, int opset) {
+        return map("Softsign", x -> x / (1f + Math.abs(x)), null);
+    }
+
+    static FloatKernel softplus(Node n, int opset) {
+        return map("Softplus", x -> (float) Math.log1p(Math.exp(x)), null);
+    }
+
+    static FloatKernel erf(Node n, int opset) {
+        return map("Erf", x -> (float) erf((double) x), null);
+    }
+
+    static FloatKernel hardSigmoid(Node n, int opset) {
+        float alpha = n.attrFloat("alpha", 0.2f);
+        float beta = n.attrFloat("beta", 0.5f);
+        return map("HardSigmoid", x -> Math.max(0f, Math.min(1f, alpha * x + beta)), null);
+    }
+
+    static FloatKernel hardSwish(Node n, int opset) {
+        return map("HardSwish", x -> x * Math.max(0f, Math.min(1f, x / 6f + 0.5f)), null);
+    }
+
+    static FloatKernel leakyRelu(Node n, int opset) {
+        float alpha = n.attrFloat("alpha", 0.01f);
+        return map("LeakyRelu", x -> x < 0f ? alpha * x : x, null);
+    }
+
+    static FloatKernel elu(Node n, int opset) {
+        float alpha = n.attrFloat("alpha", 1f);
+        return map("Elu", x -> x < 0f ? (float) (alpha * Math.expm1(x)) : x, null);
+    }
+
+    static FloatKernel selu(Node n, int opset) {
+        float alpha = n.attrFloat("alpha", 1.67326319217681884765625f);
+        float gamma = n.attrFloat("gamma", 1.05070102214813232421875f);
+        return map("Selu", x -> x > 0f ? gamma * x : (float) (gamma * (alpha * Math.exp(x) - alpha)), null);
+    }
+
+    static FloatKernel celu(Node n, int opset) {
+        float alpha = n.attrFloat("alpha", 1f);
+        return map("Celu", x -> (float) (Math.max(0.0, x) + Math.min(0.0, alpha * Math.expm1(x / (double) alpha))),
+                null);
+    }
+
+    static FloatKernel thresholdedRelu(Node n, int opset) {
+        float alpha = n.attrFloat("alpha", 1f);
+        return map("ThresholdedRelu", x -> x > alpha ? x : 0f, null);
+    }
+
+    static FloatKernel shrink(Node n, int opset) {
+        float bias = n.attrFloat("bias", 0f);
+        float lambd = n.attrFloat("lambd", 0.5f);
+        return map("Shrink", x -> x < -lambd ? x + bias : x > lambd ? x - bias : 0f, null);
+    }
+
+    static FloatKernel isNaN(Node n, int opset) {
+        return predicate("IsNaN", x -> Float.isNaN(x) ? 1f : 0f);
+    }
+
+    static FloatKernel isInf(Node n, int opset) {
+        boolean neg = n.attrInt("detect_negative", 1) != 0;
+        boolean pos = n.attrInt("detect_positive", 1) != 0;
+        return predicate("IsInf", x -> (pos && x == Float.POSITIVE_INFINITY) || (neg && x == Float.NEGATIVE_INFINITY)
+                ? 1f : 0f);
+    }
+
+    static FloatKernel not(Node n, int opset) {
+        return inputs -> {
+            Tensor x = KernelArgs.required(inputs, 0, "X");
+            if (x.dtype() != DType.BOOL) {
+                throw new IllegalArgumentException("Not of type " + x.dtype() + " is not supported (valid: BOOL)");
+            }
+            long[] s = x.longs();
+            long[] r = new long[s.length];
+            for (int i = 0; i < s.length; i++) {
+                r[i] = s[i] == 0 ? 1 : 0;
+            }
+            return new Tensor[] {Tensor.ofLongs(DType.BOOL, x.shape(), r)};
+        };
+    }
+
+    /**
+     * The error function to about 1e-15 absolute for |x| < 3 (Maclaurin series in double), and from
+     * the continued fraction of erfc beyond, where erf is within 2.3e-5 of +-1.
+     */
+    static double erf(double x) {
+        double ax = Math.abs(x);
+        if (Double.isNaN(x)) {
+            return x;
+        }
+        if (ax < 3.0) {
+            double x2 = x * x;
+            double term = x;
+            double sum = x;
+            for (int k = 1; k < 200; k++) {
+                term *= -x2 / k;
+                double add = term / (2 * k + 1);
+                sum += add;
+                if (Math.abs(add) < 1e-17 * Math.abs(sum)) {
+                    break;
+                }
+            }
+            return 2.0 / Math.sqrt(Math.PI) * sum;
+        }
+        if (ax > 6.0) {
+            return Math.signum(x);
+        }
+        // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))), evaluated bottom-up.
+        double f = ax;
+        for (int k = 60; k >= 1; k--) {
+            f = ax + (k / 2.0) / f;
+        }
+        double erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+        return Math.signum(x) * (1.0 - erfc);
+    }
+}
