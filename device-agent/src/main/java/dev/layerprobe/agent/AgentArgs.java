@@ -1,0 +1,79 @@
+package dev.layerprobe.agent;
+
+import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.nio.file.Path;
+
+/**
+ * The standalone agent's command line, parsed into an {@link AgentConfig} without a CLI library
+ * (a board gets a small class path). Options: {@code --port N}, {@code --bind ADDR},
+ * {@code --profile FILE.yaml}, {@code --backend NAME}, {@code --model-dir DIR},
+ * {@code --max-model-mb N}, {@code --max-runs N}, {@code --insecure}, {@code --help}. Stateless.
+ */
+final class AgentArgs {
+    static final String USAGE = String.join("\n",
+            "usage: java -cp ... dev.layerprobe.agent.AgentMain [options]",
+            "  --port N           TCP port (default " + AgentConfig.DEFAULT_PORT + ", 0 = any free port)",
+            "  --bind ADDR        address to listen on (default " + AgentConfig.DEFAULT_BIND_HOST + ")",
+            "  --profile FILE     device profile YAML (default: the built-in emulated NPU)",
+            "  --backend NAME     backend (default sim)",
+            "  --model-dir DIR    keep uploaded models in DIR across restarts",
+            "  --max-model-mb N   largest model accepted, in MiB (default "
+                    + (AgentConfig.DEFAULT_MAX_MODEL_BYTES >> 20) + ")",
+            "  --max-runs N       concurrent runs (default " + AgentConfig.DEFAULT_MAX_CONCURRENT_RUNS + ")",
+            "  --insecure         allow a non-loopback --bind without authentication");
+
+    /** Thrown for a bad command line; the message is one line for the user. */
+    static final class UsageException extends Exception {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    private AgentArgs() {
+    }
+
+    /** @return the config, or null if help was asked for */
+    static AgentConfig parse(String[] args) throws UsageException, SimulatorException {
+        AgentConfig c = AgentConfig.defaults();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "-h", "--help" -> {
+                    return null;
+                }
+                case "--insecure" -> c = c.withInsecure(true);
+                case "--port" -> c = c.withBind(c.bindHost(), intValue(a, value(args, ++i, a), 0, 65535));
+                case "--bind" -> c = c.withBind(value(args, ++i, a), c.port());
+                case "--profile" -> c = c.withProfile(DeviceProfile.load(Path.of(value(args, ++i, a))));
+                case "--backend" -> c = c.withBackend(value(args, ++i, a));
+                case "--model-dir" -> c = c.withModelDir(Path.of(value(args, ++i, a)));
+                case "--max-model-mb" -> c = c.withMaxModelBytes((long) intValue(a, value(args, ++i, a), 1,
+                        (int) (AgentConfig.MAX_MODEL_BYTES_LIMIT >> 20)) << 20);
+                case "--max-runs" -> c = c.withMaxConcurrentRuns(intValue(a, value(args, ++i, a), 1, 1024));
+                default -> throw new UsageException("unknown option '" + a + "', expected one of [--port, --bind, "
+                        + "--profile, --backend, --model-dir, --max-model-mb, --max-runs, --insecure, --help]");
+            }
+        }
+        return c;
+    }
+
+    private static String value(String[] args, int i, String option) throws UsageException {
+        if (i >= args.length) {
+            throw new UsageException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    private static int intValue(String option, String s, int min, int max) throws UsageException {
+        try {
+            int v = Integer.parseInt(s);
+            if (v >= min && v <= max) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // reported below, with the valid range
+        }
+        throw new UsageException(option + " needs an integer in [" + min + ", " + max + "], got '" + s + "'");
+    }
+}

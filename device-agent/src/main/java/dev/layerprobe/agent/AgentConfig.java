@@ -1,0 +1,99 @@
+package dev.layerprobe.agent;
+
+import dev.layerprobe.agent.backend.SimBackend;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * How an agent is set up. Immutable; start from {@link #defaults()} and change fields with the
+ * {@code with*} methods.
+ *
+ * @param profile            the emulated device (numerics and faults) for emulating backends
+ * @param backend            the backend's name, see {@link dev.layerprobe.agent.backend.BackendProvider}
+ * @param bindHost           the address to listen on; non-loopback addresses need {@code insecure}
+ * @param port               the TCP port, 0 for any free port
+ * @param maxModelBytes      the largest model {@code UploadModel} accepts, in bytes
+ * @param maxConcurrentRuns  runs executing at once; further {@code Run} calls get RESOURCE_EXHAUSTED
+ * @param maxInboundMessageBytes the largest message the server accepts (upload chunks, run inputs)
+ * @param insecure           whether to listen on a non-loopback address without authentication
+ * @param modelDir           where uploaded models persist across restarts, or null for memory only
+ */
+public record AgentConfig(DeviceProfile profile, String backend, String bindHost, int port, long maxModelBytes,
+        int maxConcurrentRuns, int maxInboundMessageBytes, boolean insecure, Path modelDir) {
+
+    public static final String DEFAULT_BIND_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 50051;
+    public static final long DEFAULT_MAX_MODEL_BYTES = 512L << 20;
+    /** Models are held in one byte array, which caps them just below 2 GiB. */
+    public static final long MAX_MODEL_BYTES_LIMIT = Integer.MAX_VALUE - 8;
+    public static final int DEFAULT_MAX_CONCURRENT_RUNS = 2;
+    /** Room for a 4 MiB dump chunk or upload chunk plus framing. */
+    public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 8 << 20;
+
+    public AgentConfig {
+        Objects.requireNonNull(profile, "profile");
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(bindHost, "bindHost");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " is not in [0, 65535]");
+        }
+        if (maxModelBytes <= 0 || maxModelBytes > MAX_MODEL_BYTES_LIMIT) {
+            throw new IllegalArgumentException("max model bytes must be in [1, " + MAX_MODEL_BYTES_LIMIT + "], got "
+                    + maxModelBytes);
+        }
+        if (maxConcurrentRuns <= 0) {
+            throw new IllegalArgumentException("max concurrent runs must be positive, got " + maxConcurrentRuns);
+        }
+        if (maxInboundMessageBytes <= 0) {
+            throw new IllegalArgumentException("max inbound message size must be positive, got "
+                    + maxInboundMessageBytes);
+        }
+    }
+
+    /** The default emulated NPU on 127.0.0.1:{@value #DEFAULT_PORT}, simulator backend. */
+    public static AgentConfig defaults() {
+        return new AgentConfig(DeviceProfile.DEFAULT, SimBackend.NAME, DEFAULT_BIND_HOST, DEFAULT_PORT,
+                DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, false, null);
+    }
+
+    public AgentConfig withProfile(DeviceProfile p) {
+        return new AgentConfig(p, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
+                insecure, modelDir);
+    }
+
+    public AgentConfig withBackend(String b) {
+        return new AgentConfig(profile, b, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
+                insecure, modelDir);
+    }
+
+    public AgentConfig withBind(String host, int p) {
+        return new AgentConfig(profile, backend, host, p, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
+                insecure, modelDir);
+    }
+
+    public AgentConfig withMaxModelBytes(long n) {
+        return new AgentConfig(profile, backend, bindHost, port, n, maxConcurrentRuns, maxInboundMessageBytes,
+                insecure, modelDir);
+    }
+
+    public AgentConfig withMaxConcurrentRuns(int n) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, n, maxInboundMessageBytes,
+                insecure, modelDir);
+    }
+
+    public AgentConfig withMaxInboundMessageBytes(int n) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, n,
+                insecure, modelDir);
+    }
+
+    public AgentConfig withInsecure(boolean b) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                maxInboundMessageBytes, b, modelDir);
+    }
+
+    public AgentConfig withModelDir(Path dir) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                maxInboundMessageBytes, insecure, dir);
+    }
+}

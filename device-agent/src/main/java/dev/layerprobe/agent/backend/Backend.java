@@ -1,0 +1,49 @@
+package dev.layerprobe.agent.backend;
+
+import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Something that executes models for the agent: the Java NPU simulator, ONNX Runtime, or a vendor
+ * runtime. Found through a {@link BackendProvider} and chosen by name.
+ *
+ * <p>Implementations are thread-safe: the agent loads and runs models from several worker threads
+ * at once. Errors are {@link SimulatorException}s whatever the backend, so that one place (the
+ * service's status mapper) turns them into protocol errors.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** The name this backend is chosen by, e.g. {@code sim}. */
+    String name();
+
+    /** The device this backend runs on, as shown to users (a board name, or the profile's name). */
+    String device();
+
+    /** What this backend can do. */
+    Set<Capability> capabilities();
+
+    /** Versions of the components behind this backend (library or runtime name to version). */
+    Map<String, String> versions();
+
+    /** The emulated device's profile, for backends that emulate one; its faults are active. */
+    default Optional<DeviceProfile> profile() {
+        return Optional.empty();
+    }
+
+    /**
+     * Prepares a model for running. Backends may cache by {@code modelId} (the sha256 of the bytes),
+     * so loading the same model again is cheap; the returned handle must still be closed.
+     *
+     * @param model   the model file's bytes
+     * @param modelId the content address of {@code model}; equal ids mean equal bytes
+     */
+    LoadedModel load(byte[] model, String modelId) throws SimulatorException;
+
+    /** Releases cached models; loaded handles still open stay usable until closed. */
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,42 @@
+package dev.layerprobe.agent.backend;
+
+import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.util.List;
+import java.util.ServiceLoader;
+
+/**
+ * Creates {@link Backend}s of one kind. Implementations are listed in
+ * {@code META-INF/services/dev.layerprobe.agent.backend.BackendProvider} and found with
+ * {@link ServiceLoader}, so a backend that needs native libraries (ONNX Runtime, a vendor runtime)
+ * lives in its own jar and is present only where it can run.
+ */
+public interface BackendProvider {
+
+    /** The name the backend is chosen by, e.g. {@code sim}. */
+    String name();
+
+    /**
+     * Creates a backend for a device profile. Emulating backends apply the profile's numerics and
+     * faults; backends on real hardware may only report its name.
+     */
+    Backend create(DeviceProfile profile) throws SimulatorException;
+
+    /**
+     * The provider with this name.
+     *
+     * @throws IllegalArgumentException naming the available backends when none has this name
+     */
+    static BackendProvider named(String name) {
+        List<BackendProvider> all = available();
+        return all.stream().filter(p -> p.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown backend '" + name + "', expected one of "
+                        + all.stream().map(BackendProvider::name).toList()));
+    }
+
+    /** Every provider on the class path, in service-file order. */
+    static List<BackendProvider> available() {
+        return ServiceLoader.load(BackendProvider.class, BackendProvider.class.getClassLoader()).stream()
+                .map(ServiceLoader.Provider::get).toList();
+    }
+}

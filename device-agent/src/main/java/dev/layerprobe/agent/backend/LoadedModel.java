@@ -1,0 +1,39 @@
+package dev.layerprobe.agent.backend;
+
+import dev.layerprobe.simulator.LayerObserver;
+import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model prepared by a {@link Backend}, ready to run. Thread-safe: several runs may proceed at
+ * once. After {@link #close()} every method throws {@link IllegalStateException}.
+ */
+public interface LoadedModel extends AutoCloseable {
+
+    /** The model's inputs (shapes may hold -1 for dynamic dimensions). */
+    List<ValueInfo> inputs();
+
+    /**
+     * Runs the model; the observer sees every layer's output in execution order, on the calling
+     * thread. An observer that throws aborts the run and its exception propagates unchanged.
+     *
+     * @param feeds float tensors by input name
+     */
+    void run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException;
+
+    /**
+     * Runs one layer on the given inputs; only for backends with {@link Capability#RUN_LAYER}.
+     *
+     * @throws UnsupportedOperationException if the backend cannot isolate a layer
+     */
+    default LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws SimulatorException {
+        throw new UnsupportedOperationException("this backend cannot run a single layer");
+    }
+
+    @Override
+    void close();
+}

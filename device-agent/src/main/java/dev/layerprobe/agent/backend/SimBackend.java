@@ -1,0 +1,162 @@
+package dev.layerprobe.agent.backend;
+
+import dev.layerprobe.agent.ArtifactVersion;
+import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.simulator.CompileOptions;
+import dev.layerprobe.simulator.LayerObserver;
+import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.Simulator;
+import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The emulated device: models run on the Java NPU simulator, compiled for one
+ * {@link DeviceProfile}. The profile's faults are applied by the simulator's compiler
+ * ({@link CompileOptions#of(DeviceProfile)}), so this backend is wrong exactly where the profile
+ * says, as a buggy device would be.
+ *
+ * <p>Thread-safe. Compiled programs are immutable and cached by model id (least recently used
+ * first out), since a host usually runs the same model many times.
+ */
+public final class SimBackend implements Backend {
+    /** The name this backend is chosen by. */
+    public static final String NAME = "sim";
+    static final int DEFAULT_CACHED_PROGRAMS = 4;
+
+    /** Compiles a parsed model; {@link Simulator#compile} outside of tests. */
+    @FunctionalInterface
+    interface Compiler {
+        NpuProgram compile(ModelProto model, String name, CompileOptions options) throws SimulatorException;
+    }
+
+    private final DeviceProfile profile;
+    private final Compiler compiler;
+    private final Map<String, NpuProgram> programs;
+
+    public SimBackend(DeviceProfile profile) {
+        this(profile, Simulator::compile, DEFAULT_CACHED_PROGRAMS);
+    }
+
+    SimBackend(DeviceProfile profile, Compiler compiler, int cachedPrograms) {
+        this.profile = Objects.requireNonNull(profile, "profile");
+        this.compiler = compiler;
+        this.programs = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, NpuProgram> eldest) {
+                return size() > cachedPrograms;
+            }
+        };
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String device() {
+        return profile.name();
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.RUN, Capability.NATIVE_DUMPS, Capability.RUN_LAYER);
+    }
+
+    @Override
+    public Map<String, String> versions() {
+        return Map.of("simulator", ArtifactVersion.of(Simulator.class, "layerprobe-simulator"));
+    }
+
+    @Override
+    public Optional<DeviceProfile> profile() {
+        return Optional.of(profile);
+    }
+
+    @Override
+    public LoadedModel load(byte[] model, String modelId) throws SimulatorException {
+        NpuProgram program;
+        synchronized (programs) {
+            program = programs.get(modelId);
+        }
+        if (program == null) {
+            // Compiled outside the lock: compiling a big model takes seconds and must not stall runs
+            // of other models. Two concurrent first loads of one model both compile; the results are
+            // equal and immutable, so the second simply replaces the first.
+            String name = "model " + shortId(modelId);
+            program = compiler.compile(OnnxGraphs.parseModel(model, name), name, CompileOptions.of(profile));
+            synchronized (programs) {
+                programs.put(modelId, program);
+            }
+        }
+        return new SimModel(program);
+    }
+
+    /** Number of cached programs, for tests. */
+    int cachedPrograms() {
+        synchronized (programs) {
+            return programs.size();
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (programs) {
+            programs.clear();
+        }
+    }
+
+    private static String shortId(String modelId) {
+        return modelId.length() > 12 ? modelId.substring(0, 12) : modelId;
+    }
+
+    /** A handle on a cached program; closing it only forbids further use of the handle. */
+    private static final class SimModel implements LoadedModel {
+        private final NpuProgram program;
+        private volatile boolean closed;
+
+        SimModel(NpuProgram program) {
+            this.program = program;
+        }
+
+        @Override
+        public List<ValueInfo> inputs() {
+            checkOpen();
+            return program.inputs();
+        }
+
+        @Override
+        public void run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException {
+            checkOpen();
+            program.run(feeds, observer);
+        }
+
+        @Override
+        public LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws SimulatorException {
+            checkOpen();
+            return program.runLayer(layer, layerInputs);
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+
+        private void checkOpen() {
+            if (closed) {
+                throw new IllegalStateException("model " + program.modelName() + " is closed");
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.layerprobe.agent.service;
+
+import dev.layerprobe.agent.ArtifactVersion;
+import dev.layerprobe.agent.backend.Backend;
+import dev.layerprobe.agent.backend.Capability;
+import dev.layerprobe.agent.store.ModelStore;
+import dev.layerprobe.proto.v1.DeviceAgentGrpc;
+import dev.layerprobe.proto.v1.DeviceInfo;
+import dev.layerprobe.proto.v1.DumpFormat;
+import dev.layerprobe.proto.v1.Fault;
+import dev.layerprobe.proto.v1.GetInfoRequest;
+import dev.layerprobe.proto.v1.RunEvent;
+import dev.layerprobe.proto.v1.RunRequest;
+import dev.layerprobe.proto.v1.UploadModelRequest;
+import dev.layerprobe.proto.v1.UploadModelResponse;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.tensor.Tensor;
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+
+/**
+ * The {@code layerprobe.v1.DeviceAgent} service (DESIGN §8) over one {@link Backend}.
+ *
+ * <ul>
+ *   <li>{@code GetInfo}: the device, backend, capabilities, versions, profile and active faults.</li>
+ *   <li>{@code UploadModel}: content-addressed, idempotent, size-limited, checksum-verified
+ *       ({@link UploadModelCall}).</li>
+ *   <li>{@code Run}: executes on {@code runExecutor}, at most {@code maxConcurrentRuns} at once
+ *       (more get RESOURCE_EXHAUSTED rather than a queue whose wait the client cannot see); every
+ *       layer is streamed with flow control ({@link RunStream}). A request without a format gets
+ *       {@code NATIVE}: it is exact and the smaller of the two.</li>
+ * </ul>
+ * Errors leave through {@link StatusMapper}. Thread-safe: gRPC calls it from many threads.
+ */
+public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBase {
+    private final Backend backend;
+    private final ModelStore store;
+    private final long maxModelBytes;
+    private final int maxConcurrentRuns;
+    private final Semaphore runSlots;
+    private final Executor runExecutor;
+
+    /**
+     * @param runExecutor where models run; it should have at least {@code maxConcurrentRuns} threads,
+     *                    since each run holds its thread while the client reads
+     */
+    public DeviceAgentService(Backend backend, ModelStore store, long maxModelBytes, int maxConcurrentRuns,
+            Executor runExecutor) {
+        this.backend = backend;
+        this.store = store;
+        this.maxModelBytes = maxModelBytes;
+        this.maxConcurrentRuns = maxConcurrentRuns;
+        this.runSlots = new Semaphore(maxConcurrentRuns);
+        this.runExecutor = runExecutor;
+    }
+
+    @Override
+    public void getInfo(GetInfoRequest request, StreamObserver<DeviceInfo> responseObserver) {
+        DeviceInfo.Builder info = DeviceInfo.newBuilder().setDevice(backend.device()).setBackend(backend.name())
+                .setMaxModelBytes(maxModelBytes)
+                .putVersions("agent", ArtifactVersion.of(DeviceAgentService.class, "layerprobe-device-agent"))
+                .putVersions("java", Runtime.version().toString())
+                .putAllVersions(backend.versions());
+        for (Capability c : Capability.values()) {
+            if (backend.capabilities().contains(c)) {
+                info.addCapabilities(c.wireName());
+            }
+        }
+        backend.profile().ifPresent(p -> addProfile(info, p));
+        responseObserver.onNext(info.build());
+        responseObserver.onCompleted();
+    }
+
+    private static void addProfile(DeviceInfo.Builder info, DeviceProfile profile) {
+        info.setProfile(profile.name());
+        for (dev.layerprobe.simulator.profile.Fault f : profile.faults()) {
+            Fault.Builder wire = Fault.newBuilder().setKind(f.kind().yamlName());
+            if (f.layer() != null) {
+                wire.setLayer(f.layer());
+            } else {
+                wire.setOp(f.op());
+            }
+            info.addFaults(wire);
+        }
+    }
+
+    @Override
+    public StreamObserver<UploadModelRequest> uploadModel(StreamObserver<UploadModelResponse> responseObserver) {
+        return new UploadModelCall(store, maxModelBytes, responseObserver);
+    }
+
+    @Override
+    public void run(RunRequest request, StreamObserver<RunEvent> responseObserver) {
+        Context context = Context.current();
+        // Handlers must be installed before this method returns, whatever happens next.
+        RunStream stream = new RunStream((ServerCallStreamObserver<RunEvent>) responseObserver, context);
+        try {
+            DumpFormat format = format(request.getFormat());
+            byte[] model = store.get(request.getModelId()).orElseThrow(() -> Status.NOT_FOUND
+                    .withDescription("unknown model '" + request.getModelId() + "'; upload it first with UploadModel")
+                    .asException());
+            Map<String, Tensor> feeds = InputDecoder.decode(request.getInputsList());
+            if (!runSlots.tryAcquire()) {
+                throw Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy: " + maxConcurrentRuns
+                        + " runs in progress, its limit").asException();
+            }
+            RunJob job = new RunJob(backend, request.getModelId(), model, feeds, format, request.getChunkBytes(),
+                    stream, runSlots::release);
+            try {
+                // Wrapped so the worker sees the call's context: its deadline and cancellation.
+                runExecutor.execute(context.wrap(job));
+            } catch (RejectedExecutionException e) {
+                runSlots.release();
+                throw Status.UNAVAILABLE.withDescription("the agent is shutting down").withCause(e).asException();
+            }
+        } catch (Exception e) {
+            stream.fail(StatusMapper.toStatus(e));
+        }
+    }
+
+    private static DumpFormat format(DumpFormat requested) {
+        return switch (requested) {
+            case DUMP_FORMAT_UNSPECIFIED, NATIVE -> DumpFormat.NATIVE;
+            case FLOAT -> DumpFormat.FLOAT;
+            case UNRECOGNIZED -> throw Status.INVALID_ARGUMENT
+                    .withDescription("unknown dump format, expected one of [FLOAT, NATIVE]").asRuntimeException();
+        };
+    }
+}

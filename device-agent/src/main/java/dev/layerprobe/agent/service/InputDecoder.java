@@ -1,0 +1,78 @@
+package dev.layerprobe.agent.service;
+
+import dev.layerprobe.proto.v1.DataType;
+import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.tensor.Shapes;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.nio.ByteOrder;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns the wire's input tensors (float32, little-endian, C order; see tensor.proto) into simulator
+ * tensors and checks them against a model's inputs. Errors are {@link SimulatorException}s with
+ * code {@code BAD_INPUT} that name the input and what was expected. Stateless.
+ */
+final class InputDecoder {
+    private InputDecoder() {
+    }
+
+    /** Decodes every input; names must be unique and non-empty. */
+    static Map<String, Tensor> decode(List<dev.layerprobe.proto.v1.Tensor> wire) throws SimulatorException {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (int i = 0; i < wire.size(); i++) {
+            dev.layerprobe.proto.v1.Tensor t = wire.get(i);
+            if (t.getName().isEmpty()) {
+                throw bad("input #" + i + " has no name");
+            }
+            if (out.put(t.getName(), decode(t)) != null) {
+                throw bad("input '" + t.getName() + "' is given twice");
+            }
+        }
+        return out;
+    }
+
+    private static Tensor decode(dev.layerprobe.proto.v1.Tensor t) throws SimulatorException {
+        if (t.getDtype() != DataType.FLOAT32) {
+            throw bad("input '" + t.getName() + "' is " + t.getDtype() + ", inputs are sent as FLOAT32");
+        }
+        int[] shape = new int[t.getShapeCount()];
+        for (int d = 0; d < shape.length; d++) {
+            long dim = t.getShape(d);
+            if (dim < 0 || dim > Integer.MAX_VALUE) {
+                throw bad("input '" + t.getName() + "' has invalid dimension " + dim + " at axis " + d);
+            }
+            shape[d] = (int) dim;
+        }
+        long elements = Shapes.size(shape);
+        if (elements * Float.BYTES != t.getData().size()) {
+            throw bad("input '" + t.getName() + "' of shape " + Shapes.format(shape) + " needs "
+                    + elements * Float.BYTES + " bytes of FLOAT32, got " + t.getData().size());
+        }
+        float[] data = new float[(int) elements];
+        t.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+        return Tensor.ofFloats(shape, data);
+    }
+
+    /** Checks that the feeds are exactly the model's inputs, naming the expected ones otherwise. */
+    static void checkNames(List<ValueInfo> expected, Map<String, Tensor> feeds) throws SimulatorException {
+        List<String> names = expected.stream().map(ValueInfo::name).toList();
+        for (String given : feeds.keySet()) {
+            if (!names.contains(given)) {
+                throw bad("unknown input '" + given + "', expected one of " + names);
+            }
+        }
+        for (String name : names) {
+            if (!feeds.containsKey(name)) {
+                throw bad("missing input '" + name + "', expected " + names);
+            }
+        }
+    }
+
+    private static SimulatorException bad(String message) {
+        return new SimulatorException(Code.BAD_INPUT, message);
+    }
+}

@@ -1,0 +1,60 @@
+package dev.layerprobe.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.layerprobe.simulator.SimulatorException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AgentArgsTest {
+    @Test
+    void parsesTheBoardOptions(@TempDir Path dir) throws Exception {
+        Path profile = Files.writeString(dir.resolve("p.yaml"), """
+                name: board-npu
+                faults:
+                  - kind: depth_to_space_mode_swap
+                    layer: up1
+                """);
+
+        AgentConfig c = AgentArgs.parse(new String[] {"--port", "7000", "--bind", "10.0.0.2", "--insecure",
+            "--profile", profile.toString(), "--max-model-mb", "64", "--max-runs", "3"});
+
+        assertEquals(7000, c.port());
+        assertEquals("10.0.0.2", c.bindHost());
+        assertTrue(c.insecure());
+        assertEquals("board-npu", c.profile().name());
+        assertEquals(64L << 20, c.maxModelBytes());
+        assertEquals(3, c.maxConcurrentRuns());
+        assertEquals("LayerProbe agent listening on 10.0.0.2:7000 (profile board-npu, faults: "
+                + "depth_to_space_mode_swap on layer up1)", AgentMain.banner(c, 7000));
+    }
+
+    @Test
+    void defaultsAreLoopbackAndNoFaults() throws Exception {
+        AgentConfig c = AgentArgs.parse(new String[0]);
+
+        assertEquals("127.0.0.1", c.bindHost());
+        assertEquals(512L << 20, c.maxModelBytes());
+        assertTrue(AgentMain.banner(c, 1).endsWith("faults: none)"));
+        assertNull(AgentArgs.parse(new String[] {"--help"}));
+    }
+
+    @Test
+    void badArgumentsSayWhatIsWrong() {
+        assertEquals("--port needs an integer in [0, 65535], got 'x'",
+                assertThrows(AgentArgs.UsageException.class, () -> AgentArgs.parse(new String[] {"--port", "x"}))
+                        .getMessage());
+        assertEquals("--bind needs a value",
+                assertThrows(AgentArgs.UsageException.class, () -> AgentArgs.parse(new String[] {"--bind"}))
+                        .getMessage());
+        assertTrue(assertThrows(AgentArgs.UsageException.class, () -> AgentArgs.parse(new String[] {"--tls"}))
+                .getMessage().startsWith("unknown option '--tls'"));
+        assertEquals(SimulatorException.Code.IO, assertThrows(SimulatorException.class,
+                () -> AgentArgs.parse(new String[] {"--profile", "/no/such.yaml"})).code());
+    }
+}
