@@ -1,0 +1,314 @@
+package dev.layerprobe.host.analyze;
+
+import dev.layerprobe.agent.AgentConfig;
+import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.host.client.AgentClient;
+import dev.layerprobe.host.client.LayerCollector;
+import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.host.dump.DumpWriter;
+import dev.layerprobe.host.golden.GoldenRunner;
+import dev.layerprobe.host.input.InputException;
+import dev.layerprobe.host.input.InputLoader;
+import dev.layerprobe.host.progress.Progress;
+import dev.layerprobe.host.report.ConsoleTable;
+import dev.layerprobe.host.report.Report;
+import dev.layerprobe.host.report.ReportWriter;
+import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.proto.v1.DeviceInfo;
+import dev.layerprobe.proto.v1.DumpFormat;
+import dev.layerprobe.simulator.CompileOptions;
+import dev.layerprobe.simulator.Layer;
+import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.Simulator;
+import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.quant.Calibration;
+import dev.layerprobe.simulator.quant.QdqWriter;
+import dev.layerprobe.simulator.quant.QuantConfig;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * {@code layerprobe analyze}: golden (ONNX Runtime) vs simulator vs device, layer by layer.
+ *
+ * <p>The steps: compile the float model in the simulator; calibrate; write the quantized model as
+ * QDQ ONNX; compile it for the host simulator (the profile's numerics, never its faults); upload it
+ * to the device (the embedded emulated agent on a loopback port when no device is given, so the
+ * same gRPC path runs); then for every input run golden, the simulator (whole network and layer by
+ * layer on golden inputs) and the device, comparing as the device's dumps stream in. Dumps of the
+ * first input are written under {@code report/dumps/}.
+ */
+public final class Analysis {
+    private final AnalysisOptions o;
+    private final PrintWriter out;
+
+    public Analysis(AnalysisOptions options, PrintWriter out) {
+        this.o = options;
+        this.out = out;
+    }
+
+    public Report run() throws Exception {
+        Path model = o.model();
+        ModelProto floatModel = OnnxGraphs.readModel(model);
+        String modelName = model.getFileName().toString();
+        DeviceProfile localProfile = o.profile() == null ? DeviceProfile.DEFAULT : DeviceProfile.load(o.profile());
+        NpuProgram floatProgram = Simulator.compile(model, CompileOptions.DEFAULT);
+        ValueInfo in = singleInput(floatProgram);
+        int[] shape = concreteShape(in);
+
+        List<Map<String, Tensor>> feeds = new ArrayList<>();
+        for (Path p : o.inputs()) {
+            feeds.add(Map.of(in.name(), InputLoader.load(p, shape, o.spec())));
+        }
+        List<Path> calibFiles = o.calib() == null ? o.inputs() : listImages(o.calib());
+        Calibration calibration = calibrate(floatProgram, in, shape, calibFiles);
+
+        ModelProto qdq = QdqWriter.write(floatProgram, calibration, QuantConfig.INT8);
+        byte[] qdqBytes = qdq.toByteArray();
+        Files.createDirectories(o.reportDir());
+        Path qdqFile = o.reportDir().resolve(stripOnnx(modelName) + ".qdq.onnx");
+        Files.write(qdqFile, qdqBytes);
+
+        DeviceProfile hostProfile = new DeviceProfile(localProfile.name(), localProfile.requant(), List.of(), "");
+        NpuProgram sim = Simulator.compile(qdq, qdqFile.getFileName().toString(), CompileOptions.of(hostProfile));
+
+        try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile);
+             GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
+            AgentClient client = device.client();
+            DeviceInfo info = client.info();
+            String modelId = client.upload(qdqBytes, qdqFile.getFileName().toString());
+            List<LayerComparison> rows = new ArrayList<>();
+            Map<String, LayerComparison> byName = new LinkedHashMap<>();
+            for (Layer l : sim.layers()) {
+                LayerComparison c = new LayerComparison(l, o.atol(), o.rtol());
+                rows.add(c);
+                byName.put(l.name(), c);
+            }
+            Path dumps = o.reportDir().resolve("dumps");
+            try (Progress progress = Progress.start("analyzing", feeds.size(), out)) {
+                for (int i = 0; i < feeds.size(); i++) {
+                    runOne(i, feeds.get(i), golden, sim, client, modelId, byName, i == 0 ? dumps : null, modelName);
+                    progress.step();
+                }
+            }
+            Report report = buildReport(modelName, info, rows);
+            new ConsoleTable().print(report, out);
+            printDiagnosis(report);
+            ReportWriter.writeJson(report, o.reportDir().resolve("report.json"));
+            ReportWriter.writeCsv(report, o.reportDir().resolve("report.csv"));
+            out.println("Report: " + o.reportDir().resolve("report.json") + ", report.csv; dumps in " + dumps
+                    + "; quantized model " + qdqFile);
+            out.flush();
+            return report;
+        }
+    }
+
+    private void runOne(int index, Map<String, Tensor> feed, GoldenRunner golden, NpuProgram sim, AgentClient client,
+            String modelId, Map<String, LayerComparison> byName, Path dumps, String modelName) throws Exception {
+        Map<String, Tensor> g = golden.run(feed);
+        Map<String, LayerValue> simValues = new HashMap<>();
+        try (DumpWriter goldenDump = dumps == null ? null : DumpWriter.create(dumps.resolve("golden"), modelName, "golden", true);
+             DumpWriter simDump = dumps == null ? null : DumpWriter.create(dumps.resolve("simulator"), modelName, "simulator", true)) {
+            sim.run(feed, (layer, v) -> {
+                simValues.put(layer.name(), v);
+                Tensor gv = g.get(layer.name());
+                byName.get(layer.name()).addEntire(gv, v);
+                try {
+                    if (simDump != null) {
+                        simDump.writeLayer(layer.name(), layer.opLabel(), v);
+                    }
+                    if (goldenDump != null && gv != null && gv.isFloating()) {
+                        goldenDump.writeLayer(layer.name(), layer.opLabel(), LayerValue.of(gv));
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+        sim.runPerLayer(g::get, (layer, v) -> byName.get(layer.name()).addPerLayer(g.get(layer.name()), v));
+        try (DumpWriter runtimeDump = dumps == null ? null : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
+            client.run(modelId, feed, DumpFormat.NATIVE, new LayerCollector(Integer.MAX_VALUE - 8, layer -> {
+                var header = layer.header();
+                LayerValue value = layer.value();
+                LayerComparison c = byName.get(header.getName());
+                if (c == null) {
+                    return; // a layer the host simulator does not have: nothing to compare it with
+                }
+                LayerValue s = simValues.get(header.getName());
+                if (s != null) {
+                    c.addSimuErr(s, value);
+                }
+                c.addGoldenErr(g.get(header.getName()), value);
+                if (runtimeDump != null) {
+                    try {
+                        runtimeDump.writeLayer(header.getName(), header.getOp(), value);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            }));
+        }
+    }
+
+    private Calibration calibrate(NpuProgram floatProgram, ValueInfo in, int[] shape, List<Path> files)
+            throws SimulatorException, InputException, IOException {
+        List<Map<String, Tensor>> samples = new ArrayList<>();
+        for (Path p : files) {
+            samples.add(Map.of(in.name(), InputLoader.load(p, shape, o.spec())));
+        }
+        try (Progress progress = Progress.start("calibrating", samples.size(), out)) {
+            return Calibration.collect(floatProgram, samples, n -> progress.step());
+        }
+    }
+
+    private Report buildReport(String modelName, DeviceInfo info, List<LayerComparison> rows) {
+        List<Report.Layer> layers = new ArrayList<>();
+        int warnings = 0;
+        int wrong = 0;
+        for (LayerComparison c : rows) {
+            Layer l = c.layer;
+            MetricResult e = c.entire();
+            layers.add(new Report.Layer(l.name(), l.opLabel(), null, l.placement().label(), e, c.perLayer(),
+                    c.simuErr(), c.goldenErr()));
+            MetricResult last = c.goldenErr() != null ? c.goldenErr() : e;
+            if (last != null && last.cos() < o.warnCos()) {
+                warnings++;
+            }
+            if (last != null && last.cos() < o.wrongCos()) {
+                wrong++;
+            }
+        }
+        Report.RuntimeFault fault = RuntimeLocalizer.locate(rows);
+        String verdict = fault != null
+                ? "runtime fault at " + fault.layer() + " (" + fault.op() + ")"
+                : "the device matches the simulator on every layer";
+        List<String> faults = info.getFaultsList().stream()
+                .map(f -> f.getKind() + " on " + (f.getLayer().isEmpty() ? "op " + f.getOp() : "layer " + f.getLayer()))
+                .toList();
+        Report.Device device = new Report.Device(info.getDevice(), info.getBackend(), info.getProfile(), faults,
+                info.getVersionsMap());
+        return new Report(modelName, device, layers, new Report.RootCause(fault, List.of()),
+                new Report.Summary(layers.size(), warnings, wrong, o.warnCos(), o.wrongCos(), verdict));
+    }
+
+    private void printDiagnosis(Report r) {
+        out.println();
+        out.println("Diagnosis:");
+        Report.RuntimeFault f = r.rootCause().runtime();
+        if (f != null) {
+            out.println("  Runtime: the device departs from the simulator first at layer '" + f.layer() + "' ("
+                    + f.op() + "): " + f.evidence() + ".");
+            out.println("  Every layer before it matches the simulator bit-exactly, so the device's runtime or"
+                    + " compiler computes this layer wrongly; quantization is not the cause.");
+        } else {
+            out.println("  Runtime: the device matches the simulator on every layer (simu_err bit-exact).");
+        }
+        Report.Layer worst = null;
+        for (Report.Layer l : r.layers()) {
+            if (l.perLayer() != null && (worst == null || l.perLayer().cos() < worst.perLayer().cos())) {
+                worst = l;
+            }
+        }
+        if (worst != null) {
+            out.println(String.format(Locale.ROOT, "  Quantization: the layer losing most by itself is '%s' (%s),"
+                    + " per_layer cos %.5f.", worst.name(), worst.op(), worst.perLayer().cos()));
+        }
+        out.println("  Verdict: " + r.summary().verdict() + ".");
+    }
+
+    private static ValueInfo singleInput(NpuProgram p) throws SimulatorException {
+        if (p.inputs().size() != 1) {
+            throw new SimulatorException(SimulatorException.Code.BAD_INPUT, "the model has " + p.inputs().size()
+                    + " inputs " + p.inputs().stream().map(ValueInfo::name).toList()
+                    + "; analyze supports single-input models");
+        }
+        return p.inputs().get(0);
+    }
+
+    private static int[] concreteShape(ValueInfo in) throws SimulatorException {
+        int[] s = in.shape().clone();
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] < 0) {
+                if (i == 0) {
+                    s[i] = 1;
+                } else {
+                    throw new SimulatorException(SimulatorException.Code.BAD_INPUT, "input '" + in.name()
+                            + "' has a dynamic dimension " + i + "; models with dynamic spatial size are not supported yet");
+                }
+            }
+        }
+        return s;
+    }
+
+    static List<Path> listImages(Path dir) throws InputException, IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new InputException("calibration folder not found: " + dir);
+        }
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> {
+                String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+                return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".bmp")
+                        || n.endsWith(".npy");
+            }).sorted().toList();
+        }
+        if (files.isEmpty()) {
+            throw new InputException("calibration folder " + dir + " has no images (.png, .jpg, .jpeg, .bmp) or .npy files");
+        }
+        return files;
+    }
+
+    private static String stripOnnx(String name) {
+        return name.endsWith(".onnx") ? name.substring(0, name.length() - 5) : name;
+    }
+
+    /** The device to talk to: an agent at HOST:PORT, or one started in this process on loopback. */
+    static final class EmbeddedDevice implements AutoCloseable {
+        private final AgentServer server;
+        private final AgentClient client;
+
+        private EmbeddedDevice(AgentServer server, AgentClient client) {
+            this.server = server;
+            this.client = client;
+        }
+
+        static EmbeddedDevice connect(String target, DeviceProfile profile) throws Exception {
+            if (target != null) {
+                return new EmbeddedDevice(null, AgentClient.connect(target));
+            }
+            AgentServer server = AgentServer.netty(AgentConfig.defaults().withProfile(profile).withBind("127.0.0.1", 0));
+            server.start();
+            try {
+                return new EmbeddedDevice(server, new AgentClient("127.0.0.1", server.port()));
+            } catch (RuntimeException e) {
+                server.close();
+                throw e;
+            }
+        }
+
+        AgentClient client() {
+            return client;
+        }
+
+        @Override
+        public void close() {
+            client.close();
+            if (server != null) {
+                server.close();
+            }
+        }
+    }
+}

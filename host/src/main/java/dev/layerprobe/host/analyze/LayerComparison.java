@@ -1,0 +1,92 @@
+package dev.layerprobe.host.analyze;
+
+import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.host.compare.Metrics;
+import dev.layerprobe.simulator.Layer;
+import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.tensor.QTensor;
+import dev.layerprobe.simulator.tensor.Tensor;
+
+/**
+ * The four comparisons of one layer (DESIGN §2), accumulated over every input of an analysis:
+ * {@code entire} and {@code per_layer} (golden vs simulator), {@code simu_err} (simulator vs
+ * runtime, with integer codes compared where both sides share a quantization) and
+ * {@code golden_err} (golden vs runtime). A column that never received data reports null.
+ * Not thread-safe.
+ */
+final class LayerComparison {
+    final Layer layer;
+    private final double atol;
+    private final double rtol;
+    private Metrics entire;
+    private Metrics perLayer;
+    private Metrics simuErr;
+    private Metrics goldenErr;
+
+    LayerComparison(Layer layer, double atol, double rtol) {
+        this.layer = layer;
+        this.atol = atol;
+        this.rtol = rtol;
+    }
+
+    void addEntire(Tensor golden, LayerValue sim) {
+        entire = add(entire, golden, sim.real());
+    }
+
+    void addPerLayer(Tensor golden, LayerValue sim) {
+        perLayer = add(perLayer, golden, sim.real());
+    }
+
+    void addGoldenErr(Tensor golden, LayerValue runtime) {
+        goldenErr = add(goldenErr, golden, runtime.real());
+    }
+
+    void addSimuErr(LayerValue sim, LayerValue runtime) {
+        if (simuErr == null) {
+            simuErr = new Metrics(atol, rtol);
+        }
+        float[] a = sim.real().floats();
+        float[] b = runtime.real().floats();
+        if (a.length != b.length) {
+            throw new IllegalStateException("layer '" + layer.name() + "': simulator has " + a.length
+                    + " values, the device sent " + b.length);
+        }
+        simuErr.add(a, b);
+        QTensor qa = sim.codes();
+        QTensor qb = runtime.codes();
+        if (qa != null && qb != null && qa.params().sameMapping(qb.params())) {
+            simuErr.addCodes(qa.codes(), qb.codes(), 0, qa.size());
+        }
+    }
+
+    private Metrics add(Metrics m, Tensor golden, Tensor other) {
+        if (golden == null || !golden.isFloating()) {
+            return m;
+        }
+        float[] a = golden.floats();
+        float[] b = other.floats();
+        if (a.length != b.length) {
+            throw new IllegalStateException("layer '" + layer.name() + "': reference has " + a.length
+                    + " values, the other side " + b.length);
+        }
+        Metrics r = m == null ? new Metrics(atol, rtol) : m;
+        r.add(a, b);
+        return r;
+    }
+
+    MetricResult entire() {
+        return entire == null ? null : entire.result();
+    }
+
+    MetricResult perLayer() {
+        return perLayer == null ? null : perLayer.result();
+    }
+
+    MetricResult simuErr() {
+        return simuErr == null ? null : simuErr.result();
+    }
+
+    MetricResult goldenErr() {
+        return goldenErr == null ? null : goldenErr.result();
+    }
+}

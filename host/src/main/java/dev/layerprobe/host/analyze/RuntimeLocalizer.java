@@ -1,0 +1,81 @@
+package dev.layerprobe.host.analyze;
+
+import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.host.report.Report;
+import dev.layerprobe.simulator.Layer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Finds the runtime fault (DESIGN §2): the first layer in execution order whose device output
+ * departs from the simulator while every producer of its inputs matches. A quantized layer matches
+ * when its codes are bit-exact; a float layer when its values agree to cos ≥ {@code floatCos} and
+ * within the allclose tolerance.
+ */
+final class RuntimeLocalizer {
+    private static final double FLOAT_COS = 0.99999;
+
+    private RuntimeLocalizer() {
+    }
+
+    static boolean matches(MetricResult simuErr) {
+        if (simuErr == null) {
+            return true;
+        }
+        if (simuErr.hasCodes()) {
+            return simuErr.bitExact() >= 1.0;
+        }
+        return simuErr.maxAbs() == 0 || (simuErr.cos() >= FLOAT_COS && simuErr.allclose() >= 1.0);
+    }
+
+    /** The root cause, or null when the device matches the simulator everywhere. */
+    static Report.RuntimeFault locate(List<LayerComparison> rows) {
+        Map<String, LayerComparison> byOutput = new HashMap<>();
+        for (LayerComparison r : rows) {
+            for (String o : r.layer.outputs()) {
+                byOutput.put(o, r);
+            }
+        }
+        for (LayerComparison r : rows) {
+            MetricResult s = r.simuErr();
+            if (s == null || matches(s)) {
+                continue;
+            }
+            boolean inputsMatch = true;
+            for (String in : r.layer.inputs()) {
+                LayerComparison p = byOutput.get(in);
+                if (p != null && !matches(p.simuErr())) {
+                    inputsMatch = false;
+                }
+            }
+            if (inputsMatch) {
+                return new Report.RuntimeFault(r.layer.name(), r.layer.op(), evidence(r.layer, s));
+            }
+        }
+        return null;
+    }
+
+    static String evidence(Layer layer, MetricResult s) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "device output departs from the simulator (simu_err cos %.5f", s.cos()));
+        if (s.hasCodes()) {
+            b.append(String.format(Locale.ROOT, ", %.1f%% of codes differ, up to %d LSB",
+                    100 * (1 - s.bitExact()), s.maxLsb()));
+        } else {
+            b.append(String.format(Locale.ROOT, ", max |diff| %.4g", s.maxAbs()));
+        }
+        b.append(") while ");
+        b.append(layer.inputs().isEmpty() ? "it has no inputs"
+                : layer.inputs().size() == 1 ? "its input matches the simulator"
+                : "all its inputs match the simulator");
+        if (!layer.attributes().isEmpty()) {
+            b.append("; ").append(layer.opLabel()).append(' ').append(layer.attributes().entrySet().stream()
+                    .filter(e -> !e.getKey().equals("kernel_shape") || true)
+                    .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,77 @@
+package dev.layerprobe.host.cli;
+
+import dev.layerprobe.host.analyze.Analysis;
+import dev.layerprobe.host.analyze.AnalysisOptions;
+import dev.layerprobe.host.input.InputSpec;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code layerprobe analyze}: golden vs simulator vs device, layer by layer, with a diagnosis. */
+@Command(name = "analyze", mixinStandardHelpOptions = true,
+        description = "Compare the float model (ONNX Runtime), the quantized model on the simulator and on the"
+                + " device, layer by layer, and say where they depart.")
+final class AnalyzeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "the float ONNX model")
+    Path model;
+
+    @Option(names = "--input", required = true, paramLabel = "FILE",
+            description = "an input image (PNG/JPEG, resized to the model input) or .npy; repeatable")
+    List<Path> inputs;
+
+    @Option(names = "--calib", paramLabel = "DIR", description = "calibration images (default: the inputs)")
+    Path calib;
+
+    @Option(names = "--device", paramLabel = "HOST:PORT",
+            description = "a running agent (default: an emulated device started in this process)")
+    String device;
+
+    @Option(names = "--profile", paramLabel = "P.yaml",
+            description = "device profile for the emulated device: numerics and faults")
+    Path profile;
+
+    @Option(names = "--report", paramLabel = "DIR", defaultValue = "layerprobe-report",
+            description = "where report.json, report.csv and dumps/ go (default: ${DEFAULT-VALUE})")
+    Path report;
+
+    @Option(names = "--mean", split = ",", paramLabel = "a,b,c", description = "per-channel mean on 0..1 values")
+    float[] mean;
+
+    @Option(names = "--std", split = ",", paramLabel = "a,b,c", description = "per-channel std on 0..1 values")
+    float[] std;
+
+    @Option(names = "--rgb2bgr", description = "feed channels in BGR order")
+    boolean rgb2bgr;
+
+    @Option(names = "--warn-cos", defaultValue = "0.99", description = "cos below this is a warning (${DEFAULT-VALUE})")
+    double warnCos;
+
+    @Option(names = "--wrong-cos", defaultValue = "0.98", description = "cos below this is wrong (${DEFAULT-VALUE})")
+    double wrongCos;
+
+    @Option(names = "--atol", defaultValue = "1e-5", description = "allclose absolute tolerance (${DEFAULT-VALUE})")
+    double atol;
+
+    @Option(names = "--rtol", defaultValue = "1e-3", description = "allclose relative tolerance (${DEFAULT-VALUE})")
+    double rtol;
+
+    @Option(names = "--verbose", description = "print stack traces on errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        InputSpec inputSpec = Preprocessing.spec(mean, std, rgb2bgr);
+        AnalysisOptions o = new AnalysisOptions(model, inputs, calib, device, profile, report, inputSpec, warnCos,
+                wrongCos, atol, rtol);
+        new Analysis(o, spec.commandLine().getOut()).run();
+        return 0;
+    }
+}

@@ -1,0 +1,85 @@
+package dev.layerprobe.host.cli;
+
+import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.host.golden.GoldenException;
+import dev.layerprobe.host.input.InputException;
+import dev.layerprobe.simulator.SimulatorException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+
+/**
+ * The one place that maps failures to exit codes and one-line messages. Exit codes:
+ * <ul>
+ *   <li>0: the command ran (an analysis that finds faults still exits 0);</li>
+ *   <li>2: bad command line (picocli's usage error);</li>
+ *   <li>3: bad input: missing or malformed file, wrong shape, bad profile;</li>
+ *   <li>4: the model uses something the simulator does not support;</li>
+ *   <li>5: the device could not be reached or failed;</li>
+ *   <li>6: the reference run (ONNX Runtime) failed;</li>
+ *   <li>1: anything else (an internal error; rerun with --verbose for the stack trace).</li>
+ * </ul>
+ */
+final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
+    static final int BAD_INPUT = 3;
+    static final int UNSUPPORTED = 4;
+    static final int DEVICE = 5;
+    static final int REFERENCE = 6;
+    static final int INTERNAL = 1;
+
+    @Override
+    public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        boolean verbose = isVerbose(parsed);
+        Throwable t = e instanceof UncheckedIOException u ? u.getCause() : e;
+        cmd.getErr().println(cmd.getColorScheme().errorText("layerprobe: " + message(t)));
+        if (verbose) {
+            t.printStackTrace(cmd.getErr());
+        }
+        cmd.getErr().flush();
+        return code(t);
+    }
+
+    static int code(Throwable t) {
+        if (t instanceof SimulatorException s) {
+            return switch (s.code()) {
+                case UNSUPPORTED_OP, UNSUPPORTED_QUANTIZATION -> UNSUPPORTED;
+                case IO, NOT_ONNX, INVALID_MODEL, BAD_INPUT, BAD_PROFILE -> BAD_INPUT;
+            };
+        }
+        if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException) {
+            return BAD_INPUT;
+        }
+        if (t instanceof AgentException) {
+            return DEVICE;
+        }
+        if (t instanceof GoldenException) {
+            return REFERENCE;
+        }
+        return INTERNAL;
+    }
+
+    static String message(Throwable t) {
+        if (t instanceof NoSuchFileException n) {
+            return "file not found: " + n.getFile();
+        }
+        if (t instanceof IOException && t.getMessage() != null) {
+            return "I/O error: " + t.getMessage();
+        }
+        String m = t.getMessage();
+        if (m == null || m.isBlank()) {
+            return "internal error: " + t.getClass().getSimpleName() + " (rerun with --verbose for details)";
+        }
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    private static boolean isVerbose(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

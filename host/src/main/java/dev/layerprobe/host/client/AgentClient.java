@@ -1,0 +1,411 @@
+package dev.layerprobe.host.client;
+
+import com.google.protobuf.ByteString;
+import dev.layerprobe.proto.v1.DeviceAgentGrpc;
+import dev.layerprobe.proto.v1.DeviceInfo;
+import dev.layerprobe.proto.v1.DumpFormat;
+import dev.layerprobe.proto.v1.GetInfoRequest;
+import dev.layerprobe.proto.v1.LayerChunk;
+import dev.layerprobe.proto.v1.LayerEnd;
+import dev.layerprobe.proto.v1.LayerHeader;
+import dev.layerprobe.proto.v1.ModelHeader;
+import dev.layerprobe.proto.v1.RunEvent;
+import dev.layerprobe.proto.v1.RunRequest;
+import dev.layerprobe.proto.v1.RunSummary;
+import dev.layerprobe.proto.v1.UploadModelRequest;
+import dev.layerprobe.proto.v1.UploadModelResponse;
+import dev.layerprobe.simulator.tensor.Tensor;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The host's side of the DeviceAgent protocol (DESIGN §8). Owns a plaintext {@link ManagedChannel}
+ * to the agent and closes it in {@link #close()}.
+ *
+ * <p>Every call has a deadline: {@link Options#callDeadline()} (default 60 s) for {@link #info()}
+ * and {@link #upload}, {@link Options#runDeadline()} (default 30 min) for {@link #run}. Inbound
+ * messages may be up to 16 MiB. {@link #run} streams each layer into a {@link LayerSink} while it
+ * arrives, checking chunk order, size and sha256, and never holds the run in memory. Uploads send
+ * 1 MiB chunks only while the transport is ready (flow control).
+ *
+ * <p>Failures are {@link AgentException}s with one-line messages naming the device address.
+ * Thread-safe: calls may run concurrently; each {@link #run} calls its sink from the calling thread.
+ */
+public final class AgentClient implements AutoCloseable {
+    /** Bytes per upload message. */
+    public static final int UPLOAD_CHUNK_BYTES = 1 << 20;
+    /** Largest message the client accepts. */
+    public static final int MAX_INBOUND_MESSAGE_BYTES = 16 << 20;
+
+    /**
+     * Deadlines.
+     *
+     * @param callDeadline for info and upload
+     * @param runDeadline for a whole run, all layers included
+     */
+    public record Options(Duration callDeadline, Duration runDeadline) {
+        public static final Options DEFAULT = new Options(Duration.ofSeconds(60), Duration.ofMinutes(30));
+
+        public Options {
+            if (callDeadline.isNegative() || callDeadline.isZero() || runDeadline.isNegative()
+                    || runDeadline.isZero()) {
+                throw new IllegalArgumentException("deadlines must be positive, got " + callDeadline + " and "
+                        + runDeadline);
+            }
+        }
+    }
+
+    private final ManagedChannel channel;
+    private final String target;
+    private final Options options;
+    private final DeviceAgentGrpc.DeviceAgentBlockingStub blocking;
+    private final DeviceAgentGrpc.DeviceAgentStub async;
+
+    /** Connects (lazily, on the first call) to {@code host:port} in plaintext. */
+    public AgentClient(String host, int port, Options options) {
+        this(NettyChannelBuilder.forAddress(host, port).usePlaintext()
+                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES).build(), host + ":" + port, options);
+    }
+
+    public AgentClient(String host, int port) {
+        this(host, port, Options.DEFAULT);
+    }
+
+    /** Connects to {@code HOST:PORT} (IPv6 hosts in brackets) with default deadlines. */
+    public static AgentClient connect(String target) throws AgentException {
+        return connect(target, Options.DEFAULT);
+    }
+
+    /**
+     * Connects to {@code HOST:PORT} (IPv6 hosts in brackets, e.g. {@code [::1]:50051}).
+     *
+     * @throws AgentException with code BAD_ADDRESS when the address does not parse
+     */
+    public static AgentClient connect(String target, Options options) throws AgentException {
+        int colon = target.lastIndexOf(':');
+        String host = colon <= 0 ? "" : target.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port = -1;
+        try {
+            port = Integer.parseInt(target.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            // reported below with the whole address
+        }
+        if (host.isEmpty() || port < 1 || port > 65535) {
+            throw new AgentException(AgentException.Code.BAD_ADDRESS, "bad device address '" + target
+                    + "', expected HOST:PORT (e.g. 127.0.0.1:50051)", null);
+        }
+        return new AgentClient(host, port, options);
+    }
+
+    /**
+     * Uses an existing channel (e.g. in-process, for tests); the client takes ownership of it.
+     *
+     * @param target how messages name the device, e.g. "127.0.0.1:50051"
+     */
+    public AgentClient(ManagedChannel channel, String target, Options options) {
+        this.channel = channel;
+        this.target = target;
+        this.options = options;
+        this.blocking = DeviceAgentGrpc.newBlockingStub(channel).withMaxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
+        this.async = DeviceAgentGrpc.newStub(channel).withMaxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
+    }
+
+    /** The device address as messages name it. */
+    public String target() {
+        return target;
+    }
+
+    /** Device, backend, capabilities, versions, profile and active faults. */
+    public DeviceInfo info() throws AgentException {
+        checkOpen();
+        try {
+            return blocking.withDeadlineAfter(options.callDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                    .getInfo(GetInfoRequest.getDefaultInstance());
+        } catch (StatusRuntimeException e) {
+            throw AgentException.fromStatus(e, target, "GetInfo", options.callDeadline());
+        }
+    }
+
+    /**
+     * Uploads a model: a header with its name, size and sha256, then 1 MiB chunks.
+     *
+     * @return the model id the agent assigned (the sha256 of the bytes)
+     */
+    public String upload(byte[] model, String name) throws AgentException {
+        return uploadModel(model, name).getModelId();
+    }
+
+    /** As {@link #upload}, returning the agent's whole answer. */
+    public UploadModelResponse uploadModel(byte[] model, String name) throws AgentException {
+        checkOpen();
+        String sha = sha256(model);
+        CompletableFuture<UploadModelResponse> result = new CompletableFuture<>();
+        async.withDeadlineAfter(options.callDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                .uploadModel(new Uploader(model, ModelHeader.newBuilder().setName(name).setSize(model.length)
+                        .setSha256(sha).build(), result));
+        try {
+            UploadModelResponse r = result.get();
+            if (!r.getModelId().isEmpty() && !r.getModelId().equalsIgnoreCase(sha)) {
+                throw new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " gave model id "
+                        + r.getModelId() + " for model '" + name + "' whose sha256 is " + sha, null);
+            }
+            return r;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof StatusRuntimeException s) {
+                throw AgentException.fromStatus(s, target, "UploadModel", options.callDeadline());
+            }
+            throw new AgentException(AgentException.Code.PROTOCOL, "UploadModel to " + target + " failed: "
+                    + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AgentException(AgentException.Code.CANCELLED, "UploadModel to " + target + " interrupted", e);
+        }
+    }
+
+    /**
+     * Sends the model in chunks as the transport becomes ready. gRPC calls the ready handler
+     * serially, possibly spuriously; {@code done} makes extra calls harmless.
+     */
+    private static final class Uploader implements ClientResponseObserver<UploadModelRequest, UploadModelResponse> {
+        private final byte[] model;
+        private final ModelHeader header;
+        private final CompletableFuture<UploadModelResponse> result;
+        private boolean headerSent;
+        private int offset;
+        private boolean done;
+
+        Uploader(byte[] model, ModelHeader header, CompletableFuture<UploadModelResponse> result) {
+            this.model = model;
+            this.header = header;
+            this.result = result;
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<UploadModelRequest> requests) {
+            requests.setOnReadyHandler(() -> {
+                while (requests.isReady() && !done) {
+                    if (!headerSent) {
+                        requests.onNext(UploadModelRequest.newBuilder().setHeader(header).build());
+                        headerSent = true;
+                    } else if (offset < model.length) {
+                        int n = Math.min(UPLOAD_CHUNK_BYTES, model.length - offset);
+                        requests.onNext(UploadModelRequest.newBuilder()
+                                .setData(ByteString.copyFrom(model, offset, n)).build());
+                        offset += n;
+                    } else {
+                        done = true;
+                        requests.onCompleted();
+                    }
+                }
+            });
+        }
+
+        @Override
+        public void onNext(UploadModelResponse value) {
+            result.complete(value);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            result.completeExceptionally(t);
+        }
+
+        @Override
+        public void onCompleted() {
+            result.completeExceptionally(new IllegalStateException("the agent closed the upload without an answer"));
+        }
+    }
+
+    /** Largest layer {@link #run(String, Map, DumpFormat, LayerValueSink)} decodes in memory. */
+    public static final long MAX_DECODED_LAYER_BYTES = 1L << 30;
+
+    /**
+     * Runs a model and hands each layer over decoded (codes with quantization, or float32), one at
+     * a time as it completes; only the current layer is held. Layers over
+     * {@link #MAX_DECODED_LAYER_BYTES} fail the run.
+     */
+    public RunSummary run(String modelId, Map<String, Tensor> inputs, DumpFormat format, LayerValueSink onLayer)
+            throws AgentException {
+        return run(modelId, inputs, format, 0, new LayerCollector(MAX_DECODED_LAYER_BYTES, onLayer));
+    }
+
+    /** As {@link #run(String, Map, DumpFormat, int, LayerSink)} with the agent's chunk size. */
+    public RunSummary run(String modelId, Map<String, Tensor> inputs, DumpFormat format, LayerSink sink)
+            throws AgentException {
+        return run(modelId, inputs, format, 0, sink);
+    }
+
+    /**
+     * Runs an uploaded model and streams every layer into {@code sink}.
+     *
+     * @param inputs by input name; float tensors are sent as FLOAT32, integer ones in their type
+     * @param chunkBytes bytes per chunk to ask for; 0 lets the agent choose
+     * @return the agent's summary
+     * @throws AgentException with code CHECKSUM when a layer's bytes do not match its sha256,
+     *     PROTOCOL when the stream is out of order, SINK when the sink fails
+     */
+    public RunSummary run(String modelId, Map<String, Tensor> inputs, DumpFormat format, int chunkBytes,
+            LayerSink sink) throws AgentException {
+        checkOpen();
+        RunRequest.Builder req = RunRequest.newBuilder().setModelId(modelId).setFormat(format)
+                .setChunkBytes(chunkBytes);
+        for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
+            req.addInputs(WireTensors.toWire(e.getKey(), e.getValue()));
+        }
+        // Cancelling this context ends the server stream when we stop early (sink or checksum
+        // failure), so the agent does not keep producing layers nobody reads.
+        Context.CancellableContext ctx = Context.current().withCancellation();
+        Context previous = ctx.attach();
+        try {
+            Iterator<RunEvent> events = blocking
+                    .withDeadlineAfter(options.runDeadline().toMillis(), TimeUnit.MILLISECONDS).run(req.build());
+            return new RunStream(sink).consume(events);
+        } catch (StatusRuntimeException e) {
+            throw AgentException.fromStatus(e, target, "Run", options.runDeadline());
+        } catch (IOException e) {
+            throw new AgentException(AgentException.Code.SINK, "writing the layers of run on " + target
+                    + " failed: " + e.getMessage(), e);
+        } finally {
+            ctx.detach(previous);
+            ctx.cancel(null);
+        }
+    }
+
+    /** Checks the per-layer framing of a run's events and forwards them to the sink. */
+    private final class RunStream {
+        private final LayerSink sink;
+        private LayerHeader layer;
+        private long received;
+        private MessageDigest digest;
+
+        RunStream(LayerSink sink) {
+            this.sink = sink;
+        }
+
+        RunSummary consume(Iterator<RunEvent> events) throws AgentException, IOException {
+            while (events.hasNext()) {
+                RunEvent e = events.next();
+                switch (e.getEventCase()) {
+                    case HEADER -> header(e.getHeader());
+                    case CHUNK -> chunk(e.getChunk());
+                    case END -> end(e.getEnd());
+                    case SUMMARY -> {
+                        if (layer != null) {
+                            throw protocol("summary arrived inside " + WireTensors.describe(layer));
+                        }
+                        sink.summary(e.getSummary());
+                        return e.getSummary();
+                    }
+                    default -> throw protocol("empty run event");
+                }
+            }
+            throw protocol(layer != null ? "the stream ended inside " + WireTensors.describe(layer)
+                    : "the stream ended without a summary");
+        }
+
+        private void header(LayerHeader h) throws AgentException, IOException {
+            if (layer != null) {
+                throw protocol("header of layer '" + h.getName() + "' arrived before the end of "
+                        + WireTensors.describe(layer));
+            }
+            layer = h;
+            received = 0;
+            digest = newSha256();
+            sink.begin(h);
+        }
+
+        private void chunk(LayerChunk c) throws AgentException, IOException {
+            if (layer == null || c.getIndex() != layer.getIndex()) {
+                throw protocol("chunk of layer #" + c.getIndex() + " arrived "
+                        + (layer == null ? "outside a layer" : "inside " + WireTensors.describe(layer)));
+            }
+            if (c.getOffset() != received) {
+                throw protocol("chunk of " + WireTensors.describe(layer) + " at offset " + c.getOffset()
+                        + ", expected " + received);
+            }
+            byte[] data = c.getData().toByteArray();
+            digest.update(data);
+            received += data.length;
+            if (layer.getSizeBytes() > 0 && received > layer.getSizeBytes()) {
+                throw protocol(WireTensors.describe(layer) + " sent " + received + " bytes, its header says "
+                        + layer.getSizeBytes());
+            }
+            sink.chunk(layer, c.getOffset(), data);
+        }
+
+        private void end(LayerEnd end) throws AgentException, IOException {
+            if (layer == null || end.getIndex() != layer.getIndex()) {
+                throw protocol("end of layer #" + end.getIndex() + " arrived "
+                        + (layer == null ? "outside a layer" : "inside " + WireTensors.describe(layer)));
+            }
+            if (received != layer.getSizeBytes()) {
+                throw protocol(WireTensors.describe(layer) + " ended after " + received + " bytes, its header says "
+                        + layer.getSizeBytes());
+            }
+            String got = HexFormat.of().formatHex(digest.digest());
+            if (!got.equalsIgnoreCase(end.getSha256())) {
+                throw new AgentException(AgentException.Code.CHECKSUM, WireTensors.describe(layer) + " from "
+                        + target + " is corrupt: sha256 of the received bytes is " + got + ", the device sent "
+                        + (end.getSha256().isEmpty() ? "none" : end.getSha256()), null);
+            }
+            LayerHeader h = layer;
+            layer = null;
+            sink.end(h, got);
+        }
+
+        private AgentException protocol(String what) {
+            return new AgentException(AgentException.Code.PROTOCOL, "device at " + target
+                    + " broke the Run protocol: " + what, null);
+        }
+    }
+
+    private static MessageDigest newSha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JVM has no SHA-256", e);
+        }
+    }
+
+    /** Lowercase hex sha256 of {@code data}, the model id the agent computes. */
+    public static String sha256(byte[] data) {
+        return HexFormat.of().formatHex(newSha256().digest(data));
+    }
+
+    private void checkOpen() {
+        if (channel.isShutdown()) {
+            throw new IllegalStateException("agent client for " + target + " is closed");
+        }
+    }
+
+    /** Shuts the channel down, waiting up to 5 s for calls in flight. Idempotent. */
+    @Override
+    public void close() {
+        channel.shutdown();
+        try {
+            if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+                channel.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            channel.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

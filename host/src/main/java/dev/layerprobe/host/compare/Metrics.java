@@ -1,0 +1,205 @@
+package dev.layerprobe.host.compare;
+
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * A streaming comparison of a reference {@code a} with a candidate {@code b}, fed in chunks so a
+ * layer is never held whole; all sums are in double. The reference is always the first argument:
+ * golden for {@code entire}, {@code per_layer} and {@code golden_err}, the simulator for
+ * {@code simu_err}.
+ *
+ * <p>Definitions and edge cases (DESIGN §2):
+ * <ul>
+ *   <li>{@code cos} = Σab / √(Σa²·Σb²); both all-zero → 1.0, exactly one all-zero → 0.0.</li>
+ *   <li>{@code euc} = ‖a−b‖₂; {@code rel_euc} = ‖a−b‖₂ / ‖a‖₂, 0.0 when a = b (also both zero),
+ *       +inf when a is all zero and b is not.</li>
+ *   <li>{@code mse} = Σ(a−b)² / n; {@code max_abs}, {@code mean_abs} of |a−b|.</li>
+ *   <li>{@code sqnr_db} = 10·log10(Σa² / Σ(a−b)²): +inf when a = b, −inf when a is all zero and b
+ *       is not.</li>
+ *   <li>{@code allclose} = fraction of elements with |a−b| ≤ atol + rtol·|a|: numpy's rule with
+ *       {@code a} as the reference, i.e. {@code numpy.isclose(b, a, rtol, atol)}; NaN is never
+ *       close. Defaults are numpy's (rtol 1e-5, atol 1e-8).</li>
+ *   <li>{@code bit_exact}, {@code max_lsb}: from {@link #addCodes}, for two sides quantized with the
+ *       same scale and zero point (the caller checks that, e.g. with
+ *       {@code QuantParams.sameMapping}).</li>
+ *   <li>With no elements at all every distance is 0, cos 1.0, allclose 1.0.</li>
+ * </ul>
+ * A NaN on either side makes the sums NaN and is counted in {@code nan_count}. Not thread-safe:
+ * one accumulator per comparison.
+ */
+public final class Metrics {
+    /** numpy's default relative tolerance. */
+    public static final double DEFAULT_RTOL = 1e-5;
+    /** numpy's default absolute tolerance. */
+    public static final double DEFAULT_ATOL = 1e-8;
+
+    private final double atol;
+    private final double rtol;
+    private long count;
+    private double sumAB;
+    private double sumAA;
+    private double sumBB;
+    private double sumDD;
+    private double sumAbs;
+    private double maxAbs;
+    private long close;
+    private long nans;
+    private long codeCount;
+    private long codeEqual;
+    private long maxLsb;
+
+    public Metrics() {
+        this(DEFAULT_ATOL, DEFAULT_RTOL);
+    }
+
+    public Metrics(double atol, double rtol) {
+        if (!(atol >= 0) || !(rtol >= 0)) {
+            throw new IllegalArgumentException("atol and rtol must be >= 0, got atol=" + atol + " rtol=" + rtol);
+        }
+        this.atol = atol;
+        this.rtol = rtol;
+    }
+
+    /** Adds {@code a[off, off+len)} (reference) against {@code b[off, off+len)}. */
+    public Metrics add(float[] a, float[] b, int off, int len) {
+        return add(a, off, b, off, len);
+    }
+
+    /** Adds {@code a[aOff, aOff+len)} (reference) against {@code b[bOff, bOff+len)}. */
+    public Metrics add(float[] a, int aOff, float[] b, int bOff, int len) {
+        if (aOff < 0 || bOff < 0 || len < 0 || aOff + len > a.length || bOff + len > b.length) {
+            throw new IndexOutOfBoundsException("chunk [" + aOff + "/" + bOff + ", +" + len + ") outside arrays of "
+                    + a.length + " and " + b.length);
+        }
+        double ab = 0;
+        double aa = 0;
+        double bb = 0;
+        double dd = 0;
+        double abs = 0;
+        double mx = maxAbs;
+        long cl = 0;
+        long nn = 0;
+        for (int i = 0; i < len; i++) {
+            double x = a[aOff + i];
+            double y = b[bOff + i];
+            double d = x - y;
+            double ad = Math.abs(d);
+            ab += x * y;
+            aa += x * x;
+            bb += y * y;
+            dd += d * d;
+            abs += ad;
+            if (ad > mx) {
+                mx = ad;
+            }
+            if (ad <= atol + rtol * Math.abs(x)) {
+                cl++;
+            }
+            if (Double.isNaN(d)) {
+                nn++;
+            }
+        }
+        sumAB += ab;
+        sumAA += aa;
+        sumBB += bb;
+        sumDD += dd;
+        sumAbs += abs;
+        maxAbs = mx;
+        close += cl;
+        nans += nn;
+        count += len;
+        return this;
+    }
+
+    /** Adds whole arrays of equal length. */
+    public Metrics add(float[] a, float[] b) {
+        if (a.length != b.length) {
+            throw new IllegalArgumentException("cannot compare " + a.length + " elements with " + b.length);
+        }
+        return add(a, b, 0, a.length);
+    }
+
+    /**
+     * Adds integer codes {@code a[off, off+len)} (reference) against {@code b[off, off+len)} to the
+     * bit-exact statistics only; the caller feeds the real values through {@link #add} as well, or
+     * uses {@link #addCodes(int[], int[], int, int, float, long)}.
+     */
+    public Metrics addCodes(int[] a, int[] b, int off, int len) {
+        long eq = 0;
+        long mx = maxLsb;
+        for (int i = off; i < off + len; i++) {
+            long d = Math.abs((long) a[i] - b[i]);
+            if (d == 0) {
+                eq++;
+            } else if (d > mx) {
+                mx = d;
+            }
+        }
+        codeEqual += eq;
+        codeCount += len;
+        maxLsb = mx;
+        return this;
+    }
+
+    /**
+     * Adds codes of a per-tensor quantized layer to both the code and the real-value statistics,
+     * dequantizing with {@code real = scale * (code - zeroPoint)}.
+     */
+    public Metrics addCodes(int[] a, int[] b, int off, int len, float scale, long zeroPoint) {
+        addCodes(a, b, off, len);
+        float[] ra = new float[len];
+        float[] rb = new float[len];
+        for (int i = 0; i < len; i++) {
+            ra[i] = (float) ((a[off + i] - zeroPoint) * (double) scale);
+            rb[i] = (float) ((b[off + i] - zeroPoint) * (double) scale);
+        }
+        return add(ra, rb, 0, len);
+    }
+
+    /** Elements added so far (real values). */
+    public long count() {
+        return count;
+    }
+
+    /** The statistics of everything added so far; the accumulator stays usable. */
+    public MetricResult result() {
+        double cos;
+        if (sumAA == 0 && sumBB == 0) {
+            cos = 1.0;
+        } else if (sumAA == 0 || sumBB == 0) {
+            cos = 0.0;
+        } else {
+            // Rounding can push |cos| a hair past 1 for identical vectors.
+            cos = Math.max(-1.0, Math.min(1.0, sumAB / Math.sqrt(sumAA * sumBB)));
+        }
+        double euc = Math.sqrt(sumDD);
+        double relEuc = sumDD == 0 ? 0.0 : sumAA == 0 ? Double.POSITIVE_INFINITY : euc / Math.sqrt(sumAA);
+        double sqnr = sumDD == 0 ? Double.POSITIVE_INFINITY
+                : sumAA == 0 ? Double.NEGATIVE_INFINITY : 10.0 * Math.log10(sumAA / sumDD);
+        if (Double.isNaN(sumDD)) {
+            relEuc = Double.NaN;
+            sqnr = Double.NaN;
+        }
+        if (Double.isNaN(sumAB) || Double.isNaN(sumAA) || Double.isNaN(sumBB)) {
+            cos = Double.NaN;
+        }
+        double mse = count == 0 ? 0.0 : sumDD / count;
+        double meanAbs = count == 0 ? 0.0 : sumAbs / count;
+        double allclose = count == 0 ? 1.0 : (double) close / count;
+        Double bitExact = codeCount == 0 ? null : (double) codeEqual / codeCount;
+        Long lsb = codeCount == 0 ? null : maxLsb;
+        double max = nans > 0 ? Double.NaN : maxAbs;
+        return new MetricResult(count, cos, euc, relEuc, mse, sqnr, max, meanAbs, allclose, atol, rtol, nans,
+                bitExact, lsb);
+    }
+
+    /** Compares two whole tensors of the same shape (integer tensors are compared as their values). */
+    public static MetricResult compare(Tensor a, Tensor b) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw new IllegalArgumentException("cannot compare shape " + Arrays.toString(a.shape()) + " with "
+                    + Arrays.toString(b.shape()));
+        }
+        return new Metrics().add(a.toFloat().floats(), b.toFloat().floats()).result();
+    }
+}

@@ -1,0 +1,94 @@
+package dev.layerprobe.host.input;
+
+import dev.layerprobe.onnx.Onnx.TensorProto;
+import dev.layerprobe.simulator.onnx.TensorProtos;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Loads one model input from a file, choosing the reader by extension:
+ * <ul>
+ *   <li>{@code .npy}: taken as is; its shape must equal the model input's (a model dimension
+ *       {@code <= 0} is dynamic and matches anything);</li>
+ *   <li>{@code .pb}: an ONNX {@code TensorProto}, as in ONNX test data sets; same shape rule;</li>
+ *   <li>{@code .png .jpg .jpeg .bmp .gif}: decoded and preprocessed by {@link ImageLoader} to the
+ *       model's {@code [1, 3, H, W]}.</li>
+ * </ul>
+ * Errors are one line naming the file and, for shapes, both shapes. Stateless and thread-safe.
+ */
+public final class InputLoader {
+    private static final List<String> IMAGE_EXTENSIONS = List.of("png", "jpg", "jpeg", "bmp", "gif");
+
+    private InputLoader() {
+    }
+
+    /**
+     * @param modelShape the model input's shape (NCHW for images); {@code <= 0} for dynamic dims
+     * @param spec image preprocessing; ignored for tensor files
+     */
+    public static Tensor load(Path file, int[] modelShape, InputSpec spec) throws InputException {
+        if (!Files.exists(file)) {
+            throw new InputException("input file not found: " + file);
+        }
+        if (!Files.isReadable(file) || Files.isDirectory(file)) {
+            throw new InputException("input file is not a readable file: " + file);
+        }
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String ext = dot < 0 ? "" : name.substring(dot + 1).toLowerCase(Locale.ROOT);
+        if (ext.equals("npy")) {
+            return checkShape(file, readNpy(file), modelShape);
+        }
+        if (ext.equals("pb")) {
+            return checkShape(file, readPb(file), modelShape);
+        }
+        if (IMAGE_EXTENSIONS.contains(ext)) {
+            if (modelShape.length != 4 || modelShape[0] > 1 || (modelShape[1] > 0 && modelShape[1] != 3)) {
+                throw new InputException("image " + file + " gives a [1, 3, H, W] input, the model input has shape "
+                        + Arrays.toString(modelShape));
+            }
+            return ImageLoader.load(file, modelShape[2], modelShape[3], spec);
+        }
+        throw new InputException("unsupported input file type '" + (ext.isEmpty() ? name : "." + ext) + "' for "
+                + file + ", expected one of [.npy, .pb, .png, .jpg, .jpeg, .bmp, .gif]");
+    }
+
+    private static Tensor readNpy(Path file) throws InputException {
+        try {
+            return Npy.read(file);
+        } catch (NoSuchFileException e) {
+            throw new InputException("input file not found: " + file, e);
+        } catch (IOException | IllegalArgumentException e) {
+            String m = e.getMessage();
+            throw new InputException(m != null && m.contains(file.toString()) ? m
+                    : "cannot read " + file + ": " + m, e);
+        }
+    }
+
+    private static Tensor readPb(Path file) throws InputException {
+        try {
+            return TensorProtos.toTensor(TensorProto.parseFrom(Files.readAllBytes(file)), file.getParent());
+        } catch (IOException | IllegalArgumentException e) {
+            throw new InputException("cannot read " + file + " as an ONNX TensorProto: " + e.getMessage(), e);
+        }
+    }
+
+    private static Tensor checkShape(Path file, Tensor t, int[] modelShape) throws InputException {
+        int[] s = t.shape();
+        boolean ok = s.length == modelShape.length;
+        for (int i = 0; ok && i < s.length; i++) {
+            ok = modelShape[i] <= 0 || modelShape[i] == s[i];
+        }
+        if (!ok) {
+            throw new InputException(file + " has shape " + Arrays.toString(s) + ", the model input has shape "
+                    + Arrays.toString(modelShape));
+        }
+        return t;
+    }
+}

@@ -1,0 +1,116 @@
+package dev.layerprobe.host.report;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import dev.layerprobe.host.compare.MetricResult;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The result of one analysis, as written to {@code report.json} by {@link ReportWriter}
+ * (DESIGN §10). Layers are in execution order; each carries the four comparisons of DESIGN §2,
+ * any of which is null when that column was not computed or the layer has no value there (a
+ * tensor inside a fused layer). Immutable.
+ *
+ * @param model the model path or name
+ * @param device what ran the runtime column; null when no device was used
+ * @param layers one row per layer, in execution order
+ * @param rootCause what localization found
+ * @param summary counts and thresholds
+ */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary) {
+    public Report {
+        layers = List.copyOf(layers);
+    }
+
+    /**
+     * The device (or emulated agent) the runtime column came from.
+     *
+     * @param name device name as the agent reports it
+     * @param backend agent backend (simulator, onnxruntime, exec)
+     * @param profile device profile name
+     * @param faults active faults, e.g. {@code "depth_to_space_mode_swap@upsample1"}
+     * @param versions component versions
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Device(String name, String backend, String profile, List<String> faults,
+            Map<String, String> versions) {
+        public Device {
+            faults = faults == null ? List.of() : List.copyOf(faults);
+            versions = versions == null ? Map.of() : Map.copyOf(versions);
+        }
+    }
+
+    /**
+     * One layer's row.
+     *
+     * @param name ONNX tensor name
+     * @param op ONNX op type
+     * @param shape dimensions, C order
+     * @param placement "npu", "cpu", or null when not on the device
+     * @param entire golden vs simulator, whole network
+     * @param perLayer golden vs simulator, the layer fed golden inputs
+     * @param simuErr simulator vs runtime
+     * @param goldenErr golden vs runtime
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record Layer(String name, String op, int[] shape, String placement, MetricResult entire,
+            MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr) {
+    }
+
+    /**
+     * What localization concluded.
+     *
+     * @param runtime the first layer the device computes differently from the simulator, or null
+     * @param quantization quantization hot spots, worst first (may be empty)
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record RootCause(RuntimeFault runtime, List<HotSpot> quantization) {
+        public RootCause {
+            quantization = quantization == null ? List.of() : List.copyOf(quantization);
+        }
+
+        public static final RootCause NONE = new RootCause(null, List.of());
+    }
+
+    /**
+     * A layer the device computes wrongly.
+     *
+     * @param layer ONNX tensor name
+     * @param op ONNX op type
+     * @param evidence one or more sentences saying why (metrics, RunLayer confirmation)
+     */
+    public record RuntimeFault(String layer, String op, String evidence) {
+    }
+
+    /**
+     * A layer that loses accuracy in quantization.
+     *
+     * @param layer ONNX tensor name
+     * @param op ONNX op type
+     * @param cos its per_layer cosine
+     * @param cause the likely cause in plain words
+     * @param fix the cheapest fix in plain words
+     */
+    public record HotSpot(String layer, String op, double cos, String cause, String fix) {
+    }
+
+    /**
+     * Counts over the layers, by the cosine of the last column computed for each.
+     *
+     * @param layers number of rows
+     * @param warnings layers with cos below {@code warnCos}
+     * @param wrong layers with cos below {@code wrongCos}
+     * @param warnCos warning threshold (default 0.99)
+     * @param wrongCos wrong threshold (default 0.98)
+     * @param verdict one plain sentence, e.g. "runtime fault at upsample1 (DepthToSpace)"
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Summary(int layers, int warnings, int wrong, double warnCos, double wrongCos, String verdict) {
+    }
+}

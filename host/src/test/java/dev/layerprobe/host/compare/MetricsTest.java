@@ -1,0 +1,141 @@
+package dev.layerprobe.host.compare;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class MetricsTest {
+    private static final double EPS = 1e-12;
+
+    @Test
+    void handComputedStatistics() {
+        // a=[1,2,3], b=[1,2,4]: Σab=17, Σa²=14, Σb²=21, Σ(a-b)²=1.
+        MetricResult r = new Metrics(0.5, 0.1).add(new float[] {1, 2, 3}, new float[] {1, 2, 4}).result();
+        assertEquals(3, r.count());
+        assertEquals(17 / Math.sqrt(14 * 21), r.cos(), EPS);
+        assertEquals(1.0, r.euc(), EPS);
+        assertEquals(1 / Math.sqrt(14), r.relEuc(), EPS);
+        assertEquals(1.0 / 3, r.mse(), EPS);
+        assertEquals(10 * Math.log10(14), r.sqnrDb(), EPS);
+        assertEquals(1.0, r.maxAbs(), EPS);
+        assertEquals(1.0 / 3, r.meanAbs(), EPS);
+        // |3-4| = 1 > 0.5 + 0.1*3
+        assertEquals(2.0 / 3, r.allclose(), EPS);
+        assertFalse(r.hasCodes());
+        assertNull(r.bitExact());
+    }
+
+    @Test
+    void allcloseMeasuresRelativeToTheFirstArgument() {
+        // 1 <= 0.5 + 0.15*|b|=1.1 but not <= 0.5 + 0.15*|a|=0.95: a is the reference.
+        assertEquals(2.0 / 3, new Metrics(0.5, 0.15).add(new float[] {1, 2, 3}, new float[] {1, 2, 4}).result()
+                .allclose(), EPS);
+        assertEquals(1.0, new Metrics(0.5, 0.15).add(new float[] {1, 2, 4}, new float[] {1, 2, 3}).result()
+                .allclose(), EPS);
+    }
+
+    @Test
+    void chunksGiveTheSameResultAsOnePass() {
+        float[] a = new float[1000];
+        float[] b = new float[1000];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) Math.sin(i);
+            b[i] = a[i] + (i % 7 == 0 ? 0.01f : 0f);
+        }
+        MetricResult whole = new Metrics().add(a, b).result();
+        Metrics chunked = new Metrics();
+        for (int off = 0; off < a.length; off += 300) {
+            chunked.add(a, b, off, Math.min(300, a.length - off));
+        }
+        MetricResult c = chunked.result();
+        assertEquals(whole.cos(), c.cos(), 1e-12);
+        assertEquals(whole.euc(), c.euc(), 1e-12);
+        assertEquals(whole.maxAbs(), c.maxAbs(), 0);
+        assertEquals(whole.allclose(), c.allclose(), 0);
+        assertEquals(1000, c.count());
+    }
+
+    @Test
+    void bothZeroIsAPerfectMatch() {
+        MetricResult r = new Metrics().add(new float[3], new float[3]).result();
+        assertEquals(1.0, r.cos());
+        assertEquals(0.0, r.euc());
+        assertEquals(0.0, r.relEuc());
+        assertEquals(Double.POSITIVE_INFINITY, r.sqnrDb());
+        assertEquals(1.0, r.allclose());
+    }
+
+    @Test
+    void exactlyOneSideZero() {
+        MetricResult refZero = new Metrics().add(new float[] {0, 0}, new float[] {3, 4}).result();
+        assertEquals(0.0, refZero.cos());
+        assertEquals(5.0, refZero.euc(), EPS);
+        assertEquals(Double.POSITIVE_INFINITY, refZero.relEuc());
+        assertEquals(Double.NEGATIVE_INFINITY, refZero.sqnrDb());
+
+        MetricResult candZero = new Metrics().add(new float[] {3, 4}, new float[] {0, 0}).result();
+        assertEquals(0.0, candZero.cos());
+        assertEquals(1.0, candZero.relEuc(), EPS);
+        assertEquals(0.0, candZero.sqnrDb(), EPS);
+    }
+
+    @Test
+    void identicalVectorsAreExactlyOne() {
+        float[] a = {0.1f, 0.7f, -0.3f, 1e-3f};
+        MetricResult r = new Metrics().add(a, a.clone()).result();
+        assertEquals(1.0, r.cos());
+        assertEquals(Double.POSITIVE_INFINITY, r.sqnrDb());
+    }
+
+    @Test
+    void codesGiveBitExactAndMaxLsb() {
+        Metrics m = new Metrics();
+        m.addCodes(new int[] {1, 2, 3, -128}, new int[] {1, 4, 3, 127}, 0, 4);
+        MetricResult r = m.result();
+        assertEquals(0.5, r.bitExact(), EPS);
+        assertEquals(255L, r.maxLsb());
+        assertEquals(0, r.count());
+
+        // real = 0.5 * (code - 1): a = [0, 1], b = [0, 2]
+        MetricResult q = new Metrics().addCodes(new int[] {1, 3}, new int[] {1, 5}, 0, 2, 0.5f, 1).result();
+        assertEquals(0.5, q.bitExact(), EPS);
+        assertEquals(2L, q.maxLsb());
+        assertEquals(1.0, q.maxAbs(), EPS);
+        assertEquals(1.0, q.euc(), EPS);
+    }
+
+    @Test
+    void nanIsCountedAndNeverClose() {
+        MetricResult r = new Metrics().add(new float[] {1, Float.NaN}, new float[] {1, 1}).result();
+        assertEquals(1, r.nanCount());
+        assertEquals(0.5, r.allclose(), EPS);
+        assertTrue(Double.isNaN(r.cos()));
+        assertTrue(Double.isNaN(r.maxAbs()));
+        assertNull(r.toMap().get("cos"));
+    }
+
+    @Test
+    void toMapIsJsonSafe() {
+        Metrics m = new Metrics();
+        m.add(new float[] {1, 2}, new float[] {1, 2});
+        m.addCodes(new int[] {1}, new int[] {1}, 0, 1);
+        Map<String, Object> map = m.result().toMap();
+        assertEquals("inf", map.get("sqnr_db"));
+        assertEquals(1.0, map.get("cos"));
+        assertEquals(1.0, map.get("bit_exact"));
+        assertEquals(0L, map.get("max_lsb"));
+        assertEquals(2L, map.get("count"));
+    }
+
+    @Test
+    void argumentsAreChecked() {
+        assertThrows(IllegalArgumentException.class, () -> new Metrics(-1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new Metrics().add(new float[2], new float[3]));
+        assertThrows(IndexOutOfBoundsException.class, () -> new Metrics().add(new float[2], new float[2], 1, 2));
+    }
+}
