@@ -84,6 +84,11 @@ public final class Analysis {
 
         DeviceProfile hostProfile = new DeviceProfile(localProfile.name(), localProfile.requant(), List.of(), "");
         NpuProgram sim = Simulator.compile(qdq, qdqFile.getFileName().toString(), CompileOptions.of(hostProfile));
+        if (!localProfile.faults().isEmpty()) {
+            // Checks the profile's faults against this model's layers here, so a misspelt layer is
+            // reported as the user's input error rather than as a failure of the device.
+            Simulator.compile(qdq, qdqFile.getFileName().toString(), CompileOptions.of(localProfile));
+        }
 
         try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile);
              GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
@@ -181,7 +186,7 @@ public final class Analysis {
         for (LayerComparison c : rows) {
             Layer l = c.layer;
             MetricResult e = c.entire();
-            layers.add(new Report.Layer(l.name(), l.opLabel(), null, l.placement().label(), e, c.perLayer(),
+            layers.add(new Report.Layer(l.name(), l.opLabel(), c.shape(), l.placement().label(), e, c.perLayer(),
                     c.simuErr(), c.goldenErr()));
             MetricResult last = c.goldenErr() != null ? c.goldenErr() : e;
             if (last != null && last.cos() < o.warnCos()) {
@@ -209,7 +214,7 @@ public final class Analysis {
         out.println("Diagnosis:");
         Report.RuntimeFault f = r.rootCause().runtime();
         if (f != null) {
-            out.println("  Runtime: the device departs from the simulator first at layer '" + f.layer() + "' ("
+            out.println("  Runtime: the device first departs from the simulator at layer '" + f.layer() + "' ("
                     + f.op() + "): " + f.evidence() + ".");
             out.println("  Every layer before it matches the simulator bit-exactly, so the device's runtime or"
                     + " compiler computes this layer wrongly; quantization is not the cause.");

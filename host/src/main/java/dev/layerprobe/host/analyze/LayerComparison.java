@@ -22,6 +22,7 @@ final class LayerComparison {
     private Metrics perLayer;
     private Metrics simuErr;
     private Metrics goldenErr;
+    private int[] shape;
 
     LayerComparison(Layer layer, double atol, double rtol) {
         this.layer = layer;
@@ -30,6 +31,7 @@ final class LayerComparison {
     }
 
     void addEntire(Tensor golden, LayerValue sim) {
+        shape = sim.shape();
         entire = add(entire, golden, sim.real());
     }
 
@@ -72,6 +74,11 @@ final class LayerComparison {
         Metrics r = m == null ? new Metrics(atol, rtol) : m;
         r.add(a, b);
         return r;
+    }
+
+    /** The layer's output shape as the simulator produced it, or null before any run. */
+    int[] shape() {
+        return shape;
     }
 
     MetricResult entire() {

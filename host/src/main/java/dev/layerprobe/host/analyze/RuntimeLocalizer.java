@@ -60,20 +60,19 @@ final class RuntimeLocalizer {
 
     static String evidence(Layer layer, MetricResult s) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "device output departs from the simulator (simu_err cos %.5f", s.cos()));
+        b.append(String.format(Locale.ROOT, "simu_err cos %.5f", s.cos()));
         if (s.hasCodes()) {
-            b.append(String.format(Locale.ROOT, ", %.1f%% of codes differ, up to %d LSB",
+            b.append(String.format(Locale.ROOT, ", %.1f%% of codes differ (up to %d LSB)",
                     100 * (1 - s.bitExact()), s.maxLsb()));
         } else {
             b.append(String.format(Locale.ROOT, ", max |diff| %.4g", s.maxAbs()));
         }
-        b.append(") while ");
+        b.append(", while ");
         b.append(layer.inputs().isEmpty() ? "it has no inputs"
-                : layer.inputs().size() == 1 ? "its input matches the simulator"
-                : "all its inputs match the simulator");
+                : layer.inputs().size() == 1 ? "its input matches the simulator exactly"
+                : "all its inputs match the simulator exactly");
         if (!layer.attributes().isEmpty()) {
             b.append("; ").append(layer.opLabel()).append(' ').append(layer.attributes().entrySet().stream()
-                    .filter(e -> !e.getKey().equals("kernel_shape") || true)
                     .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
         }
         return b.toString();

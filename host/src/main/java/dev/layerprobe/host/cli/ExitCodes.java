@@ -50,8 +50,8 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
         if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException) {
             return BAD_INPUT;
         }
-        if (t instanceof AgentException) {
-            return DEVICE;
+        if (t instanceof AgentException a) {
+            return a.code() == AgentException.Code.BAD_ADDRESS ? BAD_INPUT : DEVICE;
         }
         if (t instanceof GoldenException) {
             return REFERENCE;

@@ -1,0 +1,36 @@
+package dev.layerprobe.host.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The demo needs nothing outside the repository and finds its injected DepthToSpace fault. */
+class DemoCommandTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void demoFindsTheDepthToSpaceFault() throws Exception {
+        CliRun r = CliRun.of("demo", "--report", tmp.toString());
+        assertEquals(0, r.exit(), r.err() + r.out());
+        assertTrue(r.out().contains("<- runtime fault"), r.out());
+        assertTrue(r.out().contains("found the injected fault"), r.out());
+        JsonNode report = new ObjectMapper().readTree(tmp.resolve("report.json").toFile());
+        assertEquals("DepthToSpace", report.at("/root_cause/runtime/op").asText());
+        assertTrue(Files.exists(tmp.resolve("report.csv")));
+        assertTrue(Files.exists(tmp.resolve("dumps/runtime/manifest.json")));
+    }
+
+    @Test
+    void helpListsTheCommands() {
+        CliRun r = CliRun.of("--help");
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("analyze") && r.out().contains("agent") && r.out().contains("demo"), r.out());
+    }
+}
