@@ -3,7 +3,6 @@ package dev.layerprobe.host.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.input.Npy;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
@@ -11,6 +10,9 @@ import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.awt.image.BufferedImage;
+import javax.imageio.ImageIO;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,15 +26,40 @@ class BadInputTest {
     @TempDir
     Path tmp;
 
-    private Path espcn() {
-        return SharedData.require("models/espcn_x3.onnx");
+    /** A small supported model made here, so these tests need nothing from ../shared. */
+    private Path espcn() throws Exception {
+        Path p = tmp.resolve("tiny.onnx");
+        if (!Files.exists(p)) {
+            float[] w = new float[4 * 3 * 3 * 3];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = ((i * 37) % 11 - 5) / 10f;
+            }
+            Graph g = new Graph("tiny", List.of(
+                    new Node("conv", "Conv", "", List.of("x", "w"), List.of("c"),
+                            Map.of("pads", Attribute.ofInts(1, 1, 1, 1), "kernel_shape", Attribute.ofInts(3, 3))),
+                    new Node("relu", "Relu", "", List.of("c"), List.of("y"), Map.of())),
+                    Map.of("w", Tensor.ofFloats(new int[] {4, 3, 3, 3}, w)),
+                    List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 3, 96, 96})), List.of("y"), Map.of("", 13));
+            Files.write(p, OnnxGraphs.toModel(g, "test", Map.of()).toByteArray());
+        }
+        return p;
     }
 
-    private Path image() {
-        return SharedData.require("images/photos/chelsea.png");
+    private Path image() throws Exception {
+        Path p = tmp.resolve("image.png");
+        if (!Files.exists(p)) {
+            BufferedImage img = new BufferedImage(120, 100, BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 100; y++) {
+                for (int x = 0; x < 120; x++) {
+                    img.setRGB(x, y, (x * 2) << 16 | (y * 2) << 8 | ((x + y) & 0xFF));
+                }
+            }
+            ImageIO.write(img, "png", p.toFile());
+        }
+        return p;
     }
 
-    private CliRun analyze(Path model, Path input, String... extra) {
+    private CliRun analyze(Path model, Path input, String... extra) throws Exception {
         List<String> a = new java.util.ArrayList<>(List.of("analyze", model.toString(), "--input", input.toString(),
                 "--report", tmp.resolve("report").toString()));
         a.addAll(List.of(extra));
@@ -40,7 +67,7 @@ class BadInputTest {
     }
 
     @Test
-    void missingModelFile() {
+    void missingModelFile() throws Exception {
         CliRun r = analyze(tmp.resolve("nope.onnx"), image());
         assertEquals(ExitCodes.BAD_INPUT, r.exit());
         assertTrue(r.oneLineError(), r.err());
@@ -57,7 +84,7 @@ class BadInputTest {
     }
 
     @Test
-    void missingInputFile() {
+    void missingInputFile() throws Exception {
         CliRun r = analyze(espcn(), tmp.resolve("missing.png"));
         assertEquals(ExitCodes.BAD_INPUT, r.exit());
         assertTrue(r.oneLineError(), r.err());
@@ -87,7 +114,7 @@ class BadInputTest {
     }
 
     @Test
-    void malformedDeviceAddress() {
+    void malformedDeviceAddress() throws Exception {
         CliRun r = analyze(espcn(), image(), "--device", "localhost");
         assertEquals(ExitCodes.BAD_INPUT, r.exit());
         assertTrue(r.oneLineError(), r.err());
@@ -131,7 +158,7 @@ class BadInputTest {
     }
 
     @Test
-    void verboseAddsTheStackTrace() {
+    void verboseAddsTheStackTrace() throws Exception {
         CliRun r = analyze(tmp.resolve("nope.onnx"), image(), "--verbose");
         assertEquals(ExitCodes.BAD_INPUT, r.exit());
         assertTrue(r.err().contains("\tat "), r.err());
