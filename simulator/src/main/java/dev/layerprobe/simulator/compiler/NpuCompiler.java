@@ -35,6 +35,8 @@ import java.util.TreeSet;
  * <ol>
  *   <li>read the quantization out of QDQ nodes ({@link QdqImport}), if any;</li>
  *   <li>fold constants, Identity and Dropout ({@link ConstantFolding});</li>
+ *   <li>when every input shape is static, fold Shape/Size and the shape arithmetic after them
+ *       ({@link ShapeFolding});</li>
  *   <li>fold BatchNormalization into the Conv before it ({@link BatchNormFolding});</li>
  *   <li>group each Relu/Clip with the Conv/Gemm/Add/MatMul before it into one layer;</li>
  *   <li>bind every layer to float kernels, or to integer kernels in a quantized program
@@ -54,6 +56,7 @@ public final class NpuCompiler {
         QuantSpec spec = QdqImport.extract(g);
         applyInputShapes(g, options.inputShapes());
         ConstantFolding.run(g);
+        ShapeFolding.run(g);
         BatchNormFolding.run(g);
         checkSupported(g);
         List<List<Node>> groups = group(g, spec, options.fuse());

@@ -6,8 +6,8 @@ import java.util.Arrays;
  * How real values map to integer codes: {@code real = scale * (code - zeroPoint)}.
  *
  * <p>Per tensor when {@link #scale()} has one element; per channel along {@link #axis()} otherwise.
- * Quantizing rounds half to even and saturates to the type's range, exactly as ONNX
- * QuantizeLinear does; this is the only place in the simulator where that rule is written.
+ * Quantizing divides in float32, rounds half to even and saturates to the type's range, exactly as
+ * ONNX QuantizeLinear does; this is the only place in the simulator where that rule is written.
  */
 public final class QuantParams {
     private final DType type;
@@ -73,9 +73,14 @@ public final class QuantParams {
         return type.max();
     }
 
-    /** ONNX QuantizeLinear of one value for a channel: round half to even, add zero point, saturate. */
+    /**
+     * ONNX QuantizeLinear of one value for a channel: the float32 quotient {@code real / scale},
+     * rounded half to even, plus the zero point, saturated.
+     */
     public long quantize(float real, int channel) {
-        double v = Math.rint((double) real / scale(channel)) + zeroPoint(channel);
+        // The quotient in float32, as the ONNX reference and ONNX Runtime (MLAS) divide: a double
+        // quotient of e.g. 0.8446728f / 0.08891293f is 9.4999..., where float32 gives the tie 9.5.
+        double v = Math.rint(real / scale(channel)) + zeroPoint(channel);
         return (long) Math.max(qmin(), Math.min(qmax(), v));
     }
 

@@ -89,14 +89,12 @@ public final class Requantizer {
         if (right == 0) {
             return x * m;
         }
-        if (right > 62) {
-            return 0;
-        }
         // |x| < 2^40 and m < 2^31 in practice; Math.multiplyHigh keeps exactness beyond that.
         long hi = Math.multiplyHigh(Math.abs(x), m);
         long lo = Math.abs(x) * m;
         long r;
-        if (hi == 0 && lo >= 0) {
+        // Shifts past 62 bits (M < 2^-32) still matter for 64-bit accumulators: exact path, not 0.
+        if (hi == 0 && lo >= 0 && right <= 62) {
             r = (lo + (1L << (right - 1))) >>> right;
         } else {
             java.math.BigInteger p = java.math.BigInteger.valueOf(Math.abs(x)).multiply(java.math.BigInteger.valueOf(m));
