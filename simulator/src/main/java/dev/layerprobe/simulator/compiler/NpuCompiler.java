@@ -37,7 +37,11 @@ import java.util.TreeSet;
  *   <li>fold constants, Identity and Dropout ({@link ConstantFolding});</li>
  *   <li>when every input shape is static, fold Shape/Size and the shape arithmetic after them
  *       ({@link ShapeFolding});</li>
- *   <li>fold BatchNormalization into the Conv before it ({@link BatchNormFolding});</li>
+ *   <li>fold BatchNormalization into the Conv before it ({@link BatchNormFolding}), and, in float
+ *       graphs, per-channel Mul/Add/Sub constants into that Conv and BatchNormalization into a Gemm
+ *       ({@link AffineFolding});</li>
+ *   <li>make each recognised activation pattern (HardSwish, Gelu, SiLU, ... spelt as elementwise
+ *       nodes) one layer ({@link UnaryPatternFusion});</li>
  *   <li>group each Relu/Clip with the Conv/Gemm/Add/MatMul before it into one layer;</li>
  *   <li>bind every layer to float kernels, or to integer kernels in a quantized program
  *       ({@link QuantizedLayers}), with the profile's faults applied.</li>
@@ -58,10 +62,14 @@ public final class NpuCompiler {
         ConstantFolding.run(g);
         ShapeFolding.run(g);
         BatchNormFolding.run(g);
+        if (!spec.isQuantized()) {
+            AffineFolding.run(g);
+        }
         checkSupported(g);
-        List<List<Node>> groups = group(g, spec, options.fuse());
+        Map<List<Node>, String> patterns = new java.util.IdentityHashMap<>();
+        List<List<Node>> groups = group(g, spec, options.fuse(), patterns);
         DeviceProfile profile = options.profile();
-        checkFaults(profile, groups);
+        checkFaults(profile, groups, patterns);
         boolean quantized = spec.isQuantized();
         List<Layer> layers = new ArrayList<>();
         List<LayerExec> execs = new ArrayList<>();
@@ -69,27 +77,32 @@ public final class NpuCompiler {
             Node main = nodes.get(0);
             Node last = nodes.get(nodes.size() - 1);
             String layerName = last.output(0);
-            List<Fault> faults = profile.faults().stream().filter(f -> f.matches(layerName, main.opType())).toList();
+            String pattern = patterns.get(nodes);
+            String op = pattern != null ? pattern : main.opType();
+            List<Fault> faults = profile.faults().stream().filter(f -> f.matches(layerName, op)).toList();
             List<String> inputs = runtimeInputs(g, nodes);
             List<String> outputs = new ArrayList<>(last.outputs());
             List<String> covers = new ArrayList<>();
             nodes.forEach(n -> covers.addAll(n.covers()));
-            List<String> fusedOps = nodes.subList(1, nodes.size()).stream().map(Node::opType).toList();
+            List<String> fusedOps = pattern != null ? List.of()
+                    : nodes.subList(1, nodes.size()).stream().map(Node::opType).toList();
             Map<String, String> attrs = new LinkedHashMap<>();
-            main.attributes().forEach((k, v) -> attrs.put(k, v.display()));
+            if (pattern == null) {
+                main.attributes().forEach((k, v) -> attrs.put(k, v.display()));
+            }
             LayerExec exec;
             Placement placement;
             QuantParams outQ = null;
             if (quantized) {
-                QuantizedLayers.Built b = QuantizedLayers.build(g, nodes, inputs, spec, profile, faults);
+                QuantizedLayers.Built b = QuantizedLayers.build(g, nodes, inputs, spec, profile, faults, pattern);
                 exec = b.exec();
                 placement = b.placement();
                 outQ = spec.activation(layerName);
             } else {
                 exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
-                placement = QuantizedLayers.isNpuOp(main.opType()) ? Placement.NPU : Placement.CPU;
+                placement = pattern != null || QuantizedLayers.isNpuOp(main.opType()) ? Placement.NPU : Placement.CPU;
             }
-            layers.add(new Layer(layers.size(), layerName, main.opType(), List.copyOf(inputs), List.copyOf(outputs),
+            layers.add(new Layer(layers.size(), layerName, op, List.copyOf(inputs), List.copyOf(outputs),
                     List.copyOf(covers), fusedOps, attrs, placement, outQ));
             execs.add(exec);
         }
@@ -131,10 +144,24 @@ public final class NpuCompiler {
         }
     }
 
-    private static List<List<Node>> group(Graph g, QuantSpec spec, boolean fuse) {
+    private static List<List<Node>> group(Graph g, QuantSpec spec, boolean fuse, Map<List<Node>, String> patterns) {
         List<List<Node>> groups = new ArrayList<>();
         Set<Node> taken = new HashSet<>();
+        Map<Node, UnaryPatternFusion.Pattern> byLast = new HashMap<>();
+        if (fuse) {
+            for (UnaryPatternFusion.Pattern p : UnaryPatternFusion.find(g, spec)) {
+                byLast.put(p.nodes().get(p.nodes().size() - 1), p);
+                taken.addAll(p.nodes());
+            }
+        }
         for (Node n : g.nodes()) {
+            UnaryPatternFusion.Pattern p = byLast.get(n);
+            if (p != null) {
+                // Emitted where its last node was: every node it reads from precedes that point.
+                groups.add(p.nodes());
+                patterns.put(p.nodes(), p.name());
+                continue;
+            }
             if (taken.contains(n)) {
                 continue;
             }
@@ -145,6 +172,7 @@ public final class NpuCompiler {
                 String out = n.output(0);
                 List<Node> users = g.consumers(out);
                 if (users.size() == 1 && !g.outputs().contains(out) && spec.activation(out) == null
+                        && !taken.contains(users.get(0))
                         && isFusableActivation(g, users.get(0)) && users.get(0).input(0).equals(out)) {
                     group.add(users.get(0));
                     taken.add(users.get(0));
@@ -200,10 +228,11 @@ public final class NpuCompiler {
         return out;
     }
 
-    private static void checkFaults(DeviceProfile profile, List<List<Node>> groups) throws SimulatorException {
+    private static void checkFaults(DeviceProfile profile, List<List<Node>> groups, Map<List<Node>, String> patterns)
+            throws SimulatorException {
         Map<String, String> layerOps = new LinkedHashMap<>();
         for (List<Node> nodes : groups) {
-            layerOps.put(nodes.get(nodes.size() - 1).output(0), nodes.get(0).opType());
+            layerOps.put(nodes.get(nodes.size() - 1).output(0), patterns.getOrDefault(nodes, nodes.get(0).opType()));
         }
         for (Fault f : profile.faults()) {
             if (f.layer() != null) {

@@ -61,8 +61,12 @@ final class QuantizedLayers {
         return NPU_OPS.contains(op);
     }
 
+    /**
+     * @param pattern the name of a fused unary pattern (HardSwish, Gelu, ...) the nodes compute, or
+     *                null for an op with optional fused activation
+     */
     static Built build(Graph g, List<Node> original, List<String> inputs, QuantSpec spec, DeviceProfile profile,
-            List<Fault> faults) {
+            List<Fault> faults, String pattern) {
         List<Node> nodes = NpuCompiler.withFaults(original, faults);
         Node main = nodes.get(0);
         Node last = nodes.get(nodes.size() - 1);
@@ -73,6 +77,9 @@ final class QuantizedLayers {
             QuantParams q = spec.activation(in);
             inQ.add(q);
             complete &= q != null && q.isPerTensor();
+        }
+        if (complete && pattern != null && inputs.size() == 1) {
+            return lut(g, nodes, inputs, inQ.get(0), outQ);
         }
         if (!complete || !isNpuOp(main.opType())) {
             return cpu(g, nodes, inputs, spec);
@@ -191,6 +198,20 @@ final class QuantizedLayers {
             return npu(args -> single(lut.run(QuantizedValues.codesOf(args[0], xq))));
         }
         return cpu(g, nodes, inputs, spec);
+    }
+
+    /** A unary layer (one op or a fused pattern of several) as a table over every input code. */
+    private static Built lut(Graph g, List<Node> nodes, List<String> inputs, QuantParams xq, QuantParams outQ) {
+        FloatKernel[] kernels = new FloatKernel[nodes.size()];
+        for (int i = 0; i < kernels.length; i++) {
+            kernels[i] = FloatKernels.create(nodes.get(i), g.opset());
+        }
+        Map<String, Tensor> constants = new HashMap<>();
+        nodes.forEach(n -> constants.putAll(constantsOf(g, n)));
+        QLut lut = new QLut(x -> FloatLayers.evaluate(nodes, kernels, constants, inputs,
+                new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0].toFloat().floats()[0],
+                xq, outQ, outQ.qmin(), outQ.qmax());
+        return npu(args -> single(lut.run(QuantizedValues.codesOf(args[0], xq))));
     }
 
     private static Built npu(LayerExec exec) {
