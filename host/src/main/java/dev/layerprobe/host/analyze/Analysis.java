@@ -9,6 +9,7 @@ import dev.layerprobe.host.dump.DumpWriter;
 import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
+import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.host.report.ConsoleTable;
 import dev.layerprobe.host.report.Report;
@@ -67,34 +68,54 @@ public final class Analysis {
         DeviceProfile localProfile = o.profile() == null ? DeviceProfile.DEFAULT : DeviceProfile.load(o.profile());
         NpuProgram floatProgram = Simulator.compile(model, CompileOptions.DEFAULT);
         ValueInfo in = singleInput(floatProgram);
-        int[] shape = concreteShape(in);
+        int[] wanted = InputShapes.resolve(in, o.inputShapes().get(in.name()), o.size());
+        for (String name : o.inputShapes().keySet()) {
+            if (!name.equals(in.name())) {
+                throw new InputException("--input-shape names '" + name + "', the model's input is '" + in.name() + "'");
+            }
+        }
 
         List<Map<String, Tensor>> feeds = new ArrayList<>();
+        int[] shape = wanted;
         for (Path p : o.inputs()) {
-            feeds.add(Map.of(in.name(), InputLoader.load(p, shape, o.spec())));
+            Tensor t = InputLoader.load(p, shape, o.spec());
+            shape = t.shape();   // the first input fixes what was still dynamic; later ones must agree
+            feeds.add(Map.of(in.name(), t));
         }
-        List<Path> calibFiles = o.calib() == null ? o.inputs() : listImages(o.calib());
-        Calibration calibration = calibrate(floatProgram, in, shape, calibFiles);
-
-        ModelProto qdq = QdqWriter.write(floatProgram, calibration, QuantConfig.INT8);
-        byte[] qdqBytes = qdq.toByteArray();
+        if (!InputShapes.isStatic(in.shape())) {
+            floatProgram = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(Map.of(in.name(), shape)));
+        }
         Files.createDirectories(o.reportDir());
-        Path qdqFile = o.reportDir().resolve(stripOnnx(modelName) + ".qdq.onnx");
-        Files.write(qdqFile, qdqBytes);
 
+        ModelProto deviceModel;
+        Path deviceModelFile;
+        NpuProgram sim;
         DeviceProfile hostProfile = new DeviceProfile(localProfile.name(), localProfile.requant(), List.of(), "");
-        NpuProgram sim = Simulator.compile(qdq, qdqFile.getFileName().toString(), CompileOptions.of(hostProfile));
+        if (o.precision() == Precision.FLOAT32) {
+            // The compiled float graph (shapes folded at this input size), so device and host run the same layers.
+            deviceModel = OnnxGraphs.toModel(floatProgram.graph(), "layerprobe", Map.of());
+            deviceModelFile = o.reportDir().resolve(stripOnnx(modelName) + ".float.onnx");
+            sim = floatProgram;
+        } else {
+            List<Path> calibFiles = o.calib() == null ? o.inputs() : listImages(o.calib());
+            Calibration calibration = calibrate(floatProgram, in, shape, calibFiles);
+            deviceModel = QdqWriter.write(floatProgram, calibration, QuantConfig.INT8);
+            deviceModelFile = o.reportDir().resolve(stripOnnx(modelName) + ".qdq.onnx");
+            sim = Simulator.compile(deviceModel, deviceModelFile.getFileName().toString(), CompileOptions.of(hostProfile));
+        }
+        byte[] deviceBytes = deviceModel.toByteArray();
+        Files.write(deviceModelFile, deviceBytes);
         if (!localProfile.faults().isEmpty()) {
             // Checks the profile's faults against this model's layers here, so a misspelt layer is
             // reported as the user's input error rather than as a failure of the device.
-            Simulator.compile(qdq, qdqFile.getFileName().toString(), CompileOptions.of(localProfile));
+            Simulator.compile(deviceModel, deviceModelFile.getFileName().toString(), CompileOptions.of(localProfile));
         }
 
         try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile);
              GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
             AgentClient client = device.client();
             DeviceInfo info = client.info();
-            String modelId = client.upload(qdqBytes, qdqFile.getFileName().toString());
+            String modelId = client.upload(deviceBytes, deviceModelFile.getFileName().toString());
             List<LayerComparison> rows = new ArrayList<>();
             Map<String, LayerComparison> byName = new LinkedHashMap<>();
             for (Layer l : sim.layers()) {
@@ -115,7 +136,8 @@ public final class Analysis {
             ReportWriter.writeJson(report, o.reportDir().resolve("report.json"));
             ReportWriter.writeCsv(report, o.reportDir().resolve("report.csv"));
             out.println("Report: " + o.reportDir().resolve("report.json") + ", report.csv; dumps in " + dumps
-                    + "; quantized model " + qdqFile);
+                    + "; " + (o.precision() == Precision.FLOAT32 ? "compiled float model " : "quantized model ")
+                    + deviceModelFile);
             out.flush();
             return report;
         }
@@ -241,21 +263,6 @@ public final class Analysis {
                     + "; analyze supports single-input models");
         }
         return p.inputs().get(0);
-    }
-
-    private static int[] concreteShape(ValueInfo in) throws SimulatorException {
-        int[] s = in.shape().clone();
-        for (int i = 0; i < s.length; i++) {
-            if (s[i] < 0) {
-                if (i == 0) {
-                    s[i] = 1;
-                } else {
-                    throw new SimulatorException(SimulatorException.Code.BAD_INPUT, "input '" + in.name()
-                            + "' has a dynamic dimension " + i + "; models with dynamic spatial size are not supported yet");
-                }
-            }
-        }
-        return s;
     }
 
     static List<Path> listImages(Path dir) throws InputException, IOException {

@@ -3,6 +3,7 @@ package dev.layerprobe.host.analyze;
 import dev.layerprobe.host.input.InputSpec;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What {@link Analysis} runs on.
@@ -18,10 +19,22 @@ import java.util.List;
  * @param wrongCos  cosine below which a layer is wrong
  * @param atol      allclose absolute tolerance
  * @param rtol      allclose relative tolerance
+ * @param precision what the simulator and device compute in
+ * @param inputShapes concrete shapes for dynamic inputs, by input name (may be empty)
+ * @param size      {height, width} for image inputs with dynamic spatial size, or null
  */
 public record AnalysisOptions(Path model, List<Path> inputs, Path calib, String device, Path profile, Path reportDir,
-        InputSpec spec, double warnCos, double wrongCos, double atol, double rtol) {
+        InputSpec spec, double warnCos, double wrongCos, double atol, double rtol, Precision precision,
+        Map<String, int[]> inputShapes, int[] size) {
     public AnalysisOptions {
         inputs = List.copyOf(inputs);
+        inputShapes = Map.copyOf(inputShapes);
+    }
+
+    /** Options with the defaults for everything after the tolerances (int8, shapes from the inputs). */
+    public AnalysisOptions(Path model, List<Path> inputs, Path calib, String device, Path profile, Path reportDir,
+            InputSpec spec, double warnCos, double wrongCos, double atol, double rtol) {
+        this(model, inputs, calib, device, profile, reportDir, spec, warnCos, wrongCos, atol, rtol, Precision.INT8,
+                Map.of(), null);
     }
 }

@@ -2,6 +2,8 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.analyze.Analysis;
 import dev.layerprobe.host.analyze.AnalysisOptions;
+import dev.layerprobe.host.analyze.Precision;
+import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.host.input.InputSpec;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,6 +65,19 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--rtol", defaultValue = "1e-3", description = "allclose relative tolerance (${DEFAULT-VALUE})")
     double rtol;
 
+    @Option(names = "--dtype", defaultValue = "int8", paramLabel = "TYPE",
+            description = "what the simulator and device compute in: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE});"
+                    + " float32 checks the simulator itself against ONNX Runtime")
+    Precision dtype;
+
+    @Option(names = "--input-shape", paramLabel = "NAME=DIMS",
+            description = "concrete shape of a dynamic input, e.g. input=1x3x640x640; repeatable")
+    List<String> inputShape;
+
+    @Option(names = "--size", paramLabel = "WxH",
+            description = "resize images to this size (for models with dynamic height and width)")
+    String size;
+
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
 
@@ -70,7 +85,7 @@ final class AnalyzeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         InputSpec inputSpec = Preprocessing.spec(mean, std, rgb2bgr);
         AnalysisOptions o = new AnalysisOptions(model, inputs, calib, device, profile, report, inputSpec, warnCos,
-                wrongCos, atol, rtol);
+                wrongCos, atol, rtol, dtype, InputShapes.parse(inputShape), size == null ? null : InputShapes.parseSize(size));
         new Analysis(o, spec.commandLine().getOut()).run();
         return 0;
     }
