@@ -209,7 +209,7 @@ public final class Analysis {
             Layer l = c.layer;
             MetricResult e = c.entire();
             layers.add(new Report.Layer(l.name(), l.opLabel(), c.shape(), l.placement().label(), e, c.perLayer(),
-                    c.simuErr(), c.goldenErr()));
+                    c.simuErr(), c.goldenErr(), l.fusedNodes()));
             MetricResult last = c.goldenErr() != null ? c.goldenErr() : e;
             if (last != null && last.cos() < o.warnCos()) {
                 warnings++;
@@ -243,17 +243,33 @@ public final class Analysis {
         } else {
             out.println("  Runtime: the device matches the simulator on every layer (simu_err bit-exact).");
         }
+        if (o.precision() == Precision.FLOAT32) {
+            Report.Layer worst = worst(r, Report.Layer::entire);
+            if (worst != null) {
+                double cos = worst.entire().cos();
+                out.println(String.format(Locale.ROOT, "  Simulator: the float simulator %s ONNX Runtime; its lowest"
+                        + " entire cos is %.7f at '%s' (%s).", cos >= 0.99999 ? "matches" : "departs from", cos,
+                        worst.name(), worst.op()));
+            }
+        } else {
+            Report.Layer worst = worst(r, Report.Layer::perLayer);
+            if (worst != null) {
+                out.println(String.format(Locale.ROOT, "  Quantization: the layer losing most by itself is '%s' (%s),"
+                        + " per_layer cos %.5f.", worst.name(), worst.op(), worst.perLayer().cos()));
+            }
+        }
+        out.println("  Verdict: " + r.summary().verdict() + ".");
+    }
+
+    private static Report.Layer worst(Report r, java.util.function.Function<Report.Layer, MetricResult> column) {
         Report.Layer worst = null;
         for (Report.Layer l : r.layers()) {
-            if (l.perLayer() != null && (worst == null || l.perLayer().cos() < worst.perLayer().cos())) {
+            MetricResult m = column.apply(l);
+            if (m != null && (worst == null || m.cos() < column.apply(worst).cos())) {
                 worst = l;
             }
         }
-        if (worst != null) {
-            out.println(String.format(Locale.ROOT, "  Quantization: the layer losing most by itself is '%s' (%s),"
-                    + " per_layer cos %.5f.", worst.name(), worst.op(), worst.perLayer().cos()));
-        }
-        out.println("  Verdict: " + r.summary().verdict() + ".");
+        return worst;
     }
 
     private static ValueInfo singleInput(NpuProgram p) throws SimulatorException {

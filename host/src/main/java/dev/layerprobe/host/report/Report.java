@@ -55,11 +55,22 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param perLayer golden vs simulator, the layer fed golden inputs
      * @param simuErr simulator vs runtime
      * @param goldenErr golden vs runtime
+     * @param fusedNodes the ONNX nodes this NPU layer covers (the node itself, folded BatchNorms,
+     *                   fused activations, pattern members), in graph order
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Layer(String name, String op, int[] shape, String placement, MetricResult entire,
-            MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr) {
+            MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr, List<String> fusedNodes) {
+        public Layer {
+            fusedNodes = fusedNodes == null ? List.of() : List.copyOf(fusedNodes);
+        }
+
+        /** A row without covered-node information. */
+        public Layer(String name, String op, int[] shape, String placement, MetricResult entire,
+                MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr) {
+            this(name, op, shape, placement, entire, perLayer, simuErr, goldenErr, List.of());
+        }
     }
 
     /**
