@@ -12,6 +12,7 @@ import dev.layerprobe.simulator.kernels.quantized.QConv;
 import dev.layerprobe.simulator.kernels.quantized.QGemm;
 import dev.layerprobe.simulator.kernels.quantized.QGlobalAveragePool;
 import dev.layerprobe.simulator.kernels.quantized.QLut;
+import dev.layerprobe.simulator.kernels.quantized.QMul;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
 import dev.layerprobe.simulator.profile.DeviceProfile;
@@ -43,7 +44,7 @@ final class QuantizedLayers {
     private static final Set<String> NPU_OPS;
 
     static {
-        Set<String> s = new java.util.HashSet<>(Set.of("Conv", "Gemm", "Add", "Sub", "Relu", "Clip",
+        Set<String> s = new java.util.HashSet<>(Set.of("Conv", "Gemm", "Add", "Sub", "Mul", "Relu", "Clip",
                 "GlobalAveragePool", "Concat"));
         s.addAll(DATA_MOVEMENT);
         s.addAll(LUT);
@@ -137,6 +138,14 @@ final class QuantizedLayers {
                 }
                 QAdd add = new QAdd(inQ.get(0), inQ.get(1), outQ, mode, lo, hi, op.equals("Sub"));
                 return npu(args -> single(add.run(QuantizedValues.codesOf(args[0], inQ.get(0)),
+                        QuantizedValues.codesOf(args[1], inQ.get(1)))));
+            }
+            case "Mul": {
+                if (inputs.size() != 2 || !main.input(0).equals(inputs.get(0)) || !main.input(1).equals(inputs.get(1))) {
+                    return cpu(g, nodes, inputs, spec);
+                }
+                QMul mul = new QMul(inQ.get(0), inQ.get(1), outQ, mode, lo, hi);
+                return npu(args -> single(mul.run(QuantizedValues.codesOf(args[0], inQ.get(0)),
                         QuantizedValues.codesOf(args[1], inQ.get(1)))));
             }
             case "Relu":
