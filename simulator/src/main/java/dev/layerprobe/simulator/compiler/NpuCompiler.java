@@ -130,18 +130,7 @@ public final class NpuCompiler {
     }
 
     private static void checkSupported(Graph g) throws SimulatorException {
-        List<String> bad = new ArrayList<>();
-        Set<String> ops = new TreeSet<>();
-        for (Node n : g.nodes()) {
-            if (!FloatKernels.supports(n.opType()) || !(n.domain().isEmpty() || n.domain().equals("ai.onnx"))) {
-                bad.add("'" + n.name() + "' (" + (n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType() + ")");
-                ops.add(n.opType());
-            }
-        }
-        if (!bad.isEmpty()) {
-            throw new SimulatorException(Code.UNSUPPORTED_OP, "unsupported op" + (ops.size() > 1 ? "s " : " ") + ops
-                    + " in " + bad.size() + " node" + (bad.size() > 1 ? "s: " : ": ") + String.join(", ", bad));
-        }
+        KernelValidation.check(g);
     }
 
     private static List<List<Node>> group(Graph g, QuantSpec spec, boolean fuse, Map<List<Node>, String> patterns) {

@@ -62,6 +62,21 @@ final class QuantizedLayers {
         return NPU_OPS.contains(op);
     }
 
+    /** Ops with an integer form on the NPU (read by {@link Placements}). */
+    static Set<String> npuOps() {
+        return NPU_OPS;
+    }
+
+    /** NPU ops whose integer form moves codes without arithmetic (read by {@link Placements}). */
+    static Set<String> dataMovementOps() {
+        return DATA_MOVEMENT;
+    }
+
+    /** NPU ops run as an int8 lookup table (read by {@link Placements}). */
+    static Set<String> lutOps() {
+        return LUT;
+    }
+
     /**
      * @param pattern the name of a fused unary pattern (HardSwish, Gelu, ...) the nodes compute, or
      *                null for an op with optional fused activation
@@ -181,15 +196,24 @@ final class QuantizedLayers {
                 break;
         }
         if (DATA_MOVEMENT.contains(op) && act == null && inputs.size() == 1 && main.input(0).equals(inputs.get(0))) {
-            FloatKernel k = FloatKernels.create(main, g.opset());
-            Map<String, Tensor> constants = constantsOf(g, main);
             QuantParams xq = inQ.get(0);
+            Node moving = op.equals("Pad") ? padWithZeroPointCode(g, main, xq) : main;
+            FloatKernel k = FloatKernels.create(moving, g.opset());
+            Map<String, Tensor> constants = constantsOf(g, main);
+            if (op.equals("Pad") && main.hasInput(2) && constants.containsKey(main.input(2))) {
+                float value = (float) constants.get(main.input(2)).getDouble(0);
+                constants.put(main.input(2), Tensor.scalar(xq.quantize(value, 0)));
+            }
             return npu(args -> {
                 QTensor x = QuantizedValues.codesOf(args[0], xq);
-                Tensor[] in = new Tensor[main.inputs().size()];
+                boolean padsWithValue = op.equals("Pad") && g.opset() >= 11;
+                Tensor[] in = new Tensor[padsWithValue ? Math.max(3, main.inputs().size()) : main.inputs().size()];
                 in[0] = QuantizedValues.codesAsFloats(x);
-                for (int i = 1; i < in.length; i++) {
+                for (int i = 1; i < main.inputs().size(); i++) {
                     in[i] = main.hasInput(i) ? constants.get(main.input(i)) : null;
+                }
+                if (padsWithValue && in[2] == null) {
+                    in[2] = Tensor.scalar(xq.zeroPoint(0));
                 }
                 Tensor y = k.run(in)[0];
                 int[] codes = QuantizedValues.floatsAsCodes(y);
@@ -221,6 +245,20 @@ final class QuantizedLayers {
                 new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0].toFloat().floats()[0],
                 xq, outQ, outQ.qmin(), outQ.qmax());
         return npu(args -> single(lut.run(QuantizedValues.codesOf(args[0], xq))));
+    }
+
+    /**
+     * Pad on codes must pad with the code of the real pad value (the zero point for 0), not with
+     * the value itself; before opset 11 that value is an attribute.
+     */
+    private static Node padWithZeroPointCode(Graph g, Node pad, QuantParams xq) {
+        if (g.opset() >= 11) {
+            return pad;
+        }
+        Node copy = new Node(pad.name(), pad.opType(), pad.domain(), pad.inputs(), pad.outputs(), pad.attributes());
+        copy.attributes().put("value", dev.layerprobe.simulator.graph.Attribute.ofFloat(
+                xq.quantize(pad.attrFloat("value", 0f), 0)));
+        return copy;
     }
 
     private static Built npu(LayerExec exec) {

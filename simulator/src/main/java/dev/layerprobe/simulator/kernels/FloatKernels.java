@@ -16,7 +16,7 @@ public final class FloatKernels {
 
     static {
         // Registered by op type; each factory reads and checks the node's attributes.
-        register("Conv", ConvKernel::create);
+        register("Conv", ConvNdKernel::create);
         register("Gemm", GemmKernel::create);
         register("MatMul", MatMulKernel::create);
         register("Clip", ClipKernel::create);
@@ -42,7 +42,7 @@ public final class FloatKernels {
         register("Div", BinaryKernels::div);
         register("Pow", BinaryKernels::pow);
         register("Mod", BinaryKernels::mod);
-        register("PRelu", BinaryKernels::prelu);
+        register("PRelu", PReluKernel::create);
         register("Equal", BinaryKernels::equal);
         register("Greater", BinaryKernels::greater);
         register("Less", BinaryKernels::less);
@@ -121,6 +121,30 @@ public final class FloatKernels {
         register("LayerNormalization", NormalizationKernel::layer);
         register("Resize", ResizeKernel::resize);
         register("Upsample", ResizeKernel::upsample);
+
+        // Decoder, detector and transformer ops beyond the CNN core.
+        register("ConvTranspose", ConvTransposeKernel::create);
+        register("GatherElements", GatherElementsKernel::create);
+        register("ScatterElements", ScatterElementsKernel::create);
+        register("Scatter", ScatterElementsKernel::create);
+        register("GatherND", GatherNDKernel::gatherNd);
+        register("ScatterND", GatherNDKernel::scatterNd);
+        register("CumSum", CumSumKernel::create);
+        register("Trilu", TriluKernel::create);
+        register("OneHot", OneHotKernel::create);
+        register("NonZero", NonZeroKernel::create);
+        register("NonMaxSuppression", NonMaxSuppressionKernel::create);
+        register("QuantizeLinear", QuantizeLinearKernel::quantizeLinear);
+        register("DequantizeLinear", QuantizeLinearKernel::dequantizeLinear);
+        register("MeanVarianceNormalization", MeanVarianceNormalizationKernel::create);
+        register("LpNormalization", LpNormalizationKernel::normalization);
+        register("GlobalLpPool", LpNormalizationKernel::globalPool);
+        register("Gelu", SmoothActivationKernels::gelu);
+        register("Mish", SmoothActivationKernels::mish);
+        register("EyeLike", EyeLikeKernel::create);
+        register("Compress", CompressKernel::create);
+        register("LRN", LrnKernel::create);
+        register("RoiAlign", RoiAlignKernel::create);
     }
 
     private FloatKernels() {

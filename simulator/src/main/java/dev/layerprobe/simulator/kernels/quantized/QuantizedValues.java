@@ -32,12 +32,16 @@ public final class QuantizedValues {
         return Tensor.ofFloats(t.shape(), f);
     }
 
-    /** The inverse of {@link #codesAsFloats}: float32 values that are whole numbers back to codes. */
+    /**
+     * The inverse of {@link #codesAsFloats}. Data movement gives whole numbers, kept exactly;
+     * resampling (linear, cubic) gives fractions, rounded half to even, as a fixed-point
+     * interpolator with enough fraction bits does.
+     */
     public static int[] floatsAsCodes(Tensor t) {
         float[] f = t.floats();
         int[] c = new int[f.length];
         for (int i = 0; i < f.length; i++) {
-            c[i] = (int) f[i];
+            c[i] = (int) Math.rint(f[i]);
         }
         return c;
     }
