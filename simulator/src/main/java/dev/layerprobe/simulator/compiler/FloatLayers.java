@@ -18,6 +18,10 @@ final class FloatLayers {
 
     /** A float evaluation of the nodes in order; returns the last node's outputs as float values. */
     static LayerExec build(Graph g, List<Node> nodes, List<String> inputs) {
+        float[] clamp = fusedClamp(g, nodes);
+        if (clamp != null) {
+            return clamped(g, nodes.get(0), inputs, clamp[0], clamp[1]);
+        }
         FloatKernel[] kernels = new FloatKernel[nodes.size()];
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = FloatKernels.create(nodes.get(i), g.opset());
@@ -37,6 +41,79 @@ final class FloatLayers {
                 v[i] = LayerValue.of(out[i]);
             }
             return v;
+        };
+    }
+
+    /**
+     * The [min, max] of a Relu/Clip fused after the layer's main op, or null. Bounds are read as
+     * the Clip kernel reads them: attributes before opset 11, constant inputs after.
+     */
+    private static float[] fusedClamp(Graph g, List<Node> nodes) {
+        if (nodes.size() != 2 || nodes.get(0).outputs().size() != 1) {
+            return null;
+        }
+        Node a = nodes.get(1);
+        if (a.opType().equals("Relu")) {
+            return new float[] {0f, Float.POSITIVE_INFINITY};
+        }
+        if (!a.opType().equals("Clip")) {
+            return null;
+        }
+        if (g.opset() < 11) {
+            return new float[] {a.attrFloat("min", Float.NEGATIVE_INFINITY), a.attrFloat("max", Float.POSITIVE_INFINITY)};
+        }
+        float lo = Float.NEGATIVE_INFINITY;
+        float hi = Float.POSITIVE_INFINITY;
+        if (a.hasInput(1)) {
+            Tensor t = g.constant(a.input(1));
+            if (t == null || t.size() != 1) {
+                return null;
+            }
+            lo = (float) t.getDouble(0);
+        }
+        if (a.hasInput(2)) {
+            Tensor t = g.constant(a.input(2));
+            if (t == null || t.size() != 1) {
+                return null;
+            }
+            hi = (float) t.getDouble(0);
+        }
+        return new float[] {lo, hi};
+    }
+
+    /**
+     * The main op with its activation applied in place to the op's fresh output, as an NPU's output
+     * stage does: one pass less over memory and one allocation less than running the Clip kernel.
+     */
+    private static LayerExec clamped(Graph g, Node main, List<String> inputs, float lo, float hi) {
+        FloatKernel fused = FloatKernels.createClamped(main, g.opset(), lo, hi);
+        FloatKernel kernel = fused != null ? fused : FloatKernels.create(main, g.opset());
+        Map<String, Tensor> constants = new HashMap<>();
+        for (String in : main.inputs()) {
+            if (g.isConstant(in)) {
+                constants.put(in, g.constant(in));
+            }
+        }
+        List<Node> single = List.of(main);
+        FloatKernel[] kernels = {kernel};
+        return args -> {
+            Tensor[] in = real(args);
+            Tensor y = evaluate(single, kernels, constants, inputs, in)[0];
+            if (!y.isFloating()) {
+                throw new IllegalStateException("fused activation on a non-float output of " + main);
+            }
+            for (Tensor t : in) {
+                if (t.isFloating() && t.floats() == y.floats()) {
+                    y = Tensor.ofFloats(y.dtype(), y.shape(), y.floats().clone()); // never write into an input
+                }
+            }
+            if (fused == null) {
+                float[] v = y.floats();
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = Math.min(Math.max(v[i], lo), hi);
+                }
+            }
+            return new LayerValue[] {LayerValue.of(y)};
         };
     }
 

@@ -39,10 +39,9 @@ public final class ClipKernel implements FloatKernel {
             float max = hi != null ? (float) hi.getDouble(0) : boundsAreInputs ? Float.POSITIVE_INFINITY : attrMax;
             float[] s = x.floats();
             float[] r = new float[s.length];
+            // Math.min/max compile to branch-free vector min/max (and keep NaN), unlike a ternary.
             for (int i = 0; i < s.length; i++) {
-                float v = s[i];
-                v = v < min ? min : v;
-                r[i] = v > max ? max : v;
+                r[i] = Math.min(Math.max(s[i], min), max);
             }
             return new Tensor[] {Tensor.ofFloats(x.dtype(), x.shape(), r)};
         }

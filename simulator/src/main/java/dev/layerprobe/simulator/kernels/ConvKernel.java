@@ -11,14 +11,25 @@ import java.util.stream.IntStream;
  * SAME_UPPER / SAME_LOWER / VALID.
  *
  * <p>Each output element is the bias plus the products accumulated in float32 in the fixed order
- * (input channel, kernel row, kernel column), so results are bit-identical whether or not output
- * channels are computed in parallel. Stateless and thread-safe.
+ * (input channel, kernel row, kernel column), each element by one task, so results are
+ * bit-identical run to run and whatever the thread count. Paths: with at least
+ * {@value #GEMM_MIN_CHANNELS} output channels per group, a blocked matrix product ({@link Sgemm})
+ * of the weights with the input (1x1) or its im2col matrix; depthwise 3x3 at stride 1 or 2,
+ * {@link Depthwise3x3}; anything else, a direct loop per output plane. The first two read padding
+ * as zeros (adding {@code w * 0}) where the direct loop skips it, which can only change the sign of
+ * an exact zero. Stateless and thread-safe.
  */
 public final class ConvKernel implements FloatKernel {
     /** Below this many multiply-adds the fork/join overhead outweighs the parallel speed-up. */
     private static final long PARALLEL_MACS = 1L << 18;
     /** Output elements per tile of the 1x1 path: the accumulating tile stays in L1. */
     private static final int TILE = 2048;
+    /** Output channels per group from which the blocked matrix product pays off. */
+    private static final int GEMM_MIN_CHANNELS = 4;
+    /** Largest im2col band, in floats (16 MiB). */
+    private static final int IM2COL_FLOATS = 1 << 22;
+    /** Depthwise channels per task: one task's scratch rows are reused across them. */
+    private static final int DEPTHWISE_CHUNK = 8;
 
     private final String autoPad;
     private final int group;
@@ -26,8 +37,17 @@ public final class ConvKernel implements FloatKernel {
     private final long[] strides;
     private final long[] dilations;
     private final long[] pads;
+    /** A fused activation's bounds, applied to each output plane while it is still in cache. */
+    private final float clampLo;
+    private final float clampHi;
+    private final boolean clamped;
 
     ConvKernel(Node node) {
+        this(node, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY);
+    }
+
+    /** A Conv followed by {@code min(max(y, lo), hi)} (a fused Relu or Clip). */
+    ConvKernel(Node node, float lo, float hi) {
         autoPad = KernelArgs.oneOf(node, "auto_pad", "NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID");
         long g = node.attrInt("group", 1);
         if (g < 1) {
@@ -38,10 +58,24 @@ public final class ConvKernel implements FloatKernel {
         strides = node.attrInts("strides", null);
         dilations = node.attrInts("dilations", null);
         pads = node.attrInts("pads", null);
+        clampLo = lo;
+        clampHi = hi;
+        clamped = lo != Float.NEGATIVE_INFINITY || hi != Float.POSITIVE_INFINITY;
     }
 
     static FloatKernel create(Node node, int opset) {
         return new ConvKernel(node);
+    }
+
+    private void clamp(float[] out, int from, int to) {
+        if (!clamped) {
+            return;
+        }
+        float lo = clampLo;
+        float hi = clampHi;
+        for (int i = from; i < to; i++) {
+            out[i] = Math.min(Math.max(out[i], lo), hi);
+        }
     }
 
     /** Output size and leading pad of one spatial dimension. */
@@ -127,22 +161,118 @@ public final class ConvKernel implements FloatKernel {
         float[] xs = x.floats();
         float[] ws = w.floats();
         int mg = m / group;
-        IntStream tasks = IntStream.range(0, n * m);
         long macs = (long) n * m * cg * dh.k * dw.k * plane;
-        if (macs >= PARALLEL_MACS) {
-            tasks = tasks.parallel();
-        }
-        tasks.forEach(t -> {
-            int oc = t % m;
-            int xBase = ((t / m) * c + (oc / mg) * cg) * dh.in * dw.in;
-            float bv = bias == null ? 0f : bias[oc];
-            if (pointwise) {
-                pointwisePlane(xs, xBase, ws, oc * cg, cg, out, t * plane, plane, bv);
-            } else {
-                plane(xs, xBase, ws, oc * cg * dh.k * dw.k, cg, out, t * plane, bv, dh, dw);
+        boolean parallel = macs >= PARALLEL_MACS;
+        if (mg >= GEMM_MIN_CHANNELS) {
+            // Enough output channels per group to amortise packing: a blocked matrix product per
+            // (image, group), W [mg x cg*kH*kW] times the input (1x1) or its im2col matrix.
+            for (int t = 0; t < n * m; t++) {
+                Arrays.fill(out, t * plane, (t + 1) * plane, bias == null ? 0f : bias[t % m]);
             }
-        });
+            for (int img = 0; img < n; img++) {
+                for (int g = 0; g < group; g++) {
+                    int xBase = (img * c + g * cg) * dh.in * dw.in;
+                    int oBase = (img * m + g * mg) * plane;
+                    if (pointwise) {
+                        Sgemm.multiplyAdd(ws, g * mg * cg, cg, xs, xBase, plane, out, oBase, plane, mg, cg, plane,
+                                parallel);
+                    } else {
+                        im2colProduct(xs, xBase, cg, ws, g * mg * cg * dh.k * dw.k, mg, out, oBase, dh, dw, parallel);
+                    }
+                }
+            }
+            if (clamped) {
+                IntStream planes = IntStream.range(0, n * m);
+                (parallel ? planes.parallel() : planes).forEach(t -> clamp(out, t * plane, (t + 1) * plane));
+            }
+        } else if (cg == 1 && mg == 1 && spatial == 2 && dh.stride == dw.stride
+                && Depthwise3x3.supports(dh.k, dw.k, dh.stride, dh.dilation) && dw.dilation == 1) {
+            int chunks = (n * m + DEPTHWISE_CHUNK - 1) / DEPTHWISE_CHUNK;
+            IntStream tasks = IntStream.range(0, chunks);
+            if (parallel) {
+                tasks = tasks.parallel();
+            }
+            tasks.forEach(chunk -> {
+                Depthwise3x3 dwc = new Depthwise3x3(dh.in, dw.in, dh.out, dw.out, dh.stride, dh.padBegin, dw.padBegin);
+                for (int t = chunk * DEPTHWISE_CHUNK; t < Math.min(n * m, (chunk + 1) * DEPTHWISE_CHUNK); t++) {
+                    dwc.plane(xs, t * dh.in * dw.in, ws, (t % m) * 9, bias == null ? 0f : bias[t % m], out,
+                            t * plane);
+                    clamp(out, t * plane, (t + 1) * plane);
+                }
+            });
+        } else {
+            IntStream tasks = IntStream.range(0, n * m);
+            if (parallel) {
+                tasks = tasks.parallel();
+            }
+            tasks.forEach(t -> {
+                int oc = t % m;
+                int xBase = ((t / m) * c + (oc / mg) * cg) * dh.in * dw.in;
+                float bv = bias == null ? 0f : bias[oc];
+                if (pointwise) {
+                    pointwisePlane(xs, xBase, ws, oc * cg, cg, out, t * plane, plane, bv);
+                } else {
+                    plane(xs, xBase, ws, oc * cg * dh.k * dw.k, cg, out, t * plane, bv, dh, dw);
+                }
+                clamp(out, t * plane, (t + 1) * plane);
+            });
+        }
         return new Tensor[] {Outputs.floats(x.dtype(), outShape, out)};
+    }
+
+    /**
+     * out[mg x plane] += W[mg x cg*kH*kW] * im2col(x), with the im2col matrix built a band of output
+     * rows at a time so it stays below {@link #IM2COL_FLOATS}. Padding taps are zeros in the matrix.
+     */
+    private static void im2colProduct(float[] x, int xBase, int cg, float[] w, int wBase, int mg, float[] out,
+            int oBase, Dim dh, Dim dw, boolean parallel) {
+        int kdim = cg * dh.k * dw.k;
+        int ow = dw.out;
+        int plane = dh.out * ow;
+        int bandRows = Math.max(1, Math.min(dh.out, IM2COL_FLOATS / Math.max(1, kdim * ow)));
+        float[] cols = new float[kdim * bandRows * ow];
+        for (int r0 = 0; r0 < dh.out; r0 += bandRows) {
+            int rows = Math.min(dh.out, r0 + bandRows) - r0;
+            int width = rows * ow;
+            int band = r0;
+            IntStream krows = IntStream.range(0, kdim);
+            if (parallel) {
+                krows = krows.parallel();
+            }
+            krows.forEach(kr -> im2colRow(x, xBase, kr, dh, dw, band, rows, cols, kr * width));
+            Sgemm.multiplyAdd(w, wBase, kdim, cols, 0, width, out, oBase + r0 * ow, plane, mg, kdim, width, parallel);
+        }
+    }
+
+    /** Row {@code kr} = (ci, kh, kw) of the im2col matrix for output rows [r0, r0+rows). */
+    private static void im2colRow(float[] x, int xBase, int kr, Dim dh, Dim dw, int r0, int rows, float[] cols,
+            int dst) {
+        int kw = kr % dw.k;
+        int kh = (kr / dw.k) % dh.k;
+        int ci = kr / (dw.k * dh.k);
+        int ow = dw.out;
+        int off = kw * dw.dilation - dw.padBegin;
+        int lo = Math.min(ow, Math.max(0, -Math.floorDiv(off, dw.stride)));
+        int hi = Math.max(lo, Math.min(ow, -Math.floorDiv(-(dw.in - off), dw.stride)));
+        int sw = dw.stride;
+        Arrays.fill(cols, dst, dst + rows * ow, 0f);
+        for (int r = 0; r < rows; r++) {
+            int ih = (r0 + r) * dh.stride - dh.padBegin + kh * dh.dilation;
+            if (ih < 0 || ih >= dh.in) {
+                continue;
+            }
+            int xo = xBase + (ci * dh.in + ih) * dw.in + off;
+            int d = dst + r * ow;
+            if (sw == 1) {
+                if (hi > lo) {
+                    System.arraycopy(x, xo + lo, cols, d + lo, hi - lo);
+                }
+            } else {
+                for (int o = lo; o < hi; o++) {
+                    cols[d + o] = x[xo + o * sw];
+                }
+            }
+        }
     }
 
     /** A 1x1 stride-1 conv is a matrix product; tiling the plane keeps the accumulator in L1. */

@@ -45,6 +45,21 @@ public final class ConvNdKernel implements FloatKernel {
         };
     }
 
+    /**
+     * A 1-D or 2-D Conv with a fused Relu/Clip applied as each output plane is finished, or null for
+     * higher ranks (the caller then clamps after the kernel).
+     */
+    static FloatKernel createClamped(Node node, float lo, float hi) {
+        FloatKernel small = new ConvKernel(node, lo, hi);
+        return inputs -> {
+            Tensor x = KernelArgs.required(inputs, 0, "X");
+            if (x.rank() > 4) {
+                throw new IllegalArgumentException("a fused activation on a " + (x.rank() - 2) + "-D Conv");
+            }
+            return small.run(inputs);
+        };
+    }
+
     private static int at(long[] v, int i, int dflt) {
         return v == null ? dflt : Math.toIntExact(v[i]);
     }

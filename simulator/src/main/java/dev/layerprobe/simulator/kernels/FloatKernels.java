@@ -164,6 +164,17 @@ public final class FloatKernels {
     }
 
     /**
+     * The kernel of a Conv followed by a fused {@code min(max(y, lo), hi)}, applied while each output
+     * plane is still in cache; null for other ops, whose callers clamp after the kernel.
+     */
+    public static FloatKernel createClamped(Node node, int opset, float lo, float hi) {
+        if (!node.opType().equals("Conv") || !node.domain().isEmpty()) {
+            return null;
+        }
+        return ConvNdKernel.createClamped(node, lo, hi);
+    }
+
+    /**
      * The kernel for a node.
      *
      * @throws IllegalArgumentException if the op type is unknown or an attribute is unsupported;

@@ -7,7 +7,7 @@ import java.util.Arrays;
 /**
  * ONNX Gemm in float32: Y = alpha * A' B' + beta * C, where A' and B' are A and B optionally
  * transposed and C (optional since opset 11) broadcasts to [M, N]. The product accumulates in
- * float32 in the order of {@link MatMulKernel}; alpha and beta are applied after. Stateless and
+ * float32 with k ascending ({@link Sgemm}); alpha and beta are applied after. Stateless and
  * thread-safe.
  */
 public final class GemmKernel implements FloatKernel {
@@ -47,9 +47,10 @@ public final class GemmKernel implements FloatKernel {
                     + Arrays.toString(b.shape()) + " do not match with transA=" + (transA ? 1 : 0)
                     + " transB=" + (transB ? 1 : 0));
         }
-        float[] ad = transA ? transposed(a.floats(), a.dim(0), a.dim(1)) : a.floats();
-        float[] bd = transB ? transposed(b.floats(), b.dim(0), b.dim(1)) : b.floats();
-        float[] y = MatMulKernel.multiply(ad, bd, m, k, n);
+        // Transposes are folded into the operand strides; the product runs over the n columns.
+        float[] y = new float[m * n];
+        Sgemm.run(a.floats(), 0, transA ? 1 : k, transA ? m : 1, b.floats(), 0, transB ? 1 : n, transB ? k : 1,
+                y, 0, n, 1, m, k, n, true);
         if (alpha != 1f) {
             for (int i = 0; i < y.length; i++) {
                 y[i] *= alpha;
@@ -65,15 +66,5 @@ public final class GemmKernel implements FloatKernel {
             }
         }
         return new Tensor[] {Outputs.floats(a.dtype(), new int[] {m, n}, y)};
-    }
-
-    private static float[] transposed(float[] src, int rows, int cols) {
-        float[] t = new float[src.length];
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) {
-                t[j * rows + i] = src[i * cols + j];
-            }
-        }
-        return t;
     }
 }

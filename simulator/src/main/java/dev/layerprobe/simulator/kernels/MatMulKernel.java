@@ -4,20 +4,16 @@ import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.tensor.Shapes;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.util.Arrays;
-import java.util.stream.IntStream;
 
 /**
  * ONNX MatMul in float32 with numpy semantics: 1-D operands are promoted (and the added dimension
  * removed again), leading batch dimensions broadcast.
  *
- * <p>Products use the i-k-j loop order (a scaled row of B added into a contiguous output row, which
- * the JIT vectorises) and accumulate in float32 with k ascending; rows may be computed in parallel
- * but each row by one thread, so results are deterministic. Stateless and thread-safe.
+ * <p>Each batch matrix is a blocked product ({@link Sgemm}) accumulating in float32 with k
+ * ascending; tiles may be computed in parallel but each output element by one task, so results are
+ * deterministic. Stateless and thread-safe.
  */
 public final class MatMulKernel implements FloatKernel {
-    /** Below this many multiply-adds the fork/join overhead outweighs the parallel speed-up. */
-    private static final long PARALLEL_MACS = 1L << 18;
-
     static FloatKernel create(Node node, int opset) {
         return new MatMulKernel();
     }
@@ -58,15 +54,9 @@ public final class MatMulKernel implements FloatKernel {
         float[] out = new float[nb * m * n];
         float[] ad = a.floats();
         float[] bd = b.floats();
-        IntStream rows = IntStream.range(0, nb * m);
-        if ((long) nb * m * k * n >= PARALLEL_MACS) {
-            rows = rows.parallel();
+        for (int bi = 0; bi < nb; bi++) {
+            Sgemm.multiplyAdd(ad, aIdx[bi] * m * k, k, bd, bIdx[bi] * k * n, n, out, bi * m * n, n, m, k, n, true);
         }
-        rows.forEach(r -> {
-            int bi = r / m;
-            int i = r % m;
-            row(ad, aIdx[bi] * m * k + i * k, bd, bIdx[bi] * k * n, out, r * n, k, n);
-        });
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
@@ -83,27 +73,5 @@ public final class MatMulKernel implements FloatKernel {
             outShape = s;
         }
         return new Tensor[] {Outputs.floats(a.dtype(), outShape, out)};
-    }
-
-    /** out[oOff..+n) = sum_k a[aOff+k] * b[bOff + k*n ..], k ascending. */
-    static void row(float[] a, int aOff, float[] b, int bOff, float[] out, int oOff, int k, int n) {
-        for (int kk = 0; kk < k; kk++) {
-            float av = a[aOff + kk];
-            int bo = bOff + kk * n - oOff;
-            for (int j = oOff; j < oOff + n; j++) {
-                out[j] += av * b[bo + j];
-            }
-        }
-    }
-
-    /** C[m x n] = A[m x k] B[k x n], rows in parallel when the product is large. */
-    static float[] multiply(float[] a, float[] b, int m, int k, int n) {
-        float[] out = new float[m * n];
-        IntStream rows = IntStream.range(0, m);
-        if ((long) m * k * n >= PARALLEL_MACS) {
-            rows = rows.parallel();
-        }
-        rows.forEach(i -> row(a, i * k, b, 0, out, i * n, k, n));
-        return out;
     }
 }
