@@ -10,6 +10,7 @@ import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputShapes;
+import dev.layerprobe.host.quantize.Quantizer;
 import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.host.report.ConsoleTable;
 import dev.layerprobe.host.report.Report;
@@ -27,8 +28,7 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.quant.Calibration;
-import dev.layerprobe.simulator.quant.QdqWriter;
-import dev.layerprobe.simulator.quant.QuantConfig;
+import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -91,15 +91,24 @@ public final class Analysis {
         Path deviceModelFile;
         NpuProgram sim;
         DeviceProfile hostProfile = new DeviceProfile(localProfile.name(), localProfile.requant(), List.of(), "");
-        if (o.precision() == Precision.FLOAT32) {
+        boolean unquantized = o.quantized() == null && o.quant().precision() == LayerPrecision.FLOAT32;
+        if (unquantized) {
             // The compiled float graph (shapes folded at this input size), so device and host run the same layers.
             deviceModel = OnnxGraphs.toModel(floatProgram.graph(), "layerprobe", Map.of());
             deviceModelFile = o.reportDir().resolve(stripOnnx(modelName) + ".float.onnx");
             sim = floatProgram;
         } else {
-            List<Path> calibFiles = o.calib() == null ? o.inputs() : listImages(o.calib());
-            Calibration calibration = calibrate(floatProgram, in, shape, calibFiles);
-            deviceModel = QdqWriter.write(floatProgram, calibration, QuantConfig.INT8);
+            if (o.quantized() != null) {
+                deviceModel = OnnxGraphs.readModel(o.quantized());
+                out.println("quantized model: " + o.quantized());
+            } else {
+                Quantizer quantizer = new Quantizer(out);
+                List<Path> calibFiles = o.calib() == null ? o.inputs() : Quantizer.listInputs(o.calib());
+                Calibration calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), calibFiles,
+                        o.spec(), o.quant());
+                deviceModel = quantizer.quantize(floatProgram, calibration, o.quant());
+                out.println("quantized: " + o.quant().describe());
+            }
             deviceModelFile = o.reportDir().resolve(stripOnnx(modelName) + ".qdq.onnx");
             sim = Simulator.compile(deviceModel, deviceModelFile.getFileName().toString(), CompileOptions.of(hostProfile));
         }
@@ -132,11 +141,11 @@ public final class Analysis {
             }
             Report report = buildReport(modelName, info, rows);
             new ConsoleTable().print(report, out);
-            printDiagnosis(report);
+            printDiagnosis(report, sim.isQuantized());
             ReportWriter.writeJson(report, o.reportDir().resolve("report.json"));
             ReportWriter.writeCsv(report, o.reportDir().resolve("report.csv"));
             out.println("Report: " + o.reportDir().resolve("report.json") + ", report.csv; dumps in " + dumps
-                    + "; " + (o.precision() == Precision.FLOAT32 ? "compiled float model " : "quantized model ")
+                    + "; " + (sim.isQuantized() ? "quantized model " : "compiled float model ")
                     + deviceModelFile);
             out.flush();
             return report;
@@ -190,17 +199,6 @@ public final class Analysis {
         }
     }
 
-    private Calibration calibrate(NpuProgram floatProgram, ValueInfo in, int[] shape, List<Path> files)
-            throws SimulatorException, InputException, IOException {
-        List<Map<String, Tensor>> samples = new ArrayList<>();
-        for (Path p : files) {
-            samples.add(Map.of(in.name(), InputLoader.load(p, shape, o.spec())));
-        }
-        try (Progress progress = Progress.start("calibrating", samples.size(), out)) {
-            return Calibration.collect(floatProgram, samples, n -> progress.step());
-        }
-    }
-
     private Report buildReport(String modelName, DeviceInfo info, List<LayerComparison> rows) {
         List<Report.Layer> layers = new ArrayList<>();
         int warnings = 0;
@@ -231,7 +229,7 @@ public final class Analysis {
                 new Report.Summary(layers.size(), warnings, wrong, o.warnCos(), o.wrongCos(), verdict));
     }
 
-    private void printDiagnosis(Report r) {
+    private void printDiagnosis(Report r, boolean quantizedRun) {
         out.println();
         out.println("Diagnosis:");
         Report.RuntimeFault f = r.rootCause().runtime();
@@ -243,7 +241,7 @@ public final class Analysis {
         } else {
             out.println("  Runtime: the device matches the simulator on every layer (simu_err bit-exact).");
         }
-        if (o.precision() == Precision.FLOAT32) {
+        if (!quantizedRun) {
             Report.Layer worst = worst(r, Report.Layer::entire);
             if (worst != null) {
                 double cos = worst.entire().cos();
@@ -279,24 +277,6 @@ public final class Analysis {
                     + "; analyze supports single-input models");
         }
         return p.inputs().get(0);
-    }
-
-    static List<Path> listImages(Path dir) throws InputException, IOException {
-        if (!Files.isDirectory(dir)) {
-            throw new InputException("calibration folder not found: " + dir);
-        }
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> {
-                String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-                return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".bmp")
-                        || n.endsWith(".npy");
-            }).sorted().toList();
-        }
-        if (files.isEmpty()) {
-            throw new InputException("calibration folder " + dir + " has no images (.png, .jpg, .jpeg, .bmp) or .npy files");
-        }
-        return files;
     }
 
     private static String stripOnnx(String name) {

@@ -1,6 +1,7 @@
 package dev.layerprobe.host.analyze;
 
 import dev.layerprobe.host.input.InputSpec;
+import dev.layerprobe.host.quantize.QuantizationOptions;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -19,13 +20,14 @@ import java.util.Map;
  * @param wrongCos  cosine below which a layer is wrong
  * @param atol      allclose absolute tolerance
  * @param rtol      allclose relative tolerance
- * @param precision what the simulator and device compute in
+ * @param quant     how to quantize (its precision FLOAT32 runs everything unquantized)
+ * @param quantized a QDQ model to use instead of quantizing, or null
  * @param inputShapes concrete shapes for dynamic inputs, by input name (may be empty)
  * @param size      {height, width} for image inputs with dynamic spatial size, or null
  */
 public record AnalysisOptions(Path model, List<Path> inputs, Path calib, String device, Path profile, Path reportDir,
-        InputSpec spec, double warnCos, double wrongCos, double atol, double rtol, Precision precision,
-        Map<String, int[]> inputShapes, int[] size) {
+        InputSpec spec, double warnCos, double wrongCos, double atol, double rtol, QuantizationOptions quant,
+        Path quantized, Map<String, int[]> inputShapes, int[] size) {
     public AnalysisOptions {
         inputs = List.copyOf(inputs);
         inputShapes = Map.copyOf(inputShapes);
@@ -34,7 +36,7 @@ public record AnalysisOptions(Path model, List<Path> inputs, Path calib, String 
     /** Options with the defaults for everything after the tolerances (int8, shapes from the inputs). */
     public AnalysisOptions(Path model, List<Path> inputs, Path calib, String device, Path profile, Path reportDir,
             InputSpec spec, double warnCos, double wrongCos, double atol, double rtol) {
-        this(model, inputs, calib, device, profile, reportDir, spec, warnCos, wrongCos, atol, rtol, Precision.INT8,
-                Map.of(), null);
+        this(model, inputs, calib, device, profile, reportDir, spec, warnCos, wrongCos, atol, rtol,
+                QuantizationOptions.DEFAULT, null, Map.of(), null);
     }
 }

@@ -2,20 +2,18 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.analyze.Analysis;
 import dev.layerprobe.host.analyze.AnalysisOptions;
-import dev.layerprobe.host.analyze.Precision;
-import dev.layerprobe.host.input.InputShapes;
-import dev.layerprobe.host.input.InputSpec;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code layerprobe analyze}: golden vs simulator vs device, layer by layer, with a diagnosis. */
-@Command(name = "analyze", mixinStandardHelpOptions = true,
+@Command(name = "analyze", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Compare the float model (ONNX Runtime), the quantized model on the simulator and on the"
                 + " device, layer by layer, and say where they depart.")
 final class AnalyzeCommand implements Callable<Integer> {
@@ -32,6 +30,11 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--calib", paramLabel = "DIR", description = "calibration images (default: the inputs)")
     Path calib;
 
+    @Option(names = "--quantized", paramLabel = "QDQ.onnx",
+            description = "use this quantized model (QDQ ONNX, e.g. from layerprobe quantize or another tool)"
+                    + " instead of quantizing here")
+    Path quantized;
+
     @Option(names = "--device", paramLabel = "HOST:PORT",
             description = "a running agent (default: an emulated device started in this process)")
     String device;
@@ -44,14 +47,11 @@ final class AnalyzeCommand implements Callable<Integer> {
             description = "where report.json, report.csv and dumps/ go (default: ${DEFAULT-VALUE})")
     Path report;
 
-    @Option(names = "--mean", split = ",", paramLabel = "a,b,c", description = "per-channel mean on 0..1 values")
-    float[] mean;
+    @Mixin
+    InputOptions input;
 
-    @Option(names = "--std", split = ",", paramLabel = "a,b,c", description = "per-channel std on 0..1 values")
-    float[] std;
-
-    @Option(names = "--rgb2bgr", description = "feed channels in BGR order")
-    boolean rgb2bgr;
+    @Mixin
+    QuantOptions quant;
 
     @Option(names = "--warn-cos", defaultValue = "0.99", description = "cos below this is a warning (${DEFAULT-VALUE})")
     double warnCos;
@@ -65,27 +65,13 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--rtol", defaultValue = "1e-3", description = "allclose relative tolerance (${DEFAULT-VALUE})")
     double rtol;
 
-    @Option(names = "--dtype", defaultValue = "int8", paramLabel = "TYPE",
-            description = "what the simulator and device compute in: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE});"
-                    + " float32 checks the simulator itself against ONNX Runtime")
-    Precision dtype;
-
-    @Option(names = "--input-shape", paramLabel = "NAME=DIMS",
-            description = "concrete shape of a dynamic input, e.g. input=1x3x640x640; repeatable")
-    List<String> inputShape;
-
-    @Option(names = "--size", paramLabel = "WxH",
-            description = "resize images to this size (for models with dynamic height and width)")
-    String size;
-
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
 
     @Override
     public Integer call() throws Exception {
-        InputSpec inputSpec = Preprocessing.spec(mean, std, rgb2bgr);
-        AnalysisOptions o = new AnalysisOptions(model, inputs, calib, device, profile, report, inputSpec, warnCos,
-                wrongCos, atol, rtol, dtype, InputShapes.parse(inputShape), size == null ? null : InputShapes.parseSize(size));
+        AnalysisOptions o = new AnalysisOptions(model, inputs, calib, device, profile, report, input.spec(), warnCos,
+                wrongCos, atol, rtol, quant.toOptions(), quantized, input.shapes(), input.heightWidth());
         new Analysis(o, spec.commandLine().getOut()).run();
         return 0;
     }

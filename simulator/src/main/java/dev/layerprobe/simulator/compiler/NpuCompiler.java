@@ -56,6 +56,7 @@ public final class NpuCompiler {
 
     public static NpuProgram compile(ModelProto model, Path baseDir, String name, CompileOptions options)
             throws SimulatorException {
+        QdqImport.checkModel(model); // before conversion: types such as float8 are not even readable
         Graph g = OnnxGraphs.toGraph(model, baseDir);
         QuantSpec spec = QdqImport.extract(g);
         applyInputShapes(g, options.inputShapes());
@@ -93,7 +94,14 @@ public final class NpuCompiler {
             LayerExec exec;
             Placement placement;
             QuantParams outQ = null;
-            if (quantized) {
+            if (spec.isFp16(layerName)) {
+                exec = Fp16Layers.build(g, withFaults(nodes, faults), inputs);
+                placement = Placement.NPU;
+            } else if (spec.isFloat32(layerName)) {
+                // A hybrid model's float32 layer: float values out, consumers quantize on entry.
+                exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
+                placement = Placement.CPU;
+            } else if (quantized) {
                 QuantizedLayers.Built b = QuantizedLayers.build(g, nodes, inputs, spec, profile, faults, pattern);
                 exec = b.exec();
                 placement = b.placement();

@@ -1,5 +1,9 @@
 package dev.layerprobe.simulator.quant;
 
+import dev.layerprobe.onnx.Onnx.AttributeProto;
+import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.onnx.Onnx.NodeProto;
+import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.SimulatorException.Code;
 import dev.layerprobe.simulator.graph.Graph;
@@ -10,31 +14,131 @@ import dev.layerprobe.simulator.tensor.QuantParams;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads the quantization out of a QDQ graph and removes its QuantizeLinear/DequantizeLinear
- * nodes, leaving the float graph the compiler works on plus a {@link QuantSpec}.
+ * Reads the quantization out of a QDQ graph and removes its QuantizeLinear/DequantizeLinear and
+ * marker Cast nodes, leaving the float graph the compiler works on plus a {@link QuantSpec}.
  *
- * <p>Recognised forms (those of ONNX Runtime's quantizer and of {@link QdqWriter}):
- * an activation {@code t -> QuantizeLinear -> DequantizeLinear -> t'} (consumers of t' read t; when
- * t' is a graph output, t takes its name so layers keep the model's output names), and a constant
- * {@code codes -> DequantizeLinear -> w} (w becomes a float constant, its codes are kept).
+ * <p>Recognised forms (those of ONNX Runtime's quantizer and of {@link QdqWriter}); in each, when
+ * the form's last tensor is a graph output the first tensor takes its name, so layers keep the
+ * model's output names, and otherwise consumers of the last tensor read the first:
+ * <ul>
+ *   <li>an integer activation {@code t -> QuantizeLinear -> DequantizeLinear -> t'};</li>
+ *   <li>a quantized constant {@code codes -> DequantizeLinear -> w} (w becomes a float constant,
+ *       its codes are kept);</li>
+ *   <li>an fp16 constant {@code FLOAT16 initializer -> Cast(to=FLOAT) -> w} (w becomes a float
+ *       constant holding the fp16 values);</li>
+ *   <li>{@code t -> Cast(to=FLOAT) -> t'} where t' is quantized or feeds a Cast pair: t is the
+ *       output of a layer computed in float32 (a Cast between an op and its Q also keeps ONNX
+ *       Runtime from fusing the op into an integer kernel); not recognised after ops whose output
+ *       is not a float ({@link #NOT_FLOAT_OUTPUT});</li>
+ *   <li>a Cast pair {@code t -> Cast(to=FLOAT16) -> Cast(to=FLOAT) -> t'}: when t is the output of
+ *       a layer that is neither integer-quantized nor float32, t is computed in fp16; otherwise
+ *       (graph inputs, integer or float32 tensors) the pair is the conversion on the way into an fp16
+ *       layer, which the simulator's fp16 layers do on entry, and is dropped.</li>
+ * </ul>
+ * QuantizeLinear/DequantizeLinear are read in the ONNX domain and in {@code com.microsoft}
+ * (ONNX Runtime's contrib ops, which take int16 at any opset). Quantization the simulator lacks
+ * (float8, int4, uint16 activations, blocked quantization, ...) is rejected with
+ * {@link Code#UNSUPPORTED_QUANTIZATION} naming the node, by {@link #checkModel} before the model is
+ * converted and by {@link #extract} for what only shows in the graph.
  */
 public final class QdqImport {
     private static final Set<DType> ACTIVATION_TYPES = EnumSet.of(DType.INT8, DType.UINT8, DType.INT16);
     private static final Set<DType> CONSTANT_TYPES = EnumSet.of(DType.INT8, DType.UINT8, DType.INT16, DType.INT32);
+    private static final Set<DType> SCALE_TYPES = EnumSet.of(DType.FLOAT32, DType.FLOAT16);
+    /** Domains whose QuantizeLinear/DequantizeLinear are the quantization nodes. */
+    private static final Set<String> QDQ_DOMAINS = Set.of("", "ai.onnx", "com.microsoft");
+    /** Ops whose (first) output is never a float: a Cast(to=FLOAT) after them is a real conversion. */
+    static final Set<String> NOT_FLOAT_OUTPUT = Set.of("Shape", "Size", "NonZero", "ArgMax", "ArgMin", "Equal",
+            "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "IsInf", "Cast",
+            "CastLike", "NonMaxSuppression", "ConstantOfShape", "Range", "OneHot", "QuantizeLinear");
+    private static final int ONNX_FLOAT = 1;
+    private static final int ONNX_FLOAT16 = 10;
 
     private QdqImport() {
+    }
+
+    /**
+     * Rejects quantization the simulator lacks, on the model as stored, before anything is converted
+     * or run: QuantizeLinear/DequantizeLinear with blocked quantization ({@code block_size}), an
+     * {@code output_dtype}, zero point or quantized constant of a type outside [INT8, UINT8, INT16]
+     * (and INT32 for constants such as biases), or a scale that is not FLOAT/FLOAT16. Types the
+     * simulator cannot even hold (float8, int4, bfloat16) would otherwise fail as unreadable tensors.
+     *
+     * @throws SimulatorException {@link Code#UNSUPPORTED_QUANTIZATION} naming the node and the type
+     */
+    public static void checkModel(ModelProto model) throws SimulatorException {
+        Map<String, Integer> types = new HashMap<>();
+        for (TensorProto t : model.getGraph().getInitializerList()) {
+            types.put(t.getName(), t.getDataType());
+        }
+        for (NodeProto n : model.getGraph().getNodeList()) {
+            if (n.getOpType().equals("Constant") && n.getOutputCount() == 1) {
+                for (AttributeProto a : n.getAttributeList()) {
+                    if (a.getName().equals("value") && a.hasT()) {
+                        types.put(n.getOutput(0), a.getT().getDataType());
+                    }
+                }
+            }
+        }
+        for (NodeProto n : model.getGraph().getNodeList()) {
+            boolean q = n.getOpType().equals("QuantizeLinear");
+            if (!(q || n.getOpType().equals("DequantizeLinear")) || !QDQ_DOMAINS.contains(n.getDomain())) {
+                continue;
+            }
+            String what = n.getOpType() + " '" + n.getName() + "'";
+            for (AttributeProto a : n.getAttributeList()) {
+                if (a.getName().equals("block_size") && a.getI() != 0) {
+                    throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, what + " uses blocked quantization"
+                            + " (block_size=" + a.getI() + "); supported: per-tensor and per-axis scales");
+                }
+                if (a.getName().equals("output_dtype") && a.getI() != 0) {
+                    requireOnnxType(what, "output_dtype", (int) a.getI(), ACTIVATION_TYPES);
+                }
+            }
+            if (n.getInputCount() > 1 && types.containsKey(n.getInput(1))) {
+                requireOnnxType(what, "scale", types.get(n.getInput(1)), SCALE_TYPES);
+            }
+            if (n.getInputCount() > 2 && types.containsKey(n.getInput(2))) {
+                requireOnnxType(what, "zero point", types.get(n.getInput(2)), q ? ACTIVATION_TYPES : CONSTANT_TYPES);
+            }
+            if (!q && n.getInputCount() > 0 && types.containsKey(n.getInput(0))) {
+                requireOnnxType(what, "input", types.get(n.getInput(0)), CONSTANT_TYPES);
+            }
+        }
+    }
+
+    private static void requireOnnxType(String what, String role, int code, Set<DType> allowed)
+            throws SimulatorException {
+        DType t = DType.fromOnnx(code);
+        if (t == null || !allowed.contains(t)) {
+            TensorProto.DataType name = TensorProto.DataType.forNumber(code);
+            throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, what + " has a " + role + " of type "
+                    + (name != null ? name.name() : "#" + code) + "; the simulator supports " + allowed + " there");
+        }
+    }
+
+    private static boolean isQdq(Node n, String op) {
+        return n.opType().equals(op) && QDQ_DOMAINS.contains(n.domain());
     }
 
     /** Extracts and removes the quantization nodes; the graph is modified in place. */
     public static QuantSpec extract(Graph g) throws SimulatorException {
         QuantSpec spec = new QuantSpec();
+        foldFp16Constants(g);
         List<Node> dqs = new ArrayList<>();
         for (Node n : g.nodes()) {
-            if (n.opType().equals("DequantizeLinear")) {
+            if ((isQdq(n, "DequantizeLinear") || isQdq(n, "QuantizeLinear")) && n.attrInt("block_size", 0) != 0) {
+                throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, n.opType() + " '" + n.name()
+                        + "' uses blocked quantization (block_size=" + n.attrInt("block_size", 0)
+                        + "); supported: per-tensor and per-axis scales");
+            }
+            if (isQdq(n, "DequantizeLinear")) {
                 dqs.add(n);
             }
         }
@@ -55,7 +159,7 @@ public final class QdqImport {
                 continue;
             }
             Node qn = g.producer(x);
-            if (qn == null || !qn.opType().equals("QuantizeLinear")) {
+            if (qn == null || !isQdq(qn, "QuantizeLinear")) {
                 throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "DequantizeLinear '" + dq.name()
                         + "' reads '" + x + "', which is neither a constant nor a QuantizeLinear output;"
                         + " only QDQ models (QuantizeLinear -> DequantizeLinear pairs) are supported");
@@ -78,13 +182,100 @@ public final class QdqImport {
             }
         }
         for (Node n : g.nodes()) {
-            if (n.opType().equals("QuantizeLinear")) {
+            if (isQdq(n, "QuantizeLinear")) {
                 throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "QuantizeLinear '" + n.name()
                         + "' has no DequantizeLinear after it; integer graph outputs are not supported");
             }
         }
+        extractFloat32Marks(g, spec);
+        extractCastPairs(g, spec);
         g.pruneConstants();
         return spec;
+    }
+
+    /** FLOAT16 constant -> Cast(to=FLOAT) becomes a float32 constant holding the fp16 values. */
+    private static void foldFp16Constants(Graph g) {
+        for (Node n : new ArrayList<>(g.nodes())) {
+            if (isCastTo(n, ONNX_FLOAT) && g.isConstant(n.input(0))
+                    && g.constant(n.input(0)).dtype() == DType.FLOAT16) {
+                Tensor h = g.constant(n.input(0));
+                g.constants().put(n.output(0), Tensor.ofFloats(h.shape(), h.floats().clone()));
+                g.nodes().remove(n);
+            }
+        }
+    }
+
+    /** {@code t -> Cast(to=FLOAT) -> t'} with t' quantized or fp16-converted: t is a float32 layer's output. */
+    private static void extractFloat32Marks(Graph g, QuantSpec spec) {
+        for (Node n : new ArrayList<>(g.nodes())) {
+            if (!isCastTo(n, ONNX_FLOAT)) {
+                continue;
+            }
+            String t = n.input(0);
+            String out = n.output(0);
+            Node producer = g.producer(t);
+            if (producer == null || NOT_FLOAT_OUTPUT.contains(producer.opType())) {
+                continue;
+            }
+            boolean marks = spec.activation(out) != null
+                    || g.consumers(out).stream().anyMatch(c -> castPairEnd(g, c) != null);
+            if (marks) {
+                g.nodes().remove(n);
+                spec.markFloat32(collapse(g, spec, t, out));
+            }
+        }
+    }
+
+    /** {@code t -> Cast(to=FLOAT16) -> Cast(to=FLOAT) -> t'}: fp16 layer output or conversion into one. */
+    private static void extractCastPairs(Graph g, QuantSpec spec) {
+        for (Node c16 : new ArrayList<>(g.nodes())) {
+            Node c32 = castPairEnd(g, c16);
+            if (c32 == null) {
+                continue;
+            }
+            String t = c16.input(0);
+            if (g.isConstant(t)) {
+                continue; // a constant rounded to fp16: constant folding computes it
+            }
+            Node producer = g.producer(t);
+            boolean fp16 = producer != null && !g.isConstant(t) && spec.activation(t) == null && !spec.isFloat32(t);
+            g.nodes().remove(c16);
+            g.nodes().remove(c32);
+            String kept = collapse(g, spec, t, c32.output(0));
+            if (fp16) {
+                spec.markFp16(kept);
+            }
+        }
+    }
+
+    /** The Cast(to=FLOAT) that alone reads a Cast(to=FLOAT16) node's output, or null. */
+    private static Node castPairEnd(Graph g, Node c16) {
+        if (!isCastTo(c16, ONNX_FLOAT16) || g.outputs().contains(c16.output(0))) {
+            return null;
+        }
+        List<Node> users = g.consumers(c16.output(0));
+        return users.size() == 1 && isCastTo(users.get(0), ONNX_FLOAT) ? users.get(0) : null;
+    }
+
+    private static boolean isCastTo(Node n, int type) {
+        return n.opType().equals("Cast") && n.domain().isEmpty() && n.attrInt("to", -1) == type
+                && n.outputs().size() == 1;
+    }
+
+    /**
+     * Makes {@code in} and {@code out} one tensor once the nodes between them are removed: a graph
+     * output keeps its name (the tensor before takes it), otherwise uses of out read in. Returns the
+     * surviving name.
+     */
+    private static String collapse(Graph g, QuantSpec spec, String in, String out) {
+        if (g.outputs().contains(out)) {
+            renameTensor(g, in, out);
+            spec.renameTensor(in, out);
+            return out;
+        }
+        g.renameUses(out, in);
+        spec.renameTensor(out, in);
+        return in;
     }
 
     private static void renameTensor(Graph g, String from, String to) {

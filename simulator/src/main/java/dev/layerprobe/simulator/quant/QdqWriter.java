@@ -16,33 +16,86 @@ import dev.layerprobe.simulator.tensor.QuantParams;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Writes the quantized model as QDQ ONNX (DESIGN §5): the compiled float graph with
- * QuantizeLinear/DequantizeLinear pairs on every graph input and layer output, and weights stored
- * as integer initializers behind DequantizeLinear. Graph outputs keep their names, as in ONNX
- * Runtime's quantizer ({@code T_QuantizeLinear_Input -> Q -> DQ -> T}).
+ * Writes the quantized model as QDQ ONNX (DESIGN §5): the compiled float graph with each layer in
+ * its precision ({@link QuantConfig#precisionOf}), read back by {@link QdqImport}. Graph outputs keep
+ * their names, as in ONNX Runtime's quantizer ({@code T_QuantizeLinear_Input -> Q -> DQ -> T}).
  *
- * <p>Quantization rules, stated here once:
+ * <p>How each precision is written, stated here once:
  * <ul>
- *   <li>activations: asymmetric per tensor over the calibrated range widened to include 0,
- *       {@code scale = (max - min) / (qmax - qmin)}, {@code zp = round(qmin - min / scale)};
- *       data-movement layers (DepthToSpace, Reshape, Flatten, Transpose, MaxPool, ...) reuse their
- *       input's scale and zero point so they stay exact;</li>
- *   <li>weights (Conv W, Gemm B): symmetric, {@code scale = max|w| / qmax} with codes in
- *       [-qmax, qmax], per output channel (axis 0 of W; axis 0 of B when transB, else 1) unless
- *       per-tensor is asked or the opset (&lt; 13) has no per-axis DequantizeLinear;</li>
- *   <li>biases: int32 at scale {@code s_x * s_w[c]}, zero point 0.</li>
+ *   <li><b>integer layers</b> (INT8, UINT8, INT16): a QuantizeLinear/DequantizeLinear pair on the
+ *       output, weights as integer initializers behind DequantizeLinear. INT8/UINT8 activations are
+ *       asymmetric per tensor over the calibrated range widened to include 0,
+ *       {@code scale = (max - min) / (qmax - qmin)}, {@code zp = round(qmin - min / scale)}; INT16
+ *       activations are symmetric, {@code scale = max(|min|, |max|) / 32767}, {@code zp = 0}.
+ *       Data-movement layers (DepthToSpace, Reshape, Flatten, Transpose, MaxPool, ...) reuse their
+ *       input's scale and zero point when it has their type, so they stay exact;</li>
+ *   <li>weights (Conv W, Gemm B) of integer layers: symmetric, {@code scale = max|w| / qmax} with
+ *       codes in [-qmax, qmax], INT8 (INT16 for INT16 layers), per output channel (axis 0 of W;
+ *       axis 0 of B when transB, else 1) unless per-tensor is asked or the opset (&lt; 13) has no
+ *       per-axis DequantizeLinear;</li>
+ *   <li>biases of integer layers: INT32 at scale {@code s_x * s_w[c]}, zero point 0, when every
+ *       code fits in int32; otherwise (small int16 scales make {@code s_x * s_w} tiny) the bias stays
+ *       float and the compiler quantizes it to the 64-bit accumulator itself;</li>
+ *   <li>Q/DQ of INT16 tensors are written in the {@code com.microsoft} domain (ONNX Runtime's
+ *       contrib ops; the ONNX ones take int16 only from opset 21), with that opset imported;</li>
+ *   <li><b>FP16 layers</b>: weights (Conv/ConvTranspose/Gemm/MatMul constants, and any other
+ *       constant of more than one element) as FLOAT16 initializers followed by
+ *       {@code Cast(to=FLOAT)}; scalar operands stay float32; the output followed by
+ *       {@code Cast(to=FLOAT16) -> Cast(to=FLOAT)} (the pair marks the tensor fp16); each input
+ *       that is not fp16 passes through the same pair so the layer sees fp16 values. How an fp16
+ *       layer computes is stated once, by the compiler's fp16 layers ({@code Fp16Layers});</li>
+ *   <li><b>FLOAT32 layers</b>: float weights; placed on the CPU by the compiler;</li>
+ *   <li><b>edges</b>: each consumer reads a tensor in its producer's precision, converted only
+ *       where it cannot: integer consumers read the Q/DQ output (when the producer is fp16 or
+ *       float32, a Q/DQ of the consumers' type, INT16 if any consumer is INT16, is written after
+ *       the producer's output), fp16 consumers read through a Cast pair, float32 consumers read the
+ *       producer's values as they are. So an int8 layer after an int16 one reads int16 codes. A
+ *       float32 layer whose output gets a Q/DQ or Cast pair has {@code Cast(to=FLOAT)} right after
+ *       it, the mark that keeps it float32 (and keeps ONNX Runtime from fusing it into an integer
+ *       kernel). Graph inputs get a Q/DQ when an integer layer reads them.</li>
  * </ul>
  */
 public final class QdqWriter {
     private static final Set<String> KEEPS_INPUT_QUANT = Set.of("DepthToSpace", "SpaceToDepth", "Flatten", "Reshape",
             "Transpose", "Squeeze", "Unsqueeze", "Identity", "MaxPool", "GlobalMaxPool", "Slice");
+    private static final String MS_DOMAIN = "com.microsoft";
+    private static final long ONNX_FLOAT = DType.FLOAT32.onnxCode();
+    private static final long ONNX_FLOAT16 = DType.FLOAT16.onnxCode();
+
+    /** The names under which consumers of each precision read one activation tensor. */
+    private static final class Versions {
+        String main;
+        String dq;
+        String half;
+
+        String forReader(LayerPrecision p) {
+            if (p.isInteger() && dq != null) {
+                return dq;
+            }
+            if (p == LayerPrecision.FP16 && half != null) {
+                return half;
+            }
+            return main;
+        }
+    }
+
+    /** The state of one write: nodes and constants of the output graph. */
+    private static final class Out {
+        final List<Node> nodes = new ArrayList<>();
+        final Map<String, Tensor> constants;
+        final Map<String, String> fp16Constants = new HashMap<>();
+        boolean msDomain;
+
+        Out(Map<String, Tensor> constants) {
+            this.constants = constants;
+        }
+    }
 
     private QdqWriter() {
     }
@@ -54,67 +107,179 @@ public final class QdqWriter {
         }
         Graph g = floatProgram.graph();
         boolean perChannel = config.perChannel() && g.opset() >= 13;
+
+        Map<String, LayerPrecision> precision = new HashMap<>();
+        Map<String, LayerPrecision> nodePrecision = new HashMap<>();
+        Map<String, List<LayerPrecision>> readers = new HashMap<>();
+        for (Layer l : floatProgram.layers()) {
+            LayerPrecision p = config.precisionOf(l.name());
+            precision.put(l.name(), p);
+            for (String n : l.fusedNodes()) {
+                nodePrecision.putIfAbsent(n, p);
+            }
+            for (String in : l.inputs()) {
+                readers.computeIfAbsent(in, k -> new ArrayList<>()).add(p);
+            }
+        }
+
         Map<String, QuantParams> act = new HashMap<>();
         for (ValueInfo in : g.inputs()) {
-            act.put(in.name(), activationParams(in.name(), calibration, config.activations()));
+            DType t = integerReaderType(readers.get(in.name()));
+            if (t != null) {
+                act.put(in.name(), activationParams(in.name(), calibration, t));
+            }
         }
-        Set<String> layerOutputs = new HashSet<>();
         for (Layer l : floatProgram.layers()) {
             String name = l.name();
-            layerOutputs.add(name);
-            QuantParams inherited = KEEPS_INPUT_QUANT.contains(l.op()) && l.fusedOps().isEmpty()
-                    && !l.inputs().isEmpty() ? act.get(l.inputs().get(0)) : null;
-            if (inherited != null) {
-                act.put(name, inherited);
-            } else if (calibration.range(name) != null) {
-                act.put(name, activationParams(name, calibration, config.activations()));
+            if (calibration.range(name) == null) {
+                continue; // not a float tensor (shapes, indices): stays as it is
             }
+            LayerPrecision p = precision.get(name);
+            DType type = p.isInteger() ? p.activationType() : integerReaderType(readers.get(name));
+            if (type == null) {
+                continue;
+            }
+            QuantParams inherited = p.isInteger() && KEEPS_INPUT_QUANT.contains(l.op()) && l.fusedOps().isEmpty()
+                    && !l.inputs().isEmpty() ? act.get(l.inputs().get(0)) : null;
+            act.put(name, inherited != null && inherited.type() == type ? inherited
+                    : activationParams(name, calibration, type));
         }
 
-        Map<String, Tensor> constants = new LinkedHashMap<>(g.constants());
-        List<Node> nodes = new ArrayList<>();
-        Map<String, String> rename = new HashMap<>();
+        Out out = new Out(new LinkedHashMap<>(g.constants()));
+        Map<String, Versions> versions = new HashMap<>();
         for (ValueInfo in : g.inputs()) {
-            String dq = in.name() + "_DequantizeLinear_Output";
-            addQdq(nodes, constants, in.name(), in.name() + "_QuantizeLinear_Output", dq, act.get(in.name()));
-            rename.put(in.name(), dq);
+            Versions v = new Versions();
+            v.main = in.name();
+            QuantParams q = act.get(in.name());
+            if (q != null) {
+                v.main = in.name() + "_DequantizeLinear_Output";
+                v.dq = v.main;
+                addQdq(out, in.name(), in.name() + "_QuantizeLinear_Output", v.dq, q);
+            }
+            if (hasReader(readers.get(in.name()), LayerPrecision.FP16)) {
+                v.half = addCastPair(out, v.main, v.main + "_Cast16");
+            }
+            versions.put(in.name(), v);
         }
         for (Node n : g.nodes()) {
+            LayerPrecision p = nodePrecision.getOrDefault(n.name(), config.defaultPrecision());
             List<String> inputs = new ArrayList<>();
             for (String i : n.inputs()) {
-                inputs.add(rename.getOrDefault(i, i));
+                Versions v = versions.get(i);
+                inputs.add(v != null ? v.forReader(p) : i);
             }
-            if ((n.opType().equals("Conv") || n.opType().equals("Gemm")) && g.isConstant(n.input(1))) {
-                quantizeWeights(n, inputs, constants, nodes, act.get(n.input(0)), config, perChannel);
+            if (p.isInteger() && (n.opType().equals("Conv") || n.opType().equals("Gemm")) && g.isConstant(n.input(1))) {
+                quantizeWeights(n, inputs, out, act.get(n.input(0)), config.weightType(p), perChannel);
             }
-            List<String> outputs = new ArrayList<>(n.outputs());
-            List<Node> after = new ArrayList<>();
-            for (int i = 0; i < outputs.size(); i++) {
-                String t = outputs.get(i);
-                QuantParams q = layerOutputs.contains(t) ? act.get(t) : null;
-                if (q == null) {
+            if (p == LayerPrecision.FP16) {
+                for (int i = 0; i < inputs.size(); i++) {
+                    Tensor c = out.constants.get(inputs.get(i));
+                    if (c != null && c.isFloating() && g.isConstant(n.input(i)) && isFp16Weight(n, c)) {
+                        inputs.set(i, fp16Constant(out, n.input(i), c));
+                    }
+                }
+            }
+            Node copy = new Node(n.name(), n.opType(), n.domain(), inputs, n.outputs(), n.attributes());
+            out.nodes.add(copy);
+            for (int i = 0; i < n.outputs().size(); i++) {
+                String t = n.output(i);
+                LayerPrecision tp = precision.get(t);
+                if (tp == null || calibration.range(t) == null) {
                     continue;
                 }
-                if (g.outputs().contains(t)) {
-                    String pre = t + "_QuantizeLinear_Input";
-                    outputs.set(i, pre);
-                    addQdq(after, constants, pre, t + "_QuantizeLinear_Output", t, q);
-                } else {
-                    String dq = t + "_DequantizeLinear_Output";
-                    addQdq(after, constants, t, t + "_QuantizeLinear_Output", dq, q);
-                    rename.put(t, dq);
-                }
+                int index = i;
+                Versions v = new Versions();
+                versions.put(t, v);
+                writeOutput(out, g, t, tp, act.get(t), readers.get(t), v, raw -> copy.outputs().set(index, raw));
             }
-            Node copy = new Node(n.name(), n.opType(), n.domain(), inputs, outputs, n.attributes());
-            nodes.add(copy);
-            nodes.addAll(after);
         }
-        Graph out = new Graph(g.name(), nodes, constants, g.inputs(), g.outputs(), g.opsets());
-        out.pruneConstants();
-        return OnnxGraphs.toModel(out, "layerprobe", Map.of());
+        Map<String, Integer> opsets = new HashMap<>(g.opsets());
+        if (out.msDomain) {
+            opsets.putIfAbsent(MS_DOMAIN, 1);
+        }
+        Graph result = new Graph(g.name(), out.nodes, out.constants, g.inputs(), g.outputs(), opsets);
+        result.pruneConstants();
+        return OnnxGraphs.toModel(result, "layerprobe", Map.of());
     }
 
-    /** Asymmetric per-tensor parameters from a calibrated range (see the class comment). */
+    /**
+     * Writes the marks after a layer output t (see the class comment) and fills in the names its
+     * readers use; {@code rename} receives the name the producing node writes when it is not t.
+     */
+    private static void writeOutput(Out out, Graph g, String t, LayerPrecision p, QuantParams q,
+            List<LayerPrecision> readers, Versions v, java.util.function.Consumer<String> rename) {
+        boolean graphOutput = g.outputs().contains(t);
+        boolean halfReaders = hasReader(readers, LayerPrecision.FP16);
+        if (p.isInteger()) {
+            String raw = graphOutput ? t + "_QuantizeLinear_Input" : t;
+            v.main = graphOutput ? t : t + "_DequantizeLinear_Output";
+            v.dq = v.main;
+            rename.accept(raw);
+            addQdq(out, raw, t + "_QuantizeLinear_Output", v.dq, q);
+            if (halfReaders) {
+                v.half = addCastPair(out, v.main, v.main + "_Cast16");
+            }
+            return;
+        }
+        if (p == LayerPrecision.FP16) {
+            String raw = graphOutput ? t + "_Cast16_Input" : t;
+            rename.accept(raw);
+            v.main = addCastPair(out, raw, graphOutput ? t : t + "_Cast16");
+            v.half = v.main;
+        } else {
+            v.main = t;
+            if (q == null && !halfReaders) {
+                return; // only float32 readers: nothing to mark
+            }
+            String raw = graphOutput ? t + "_Float32_Input" : t;
+            rename.accept(raw);
+            v.main = graphOutput ? t : t + "_Float32";
+            out.nodes.add(cast(raw + "_Float32", raw, v.main, ONNX_FLOAT));
+            if (halfReaders) {
+                v.half = addCastPair(out, v.main, v.main + "_Cast16");
+            }
+        }
+        if (q != null) {
+            v.dq = v.main + "_DequantizeLinear_Output";
+            addQdq(out, v.main, v.main + "_QuantizeLinear_Output", v.dq, q);
+        }
+    }
+
+    /**
+     * Whether an fp16 layer stores this float constant as FLOAT16: the weights and biases of
+     * Conv/ConvTranspose/Gemm/MatMul, and every other constant of more than one element. Scalar
+     * operands of elementwise ops (the 3 and 6 of a HardSwish) stay float32, as an immediate of the
+     * op, so that the compiler still recognises the activation patterns they spell.
+     */
+    private static boolean isFp16Weight(Node n, Tensor c) {
+        return switch (n.opType()) {
+            case "Conv", "ConvTranspose", "Gemm", "MatMul" -> true;
+            default -> c.size() > 1;
+        };
+    }
+
+    /** INT16 when an integer reader is INT16, else the first integer reader's type, else null. */
+    private static DType integerReaderType(List<LayerPrecision> readers) {
+        DType t = null;
+        for (LayerPrecision p : readers == null ? List.<LayerPrecision>of() : readers) {
+            if (p == LayerPrecision.INT16) {
+                return DType.INT16;
+            }
+            if (p.isInteger() && t == null) {
+                t = p.activationType();
+            }
+        }
+        return t;
+    }
+
+    private static boolean hasReader(List<LayerPrecision> readers, LayerPrecision p) {
+        return readers != null && readers.contains(p);
+    }
+
+    /**
+     * Per-tensor parameters from a calibrated range (see the class comment): asymmetric for INT8 and
+     * UINT8, symmetric for INT16.
+     */
     public static QuantParams activationParams(String tensor, Calibration c, DType type) throws SimulatorException {
         float[] r = c.range(tensor);
         if (r == null) {
@@ -124,6 +289,10 @@ public final class QdqWriter {
         float max = Math.max(0f, r[1]);
         long qmin = type.min();
         long qmax = type.max();
+        if (type == DType.INT16) {
+            float scale = Math.max(-min, max) / (float) qmax;
+            return QuantParams.perTensor(type, scale > 0 && !Float.isInfinite(scale) ? scale : 1f, 0);
+        }
         float scale = (max - min) / (float) (qmax - qmin);
         if (!(scale > 0) || Float.isInfinite(scale)) {
             scale = 1f;
@@ -133,10 +302,10 @@ public final class QdqWriter {
         return QuantParams.perTensor(type, scale, zp);
     }
 
-    private static void quantizeWeights(Node n, List<String> inputs, Map<String, Tensor> constants, List<Node> nodes,
-            QuantParams xq, QuantConfig config, boolean perChannel) {
+    private static void quantizeWeights(Node n, List<String> inputs, Out out, QuantParams xq, DType type,
+            boolean perChannel) {
         String wName = n.input(1);
-        Tensor w = constants.get(wName);
+        Tensor w = out.constants.get(wName);
         if (w == null || !w.isFloating() || xq == null) {
             return;
         }
@@ -147,31 +316,35 @@ public final class QdqWriter {
             }
             axis = n.attrInt("transB", 0) != 0 ? 0 : 1;
         }
-        QuantParams wq = weightParams(w, axis, config.weights(), perChannel);
+        QuantParams wq = weightParams(w, axis, type, perChannel);
         QTensor codes = QTensor.quantize(w.toFloat(), wq);
-        String wq8 = wName + "_quantized";
+        String wCodes = wName + "_quantized";
         String wdq = wName + "_DequantizeLinear_Output";
-        constants.put(wq8, codesTensor(codes, config.weights()));
-        addDq(nodes, constants, wq8, wdq, wq);
+        out.constants.put(wCodes, codesTensor(codes, type));
+        addDq(out, wCodes, wdq, wq);
         inputs.set(1, wdq);
-        if (n.hasInput(2) && constants.get(n.input(2)) != null) {
-            Tensor b = constants.get(n.input(2)).toFloat();
+        if (n.hasInput(2) && out.constants.get(n.input(2)) != null) {
+            Tensor b = out.constants.get(n.input(2)).toFloat();
             int channels = w.dim(axis);
-            if (b.size() == channels) {
-                float[] s = new float[channels];
-                long[] zp = new long[channels];
-                long[] q = new long[channels];
-                for (int c = 0; c < channels; c++) {
-                    s[c] = xq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : c);
-                    q[c] = Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, Math.round(Math.rint(b.floats()[c] / (double) s[c]))));
-                }
-                QuantParams bq = new QuantParams(DType.INT32, s, zp, 0);
-                String bName = n.input(2) + "_quantized";
-                String bdq = n.input(2) + "_DequantizeLinear_Output";
-                constants.put(bName, Tensor.ofLongs(DType.INT32, b.shape(), q));
-                addDq(nodes, constants, bName, bdq, bq);
-                inputs.set(2, bdq);
+            if (b.size() != channels) {
+                return;
             }
+            float[] s = new float[channels];
+            long[] q = new long[channels];
+            for (int c = 0; c < channels; c++) {
+                s[c] = xq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : c);
+                double code = Math.rint(b.floats()[c] / (double) s[c]);
+                if (!(Math.abs(code) <= Integer.MAX_VALUE) || !(s[c] > 0)) {
+                    return; // does not fit int32: the bias stays float (see the class comment)
+                }
+                q[c] = (long) code;
+            }
+            QuantParams bq = new QuantParams(DType.INT32, s, new long[channels], 0);
+            String bName = n.input(2) + "_quantized";
+            String bdq = n.input(2) + "_DequantizeLinear_Output";
+            out.constants.put(bName, Tensor.ofLongs(DType.INT32, b.shape(), q));
+            addDq(out, bName, bdq, bq);
+            inputs.set(2, bdq);
         }
     }
 
@@ -205,29 +378,63 @@ public final class QdqWriter {
         return Tensor.ofLongs(type, q.shape(), l);
     }
 
-    private static void addQdq(List<Node> nodes, Map<String, Tensor> constants, String in, String mid, String out,
-            QuantParams q) {
-        String scale = in + "_scale";
-        String zp = in + "_zero_point";
-        constants.put(scale, Tensor.scalar(q.scale(0)));
-        constants.put(zp, Tensor.ofLongs(q.type(), new int[0], new long[] {q.zeroPoint(0)}));
-        nodes.add(new Node(in + "_QuantizeLinear", "QuantizeLinear", "", List.of(in, scale, zp), List.of(mid), Map.of()));
-        nodes.add(new Node(in + "_DequantizeLinear", "DequantizeLinear", "", List.of(mid, scale, zp), List.of(out), Map.of()));
+    /** A float constant as a FLOAT16 initializer behind Cast(to=FLOAT); one per constant. */
+    private static String fp16Constant(Out out, String name, Tensor c) {
+        return out.fp16Constants.computeIfAbsent(name, k -> {
+            String half = name + "_float16";
+            String back = half + "_Cast";
+            // Stored as FLOAT16: writing the initializer rounds to binary16.
+            out.constants.put(half, Tensor.ofFloats(DType.FLOAT16, c.shape(), c.toFloat().floats()));
+            out.nodes.add(cast(back, half, back + "_Output", ONNX_FLOAT));
+            return back + "_Output";
+        });
     }
 
-    private static void addDq(List<Node> nodes, Map<String, Tensor> constants, String codes, String out, QuantParams q) {
+    /** in -> Cast(to=FLOAT16) -> Cast(to=FLOAT) -> result; result is {@code out} name given. */
+    private static String addCastPair(Out out, String in, String result) {
+        String half = in + "_ToFloat16";
+        out.nodes.add(cast(in + "_CastToFloat16", in, half, ONNX_FLOAT16));
+        out.nodes.add(cast(in + "_CastFromFloat16", half, result, ONNX_FLOAT));
+        return result;
+    }
+
+    private static Node cast(String name, String in, String outName, long to) {
+        return new Node(name, "Cast", "", List.of(in), List.of(outName), Map.of("to", Attribute.ofInt(to)));
+    }
+
+    private static String domain(Out out, DType type) {
+        if (type == DType.INT16) {
+            out.msDomain = true;
+            return MS_DOMAIN;
+        }
+        return "";
+    }
+
+    private static void addQdq(Out out, String in, String mid, String result, QuantParams q) {
+        String scale = in + "_scale";
+        String zp = in + "_zero_point";
+        out.constants.put(scale, Tensor.scalar(q.scale(0)));
+        out.constants.put(zp, Tensor.ofLongs(q.type(), new int[0], new long[] {q.zeroPoint(0)}));
+        String domain = domain(out, q.type());
+        out.nodes.add(new Node(in + "_QuantizeLinear", "QuantizeLinear", domain, List.of(in, scale, zp), List.of(mid),
+                Map.of()));
+        out.nodes.add(new Node(in + "_DequantizeLinear", "DequantizeLinear", domain, List.of(mid, scale, zp),
+                List.of(result), Map.of()));
+    }
+
+    private static void addDq(Out out, String codes, String result, QuantParams q) {
         String scale = codes + "_scale";
         String zp = codes + "_zero_point";
         Map<String, Attribute> attrs = new LinkedHashMap<>();
         if (q.isPerTensor()) {
-            constants.put(scale, Tensor.scalar(q.scale(0)));
-            constants.put(zp, Tensor.ofLongs(q.type(), new int[0], new long[] {q.zeroPoint(0)}));
+            out.constants.put(scale, Tensor.scalar(q.scale(0)));
+            out.constants.put(zp, Tensor.ofLongs(q.type(), new int[0], new long[] {q.zeroPoint(0)}));
         } else {
-            constants.put(scale, Tensor.ofFloats(new int[] {q.scale().length}, q.scale()));
-            constants.put(zp, Tensor.ofLongs(q.type(), new int[] {q.scale().length}, q.zeroPoint()));
+            out.constants.put(scale, Tensor.ofFloats(new int[] {q.scale().length}, q.scale()));
+            out.constants.put(zp, Tensor.ofLongs(q.type(), new int[] {q.scale().length}, q.zeroPoint()));
             attrs.put("axis", Attribute.ofInt(q.axis()));
         }
-        nodes.add(new Node(codes + "_DequantizeLinear", "DequantizeLinear", "", List.of(codes, scale, zp), List.of(out),
-                attrs));
+        out.nodes.add(new Node(codes + "_DequantizeLinear", "DequantizeLinear", domain(out, q.type()),
+                List.of(codes, scale, zp), List.of(result), attrs));
     }
 }

@@ -1,0 +1,152 @@
+package dev.layerprobe.host.cli;
+
+import dev.layerprobe.host.input.InputLoader;
+import dev.layerprobe.host.input.InputShapes;
+import dev.layerprobe.host.quantize.AlgorithmComparison;
+import dev.layerprobe.host.quantize.QuantizationOptions;
+import dev.layerprobe.host.quantize.Quantizer;
+import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.simulator.CompileOptions;
+import dev.layerprobe.simulator.Layer;
+import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.Placement;
+import dev.layerprobe.simulator.Simulator;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.quant.Calibration;
+import dev.layerprobe.simulator.quant.LayerPrecision;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code layerprobe quantize}: calibrate a float model and write it as QDQ ONNX, which the
+ * simulator, the agent and ONNX Runtime all run; or, with {@code --compare-algos}, compare
+ * calibration algorithms and precisions on the calibration set.
+ */
+@Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Quantize a float ONNX model on a calibration set and write it as QDQ ONNX.")
+final class QuantizeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "the float ONNX model")
+    Path model;
+
+    @Option(names = "--calib", required = true, paramLabel = "DIR", description = "calibration images or .npy files")
+    Path calib;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "OUT.qdq.onnx",
+            description = "the quantized model (default: MODEL.qdq.onnx next to the model)")
+    Path output;
+
+    @Mixin
+    QuantOptions quant;
+
+    @Mixin
+    InputOptions input;
+
+    @Option(names = "--compare-algos",
+            description = "quantize with every algorithm, per tensor and per channel, and in int16 and fp16; print"
+                    + " the final output's cos and sqnr against ONNX Runtime on the calibration set, and the best")
+    boolean compare;
+
+    @Option(names = "--eval", defaultValue = "16", paramLabel = "N",
+            description = "calibration samples used to score each variant with --compare-algos (${DEFAULT-VALUE})")
+    int eval;
+
+    @Option(names = "--verbose", description = "print stack traces on errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        QuantizationOptions q = quant.toOptions();
+        if (q.precision() == LayerPrecision.FLOAT32) {
+            throw new UsageException("--dtype float32 leaves nothing to quantize; use int8, uint8, int16 or fp16");
+        }
+        if (eval < 1) {
+            throw new UsageException("--eval must be at least 1, got " + eval);
+        }
+        ModelProto floatModel = OnnxGraphs.readModel(model);
+        NpuProgram floatProgram = Simulator.compile(model, CompileOptions.DEFAULT);
+        if (floatProgram.inputs().size() != 1) {
+            throw new UsageException("the model has " + floatProgram.inputs().size() + " inputs; quantize supports"
+                    + " single-input models");
+        }
+        ValueInfo in = floatProgram.inputs().get(0);
+        List<Path> files = Quantizer.listInputs(calib);
+        int[] shape = InputShapes.resolve(in, input.shapes().get(in.name()), input.heightWidth());
+        if (!InputShapes.isStatic(shape)) {
+            shape = InputLoader.load(files.get(0), shape, input.spec()).shape();
+        }
+        if (!InputShapes.isStatic(in.shape())) {
+            floatProgram = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(Map.of(in.name(), shape)));
+        }
+        Quantizer quantizer = new Quantizer(out);
+        Calibration calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), files, input.spec(),
+                compare ? withHistograms(q) : q);
+        if (compare) {
+            List<Map<String, Tensor>> samples = new ArrayList<>();
+            for (Path f : files.subList(0, Math.min(eval, files.size()))) {
+                samples.add(Map.of(in.name(), InputLoader.load(f, shape, input.spec())));
+            }
+            AlgorithmComparison cmp = new AlgorithmComparison(out);
+            String name = model.getFileName().toString();
+            List<AlgorithmComparison.Row> rows = cmp.run(floatProgram, calibration, floatModel, name, samples, q);
+            cmp.print(rows, q.precision().isInteger() ? q.precision() : LayerPrecision.INT8, samples.size());
+            return 0;
+        }
+        ModelProto qdq = quantizer.quantize(floatProgram, calibration, q);
+        Path target = output != null ? output : defaultOutput(model);
+        writeAtomically(target, qdq.toByteArray());
+        NpuProgram check = Simulator.compile(qdq, target.getFileName().toString(), CompileOptions.DEFAULT);
+        long npu = check.layers().stream().filter(l -> l.placement() == Placement.NPU).count();
+        out.printf("wrote %s: %s, %d layers (%d npu, %d cpu), calibrated on %d inputs%n", target, q.describe(),
+                check.layers().size(), npu, check.layers().size() - npu, files.size());
+        List<String> cpu = check.layers().stream().filter(l -> l.placement() == Placement.CPU)
+                .map(Layer::opLabel).distinct().toList();
+        if (!cpu.isEmpty()) {
+            out.println("on the CPU (no integer kernel): " + String.join(", ", cpu));
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** --compare-algos derives every algorithm from one pass, which needs histograms. */
+    private static QuantizationOptions withHistograms(QuantizationOptions q) {
+        return q.algorithm().needsHistogram() ? q : new QuantizationOptions(q.precision(), q.perChannel(),
+                dev.layerprobe.simulator.quant.CalibrationAlgorithm.KL, q.percentile(), q.hybrid(), q.calibCache());
+    }
+
+    private static Path defaultOutput(Path model) {
+        String n = model.getFileName().toString();
+        String base = n.endsWith(".onnx") ? n.substring(0, n.length() - 5) : n;
+        return model.resolveSibling(base + ".qdq.onnx");
+    }
+
+    /** Never leaves a half-written model behind: a temporary file moved into place. */
+    static void writeAtomically(Path target, byte[] bytes) throws java.io.IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, ".layerprobe-", ".tmp");
+        try {
+            Files.write(tmp, bytes);
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

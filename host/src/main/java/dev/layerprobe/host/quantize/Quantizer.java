@@ -1,0 +1,211 @@
+package dev.layerprobe.host.quantize;
+
+import dev.layerprobe.host.input.InputException;
+import dev.layerprobe.host.input.InputLoader;
+import dev.layerprobe.host.input.InputSpec;
+import dev.layerprobe.host.progress.Progress;
+import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.quant.Calibration;
+import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
+import dev.layerprobe.simulator.quant.CalibrationCache;
+import dev.layerprobe.simulator.quant.CalibrationOptions;
+import dev.layerprobe.simulator.quant.HybridSpec;
+import dev.layerprobe.simulator.quant.LayerPrecision;
+import dev.layerprobe.simulator.quant.QdqWriter;
+import dev.layerprobe.simulator.quant.QuantConfig;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.awt.Dimension;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.AbstractList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Calibrates a float program on a folder of inputs and writes the quantized model as QDQ ONNX, the
+ * way {@code quantize} and {@code analyze} share: progress on calibration, an optional cache of
+ * the calibration statistics, hybrid per-layer precisions, a note when calibration images have
+ * another size than the model input. Not thread-safe.
+ */
+public final class Quantizer {
+    private static final List<String> INPUT_EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".npy");
+    private final PrintWriter out;
+
+    public Quantizer(PrintWriter out) {
+        this.out = out;
+    }
+
+    /** The calibration files of a folder, sorted; one-line errors for a missing or empty folder. */
+    public static List<Path> listInputs(Path dir) throws InputException, IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new InputException("calibration folder not found: " + dir);
+        }
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> INPUT_EXTENSIONS.stream()
+                    .anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e))).sorted().toList();
+        }
+        if (files.isEmpty()) {
+            throw new InputException("calibration folder " + dir + " has no images (.png, .jpg, .jpeg, .bmp) or .npy files");
+        }
+        return files;
+    }
+
+    /**
+     * Calibrates on the files (loaded lazily, one at a time per pass), or reuses the cache when it
+     * matches the model, the files and the preprocessing.
+     */
+    public Calibration calibrate(NpuProgram floatProgram, byte[] modelBytes, List<Path> files, InputSpec spec,
+            QuantizationOptions q) throws SimulatorException, InputException, IOException {
+        ValueInfo in = floatProgram.inputs().get(0);
+        int[] shape = in.shape();
+        noteResizedImages(files, shape);
+        CalibrationOptions copts = calibrationOptions(q);
+        String key = q.calibCache() == null ? null
+                : CalibrationCache.key(modelBytes, files, spec + " shape " + Arrays.toString(shape));
+        if (q.calibCache() != null) {
+            CalibrationCache.Lookup hit = CalibrationCache.lookup(q.calibCache(), key, copts.algorithm());
+            if (hit.isHit()) {
+                out.println("calibration: reusing " + q.calibCache());
+                return hit.calibration().withOptions(copts);
+            }
+            if (Files.exists(q.calibCache())) {
+                out.println("calibration: not reusing " + q.calibCache() + ": " + hit.reason());
+            }
+        }
+        // Histograms are always gathered when caching, so a cache serves every algorithm later.
+        CalibrationOptions collectWith = q.calibCache() != null && !copts.algorithm().needsHistogram()
+                ? copts.withAlgorithm(CalibrationAlgorithm.KL) : copts;
+        LazyInputs samples = new LazyInputs(files, in.name(), shape, spec);
+        Calibration c;
+        try (Progress progress = Progress.start("calibrating", files.size() * Calibration.passes(collectWith.algorithm()), out)) {
+            c = Calibration.collect(floatProgram, samples, collectWith, n -> progress.stepTo(n));
+        } catch (LazyInputs.LoadFailure e) {
+            throw e.getCause();
+        }
+        if (q.calibCache() != null) {
+            c.save(q.calibCache(), key);
+            out.println("calibration: saved statistics to " + q.calibCache());
+        }
+        return c.withOptions(copts);
+    }
+
+    /** The QDQ model of a float program under the options (hybrid file checked against the program). */
+    public ModelProto quantize(NpuProgram floatProgram, Calibration calibration, QuantizationOptions q)
+            throws SimulatorException, IOException {
+        QuantConfig config = config(q);
+        if (q.hybrid() != null) {
+            HybridSpec hybrid = HybridSpec.load(q.hybrid());
+            hybrid.validate(floatProgram);
+            config = config.withOverrides(hybrid.layers());
+        }
+        return QdqWriter.write(floatProgram, calibration, config);
+    }
+
+    public static QuantConfig config(QuantizationOptions q) {
+        QuantConfig base = QuantConfig.of(q.precision());
+        return new QuantConfig(base.activations(), base.weights(), q.perChannel(), Map.of());
+    }
+
+    public static CalibrationOptions calibrationOptions(QuantizationOptions q) {
+        LayerPrecision p = q.precision();
+        CalibrationOptions o = CalibrationOptions.of(q.algorithm()).withPercentile(q.percentile());
+        return p.isInteger() ? o.withActivations(p.activationType()) : o;
+    }
+
+    private void noteResizedImages(List<Path> files, int[] shape) {
+        if (shape.length != 4) {
+            return;
+        }
+        int other = 0;
+        String example = null;
+        for (Path f : files) {
+            Dimension d = imageSize(f);
+            if (d != null && (d.height != shape[2] || d.width != shape[3])) {
+                other++;
+                if (example == null) {
+                    example = f.getFileName() + " is " + d.width + "x" + d.height;
+                }
+            }
+        }
+        if (other > 0) {
+            out.printf("note: %d of %d calibration images are not %dx%d (%s); they are resized to the model input%n",
+                    other, files.size(), shape[3], shape[2], example);
+        }
+    }
+
+    private static Dimension imageSize(Path f) {
+        try (ImageInputStream s = ImageIO.createImageInputStream(f.toFile())) {
+            if (s == null) {
+                return null;
+            }
+            var readers = ImageIO.getImageReaders(s);
+            if (!readers.hasNext()) {
+                return null;
+            }
+            ImageReader r = readers.next();
+            try {
+                r.setInput(s);
+                return new Dimension(r.getWidth(0), r.getHeight(0));
+            } finally {
+                r.dispose();
+            }
+        } catch (IOException e) {
+            return null; // the loader reports unreadable files with its own message
+        }
+    }
+
+    /**
+     * Calibration inputs loaded when the calibration reaches them, so a large set never sits in
+     * memory; load errors surface as {@link LoadFailure} and are rethrown as the input error.
+     */
+    static final class LazyInputs extends AbstractList<Map<String, Tensor>> {
+        private final List<Path> files;
+        private final String name;
+        private final int[] shape;
+        private final InputSpec spec;
+
+        LazyInputs(List<Path> files, String name, int[] shape, InputSpec spec) {
+            this.files = files;
+            this.name = name;
+            this.shape = shape;
+            this.spec = spec;
+        }
+
+        @Override
+        public Map<String, Tensor> get(int i) {
+            try {
+                return Map.of(name, InputLoader.load(files.get(i), shape, spec));
+            } catch (InputException e) {
+                throw new LoadFailure(e);
+            }
+        }
+
+        @Override
+        public int size() {
+            return files.size();
+        }
+
+        static final class LoadFailure extends RuntimeException {
+            LoadFailure(InputException e) {
+                super(e.getMessage(), e, false, false);
+            }
+
+            @Override
+            public synchronized InputException getCause() {
+                return (InputException) super.getCause();
+            }
+        }
+    }
+}
