@@ -13,6 +13,7 @@ import dev.layerprobe.simulator.kernels.quantized.QGemm;
 import dev.layerprobe.simulator.kernels.quantized.QGlobalAveragePool;
 import dev.layerprobe.simulator.kernels.quantized.QLut;
 import dev.layerprobe.simulator.kernels.quantized.QMul;
+import dev.layerprobe.simulator.kernels.quantized.OrtFloatConv;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
 import dev.layerprobe.simulator.profile.DeviceProfile;
@@ -114,6 +115,11 @@ final class QuantizedLayers {
                 }
                 QuantParams xq = inQ.get(0);
                 int oc = w.shape()[0];
+                if (ortLeavesUnfused(g, nodes, inputs, mode, outQ)) {
+                    OrtFloatConv fc = new OrtFloatConv(main, w, floatBias(g, spec, main.hasInput(2) ? main.input(2)
+                            : null, oc), xq, outQ, lo, hi);
+                    return npu(args -> single(fc.run(QuantizedValues.codesOf(args[0], xq))));
+                }
                 long[] bias = accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, w.params(), oc);
                 Requantizer[] rq = requantizers(xq, w.params(), outQ, oc, mode);
                 QConv conv = new QConv(main, w, bias, rq, xq, outQ, lo, hi);
@@ -151,7 +157,8 @@ final class QuantizedLayers {
                 if (inputs.size() != 2 || !main.input(0).equals(inputs.get(0)) || !main.input(1).equals(inputs.get(1))) {
                     return cpu(g, nodes, inputs, spec);
                 }
-                QAdd add = new QAdd(inQ.get(0), inQ.get(1), outQ, mode, lo, hi, op.equals("Sub"));
+                QAdd add = new QAdd(inQ.get(0), inQ.get(1), outQ, mode, lo, hi, op.equals("Sub"),
+                        ortLeavesUnfused(g, nodes, inputs, mode, outQ));
                 return npu(args -> single(add.run(QuantizedValues.codesOf(args[0], inQ.get(0)),
                         QuantizedValues.codesOf(args[1], inQ.get(1)))));
             }
@@ -328,6 +335,46 @@ final class QuantizedLayers {
             hi = Math.min(hi, QuantizedValues.boundCode(max, outQ, false));
         }
         return new long[] {lo, hi};
+    }
+
+    /**
+     * Whether ONNX Runtime (1.23, x86-64 CPU provider) leaves this layer as DequantizeLinear → float
+     * op → QuantizeLinear instead of fusing it into a QLinear kernel, which the FLOAT requant mode
+     * reproduces. Measured, not documented by ORT: with int8 activations, a Conv or Add that reads
+     * or writes a tensor with several consumers (the skip connection of a residual block) is not
+     * fused; with uint8 activations everything is.
+     */
+    private static boolean ortLeavesUnfused(Graph g, List<Node> nodes, List<String> inputs, RequantMode mode,
+            QuantParams outQ) {
+        if (mode != RequantMode.FLOAT || outQ.type() != dev.layerprobe.simulator.tensor.DType.INT8) {
+            return false;
+        }
+        for (String in : inputs) {
+            if (g.consumers(in).size() > 1) {
+                return true;
+            }
+        }
+        return g.consumers(nodes.get(nodes.size() - 1).output(0)).size() > 1;
+    }
+
+    /** The bias as ORT dequantizes it, {@code code * scale} in float32, or the float constant. */
+    private static float[] floatBias(Graph g, QuantSpec spec, String bias, int channels) {
+        if (bias == null) {
+            return null;
+        }
+        float[] out = new float[channels];
+        QTensor codes = spec.constantCodes(bias);
+        Tensor real = g.constant(bias);
+        for (int c = 0; c < channels; c++) {
+            if (codes != null) {
+                QuantParams q = codes.params();
+                int ch = q.isPerTensor() ? 0 : c;
+                out[c] = (float) (codes.codes()[c] - q.zeroPoint(ch)) * q.scale(ch);
+            } else {
+                out[c] = (float) real.getDouble(c);
+            }
+        }
+        return out;
     }
 
     private static Requantizer[] requantizers(QuantParams xq, QuantParams wq, QuantParams yq, int channels,

@@ -12,8 +12,13 @@ import dev.layerprobe.simulator.tensor.Shapes;
  *   <li>FIXED: both inputs are shifted left by 20 bits, scaled to a common scale
  *       {@code 2 * max(s_a, s_b)} by fixed-point multipliers, added, and requantized to the output
  *       (the TFLite scheme NPUs follow).</li>
- *   <li>FLOAT: {@code y = rint((s_a/s_y)(a - zp_a) ± (s_b/s_y)(b - zp_b)) + zp_y} in float32, as
- *       ONNX Runtime's QLinearAdd computes it.</li>
+ *   <li>FLOAT, Add: as ONNX Runtime's QLinearAdd (MLAS AVX2 kernel) computes it, in float32 on
+ *       the raw codes: {@code k_a = s_a/s_y}, {@code k_b = s_b/s_y},
+ *       {@code c = zp_y - (k_a*zp_a + k_b*zp_b)}, {@code y = rint(fma(a, k_a, fma(b, k_b, c)))}
+ *       saturated (a scalar input is folded into {@code c} by a plain multiply and add).</li>
+ *   <li>FLOAT, Sub (ORT has no QLinearSub), and Add where ORT leaves it unfused: DequantizeLinear,
+ *       the float op, QuantizeLinear, all in float32:
+ *       {@code y = rint(((a - zp_a) s_a ± (b - zp_b) s_b) / s_y) + zp_y}.</li>
  * </ul>
  * Immutable.
  */
@@ -29,8 +34,19 @@ public final class QAdd {
     private final Requantizer ra;
     private final Requantizer rb;
     private final Requantizer ry;
+    private final boolean viaFloat;
 
     public QAdd(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi, boolean subtract) {
+        this(a, b, y, mode, lo, hi, subtract, false);
+    }
+
+    /**
+     * @param viaFloat in FLOAT mode, compute as ORT does when it leaves the Add unfused:
+     *                 DequantizeLinear, float Add, QuantizeLinear (ignored in FIXED mode)
+     */
+    public QAdd(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi, boolean subtract,
+            boolean viaFloat) {
+        this.viaFloat = viaFloat;
         this.qa = a;
         this.qb = b;
         this.qy = y;
@@ -55,12 +71,42 @@ public final class QAdd {
         long zb = qb.zeroPoint(0);
         long zy = qy.zeroPoint(0);
         int[] y = new int[size];
-        if (mode == RequantMode.FLOAT) {
+        if (mode == RequantMode.FLOAT && (sign < 0 || viaFloat)) {
+            // ORT has no QLinearSub, and leaves some Adds unfused: DequantizeLinear, Add/Sub and
+            // QuantizeLinear in float32.
+            float sa = qa.scale(0);
+            float sb = qb.scale(0);
+            float sy = qy.scale(0);
+            for (int i = 0; i < size; i++) {
+                float da = (ac[ia == null ? i : ia[i]] - za) * sa;
+                float db = (bc[ib == null ? i : ib[i]] - zb) * sb;
+                long r = (long) Math.rint((sign < 0 ? da - db : da + db) / sy) + zy;
+                y[i] = (int) (r < lo ? lo : r > hi ? hi : r);
+            }
+        } else if (mode == RequantMode.FLOAT) {
+            // MLAS QLinearAdd (AVX2 kernel, also used on AVX-512 machines): the zero points are folded
+            // into one float constant, then per element two fused multiply-adds on the raw codes.
             float ka = qa.scale(0) / qy.scale(0);
             float kb = qb.scale(0) / qy.scale(0);
+            float fixed = (float) zy - (ka * za + kb * zb);
+            boolean scalarA = ac.length == 1 && size > 1;
+            boolean scalarB = bc.length == 1 && size > 1 && !scalarA;
+            if (scalarA) {
+                fixed = fixed + ac[0] * ka;
+            } else if (scalarB) {
+                fixed = fixed + bc[0] * kb;
+            }
             for (int i = 0; i < size; i++) {
-                float v = ka * (ac[ia == null ? i : ia[i]] - za) + sign * kb * (bc[ib == null ? i : ib[i]] - zb);
-                long r = (long) Math.rint(v) + zy;
+                float v;
+                if (scalarA) {
+                    v = Math.fma((float) bc[ib == null ? i : ib[i]], kb, fixed);
+                } else if (scalarB) {
+                    v = Math.fma((float) ac[ia == null ? i : ia[i]], ka, fixed);
+                } else {
+                    v = Math.fma((float) bc[ib == null ? i : ib[i]], kb, fixed);
+                    v = Math.fma((float) ac[ia == null ? i : ia[i]], ka, v);
+                }
+                long r = (long) Math.rint(v);
                 y[i] = (int) (r < lo ? lo : r > hi ? hi : r);
             }
         } else {
