@@ -14,10 +14,12 @@ import java.util.stream.IntStream;
  * (input channel, kernel row, kernel column), each element by one task, so results are
  * bit-identical run to run and whatever the thread count. Paths: with at least
  * {@value #GEMM_MIN_CHANNELS} output channels per group, a blocked matrix product ({@link Sgemm})
- * of the weights with the input (1x1) or its im2col matrix; depthwise 3x3 at stride 1 or 2,
- * {@link Depthwise3x3}; anything else, a direct loop per output plane. The first two read padding
- * as zeros (adding {@code w * 0}) where the direct loop skips it, which can only change the sign of
- * an exact zero. Stateless and thread-safe.
+ * of the weights with the input (1x1) or its im2col matrix, starting from the bias and clamped as
+ * it is written; depthwise 3x3 at stride 1 or 2, {@link Depthwise3x3} (small planes several at a
+ * time, large ones in bands of rows); anything else, a direct loop per output plane. The first two
+ * read padding as zeros (adding {@code w * 0}) where the direct loop skips it, which can only
+ * change the sign of an exact zero. Thread-safe; the only state is a cache of the transposed 1x1
+ * weights for small planes, rebuilt whenever W is another array.
  */
 public final class ConvKernel implements FloatKernel {
     /** Below this many multiply-adds the fork/join overhead outweighs the parallel speed-up. */
@@ -28,6 +30,9 @@ public final class ConvKernel implements FloatKernel {
     private static final int GEMM_MIN_CHANNELS = 4;
     /** Largest im2col band, in floats (16 MiB). */
     private static final int IM2COL_FLOATS = 1 << 22;
+    /** Up to this many floats (4 MiB) the im2col matrix lives in a per-thread buffer kept between runs. */
+    private static final int IM2COL_REUSE_FLOATS = 1 << 20;
+    private static final ThreadLocal<Im2colBuffer> IM2COL_SCRATCH = ThreadLocal.withInitial(Im2colBuffer::new);
     /** Depthwise channels per task: one task's scratch rows are reused across them. */
     private static final int DEPTHWISE_CHUNK = 8;
 
@@ -41,6 +46,8 @@ public final class ConvKernel implements FloatKernel {
     private final float clampLo;
     private final float clampHi;
     private final boolean clamped;
+    /** The transposed 1x1 weights of the last run on a small plane; see {@link #transposedWeights}. */
+    private volatile TransposedWeights transposed;
 
     ConvKernel(Node node) {
         this(node, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY);
@@ -165,26 +172,44 @@ public final class ConvKernel implements FloatKernel {
         boolean parallel = macs >= PARALLEL_MACS;
         if (mg >= GEMM_MIN_CHANNELS) {
             // Enough output channels per group to amortise packing: a blocked matrix product per
-            // (image, group), W [mg x cg*kH*kW] times the input (1x1) or its im2col matrix.
-            for (int t = 0; t < n * m; t++) {
-                Arrays.fill(out, t * plane, (t + 1) * plane, bias == null ? 0f : bias[t % m]);
-            }
-            for (int img = 0; img < n; img++) {
-                for (int g = 0; g < group; g++) {
+            // (image, group), W [mg x cg*kH*kW] times the input (1x1) or its im2col matrix, starting
+            // from the bias and clamped as each output row is written.
+            int kdim = cg * dh.k * dw.k;
+            for (int g = 0; g < group; g++) {
+                int wBase = g * mg * kdim;
+                float[][] wt = pointwise && Sgemm.transposed(mg, plane) ? transposedWeights(ws, g, mg, cg, parallel)
+                        : null;
+                for (int img = 0; img < n; img++) {
                     int xBase = (img * c + g * cg) * dh.in * dw.in;
                     int oBase = (img * m + g * mg) * plane;
                     if (pointwise) {
-                        Sgemm.multiplyAdd(ws, g * mg * cg, cg, xs, xBase, plane, out, oBase, plane, mg, cg, plane,
-                                parallel);
+                        Sgemm.biasProduct(ws, wBase, cg, xs, xBase, plane, out, oBase, plane, mg, cg, plane, bias,
+                                g * mg, clamped, clampLo, clampHi, wt, parallel);
                     } else {
-                        im2colProduct(xs, xBase, cg, ws, g * mg * cg * dh.k * dw.k, mg, out, oBase, dh, dw, parallel);
+                        im2colProduct(xs, xBase, cg, ws, wBase, mg, out, oBase, dh, dw, bias, g * mg, parallel);
                     }
                 }
             }
-            if (clamped) {
-                IntStream planes = IntStream.range(0, n * m);
-                (parallel ? planes.parallel() : planes).forEach(t -> clamp(out, t * plane, (t + 1) * plane));
+        } else if (cg == 1 && mg == 1 && spatial == 2 && dh.stride == dw.stride
+                && Depthwise3x3.supports(dh.k, dw.k, dh.stride, dh.dilation) && dw.dilation == 1
+                && Depthwise3x3.flatSupports(dh.in, dw.in, dh.out, dw.out, dh.stride, dh.padBegin, dw.padBegin)) {
+            // Small planes a batch at a time (planes t are consecutive in X and out: c == m), large
+            // ones in bands of rows.
+            int per = Depthwise3x3.flatChannels(dh.in, dw.in);
+            int band = per > 1 ? dh.out : Math.min(dh.out, Depthwise3x3.flatBandRows(dw.in, dh.stride));
+            int bands = (dh.out + band - 1) / band;
+            int total = n * m;
+            int units = (total + per - 1) / per * bands;
+            IntStream tasks = IntStream.range(0, units);
+            if (parallel) {
+                tasks = tasks.parallel();
             }
+            tasks.forEach(u -> {
+                int t0 = (u / bands) * per;
+                int r0 = (u % bands) * band;
+                Depthwise3x3.flat(xs, ws, bias, m, out, t0, Math.min(total, t0 + per), r0, Math.min(dh.out, r0 + band),
+                        dh.in, dw.in, dh.out, dw.out, dh.stride, dh.padBegin, dw.padBegin, clamped, clampLo, clampHi);
+            });
         } else if (cg == 1 && mg == 1 && spatial == 2 && dh.stride == dw.stride
                 && Depthwise3x3.supports(dh.k, dw.k, dh.stride, dh.dilation) && dw.dilation == 1) {
             int chunks = (n * m + DEPTHWISE_CHUNK - 1) / DEPTHWISE_CHUNK;
@@ -221,16 +246,76 @@ public final class ConvKernel implements FloatKernel {
     }
 
     /**
-     * out[mg x plane] += W[mg x cg*kH*kW] * im2col(x), with the im2col matrix built a band of output
-     * rows at a time so it stays below {@link #IM2COL_FLOATS}. Padding taps are zeros in the matrix.
+     * Group {@code g}'s 1x1 weights [mg x cg] transposed, for products that run transposed (small
+     * planes). Reused while W is the same array: tensors are immutable once handed to a kernel, and
+     * weights are the same initializer tensors run after run.
      */
-    private static void im2colProduct(float[] x, int xBase, int cg, float[] w, int wBase, int mg, float[] out,
-            int oBase, Dim dh, Dim dw, boolean parallel) {
+    private float[][] transposedWeights(float[] ws, int g, int mg, int cg, boolean parallel) {
+        TransposedWeights t = transposed;
+        if (t == null || t.source != ws || t.mg != mg || t.cg != cg || t.groups.length != group) {
+            t = new TransposedWeights(ws, mg, cg, new float[group][][]);
+        }
+        float[][] wt = t.groups[g];
+        if (wt == null) {
+            wt = Sgemm.transpose(ws, g * mg * cg, cg, mg, cg, parallel);
+            float[][][] groups = t.groups.clone();
+            groups[g] = wt;
+            transposed = new TransposedWeights(ws, mg, cg, groups);
+        }
+        return wt;
+    }
+
+    /** A thread's im2col buffer, and whether a call is using it. */
+    private static final class Im2colBuffer {
+        private float[] data = new float[0];
+        private boolean busy;
+    }
+
+    /** The weights of a 1x1 conv transposed, per group (null until made), and the array they came from. */
+    private record TransposedWeights(float[] source, int mg, int cg, float[][][] groups) {
+    }
+
+    /**
+     * out[mg x plane] = clamp(bias + W[mg x cg*kH*kW] * im2col(x)), with the im2col matrix built a
+     * band of output rows at a time so it stays below {@link #IM2COL_FLOATS}. Padding taps are zeros
+     * in the matrix.
+     */
+    private void im2colProduct(float[] x, int xBase, int cg, float[] w, int wBase, int mg, float[] out,
+            int oBase, Dim dh, Dim dw, float[] bias, int biasOff, boolean parallel) {
         int kdim = cg * dh.k * dw.k;
         int ow = dw.out;
-        int plane = dh.out * ow;
         int bandRows = Math.max(1, Math.min(dh.out, IM2COL_FLOATS / Math.max(1, kdim * ow)));
-        float[] cols = new float[kdim * bandRows * ow];
+        int need = kdim * bandRows * ow;
+        // Every element is written by im2colRow, so a reused buffer needs no clearing. It is marked
+        // busy while this call uses it: a thread that helps other pool tasks while it waits could
+        // otherwise start another conv (say, of an outer parallel stream) on the same buffer.
+        Im2colBuffer held = need <= IM2COL_REUSE_FLOATS ? IM2COL_SCRATCH.get() : null;
+        if (held != null && held.busy) {
+            held = null;
+        }
+        float[] cols;
+        if (held != null) {
+            if (held.data.length < need) {
+                held.data = new float[need];
+            }
+            cols = held.data;
+            held.busy = true;
+        } else {
+            cols = new float[need];
+        }
+        try {
+            im2colBands(x, xBase, kdim, w, wBase, mg, out, oBase, dh, dw, bias, biasOff, parallel, cols, bandRows);
+        } finally {
+            if (held != null) {
+                held.busy = false;
+            }
+        }
+    }
+
+    private void im2colBands(float[] x, int xBase, int kdim, float[] w, int wBase, int mg, float[] out, int oBase,
+            Dim dh, Dim dw, float[] bias, int biasOff, boolean parallel, float[] cols, int bandRows) {
+        int ow = dw.out;
+        int plane = dh.out * ow;
         for (int r0 = 0; r0 < dh.out; r0 += bandRows) {
             int rows = Math.min(dh.out, r0 + bandRows) - r0;
             int width = rows * ow;
@@ -240,7 +325,8 @@ public final class ConvKernel implements FloatKernel {
                 krows = krows.parallel();
             }
             krows.forEach(kr -> im2colRow(x, xBase, kr, dh, dw, band, rows, cols, kr * width));
-            Sgemm.multiplyAdd(w, wBase, kdim, cols, 0, width, out, oBase + r0 * ow, plane, mg, kdim, width, parallel);
+            Sgemm.biasProduct(w, wBase, kdim, cols, 0, width, out, oBase + r0 * ow, plane, mg, kdim, width, bias,
+                    biasOff, clamped, clampLo, clampHi, null, parallel);
         }
     }
 

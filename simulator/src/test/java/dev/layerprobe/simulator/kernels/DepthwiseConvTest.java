@@ -1,0 +1,126 @@
+package dev.layerprobe.simulator.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.layerprobe.simulator.graph.Attribute;
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Depthwise 3x3 convs give exactly the float32 definition evaluated in kernel order with padding
+ * read as zeros, for odd and even planes, strides 1 and 2, symmetric, asymmetric and auto pads, a
+ * batch of images, with and without a fused clamp.
+ */
+class DepthwiseConvTest {
+    /** Channels, height, width, stride, pads (top, left, bottom, right), or null for SAME_UPPER. */
+    private record Case(int c, int h, int w, int stride, int[] pads) {
+    }
+
+    private static final List<Case> CASES = List.of(
+            new Case(5, 7, 7, 1, new int[] {1, 1, 1, 1}),
+            new Case(3, 14, 14, 2, new int[] {1, 1, 1, 1}),
+            new Case(4, 15, 13, 2, new int[] {1, 1, 1, 1}),
+            new Case(3, 9, 11, 1, new int[] {0, 0, 0, 0}),
+            new Case(3, 9, 11, 2, new int[] {0, 0, 0, 0}),
+            new Case(2, 8, 10, 2, new int[] {0, 0, 1, 1}),
+            new Case(2, 8, 10, 1, new int[] {2, 0, 1, 2}),
+            new Case(3, 10, 9, 2, new int[] {2, 2, 2, 2}),
+            new Case(6, 12, 12, 2, null),
+            new Case(7, 5, 6, 1, null),
+            new Case(130, 7, 7, 1, new int[] {1, 1, 1, 1}),
+            new Case(20, 28, 28, 2, new int[] {1, 1, 1, 1}),
+            new Case(3, 1, 1, 1, new int[] {1, 1, 1, 1}),
+            new Case(3, 2, 3, 2, new int[] {1, 1, 1, 1}),
+            // Planes too large for one call, done in bands of rows.
+            new Case(2, 70, 67, 1, new int[] {1, 1, 1, 1}),
+            new Case(1, 50, 130, 1, new int[] {2, 0, 0, 2}),
+            new Case(2, 64, 300, 2, new int[] {1, 1, 1, 1}),
+            new Case(1, 65, 301, 2, new int[] {0, 1, 2, 0}),
+            new Case(1, 67, 299, 2, null));
+
+    @Test
+    void depthwiseMatchesTheDefinition() {
+        Random random = new Random(3);
+        for (Case tc : CASES) {
+            for (int images : new int[] {1, 2}) {
+                for (boolean clamp : new boolean[] {false, true}) {
+                    check(random, tc, images, clamp);
+                }
+            }
+        }
+    }
+
+    private static void check(Random random, Case tc, int images, boolean clamp) {
+        Map<String, Attribute> attrs = new HashMap<>();
+        attrs.put("group", Attribute.ofInt(tc.c));
+        attrs.put("strides", Attribute.ofInts(tc.stride, tc.stride));
+        if (tc.pads == null) {
+            attrs.put("auto_pad", Attribute.ofString("SAME_UPPER"));
+        } else {
+            attrs.put("pads", Attribute.ofInts(tc.pads[0], tc.pads[1], tc.pads[2], tc.pads[3]));
+        }
+        Node node = new Node("dw", "Conv", "", List.of("x", "w", "b"), List.of("y"), attrs);
+        FloatKernel kernel = clamp ? FloatKernels.createClamped(node, 13, 0f, 0.6f) : FloatKernels.create(node, 13);
+        float[] x = random(random, images * tc.c * tc.h * tc.w);
+        float[] w = random(random, tc.c * 9);
+        float[] b = random(random, tc.c);
+        Tensor y = kernel.run(new Tensor[] {Tensor.ofFloats(new int[] {images, tc.c, tc.h, tc.w}, x),
+                Tensor.ofFloats(new int[] {tc.c, 1, 3, 3}, w), Tensor.ofFloats(new int[] {tc.c}, b)})[0];
+
+        int s = tc.stride;
+        int padTop;
+        int padLeft;
+        int oh;
+        int ow;
+        if (tc.pads == null) {
+            oh = (tc.h + s - 1) / s;
+            ow = (tc.w + s - 1) / s;
+            padTop = Math.max(0, (oh - 1) * s + 3 - tc.h) / 2;
+            padLeft = Math.max(0, (ow - 1) * s + 3 - tc.w) / 2;
+        } else {
+            padTop = tc.pads[0];
+            padLeft = tc.pads[1];
+            oh = (tc.h + tc.pads[0] + tc.pads[2] - 3) / s + 1;
+            ow = (tc.w + tc.pads[1] + tc.pads[3] - 3) / s + 1;
+        }
+        assertArrayEquals(new int[] {images, tc.c, oh, ow}, y.shape(), tc.toString());
+        float[] actual = y.floats();
+        for (int img = 0; img < images; img++) {
+            for (int ch = 0; ch < tc.c; ch++) {
+                int xb = (img * tc.c + ch) * tc.h * tc.w;
+                for (int r = 0; r < oh; r++) {
+                    for (int q = 0; q < ow; q++) {
+                        float acc = b[ch];
+                        for (int kh = 0; kh < 3; kh++) {
+                            for (int kw = 0; kw < 3; kw++) {
+                                int ih = r * s - padTop + kh;
+                                int iw = q * s - padLeft + kw;
+                                float v = ih >= 0 && ih < tc.h && iw >= 0 && iw < tc.w ? x[xb + ih * tc.w + iw] : 0f;
+                                acc = acc + w[ch * 9 + kh * 3 + kw] * v;
+                            }
+                        }
+                        if (clamp) {
+                            acc = Math.min(Math.max(acc, 0f), 0.6f);
+                        }
+                        int o = ((img * tc.c + ch) * oh + r) * ow + q;
+                        assertEquals(acc, actual[o], 0f, tc + " images=" + images + " clamp=" + clamp + " at " + o);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] random(Random random, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        return v;
+    }
+}
