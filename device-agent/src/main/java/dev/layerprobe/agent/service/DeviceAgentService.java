@@ -1,24 +1,32 @@
 package dev.layerprobe.agent.service;
 
+import com.google.protobuf.ByteString;
 import dev.layerprobe.agent.ArtifactVersion;
+import dev.layerprobe.agent.Sha256;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.backend.Capability;
+import dev.layerprobe.agent.backend.LoadedModel;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.Fault;
 import dev.layerprobe.proto.v1.GetInfoRequest;
+import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.RunEvent;
+import dev.layerprobe.proto.v1.RunLayerRequest;
+import dev.layerprobe.proto.v1.RunLayerResponse;
 import dev.layerprobe.proto.v1.RunRequest;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
+import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.tensor.Tensor;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.security.MessageDigest;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -121,6 +129,47 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
             }
         } catch (Exception e) {
             stream.fail(StatusMapper.toStatus(e));
+        }
+    }
+
+    @Override
+    public void runLayer(RunLayerRequest request, StreamObserver<RunLayerResponse> responseObserver) {
+        try {
+            if (!backend.capabilities().contains(Capability.RUN_LAYER)) {
+                throw Status.UNIMPLEMENTED.withDescription("backend '" + backend.name() + "' cannot run single layers")
+                        .asException();
+            }
+            DumpFormat format = format(request.getFormat());
+            byte[] model = store.get(request.getModelId()).orElseThrow(() -> Status.NOT_FOUND
+                    .withDescription("unknown model '" + request.getModelId() + "'; upload it first with UploadModel")
+                    .asException());
+            Map<String, Tensor> inputs = InputDecoder.decode(request.getInputsList());
+            if (!runSlots.tryAcquire()) {
+                throw Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy: " + maxConcurrentRuns
+                        + " runs in progress, its limit").asException();
+            }
+            try (LoadedModel loaded = backend.load(model, request.getModelId())) {
+                LayerValue value = loaded.runLayer(request.getLayer(), inputs);
+                LayerPayload payload = LayerPayload.of(value, format);
+                ByteString data = payload.chunk(0, payload.elements());
+                LayerHeader.Builder h = LayerHeader.newBuilder().setName(request.getLayer()).setDtype(payload.dtype())
+                        .setSizeBytes(payload.sizeBytes());
+                for (int d : value.shape()) {
+                    h.addShape(d);
+                }
+                if (payload.quant() != null) {
+                    h.setQuant(payload.quant());
+                }
+                MessageDigest digest = Sha256.newDigest();
+                digest.update(data.asReadOnlyByteBuffer());
+                responseObserver.onNext(RunLayerResponse.newBuilder().setHeader(h).setData(data)
+                        .setSha256(Sha256.hex(digest)).build());
+                responseObserver.onCompleted();
+            } finally {
+                runSlots.release();
+            }
+        } catch (Exception e) {
+            responseObserver.onError(StatusMapper.toStatus(e).asRuntimeException());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.layerprobe.agent.backend;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.profile.DeviceProfile;
@@ -64,7 +65,7 @@ public final class FakeBackend implements Backend {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.RUN, Capability.NATIVE_DUMPS);
+        return EnumSet.of(Capability.RUN, Capability.NATIVE_DUMPS, Capability.RUN_LAYER);
     }
 
     @Override
@@ -100,6 +101,16 @@ public final class FakeBackend implements Backend {
                 } finally {
                     runEnded.countDown();
                 }
+            }
+
+            @Override
+            public LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws SimulatorException {
+                for (FakeLayer l : layers) {
+                    if (l.layer().name().equals(layer)) {
+                        return l.value();
+                    }
+                }
+                throw new SimulatorException(SimulatorException.Code.BAD_INPUT, "unknown layer '" + layer + "'");
             }
 
             @Override

@@ -103,7 +103,7 @@ class DeviceAgentServiceTest {
         assertEquals("faulty-npu", info.getDevice());
         assertEquals("faulty-npu", info.getProfile());
         assertEquals("fake", info.getBackend());
-        assertEquals(List.of("run", "native_dumps"), info.getCapabilitiesList());
+        assertEquals(List.of("run", "native_dumps", "run_layer"), info.getCapabilitiesList());
         assertEquals(12345, info.getMaxModelBytes());
         assertEquals("1.0", info.getVersionsOrThrow("fake"));
         assertTrue(info.containsVersions("agent"));
@@ -472,5 +472,32 @@ class DeviceAgentServiceTest {
         float[] out = new float[data.length / 4];
         ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
         return out;
+    }
+
+    @Test
+    void runLayerReturnsOneLayerWithItsChecksum() throws Exception {
+        start(mixedLayers());
+        String id = client.upload(MODEL);
+        var r = client.blocking().runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId(id)
+                .setLayer("conv1").addInputs(AgentClient.input(FakeBackend.INPUT, 1f, 2f, 3f, 4f)).build());
+        assertEquals("conv1", r.getHeader().getName());
+        assertEquals(dev.layerprobe.proto.v1.DataType.INT8, r.getHeader().getDtype());
+        assertEquals(r.getHeader().getSizeBytes(), r.getData().size());
+        assertEquals(Sha256.hexOf(r.getData().toByteArray()), r.getSha256());
+    }
+
+    @Test
+    void runLayerOfAnUnknownModelOrLayerIsRefused() throws Exception {
+        start(mixedLayers());
+        String id = client.upload(MODEL);
+        StatusRuntimeException unknownModel = assertThrows(StatusRuntimeException.class, () -> client.blocking()
+                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("nope").setLayer("conv1")
+                        .build()));
+        assertEquals(Status.Code.NOT_FOUND, unknownModel.getStatus().getCode());
+        StatusRuntimeException unknownLayer = assertThrows(StatusRuntimeException.class, () -> client.blocking()
+                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId(id).setLayer("nope")
+                        .build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, unknownLayer.getStatus().getCode());
+        assertTrue(unknownLayer.getStatus().getDescription().contains("nope"));
     }
 }

@@ -13,6 +13,7 @@ import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.host.quantize.Quantizer;
 import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.host.report.ConsoleTable;
+import dev.layerprobe.host.report.HtmlReport;
 import dev.layerprobe.host.report.Report;
 import dev.layerprobe.host.report.ReportWriter;
 import dev.layerprobe.onnx.Onnx.ModelProto;
@@ -139,17 +140,69 @@ public final class Analysis {
                     progress.step();
                 }
             }
-            Report report = buildReport(modelName, info, rows);
+            Report report = confirmOnDevice(buildReport(modelName, info, rows), info, client, modelId, sim,
+                    feeds.get(0));
             new ConsoleTable().print(report, out);
             printDiagnosis(report, sim.isQuantized());
             ReportWriter.writeJson(report, o.reportDir().resolve("report.json"));
             ReportWriter.writeCsv(report, o.reportDir().resolve("report.csv"));
-            out.println("Report: " + o.reportDir().resolve("report.json") + ", report.csv; dumps in " + dumps
+            HtmlReport.write(report, o.reportDir().resolve("report.html"));
+            out.println("Report: " + o.reportDir().resolve("report.json") + ", report.csv, "
+                    + o.reportDir().resolve("report.html") + "; dumps in " + dumps
                     + "; " + (sim.isQuantized() ? "quantized model " : "compiled float model ")
                     + deviceModelFile);
             out.flush();
             return report;
         }
+    }
+
+    /**
+     * Device-side isolation (DESIGN §2): runs the root-cause layer alone on the device and on the
+     * simulator, both fed the simulator's own inputs for the first input. A difference there proves
+     * the device computes the layer wrongly; agreement points back at its inputs. Backends without
+     * RunLayer leave the localization from dumps alone, and the evidence says so.
+     */
+    private Report confirmOnDevice(Report report, DeviceInfo info, AgentClient client, String modelId, NpuProgram sim,
+            Map<String, Tensor> feed) throws Exception {
+        Report.RuntimeFault f = report.rootCause().runtime();
+        if (f == null) {
+            return report;
+        }
+        String evidence;
+        if (!info.getCapabilitiesList().contains("run_layer")) {
+            evidence = f.evidence() + "; the device's backend cannot run single layers, so this rests on the dumps alone";
+        } else {
+            Layer layer = sim.layer(f.layer()).orElseThrow();
+            Map<String, Tensor> inputs = new LinkedHashMap<>();
+            for (String in : layer.inputs()) {
+                if (feed.containsKey(in)) {
+                    inputs.put(in, feed.get(in));
+                }
+            }
+            sim.run(feed, (l, v) -> {
+                for (String o : l.outputs()) {
+                    if (layer.inputs().contains(o)) {
+                        inputs.put(o, v.real());
+                    }
+                }
+            });
+            LayerValue onDevice = client.runLayer(modelId, f.layer(), inputs);
+            LayerValue onSim = sim.runLayer(f.layer(), inputs);
+            LayerComparison c = new LayerComparison(layer, o.atol(), o.rtol());
+            c.addSimuErr(onSim, onDevice);
+            MetricResult m = c.simuErr();
+            if (RuntimeLocalizer.matches(m)) {
+                evidence = f.evidence() + "; but RunLayer on the simulator's own inputs matches, so look at how the"
+                        + " device feeds this layer";
+            } else {
+                evidence = f.evidence() + String.format(Locale.ROOT, "; confirmed with RunLayer: fed the simulator's"
+                        + " own inputs, the device still differs (cos %.5f%s)", m.cos(),
+                        m.hasCodes() ? String.format(Locale.ROOT, ", %.1f%% of codes differ", 100 * (1 - m.bitExact())) : "");
+            }
+        }
+        Report.RuntimeFault confirmed = new Report.RuntimeFault(f.layer(), f.op(), evidence);
+        return new Report(report.model(), report.device(), report.layers(),
+                new Report.RootCause(confirmed, report.rootCause().quantization()), report.summary());
     }
 
     private void runOne(int index, Map<String, Tensor> feed, GoldenRunner golden, NpuProgram sim, AgentClient client,

@@ -10,10 +10,13 @@ import dev.layerprobe.proto.v1.LayerEnd;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.ModelHeader;
 import dev.layerprobe.proto.v1.RunEvent;
+import dev.layerprobe.proto.v1.RunLayerRequest;
+import dev.layerprobe.proto.v1.RunLayerResponse;
 import dev.layerprobe.proto.v1.RunRequest;
 import dev.layerprobe.proto.v1.RunSummary;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
+import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.tensor.Tensor;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
@@ -140,6 +143,37 @@ public final class AgentClient implements AutoCloseable {
                     .getInfo(GetInfoRequest.getDefaultInstance());
         } catch (StatusRuntimeException e) {
             throw AgentException.fromStatus(e, target, "GetInfo", options.callDeadline());
+        }
+    }
+
+    /**
+     * Runs one layer of an uploaded model on the given inputs (device-side isolation) and returns
+     * its output as the device computed it, verified against the sha256 the agent sent.
+     *
+     * @param inputs the layer's runtime inputs by tensor name, as real values
+     */
+    public LayerValue runLayer(String modelId, String layer, Map<String, Tensor> inputs) throws AgentException {
+        checkOpen();
+        RunLayerRequest.Builder req = RunLayerRequest.newBuilder().setModelId(modelId).setLayer(layer)
+                .setFormat(DumpFormat.NATIVE);
+        inputs.forEach((name, t) -> req.addInputs(WireTensors.toWire(name, t)));
+        RunLayerResponse r;
+        try {
+            r = blocking.withDeadlineAfter(options.callDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                    .runLayer(req.build());
+        } catch (StatusRuntimeException e) {
+            throw AgentException.fromStatus(e, target, "RunLayer", options.callDeadline());
+        }
+        byte[] data = r.getData().toByteArray();
+        if (!sha256(data).equals(r.getSha256())) {
+            throw new AgentException(AgentException.Code.CHECKSUM, "device at " + target + " sent layer '" + layer
+                    + "' with a wrong sha256 (got " + sha256(data) + ", announced " + r.getSha256() + ")", null);
+        }
+        try {
+            return WireTensors.toLayerValue(r.getHeader(), data);
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " sent layer '" + layer
+                    + "' that cannot be decoded: " + e.getMessage(), e);
         }
     }
 

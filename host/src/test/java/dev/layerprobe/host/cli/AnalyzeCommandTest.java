@@ -70,6 +70,8 @@ class AnalyzeCommandTest {
         JsonNode r = report(dir);
         assertEquals(FIRST_D2S, r.at("/root_cause/runtime/layer").asText());
         assertEquals("DepthToSpace", r.at("/root_cause/runtime/op").asText());
+        assertTrue(r.at("/root_cause/runtime/evidence").asText().contains("confirmed with RunLayer"),
+                "device-side isolation confirms the fault: " + r.at("/root_cause/runtime/evidence"));
         boolean before = true;
         for (JsonNode l : r.get("layers")) {
             if (l.get("name").asText().equals(FIRST_D2S)) {
