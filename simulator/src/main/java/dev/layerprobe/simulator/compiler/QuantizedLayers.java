@@ -84,6 +84,14 @@ final class QuantizedLayers {
      */
     static Built build(Graph g, List<Node> original, List<String> inputs, QuantSpec spec, DeviceProfile profile,
             List<Fault> faults, String pattern) {
+        FaultedKernels fk = new FaultedKernels(faults);
+        Built b = build(g, original, inputs, spec, profile, faults, pattern, fk);
+        // Device faults live in the NPU: a layer the CPU runs stays correct.
+        return b.placement() == Placement.NPU ? new Built(fk.inputs(b.exec()), b.placement()) : b;
+    }
+
+    private static Built build(Graph g, List<Node> original, List<String> inputs, QuantSpec spec,
+            DeviceProfile profile, List<Fault> faults, String pattern, FaultedKernels fk) {
         List<Node> nodes = NpuCompiler.withFaults(original, faults);
         Node main = nodes.get(0);
         Node last = nodes.get(nodes.size() - 1);
@@ -96,7 +104,7 @@ final class QuantizedLayers {
             complete &= q != null && q.isPerTensor();
         }
         if (complete && pattern != null && inputs.size() == 1) {
-            return lut(g, nodes, inputs, inQ.get(0), outQ);
+            return lut(g, nodes, inputs, inQ.get(0), outQ, fk);
         }
         if (!complete || !isNpuOp(main.opType())) {
             return cpu(g, nodes, inputs, spec);
@@ -115,14 +123,19 @@ final class QuantizedLayers {
                 }
                 QuantParams xq = inQ.get(0);
                 int oc = w.shape()[0];
-                if (ortLeavesUnfused(g, nodes, inputs, mode, outQ)) {
+                if (ortLeavesUnfused(g, nodes, inputs, mode, outQ) && !fk.changesAccumulation()) {
                     OrtFloatConv fc = new OrtFloatConv(main, w, floatBias(g, spec, main.hasInput(2) ? main.input(2)
                             : null, oc), xq, outQ, lo, hi);
                     return npu(args -> single(fc.run(QuantizedValues.codesOf(args[0], xq))));
                 }
-                long[] bias = accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, w.params(), oc);
-                Requantizer[] rq = requantizers(xq, w.params(), outQ, oc, mode);
-                QConv conv = new QConv(main, w, bias, rq, xq, outQ, lo, hi);
+                long[] bias = fk.bias(accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, w.params(), oc));
+                int[] wZero = new int[oc];
+                for (int c = 0; c < oc; c++) {
+                    wZero[c] = (int) w.params().zeroPoint(w.params().isPerTensor() ? 0 : c);
+                }
+                bias = fk.zeroPointBias(bias, xq, w.codes(), wZero, w.codes().length / oc);
+                Requantizer[] rq = fk.requantizers(requantizers(xq, w.params(), outQ, oc, mode));
+                QConv conv = new QConv(main, w, bias, rq, xq, outQ, lo, hi, fk.wrapInt16());
                 return npu(args -> single(conv.run(QuantizedValues.codesOf(args[0], xq))));
             }
             case "Gemm": {
@@ -147,9 +160,11 @@ final class QuantizedLayers {
                     }
                 }
                 QuantParams xq = inQ.get(0);
-                long[] bias = accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, bq, n);
-                Requantizer[] rq = requantizers(xq, bq, outQ, n, mode);
-                QGemm gemm = new QGemm(bt, n, k, zp, bias, rq, xq, outQ, lo, hi, main.attrInt("transA", 0) != 0);
+                long[] bias = fk.bias(accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, bq, n));
+                bias = fk.zeroPointBias(bias, xq, bt, zp, k);
+                Requantizer[] rq = fk.requantizers(requantizers(xq, bq, outQ, n, mode));
+                QGemm gemm = new QGemm(bt, n, k, zp, bias, rq, xq, outQ, lo, hi, main.attrInt("transA", 0) != 0,
+                        fk.wrapInt16());
                 return npu(args -> single(gemm.run(QuantizedValues.codesOf(args[0], xq))));
             }
             case "Add":
@@ -157,8 +172,8 @@ final class QuantizedLayers {
                 if (inputs.size() != 2 || !main.input(0).equals(inputs.get(0)) || !main.input(1).equals(inputs.get(1))) {
                     return cpu(g, nodes, inputs, spec);
                 }
-                QAdd add = new QAdd(inQ.get(0), inQ.get(1), outQ, mode, lo, hi, op.equals("Sub"),
-                        ortLeavesUnfused(g, nodes, inputs, mode, outQ));
+                QAdd add = new QAdd(fk.inputForArithmetic(inQ.get(0)), fk.inputForArithmetic(inQ.get(1)), outQ, mode,
+                        lo, hi, op.equals("Sub"), ortLeavesUnfused(g, nodes, inputs, mode, outQ), fk.shiftDelta());
                 return npu(args -> single(add.run(QuantizedValues.codesOf(args[0], inQ.get(0)),
                         QuantizedValues.codesOf(args[1], inQ.get(1)))));
             }
@@ -166,7 +181,7 @@ final class QuantizedLayers {
                 if (inputs.size() != 2 || !main.input(0).equals(inputs.get(0)) || !main.input(1).equals(inputs.get(1))) {
                     return cpu(g, nodes, inputs, spec);
                 }
-                QMul mul = new QMul(inQ.get(0), inQ.get(1), outQ, mode, lo, hi);
+                QMul mul = new QMul(inQ.get(0), inQ.get(1), outQ, mode, lo, hi, fk.shiftDelta());
                 return npu(args -> single(mul.run(QuantizedValues.codesOf(args[0], inQ.get(0)),
                         QuantizedValues.codesOf(args[1], inQ.get(1)))));
             }
@@ -180,7 +195,8 @@ final class QuantizedLayers {
             }
             case "GlobalAveragePool": {
                 QuantParams xq = inQ.get(0);
-                QGlobalAveragePool pool = new QGlobalAveragePool(xq, outQ, mode, lo, hi);
+                QGlobalAveragePool pool = new QGlobalAveragePool(fk.inputForArithmetic(xq), outQ, mode, lo, hi,
+                        fk.shiftDelta());
                 return npu(args -> single(pool.run(QuantizedValues.codesOf(args[0], xq))));
             }
             case "Concat": {
@@ -233,24 +249,25 @@ final class QuantizedLayers {
         if (LUT.contains(op) && act == null && inputs.size() == 1 && main.inputs().size() == 1) {
             FloatKernel k = FloatKernels.create(main, g.opset());
             QuantParams xq = inQ.get(0);
-            QLut lut = new QLut(x -> k.run(new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0]
-                    .floats()[0], xq, outQ, lo, hi);
+            QLut lut = fk.lut(new QLut(x -> k.run(new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0]
+                    .floats()[0], xq, outQ, lo, hi));
             return npu(args -> single(lut.run(QuantizedValues.codesOf(args[0], xq))));
         }
         return cpu(g, nodes, inputs, spec);
     }
 
     /** A unary layer (one op or a fused pattern of several) as a table over every input code. */
-    private static Built lut(Graph g, List<Node> nodes, List<String> inputs, QuantParams xq, QuantParams outQ) {
+    private static Built lut(Graph g, List<Node> nodes, List<String> inputs, QuantParams xq, QuantParams outQ,
+            FaultedKernels fk) {
         FloatKernel[] kernels = new FloatKernel[nodes.size()];
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = FloatKernels.create(nodes.get(i), g.opset());
         }
         Map<String, Tensor> constants = new HashMap<>();
         nodes.forEach(n -> constants.putAll(constantsOf(g, n)));
-        QLut lut = new QLut(x -> FloatLayers.evaluate(nodes, kernels, constants, inputs,
+        QLut lut = fk.lut(new QLut(x -> FloatLayers.evaluate(nodes, kernels, constants, inputs,
                 new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0].toFloat().floats()[0],
-                xq, outQ, outQ.qmin(), outQ.qmax());
+                xq, outQ, outQ.qmin(), outQ.qmax()));
         return npu(args -> single(lut.run(QuantizedValues.codesOf(args[0], xq))));
     }
 

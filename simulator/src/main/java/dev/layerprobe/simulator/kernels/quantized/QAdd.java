@@ -35,6 +35,8 @@ public final class QAdd {
     private final Requantizer rb;
     private final Requantizer ry;
     private final boolean viaFloat;
+    /** Fault hook (requant_shift_off_by_one): extra right shift of the output scaling, 0 if correct. */
+    private final int shiftDelta;
 
     public QAdd(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi, boolean subtract) {
         this(a, b, y, mode, lo, hi, subtract, false);
@@ -46,6 +48,17 @@ public final class QAdd {
      */
     public QAdd(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi, boolean subtract,
             boolean viaFloat) {
+        this(a, b, y, mode, lo, hi, subtract, viaFloat, 0);
+    }
+
+    /**
+     * @param shiftDelta fault hook (requant_shift_off_by_one): the output scaling shifted right by
+     *                   this many extra bits (the result scaled by 2^-shiftDelta); 0 for the
+     *                   correct kernel
+     */
+    public QAdd(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi, boolean subtract,
+            boolean viaFloat, int shiftDelta) {
+        this.shiftDelta = shiftDelta;
         this.viaFloat = viaFloat;
         this.qa = a;
         this.qb = b;
@@ -57,7 +70,8 @@ public final class QAdd {
         double twiceMax = 2.0 * Math.max(a.scale(0), b.scale(0));
         this.ra = new Requantizer(a.scale(0) / twiceMax, RequantMode.FIXED);
         this.rb = new Requantizer(b.scale(0) / twiceMax, RequantMode.FIXED);
-        this.ry = new Requantizer(twiceMax / ((1 << LEFT_SHIFT) * (double) y.scale(0)), RequantMode.FIXED);
+        Requantizer r = new Requantizer(twiceMax / ((1 << LEFT_SHIFT) * (double) y.scale(0)), RequantMode.FIXED);
+        this.ry = shiftDelta == 0 ? r : r.withShiftDelta(shiftDelta);
     }
 
     public QTensor run(QTensor a, QTensor b) {
@@ -76,7 +90,7 @@ public final class QAdd {
             // QuantizeLinear in float32.
             float sa = qa.scale(0);
             float sb = qb.scale(0);
-            float sy = qy.scale(0);
+            float sy = shiftDelta == 0 ? qy.scale(0) : Math.scalb(qy.scale(0), shiftDelta);
             for (int i = 0; i < size; i++) {
                 float da = (ac[ia == null ? i : ia[i]] - za) * sa;
                 float db = (bc[ib == null ? i : ib[i]] - zb) * sb;
@@ -88,6 +102,10 @@ public final class QAdd {
             // into one float constant, then per element two fused multiply-adds on the raw codes.
             float ka = qa.scale(0) / qy.scale(0);
             float kb = qb.scale(0) / qy.scale(0);
+            if (shiftDelta != 0) {
+                ka = Math.scalb(ka, -shiftDelta);
+                kb = Math.scalb(kb, -shiftDelta);
+            }
             float fixed = (float) zy - (ka * za + kb * zb);
             boolean scalarA = ac.length == 1 && size > 1;
             boolean scalarB = bc.length == 1 && size > 1 && !scalarA;

@@ -25,12 +25,24 @@ public final class QConv {
     private final long lo;
     private final long hi;
     private final int group;
+    /** Fault hook (profile fault accumulator_int16_wrap): the accumulator wraps at 16 bits. */
+    private final boolean wrapInt16;
 
     /**
      * @param bias accumulator-unit bias per output channel (scale {@code s_x * s_w[c]})
      */
     public QConv(Node node, QTensor weights, long[] bias, Requantizer[] requant, QuantParams in, QuantParams out,
             long lo, long hi) {
+        this(node, weights, bias, requant, in, out, lo, hi, false);
+    }
+
+    /**
+     * @param wrapInt16 emulate a device bug: the accumulator is cast to 16 bits ({@code (short)})
+     *                  before requantization; false for the correct kernel
+     */
+    public QConv(Node node, QTensor weights, long[] bias, Requantizer[] requant, QuantParams in, QuantParams out,
+            long lo, long hi, boolean wrapInt16) {
+        this.wrapInt16 = wrapInt16;
         this.node = node;
         this.w = weights.codes();
         this.wShape = weights.shape();
@@ -114,7 +126,7 @@ public final class QConv {
             int yBase = (b * oc + o) * oh * ow;
             Requantizer rq = requant[o];
             for (int i = 0; i < acc.length; i++) {
-                y[yBase + i] = rq.apply(acc[i], zy, lo, hi);
+                y[yBase + i] = rq.apply(wrapInt16 ? (short) acc[i] : acc[i], zy, lo, hi);
             }
         });
         return new QTensor(new int[] {n, oc, oh, ow}, y, out);

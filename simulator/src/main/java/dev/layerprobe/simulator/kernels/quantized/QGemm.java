@@ -21,6 +21,8 @@ public final class QGemm {
     private final long lo;
     private final long hi;
     private final boolean transA;
+    /** Fault hook (profile fault accumulator_int16_wrap): the accumulator wraps at 16 bits. */
+    private final boolean wrapInt16;
 
     /**
      * @param weightsNk weight codes laid out [N, K]
@@ -28,6 +30,16 @@ public final class QGemm {
      */
     public QGemm(int[] weightsNk, int n, int k, int[] zeroPerN, long[] bias, Requantizer[] requant, QuantParams in,
             QuantParams out, long lo, long hi, boolean transA) {
+        this(weightsNk, n, k, zeroPerN, bias, requant, in, out, lo, hi, transA, false);
+    }
+
+    /**
+     * @param wrapInt16 emulate a device bug: the accumulator is cast to 16 bits ({@code (short)})
+     *                  before requantization; false for the correct kernel
+     */
+    public QGemm(int[] weightsNk, int n, int k, int[] zeroPerN, long[] bias, Requantizer[] requant, QuantParams in,
+            QuantParams out, long lo, long hi, boolean transA, boolean wrapInt16) {
+        this.wrapInt16 = wrapInt16;
         this.bT = weightsNk;
         this.n = n;
         this.k = k;
@@ -64,7 +76,7 @@ public final class QGemm {
                 int av = (transA ? ac[t * m + i] : ac[i * k + t]) - za;
                 acc += (long) av * (bT[j * k + t] - zb);
             }
-            y[idx] = requant[j].apply(acc, zy, lo, hi);
+            y[idx] = requant[j].apply(wrapInt16 ? (short) acc : acc, zy, lo, hi);
         });
         return new QTensor(new int[] {m, n}, y, out);
     }

@@ -14,9 +14,20 @@ public final class QGlobalAveragePool {
     private final dev.layerprobe.simulator.profile.RequantMode mode;
     private final long lo;
     private final long hi;
+    private final int shiftDelta;
 
     public QGlobalAveragePool(QuantParams in, QuantParams out, dev.layerprobe.simulator.profile.RequantMode mode,
             long lo, long hi) {
+        this(in, out, mode, lo, hi, 0);
+    }
+
+    /**
+     * @param shiftDelta fault hook (requant_shift_off_by_one): extra right shift of the
+     *                   requantization, 0 for the correct kernel
+     */
+    public QGlobalAveragePool(QuantParams in, QuantParams out, dev.layerprobe.simulator.profile.RequantMode mode,
+            long lo, long hi, int shiftDelta) {
+        this.shiftDelta = shiftDelta;
         this.in = in;
         this.out = out;
         this.mode = mode;
@@ -33,6 +44,9 @@ public final class QGlobalAveragePool {
         }
         double m = in.scale(0) / ((double) hw * out.scale(0));
         Requantizer r = new Requantizer(m, mode, in.scale(0) / (hw * out.scale(0)));
+        if (shiftDelta != 0) {
+            r = r.withShiftDelta(shiftDelta);
+        }
         int[] c = x.codes();
         long zx = in.zeroPoint(0);
         long zy = out.zeroPoint(0);

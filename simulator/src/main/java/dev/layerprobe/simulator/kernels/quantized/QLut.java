@@ -27,6 +27,28 @@ public final class QLut {
         }
     }
 
+    private QLut(int[] table, int offset, QuantParams out) {
+        this.table = table;
+        this.offset = offset;
+        this.out = out;
+    }
+
+    /**
+     * Fault hook (lut_coarse): the same function with a table of {@code entries} entries, each
+     * covering a run of consecutive input codes (for int8 and 16 entries: indexed by
+     * {@code code >> 4}) and holding the fine table's value at the run's middle code.
+     */
+    public QLut coarse(int entries) {
+        int n = table.length;
+        int run = Math.max(1, n / entries);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            int start = i / run * run;
+            t[i] = table[Math.min(n - 1, start + run / 2)];
+        }
+        return new QLut(t, offset, out);
+    }
+
     public QTensor run(QTensor x) {
         int[] c = x.codes();
         int[] y = new int[c.length];

@@ -20,13 +20,22 @@ public final class QMul {
     private final long hi;
 
     public QMul(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi) {
+        this(a, b, y, mode, lo, hi, 0);
+    }
+
+    /**
+     * @param shiftDelta fault hook (requant_shift_off_by_one): extra right shift of the
+     *                   requantization, 0 for the correct kernel
+     */
+    public QMul(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi, int shiftDelta) {
         this.qa = a;
         this.qb = b;
         this.qy = y;
         this.lo = lo;
         this.hi = hi;
         double m = (double) a.scale(0) * b.scale(0) / y.scale(0);
-        this.requant = new Requantizer(m, mode, (a.scale(0) * b.scale(0)) / y.scale(0));
+        Requantizer r = new Requantizer(m, mode, (a.scale(0) * b.scale(0)) / y.scale(0));
+        this.requant = shiftDelta == 0 ? r : r.withShiftDelta(shiftDelta);
     }
 
     public QTensor run(QTensor a, QTensor b) {
