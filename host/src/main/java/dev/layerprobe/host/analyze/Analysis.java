@@ -198,6 +198,7 @@ public final class Analysis {
                 evidence = f.evidence() + String.format(Locale.ROOT, "; confirmed with RunLayer: fed the simulator's"
                         + " own inputs, the device still differs (cos %.5f%s)", m.cos(),
                         m.hasCodes() ? String.format(Locale.ROOT, ", %.1f%% of codes differ", 100 * (1 - m.bitExact())) : "");
+                evidence += FaultSignatures.recognise(layer, inputs, onSim, onDevice, sim).map(s -> "; " + s).orElse("");
             }
         }
         Report.RuntimeFault confirmed = new Report.RuntimeFault(f.layer(), f.op(), evidence);
