@@ -91,26 +91,17 @@ final class AffineFolding {
                 }
                 bias[o] = (float) (bias[o] * perChannel[o]);
             }
-            wName = unique(g, conv.input(1) + "_folded");
-            g.constants().put(wName, Tensor.ofFloats(w.shape(), wf));
+            wName = Absorption.addConstant(g, conv.input(1) + "_folded", Tensor.ofFloats(w.shape(), wf));
         } else {
             double sign = op.equals("Sub") ? -1 : 1;
             for (int o = 0; o < oc; o++) {
                 bias[o] = (float) (bias[o] + sign * perChannel[o]);
             }
         }
-        String bName = unique(g, conv.name() + "_bias_folded");
-        g.constants().put(bName, Tensor.ofFloats(new int[] {oc}, bias));
-        List<String> in = conv.inputs();
-        in.set(1, wName);
-        if (in.size() > 2) {
-            in.set(2, bName);
-        } else {
-            in.add(bName);
-        }
-        conv.outputs().set(0, next.output(0));
-        conv.covers().add(next.name());
-        g.nodes().remove(next);
+        Absorption.setInput(conv, 1, wName);
+        Absorption.setInput(conv, 2, Absorption.addConstant(g, conv.name() + "_bias_folded",
+                Tensor.ofFloats(new int[] {oc}, bias)));
+        Absorption.absorb(g, conv, next);
         return true;
     }
 
@@ -169,29 +160,10 @@ final class AffineFolding {
             double cv = c0 == null ? 0 : c0.getDouble(c0.size() == 1 ? 0 : o) * gBeta;
             c[o] = (float) ((cv - mean.getDouble(o)) * kk + beta.getDouble(o));
         }
-        String bName = unique(g, gemm.input(1) + "_bnfold");
-        String cName = unique(g, gemm.name() + "_bias_bnfold");
-        g.constants().put(bName, Tensor.ofFloats(b.shape(), bf));
-        g.constants().put(cName, Tensor.ofFloats(new int[] {n}, c));
-        List<String> in = gemm.inputs();
-        in.set(1, bName);
-        if (in.size() > 2) {
-            in.set(2, cName);
-        } else {
-            in.add(cName);
-        }
+        Absorption.setInput(gemm, 1, Absorption.addConstant(g, gemm.input(1) + "_bnfold", Tensor.ofFloats(b.shape(), bf)));
+        Absorption.setInput(gemm, 2, Absorption.addConstant(g, gemm.name() + "_bias_bnfold",
+                Tensor.ofFloats(new int[] {n}, c)));
         gemm.attributes().put("beta", Attribute.ofFloat(1f));
-        gemm.outputs().set(0, bn.output(0));
-        gemm.covers().add(bn.name());
-        g.nodes().remove(bn);
-    }
-
-    private static String unique(Graph g, String base) {
-        String n = base;
-        int i = 1;
-        while (g.isConstant(n)) {
-            n = base + "_" + i++;
-        }
-        return n;
+        Absorption.absorb(g, gemm, bn);
     }
 }

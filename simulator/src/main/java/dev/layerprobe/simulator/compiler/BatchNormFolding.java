@@ -4,7 +4,6 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Graph pass: folds an inference BatchNormalization into the Conv before it,
@@ -51,30 +50,11 @@ final class BatchNormFolding {
                 double b = b0 == null ? 0 : b0.getDouble(c);
                 bias[c] = (float) ((b - mean.getDouble(c)) * k + beta.getDouble(c));
             }
-            String wName = uniqueName(g, conv.input(1) + "_bnfold");
-            String bName = uniqueName(g, conv.name() + "_bias_bnfold");
-            g.constants().put(wName, Tensor.ofFloats(w.shape(), wf));
-            g.constants().put(bName, Tensor.ofFloats(new int[] {oc}, bias));
-            List<String> in = conv.inputs();
-            in.set(1, wName);
-            if (in.size() > 2) {
-                in.set(2, bName);
-            } else {
-                in.add(bName);
-            }
-            conv.outputs().set(0, bn.output(0));
-            conv.covers().add(bn.name());
-            g.nodes().remove(bn);
+            Absorption.setInput(conv, 1, Absorption.addConstant(g, conv.input(1) + "_bnfold", Tensor.ofFloats(w.shape(), wf)));
+            Absorption.setInput(conv, 2, Absorption.addConstant(g, conv.name() + "_bias_bnfold",
+                    Tensor.ofFloats(new int[] {oc}, bias)));
+            Absorption.absorb(g, conv, bn);
         }
         g.pruneConstants();
-    }
-
-    private static String uniqueName(Graph g, String base) {
-        String n = base;
-        int i = 1;
-        while (g.isConstant(n)) {
-            n = base + "_" + i++;
-        }
-        return n;
     }
 }
