@@ -140,7 +140,8 @@ public final class Analysis {
                     progress.step();
                 }
             }
-            Report report = confirmOnDevice(buildReport(modelName, info, rows), info, client, modelId, sim,
+            Report report = confirmOnDevice(buildReport(modelName, info, rows,
+                    new HotSpots.Sources(sim, floatProgram, deviceModel, feeds)), info, client, modelId, sim,
                     feeds.get(0));
             new ConsoleTable().print(report, out);
             printDiagnosis(report, sim.isQuantized());
@@ -253,7 +254,8 @@ public final class Analysis {
         }
     }
 
-    private Report buildReport(String modelName, DeviceInfo info, List<LayerComparison> rows) {
+    private Report buildReport(String modelName, DeviceInfo info, List<LayerComparison> rows,
+            HotSpots.Sources hotSpotSources) {
         List<Report.Layer> layers = new ArrayList<>();
         int warnings = 0;
         int wrong = 0;
@@ -279,7 +281,8 @@ public final class Analysis {
                 .toList();
         Report.Device device = new Report.Device(info.getDevice(), info.getBackend(), info.getProfile(), faults,
                 info.getVersionsMap());
-        return new Report(modelName, device, layers, new Report.RootCause(fault, List.of()),
+        return new Report(modelName, device, layers,
+                new Report.RootCause(fault, HotSpots.rank(layers, hotSpotSources)),
                 new Report.Summary(layers.size(), warnings, wrong, o.warnCos(), o.wrongCos(), verdict));
     }
 
@@ -304,10 +307,17 @@ public final class Analysis {
                         worst.name(), worst.op()));
             }
         } else {
-            Report.Layer worst = worst(r, Report.Layer::perLayer);
-            if (worst != null) {
-                out.println(String.format(Locale.ROOT, "  Quantization: the layer losing most by itself is '%s' (%s),"
-                        + " per_layer cos %.5f.", worst.name(), worst.op(), worst.perLayer().cos()));
+            List<Report.HotSpot> spots = r.rootCause().quantization();
+            if (spots.isEmpty()) {
+                out.println("  Quantization: no hot spot; every layer keeps per_layer cos >= 0.9999 and entire cos"
+                        + " does not drop across it.");
+            } else {
+                out.println("  Quantization hot spots (largest own error and largest entire-cos drop first):");
+                for (int i = 0; i < spots.size(); i++) {
+                    Report.HotSpot h = spots.get(i);
+                    out.println(String.format(Locale.ROOT, "    %d. '%s' (%s), per_layer cos %.5f: %s; fix: %s", i + 1,
+                            h.layer(), h.op(), h.cos(), h.cause(), h.fix()));
+                }
             }
         }
         out.println("  Verdict: " + r.summary().verdict() + ".");

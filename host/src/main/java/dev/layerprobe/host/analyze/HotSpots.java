@@ -1,0 +1,372 @@
+package dev.layerprobe.host.analyze;
+
+import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.host.report.Report;
+import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.onnx.Onnx.NodeProto;
+import dev.layerprobe.onnx.Onnx.TensorProto;
+import dev.layerprobe.simulator.Layer;
+import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.graph.Graph;
+import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Quantization hot spots (DESIGN §2): the layers that lose most accuracy in quantization, each
+ * with a likely cause and the cheapest fix.
+ *
+ * <p>Layers are ranked twice, by their own error ({@code 1 - per_layer cos}, when per_layer cos is
+ * below {@link #PER_LAYER_COS}) and by the drop of {@code entire} cos across them (the lowest
+ * {@code entire} cos of the layers producing their inputs, 1 for graph inputs, minus their own,
+ * when above {@link #MIN_DROP}); the two rankings are taken in turn, own error first, up to
+ * {@link #LIMIT} layers. The cause comes from evidence that is cheap to compute, checked in this
+ * order: per-tensor weights whose output channels' max|w| spread over more than
+ * {@link #CHANNEL_SPREAD}x; an 8-bit lookup-table nonlinearity; an output range much wider than
+ * the float values need (one float run of the first few inputs); otherwise int8 resolution.
+ * Deterministic; stateless.
+ */
+public final class HotSpots {
+    /** At most this many hot spots. */
+    public static final int LIMIT = 5;
+    /** A layer whose per_layer cos is below this loses accuracy by itself. */
+    static final double PER_LAYER_COS = 0.9999;
+    /** A drop of entire cos above this counts even when per_layer cos is high. */
+    static final double MIN_DROP = 1e-4;
+    /** max|w| per output channel varying more than this is a spread worth per-channel scales. */
+    static final double CHANNEL_SPREAD = 10;
+    /** The quantized range this many times wider than the 0.01..99.99 percentile range: outliers. */
+    static final double OUTLIER_RATIO = 4;
+    /** The central 99% of values using fewer codes than this: the range is wasted on a few values. */
+    static final int FEW_CODES = 8;
+    /** Inputs run through the float program for the activation-range evidence. */
+    static final int EVIDENCE_INPUTS = 4;
+
+    /** Unary ops the quantized NPU runs as a 256-entry (int8) table (the simulator's list, plus fused patterns). */
+    static final Set<String> LUT_OPS = Set.of("Tanh", "Sigmoid", "HardSigmoid", "HardSwish", "Exp", "Erf",
+            "LeakyRelu", "Elu", "Softplus", "Log", "Sqrt", "Reciprocal", "Neg", "Abs", "Gelu", "GeluTanh", "Swish",
+            "Mish", "Softsign", "Selu");
+
+    private HotSpots() {
+    }
+
+    /**
+     * What the hot-spot evidence reads: the quantized program that produced the report's rows, the
+     * float program it was quantized from, the quantized model (per-tensor or per-channel weight
+     * scales) and the inputs of the analysis.
+     *
+     * @param sim the simulator program of the report; hot spots are empty unless it is quantized
+     * @param floatProgram the float program, or null
+     * @param quantizedModel the QDQ model {@code sim} was compiled from, or null
+     * @param feeds the analysis inputs; the first {@link #EVIDENCE_INPUTS} are run in float
+     */
+    public record Sources(NpuProgram sim, NpuProgram floatProgram, ModelProto quantizedModel,
+            List<Map<String, Tensor>> feeds) {
+    }
+
+    /** A layer selected for diagnosis: its row, its own error and the entire-cos drop across it. */
+    record Ranked(Report.Layer layer, double error, double drop) {
+    }
+
+    /** A likely cause and the cheapest fix, in plain words. */
+    record Diagnosis(String cause, String fix) {
+    }
+
+    /** The hot spots of a report's rows, worst first; empty for a float run. Never throws on missing evidence. */
+    public static List<Report.HotSpot> rank(List<Report.Layer> layers, Sources s) {
+        if (s == null || s.sim() == null || !s.sim().isQuantized()) {
+            return List.of();
+        }
+        List<Ranked> top = select(layers, producers(s.sim()), LIMIT);
+        Map<String, float[]> values = floatValues(s, top);
+        Map<String, Integer> weightScales = weightScaleSizes(s.quantizedModel());
+        List<Report.HotSpot> out = new ArrayList<>();
+        for (Ranked r : top) {
+            Layer l = s.sim().layer(r.layer().name()).orElse(null);
+            Diagnosis d = l == null ? resolution(r.layer().name(), null)
+                    : diagnose(l, s, weightScales, values.get(l.name()));
+            out.add(new Report.HotSpot(r.layer().name(), r.layer().op(), r.layer().perLayer().cos(), d.cause(), d.fix()));
+        }
+        return out;
+    }
+
+    /** For each layer, the layers producing its runtime inputs (graph inputs omitted). */
+    static Map<String, List<String>> producers(NpuProgram p) {
+        Map<String, String> producerOf = new HashMap<>();
+        for (Layer l : p.layers()) {
+            for (String o : l.outputs()) {
+                producerOf.put(o, l.name());
+            }
+        }
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        for (Layer l : p.layers()) {
+            List<String> ps = new ArrayList<>();
+            for (String in : l.inputs()) {
+                String pr = producerOf.get(in);
+                if (pr != null && !ps.contains(pr)) {
+                    ps.add(pr);
+                }
+            }
+            m.put(l.name(), ps);
+        }
+        return m;
+    }
+
+    /**
+     * The ranking alone, over rows with a per_layer column: one list by own error
+     * ({@code 1 - per_layer cos}, rows below {@link #PER_LAYER_COS}), one by the drop of entire cos
+     * across the layer (rows dropping more than {@link #MIN_DROP}), merged by taking them in turn,
+     * own error first, skipping rows already taken; at most {@code limit}. Equal values keep
+     * execution order. Taking the lists in turn keeps both kinds in the result: a drop of entire cos
+     * grows with the error arriving from upstream, so its values dwarf the layers' own errors.
+     *
+     * @param producers layer name to the names of the layers producing its inputs; a name without
+     *                  a row, or a row without an entire column, is left out; none left means 1
+     */
+    static List<Ranked> select(List<Report.Layer> layers, Map<String, List<String>> producers, int limit) {
+        Map<String, Report.Layer> byName = new HashMap<>();
+        for (Report.Layer l : layers) {
+            byName.put(l.name(), l);
+        }
+        List<Ranked> byError = new ArrayList<>();
+        List<Ranked> byDrop = new ArrayList<>();
+        for (Report.Layer l : layers) {
+            MetricResult pl = l.perLayer();
+            if (pl == null || Double.isNaN(pl.cos())) {
+                continue;
+            }
+            double drop = 0;
+            if (l.entire() != null && !Double.isNaN(l.entire().cos())) {
+                double before = 1;
+                for (String p : producers.getOrDefault(l.name(), List.of())) {
+                    Report.Layer pr = byName.get(p);
+                    if (pr != null && pr.entire() != null && !Double.isNaN(pr.entire().cos())) {
+                        before = Math.min(before, pr.entire().cos());
+                    }
+                }
+                drop = Math.max(0, before - l.entire().cos());
+            }
+            Ranked r = new Ranked(l, Math.max(0, 1 - pl.cos()), drop);
+            if (pl.cos() < PER_LAYER_COS) {
+                byError.add(r);
+            }
+            if (drop > MIN_DROP) {
+                byDrop.add(r);
+            }
+        }
+        // Stable sorts keep execution order among equal values.
+        byError.sort(Comparator.comparingDouble(Ranked::error).reversed());
+        byDrop.sort(Comparator.comparingDouble(Ranked::drop).reversed());
+        Map<String, Ranked> merged = new LinkedHashMap<>();
+        for (int i = 0; merged.size() < limit && (i < byError.size() || i < byDrop.size()); i++) {
+            if (i < byError.size()) {
+                merged.putIfAbsent(byError.get(i).layer().name(), byError.get(i));
+            }
+            if (merged.size() < limit && i < byDrop.size()) {
+                merged.putIfAbsent(byDrop.get(i).layer().name(), byDrop.get(i));
+            }
+        }
+        return List.copyOf(merged.values());
+    }
+
+    private static Diagnosis diagnose(Layer l, Sources s, Map<String, Integer> weightScales, float[] values) {
+        double spread = weightSpread(l, s, weightScales);
+        if (spread > CHANNEL_SPREAD) {
+            return new Diagnosis(String.format(Locale.ROOT, "weight channels of very different ranges under per-tensor"
+                    + " quantization (max|w| per output channel varies %.0fx)", spread), "--per-channel");
+        }
+        QuantParams q = l.outputQuant();
+        boolean eightBit = q != null && (q.type() == DType.INT8 || q.type() == DType.UINT8);
+        if (eightBit && (LUT_OPS.contains(l.op()) || l.fusedOps().stream().anyMatch(LUT_OPS::contains))) {
+            return new Diagnosis("a nonlinear op as a 256-entry lookup table",
+                    "promote this layer to int16 (--hybrid, layer " + l.name() + ")");
+        }
+        String outliers = outliers(q, values);
+        if (outliers != null) {
+            return new Diagnosis("activation range dominated by outliers (" + outliers + ")",
+                    "calibrate with --algo percentile or mse");
+        }
+        return resolution(l.name(), q);
+    }
+
+    private static Diagnosis resolution(String layer, QuantParams q) {
+        String bits = q != null && q.type() == DType.INT16 ? "int16" : "int8";
+        return new Diagnosis(bits + " resolution", bits.equals("int16")
+                ? "promote this layer to fp16 with --hybrid (" + layer + ")"
+                : "promote this layer to int16 or fp16 with --hybrid (" + layer + ")");
+    }
+
+    /**
+     * The evidence of an output range wider than the values need, or null: the quantized range
+     * (which always holds 0) against the 0.01..99.99 percentile range of the float values (with 0
+     * added), and how many codes the central 99% of values span.
+     */
+    static String outliers(QuantParams q, float[] values) {
+        if (q == null || !q.isPerTensor() || values == null || values.length == 0) {
+            return null;
+        }
+        float[] v = values.clone();
+        Arrays.sort(v);
+        double scale = q.scale(0);
+        long zp = q.zeroPoint(0);
+        double lo = (q.qmin() - zp) * scale;
+        double hi = (q.qmax() - zp) * scale;
+        double needed = Math.max(0, quantile(v, 0.9999)) - Math.min(0, quantile(v, 0.0001));
+        double central = (quantile(v, 0.995) - quantile(v, 0.005)) / scale;
+        double ratio = needed > 0 ? (hi - lo) / needed : Double.POSITIVE_INFINITY;
+        long codes = q.qmax() - q.qmin() + 1;
+        if (ratio > OUTLIER_RATIO || (codes >= 256 && central < FEW_CODES && central > 0)) {
+            return String.format(Locale.ROOT, "the quantized range is %.1fx the 99.99th-percentile range; 99%% of"
+                    + " values use %.0f of %d codes", ratio, Math.ceil(central), codes);
+        }
+        return null;
+    }
+
+    private static double quantile(float[] sorted, double q) {
+        return sorted[(int) Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))];
+    }
+
+    /**
+     * max/min over output channels of max|w| (channels with max|w| = 0 left out), when the layer's
+     * weight is quantized per tensor in the quantized model; 0 otherwise. The float program's
+     * weight is used when it has one of that name, so channels that rounded to zero still count.
+     */
+    static double weightSpread(Layer l, Sources s, Map<String, Integer> weightScales) {
+        Graph g = s.sim().graph();
+        Node main = null;
+        for (Node n : g.nodes()) {
+            if (n.opType().equals(l.op()) && (l.fusedNodes().contains(n.name()) || n.outputs().contains(l.name()))) {
+                main = n;
+                break;
+            }
+        }
+        if (main == null || main.inputs().size() < 2) {
+            return 0;
+        }
+        String w = main.input(1);
+        Integer scales = weightScales.get(w);
+        if (scales == null || scales != 1 || !g.isConstant(w)) {
+            return 0;
+        }
+        Tensor t = g.constant(w);
+        if (s.floatProgram() != null && s.floatProgram().graph().isConstant(w)) {
+            Tensor f = s.floatProgram().graph().constant(w);
+            if (Arrays.equals(f.shape(), t.shape())) {
+                t = f;
+            }
+        }
+        int rank = t.rank();
+        if (rank < 1 || !t.isFloating()) {
+            return 0;
+        }
+        int axis = switch (main.opType()) {
+            case "Conv" -> 0;
+            case "ConvTranspose" -> rank > 1 ? 1 : 0;
+            case "Gemm" -> main.attrInt("transB", 0) != 0 ? 0 : rank - 1;
+            case "MatMul" -> rank - 1;
+            default -> -1;
+        };
+        if (axis < 0) {
+            return 0;
+        }
+        return channelSpread(t.floats(), t.shape(), axis);
+    }
+
+    /** max/min over channels of {@code axis} of max|w|, leaving out all-zero channels; 0 with fewer than two. */
+    static double channelSpread(float[] w, int[] shape, int axis) {
+        int channels = shape[axis];
+        long inner = 1;
+        for (int i = axis + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        double[] max = new double[channels];
+        for (int i = 0; i < w.length; i++) {
+            int c = (int) ((i / inner) % channels);
+            max[c] = Math.max(max[c], Math.abs(w[i]));
+        }
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
+        int n = 0;
+        for (double m : max) {
+            if (m > 0) {
+                lo = Math.min(lo, m);
+                hi = Math.max(hi, m);
+                n++;
+            }
+        }
+        return n < 2 ? 0 : hi / lo;
+    }
+
+    /** DequantizeLinear outputs of the model to the number of elements of their scale. */
+    private static Map<String, Integer> weightScaleSizes(ModelProto m) {
+        Map<String, Integer> out = new HashMap<>();
+        if (m == null) {
+            return out;
+        }
+        Map<String, Integer> sizes = new HashMap<>();
+        for (TensorProto t : m.getGraph().getInitializerList()) {
+            long n = 1;
+            for (long d : t.getDimsList()) {
+                n *= d;
+            }
+            sizes.put(t.getName(), (int) n);
+        }
+        for (NodeProto n : m.getGraph().getNodeList()) {
+            if (n.getOpType().equals("DequantizeLinear") && n.getInputCount() > 1 && n.getOutputCount() > 0) {
+                Integer size = sizes.get(n.getInput(1));
+                if (size != null) {
+                    out.put(n.getOutput(0), size);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The float program's outputs of the ranked layers over the first few inputs; empty when it cannot run. */
+    private static Map<String, float[]> floatValues(Sources s, List<Ranked> top) {
+        Map<String, float[]> out = new HashMap<>();
+        if (s.floatProgram() == null || s.feeds() == null || top.isEmpty()) {
+            return out;
+        }
+        Map<String, String> wanted = new HashMap<>();
+        for (Ranked r : top) {
+            wanted.put(r.layer().name(), r.layer().name());
+        }
+        Map<String, List<float[]>> parts = new HashMap<>();
+        try {
+            for (Map<String, Tensor> feed : s.feeds().subList(0, Math.min(EVIDENCE_INPUTS, s.feeds().size()))) {
+                s.floatProgram().run(feed, (layer, v) -> {
+                    for (String o : layer.outputs()) {
+                        if (wanted.containsKey(o) && v.real().isFloating()) {
+                            parts.computeIfAbsent(o, k -> new ArrayList<>()).add(v.real().floats());
+                        }
+                    }
+                });
+            }
+        } catch (Exception e) {
+            // Evidence only: without float values the outlier rule is not applied.
+            return out;
+        }
+        for (Map.Entry<String, List<float[]>> e : parts.entrySet()) {
+            int n = e.getValue().stream().mapToInt(a -> a.length).sum();
+            float[] all = new float[n];
+            int at = 0;
+            for (float[] a : e.getValue()) {
+                System.arraycopy(a, 0, all, at, a.length);
+                at += a.length;
+            }
+            out.put(e.getKey(), all);
+        }
+        return out;
+    }
+}
