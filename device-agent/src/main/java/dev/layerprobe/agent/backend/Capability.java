@@ -11,7 +11,7 @@ public enum Capability {
     RUN,
     /** Reports quantized layers as their integer codes, not only as dequantized floats. */
     NATIVE_DUMPS,
-    /** Runs one layer on host-supplied inputs ({@link LoadedModel#runLayer}): device-side isolation. */
+    /** Runs one layer on host-supplied inputs ({@link LayerIsolation}): device-side isolation. */
     RUN_LAYER;
 
     /** The name on the wire: {@code run}, {@code native_dumps}, {@code run_layer}. */

@@ -1,7 +1,6 @@
 package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.tensor.Tensor;
@@ -24,15 +23,6 @@ public interface LoadedModel extends AutoCloseable {
      * @param feeds float tensors by input name
      */
     void run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException;
-
-    /**
-     * Runs one layer on the given inputs; only for backends with {@link Capability#RUN_LAYER}.
-     *
-     * @throws UnsupportedOperationException if the backend cannot isolate a layer
-     */
-    default LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws SimulatorException {
-        throw new UnsupportedOperationException("this backend cannot run a single layer");
-    }
 
     @Override
     void close();

@@ -122,7 +122,7 @@ public final class SimBackend implements Backend {
     }
 
     /** A handle on a cached program; closing it only forbids further use of the handle. */
-    private static final class SimModel implements LoadedModel {
+    private static final class SimModel implements LoadedModel, LayerIsolation {
         private final NpuProgram program;
         private volatile boolean closed;
 

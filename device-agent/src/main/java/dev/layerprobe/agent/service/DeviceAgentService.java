@@ -5,6 +5,7 @@ import dev.layerprobe.agent.ArtifactVersion;
 import dev.layerprobe.agent.Sha256;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.backend.Capability;
+import dev.layerprobe.agent.backend.LayerIsolation;
 import dev.layerprobe.agent.backend.LoadedModel;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
@@ -149,7 +150,11 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                         + " runs in progress, its limit").asException();
             }
             try (LoadedModel loaded = backend.load(model, request.getModelId())) {
-                LayerValue value = loaded.runLayer(request.getLayer(), inputs);
+                if (!(loaded instanceof LayerIsolation isolation)) {
+                    throw Status.UNIMPLEMENTED.withDescription("backend '" + backend.name()
+                            + "' cannot run single layers").asException();
+                }
+                LayerValue value = isolation.runLayer(request.getLayer(), inputs);
                 LayerPayload payload = LayerPayload.of(value, format);
                 ByteString data = payload.chunk(0, payload.elements());
                 LayerHeader.Builder h = LayerHeader.newBuilder().setName(request.getLayer()).setDtype(payload.dtype())

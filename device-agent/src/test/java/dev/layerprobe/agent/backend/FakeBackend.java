@@ -81,7 +81,7 @@ public final class FakeBackend implements Backend {
     @Override
     public LoadedModel load(byte[] model, String modelId) {
         loads.incrementAndGet();
-        return new LoadedModel() {
+        return new IsolatingModel() {
             @Override
             public List<ValueInfo> inputs() {
                 return List.of(new ValueInfo(INPUT, DType.FLOAT32, new int[] {1, 4}));
@@ -181,5 +181,9 @@ public final class FakeBackend implements Backend {
     private static Layer layer(int index, String name, String op, Placement placement, QuantParams q,
             List<String> fused) {
         return new Layer(index, name, op, List.of(INPUT), List.of(name), fused, List.of(), Map.of(), placement, q);
+    }
+
+    /** The fake's loaded model, which can also run single layers. */
+    private interface IsolatingModel extends LoadedModel, LayerIsolation {
     }
 }
