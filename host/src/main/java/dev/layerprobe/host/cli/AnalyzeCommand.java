@@ -35,13 +35,8 @@ final class AnalyzeCommand implements Callable<Integer> {
                     + " instead of quantizing here")
     Path quantized;
 
-    @Option(names = "--device", paramLabel = "HOST:PORT",
-            description = "a running agent (default: an emulated device started in this process)")
-    String device;
-
-    @Option(names = "--profile", paramLabel = "P.yaml",
-            description = "device profile for the emulated device: numerics and faults")
-    Path profile;
+    @Mixin
+    DeviceOptions target;
 
     @Option(names = "--report", paramLabel = "DIR", defaultValue = "layerprobe-report",
             description = "where report.json, report.csv and dumps/ go (default: ${DEFAULT-VALUE})")
@@ -70,8 +65,9 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        AnalysisOptions o = new AnalysisOptions(model, inputs, calib, device, profile, report, input.spec(), warnCos,
-                wrongCos, atol, rtol, quant.toOptions(), quantized, input.shapes(), input.heightWidth());
+        AnalysisOptions o = new AnalysisOptions(model, inputs, calib, target.device, target.profile, report,
+                input.spec(), warnCos, wrongCos, atol, rtol, quant.toOptions(), quantized, input.shapes(),
+                input.heightWidth());
         new Analysis(o, spec.commandLine().getOut()).run();
         return 0;
     }

@@ -31,13 +31,8 @@ final class CheckInputCommand implements Callable<Integer> {
                     + " default: --input preprocessed as given")
     Path deviceInput;
 
-    @Option(names = "--device", paramLabel = "HOST:PORT",
-            description = "a running agent (default: an emulated device started in this process)")
-    String device;
-
-    @Option(names = "--profile", paramLabel = "P.yaml",
-            description = "device profile for the emulated device: numerics and faults")
-    Path profile;
+    @Mixin
+    DeviceOptions target;
 
     @Option(names = "--float", description = "upload the compiled float model instead of an int8 QDQ model"
             + " calibrated on the input (for devices that run float)")
@@ -48,7 +43,8 @@ final class CheckInputCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PreprocessingCheck.Options o = new PreprocessingCheck.Options(model, input, deviceInput, device, profile,
+        PreprocessingCheck.Options o = new PreprocessingCheck.Options(model, input, deviceInput, target.device,
+                target.profile,
                 preprocessing.spec(), preprocessing.shapes(), preprocessing.heightWidth(), floatUpload);
         new PreprocessingCheck(o, spec.commandLine().getOut()).run();
         return 0;

@@ -1,16 +1,12 @@
 package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.input.InputLoader;
-import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.host.quantize.HybridSearch;
 import dev.layerprobe.host.quantize.QuantizationOptions;
 import dev.layerprobe.host.quantize.Quantizer;
 import dev.layerprobe.onnx.Onnx.ModelProto;
-import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
-import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.HybridSpec;
 import dev.layerprobe.simulator.quant.LayerPrecision;
@@ -98,21 +94,12 @@ final class ProposeHybridCommand implements Callable<Integer> {
         if (maxLayers < 0) {
             throw new UsageException("--max-layers must not be negative, got " + maxLayers);
         }
-        ModelProto floatModel = OnnxGraphs.readModel(model);
-        NpuProgram floatProgram = Simulator.compile(model, CompileOptions.DEFAULT);
-        if (floatProgram.inputs().size() != 1) {
-            throw new UsageException("the model has " + floatProgram.inputs().size() + " inputs; propose-hybrid"
-                    + " supports single-input models");
-        }
-        ValueInfo in = floatProgram.inputs().get(0);
-        List<Path> files = Quantizer.listInputs(calib);
-        int[] shape = InputShapes.resolve(in, input.shapes().get(in.name()), input.heightWidth());
-        if (!InputShapes.isStatic(shape)) {
-            shape = InputLoader.load(files.get(0), shape, input.spec()).shape();
-        }
-        if (!InputShapes.isStatic(in.shape())) {
-            floatProgram = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(Map.of(in.name(), shape)));
-        }
+        FloatModelAtSize m = FloatModelAtSize.load(model, calib, input, "propose-hybrid");
+        ModelProto floatModel = m.floatModel();
+        NpuProgram floatProgram = m.floatProgram();
+        ValueInfo in = m.input();
+        int[] shape = m.shape();
+        List<Path> files = m.files();
         Map<String, LayerPrecision> start = new LinkedHashMap<>();
         if (q.hybrid() != null) {
             HybridSpec h = HybridSpec.load(q.hybrid());

@@ -1,7 +1,6 @@
 package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.input.InputLoader;
-import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.host.quantize.AlgorithmComparison;
 import dev.layerprobe.host.quantize.QuantizationOptions;
 import dev.layerprobe.host.quantize.Quantizer;
@@ -12,7 +11,6 @@ import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.tensor.Tensor;
@@ -80,21 +78,12 @@ final class QuantizeCommand implements Callable<Integer> {
         if (eval < 1) {
             throw new UsageException("--eval must be at least 1, got " + eval);
         }
-        ModelProto floatModel = OnnxGraphs.readModel(model);
-        NpuProgram floatProgram = Simulator.compile(model, CompileOptions.DEFAULT);
-        if (floatProgram.inputs().size() != 1) {
-            throw new UsageException("the model has " + floatProgram.inputs().size() + " inputs; quantize supports"
-                    + " single-input models");
-        }
-        ValueInfo in = floatProgram.inputs().get(0);
-        List<Path> files = Quantizer.listInputs(calib);
-        int[] shape = InputShapes.resolve(in, input.shapes().get(in.name()), input.heightWidth());
-        if (!InputShapes.isStatic(shape)) {
-            shape = InputLoader.load(files.get(0), shape, input.spec()).shape();
-        }
-        if (!InputShapes.isStatic(in.shape())) {
-            floatProgram = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(Map.of(in.name(), shape)));
-        }
+        FloatModelAtSize m = FloatModelAtSize.load(model, calib, input, "quantize");
+        ModelProto floatModel = m.floatModel();
+        NpuProgram floatProgram = m.floatProgram();
+        ValueInfo in = m.input();
+        int[] shape = m.shape();
+        List<Path> files = m.files();
         Quantizer quantizer = new Quantizer(out);
         Calibration calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), files, input.spec(),
                 compare ? withHistograms(q) : q);
