@@ -1,5 +1,6 @@
 package dev.layerprobe.simulator;
 
+import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.tensor.QuantParams;
 import java.util.List;
 import java.util.Map;
@@ -19,10 +20,20 @@ import java.util.Map;
  * @param attributes  the main node's attributes, for display
  * @param placement   NPU or CPU
  * @param outputQuant the quantization of the output, or null for a float layer
+ * @param precision   what the layer computes in: its output's integer type, FP16 (binary16 values
+ *                    held in float32 tensors) or FLOAT32
  */
 public record Layer(int index, String name, String op, List<String> inputs, List<String> outputs,
         List<String> fusedNodes, List<String> fusedOps, Map<String, String> attributes, Placement placement,
-        QuantParams outputQuant) {
+        QuantParams outputQuant, LayerPrecision precision) {
+
+    /** A layer whose precision follows from its output quantization: its integer type, else FLOAT32. */
+    public Layer(int index, String name, String op, List<String> inputs, List<String> outputs,
+            List<String> fusedNodes, List<String> fusedOps, Map<String, String> attributes, Placement placement,
+            QuantParams outputQuant) {
+        this(index, name, op, inputs, outputs, fusedNodes, fusedOps, attributes, placement, outputQuant,
+                outputQuant == null ? LayerPrecision.FLOAT32 : LayerPrecision.of(outputQuant.type()));
+    }
 
     /** "Conv+Relu" for a fused layer, the op alone otherwise. */
     public String opLabel() {

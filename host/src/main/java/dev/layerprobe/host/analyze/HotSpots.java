@@ -9,6 +9,7 @@ import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.QuantParams;
 import dev.layerprobe.simulator.tensor.Tensor;
@@ -33,7 +34,8 @@ import java.util.Set;
  * {@link #LIMIT} layers. The cause comes from evidence that is cheap to compute, checked in this
  * order: per-tensor weights whose output channels' max|w| spread over more than
  * {@link #CHANNEL_SPREAD}x; an 8-bit lookup-table nonlinearity; an output range much wider than
- * the float values need (one float run of the first few inputs); otherwise int8 resolution.
+ * the float values need (one float run of the first few inputs); otherwise the layer's precision
+ * itself (int8, int16 or fp16 resolution).
  * Deterministic; stateless.
  */
 public final class HotSpots {
@@ -93,7 +95,7 @@ public final class HotSpots {
         List<Report.HotSpot> out = new ArrayList<>();
         for (Ranked r : top) {
             Layer l = s.sim().layer(r.layer().name()).orElse(null);
-            Diagnosis d = l == null ? resolution(r.layer().name(), null)
+            Diagnosis d = l == null ? resolution(r.layer().name(), LayerPrecision.INT8)
                     : diagnose(l, s, weightScales, values.get(l.name()));
             out.add(new Report.HotSpot(r.layer().name(), r.layer().op(), r.layer().perLayer().cos(), d.cause(), d.fix()));
         }
@@ -196,14 +198,24 @@ public final class HotSpots {
             return new Diagnosis("activation range dominated by outliers (" + outliers + ")",
                     "calibrate with --algo percentile or mse");
         }
-        return resolution(l.name(), q);
+        return resolution(l.name(), l.precision());
     }
 
-    private static Diagnosis resolution(String layer, QuantParams q) {
-        String bits = q != null && q.type() == DType.INT16 ? "int16" : "int8";
-        return new Diagnosis(bits + " resolution", bits.equals("int16")
-                ? "promote this layer to fp16 with --hybrid (" + layer + ")"
-                : "promote this layer to int16 or fp16 with --hybrid (" + layer + ")");
+    /**
+     * The precision itself as the cause, and the next step up as the fix: int8 to int16 or fp16; int16
+     * and fp16 to float32 (fp16 keeps 11 significant bits, fewer than int16, so it is no step up from it).
+     */
+    static Diagnosis resolution(String layer, LayerPrecision p) {
+        return switch (p) {
+            case INT16 -> new Diagnosis("int16 resolution",
+                    "keep this layer in float32 with --hybrid (" + layer + ")");
+            case FP16 -> new Diagnosis("fp16 rounding (11 significant bits)",
+                    "keep this layer in float32 with --hybrid (" + layer + ")");
+            case FLOAT32 -> new Diagnosis("error carried in from the layers before it (this layer runs in float32)",
+                    "look at the hot spots upstream of " + layer);
+            default -> new Diagnosis(p.yamlName() + " resolution",
+                    "promote this layer to int16 or fp16 with --hybrid (" + layer + ")");
+        };
     }
 
     /**

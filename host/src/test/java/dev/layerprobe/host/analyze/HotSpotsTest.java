@@ -14,6 +14,7 @@ import dev.layerprobe.host.report.Report;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
+import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.QuantParams;
 import java.io.PrintWriter;
@@ -92,6 +93,18 @@ class HotSpotsTest {
     }
 
     /** MobilePose-like, per-tensor weights, four calibration images: hot spots with actionable fixes. */
+    @Test
+    void resolutionNamesTheLayersOwnPrecisionAndTheNextStepUp() {
+        assertEquals("int8 resolution", HotSpots.resolution("c", LayerPrecision.INT8).cause());
+        assertTrue(HotSpots.resolution("c", LayerPrecision.INT8).fix().contains("int16 or fp16"));
+        // fp16 has fewer significant bits than int16: the step up from either is float32.
+        for (LayerPrecision p : List.of(LayerPrecision.INT16, LayerPrecision.FP16)) {
+            HotSpots.Diagnosis d = HotSpots.resolution("c", p);
+            assertTrue(d.cause().startsWith(p.yamlName()), d.cause());
+            assertTrue(d.fix().contains("float32") && d.fix().contains("--hybrid"), d.fix());
+        }
+    }
+
     @Test
     void analyzePerTensorReportsHotSpots() throws Exception {
         Path model = SharedData.require("models/mobilepose_like.onnx");

@@ -16,6 +16,7 @@ import dev.layerprobe.simulator.kernels.FloatKernels;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
+import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.quant.QdqImport;
 import dev.layerprobe.simulator.quant.QuantSpec;
 import dev.layerprobe.simulator.tensor.QuantParams;
@@ -94,9 +95,11 @@ public final class NpuCompiler {
             LayerExec exec;
             Placement placement;
             QuantParams outQ = null;
+            LayerPrecision precision = LayerPrecision.FLOAT32;
             if (spec.isFp16(layerName)) {
                 exec = Fp16Layers.build(g, withFaults(nodes, faults), inputs);
                 placement = Placement.NPU;
+                precision = LayerPrecision.FP16;
             } else if (spec.isFloat32(layerName)) {
                 // A hybrid model's float32 layer: float values out, consumers quantize on entry.
                 exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
@@ -106,12 +109,15 @@ public final class NpuCompiler {
                 exec = b.exec();
                 placement = b.placement();
                 outQ = spec.activation(layerName);
+                if (outQ != null) {
+                    precision = LayerPrecision.of(outQ.type());
+                }
             } else {
                 exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
                 placement = pattern != null || QuantizedLayers.isNpuOp(main.opType()) ? Placement.NPU : Placement.CPU;
             }
             layers.add(new Layer(layers.size(), layerName, op, List.copyOf(inputs), List.copyOf(outputs),
-                    List.copyOf(covers), fusedOps, attrs, placement, outQ));
+                    List.copyOf(covers), fusedOps, attrs, placement, outQ, precision));
             execs.add(exec);
         }
         Map<String, QuantParams> tensorQuant = new HashMap<>(spec.activations());

@@ -208,6 +208,7 @@ class MixedPrecisionTest {
         for (Layer l : hy.layers()) {
             LayerPrecision p = layers.getOrDefault(l.name(), LayerPrecision.INT8);
             assertEquals(p == LayerPrecision.FLOAT32 ? Placement.CPU : Placement.NPU, l.placement(), "layer " + l.name());
+            assertEquals(p, l.precision(), "layer " + l.name());
         }
         assertEquals(DType.INT16, byName.get("c1").outputQuant().type());
         assertNull(byName.get("c2").outputQuant());
