@@ -48,6 +48,11 @@ class FaultSignaturesTest {
         "accumulator_int16_wrap, mobilepose_like.onnx, /backbone/backbone.2/conv/conv.2/Conv_output_0, wrap-around at ±32768",
         "input_channel_swap, mobilepose_like.onnx, /backbone/backbone.0/backbone.0.2/Clip_output_0, channels swapped",
         "lut_coarse, espcn_x3.onnx, /body/body.1/Tanh_output_0, at most 16 distinct output codes",
+        "drop_bias, mobilenet_v2.onnx, /features/features.1/conv/conv.0/conv.0.2/Clip_output_0, constant offset per channel",
+        "zero_point_ignored, mobilenet_v2.onnx, /features/features.2/conv/conv.1/conv.1.2/Clip_output_0, constant offset per channel",
+        "requant_shift_off_by_one, mobilenet_v2.onnx, /features/features.3/conv/conv.2/Conv_output_0, values off by a factor of 2",
+        "accumulator_int16_wrap, mobilenet_v2.onnx, /features/features.2/conv/conv.2/Conv_output_0, wrap-around at ±32768",
+        "input_channel_swap, mobilenet_v2.onnx, /features/features.0/features.0.2/Clip_output_0, channels swapped",
     })
     void evidenceNamesTheSignature(String kind, String model, String layer, String signature) throws Exception {
         Path dir = tmp.resolve(kind);
@@ -74,5 +79,30 @@ class FaultSignaturesTest {
                 assertTrue(!evidence.contains(o), kind + " should not also read '" + o + "': " + evidence);
             }
         }
+    }
+
+    /**
+     * mobilenet_v2 has no DepthToSpace and no lookup-table op (and mobilepose_like no lookup-table op):
+     * a fault placed where its kind cannot apply is the user's mistake, named before anything runs.
+     */
+    @ParameterizedTest(name = "{0} on {1} {2}")
+    @CsvSource({
+        "depth_to_space_mode_swap, mobilenet_v2.onnx, /features/features.3/Add_output_0, layer '/features/features.3/Add_output_0' is Add",
+        "lut_coarse, mobilenet_v2.onnx, logits, layer 'logits' is Gemm",
+        "lut_coarse, mobilepose_like.onnx, /head/head.3/Relu_output_0, layer '/head/head.3/Relu_output_0' is Relu",
+    })
+    void faultOnALayerOfAnotherOpIsRefused(String kind, String model, String layer, String message) throws Exception {
+        Path profile = tmp.resolve(kind + "-" + model + ".yaml");
+        Files.writeString(profile, "name: faulty-npu\nfaults:\n  - kind: " + kind + "\n    layer: " + layer + "\n");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = LayerProbeCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute("analyze",
+                SharedData.require("models/" + model).toString(), "--input",
+                SharedData.require("images/photos/astronaut.png").toString(), "--calib", calib.toString(),
+                "--report", tmp.resolve("refused-" + kind).toString(), "--profile", profile.toString());
+        assertTrue(exit != 0, "exit " + exit);
+        String e = err.toString().strip();
+        assertEquals(1, e.lines().count(), e);
+        assertTrue(e.contains("fault " + kind + " applies to [") && e.contains(message), e);
     }
 }
