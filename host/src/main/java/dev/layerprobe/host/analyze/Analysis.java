@@ -4,6 +4,7 @@ import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.LayerCollector;
+import dev.layerprobe.host.compare.InputSpread;
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.dump.DumpWriter;
 import dev.layerprobe.host.golden.GoldenRunner;
@@ -137,6 +138,7 @@ public final class Analysis {
             try (Progress progress = Progress.start("analyzing", feeds.size(), out)) {
                 for (int i = 0; i < feeds.size(); i++) {
                     runOne(i, feeds.get(i), golden, sim, client, modelId, byName, i == 0 ? dumps : null, modelName);
+                    rows.forEach(LayerComparison::endInput);
                     progress.step();
                 }
             }
@@ -320,7 +322,29 @@ public final class Analysis {
                 }
             }
         }
+        printInputSpread(r);
         out.println("  Verdict: " + r.summary().verdict() + ".");
+    }
+
+    /** Over several inputs: how the final layer's entire cos varies, and which input is worst. */
+    private void printInputSpread(Report r) {
+        List<Report.Layer> layers = r.layers();
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            Report.Layer l = layers.get(i);
+            for (MetricResult m : new MetricResult[] {l.entire(), l.goldenErr()}) {
+                if (m != null && m.hasSpread()) {
+                    InputSpread s = m.spread();
+                    String column = m == l.entire() ? "entire" : "golden_err";
+                    String worst = s.worstInput() < o.inputs().size()
+                            ? o.inputs().get(s.worstInput()).getFileName().toString() : "#" + s.worstInput();
+                    out.println(String.format(Locale.ROOT, "  Inputs: %d; at the last layer '%s' %s cos is %.5f"
+                            + " pooled, %.5f on average and %.5f at worst (%s); report.json has the mean and worst"
+                            + " of every layer.", s.inputs(), l.name(), column, m.cos(), s.meanCos(), s.worstCos(),
+                            worst));
+                    return;
+                }
+            }
+        }
     }
 
     private static Report.Layer worst(Report r, java.util.function.Function<Report.Layer, MetricResult> column) {

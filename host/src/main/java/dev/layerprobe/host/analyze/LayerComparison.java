@@ -76,6 +76,15 @@ final class LayerComparison {
         return r;
     }
 
+    /** Marks the end of one input: each column keeps that input's own cos for the mean and worst. */
+    void endInput() {
+        for (Metrics m : new Metrics[] {entire, perLayer, simuErr, goldenErr}) {
+            if (m != null) {
+                m.endInput();
+            }
+        }
+    }
+
     /** The layer's output shape as the simulator produced it, or null before any run. */
     int[] shape() {
         return shape;

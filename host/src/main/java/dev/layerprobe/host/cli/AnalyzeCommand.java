@@ -2,6 +2,7 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.analyze.Analysis;
 import dev.layerprobe.host.analyze.AnalysisOptions;
+import dev.layerprobe.host.input.InputLoader;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -23,8 +24,9 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "the float ONNX model")
     Path model;
 
-    @Option(names = "--input", required = true, paramLabel = "FILE",
-            description = "an input image (PNG/JPEG, resized to the model input) or .npy; repeatable")
+    @Option(names = "--input", required = true, paramLabel = "FILE|DIR",
+            description = "an input image (PNG/JPEG, resized to the model input), .npy, or a folder of them;"
+                    + " repeatable; metrics are over all inputs (pooled, mean and worst)")
     List<Path> inputs;
 
     @Option(names = "--calib", paramLabel = "DIR", description = "calibration images (default: the inputs)")
@@ -65,7 +67,8 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        AnalysisOptions o = new AnalysisOptions(model, inputs, calib, target.device, target.profile, report,
+        AnalysisOptions o = new AnalysisOptions(model, InputLoader.expandFolders(inputs), calib, target.device,
+                target.profile, report,
                 input.spec(), warnCos, wrongCos, atol, rtol, quant.toOptions(), quantized, input.shapes(),
                 input.heightWidth());
         new Analysis(o, spec.commandLine().getOut()).run();

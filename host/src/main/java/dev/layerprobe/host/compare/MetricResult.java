@@ -21,10 +21,24 @@ import java.util.Map;
  * @param nanCount elements where a or b is NaN (they make the sums NaN and are never close)
  * @param bitExact fraction of equal integer codes, or null when codes were not compared
  * @param maxLsb largest |code difference|, or null when codes were not compared
+ * @param spread the per-input cos (mean and worst) when inputs were marked, else null
  */
 public record MetricResult(long count, double cos, double euc, double relEuc, double mse, double sqnrDb,
         double maxAbs, double meanAbs, double allclose, double atol, double rtol, long nanCount,
-        Double bitExact, Long maxLsb) {
+        Double bitExact, Long maxLsb, InputSpread spread) {
+
+    /** A result without a per-input spread. */
+    public MetricResult(long count, double cos, double euc, double relEuc, double mse, double sqnrDb,
+            double maxAbs, double meanAbs, double allclose, double atol, double rtol, long nanCount,
+            Double bitExact, Long maxLsb) {
+        this(count, cos, euc, relEuc, mse, sqnrDb, maxAbs, meanAbs, allclose, atol, rtol, nanCount, bitExact, maxLsb,
+                null);
+    }
+
+    /** True when more than one input was compared and their own cosines are known. */
+    public boolean hasSpread() {
+        return spread != null && spread.inputs() > 1;
+    }
 
     /** True when integer codes were compared ({@link #bitExact()} and {@link #maxLsb()} are set). */
     public boolean hasCodes() {
@@ -35,7 +49,9 @@ public record MetricResult(long count, double cos, double euc, double relEuc, do
      * The statistics as an ordered map for JSON and CSV, keyed in snake_case ({@code cos},
      * {@code rel_euc}, {@code sqnr_db}, ...). Values are numbers, except that NaN becomes null and
      * ±infinity the strings {@code "inf"} / {@code "-inf"}, since JSON has neither;
-     * {@code bit_exact} and {@code max_lsb} are present only when codes were compared.
+     * {@code bit_exact} and {@code max_lsb} are present only when codes were compared;
+     * {@code cos_mean}, {@code cos_worst}, {@code worst_input} and {@code inputs} only over more
+     * than one input (the pooled statistics are then over all inputs together).
      */
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -54,6 +70,9 @@ public record MetricResult(long count, double cos, double euc, double relEuc, do
         if (hasCodes()) {
             m.put("bit_exact", json(bitExact));
             m.put("max_lsb", maxLsb);
+        }
+        if (hasSpread()) {
+            m.putAll(spread.toMap());
         }
         return m;
     }

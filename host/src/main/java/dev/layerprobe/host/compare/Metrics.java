@@ -25,8 +25,11 @@ import java.util.Arrays;
  *       {@code QuantParams.sameMapping}).</li>
  *   <li>With no elements at all every distance is 0, cos 1.0, allclose 1.0.</li>
  * </ul>
- * A NaN on either side makes the sums NaN and is counted in {@code nan_count}. Not thread-safe:
- * one accumulator per comparison.
+ * A NaN on either side makes the sums NaN and is counted in {@code nan_count}.
+ *
+ * <p>Over several inputs the statistics are pooled (every element of every input weighs alike);
+ * calling {@link #endInput()} after each input also keeps each input's own cos, summarised in the
+ * result's {@link InputSpread}. Not thread-safe: one accumulator per comparison.
  */
 public final class Metrics {
     /** numpy's default relative tolerance. */
@@ -48,6 +51,15 @@ public final class Metrics {
     private long codeCount;
     private long codeEqual;
     private long maxLsb;
+    // The current input's own sums, for its cos at endInput().
+    private double inputAB;
+    private double inputAA;
+    private double inputBB;
+    private long inputCount;
+    private int inputs;
+    private double sumInputCos;
+    private double worstInputCos = Double.POSITIVE_INFINITY;
+    private int worstInput = -1;
 
     public Metrics() {
         this(DEFAULT_ATOL, DEFAULT_RTOL);
@@ -103,6 +115,10 @@ public final class Metrics {
         sumAB += ab;
         sumAA += aa;
         sumBB += bb;
+        inputAB += ab;
+        inputAA += aa;
+        inputBB += bb;
+        inputCount += len;
         sumDD += dd;
         sumAbs += abs;
         maxAbs = mx;
@@ -157,6 +173,30 @@ public final class Metrics {
         return add(ra, rb, 0, len);
     }
 
+    /**
+     * Closes the current input: its own cos joins the per-input mean and worst. Does nothing when
+     * no element was added since the last call, so callers may call it for every layer after every
+     * input whether or not the layer received data.
+     */
+    public Metrics endInput() {
+        if (inputCount == 0) {
+            return this;
+        }
+        double c = cos(inputAB, inputAA, inputBB);
+        int index = inputs++;
+        sumInputCos += c;
+        // NaN is the worst there is; the first input to reach the worst value keeps it.
+        if (worstInput < 0 || (!Double.isNaN(worstInputCos) && (Double.isNaN(c) || c < worstInputCos))) {
+            worstInputCos = c;
+            worstInput = index;
+        }
+        inputAB = 0;
+        inputAA = 0;
+        inputBB = 0;
+        inputCount = 0;
+        return this;
+    }
+
     /** Elements added so far (real values). */
     public long count() {
         return count;
@@ -164,15 +204,7 @@ public final class Metrics {
 
     /** The statistics of everything added so far; the accumulator stays usable. */
     public MetricResult result() {
-        double cos;
-        if (sumAA == 0 && sumBB == 0) {
-            cos = 1.0;
-        } else if (sumAA == 0 || sumBB == 0) {
-            cos = 0.0;
-        } else {
-            // Rounding can push |cos| a hair past 1 for identical vectors.
-            cos = Math.max(-1.0, Math.min(1.0, sumAB / Math.sqrt(sumAA * sumBB)));
-        }
+        double cos = cos(sumAB, sumAA, sumBB);
         double euc = Math.sqrt(sumDD);
         double relEuc = sumDD == 0 ? 0.0 : sumAA == 0 ? Double.POSITIVE_INFINITY : euc / Math.sqrt(sumAA);
         double sqnr = sumDD == 0 ? Double.POSITIVE_INFINITY
@@ -181,17 +213,30 @@ public final class Metrics {
             relEuc = Double.NaN;
             sqnr = Double.NaN;
         }
-        if (Double.isNaN(sumAB) || Double.isNaN(sumAA) || Double.isNaN(sumBB)) {
-            cos = Double.NaN;
-        }
         double mse = count == 0 ? 0.0 : sumDD / count;
         double meanAbs = count == 0 ? 0.0 : sumAbs / count;
         double allclose = count == 0 ? 1.0 : (double) close / count;
         Double bitExact = codeCount == 0 ? null : (double) codeEqual / codeCount;
         Long lsb = codeCount == 0 ? null : maxLsb;
         double max = nans > 0 ? Double.NaN : maxAbs;
+        InputSpread spread = inputs == 0 ? null
+                : new InputSpread(inputs, sumInputCos / inputs, worstInputCos, worstInput);
         return new MetricResult(count, cos, euc, relEuc, mse, sqnr, max, meanAbs, allclose, atol, rtol, nans,
-                bitExact, lsb);
+                bitExact, lsb, spread);
+    }
+
+    private static double cos(double ab, double aa, double bb) {
+        if (Double.isNaN(ab) || Double.isNaN(aa) || Double.isNaN(bb)) {
+            return Double.NaN;
+        }
+        if (aa == 0 && bb == 0) {
+            return 1.0;
+        }
+        if (aa == 0 || bb == 0) {
+            return 0.0;
+        }
+        // Rounding can push |cos| a hair past 1 for identical vectors.
+        return Math.max(-1.0, Math.min(1.0, ab / Math.sqrt(aa * bb)));
     }
 
     /** Compares two whole tensors of the same shape (integer tensors are compared as their values). */

@@ -29,6 +29,50 @@ public final class InputLoader {
     }
 
     /**
+     * The input files of a folder, sorted by name: every file {@link #load} reads ({@code .npy},
+     * {@code .pb} and images); other files are ignored.
+     *
+     * @param role what the folder is for, in messages ("calibration", "input")
+     * @throws InputException when the folder is missing or holds no such file
+     */
+    public static List<Path> filesIn(Path dir, String role) throws InputException {
+        if (!Files.isDirectory(dir)) {
+            throw new InputException(role + " folder not found: " + dir);
+        }
+        List<Path> files;
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> Files.isRegularFile(p) && isInputFile(p)).sorted().toList();
+        } catch (IOException e) {
+            throw new InputException("cannot list " + role + " folder " + dir + ": " + e.getMessage());
+        }
+        if (files.isEmpty()) {
+            throw new InputException(role + " folder " + dir + " has no images (" + String.join(", ", IMAGE_EXTENSIONS)
+                    + "), .npy or .pb files");
+        }
+        return files;
+    }
+
+    /** The inputs as given, each folder replaced by {@link #filesIn its input files}. */
+    public static List<Path> expandFolders(List<Path> inputs) throws InputException {
+        List<Path> out = new java.util.ArrayList<>();
+        for (Path p : inputs) {
+            if (Files.isDirectory(p)) {
+                out.addAll(filesIn(p, "input"));
+            } else {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    private static boolean isInputFile(Path p) {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        int dot = n.lastIndexOf('.');
+        String ext = dot < 0 ? "" : n.substring(dot + 1);
+        return ext.equals("npy") || ext.equals("pb") || IMAGE_EXTENSIONS.contains(ext);
+    }
+
+    /**
      * @param modelShape the model input's shape (NCHW for images); {@code <= 0} for dynamic dims
      * @param spec image preprocessing; ignored for tensor files
      */

@@ -27,7 +27,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -39,7 +38,6 @@ import javax.imageio.stream.ImageInputStream;
  * another size than the model input. Not thread-safe.
  */
 public final class Quantizer {
-    private static final List<String> INPUT_EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".npy");
     private final PrintWriter out;
 
     public Quantizer(PrintWriter out) {
@@ -47,19 +45,8 @@ public final class Quantizer {
     }
 
     /** The calibration files of a folder, sorted; one-line errors for a missing or empty folder. */
-    public static List<Path> listInputs(Path dir) throws InputException, IOException {
-        if (!Files.isDirectory(dir)) {
-            throw new InputException("calibration folder not found: " + dir);
-        }
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> INPUT_EXTENSIONS.stream()
-                    .anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e))).sorted().toList();
-        }
-        if (files.isEmpty()) {
-            throw new InputException("calibration folder " + dir + " has no images (.png, .jpg, .jpeg, .bmp) or .npy files");
-        }
-        return files;
+    public static List<Path> listInputs(Path dir) throws InputException {
+        return InputLoader.filesIn(dir, "calibration");
     }
 
     /**

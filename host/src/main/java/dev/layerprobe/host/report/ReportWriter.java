@@ -32,7 +32,7 @@ import java.util.Map;
 public final class ReportWriter {
     /** The metric keys written to CSV, per column, in order. */
     public static final List<String> CSV_METRICS = List.of("cos", "euc", "rel_euc", "mse", "sqnr_db", "max_abs",
-            "mean_abs", "allclose", "bit_exact", "max_lsb");
+            "mean_abs", "allclose", "bit_exact", "max_lsb", "cos_mean", "cos_worst", "worst_input");
     /** The four comparison columns, in report order. */
     public static final List<String> COLUMNS = List.of("entire", "per_layer", "simu_err", "golden_err");
 

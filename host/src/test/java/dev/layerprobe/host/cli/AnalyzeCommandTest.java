@@ -104,6 +104,32 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void manyInputsGiveMeanAndWorstPerLayer() throws Exception {
+        Path folder = Files.createDirectories(tmp.resolve("inputs"));
+        try (Stream<Path> s = Files.list(calib)) {
+            for (Path p : s.sorted().limit(3).toList()) {
+                Files.copy(p, folder.resolve(p.getFileName()));
+            }
+        }
+        Files.writeString(folder.resolve("notes.txt"), "not an input");
+        Path dir = tmp.resolve("many");
+        CliRun run = CliRun.of(args(dir, "--input", folder.toString()));
+        assertEquals(0, run.exit(), run.err());
+        JsonNode r = report(dir);
+        for (JsonNode l : r.get("layers")) {
+            for (String column : List.of("entire", "per_layer", "simu_err", "golden_err")) {
+                JsonNode m = l.get(column);
+                assertEquals(4, m.get("inputs").asInt(), column + " of " + l.get("name"));
+                double worst = m.get("cos_worst").asDouble();
+                double mean = m.get("cos_mean").asDouble();
+                assertTrue(worst <= mean + 1e-12 && mean <= 1 + 1e-12, column + " of " + l.get("name") + ": " + m);
+                assertTrue(m.get("worst_input").asInt() >= 0 && m.get("worst_input").asInt() < 4);
+            }
+        }
+        assertTrue(run.out().contains("Inputs: 4;"), run.out());
+    }
+
+    @Test
     void embeddedDeviceWithFaultPointsAtDepthToSpace() throws Exception {
         Path dir = tmp.resolve("fault");
         CliRun run = CliRun.of(args(dir, "--profile", faultProfile.toString()));

@@ -138,4 +138,40 @@ class MetricsTest {
         assertThrows(IllegalArgumentException.class, () -> new Metrics().add(new float[2], new float[3]));
         assertThrows(IndexOutOfBoundsException.class, () -> new Metrics().add(new float[2], new float[2], 1, 2));
     }
+
+    @Test
+    void perInputSpreadBesidesPooledStatistics() {
+        Metrics m = new Metrics();
+        // input 0 in two chunks: identical -> cos 1; input 1: orthogonal -> cos 0; input 2: cos 17/sqrt(14*21)
+        m.add(new float[] {1, 2}, new float[] {1, 2}).add(new float[] {3}, new float[] {3}).endInput();
+        m.endInput(); // nothing added since: no input counted
+        m.add(new float[] {1, 0}, new float[] {0, 1}).endInput();
+        m.add(new float[] {1, 2, 3}, new float[] {1, 2, 4}).endInput();
+        MetricResult r = m.result();
+        InputSpread s = r.spread();
+        assertEquals(3, s.inputs());
+        assertEquals((1 + 0 + 17 / Math.sqrt(14 * 21)) / 3, s.meanCos(), EPS);
+        assertEquals(0.0, s.worstCos(), EPS);
+        assertEquals(1, s.worstInput());
+        // pooled over all eight elements: Σab=14+0+17, Σa²=14+1+14, Σb²=14+1+21
+        assertEquals(31 / Math.sqrt(29 * 36), r.cos(), EPS);
+        assertTrue(r.hasSpread());
+        Map<String, Object> map = r.toMap();
+        assertEquals(3, map.get("inputs"));
+        assertEquals(1, map.get("worst_input"));
+    }
+
+    @Test
+    void oneInputHasNoSpreadInTheReportAndNanIsTheWorst() {
+        MetricResult one = new Metrics().add(new float[] {1}, new float[] {2}).endInput().result();
+        assertFalse(one.hasSpread());
+        assertFalse(one.toMap().containsKey("cos_mean"));
+        Metrics m = new Metrics();
+        m.add(new float[] {1}, new float[] {1}).endInput();
+        m.add(new float[] {1}, new float[] {Float.NaN}).endInput();
+        m.add(new float[] {1}, new float[] {-1}).endInput();
+        InputSpread s = m.result().spread();
+        assertTrue(Double.isNaN(s.worstCos()));
+        assertEquals(1, s.worstInput());
+    }
 }

@@ -94,7 +94,7 @@ class ReportTest {
         String[] head = lines.get(0).split(",");
         assertEquals(4 + 4 * ReportWriter.CSV_METRICS.size(), head.length);
         assertEquals("entire.cos", head[4]);
-        assertEquals("golden_err.max_lsb", head[head.length - 1]);
+        assertEquals("golden_err.worst_input", head[head.length - 1]);
         String[] input = lines.get(1).split(",", -1);
         assertEquals("input", input[0]);
         assertEquals("1x3x4x4", input[2]);
