@@ -101,11 +101,11 @@ public final class AlgorithmComparison {
 
     public void print(List<Row> rows, LayerPrecision precision, int samples) {
         out.printf("%nfinal output vs ONNX Runtime (float) over %d calibration samples%n", samples);
-        out.printf("%-8s %-11s %-12s %12s %10s %10s%n", "dtype", "weights", "algorithm", "cos", "sqnr_db", "max_abs");
+        out.printf("%-8s %-11s %-17s %12s %10s %10s%n", "dtype", "weights", "algorithm", "cos", "sqnr_db", "max_abs");
         for (Row r : rows) {
             QuantizationOptions o = r.options();
             boolean integer = o.precision().isInteger();
-            out.printf(Locale.ROOT, "%-8s %-11s %-12s %12.6f %10.2f %10.4g%n", o.precision().yamlName(),
+            out.printf(Locale.ROOT, "%-8s %-11s %-17s %12.6f %10.2f %10.4g%n", o.precision().yamlName(),
                     integer ? (o.perChannel() ? "per-channel" : "per-tensor") : "-",
                     integer ? algorithmLabel(o) : "-", r.metrics().cos(), r.metrics().sqnrDb(), r.metrics().maxAbs());
         }
