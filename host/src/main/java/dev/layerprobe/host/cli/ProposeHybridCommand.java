@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code layerprobe propose-hybrid}: proposes a hybrid-precision file (the layers to run in int16
  * or fp16) that brings the quantized model's final output to a cos target against ONNX Runtime's
- * float run, by a greedy search over the layers ranked by their own per_layer error.
+ * float run; the search is {@link HybridSearch}'s.
  */
 @Command(name = "propose-hybrid", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Propose the few layers to run at a higher precision so the quantized model reaches a cos"
@@ -61,9 +61,9 @@ final class ProposeHybridCommand implements Callable<Integer> {
             description = "calibration samples that score each step (${DEFAULT-VALUE})")
     int eval;
 
-    @Option(names = "--max-layers", defaultValue = "10", paramLabel = "K",
-            description = "the most promotions to try (${DEFAULT-VALUE})")
-    int maxLayers;
+    @Option(names = "--max-layers", paramLabel = "K",
+            description = "the most layers to promote (default: as many as it takes)")
+    Integer maxLayers;
 
     @Mixin
     QuantOptions quant;
@@ -91,7 +91,8 @@ final class ProposeHybridCommand implements Callable<Integer> {
         if (eval < 1) {
             throw new UsageException("--eval must be at least 1, got " + eval);
         }
-        if (maxLayers < 0) {
+        int budget = maxLayers == null ? Integer.MAX_VALUE : maxLayers;
+        if (budget < 0) {
             throw new UsageException("--max-layers must not be negative, got " + maxLayers);
         }
         FloatModelAtSize m = FloatModelAtSize.load(model, calib, input, "propose-hybrid");
@@ -113,7 +114,7 @@ final class ProposeHybridCommand implements Callable<Integer> {
             samples.add(Map.of(in.name(), InputLoader.load(f, shape, input.spec())));
         }
         HybridSearch.Result r = new HybridSearch(out).run(floatProgram, calibration, floatModel,
-                model.getFileName().toString(), samples, q, start, to, targetCos, maxLayers);
+                model.getFileName().toString(), samples, q, start, to, targetCos, budget);
 
         Path target = output != null ? output : defaultOutput(model);
         QuantizeCommand.writeAtomically(target, yaml(r.layers()).getBytes(StandardCharsets.UTF_8));
@@ -127,9 +128,10 @@ final class ProposeHybridCommand implements Callable<Integer> {
                     HybridSearch.format(targetCos), r.bestCos(), r.baseCos(), r.promoted(),
                     r.promoted() == 1 ? "" : "s", to.yamlName());
         } else {
-            out.printf(Locale.ROOT, "target %s out of reach with %d promotion%s: best cos %.6f (base %.6f) with %s%n",
-                    HybridSearch.format(targetCos), r.steps().size(), r.steps().size() == 1 ? "" : "s", r.bestCos(),
-                    r.baseCos(), where);
+            String within = maxLayers == null ? "even with every candidate layer in " + to.yamlName()
+                    : "with at most " + budget + " layer" + (budget == 1 ? "" : "s") + " in " + to.yamlName();
+            out.printf(Locale.ROOT, "target %s out of reach %s: best cos %.6f (base %.6f) with %s%n",
+                    HybridSearch.format(targetCos), within, r.bestCos(), r.baseCos(), where);
         }
         out.printf("wrote %s; use it with: layerprobe quantize %s --calib %s --hybrid %s (and the same options)%n", target, model, calib,
                 target);

@@ -28,35 +28,51 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * {@code propose-hybrid}: a greedy search for the few layers to run at a higher precision so the
+ * {@code propose-hybrid}: a search for the few layers to run at a higher precision so the
  * quantized model's final output reaches a cos target against ONNX Runtime's float run.
  *
- * <p>Scores the model at the base precision, ranks its layers once by their own {@code per_layer}
- * error (DESIGN §2: each layer fed the golden inputs, on the first one or two samples), then
- * promotes the candidates one at a time, worst first, keeping a promotion only when the final cos
- * improves. Every score quantizes, compiles and runs the model on the evaluation samples, which
- * share one calibration. Not thread-safe.
+ * <p>Scores the model at the base precision and ranks its layers once by their own
+ * {@code per_layer} error (DESIGN §2: each layer fed the golden inputs, on the first one or two
+ * samples). Then, in three phases, each step printed:
+ * <ol>
+ *   <li><b>greedy</b>: promotes the worst-ranked candidates one at a time (at most
+ *       {@link #GREEDY_TRIALS}), keeping a promotion only when the final cos improves; enough where
+ *       a few layers carry the loss;</li>
+ *   <li><b>prefix</b>: where that falls short, promotes the kept layers plus the other candidates in
+ *       rank order up to the layer budget at once; if even that misses the target, the target is out
+ *       of reach within the budget, otherwise a bisection finds the shortest such prefix that
+ *       reaches it (networks that amplify small errors everywhere need many layers promoted);</li>
+ *   <li><b>prune</b>: tries demoting each promoted layer again, least own error first, and keeps
+ *       the demotion when the target still holds.</li>
+ * </ol>
+ * Every score quantizes, compiles and runs the model on the evaluation samples, which share one
+ * calibration. Not thread-safe.
  */
 public final class HybridSearch {
     /** Samples (at most) whose per-layer errors rank the candidates. */
     static final int RANKING_SAMPLES = 2;
+    /** Single promotions tried by the greedy phase (fewer when the layer budget is smaller). */
+    static final int GREEDY_TRIALS = 10;
 
     /** One candidate's own error: its per_layer cos at the base precision. */
     public record Candidate(String layer, String op, double perLayerCos) {
     }
 
-    /** One promotion tried: the cos with it, the change against the best before, and whether it was kept. */
-    public record Step(int number, Candidate candidate, double cos, double delta, boolean kept) {
+    /**
+     * One step tried: what it did in words, the cos with it, the change against the best before,
+     * whether it was kept, and how many layers were promoted in the model it scored.
+     */
+    public record Step(int number, String action, double cos, double delta, boolean kept, int promoted) {
     }
 
     /**
      * The outcome.
      *
      * @param baseCos  the final output's cos with no layer promoted (other than a starting hybrid file)
-     * @param bestCos  the best final cos reached
-     * @param layers   the per-layer precisions of the best model, in promotion order (starting hybrid first)
-     * @param promoted how many layers the search promoted (kept)
-     * @param steps    every promotion tried
+     * @param bestCos  the cos of the proposal: the fewest promotions reaching the target, else the best cos
+     * @param layers   the per-layer precisions of the proposal (starting hybrid first)
+     * @param promoted how many layers the search promoted in it
+     * @param steps    every step tried
      * @param reached  whether bestCos reached the target
      */
     public record Result(double baseCos, double bestCos, Map<String, LayerPrecision> layers, int promoted,
@@ -69,13 +85,62 @@ public final class HybridSearch {
         this.out = out;
     }
 
+    /** The search's state: golden outputs, the model pieces every score needs, the steps so far. */
+    private final class Run {
+        final NpuProgram floatProgram;
+        final Calibration calibration;
+        final QuantizationOptions base;
+        final String modelName;
+        final List<Map<String, Tensor>> samples;
+        final List<Tensor> golden;
+        final String output;
+        final Map<String, LayerPrecision> start;
+        final LayerPrecision to;
+        final List<Step> steps = new ArrayList<>();
+
+        Run(NpuProgram floatProgram, Calibration calibration, QuantizationOptions base, String modelName,
+                List<Map<String, Tensor>> samples, List<Tensor> golden, String output, Map<String, LayerPrecision> start,
+                LayerPrecision to) {
+            this.floatProgram = floatProgram;
+            this.calibration = calibration;
+            this.base = base;
+            this.modelName = modelName;
+            this.samples = samples;
+            this.golden = golden;
+            this.output = output;
+            this.start = start;
+            this.to = to;
+        }
+
+        /** The final cos with these layers promoted (on top of the starting hybrid file). */
+        double score(List<String> promoted) throws SimulatorException {
+            Map<String, LayerPrecision> overrides = overrides(promoted);
+            NpuProgram p = compile(floatProgram, calibration, base, overrides, modelName);
+            return HybridSearch.score(p, samples, golden, output);
+        }
+
+        Map<String, LayerPrecision> overrides(List<String> promoted) {
+            Map<String, LayerPrecision> m = new LinkedHashMap<>(start);
+            promoted.forEach(l -> m.put(l, to));
+            return m;
+        }
+
+        void step(String action, double cos, double before, boolean kept, int promoted) {
+            Step s = new Step(steps.size() + 1, action, cos, cos - before, kept, promoted);
+            steps.add(s);
+            out.printf(Locale.ROOT, "step %d: %s -> cos %.6f (%+.6f)%s%n", s.number(), action, cos, s.delta(),
+                    kept ? "" : ", undone");
+            out.flush();
+        }
+    }
+
     /**
      * Runs the search.
      *
      * @param start      per-layer precisions to start from (a hybrid file given with the base options), or empty
      * @param to         the precision promoted layers get
      * @param targetCos  the final cos to reach
-     * @param maxLayers  the most promotions to try
+     * @param maxLayers  the most layers the proposal may promote
      */
     public Result run(NpuProgram floatProgram, Calibration calibration, ModelProto floatModel, String modelName,
             List<Map<String, Tensor>> evalSamples, QuantizationOptions base, Map<String, LayerPrecision> start,
@@ -92,38 +157,105 @@ public final class HybridSearch {
                 }
             }
         }
-        Map<String, LayerPrecision> best = new LinkedHashMap<>(start);
-        NpuProgram baseProgram = compile(floatProgram, calibration, base, best, modelName);
+        Run run = new Run(floatProgram, calibration, base, modelName, evalSamples, golden, output, start, to);
+        NpuProgram baseProgram = compile(floatProgram, calibration, base, start, modelName);
         double baseCos = score(baseProgram, evalSamples, golden, output);
         out.printf(Locale.ROOT, "base (%s%s): cos %.6f over %d samples, target %s%n", base.precision().yamlName(),
-                best.isEmpty() ? "" : ", " + best.size() + " layers from the hybrid file", baseCos, evalSamples.size(),
-                format(targetCos));
-        List<Candidate> candidates = rank(floatProgram, baseProgram, goldenAll, best.keySet());
+                start.isEmpty() ? "" : ", " + start.size() + " layers from the hybrid file", baseCos,
+                evalSamples.size(), format(targetCos));
+        List<Candidate> candidates = rank(floatProgram, baseProgram, goldenAll, start.keySet());
         out.printf("%d candidate layers ranked by their own per_layer error%n", candidates.size());
         out.flush();
+        Map<String, Candidate> byName = new HashMap<>();
+        candidates.forEach(c -> byName.put(c.layer(), c));
 
+        // Greedy: single promotions, worst own error first, kept when they help.
+        List<String> kept = new ArrayList<>();
         double bestCos = baseCos;
-        List<Step> steps = new ArrayList<>();
-        int promoted = 0;
-        for (int i = 0; i < candidates.size() && steps.size() < maxLayers && !(bestCos >= targetCos); i++) {
+        int trials = Math.min(GREEDY_TRIALS, maxLayers);
+        for (int i = 0; i < candidates.size() && i < trials && bestCos < targetCos; i++) {
             Candidate c = candidates.get(i);
-            Map<String, LayerPrecision> trial = new LinkedHashMap<>(best);
-            trial.put(c.layer(), to);
-            double cos = score(compile(floatProgram, calibration, base, trial, modelName), evalSamples, golden, output);
-            boolean kept = cos > bestCos;
-            Step s = new Step(steps.size() + 1, c, cos, cos - bestCos, kept);
-            steps.add(s);
-            out.printf(Locale.ROOT, "step %d: promote %s (%s) -> cos %.6f (%+.6f)%s%n", s.number(), c.layer(), c.op(),
-                    cos, s.delta(), kept ? "" : ", undone");
-            out.flush();
-            if (kept) {
-                best = trial;
+            List<String> trial = new ArrayList<>(kept);
+            trial.add(c.layer());
+            double cos = run.score(trial);
+            boolean keep = cos > bestCos;
+            run.step("promote " + c.layer() + " (" + c.op() + ")", cos, bestCos, keep, keep ? trial.size() : kept.size());
+            if (keep) {
+                kept = trial;
                 bestCos = cos;
-                promoted++;
             }
         }
-        return new Result(baseCos, bestCos, Collections.unmodifiableMap(best), promoted, List.copyOf(steps),
-                bestCos >= targetCos);
+        List<String> proposal = kept;
+        double proposalCos = bestCos;
+
+        // Prefix: the kept layers and the other candidates in rank order (those the greedy phase
+        // undid included: alone they did not help, with the others they may), up to the budget.
+        List<String> rest = new ArrayList<>();
+        for (int i = 0; i < candidates.size() && kept.size() + rest.size() < maxLayers; i++) {
+            if (!kept.contains(candidates.get(i).layer())) {
+                rest.add(candidates.get(i).layer());
+            }
+        }
+        if (proposalCos < targetCos && !rest.isEmpty()) {
+            List<String> all = concat(kept, rest);
+            double allCos = run.score(all);
+            boolean reaches = allCos >= targetCos;
+            run.step("promote " + rest.size() + " more candidates in rank order (" + all.size() + " layers)", allCos,
+                    proposalCos, reaches || allCos > proposalCos, all.size());
+            if (allCos > proposalCos) {
+                proposal = all;
+                proposalCos = allCos;
+            }
+            if (reaches) {
+                // Bisection for the shortest prefix that reaches the target: lo misses, hi reaches.
+                int lo = 0;
+                int hi = rest.size();
+                while (hi - lo > 1) {
+                    int mid = (lo + hi) >>> 1;
+                    List<String> trial = concat(kept, rest.subList(0, mid));
+                    double cos = run.score(trial);
+                    boolean ok = cos >= targetCos;
+                    run.step("promote the first " + mid + " of them (" + trial.size() + " layers)", cos, proposalCos,
+                            ok, ok ? trial.size() : proposal.size());
+                    if (ok) {
+                        hi = mid;
+                        proposal = trial;
+                        proposalCos = cos;
+                    } else {
+                        lo = mid;
+                    }
+                }
+            }
+        }
+
+        // Prune: demote again what the target does not need, least own error first.
+        if (proposalCos >= targetCos && proposal.size() > 1) {
+            List<String> order = new ArrayList<>(proposal);
+            order.sort(Comparator.comparingDouble((String l) -> byName.get(l).perLayerCos()).reversed());
+            for (String l : order) {
+                if (proposal.size() <= 1) {
+                    break;
+                }
+                List<String> trial = new ArrayList<>(proposal);
+                trial.remove(l);
+                double cos = run.score(trial);
+                boolean ok = cos >= targetCos;
+                run.step("demote " + l + " (" + byName.get(l).op() + ")", cos, proposalCos, ok,
+                        ok ? trial.size() : proposal.size());
+                if (ok) {
+                    proposal = trial;
+                    proposalCos = cos;
+                }
+            }
+        }
+        return new Result(baseCos, proposalCos, Collections.unmodifiableMap(run.overrides(proposal)), proposal.size(),
+                List.copyOf(run.steps), proposalCos >= targetCos);
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> r = new ArrayList<>(a);
+        r.addAll(b);
+        return r;
     }
 
     /** cos printed with enough digits to tell it from the target. */

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code layerprobe propose-hybrid}. */
 class ProposeHybridCommandTest {
-    private static final Pattern STEP = Pattern.compile("step (\\d+): promote (\\S+) \\((\\S+)\\) -> cos ([0-9.]+) \\(([+-][0-9.]+)\\)");
+    private static final Pattern STEP = Pattern.compile("step (\\d+): (promote|demote) (.+) -> cos ([0-9.]+) \\(([+-][0-9.]+)\\)");
     private static final Pattern REACHED = Pattern.compile("target [0-9.]+ reached: cos ([0-9.]+)");
 
     @TempDir
@@ -54,9 +54,8 @@ class ProposeHybridCommandTest {
             steps++;
             assertEquals(steps, Integer.parseInt(step.group(1)), r.out());
         }
-        assertTrue(steps >= spec.layers().size(), r.out());
+        assertTrue(steps >= 1, r.out());
         for (String layer : spec.layers().keySet()) {
-            assertTrue(r.out().contains("promote " + layer + " ("), r.out());
             assertTrue(Files.readString(yaml).contains("\"" + layer + "\": int16"), Files.readString(yaml));
         }
         Matcher reached = REACHED.matcher(r.out());
@@ -71,9 +70,8 @@ class ProposeHybridCommandTest {
         CliRun r = CliRun.of("propose-hybrid", model.toString(), "--calib", calibSubset(4).toString(),
                 "--target-cos", "1.0", "--max-layers", "2", "-o", yaml.toString());
         assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().contains("target 1 out of reach with 2 promotions: best cos"), r.out());
-        assertTrue(r.out().contains("step 2: promote"), r.out());
-        assertFalse(r.out().contains("step 3:"), r.out());
+        assertTrue(r.out().contains("target 1 out of reach with at most 2 layers in int16: best cos"), r.out());
+        assertTrue(r.out().contains("step 1: promote"), r.out());
         HybridSpec spec = HybridSpec.load(yaml);
         spec.validate(Simulator.compile(model, CompileOptions.DEFAULT));
         assertTrue(spec.layers().size() <= 2, spec.toString());
