@@ -350,6 +350,13 @@ public final class OrtBackend implements Backend {
                 }
             }
             QuantParams q = v.quant();
+            if (v.codeOffset() != 0) {
+                // An int8 pair the exposed model holds as uint8: back to the model's own codes.
+                for (int i = 0; i < codes.length; i++) {
+                    codes[i] -= v.codeOffset();
+                }
+                return LayerValue.of(new QTensor(shape, codes, q));
+            }
             QuantParams params = q.type() == type ? q : new QuantParams(type, q.scale(), q.zeroPoint(), q.axis());
             return LayerValue.of(new QTensor(shape, codes, params));
         }

@@ -34,8 +34,15 @@ import java.util.Set;
  *       names. DequantizeLinear outputs and the float values QuantizeLinear nodes read are <em>not</em>
  *       exposed: ONNX Runtime fuses DequantizeLinear → op → QuantizeLinear into one integer kernel
  *       only while the op's output and the DequantizeLinear's output feed nothing else, so exposing
- *       them would change the very numerics being measured. On a model without QuantizeLinear both
- *       selections are the same.</li>
+ *       them would change the very numerics being measured. Codes are fetched through an Identity
+ *       node on the QuantizeLinear's output. A second reader of that output would stop ONNX Runtime
+ *       from turning an int8 QuantizeLinear/DequantizeLinear pair into uint8 (its
+ *       {@code QDQS8ToU8Transformer}, which needs the pair alone; without it x86 runs Conv in float),
+ *       so the copy makes that same exact change itself for the pairs ONNX Runtime would convert
+ *       (both zero points scalar int8 constants and equal, the QuantizeLinear read by that
+ *       DequantizeLinear alone, and its output used once): codes and zero point +128, the same real values. Such codes carry
+ *       {@link Exposed#codeOffset()} 128. On a model without QuantizeLinear both selections are
+ *       the same.</li>
  * </ul>
  * Values come in node order, which ONNX requires to be topological. Graph inputs are not listed.
  * Outputs are appended by name only: the runtime infers their types. Immutable.
@@ -43,6 +50,13 @@ import java.util.Set;
 public final class IntermediateOutputs {
     private static final Set<String> QDQ_DOMAINS = Set.of("", "ai.onnx", "com.microsoft");
     private static final int ONNX_FLOAT = 1;
+    /**
+     * Codes are fetched through an Identity node named by the QuantizeLinear's output plus this
+     * suffix: ONNX Runtime does not fuse a group whose QuantizeLinear itself produces a graph output.
+     */
+    static final String CODES_SUFFIX = "/layerprobe_codes";
+    private static final String U8_ZERO_POINT_SUFFIX = "/layerprobe_u8_zero_point";
+    private static final int U8_SHIFT = 128;
 
     /**
      * One value a run of {@link #model()} returns.
@@ -53,8 +67,10 @@ public final class IntermediateOutputs {
      *                 QuantizeLinear), or null when a graph input is quantized
      * @param quant    for integer codes, the QuantizeLinear's mapping (its type from the zero
      *                 point, UINT8 without one, as ONNX says); null for a float value
+     * @param codeOffset what the fetched codes exceed {@code quant}'s codes by: 128 for an int8 pair
+     *                 the copy holds as uint8 (see the class comment), 0 otherwise
      */
-    public record Exposed(String layer, String tensor, NodeProto producer, QuantParams quant) {
+    public record Exposed(String layer, String tensor, NodeProto producer, QuantParams quant, int codeOffset) {
         /** Whether the tensor holds integer codes rather than real values. */
         public boolean isCodes() {
             return quant != null;
@@ -76,7 +92,7 @@ public final class IntermediateOutputs {
         for (NodeProto n : model.getGraph().getNodeList()) {
             for (String o : n.getOutputList()) {
                 if (!o.isEmpty() && seen.add(o)) {
-                    values.add(new Exposed(o, o, n, null));
+                    values.add(new Exposed(o, o, n, null, 0));
                 }
             }
         }
@@ -111,12 +127,22 @@ public final class IntermediateOutputs {
         for (ValueInfoProto v : g.getOutputList()) {
             graphOutputs.add(v.getName());
         }
+        // Float values on the way into a QuantizeLinear (Conv -> Clip -> Q: both Conv's and Clip's
+        // outputs) stay internal, found walking the nodes backwards (ONNX orders them topologically).
         Set<String> hidden = new HashSet<>();
-        for (NodeProto n : g.getNodeList()) {
+        List<NodeProto> nodes = g.getNodeList();
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            NodeProto n = nodes.get(i);
             if (isQdq(n, "QuantizeLinear")) {
                 hidden.add(n.getInput(0));
             } else if (isQdq(n, "DequantizeLinear")) {
                 hidden.addAll(n.getOutputList());
+            } else if (n.getOutputList().stream().anyMatch(hidden::contains)) {
+                for (String in : n.getInputList()) {
+                    if (!constants.containsKey(in) && !isDqOutput(in, producers)) {
+                        hidden.add(in);
+                    }
+                }
             }
         }
 
@@ -136,11 +162,78 @@ public final class IntermediateOutputs {
             for (String o : n.getOutputList()) {
                 // A graph output is returned anyway; exposing it costs nothing.
                 if (!o.isEmpty() && (graphOutputs.contains(o) || !hidden.contains(o)) && layers.add(o)) {
-                    values.add(new Exposed(o, o, n, null));
+                    values.add(new Exposed(o, o, n, null, 0));
                 }
             }
         }
-        return new IntermediateOutputs(withOutputs(model, values), values);
+        List<Exposed> fetched = new ArrayList<>();
+        GraphProto.Builder gb = g.toBuilder();
+        for (Exposed e : values) {
+            fetched.add(e.isCodes() && shiftToUint8(gb, e, consumers, constants, graphOutputs)
+                    ? new Exposed(e.layer(), e.tensor(), e.producer(), e.quant(), U8_SHIFT) : e);
+        }
+        return new IntermediateOutputs(withOutputs(model.toBuilder().setGraph(gb).build(), fetched), fetched);
+    }
+
+    /**
+     * Rewrites the int8 QuantizeLinear/DequantizeLinear pair whose codes {@code e} fetches to uint8
+     * as ONNX Runtime's {@code QDQS8ToU8Transformer} would, if it would; returns whether it did.
+     */
+    private static boolean shiftToUint8(GraphProto.Builder gb, Exposed e, Map<String, List<NodeProto>> consumers,
+            Map<String, TensorProto> constants, Set<String> graphOutputs) {
+        String codes = codesTensor(e);
+        List<NodeProto> readers = consumers.getOrDefault(codes, List.of());
+        if (graphOutputs.contains(codes) || readers.size() != 1 || !isQdq(readers.get(0), "DequantizeLinear")) {
+            return false;
+        }
+        // ONNX Runtime first gives each reader of a DequantizeLinear its own copy
+        // (EnsureUniqueDQForNodeUnit); the QuantizeLinear then has several readers and stays int8.
+        String dqOut = readers.get(0).getOutput(0);
+        if (consumers.getOrDefault(dqOut, List.of()).size() + (graphOutputs.contains(dqOut) ? 1 : 0) > 1) {
+            return false;
+        }
+        int qi = -1;
+        int dqi = -1;
+        for (int i = 0; i < gb.getNodeCount(); i++) {
+            NodeProto n = gb.getNode(i);
+            if (isQdq(n, "QuantizeLinear") && n.getOutput(0).equals(codes)) {
+                qi = i;
+            } else if (n.equals(readers.get(0))) {
+                dqi = i;
+            }
+        }
+        NodeProto q = gb.getNode(qi);
+        NodeProto dq = gb.getNode(dqi);
+        if (q.getInputCount() != 3 || dq.getInputCount() != 3) {
+            return false;
+        }
+        Long qz = int8Scalar(constants.get(q.getInput(2)));
+        Long dqz = int8Scalar(constants.get(dq.getInput(2)));
+        if (qz == null || !qz.equals(dqz)) {
+            return false;
+        }
+        String zp = codes + U8_ZERO_POINT_SUFFIX;
+        gb.addInitializer(TensorProtos.fromTensor(zp, Tensor.ofLongs(DType.UINT8, new int[0],
+                new long[] {qz + U8_SHIFT})));
+        gb.setNode(qi, q.toBuilder().setInput(2, zp));
+        gb.setNode(dqi, dq.toBuilder().setInput(2, zp));
+        return true;
+    }
+
+    private static Long int8Scalar(TensorProto t) {
+        if (t == null || t.getDataType() != DType.INT8.onnxCode()) {
+            return null;
+        }
+        try {
+            Tensor v = TensorProtos.toTensor(t);
+            return v.size() == 1 ? v.getLong(0) : null;
+        } catch (IllegalArgumentException ex) {
+            return null;
+        }
+    }
+
+    private static String codesTensor(Exposed e) {
+        return e.tensor().substring(0, e.tensor().length() - CODES_SUFFIX.length());
     }
 
     /** The codes of an activation QuantizeLinear, or null when it is not one (nothing dequantizes it, or its mapping is not constant). */
@@ -164,7 +257,7 @@ public final class IntermediateOutputs {
                 layer = dq.getOutput(0);
             }
         }
-        return new Exposed(layer, codes, producer, quant);
+        return new Exposed(layer, codes + CODES_SUFFIX, producer, quant, 0);
     }
 
     private static QuantParams params(NodeProto q, Map<String, TensorProto> constants) {
@@ -209,6 +302,10 @@ public final class IntermediateOutputs {
         }
         GraphProto.Builder gb = g.toBuilder();
         for (Exposed e : values) {
+            if (e.isCodes()) {
+                gb.addNode(NodeProto.newBuilder().setOpType("Identity").setName(e.tensor()).addInput(codesTensor(e))
+                        .addOutput(e.tensor()));
+            }
             if (outputs.add(e.tensor())) {
                 gb.addOutput(ValueInfoProto.newBuilder().setName(e.tensor()));
             }
@@ -218,6 +315,11 @@ public final class IntermediateOutputs {
 
     private static boolean isQdq(NodeProto n, String op) {
         return n.getOpType().equals(op) && QDQ_DOMAINS.contains(n.getDomain());
+    }
+
+    private static boolean isDqOutput(String tensor, Map<String, NodeProto> producers) {
+        NodeProto p = producers.get(tensor);
+        return p != null && isQdq(p, "DequantizeLinear");
     }
 
     private static boolean isCastToFloat(NodeProto n) {
