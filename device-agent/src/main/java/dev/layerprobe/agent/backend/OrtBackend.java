@@ -98,11 +98,24 @@ public final class OrtBackend implements Backend {
     static OrtEnvironment environment() throws SimulatorException {
         try {
             return OrtEnvironment.getEnvironment();
-        } catch (RuntimeException | UnsatisfiedLinkError e) {
-            // The jar carries natives for linux-x64/aarch64, macOS and Windows x64; anything else lands here.
+        } catch (RuntimeException | LinkageError e) {
+            // The jar carries natives for linux-x64/aarch64, macOS and Windows x64; anything else lands
+            // here, first as ExceptionInInitializerError, then as NoClassDefFoundError: both are linkage errors.
             throw new SimulatorException(Code.RUNTIME, "cannot load ONNX Runtime on " + platform() + ": "
-                    + e.getMessage(), e);
+                    + messages(e), e);
         }
+    }
+
+    /** The messages along a cause chain, e.g. the loader's wrapper and the linker's reason, as one line. */
+    private static String messages(Throwable t) {
+        List<String> parts = new ArrayList<>();
+        for (Throwable c = t; c != null && parts.size() < 4; c = c.getCause()) {
+            String m = c.getMessage();
+            if (m != null && !m.isBlank() && parts.stream().noneMatch(m::contains)) {
+                parts.add(m.strip());
+            }
+        }
+        return parts.isEmpty() ? t.getClass().getSimpleName() : String.join(": ", parts);
     }
 
     private static String platform() {
