@@ -150,6 +150,10 @@ public final class Analysis {
                 // Otherwise every rounding tie the two requantizations break differently shows as a device fault.
                 out.println("  Note: the device runs ONNX Runtime, whose integer kernels requantize in float; with a"
                         + " profile saying 'requant: float' (--profile) the simulator computes the same, code for code.");
+            } else if ("ort".equals(info.getBackend()) && !sim.isQuantized() && report.rootCause().runtime() != null) {
+                out.println("  Note: the device runs the float model in ONNX Runtime, whose float kernels round"
+                        + " differently from the simulator's; at simu_err cos 1.00000 a runtime fault is that rounding"
+                        + " (--atol sets what counts as equal).");
             }
             ReportWriter.writeJson(report, o.reportDir().resolve("report.json"));
             ReportWriter.writeCsv(report, o.reportDir().resolve("report.csv"));
