@@ -1,8 +1,10 @@
 package dev.layerprobe.agent;
 
+import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The standalone agent's command line, parsed into an {@link AgentConfig} without a CLI library
@@ -16,7 +18,7 @@ final class AgentArgs {
             "  --port N           TCP port (default " + AgentConfig.DEFAULT_PORT + ", 0 = any free port)",
             "  --bind ADDR        address to listen on (default " + AgentConfig.DEFAULT_BIND_HOST + ")",
             "  --profile FILE     device profile YAML (default: the built-in emulated NPU)",
-            "  --backend NAME     backend (default sim)",
+            "  --backend NAME     sim (the emulated NPU, default) or ort (ONNX Runtime on this CPU)",
             "  --model-dir DIR    keep uploaded models in DIR across restarts",
             "  --max-model-mb N   largest model accepted, in MiB (default "
                     + (AgentConfig.DEFAULT_MAX_MODEL_BYTES >> 20) + ")",
@@ -46,7 +48,7 @@ final class AgentArgs {
                 case "--port" -> c = c.withBind(c.bindHost(), intValue(a, value(args, ++i, a), 0, 65535));
                 case "--bind" -> c = c.withBind(value(args, ++i, a), c.port());
                 case "--profile" -> c = c.withProfile(DeviceProfile.load(Path.of(value(args, ++i, a))));
-                case "--backend" -> c = c.withBackend(value(args, ++i, a));
+                case "--backend" -> c = c.withBackend(backend(value(args, ++i, a)));
                 case "--model-dir" -> c = c.withModelDir(Path.of(value(args, ++i, a)));
                 case "--max-model-mb" -> c = c.withMaxModelBytes((long) intValue(a, value(args, ++i, a), 1,
                         (int) (AgentConfig.MAX_MODEL_BYTES_LIMIT >> 20)) << 20);
@@ -56,6 +58,14 @@ final class AgentArgs {
             }
         }
         return c;
+    }
+
+    private static String backend(String name) throws UsageException {
+        List<String> names = BackendProvider.available().stream().map(BackendProvider::name).toList();
+        if (!names.contains(name)) {
+            throw new UsageException("unknown backend '" + name + "', expected one of " + names);
+        }
+        return name;
     }
 
     private static String value(String[] args, int i, String option) throws UsageException {

@@ -1,5 +1,6 @@
 package dev.layerprobe.agent;
 
+import dev.layerprobe.agent.backend.SimBackend;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
@@ -51,8 +52,15 @@ public final class AgentMain {
         }
     }
 
-    /** {@code LayerProbe agent listening on HOST:PORT (profile NAME, faults: ...)}. */
+    /**
+     * {@code LayerProbe agent listening on HOST:PORT (profile NAME, faults: ...)} for the emulated
+     * NPU, {@code (backend NAME)} for a backend that runs models as they are.
+     */
     static String banner(AgentConfig config, int port) {
+        if (!config.backend().equals(SimBackend.NAME)) {
+            return "LayerProbe agent listening on " + config.bindHost() + ":" + port + " (backend " + config.backend()
+                    + ")";
+        }
         DeviceProfile p = config.profile();
         String faults = p.faults().isEmpty() ? "none" : p.faults().stream()
                 .map(AgentMain::describe).collect(Collectors.joining(", "));

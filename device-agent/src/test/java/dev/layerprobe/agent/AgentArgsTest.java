@@ -45,6 +45,16 @@ class AgentArgsTest {
     }
 
     @Test
+    void choosesOnnxRuntimeAndRefusesAnUnknownBackend() throws Exception {
+        AgentConfig c = AgentArgs.parse(new String[] {"--backend", "ort"});
+
+        assertEquals("ort", c.backend());
+        assertEquals("LayerProbe agent listening on 127.0.0.1:9 (backend ort)", AgentMain.banner(c, 9));
+        assertEquals("unknown backend 'rknn', expected one of [sim, ort]", assertThrows(AgentArgs.UsageException.class,
+                () -> AgentArgs.parse(new String[] {"--backend", "rknn"})).getMessage());
+    }
+
+    @Test
     void badArgumentsSayWhatIsWrong() {
         assertEquals("--port needs an integer in [0, 65535], got 'x'",
                 assertThrows(AgentArgs.UsageException.class, () -> AgentArgs.parse(new String[] {"--port", "x"}))

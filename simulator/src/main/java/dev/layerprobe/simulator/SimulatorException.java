@@ -20,7 +20,12 @@ public final class SimulatorException extends Exception {
         /** Inputs do not match the model (names, shapes, types). */
         BAD_INPUT,
         /** A device profile is malformed or names something that does not exist. */
-        BAD_PROFILE
+        BAD_PROFILE,
+        /**
+         * The runtime behind a device backend (ONNX Runtime, a vendor library) could not be loaded,
+         * or failed on a model and inputs it had accepted.
+         */
+        RUNTIME
     }
 
     private final Code code;

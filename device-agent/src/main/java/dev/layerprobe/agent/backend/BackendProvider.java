@@ -2,8 +2,10 @@ package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.Set;
 
 /**
  * Creates {@link Backend}s of one kind. Implementations are listed in
@@ -15,6 +17,15 @@ public interface BackendProvider {
 
     /** The name the backend is chosen by, e.g. {@code sim}. */
     String name();
+
+    /**
+     * What the backends this provider creates can do, known without creating one (which may load
+     * native libraries), so that {@code GetInfo} can list every backend on the agent's class path.
+     * The default is what every backend offers.
+     */
+    default Set<Capability> capabilities() {
+        return EnumSet.of(Capability.RUN);
+    }
 
     /**
      * Creates a backend for a device profile. Emulating backends apply the profile's numerics and

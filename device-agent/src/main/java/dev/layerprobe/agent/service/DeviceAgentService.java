@@ -4,10 +4,12 @@ import com.google.protobuf.ByteString;
 import dev.layerprobe.agent.ArtifactVersion;
 import dev.layerprobe.agent.Sha256;
 import dev.layerprobe.agent.backend.Backend;
+import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.agent.backend.Capability;
 import dev.layerprobe.agent.backend.LayerIsolation;
 import dev.layerprobe.agent.backend.LoadedModel;
 import dev.layerprobe.agent.store.ModelStore;
+import dev.layerprobe.proto.v1.BackendInfo;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
@@ -28,7 +30,10 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -37,7 +42,8 @@ import java.util.concurrent.Semaphore;
  * The {@code layerprobe.v1.DeviceAgent} service (DESIGN §8) over one {@link Backend}.
  *
  * <ul>
- *   <li>{@code GetInfo}: the device, backend, capabilities, versions, profile and active faults.</li>
+ *   <li>{@code GetInfo}: the device, backend, capabilities, versions, profile and active faults, and
+ *       every backend on the class path with its capabilities.</li>
  *   <li>{@code UploadModel}: content-addressed, idempotent, size-limited, checksum-verified
  *       ({@link UploadModelCall}).</li>
  *   <li>{@code Run}: executes on {@code runExecutor}, at most {@code maxConcurrentRuns} at once
@@ -54,6 +60,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     private final int maxConcurrentRuns;
     private final Semaphore runSlots;
     private final Executor runExecutor;
+    private final List<BackendInfo> backends;
 
     /**
      * @param runExecutor where models run; it should have at least {@code maxConcurrentRuns} threads,
@@ -67,6 +74,8 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         this.maxConcurrentRuns = maxConcurrentRuns;
         this.runSlots = new Semaphore(maxConcurrentRuns);
         this.runExecutor = runExecutor;
+        // Providers are fixed for the JVM's life; listed once, not at every GetInfo.
+        this.backends = listBackends(backend);
     }
 
     @Override
@@ -76,14 +85,40 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                 .putVersions("agent", ArtifactVersion.of(DeviceAgentService.class, "layerprobe-device-agent"))
                 .putVersions("java", Runtime.version().toString())
                 .putAllVersions(backend.versions());
-        for (Capability c : Capability.values()) {
-            if (backend.capabilities().contains(c)) {
-                info.addCapabilities(c.wireName());
-            }
+        info.addAllCapabilities(wireNames(backend.capabilities()));
+        for (BackendInfo b : backends) {
+            info.addBackends(b);
         }
         backend.profile().ifPresent(p -> addProfile(info, p));
         responseObserver.onNext(info.build());
         responseObserver.onCompleted();
+    }
+
+    /** Every backend on the class path with its provider's capabilities, plus the active one if it has no provider there. */
+    private static List<BackendInfo> listBackends(Backend active) {
+        List<BackendInfo> list = new ArrayList<>();
+        boolean listed = false;
+        for (BackendProvider p : BackendProvider.available()) {
+            boolean isActive = p.name().equals(active.name());
+            listed |= isActive;
+            list.add(BackendInfo.newBuilder().setName(p.name()).setActive(isActive)
+                    .addAllCapabilities(wireNames(isActive ? active.capabilities() : p.capabilities())).build());
+        }
+        if (!listed) {
+            list.add(BackendInfo.newBuilder().setName(active.name()).setActive(true)
+                    .addAllCapabilities(wireNames(active.capabilities())).build());
+        }
+        return List.copyOf(list);
+    }
+
+    private static List<String> wireNames(Set<Capability> capabilities) {
+        List<String> names = new ArrayList<>();
+        for (Capability c : Capability.values()) {
+            if (capabilities.contains(c)) {
+                names.add(c.wireName());
+            }
+        }
+        return names;
     }
 
     private static void addProfile(DeviceInfo.Builder info, DeviceProfile profile) {

@@ -52,7 +52,7 @@ public final class StatusMapper {
             case UNSUPPORTED_OP, UNSUPPORTED_QUANTIZATION -> Status.UNIMPLEMENTED;
             // The agent's own profile is broken: the client cannot fix that by changing its request.
             case BAD_PROFILE -> Status.FAILED_PRECONDITION;
-            case IO -> Status.INTERNAL;
+            case IO, RUNTIME -> Status.INTERNAL;
         };
     }
 

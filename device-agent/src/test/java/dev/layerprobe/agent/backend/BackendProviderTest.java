@@ -3,7 +3,9 @@ package dev.layerprobe.agent.backend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import org.junit.jupiter.api.Test;
 
@@ -20,10 +22,28 @@ class BackendProviderTest {
     }
 
     @Test
+    void findsOnnxRuntimeThroughTheServiceLoaderAndRefusesFaultsItCannotEmulate() throws Exception {
+        BackendProvider provider = BackendProvider.named("ort");
+
+        try (Backend backend = provider.create(DeviceProfile.DEFAULT)) {
+            assertInstanceOf(OrtBackend.class, backend);
+        }
+        DeviceProfile faulty = DeviceProfile.parse("""
+                name: buggy-npu
+                faults:
+                  - kind: drop_bias
+                    op: Conv
+                """, "test");
+        SimulatorException e = assertThrows(SimulatorException.class, () -> provider.create(faulty));
+        assertEquals(SimulatorException.Code.BAD_PROFILE, e.code());
+        assertTrue(e.getMessage().contains("--backend sim"), e.getMessage());
+    }
+
+    @Test
     void anUnknownNameListsTheAvailableBackends() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BackendProvider.named("rknn"));
 
-        assertEquals("unknown backend 'rknn', expected one of [sim]", e.getMessage());
+        assertEquals("unknown backend 'rknn', expected one of [sim, ort]", e.getMessage());
     }
 }

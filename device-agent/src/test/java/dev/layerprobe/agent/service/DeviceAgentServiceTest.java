@@ -15,6 +15,7 @@ import dev.layerprobe.agent.Sha256;
 import dev.layerprobe.agent.backend.FakeBackend;
 import dev.layerprobe.agent.backend.FakeBackend.FakeLayer;
 import dev.layerprobe.proto.v1.DataType;
+import dev.layerprobe.proto.v1.BackendInfo;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.Fault;
@@ -112,6 +113,21 @@ class DeviceAgentServiceTest {
                 Fault.newBuilder().setKind("depth_to_space_mode_swap").setLayer("d2s_out").build(),
                 Fault.newBuilder().setKind("depth_to_space_mode_swap").setOp("DepthToSpace").build()),
                 info.getFaultsList());
+    }
+
+    @Test
+    void getInfoListsEveryBackendOnTheClassPathAndWhichOneIsActive() throws Exception {
+        start(List.of());
+
+        DeviceInfo info = client.blocking().getInfo(GetInfoRequest.getDefaultInstance());
+
+        assertEquals(List.of(
+                BackendInfo.newBuilder().setName("sim").addAllCapabilities(List.of("run", "native_dumps", "run_layer"))
+                        .build(),
+                BackendInfo.newBuilder().setName("ort").addAllCapabilities(List.of("run", "native_dumps")).build(),
+                BackendInfo.newBuilder().setName("fake").setActive(true)
+                        .addAllCapabilities(List.of("run", "native_dumps", "run_layer")).build()),
+                info.getBackendsList());
     }
 
     @Test

@@ -29,6 +29,7 @@ import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.tensor.Tensor;
@@ -147,6 +148,15 @@ public final class Analysis {
                     feeds.get(0));
             new ConsoleTable().print(report, out);
             printDiagnosis(report, sim.isQuantized());
+            if ("ort".equals(info.getBackend()) && sim.isQuantized() && hostProfile.requant() != RequantMode.FLOAT) {
+                // Otherwise every rounding tie the two requantizations break differently shows as a device fault.
+                out.println("  Note: the device runs ONNX Runtime, whose integer kernels requantize in float; with a"
+                        + " profile saying 'requant: float' (--profile) the simulator computes the same, code for code.");
+            } else if ("ort".equals(info.getBackend()) && !sim.isQuantized() && report.rootCause().runtime() != null) {
+                out.println("  Note: the device runs the float model in ONNX Runtime, whose float kernels round"
+                        + " differently from the simulator's; at simu_err cos 1.00000 a runtime fault is that rounding"
+                        + " (--atol sets what counts as equal).");
+            }
             ReportWriter.writeJson(report, o.reportDir().resolve("report.json"));
             ReportWriter.writeCsv(report, o.reportDir().resolve("report.csv"));
             HtmlReport.write(report, o.reportDir().resolve("report.html"));

@@ -2,9 +2,11 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -12,10 +14,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code layerprobe agent}: serve the emulated device (the simulator backend) over gRPC. */
+/**
+ * {@code layerprobe agent}: serve a backend over gRPC: the emulated device (the simulator, the
+ * default) or ONNX Runtime on this machine's CPU ({@code --backend ort}).
+ */
 @Command(name = "agent", mixinStandardHelpOptions = true,
         description = "Run the device agent: a gRPC server that executes quantized models and streams every"
-                + " layer. On x86 it emulates an NPU with the simulator and the profile's numerics and faults.")
+                + " layer. With --backend sim (the default) it emulates an NPU with the simulator and the profile's"
+                + " numerics and faults; with --backend ort it runs models in ONNX Runtime on this machine's CPU.")
 final class AgentCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -29,6 +35,11 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--profile", paramLabel = "P.yaml", description = "device profile: name, numerics, faults")
     Path profile;
 
+    @Option(names = "--backend", defaultValue = "sim", paramLabel = "NAME",
+            description = "sim (the emulated NPU, ${DEFAULT-VALUE}) or ort (ONNX Runtime on this CPU; cannot run"
+                    + " single layers or apply faults)")
+    String backend;
+
     @Option(names = "--insecure", description = "allow a non-loopback --bind without authentication")
     boolean insecure;
 
@@ -37,14 +48,21 @@ final class AgentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        List<String> backends = BackendProvider.available().stream().map(BackendProvider::name).toList();
+        if (!backends.contains(backend)) {
+            throw new UsageException("unknown backend '" + backend + "', expected one of " + backends);
+        }
         DeviceProfile p = profile == null ? DeviceProfile.DEFAULT : DeviceProfile.load(profile);
-        AgentConfig config = AgentConfig.defaults().withProfile(p).withBind(bind, port).withInsecure(insecure);
+        AgentConfig config = AgentConfig.defaults().withProfile(p).withBackend(backend).withBind(bind, port)
+                .withInsecure(insecure);
         try (AgentServer server = AgentServer.netty(config)) {
             server.start();
             String faults = p.faults().isEmpty() ? "none"
                     : p.faults().stream().map(f -> f.kind().yamlName() + " on " + f.target()).collect(Collectors.joining(", "));
+            String device = server.backend().profile().isPresent() ? "profile " + p.name() + ", faults: " + faults
+                    : server.backend().device();
             spec.commandLine().getOut().println("LayerProbe agent listening on " + bind + ":" + server.port()
-                    + " (profile " + p.name() + ", faults: " + faults + ")");
+                    + " (backend " + backend + ", " + device + ")");
             spec.commandLine().getOut().flush();
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "agent-shutdown"));
             server.awaitTermination();

@@ -45,6 +45,8 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
             return switch (s.code()) {
                 case UNSUPPORTED_OP, UNSUPPORTED_QUANTIZATION -> UNSUPPORTED;
                 case IO, NOT_ONNX, INVALID_MODEL, BAD_INPUT, BAD_PROFILE -> BAD_INPUT;
+                // Raised by the device agent's backends, e.g. when `layerprobe agent --backend ort` cannot load ONNX Runtime.
+                case RUNTIME -> DEVICE;
             };
         }
         if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException) {

@@ -8,11 +8,9 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
-import dev.layerprobe.onnx.Onnx.NodeProto;
-import dev.layerprobe.onnx.Onnx.ValueInfoProto;
 import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.onnx.IntermediateOutputs;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.tensor.Half;
 import dev.layerprobe.simulator.tensor.Tensor;
@@ -27,7 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,8 +32,9 @@ import java.util.Set;
 
 /**
  * The golden reference (DESIGN §2): the float model in ONNX Runtime with every intermediate tensor
- * exposed. The model is copied with every node output appended as a graph output (name only; ORT
- * infers the type), so one run yields every layer's float32 value keyed by its ONNX tensor name.
+ * exposed. The model is copied with every node output appended as a graph output
+ * ({@link IntermediateOutputs#everyNodeOutput}), so one run yields every layer's float32 value keyed
+ * by its ONNX tensor name.
  *
  * <p>Owns an {@link OrtSession} (native memory); close it. A session runs with two intra-op
  * threads. {@link #run} may be called from several threads (ORT sessions allow concurrent runs);
@@ -75,27 +73,10 @@ public final class GoldenRunner implements AutoCloseable {
      * @param what names the model in error messages
      */
     public static GoldenRunner of(ModelProto model, String what) throws GoldenException {
-        GraphProto g = model.getGraph();
-        Set<String> outputs = new HashSet<>();
-        for (ValueInfoProto v : g.getOutputList()) {
-            outputs.add(v.getName());
-        }
-        List<String> exposed = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
-        GraphProto.Builder gb = g.toBuilder();
-        for (NodeProto n : g.getNodeList()) {
-            for (String o : n.getOutputList()) {
-                // "" marks an omitted optional output.
-                if (o.isEmpty() || !seen.add(o)) {
-                    continue;
-                }
-                exposed.add(o);
-                if (!outputs.contains(o)) {
-                    gb.addOutput(ValueInfoProto.newBuilder().setName(o));
-                }
-            }
-        }
-        byte[] bytes = model.toBuilder().setGraph(gb).build().toByteArray();
+        IntermediateOutputs exposedModel = IntermediateOutputs.everyNodeOutput(model);
+        List<String> exposed = new ArrayList<>(exposedModel.values().stream().map(IntermediateOutputs.Exposed::tensor)
+                .toList());
+        byte[] bytes = exposedModel.model().toByteArray();
         OrtEnvironment env;
         try {
             env = OrtEnvironment.getEnvironment();
