@@ -31,7 +31,7 @@ class AgentArgsTest {
         assertEquals(64L << 20, c.maxModelBytes());
         assertEquals(3, c.maxConcurrentRuns());
         assertEquals("LayerProbe agent listening on 10.0.0.2:7000 (profile board-npu, faults: "
-                + "depth_to_space_mode_swap on layer up1)", AgentMain.banner(c, 7000));
+                + "depth_to_space_mode_swap on layer up1; no token, plaintext)", AgentMain.banner(c, 7000));
     }
 
     @Test
@@ -40,7 +40,7 @@ class AgentArgsTest {
 
         assertEquals("127.0.0.1", c.bindHost());
         assertEquals(512L << 20, c.maxModelBytes());
-        assertTrue(AgentMain.banner(c, 1).endsWith("faults: none)"));
+        assertTrue(AgentMain.banner(c, 1).endsWith("faults: none; no token, plaintext)"));
         assertNull(AgentArgs.parse(new String[] {"--help"}));
     }
 

@@ -52,19 +52,22 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     private final ModelStore store;
     private final long maxModelBytes;
     private final int maxConcurrentRuns;
+    private final int maxInputTensors;
     private final Semaphore runSlots;
     private final Executor runExecutor;
 
     /**
+     * @param maxInputTensors the most input tensors one Run or RunLayer request may carry
      * @param runExecutor where models run; it should have at least {@code maxConcurrentRuns} threads,
      *                    since each run holds its thread while the client reads
      */
     public DeviceAgentService(Backend backend, ModelStore store, long maxModelBytes, int maxConcurrentRuns,
-            Executor runExecutor) {
+            int maxInputTensors, Executor runExecutor) {
         this.backend = backend;
         this.store = store;
         this.maxModelBytes = maxModelBytes;
         this.maxConcurrentRuns = maxConcurrentRuns;
+        this.maxInputTensors = maxInputTensors;
         this.runSlots = new Semaphore(maxConcurrentRuns);
         this.runExecutor = runExecutor;
     }
@@ -101,7 +104,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
 
     @Override
     public StreamObserver<UploadModelRequest> uploadModel(StreamObserver<UploadModelResponse> responseObserver) {
-        return new UploadModelCall(store, maxModelBytes, responseObserver);
+        return new UploadModelCall(store, backend, maxModelBytes, responseObserver);
     }
 
     @Override
@@ -111,10 +114,8 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         RunStream stream = new RunStream((ServerCallStreamObserver<RunEvent>) responseObserver, context);
         try {
             DumpFormat format = format(request.getFormat());
-            byte[] model = store.get(request.getModelId()).orElseThrow(() -> Status.NOT_FOUND
-                    .withDescription("unknown model '" + request.getModelId() + "'; upload it first with UploadModel")
-                    .asException());
-            Map<String, Tensor> feeds = InputDecoder.decode(request.getInputsList());
+            byte[] model = model(request.getModelId());
+            Map<String, Tensor> feeds = InputDecoder.decode(request.getInputsList(), maxInputTensors);
             if (!runSlots.tryAcquire()) {
                 throw Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy: " + maxConcurrentRuns
                         + " runs in progress, its limit").asException();
@@ -141,10 +142,8 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                         .asException();
             }
             DumpFormat format = format(request.getFormat());
-            byte[] model = store.get(request.getModelId()).orElseThrow(() -> Status.NOT_FOUND
-                    .withDescription("unknown model '" + request.getModelId() + "'; upload it first with UploadModel")
-                    .asException());
-            Map<String, Tensor> inputs = InputDecoder.decode(request.getInputsList());
+            byte[] model = model(request.getModelId());
+            Map<String, Tensor> inputs = InputDecoder.decode(request.getInputsList(), maxInputTensors);
             if (!runSlots.tryAcquire()) {
                 throw Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy: " + maxConcurrentRuns
                         + " runs in progress, its limit").asException();
@@ -176,6 +175,16 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         } catch (Exception e) {
             responseObserver.onError(StatusMapper.toStatus(e).asRuntimeException());
         }
+    }
+
+    /** An uploaded model by id; ids are content hashes, never paths or names. */
+    private byte[] model(String id) throws Exception {
+        if (!ModelStore.isModelId(id)) {
+            throw Status.INVALID_ARGUMENT.withDescription("model id '" + id + "' is not a model id: expected the 64"
+                    + " lowercase hex digits of the sha256 UploadModel returned").asException();
+        }
+        return store.get(id).orElseThrow(() -> Status.NOT_FOUND
+                .withDescription("unknown model '" + id + "'; upload it first with UploadModel").asException());
     }
 
     private static DumpFormat format(DumpFormat requested) {

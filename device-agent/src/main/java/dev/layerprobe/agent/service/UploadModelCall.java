@@ -1,7 +1,9 @@
 package dev.layerprobe.agent.service;
 
 import com.google.protobuf.ByteString;
+import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.proto.v1.ModelHeader;
 import dev.layerprobe.proto.v1.UploadModelRequest;
@@ -17,6 +19,12 @@ import java.util.Locale;
  * The inbound side of one {@code UploadModel} call: a header, then data chunks. The size is
  * checked against the limit as soon as the header arrives and against the header as every chunk
  * arrives, so an oversized upload is refused before it fills memory; bytes are hashed as they come.
+ * A complete upload is checked by the backend ({@link Backend#check}) before it is stored, so a
+ * file the device could never load is refused here, with INVALID_ARGUMENT, not at every run.
+ *
+ * <p>Sizes: a header announcing more than any agent holds
+ * ({@link AgentConfig#MAX_MODEL_BYTES_LIMIT}) is malformed, INVALID_ARGUMENT; one within that but
+ * over this agent's configured limit is RESOURCE_EXHAUSTED, since another agent would take it.
  *
  * <p>gRPC calls a {@link StreamObserver} serially, so this class needs no locking; one instance
  * per call.
@@ -26,6 +34,7 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
     private static final int INITIAL_BUFFER_BYTES = 1 << 20;
 
     private final ModelStore store;
+    private final Backend backend;
     private final long maxModelBytes;
     private final StreamObserver<UploadModelResponse> out;
     private ModelHeader header;
@@ -34,8 +43,9 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
     private int received;
     private boolean finished;
 
-    UploadModelCall(ModelStore store, long maxModelBytes, StreamObserver<UploadModelResponse> out) {
+    UploadModelCall(ModelStore store, Backend backend, long maxModelBytes, StreamObserver<UploadModelResponse> out) {
         this.store = store;
+        this.backend = backend;
         this.maxModelBytes = maxModelBytes;
         this.out = out;
     }
@@ -63,6 +73,10 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
         String name = h.getName().isEmpty() ? "(unnamed)" : h.getName();
         if (h.getSize() <= 0) {
             throw invalid("header.size of model '" + name + "' must be its size in bytes, got " + h.getSize());
+        }
+        if (h.getSize() > AgentConfig.MAX_MODEL_BYTES_LIMIT) {
+            throw invalid("header.size of model '" + name + "' is " + h.getSize() + " bytes; no model over "
+                    + AgentConfig.MAX_MODEL_BYTES_LIMIT + " bytes can be uploaded");
         }
         if (h.getSize() > maxModelBytes) {
             throw new StatusException(Status.RESOURCE_EXHAUSTED.withDescription("model '" + name + "' is "
@@ -119,6 +133,9 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
             if (!claimed.isEmpty() && !claimed.equals(id)) {
                 throw invalid("sha256 mismatch for model '" + header.getName() + "': header says " + claimed
                         + ", received bytes hash to " + id);
+            }
+            if (!store.contains(id)) {
+                backend.check(buffer);
             }
             boolean added = store.put(id, buffer);
             finished = true;

@@ -491,9 +491,14 @@ class DeviceAgentServiceTest {
         start(mixedLayers());
         String id = client.upload(MODEL);
         StatusRuntimeException unknownModel = assertThrows(StatusRuntimeException.class, () -> client.blocking()
-                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("nope").setLayer("conv1")
-                        .build()));
+                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("0".repeat(64))
+                        .setLayer("conv1").build()));
         assertEquals(Status.Code.NOT_FOUND, unknownModel.getStatus().getCode());
+        StatusRuntimeException notAnId = assertThrows(StatusRuntimeException.class, () -> client.blocking()
+                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("../" + id)
+                        .setLayer("conv1").build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, notAnId.getStatus().getCode());
+        assertTrue(notAnId.getStatus().getDescription().contains("is not a model id"));
         StatusRuntimeException unknownLayer = assertThrows(StatusRuntimeException.class, () -> client.blocking()
                 .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId(id).setLayer("nope")
                         .build()));
