@@ -65,7 +65,7 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        AnalysisOptions o = new AnalysisOptions(model, inputs, calib, target.device, target.profile, report,
+        AnalysisOptions o = new AnalysisOptions(model, inputs, calib, target.endpoint(), target.profile, report,
                 input.spec(), warnCos, wrongCos, atol, rtol, quant.toOptions(), quantized, input.shapes(),
                 input.heightWidth());
         new Analysis(o, spec.commandLine().getOut()).run();
