@@ -2,6 +2,7 @@ package dev.layerprobe.agent;
 
 import dev.layerprobe.agent.access.BearerTokenInterceptor;
 import dev.layerprobe.agent.access.DefaultDeadlineInterceptor;
+import dev.layerprobe.agent.access.RequestParsing;
 import dev.layerprobe.agent.access.TokenFile;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.backend.BackendProvider;
@@ -95,7 +96,7 @@ public final class AgentServer implements AutoCloseable {
                 : new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer),
                     new BearerTokenInterceptor(token, Set.of(HealthGrpc.SERVICE_NAME))};
         this.server = builder.maxInboundMessageSize(config.maxInboundMessageBytes())
-                .addService(guarded(service.bindService(), access))
+                .addService(guarded(RequestParsing.of(service.bindService()), access))
                 .addService(guarded(health.getHealthService().bindService(), access))
                 .addService(guarded(ProtoReflectionServiceV1.newInstance().bindService(), access))
                 .build();

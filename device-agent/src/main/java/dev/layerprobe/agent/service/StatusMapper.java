@@ -1,6 +1,7 @@
 package dev.layerprobe.agent.service;
 
 import dev.layerprobe.agent.access.AuthenticationException;
+import dev.layerprobe.agent.access.MalformedRequestException;
 import dev.layerprobe.simulator.SimulatorException;
 import io.grpc.Status;
 import io.grpc.StatusException;
@@ -36,6 +37,8 @@ public final class StatusMapper {
             status = Status.UNAUTHENTICATED;
         } else if (t instanceof TimeoutException) {
             status = Status.DEADLINE_EXCEEDED;
+        } else if (t instanceof MalformedRequestException) {
+            status = Status.INVALID_ARGUMENT;
         } else if (t instanceof UnsupportedOperationException) {
             status = Status.UNIMPLEMENTED;
         } else if (t instanceof IOException || t instanceof UncheckedIOException) {
@@ -66,7 +69,8 @@ public final class StatusMapper {
         String msg = t.getMessage();
         String text;
         if (t instanceof SimulatorException || t instanceof UnsupportedOperationException
-                || t instanceof AuthenticationException || t instanceof TimeoutException) {
+                || t instanceof AuthenticationException || t instanceof TimeoutException
+                || t instanceof MalformedRequestException) {
             text = msg == null ? t.getClass().getSimpleName() : msg;
         } else if (t instanceof IOException || t instanceof UncheckedIOException) {
             text = "I/O error on the agent: " + msg;
