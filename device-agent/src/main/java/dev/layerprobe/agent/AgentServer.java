@@ -17,7 +17,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -29,7 +28,6 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -44,8 +42,9 @@ import java.util.stream.Collectors;
  * in-process builder; {@link #netty(AgentConfig)} builds the real one.
  *
  * <p>Access (DESIGN §8): with a token file, every call but health checks must carry the bearer
- * token ({@link BearerTokenInterceptor}); calls without a deadline get the config's default one
- * ({@link DefaultDeadlineInterceptor}); {@link #netty} adds TLS and refuses to expose an
+ * token ({@link BearerTokenInterceptor}); other calls without a deadline get the config's default
+ * one ({@link DefaultDeadlineInterceptor}); request messages that do not parse get INVALID_ARGUMENT
+ * ({@link RequestParsing}); {@link #netty} adds TLS and refuses to expose an
  * unauthenticated agent on a non-loopback address unless told {@code insecure}.
  *
  * <p>Lifecycle: construct, {@link #start()}, then {@link #close()} (graceful: running calls get
@@ -94,10 +93,12 @@ public final class AgentServer implements AutoCloseable {
         ServerInterceptor[] access = token == null
                 ? new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer)}
                 : new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer),
-                    new BearerTokenInterceptor(token, Set.of(HealthGrpc.SERVICE_NAME))};
+                    new BearerTokenInterceptor(token)};
         this.server = builder.maxInboundMessageSize(config.maxInboundMessageBytes())
                 .addService(guarded(RequestParsing.of(service.bindService()), access))
-                .addService(guarded(health.getHealthService().bindService(), access))
+                // Health is open to probes without a token, and its Watch stream is meant to stay
+                // open, so neither the token nor the default deadline applies to it.
+                .addService(health.getHealthService())
                 .addService(guarded(ProtoReflectionServiceV1.newInstance().bindService(), access))
                 .build();
     }

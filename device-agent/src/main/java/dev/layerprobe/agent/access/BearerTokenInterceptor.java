@@ -8,13 +8,12 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.Set;
 
 /**
  * Admits a call only if its metadata carries {@code authorization: Bearer <token>} with the agent's
  * token (RFC 6750's header, which grpcurl sends with {@code -H}); others are closed with
- * UNAUTHENTICATED before the service sees them. Services in {@code openServices} (the health
- * service, so that probes need no secret) are admitted without a token.
+ * UNAUTHENTICATED before the service sees them. (The agent leaves the health service outside this
+ * interceptor, so that probes need no secret.)
  *
  * <p>The comparison is in constant time: both tokens are hashed to SHA-256 first, so neither their
  * content nor their length shows in the time a refusal takes. Thread-safe and immutable.
@@ -25,19 +24,14 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
     private static final String SCHEME = "bearer ";
 
     private final byte[] expectedDigest;
-    private final Set<String> openServices;
 
-    public BearerTokenInterceptor(String token, Set<String> openServices) {
+    public BearerTokenInterceptor(String token) {
         this.expectedDigest = digest(token);
-        this.openServices = Set.copyOf(openServices);
     }
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
             ServerCallHandler<Q, R> next) {
-        if (openServices.contains(call.getMethodDescriptor().getServiceName())) {
-            return next.startCall(call, headers);
-        }
         String value = headers.get(AUTHORIZATION);
         String refusal;
         if (value == null) {
