@@ -38,8 +38,9 @@ import java.util.concurrent.Semaphore;
  *
  * <ul>
  *   <li>{@code GetInfo}: the device, backend, capabilities, versions, profile and active faults.</li>
- *   <li>{@code UploadModel}: content-addressed, idempotent, size-limited, checksum-verified
- *       ({@link UploadModelCall}).</li>
+ *   <li>{@code UploadModel}: content-addressed, idempotent, size-limited, checksum-verified,
+ *       checked by the backend ({@link UploadModelCall}); uploads in progress buffer at most
+ *       twice the model size limit together ({@link UploadBudget}).</li>
  *   <li>{@code Run}: executes on {@code runExecutor}, at most {@code maxConcurrentRuns} at once
  *       (more get RESOURCE_EXHAUSTED rather than a queue whose wait the client cannot see); every
  *       layer is streamed with flow control ({@link RunStream}). A request without a format gets
@@ -55,6 +56,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     private final int maxInputTensors;
     private final Semaphore runSlots;
     private final Executor runExecutor;
+    private final UploadBudget uploads;
 
     /**
      * @param maxInputTensors the most input tensors one Run or RunLayer request may carry
@@ -68,6 +70,8 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         this.maxModelBytes = maxModelBytes;
         this.maxConcurrentRuns = maxConcurrentRuns;
         this.maxInputTensors = maxInputTensors;
+        // Two models of the largest size may arrive at once; smaller ones share the same room.
+        this.uploads = new UploadBudget(2 * maxModelBytes);
         this.runSlots = new Semaphore(maxConcurrentRuns);
         this.runExecutor = runExecutor;
     }
@@ -104,7 +108,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
 
     @Override
     public StreamObserver<UploadModelRequest> uploadModel(StreamObserver<UploadModelResponse> responseObserver) {
-        return new UploadModelCall(store, backend, maxModelBytes, responseObserver);
+        return new UploadModelCall(store, backend, maxModelBytes, uploads, responseObserver);
     }
 
     @Override

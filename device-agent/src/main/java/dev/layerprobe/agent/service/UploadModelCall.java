@@ -22,6 +22,9 @@ import java.util.Locale;
  * A complete upload is checked by the backend ({@link Backend#check}) before it is stored, so a
  * file the device could never load is refused here, with INVALID_ARGUMENT, not at every run.
  *
+ * <p>The announced size is reserved from the agent's {@link UploadBudget} when the header arrives
+ * and released when the call ends by any path: completion, refusal, or the client's cancel.
+ *
  * <p>Sizes: a header announcing more than any agent holds
  * ({@link AgentConfig#MAX_MODEL_BYTES_LIMIT}) is malformed, INVALID_ARGUMENT; one within that but
  * over this agent's configured limit is RESOURCE_EXHAUSTED, since another agent would take it.
@@ -36,6 +39,8 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
     private final ModelStore store;
     private final Backend backend;
     private final long maxModelBytes;
+    private final UploadBudget budget;
+    private long reserved;
     private final StreamObserver<UploadModelResponse> out;
     private ModelHeader header;
     private MessageDigest digest;
@@ -43,10 +48,12 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
     private int received;
     private boolean finished;
 
-    UploadModelCall(ModelStore store, Backend backend, long maxModelBytes, StreamObserver<UploadModelResponse> out) {
+    UploadModelCall(ModelStore store, Backend backend, long maxModelBytes, UploadBudget budget,
+            StreamObserver<UploadModelResponse> out) {
         this.store = store;
         this.backend = backend;
         this.maxModelBytes = maxModelBytes;
+        this.budget = budget;
         this.out = out;
     }
 
@@ -85,6 +92,12 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
         if (!h.getSha256().isEmpty() && !ModelStore.isModelId(h.getSha256().toLowerCase(Locale.ROOT))) {
             throw invalid("header.sha256 '" + h.getSha256() + "' of model '" + name + "' is not 64 hex digits");
         }
+        if (!budget.tryReserve(h.getSize())) {
+            throw new StatusException(Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy receiving other"
+                    + " uploads: model '" + name + "' (" + h.getSize() + " bytes) does not fit in the "
+                    + budget.capacity() + " bytes uploads may buffer at once; retry when they finish"));
+        }
+        reserved = h.getSize();
         header = h;
         digest = Sha256.newDigest();
         buffer = new byte[(int) Math.min(h.getSize(), INITIAL_BUFFER_BYTES)];
@@ -113,6 +126,12 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
         // The client gave up; drop what it sent.
         finished = true;
         buffer = null;
+        releaseBudget();
+    }
+
+    private void releaseBudget() {
+        budget.release(reserved);
+        reserved = 0;
     }
 
     @Override
@@ -140,6 +159,7 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
             boolean added = store.put(id, buffer);
             finished = true;
             buffer = null;
+            releaseBudget();
             out.onNext(UploadModelResponse.newBuilder().setModelId(id).setSize(received)
                     .setAlreadyPresent(!added).build());
             out.onCompleted();
@@ -151,6 +171,7 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
     private void finish(Status status) {
         finished = true;
         buffer = null;
+        releaseBudget();
         out.onError(status.asRuntimeException());
     }
 
