@@ -221,6 +221,53 @@ class AgentAccessTest {
         assertEquals(DeviceProfile.DEFAULT.name(), info(c).getDevice());
     }
 
+    @Test
+    void aStalledUploadIsEndedByTheDefaultDeadlineAndGivesItsMemoryBack() throws Exception {
+        String name = inProcess(AgentConfig.defaults().withMaxModelBytes(1000)
+                .withDefaultDeadline(Duration.ofMillis(300)), fake());
+        Channel c = channel(name, null);
+        List<CompletableFuture<dev.layerprobe.proto.v1.UploadModelResponse>> stalled = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            CompletableFuture<dev.layerprobe.proto.v1.UploadModelResponse> result = new CompletableFuture<>();
+            // No deadline on the call, and only the header: together they fill the upload budget.
+            DeviceAgentGrpc.newStub(c).uploadModel(new StreamObserver<>() {
+                @Override
+                public void onNext(dev.layerprobe.proto.v1.UploadModelResponse value) {
+                    result.complete(value);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    result.completeExceptionally(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            }).onNext(dev.layerprobe.proto.v1.UploadModelRequest.newBuilder().setHeader(
+                    dev.layerprobe.proto.v1.ModelHeader.newBuilder().setName("stalled").setSize(1000)).build());
+            stalled.add(result);
+        }
+
+        for (CompletableFuture<dev.layerprobe.proto.v1.UploadModelResponse> f : stalled) {
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> f.get(DEADLINE_SECONDS, TimeUnit.SECONDS));
+            assertEquals(Status.Code.DEADLINE_EXCEEDED, ((StatusRuntimeException) e.getCause()).getStatus().getCode());
+        }
+        // The client hears of the deadline as the agent's handler does, not after: allow a moment.
+        for (int attempt = 0; ; attempt++) {
+            try {
+                assertEquals(64, TestClient.upload(c, new byte[1000]).length());
+                break;
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != Status.Code.RESOURCE_EXHAUSTED || attempt == 50) {
+                    throw e;
+                }
+                Thread.sleep(20);
+            }
+        }
+    }
+
     private static void sleep(long millis) {
         try {
             Thread.sleep(millis);

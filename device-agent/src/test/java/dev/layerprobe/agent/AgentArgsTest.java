@@ -35,6 +35,25 @@ class AgentArgsTest {
     }
 
     @Test
+    void parsesTheAccessAndLimitOptions() throws Exception {
+        AgentConfig c = AgentArgs.parse(new String[] {"--bind", "0.0.0.0", "--token-file", "/etc/lp/token",
+            "--tls-cert", "agent.crt", "--tls-key", "agent.key", "--max-message-mb", "16", "--max-inputs", "4",
+            "--default-deadline-s", "60"});
+
+        assertEquals(Path.of("/etc/lp/token"), c.tokenFile());
+        assertTrue(c.authenticated() && c.tls() && !c.insecure());
+        assertEquals(Path.of("agent.crt"), c.tlsCert());
+        assertEquals(Path.of("agent.key"), c.tlsKey());
+        assertEquals(16 << 20, c.maxInboundMessageBytes());
+        assertEquals(4, c.maxInputTensors());
+        assertEquals(java.time.Duration.ofSeconds(60), c.defaultDeadline());
+        assertTrue(AgentMain.banner(c, 50051).endsWith("; token required, TLS)"));
+        assertTrue(assertThrows(AgentArgs.UsageException.class,
+                () -> AgentArgs.parse(new String[] {"--default-deadline-s", "0"})).getMessage()
+                .startsWith("--default-deadline-s needs an integer in [1, "));
+    }
+
+    @Test
     void defaultsAreLoopbackAndNoFaults() throws Exception {
         AgentConfig c = AgentArgs.parse(new String[0]);
 

@@ -5,6 +5,7 @@ import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Deadline;
 import io.grpc.ForwardingServerCall;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -24,7 +25,8 @@ import java.util.concurrent.TimeoutException;
  * passes, this interceptor cancels the call's context (which the service's run loop watches) and
  * closes the call with DEADLINE_EXCEEDED. Because that close comes from a timer thread while the
  * service may be sending from its own, the call is wrapped so that its methods are serialised and
- * do nothing once it is closed. Thread-safe.
+ * do nothing once it is closed; and since gRPC then tells the handler that the call completed, the
+ * handler is told instead that it was cancelled, so it drops what it holds. Thread-safe.
  */
 public final class DefaultDeadlineInterceptor implements ServerInterceptor {
     private final Duration deadline;
@@ -47,17 +49,31 @@ public final class DefaultDeadlineInterceptor implements ServerInterceptor {
         SerializedCall<Q, R> serialized = new SerializedCall<>(call);
         context.addListener(c -> {
             if (c.getDeadline() != null && c.getDeadline().isExpired()) {
-                serialized.close(StatusMapper.toStatus(new TimeoutException("the call exceeded the agent's default"
-                        + " deadline of " + deadline.toSeconds() + " s; set a deadline on the call")), new Metadata());
+                serialized.expire(StatusMapper.toStatus(new TimeoutException("the call exceeded the agent's default"
+                        + " deadline of " + deadline.toSeconds() + " s; set a deadline on the call")));
             }
         }, Runnable::run);
         serialized.whenClosed(() -> context.cancel(null));
-        return Contexts.interceptCall(context, serialized, headers, next);
+        ServerCall.Listener<Q> listener = Contexts.interceptCall(context, serialized, headers, next);
+        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+            @Override
+            public void onComplete() {
+                // A call the server closes itself ends, for its handler, in onComplete, whatever the
+                // status. One ended by the deadline was not complete: its handler (an upload holding
+                // buffered bytes) must hear that it was cancelled.
+                if (serialized.expired) {
+                    super.onCancel();
+                } else {
+                    super.onComplete();
+                }
+            }
+        };
     }
 
     /** A call whose methods run one at a time and are ignored after {@link #close}. */
     private static final class SerializedCall<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
         private volatile boolean closed;
+        private volatile boolean expired;
         private Runnable onClose = () -> { };
 
         SerializedCall(ServerCall<Q, R> delegate) {
@@ -66,6 +82,17 @@ public final class DefaultDeadlineInterceptor implements ServerInterceptor {
 
         synchronized void whenClosed(Runnable r) {
             onClose = r;
+        }
+
+        /** Closes the call because its deadline passed, unless it is closed already. */
+        void expire(Status status) {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                expired = true;
+            }
+            close(status, new Metadata());
         }
 
         @Override
