@@ -4,13 +4,16 @@ import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
  * The standalone agent's command line, parsed into an {@link AgentConfig} without a CLI library
  * (a board gets a small class path). Options: {@code --port N}, {@code --bind ADDR},
  * {@code --profile FILE.yaml}, {@code --backend NAME}, {@code --model-dir DIR},
- * {@code --max-model-mb N}, {@code --max-runs N}, {@code --insecure}, {@code --help}. Stateless.
+ * {@code --max-model-mb N}, {@code --max-runs N}, {@code --max-message-mb N}, {@code --max-inputs N},
+ * {@code --default-deadline-s N}, {@code --token-file FILE}, {@code --tls-cert FILE},
+ * {@code --tls-key FILE}, {@code --insecure}, {@code --help}. Stateless.
  */
 final class AgentArgs {
     static final String USAGE = String.join("\n",
@@ -23,7 +26,20 @@ final class AgentArgs {
             "  --max-model-mb N   largest model accepted, in MiB (default "
                     + (AgentConfig.DEFAULT_MAX_MODEL_BYTES >> 20) + ")",
             "  --max-runs N       concurrent runs (default " + AgentConfig.DEFAULT_MAX_CONCURRENT_RUNS + ")",
-            "  --insecure         allow a non-loopback --bind without authentication");
+            "  --max-message-mb N largest message accepted, in MiB (default "
+                    + (AgentConfig.DEFAULT_MAX_INBOUND_MESSAGE_BYTES >> 20) + ")",
+            "  --max-inputs N     input tensors per run request (default " + AgentConfig.DEFAULT_MAX_INPUT_TENSORS
+                    + ")",
+            "  --default-deadline-s N  deadline of calls that set none, in seconds (default "
+                    + AgentConfig.DEFAULT_DEADLINE.toSeconds() + ")",
+            "  --token-file FILE  every call must carry this bearer token (file mode 600)",
+            "  --tls-cert FILE    serve TLS with this PEM certificate chain (with --tls-key)",
+            "  --tls-key FILE     the certificate's PKCS#8 PEM private key",
+            "  --insecure         allow a non-loopback --bind without a token");
+
+    private static final String OPTIONS = "[--port, --bind, --profile, --backend, --model-dir, --max-model-mb, "
+            + "--max-runs, --max-message-mb, --max-inputs, --default-deadline-s, --token-file, --tls-cert, --tls-key, "
+            + "--insecure, --help]";
 
     /** Thrown for a bad command line; the message is one line for the user. */
     static final class UsageException extends Exception {
@@ -53,8 +69,15 @@ final class AgentArgs {
                 case "--max-model-mb" -> c = c.withMaxModelBytes((long) intValue(a, value(args, ++i, a), 1,
                         (int) (AgentConfig.MAX_MODEL_BYTES_LIMIT >> 20)) << 20);
                 case "--max-runs" -> c = c.withMaxConcurrentRuns(intValue(a, value(args, ++i, a), 1, 1024));
-                default -> throw new UsageException("unknown option '" + a + "', expected one of [--port, --bind, "
-                        + "--profile, --backend, --model-dir, --max-model-mb, --max-runs, --insecure, --help]");
+                case "--max-message-mb" -> c = c.withMaxInboundMessageBytes(
+                        intValue(a, value(args, ++i, a), 1, 1024) << 20);
+                case "--max-inputs" -> c = c.withMaxInputTensors(intValue(a, value(args, ++i, a), 1, 100_000));
+                case "--default-deadline-s" -> c = c.withDefaultDeadline(
+                        Duration.ofSeconds(intValue(a, value(args, ++i, a), 1, 7 * 24 * 3600)));
+                case "--token-file" -> c = c.withTokenFile(Path.of(value(args, ++i, a)));
+                case "--tls-cert" -> c = c.withTls(Path.of(value(args, ++i, a)), c.tlsKey());
+                case "--tls-key" -> c = c.withTls(c.tlsCert(), Path.of(value(args, ++i, a)));
+                default -> throw new UsageException("unknown option '" + a + "', expected one of " + OPTIONS);
             }
         }
         return c;

@@ -1,11 +1,7 @@
 package dev.layerprobe.agent;
 
-import dev.layerprobe.agent.backend.SimBackend;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.simulator.profile.Fault;
 import java.io.IOException;
-import java.util.stream.Collectors;
 
 /**
  * The standalone agent for boards: {@code java -cp ... dev.layerprobe.agent.AgentMain --port N
@@ -38,13 +34,13 @@ public final class AgentMain {
         AgentServer server;
         try {
             server = AgentServer.netty(config).start();
-        } catch (IOException | SimulatorException | IllegalArgumentException e) {
+        } catch (IOException | SimulatorException | AgentSetupException | IllegalArgumentException e) {
             System.err.println("layerprobe agent: " + e.getMessage());
             System.exit(1);
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "layerprobe-agent-shutdown"));
-        System.out.println(banner(config, server.port()));
+        System.out.println(server.banner());
         try {
             server.awaitTermination();
         } catch (InterruptedException e) {
@@ -52,23 +48,8 @@ public final class AgentMain {
         }
     }
 
-    /**
-     * {@code LayerProbe agent listening on HOST:PORT (profile NAME, faults: ...)} for the emulated
-     * NPU, {@code (backend NAME)} for a backend that runs models as they are.
-     */
+    /** The line printed once the agent listens; see {@link AgentServer#banner()}. */
     static String banner(AgentConfig config, int port) {
-        if (!config.backend().equals(SimBackend.NAME)) {
-            return "LayerProbe agent listening on " + config.bindHost() + ":" + port + " (backend " + config.backend()
-                    + ")";
-        }
-        DeviceProfile p = config.profile();
-        String faults = p.faults().isEmpty() ? "none" : p.faults().stream()
-                .map(AgentMain::describe).collect(Collectors.joining(", "));
-        return "LayerProbe agent listening on " + config.bindHost() + ":" + port + " (profile " + p.name()
-                + ", faults: " + faults + ")";
-    }
-
-    private static String describe(Fault f) {
-        return f.kind().yamlName() + " on " + f.target();
+        return AgentServer.banner(config, port);
     }
 }

@@ -1,31 +1,52 @@
 package dev.layerprobe.agent;
 
+import dev.layerprobe.agent.access.BearerTokenInterceptor;
+import dev.layerprobe.agent.access.DefaultDeadlineInterceptor;
+import dev.layerprobe.agent.access.RequestParsing;
+import dev.layerprobe.agent.access.TokenFile;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.backend.BackendProvider;
+import dev.layerprobe.agent.backend.SimBackend;
 import dev.layerprobe.agent.service.DeviceAgentService;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.profile.DeviceProfile;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 
 /**
  * A device agent: the {@code DeviceAgent} service, {@code grpc.health.v1} and server reflection
  * (so grpcurl works) on one gRPC server. It takes a {@link ServerBuilder} so that tests hand it an
  * in-process builder; {@link #netty(AgentConfig)} builds the real one.
+ *
+ * <p>Access (DESIGN §8): with a token file, every call but health checks must carry the bearer
+ * token ({@link BearerTokenInterceptor}); other calls without a deadline get the config's default
+ * one ({@link DefaultDeadlineInterceptor}); request messages that do not parse get INVALID_ARGUMENT
+ * ({@link RequestParsing}); {@link #netty} adds TLS and refuses to expose an
+ * unauthenticated agent on a non-loopback address unless told {@code insecure}.
  *
  * <p>Lifecycle: construct, {@link #start()}, then {@link #close()} (graceful: running calls get
  * {@value #SHUTDOWN_GRACE_SECONDS} s to finish, then are cancelled). The server owns its backend
@@ -38,50 +59,139 @@ public final class AgentServer implements AutoCloseable {
     private final Backend backend;
     private final ExecutorService runExecutor;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final ScheduledExecutorService deadlineTimer;
     private final Server server;
 
     /** An agent with the backend named in the config. */
-    public AgentServer(ServerBuilder<?> builder, AgentConfig config) throws SimulatorException, IOException {
+    public AgentServer(ServerBuilder<?> builder, AgentConfig config)
+            throws SimulatorException, IOException, AgentSetupException {
         this(builder, config, BackendProvider.named(config.backend()).create(config.profile()));
     }
 
-    /** An agent over a given backend, which it closes when it closes. */
-    public AgentServer(ServerBuilder<?> builder, AgentConfig config, Backend backend) throws IOException {
+    /**
+     * An agent over a given backend, which it closes when it closes.
+     *
+     * @throws AgentSetupException when the config's token file cannot be used
+     */
+    public AgentServer(ServerBuilder<?> builder, AgentConfig config, Backend backend)
+            throws IOException, AgentSetupException {
+        String token = null;
+        if (config.tokenFile() != null) {
+            try {
+                token = TokenFile.read(config.tokenFile());
+            } catch (TokenFile.InvalidTokenFileException e) {
+                throw new AgentSetupException(e.getMessage());
+            }
+        }
         this.config = config;
         this.backend = backend;
-        this.runExecutor = Executors.newFixedThreadPool(config.maxConcurrentRuns(), runThreads());
+        this.runExecutor = Executors.newFixedThreadPool(config.maxConcurrentRuns(), daemonThreads("layerprobe-run-"));
+        this.deadlineTimer = Executors.newSingleThreadScheduledExecutor(daemonThreads("layerprobe-deadline-"));
         ModelStore store = config.modelDir() == null ? new ModelStore() : new ModelStore(config.modelDir());
         DeviceAgentService service = new DeviceAgentService(backend, store, config.maxModelBytes(),
-                config.maxConcurrentRuns(), runExecutor);
+                config.maxConcurrentRuns(), config.maxInputTensors(), runExecutor);
+        // Interceptors run last-listed first: authentication before anything else sees the call.
+        ServerInterceptor[] access = token == null
+                ? new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer)}
+                : new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer),
+                    new BearerTokenInterceptor(token)};
         this.server = builder.maxInboundMessageSize(config.maxInboundMessageBytes())
-                .addService(service)
+                .addService(guarded(RequestParsing.of(service.bindService()), access))
+                // Health is open to probes without a token, and its Watch stream is meant to stay
+                // open, so neither the token nor the default deadline applies to it.
                 .addService(health.getHealthService())
-                .addService(ProtoReflectionServiceV1.newInstance())
+                .addService(guarded(ProtoReflectionServiceV1.newInstance().bindService(), access))
                 .build();
     }
 
-    /**
-     * An agent listening on {@code config.bindHost():config.port()} over Netty.
-     *
-     * @throws IllegalArgumentException if the address is not a loopback one and {@code insecure} is not set
-     */
-    public static AgentServer netty(AgentConfig config) throws SimulatorException, IOException {
-        InetAddress address = resolve(config.bindHost());
-        if (!address.isLoopbackAddress() && !config.insecure()) {
-            // Anyone who can reach the port could upload and run models; until tokens exist, exposing
-            // the agent must be a deliberate choice.
-            throw new IllegalArgumentException("refusing to listen on non-loopback address " + config.bindHost()
-                    + " without authentication; pass --insecure to allow it");
-        }
-        return new AgentServer(NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port())), config);
+    private static ServerServiceDefinition guarded(ServerServiceDefinition service, ServerInterceptor[] access) {
+        return ServerInterceptors.intercept(service, access);
     }
 
-    private static InetAddress resolve(String host) {
+    /**
+     * An agent listening on {@code config.bindHost():config.port()} over Netty, with TLS when the
+     * config has a certificate and key.
+     *
+     * @throws AgentSetupException if the address is not a loopback one and the config has neither a
+     *     token file nor {@code insecure}, or the TLS or token files cannot be used
+     */
+    public static AgentServer netty(AgentConfig config) throws SimulatorException, IOException, AgentSetupException {
+        InetAddress address = resolve(config.bindHost());
+        if (!address.isLoopbackAddress() && !config.authenticated() && !config.insecure()) {
+            // Anyone who can reach the port could upload and run models: exposing an agent that
+            // asks for nothing must be a deliberate choice.
+            throw new AgentSetupException("refusing to listen on " + config.bindHost() + ", not a loopback address,"
+                    + " without authentication: pass --token-file FILE (with --tls-cert/--tls-key to encrypt),"
+                    + " or --insecure to let anyone who reaches the port use the agent");
+        }
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()));
+        if (config.tls()) {
+            builder.sslContext(serverTls(config));
+        }
+        return new AgentServer(builder, config);
+    }
+
+    private static SslContext serverTls(AgentConfig config) throws AgentSetupException {
+        if (config.tlsCert() == null || config.tlsKey() == null) {
+            throw new AgentSetupException("TLS needs both --tls-cert and --tls-key");
+        }
+        for (Path f : new Path[] {config.tlsCert(), config.tlsKey()}) {
+            if (!Files.isReadable(f)) {
+                throw new AgentSetupException("cannot read TLS file " + f);
+            }
+        }
+        try {
+            return GrpcSslContexts.forServer(config.tlsCert().toFile(), config.tlsKey().toFile()).build();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new AgentSetupException("cannot use --tls-cert " + config.tlsCert() + " and --tls-key "
+                    + config.tlsKey() + " (PEM certificate chain and unencrypted PKCS#8 PEM key expected): "
+                    + firstLine(e), e);
+        }
+    }
+
+    private static String firstLine(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    private static InetAddress resolve(String host) throws AgentSetupException {
         try {
             return InetAddress.getByName(host);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("cannot resolve bind address '" + host + "'", e);
+            throw new AgentSetupException("cannot resolve bind address '" + host + "'", e);
         }
+    }
+
+    /**
+     * One line for the console: {@code LayerProbe agent listening on HOST:PORT (backend sim, profile
+     * NAME, faults: ...; token required, TLS)}; a backend that emulates no profile shows its device.
+     */
+    public String banner() {
+        return banner(config, port(), backend.profile().isPresent() ? null : backend.device());
+    }
+
+    /** The banner before a backend exists: the profile for the emulated device, else the backend alone. */
+    static String banner(AgentConfig config, int port) {
+        return banner(config, port, null);
+    }
+
+    private static String banner(AgentConfig config, int port, String device) {
+        String what;
+        if (config.backend().equals(SimBackend.NAME)) {
+            DeviceProfile p = config.profile();
+            String faults = p.faults().isEmpty() ? "none" : p.faults().stream()
+                    .map(f -> f.kind().yamlName() + " on " + f.target()).collect(Collectors.joining(", "));
+            what = "profile " + p.name() + ", faults: " + faults;
+        } else {
+            what = device == null ? "" : device;
+        }
+        return "LayerProbe agent listening on " + config.bindHost() + ":" + port + " (backend " + config.backend()
+                + (what.isEmpty() ? "" : ", " + what) + "; " + (config.authenticated() ? "token required" : "no token")
+                + ", " + (config.tls() ? "TLS" : "plaintext") + ")";
     }
 
     public AgentServer start() throws IOException {
@@ -125,14 +235,15 @@ public final class AgentServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             runExecutor.shutdownNow();
+            deadlineTimer.shutdownNow();
             backend.close();
         }
     }
 
-    private static ThreadFactory runThreads() {
+    private static ThreadFactory daemonThreads(String prefix) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
-            Thread t = new Thread(r, "layerprobe-run-" + n.incrementAndGet());
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
             // A stuck model must not keep the JVM alive after the server is closed.
             t.setDaemon(true);
             return t;

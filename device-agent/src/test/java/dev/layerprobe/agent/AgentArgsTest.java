@@ -30,8 +30,27 @@ class AgentArgsTest {
         assertEquals("board-npu", c.profile().name());
         assertEquals(64L << 20, c.maxModelBytes());
         assertEquals(3, c.maxConcurrentRuns());
-        assertEquals("LayerProbe agent listening on 10.0.0.2:7000 (profile board-npu, faults: "
-                + "depth_to_space_mode_swap on layer up1)", AgentMain.banner(c, 7000));
+        assertEquals("LayerProbe agent listening on 10.0.0.2:7000 (backend sim, profile board-npu, faults: "
+                + "depth_to_space_mode_swap on layer up1; no token, plaintext)", AgentMain.banner(c, 7000));
+    }
+
+    @Test
+    void parsesTheAccessAndLimitOptions() throws Exception {
+        AgentConfig c = AgentArgs.parse(new String[] {"--bind", "0.0.0.0", "--token-file", "/etc/lp/token",
+            "--tls-cert", "agent.crt", "--tls-key", "agent.key", "--max-message-mb", "16", "--max-inputs", "4",
+            "--default-deadline-s", "60"});
+
+        assertEquals(Path.of("/etc/lp/token"), c.tokenFile());
+        assertTrue(c.authenticated() && c.tls() && !c.insecure());
+        assertEquals(Path.of("agent.crt"), c.tlsCert());
+        assertEquals(Path.of("agent.key"), c.tlsKey());
+        assertEquals(16 << 20, c.maxInboundMessageBytes());
+        assertEquals(4, c.maxInputTensors());
+        assertEquals(java.time.Duration.ofSeconds(60), c.defaultDeadline());
+        assertTrue(AgentMain.banner(c, 50051).endsWith("; token required, TLS)"));
+        assertTrue(assertThrows(AgentArgs.UsageException.class,
+                () -> AgentArgs.parse(new String[] {"--default-deadline-s", "0"})).getMessage()
+                .startsWith("--default-deadline-s needs an integer in [1, "));
     }
 
     @Test
@@ -40,7 +59,7 @@ class AgentArgsTest {
 
         assertEquals("127.0.0.1", c.bindHost());
         assertEquals(512L << 20, c.maxModelBytes());
-        assertTrue(AgentMain.banner(c, 1).endsWith("faults: none)"));
+        assertTrue(AgentMain.banner(c, 1).endsWith("faults: none; no token, plaintext)"));
         assertNull(AgentArgs.parse(new String[] {"--help"}));
     }
 
@@ -49,7 +68,8 @@ class AgentArgsTest {
         AgentConfig c = AgentArgs.parse(new String[] {"--backend", "ort"});
 
         assertEquals("ort", c.backend());
-        assertEquals("LayerProbe agent listening on 127.0.0.1:9 (backend ort)", AgentMain.banner(c, 9));
+        assertEquals("LayerProbe agent listening on 127.0.0.1:9 (backend ort; no token, plaintext)",
+                AgentMain.banner(c, 9));
         assertEquals("unknown backend 'rknn', expected one of [sim, ort]", assertThrows(AgentArgs.UsageException.class,
                 () -> AgentArgs.parse(new String[] {"--backend", "rknn"})).getMessage());
     }

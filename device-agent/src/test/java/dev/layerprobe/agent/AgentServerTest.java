@@ -144,7 +144,7 @@ class AgentServerTest {
 
     @Test
     void refusesANonLoopbackAddressUnlessInsecure() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        AgentSetupException e = assertThrows(AgentSetupException.class,
                 () -> AgentServer.netty(AgentConfig.defaults().withBind("0.0.0.0", 0)));
 
         assertTrue(e.getMessage().contains("--insecure"), e.getMessage());

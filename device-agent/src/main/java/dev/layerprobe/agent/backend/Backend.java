@@ -34,6 +34,17 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * Checks, cheaply and before the agent stores an upload, that {@code model} is a file this
+     * backend can take at all (for ONNX backends: it parses and imports a sane opset). Whether it
+     * can run every operator is left to {@link #load}. The default accepts any bytes, for backends
+     * whose models are opaque vendor files.
+     *
+     * @throws SimulatorException with code NOT_ONNX or INVALID_MODEL naming what is wrong
+     */
+    default void check(byte[] model) throws SimulatorException {
+    }
+
+    /**
      * Prepares a model for running. Backends may cache by {@code modelId} (the sha256 of the bytes),
      * so loading the same model again is cheap; the returned handle must still be closed.
      *

@@ -2,6 +2,7 @@ package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.agent.ArtifactVersion;
 import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.simulator.LayerValue;
@@ -12,6 +13,7 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.tensor.Tensor;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +34,8 @@ public final class SimBackend implements Backend {
     /** The name this backend is chosen by. */
     public static final String NAME = "sim";
     static final int DEFAULT_CACHED_PROGRAMS = 4;
+    /** The newest ai.onnx opset (ONNX 1.20); a higher version is not a model any exporter wrote. */
+    static final int MAX_ONNX_OPSET = 25;
 
     /** Compiles a parsed model; {@link Simulator#compile} outside of tests. */
     @FunctionalInterface
@@ -81,6 +85,38 @@ public final class SimBackend implements Backend {
     @Override
     public Optional<DeviceProfile> profile() {
         return Optional.of(profile);
+    }
+
+    /**
+     * Parses the model and checks its opset imports: the default domain ({@code ""} or
+     * {@code ai.onnx}) must be imported once, at a version ONNX has released.
+     */
+    @Override
+    public void check(byte[] model) throws SimulatorException {
+        ModelProto m = OnnxGraphs.parseModel(model, "the uploaded model");
+        Set<String> domains = new HashSet<>();
+        boolean hasDefault = false;
+        for (OperatorSetIdProto o : m.getOpsetImportList()) {
+            String domain = o.getDomain().equals("ai.onnx") ? "" : o.getDomain();
+            if (!domains.add(domain)) {
+                throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the uploaded model imports"
+                        + " domain '" + o.getDomain() + "' twice");
+            }
+            if (domain.isEmpty()) {
+                hasDefault = true;
+                if (o.getVersion() < 1 || o.getVersion() > MAX_ONNX_OPSET) {
+                    throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the uploaded model imports"
+                            + " ai.onnx opset " + o.getVersion() + ", expected 1 to " + MAX_ONNX_OPSET);
+                }
+            } else if (o.getVersion() < 1) {
+                throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the uploaded model imports"
+                        + " domain '" + o.getDomain() + "' at version " + o.getVersion() + ", expected 1 or more");
+            }
+        }
+        if (!hasDefault) {
+            throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the uploaded model does not import"
+                    + " the default ONNX domain (ai.onnx); its opsets are " + domains);
+        }
     }
 
     @Override

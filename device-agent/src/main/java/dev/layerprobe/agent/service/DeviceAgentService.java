@@ -44,8 +44,9 @@ import java.util.concurrent.Semaphore;
  * <ul>
  *   <li>{@code GetInfo}: the device, backend, capabilities, versions, profile and active faults, and
  *       every backend on the class path with its capabilities.</li>
- *   <li>{@code UploadModel}: content-addressed, idempotent, size-limited, checksum-verified
- *       ({@link UploadModelCall}).</li>
+ *   <li>{@code UploadModel}: content-addressed, idempotent, size-limited, checksum-verified,
+ *       checked by the backend ({@link UploadModelCall}); uploads in progress buffer at most
+ *       twice the model size limit together ({@link UploadBudget}).</li>
  *   <li>{@code Run}: executes on {@code runExecutor}, at most {@code maxConcurrentRuns} at once
  *       (more get RESOURCE_EXHAUSTED rather than a queue whose wait the client cannot see); every
  *       layer is streamed with flow control ({@link RunStream}). A request without a format gets
@@ -58,20 +59,26 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     private final ModelStore store;
     private final long maxModelBytes;
     private final int maxConcurrentRuns;
+    private final int maxInputTensors;
     private final Semaphore runSlots;
     private final Executor runExecutor;
     private final List<BackendInfo> backends;
+    private final UploadBudget uploads;
 
     /**
+     * @param maxInputTensors the most input tensors one Run or RunLayer request may carry
      * @param runExecutor where models run; it should have at least {@code maxConcurrentRuns} threads,
      *                    since each run holds its thread while the client reads
      */
     public DeviceAgentService(Backend backend, ModelStore store, long maxModelBytes, int maxConcurrentRuns,
-            Executor runExecutor) {
+            int maxInputTensors, Executor runExecutor) {
         this.backend = backend;
         this.store = store;
         this.maxModelBytes = maxModelBytes;
         this.maxConcurrentRuns = maxConcurrentRuns;
+        this.maxInputTensors = maxInputTensors;
+        // Two models of the largest size may arrive at once; smaller ones share the same room.
+        this.uploads = new UploadBudget(2 * maxModelBytes);
         this.runSlots = new Semaphore(maxConcurrentRuns);
         this.runExecutor = runExecutor;
         // Providers are fixed for the JVM's life; listed once, not at every GetInfo.
@@ -136,7 +143,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
 
     @Override
     public StreamObserver<UploadModelRequest> uploadModel(StreamObserver<UploadModelResponse> responseObserver) {
-        return new UploadModelCall(store, maxModelBytes, responseObserver);
+        return new UploadModelCall(store, backend, maxModelBytes, uploads, responseObserver);
     }
 
     @Override
@@ -146,10 +153,8 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         RunStream stream = new RunStream((ServerCallStreamObserver<RunEvent>) responseObserver, context);
         try {
             DumpFormat format = format(request.getFormat());
-            byte[] model = store.get(request.getModelId()).orElseThrow(() -> Status.NOT_FOUND
-                    .withDescription("unknown model '" + request.getModelId() + "'; upload it first with UploadModel")
-                    .asException());
-            Map<String, Tensor> feeds = InputDecoder.decode(request.getInputsList());
+            byte[] model = model(request.getModelId());
+            Map<String, Tensor> feeds = InputDecoder.decode(request.getInputsList(), maxInputTensors);
             if (!runSlots.tryAcquire()) {
                 throw Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy: " + maxConcurrentRuns
                         + " runs in progress, its limit").asException();
@@ -176,10 +181,8 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                         .asException();
             }
             DumpFormat format = format(request.getFormat());
-            byte[] model = store.get(request.getModelId()).orElseThrow(() -> Status.NOT_FOUND
-                    .withDescription("unknown model '" + request.getModelId() + "'; upload it first with UploadModel")
-                    .asException());
-            Map<String, Tensor> inputs = InputDecoder.decode(request.getInputsList());
+            byte[] model = model(request.getModelId());
+            Map<String, Tensor> inputs = InputDecoder.decode(request.getInputsList(), maxInputTensors);
             if (!runSlots.tryAcquire()) {
                 throw Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy: " + maxConcurrentRuns
                         + " runs in progress, its limit").asException();
@@ -211,6 +214,16 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         } catch (Exception e) {
             responseObserver.onError(StatusMapper.toStatus(e).asRuntimeException());
         }
+    }
+
+    /** An uploaded model by id; ids are content hashes, never paths or names. */
+    private byte[] model(String id) throws Exception {
+        if (!ModelStore.isModelId(id)) {
+            throw Status.INVALID_ARGUMENT.withDescription("model id '" + id + "' is not a model id: expected the 64"
+                    + " lowercase hex digits of the sha256 UploadModel returned").asException();
+        }
+        return store.get(id).orElseThrow(() -> Status.NOT_FOUND
+                .withDescription("unknown model '" + id + "'; upload it first with UploadModel").asException());
     }
 
     private static DumpFormat format(DumpFormat requested) {

@@ -17,11 +17,19 @@ import java.util.Map;
  * code {@code BAD_INPUT} that name the input and what was expected. Stateless.
  */
 final class InputDecoder {
+    /** More dimensions than any tensor a network takes as input. */
+    static final int MAX_RANK = 16;
+
     private InputDecoder() {
     }
 
-    /** Decodes every input; names must be unique and non-empty. */
-    static Map<String, Tensor> decode(List<dev.layerprobe.proto.v1.Tensor> wire) throws SimulatorException {
+    /** Decodes every input; names must be unique and non-empty, and there may be at most {@code maxTensors}. */
+    static Map<String, Tensor> decode(List<dev.layerprobe.proto.v1.Tensor> wire, int maxTensors)
+            throws SimulatorException {
+        if (wire.size() > maxTensors) {
+            throw bad("the request carries " + wire.size() + " input tensors, more than this agent's limit of "
+                    + maxTensors);
+        }
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (int i = 0; i < wire.size(); i++) {
             dev.layerprobe.proto.v1.Tensor t = wire.get(i);
@@ -39,19 +47,26 @@ final class InputDecoder {
         if (t.getDtype() != DataType.FLOAT32) {
             throw bad("input '" + t.getName() + "' is " + t.getDtype() + ", inputs are sent as FLOAT32");
         }
+        if (t.getShapeCount() > MAX_RANK) {
+            throw bad("input '" + t.getName() + "' has " + t.getShapeCount() + " dimensions, more than " + MAX_RANK);
+        }
         int[] shape = new int[t.getShapeCount()];
+        // Saturating, so that a declared shape cannot overflow into a size that matches the data.
+        long bytes = Float.BYTES;
         for (int d = 0; d < shape.length; d++) {
             long dim = t.getShape(d);
             if (dim < 0 || dim > Integer.MAX_VALUE) {
                 throw bad("input '" + t.getName() + "' has invalid dimension " + dim + " at axis " + d);
             }
             shape[d] = (int) dim;
+            bytes = dim != 0 && bytes > Long.MAX_VALUE / dim ? Long.MAX_VALUE : bytes * dim;
         }
-        long elements = Shapes.size(shape);
-        if (elements * Float.BYTES != t.getData().size()) {
+        if (bytes != t.getData().size()) {
             throw bad("input '" + t.getName() + "' of shape " + Shapes.format(shape) + " needs "
-                    + elements * Float.BYTES + " bytes of FLOAT32, got " + t.getData().size());
+                    + (bytes == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : String.valueOf(bytes))
+                    + " bytes of FLOAT32, got " + t.getData().size());
         }
+        long elements = bytes / Float.BYTES;
         float[] data = new float[(int) elements];
         t.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
         return Tensor.ofFloats(shape, data);

@@ -1,11 +1,14 @@
 package dev.layerprobe.agent.service;
 
+import dev.layerprobe.agent.access.AuthenticationException;
+import dev.layerprobe.agent.access.MalformedRequestException;
 import dev.layerprobe.simulator.SimulatorException;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The one place where exceptions become gRPC statuses. A description is one line that names the
@@ -30,6 +33,12 @@ public final class StatusMapper {
         Status status;
         if (t instanceof SimulatorException e) {
             status = forCode(e.code());
+        } else if (t instanceof AuthenticationException) {
+            status = Status.UNAUTHENTICATED;
+        } else if (t instanceof TimeoutException) {
+            status = Status.DEADLINE_EXCEEDED;
+        } else if (t instanceof MalformedRequestException) {
+            status = Status.INVALID_ARGUMENT;
         } else if (t instanceof UnsupportedOperationException) {
             status = Status.UNIMPLEMENTED;
         } else if (t instanceof IOException || t instanceof UncheckedIOException) {
@@ -59,7 +68,9 @@ public final class StatusMapper {
     private static String describe(Throwable t) {
         String msg = t.getMessage();
         String text;
-        if (t instanceof SimulatorException || t instanceof UnsupportedOperationException) {
+        if (t instanceof SimulatorException || t instanceof UnsupportedOperationException
+                || t instanceof AuthenticationException || t instanceof TimeoutException
+                || t instanceof MalformedRequestException) {
             text = msg == null ? t.getClass().getSimpleName() : msg;
         } else if (t instanceof IOException || t instanceof UncheckedIOException) {
             text = "I/O error on the agent: " + msg;

@@ -115,6 +115,62 @@ class DeviceAgentServiceTest {
                 info.getFaultsList());
     }
 
+    /** Starts an upload that announces {@code size} bytes and sends only its header. */
+    private StreamObserver<UploadModelRequest> openUpload(long size, CompletableFuture<UploadModelResponse> result) {
+        StreamObserver<UploadModelRequest> up = client.async().uploadModel(new StreamObserver<>() {
+            @Override
+            public void onNext(UploadModelResponse value) {
+                result.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                result.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        });
+        up.onNext(UploadModelRequest.newBuilder()
+                .setHeader(ModelHeader.newBuilder().setName("big.onnx").setSize(size)).build());
+        return up;
+    }
+
+    @Test
+    void uploadsInProgressShareABudgetThatEveryEndingReturns() throws Exception {
+        start(List.of(), AgentConfig.defaults().withMaxModelBytes(1000));
+        byte[] full = new byte[1000];
+        // Every way an upload can end must give its 1000 bytes back; a leak would leave no room below.
+        for (int i = 0; i < 3; i++) {
+            ModelHeader h = ModelHeader.newBuilder().setName("m").setSize(1000).build();
+            assertThrows(StatusRuntimeException.class, () -> get(client.upload(h, new byte[999], 500)));
+            assertThrows(StatusRuntimeException.class,
+                    () -> get(client.upload(h.toBuilder().setSha256("0".repeat(64)).build(), full, 500)));
+            assertNotNull(get(client.upload(h, full, 500)).getModelId());
+            CompletableFuture<UploadModelResponse> cancelled = new CompletableFuture<>();
+            openUpload(1000, cancelled).onError(new RuntimeException("client gone"));
+            assertThrows(Exception.class, () -> get(cancelled));
+        }
+
+        CompletableFuture<UploadModelResponse> a = new CompletableFuture<>();
+        CompletableFuture<UploadModelResponse> b = new CompletableFuture<>();
+        StreamObserver<UploadModelRequest> first = openUpload(1000, a);
+        StreamObserver<UploadModelRequest> second = openUpload(1000, b);
+        ModelHeader small = ModelHeader.newBuilder().setName("small.onnx").setSize(10).build();
+        StatusRuntimeException busy = assertThrows(StatusRuntimeException.class,
+                () -> get(client.upload(small, new byte[10], 10)));
+
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, busy.getStatus().getCode());
+        assertTrue(busy.getStatus().getDescription().contains("busy receiving other uploads"));
+        first.onError(new RuntimeException("client gone"));
+        assertThrows(Exception.class, () -> get(a));
+        assertNotNull(get(client.upload(small, new byte[10], 10)).getModelId());
+        second.onNext(UploadModelRequest.newBuilder().setData(com.google.protobuf.ByteString.copyFrom(full)).build());
+        second.onCompleted();
+        assertEquals(1000, get(b).getSize());
+    }
+
     @Test
     void getInfoListsEveryBackendOnTheClassPathAndWhichOneIsActive() throws Exception {
         start(List.of());
@@ -507,9 +563,14 @@ class DeviceAgentServiceTest {
         start(mixedLayers());
         String id = client.upload(MODEL);
         StatusRuntimeException unknownModel = assertThrows(StatusRuntimeException.class, () -> client.blocking()
-                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("nope").setLayer("conv1")
-                        .build()));
+                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("0".repeat(64))
+                        .setLayer("conv1").build()));
         assertEquals(Status.Code.NOT_FOUND, unknownModel.getStatus().getCode());
+        StatusRuntimeException notAnId = assertThrows(StatusRuntimeException.class, () -> client.blocking()
+                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("../" + id)
+                        .setLayer("conv1").build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, notAnId.getStatus().getCode());
+        assertTrue(notAnId.getStatus().getDescription().contains("is not a model id"));
         StatusRuntimeException unknownLayer = assertThrows(StatusRuntimeException.class, () -> client.blocking()
                 .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId(id).setLayer("nope")
                         .build()));

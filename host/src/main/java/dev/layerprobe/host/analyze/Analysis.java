@@ -3,6 +3,7 @@ package dev.layerprobe.host.analyze;
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.host.client.AgentClient;
+import dev.layerprobe.host.client.AgentEndpoint;
 import dev.layerprobe.host.client.LayerCollector;
 import dev.layerprobe.host.compare.InputSpread;
 import dev.layerprobe.host.compare.MetricResult;
@@ -381,8 +382,8 @@ public final class Analysis {
         return name.endsWith(".onnx") ? name.substring(0, name.length() - 5) : name;
     }
 
-    /** The device to talk to: an agent at HOST:PORT, or one started in this process on loopback. */
-    static final class EmbeddedDevice implements AutoCloseable {
+    /** The device to talk to: a running agent, or one started in this process on loopback. */
+    public static final class EmbeddedDevice implements AutoCloseable {
         private final AgentServer server;
         private final AgentClient client;
 
@@ -391,9 +392,10 @@ public final class Analysis {
             this.client = client;
         }
 
-        static EmbeddedDevice connect(String target, DeviceProfile profile) throws Exception {
+        /** Connects to {@code target}, or starts the emulated device with {@code profile} when it is null. */
+        public static EmbeddedDevice connect(AgentEndpoint target, DeviceProfile profile) throws Exception {
             if (target != null) {
-                return new EmbeddedDevice(null, AgentClient.connect(target));
+                return new EmbeddedDevice(null, AgentClient.connect(target, AgentClient.Options.DEFAULT));
             }
             AgentServer server = AgentServer.netty(AgentConfig.defaults().withProfile(profile).withBind("127.0.0.1", 0));
             server.start();
@@ -405,7 +407,7 @@ public final class Analysis {
             }
         }
 
-        AgentClient client() {
+        public AgentClient client() {
             return client;
         }
 

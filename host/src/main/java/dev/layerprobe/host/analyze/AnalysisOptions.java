@@ -1,5 +1,6 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.host.client.AgentEndpoint;
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.host.quantize.QuantizationOptions;
 import java.nio.file.Path;
@@ -12,7 +13,7 @@ import java.util.Map;
  * @param model     the float ONNX model
  * @param inputs    input files (images or .npy), at least one
  * @param calib     folder of calibration images, or null to calibrate on the inputs
- * @param device    HOST:PORT of a running agent, or null for the embedded emulated device
+ * @param device    a running agent, or null for the embedded emulated device
  * @param profile   device profile YAML for the embedded device (and the host simulator's numerics), or null
  * @param reportDir where report.json, report.csv and dumps/ go
  * @param spec      preprocessing of image inputs
@@ -25,7 +26,7 @@ import java.util.Map;
  * @param inputShapes concrete shapes for dynamic inputs, by input name (may be empty)
  * @param size      {height, width} for image inputs with dynamic spatial size, or null
  */
-public record AnalysisOptions(Path model, List<Path> inputs, Path calib, String device, Path profile, Path reportDir,
+public record AnalysisOptions(Path model, List<Path> inputs, Path calib, AgentEndpoint device, Path profile, Path reportDir,
         InputSpec spec, double warnCos, double wrongCos, double atol, double rtol, QuantizationOptions quant,
         Path quantized, Map<String, int[]> inputShapes, int[] size) {
     public AnalysisOptions {
@@ -34,7 +35,7 @@ public record AnalysisOptions(Path model, List<Path> inputs, Path calib, String 
     }
 
     /** Options with the defaults for everything after the tolerances (int8, shapes from the inputs). */
-    public AnalysisOptions(Path model, List<Path> inputs, Path calib, String device, Path profile, Path reportDir,
+    public AnalysisOptions(Path model, List<Path> inputs, Path calib, AgentEndpoint device, Path profile, Path reportDir,
             InputSpec spec, double warnCos, double wrongCos, double atol, double rtol) {
         this(model, inputs, calib, device, profile, reportDir, spec, warnCos, wrongCos, atol, rtol,
                 QuantizationOptions.DEFAULT, null, Map.of(), null);

@@ -1,6 +1,7 @@
 package dev.layerprobe.host.analyze;
 
 import dev.layerprobe.host.client.AgentClient;
+import dev.layerprobe.host.client.AgentEndpoint;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.host.input.ImageLoader;
 import dev.layerprobe.host.input.InputException;
@@ -54,7 +55,7 @@ public final class PreprocessingCheck {
     public static final double MATCH_COS = 0.99;
 
     /** What to check: the model, the image (or tensor) and how the user preprocesses it. */
-    public record Options(Path model, Path input, Path deviceInput, String device, Path profile, InputSpec spec,
+    public record Options(Path model, Path input, Path deviceInput, AgentEndpoint device, Path profile, InputSpec spec,
             Map<String, int[]> inputShapes, int[] size, boolean floatUpload) {
     }
 

@@ -4,11 +4,10 @@ import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.simulator.profile.Fault;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -16,9 +15,11 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code layerprobe agent}: serve a backend over gRPC: the emulated device (the simulator, the
- * default) or ONNX Runtime on this machine's CPU ({@code --backend ort}).
+ * default) or ONNX Runtime on this machine's CPU ({@code --backend ort}). Refuses to start, with a
+ * one-line reason and exit code 3, on a non-loopback address without {@code --token-file} or
+ * {@code --insecure}, or with unusable token or TLS files.
  */
-@Command(name = "agent", mixinStandardHelpOptions = true,
+@Command(name = "agent", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Run the device agent: a gRPC server that executes quantized models and streams every"
                 + " layer. With --backend sim (the default) it emulates an NPU with the simulator and the profile's"
                 + " numerics and faults; with --backend ort it runs models in ONNX Runtime on this machine's CPU.")
@@ -40,8 +41,38 @@ final class AgentCommand implements Callable<Integer> {
                     + " single layers or apply faults)")
     String backend;
 
-    @Option(names = "--insecure", description = "allow a non-loopback --bind without authentication")
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "every call but health checks must carry this bearer token (one line, file mode 600)")
+    Path tokenFile;
+
+    @Option(names = "--tls-cert", paramLabel = "CERT.pem", description = "serve TLS with this PEM certificate chain")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "KEY.pem", description = "the certificate's unencrypted PKCS#8 PEM key")
+    Path tlsKey;
+
+    @Option(names = "--insecure", description = "allow a non-loopback --bind without a token")
     boolean insecure;
+
+    @Option(names = "--model-dir", paramLabel = "DIR", description = "keep uploaded models in DIR across restarts")
+    Path modelDir;
+
+    @Option(names = "--max-model-mb", defaultValue = "512", description = "largest model accepted, MiB (${DEFAULT-VALUE})")
+    int maxModelMb;
+
+    @Option(names = "--max-message-mb", defaultValue = "8",
+            description = "largest message accepted, MiB (${DEFAULT-VALUE})")
+    int maxMessageMb;
+
+    @Option(names = "--max-runs", defaultValue = "2", description = "runs at once; more are refused (${DEFAULT-VALUE})")
+    int maxRuns;
+
+    @Option(names = "--max-inputs", defaultValue = "64", description = "input tensors per run request (${DEFAULT-VALUE})")
+    int maxInputs;
+
+    @Option(names = "--default-deadline-s", defaultValue = "1800",
+            description = "deadline of calls whose client set none, seconds (${DEFAULT-VALUE})")
+    int defaultDeadlineSeconds;
 
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
@@ -53,16 +84,10 @@ final class AgentCommand implements Callable<Integer> {
             throw new UsageException("unknown backend '" + backend + "', expected one of " + backends);
         }
         DeviceProfile p = profile == null ? DeviceProfile.DEFAULT : DeviceProfile.load(profile);
-        AgentConfig config = AgentConfig.defaults().withProfile(p).withBackend(backend).withBind(bind, port)
-                .withInsecure(insecure);
+        AgentConfig config = config(p);
         try (AgentServer server = AgentServer.netty(config)) {
             server.start();
-            String faults = p.faults().isEmpty() ? "none"
-                    : p.faults().stream().map(f -> f.kind().yamlName() + " on " + f.target()).collect(Collectors.joining(", "));
-            String device = server.backend().profile().isPresent() ? "profile " + p.name() + ", faults: " + faults
-                    : server.backend().device();
-            spec.commandLine().getOut().println("LayerProbe agent listening on " + bind + ":" + server.port()
-                    + " (backend " + backend + ", " + device + ")");
+            spec.commandLine().getOut().println(server.banner());
             spec.commandLine().getOut().flush();
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "agent-shutdown"));
             server.awaitTermination();
@@ -70,7 +95,22 @@ final class AgentCommand implements Callable<Integer> {
         return 0;
     }
 
-    static String describe(Fault f) {
-        return f.kind().yamlName() + " on " + f.target();
+    private AgentConfig config(DeviceProfile p) throws UsageException {
+        positive("--max-model-mb", maxModelMb, (int) (AgentConfig.MAX_MODEL_BYTES_LIMIT >> 20));
+        positive("--max-message-mb", maxMessageMb, 1024);
+        positive("--max-runs", maxRuns, 1024);
+        positive("--max-inputs", maxInputs, 100_000);
+        positive("--default-deadline-s", defaultDeadlineSeconds, 7 * 24 * 3600);
+        return AgentConfig.defaults().withProfile(p).withBackend(backend).withBind(bind, port).withInsecure(insecure)
+                .withTokenFile(tokenFile).withTls(tlsCert, tlsKey).withModelDir(modelDir)
+                .withMaxModelBytes((long) maxModelMb << 20).withMaxInboundMessageBytes(maxMessageMb << 20)
+                .withMaxConcurrentRuns(maxRuns).withMaxInputTensors(maxInputs)
+                .withDefaultDeadline(Duration.ofSeconds(defaultDeadlineSeconds));
+    }
+
+    private static void positive(String option, int value, int max) throws UsageException {
+        if (value < 1 || value > max) {
+            throw new UsageException(option + " must be in [1, " + max + "], got " + value);
+        }
     }
 }

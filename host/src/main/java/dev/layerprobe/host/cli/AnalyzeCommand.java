@@ -67,7 +67,7 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        AnalysisOptions o = new AnalysisOptions(model, InputLoader.expandFolders(inputs), calib, target.device,
+        AnalysisOptions o = new AnalysisOptions(model, InputLoader.expandFolders(inputs), calib, target.endpoint(),
                 target.profile, report,
                 input.spec(), warnCos, wrongCos, atol, rtol, quant.toOptions(), quantized, input.shapes(),
                 input.heightWidth());

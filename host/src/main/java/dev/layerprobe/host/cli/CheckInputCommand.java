@@ -43,7 +43,7 @@ final class CheckInputCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PreprocessingCheck.Options o = new PreprocessingCheck.Options(model, input, deviceInput, target.device,
+        PreprocessingCheck.Options o = new PreprocessingCheck.Options(model, input, deviceInput, target.endpoint(),
                 target.profile,
                 preprocessing.spec(), preprocessing.shapes(), preprocessing.heightWidth(), floatUpload);
         new PreprocessingCheck(o, spec.commandLine().getOut()).run();

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.agent.AgentSetupException;
 import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
@@ -14,7 +15,8 @@ import picocli.CommandLine;
  * <ul>
  *   <li>0: the command ran (an analysis that finds faults still exits 0);</li>
  *   <li>2: bad command line (picocli's usage error);</li>
- *   <li>3: bad input: missing or malformed file, wrong shape, bad profile;</li>
+ *   <li>3: bad input: missing or malformed file, wrong shape, bad profile, an unusable token or TLS
+ *       file, an agent setup it refuses (an exposed address without a token);</li>
  *   <li>4: the model uses something the simulator does not support;</li>
  *   <li>5: the device could not be reached or failed;</li>
  *   <li>6: the reference run (ONNX Runtime) failed;</li>
@@ -49,11 +51,13 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
                 case RUNTIME -> DEVICE;
             };
         }
-        if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException) {
+        if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException
+                || t instanceof AgentSetupException) {
             return BAD_INPUT;
         }
         if (t instanceof AgentException a) {
-            return a.code() == AgentException.Code.BAD_ADDRESS ? BAD_INPUT : DEVICE;
+            return a.code() == AgentException.Code.BAD_ADDRESS || a.code() == AgentException.Code.BAD_CREDENTIALS
+                    ? BAD_INPUT : DEVICE;
         }
         if (t instanceof GoldenException) {
             return REFERENCE;

@@ -19,11 +19,15 @@ import dev.layerprobe.proto.v1.UploadModelResponse;
 import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.tensor.Tensor;
 import io.grpc.Context;
+import dev.layerprobe.agent.access.TokenFile;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
+import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -36,8 +40,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The host's side of the DeviceAgent protocol (DESIGN §8). Owns a plaintext {@link ManagedChannel}
- * to the agent and closes it in {@link #close()}.
+ * The host's side of the DeviceAgent protocol (DESIGN §8). Owns a {@link ManagedChannel} to the
+ * agent (plaintext, or TLS when the {@link AgentEndpoint} names a CA; with the endpoint's bearer
+ * token on every call) and closes it in {@link #close()}.
  *
  * <p>Every call has a deadline: {@link Options#callDeadline()} (default 60 s) for {@link #info()}
  * and {@link #upload}, {@link Options#runDeadline()} (default 30 min) for {@link #run}. Inbound
@@ -84,6 +89,74 @@ public final class AgentClient implements AutoCloseable {
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES).build(), host + ":" + port, options);
     }
 
+    /**
+     * Connects (lazily, on the first call) to an endpoint: TLS if it names a CA, its bearer token on
+     * every call if it names a token file.
+     *
+     * @throws AgentException with code BAD_ADDRESS when the address does not parse, BAD_CREDENTIALS
+     *     when the token file or the CA file cannot be used
+     */
+    public static AgentClient connect(AgentEndpoint endpoint, Options options) throws AgentException {
+        String target = endpoint.address();
+        HostPort hp = HostPort.parse(target);
+        NettyChannelBuilder b = NettyChannelBuilder.forAddress(hp.host(), hp.port())
+                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
+        if (endpoint.tlsCa() == null) {
+            b.usePlaintext();
+        } else {
+            try {
+                b.sslContext(GrpcSslContexts.forClient().trustManager(endpoint.tlsCa().toFile()).build());
+            } catch (IOException | IllegalArgumentException e) {
+                throw new AgentException(AgentException.Code.BAD_CREDENTIALS, "cannot use --tls-ca "
+                        + endpoint.tlsCa() + " (PEM certificates expected): " + rootMessage(e), e);
+            }
+        }
+        if (endpoint.tokenFile() != null) {
+            Metadata headers = new Metadata();
+            try {
+                headers.put(AUTHORIZATION, "Bearer " + TokenFile.read(endpoint.tokenFile()));
+            } catch (TokenFile.InvalidTokenFileException e) {
+                throw new AgentException(AgentException.Code.BAD_CREDENTIALS, e.getMessage(), e);
+            }
+            b.intercept(MetadataUtils.newAttachHeadersInterceptor(headers));
+        }
+        return new AgentClient(b.build(), target, options);
+    }
+
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    /** A parsed {@code HOST:PORT}. */
+    private record HostPort(String host, int port) {
+        static HostPort parse(String target) throws AgentException {
+            int colon = target.lastIndexOf(':');
+            String host = colon <= 0 ? "" : target.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            int port = -1;
+            try {
+                port = Integer.parseInt(target.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                // reported below with the whole address
+            }
+            if (host.isEmpty() || port < 1 || port > 65535) {
+                throw new AgentException(AgentException.Code.BAD_ADDRESS, "bad device address '" + target
+                        + "', expected HOST:PORT (e.g. 127.0.0.1:50051)", null);
+            }
+            return new HostPort(host, port);
+        }
+    }
+
     public AgentClient(String host, int port) {
         this(host, port, Options.DEFAULT);
     }
@@ -99,22 +172,7 @@ public final class AgentClient implements AutoCloseable {
      * @throws AgentException with code BAD_ADDRESS when the address does not parse
      */
     public static AgentClient connect(String target, Options options) throws AgentException {
-        int colon = target.lastIndexOf(':');
-        String host = colon <= 0 ? "" : target.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port = -1;
-        try {
-            port = Integer.parseInt(target.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            // reported below with the whole address
-        }
-        if (host.isEmpty() || port < 1 || port > 65535) {
-            throw new AgentException(AgentException.Code.BAD_ADDRESS, "bad device address '" + target
-                    + "', expected HOST:PORT (e.g. 127.0.0.1:50051)", null);
-        }
-        return new AgentClient(host, port, options);
+        return connect(AgentEndpoint.of(target), options);
     }
 
     /**

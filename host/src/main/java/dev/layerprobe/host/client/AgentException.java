@@ -16,6 +16,8 @@ public final class AgentException extends Exception {
         UNAVAILABLE,
         /** The device address is malformed. */
         BAD_ADDRESS,
+        /** The token file or the TLS CA file given for the device cannot be used. */
+        BAD_CREDENTIALS,
         /** The call did not finish within its deadline. */
         DEADLINE_EXCEEDED,
         /** A layer's bytes did not hash to the sha256 the agent sent. */
@@ -63,6 +65,9 @@ public final class AgentException extends Exception {
         return switch (s.getCode()) {
             case UNAVAILABLE -> new AgentException(Code.UNAVAILABLE, s.getCode(),
                     "cannot reach device at " + target + ": " + why, e);
+            case UNAUTHENTICATED -> new AgentException(Code.REMOTE, s.getCode(),
+                    "device at " + target + " refused " + call + ": " + why
+                            + (why.contains("--token-file") ? "" : " (check --token-file)"), e);
             case DEADLINE_EXCEEDED -> new AgentException(Code.DEADLINE_EXCEEDED, s.getCode(),
                     "device at " + target + " did not finish " + call + " within " + human(deadline)
                             + " (deadline exceeded)", e);
