@@ -93,9 +93,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                 .putVersions("java", Runtime.version().toString())
                 .putAllVersions(backend.versions());
         info.addAllCapabilities(wireNames(backend.capabilities()));
-        for (BackendInfo b : backends) {
-            info.addBackends(b);
-        }
+        info.addAllBackends(backends);
         backend.profile().ifPresent(p -> addProfile(info, p));
         responseObserver.onNext(info.build());
         responseObserver.onCompleted();

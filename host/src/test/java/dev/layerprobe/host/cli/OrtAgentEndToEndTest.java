@@ -1,6 +1,7 @@
 package dev.layerprobe.host.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,12 +10,21 @@ import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.client.AgentClient;
+import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.onnx.Onnx.GraphProto;
+import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.onnx.Onnx.NodeProto;
+import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.proto.v1.BackendInfo;
 import dev.layerprobe.proto.v1.DeviceInfo;
+import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.simulator.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,8 +79,28 @@ class OrtAgentEndToEndTest {
             assertEquals("ort", info.getBackend());
             assertEquals(List.of("run", "native_dumps"), info.getCapabilitiesList());
             assertTrue(info.getVersionsMap().containsKey("onnxruntime"), info.getVersionsMap().toString());
-            assertEquals(List.of("sim", "ort"), info.getBackendsList().stream().map(BackendInfo::getName).toList());
-            assertEquals(List.of(false, true), info.getBackendsList().stream().map(BackendInfo::getActive).toList());
+            List<String> active = info.getBackendsList().stream().filter(BackendInfo::getActive)
+                    .map(BackendInfo::getName).toList();
+            assertEquals(List.of("ort"), active);
+            assertTrue(info.getBackendsList().stream().anyMatch(b -> b.getName().equals("sim")
+                    && b.getCapabilitiesList().contains("run_layer")), info.getBackendsList().toString());
+        }
+    }
+
+    @Test
+    void runLayerIsRefusedAsUnimplementedNamingTheBackend() throws Exception {
+        GraphProto graph = GraphProto.newBuilder().setName("relu")
+                .addNode(NodeProto.newBuilder().setOpType("Relu").addInput("x").addOutput("y"))
+                .addInput(OnnxGraphs.valueInfoProto("x", DType.FLOAT32, new int[] {1, 4}))
+                .addOutput(OnnxGraphs.valueInfoProto("y", DType.FLOAT32, new int[] {1, 4})).build();
+        byte[] model = ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).build().toByteArray();
+        try (AgentClient client = AgentClient.connect(device())) {
+            String id = client.upload(model, "relu.onnx");
+
+            AgentException e = assertThrows(AgentException.class, () -> client.runLayer(id, "y",
+                    Map.of("x", Tensor.ofFloats(new int[] {1, 4}, new float[4]))));
+            assertTrue(e.getMessage().contains("backend 'ort' cannot run single layers"), e.getMessage());
         }
     }
 
