@@ -5,7 +5,7 @@ import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.LayerCollector;
 import dev.layerprobe.host.compare.MetricResult;
-import dev.layerprobe.host.dump.DumpWriter;
+import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
