@@ -1,5 +1,6 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.dump.DumpFormatException;
 import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
@@ -47,7 +48,8 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
                 case IO, NOT_ONNX, INVALID_MODEL, BAD_INPUT, BAD_PROFILE -> BAD_INPUT;
             };
         }
-        if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException) {
+        if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException
+                || t instanceof DumpFormatException) {
             return BAD_INPUT;
         }
         if (t instanceof AgentException a) {
@@ -62,6 +64,9 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
     static String message(Throwable t) {
         if (t instanceof NoSuchFileException n) {
             return "file not found: " + n.getFile();
+        }
+        if (t instanceof DumpFormatException && t.getMessage() != null) {
+            return t.getMessage();
         }
         if (t instanceof IOException && t.getMessage() != null) {
             return "I/O error: " + t.getMessage();
