@@ -7,7 +7,7 @@ import java.nio.file.Path;
 /**
  * The standalone agent's command line, parsed into an {@link AgentConfig} without a CLI library
  * (a board gets a small class path). Options: {@code --port N}, {@code --bind ADDR},
- * {@code --profile FILE.yaml}, {@code --backend NAME}, {@code --model-dir DIR},
+ * {@code --profile FILE.yaml}, {@code --backend NAME}, {@code --backend-config FILE}, {@code --model-dir DIR},
  * {@code --max-model-mb N}, {@code --max-runs N}, {@code --insecure}, {@code --help}. Stateless.
  */
 final class AgentArgs {
@@ -16,7 +16,8 @@ final class AgentArgs {
             "  --port N           TCP port (default " + AgentConfig.DEFAULT_PORT + ", 0 = any free port)",
             "  --bind ADDR        address to listen on (default " + AgentConfig.DEFAULT_BIND_HOST + ")",
             "  --profile FILE     device profile YAML (default: the built-in emulated NPU)",
-            "  --backend NAME     backend (default sim)",
+            "  --backend NAME     backend (default sim; exec runs a vendor runtime)",
+            "  --backend-config FILE  the agent's config file (the exec backend's runtime command)",
             "  --model-dir DIR    keep uploaded models in DIR across restarts",
             "  --max-model-mb N   largest model accepted, in MiB (default "
                     + (AgentConfig.DEFAULT_MAX_MODEL_BYTES >> 20) + ")",
@@ -47,12 +48,13 @@ final class AgentArgs {
                 case "--bind" -> c = c.withBind(value(args, ++i, a), c.port());
                 case "--profile" -> c = c.withProfile(DeviceProfile.load(Path.of(value(args, ++i, a))));
                 case "--backend" -> c = c.withBackend(value(args, ++i, a));
+                case "--backend-config" -> c = c.withBackendConfig(Path.of(value(args, ++i, a)));
                 case "--model-dir" -> c = c.withModelDir(Path.of(value(args, ++i, a)));
                 case "--max-model-mb" -> c = c.withMaxModelBytes((long) intValue(a, value(args, ++i, a), 1,
                         (int) (AgentConfig.MAX_MODEL_BYTES_LIMIT >> 20)) << 20);
                 case "--max-runs" -> c = c.withMaxConcurrentRuns(intValue(a, value(args, ++i, a), 1, 1024));
                 default -> throw new UsageException("unknown option '" + a + "', expected one of [--port, --bind, "
-                        + "--profile, --backend, --model-dir, --max-model-mb, --max-runs, --insecure, --help]");
+                        + "--profile, --backend, --backend-config, --model-dir, --max-model-mb, --max-runs, --insecure, --help]");
             }
         }
         return c;

@@ -18,9 +18,11 @@ import java.util.Objects;
  * @param maxInboundMessageBytes the largest message the server accepts (upload chunks, run inputs)
  * @param insecure           whether to listen on a non-loopback address without authentication
  * @param modelDir           where uploaded models persist across restarts, or null for memory only
+ * @param backendConfig      the agent's config file for backends that need one (the exec backend's
+ *                           vendor runtime command), or null
  */
 public record AgentConfig(DeviceProfile profile, String backend, String bindHost, int port, long maxModelBytes,
-        int maxConcurrentRuns, int maxInboundMessageBytes, boolean insecure, Path modelDir) {
+        int maxConcurrentRuns, int maxInboundMessageBytes, boolean insecure, Path modelDir, Path backendConfig) {
 
     public static final String DEFAULT_BIND_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 50051;
@@ -54,46 +56,51 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
     /** The default emulated NPU on 127.0.0.1:{@value #DEFAULT_PORT}, simulator backend. */
     public static AgentConfig defaults() {
         return new AgentConfig(DeviceProfile.DEFAULT, SimBackend.NAME, DEFAULT_BIND_HOST, DEFAULT_PORT,
-                DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, false, null);
+                DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, false, null, null);
     }
 
     public AgentConfig withProfile(DeviceProfile p) {
         return new AgentConfig(p, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, backendConfig);
     }
 
     public AgentConfig withBackend(String b) {
         return new AgentConfig(profile, b, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, backendConfig);
     }
 
     public AgentConfig withBind(String host, int p) {
         return new AgentConfig(profile, backend, host, p, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, backendConfig);
     }
 
     public AgentConfig withMaxModelBytes(long n) {
         return new AgentConfig(profile, backend, bindHost, port, n, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, backendConfig);
     }
 
     public AgentConfig withMaxConcurrentRuns(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, n, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, backendConfig);
     }
 
     public AgentConfig withMaxInboundMessageBytes(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, n,
-                insecure, modelDir);
+                insecure, modelDir, backendConfig);
     }
 
     public AgentConfig withInsecure(boolean b) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, b, modelDir);
+                maxInboundMessageBytes, b, modelDir, backendConfig);
     }
 
     public AgentConfig withModelDir(Path dir) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, dir);
+                maxInboundMessageBytes, insecure, dir, backendConfig);
+    }
+
+    public AgentConfig withBackendConfig(Path file) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                maxInboundMessageBytes, insecure, modelDir, file);
     }
 }

@@ -42,7 +42,7 @@ public final class AgentServer implements AutoCloseable {
 
     /** An agent with the backend named in the config. */
     public AgentServer(ServerBuilder<?> builder, AgentConfig config) throws SimulatorException, IOException {
-        this(builder, config, BackendProvider.named(config.backend()).create(config.profile()));
+        this(builder, config, BackendProvider.named(config.backend()).create(config.profile(), config.backendConfig()));
     }
 
     /** An agent over a given backend, which it closes when it closes. */

@@ -24,6 +24,6 @@ class BackendProviderTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BackendProvider.named("rknn"));
 
-        assertEquals("unknown backend 'rknn', expected one of [sim]", e.getMessage());
+        assertEquals("unknown backend 'rknn', expected one of [sim, exec]", e.getMessage());
     }
 }
