@@ -210,7 +210,7 @@ public final class DumpComparison {
                 MetricResult pm = column(p);
                 if (p.layer.outputs().contains(in) && pm != null) {
                     inputs.add(String.format(Locale.ROOT, "'%s' cos %.5f%s", in, pm.cos(),
-                            pm.hasCodes() ? " bit-exact" : ""));
+                            pm.hasCodes() && pm.bitExact() >= 1.0 ? " bit-exact" : ""));
                 }
             }
         }
