@@ -83,6 +83,17 @@ public final class DumpComparison {
         LayerMapping mapB = mapping(b, targets, map);
         Map<String, LayerMapping.Entry> inA = mapA.byTarget();
         Map<String, LayerMapping.Entry> inB = mapB.byTarget();
+        if (o.model() == null) {
+            // Without a model, op types come from the dumps: A's where its layout records them, else B's.
+            for (int i = 0; i < layers.size(); i++) {
+                Layer l = layers.get(i);
+                LayerMapping.Entry eb = inB.get(l.name());
+                if (l.op().isEmpty() && eb != null && eb.from().op() != null) {
+                    layers.set(i, new Layer(l.index(), l.name(), eb.from().op(), l.inputs(), l.outputs(), l.fusedNodes(),
+                            l.fusedOps(), l.attributes(), l.placement(), l.outputQuant()));
+                }
+            }
+        }
 
         List<LayerComparison> rows = new ArrayList<>();
         List<String> missing = new ArrayList<>();

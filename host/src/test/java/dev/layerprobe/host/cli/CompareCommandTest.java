@@ -87,6 +87,25 @@ class CompareCommandTest {
     }
 
     @Test
+    void snapshotSidesWithoutOpsTakeTheOpTypesOfTheOtherDump() throws Exception {
+        Path golden = tmp.resolve("snapshot/golden");
+        VendorDumpWriters.rknnSnapshot(golden, VendorDumpWriters.read(DemoRun.dir().resolve("dumps/golden")));
+        Path rknn = tmp.resolve("rknn_dump");
+        VendorDumpWriters.rknnRuntime(rknn, VendorDumpWriters.read(DemoRun.dir().resolve("dumps/runtime")));
+        Path report = tmp.resolve("report");
+        CliRun r = CliRun.of("compare", golden.toString(), rknn.toString(), "--report", report.toString());
+        assertEquals(0, r.exit(), r.err() + r.out());
+        JsonNode json = new ObjectMapper().readTree(report.resolve("report.json").toFile());
+        assertEquals(DemoRun.faultLayer(), json.at("/root_cause/runtime/layer").asText(), r.out());
+        assertEquals("DepthToSpace", json.at("/root_cause/runtime/op").asText(), r.out());
+
+        CliRun root = CliRun.of("compare", tmp.resolve("snapshot").toString(), rknn.toString(), "--report",
+                tmp.resolve("r2").toString());
+        assertEquals(3, root.exit(), root.err());
+        assertTrue(root.oneLineError() && root.err().contains("name one of its sides"), root.err());
+    }
+
+    @Test
     void aFolderThatIsNoDumpIsAOneLineError() throws Exception {
         Path empty = tmp.resolve("empty");
         Files.createDirectories(empty);
