@@ -42,6 +42,14 @@ class AgentArgsTest {
         assertEquals(512L << 20, c.maxModelBytes());
         assertTrue(AgentMain.banner(c, 1).endsWith("faults: none)"));
         assertNull(AgentArgs.parse(new String[] {"--help"}));
+        assertNull(c.backendConfig());
+    }
+
+    @Test
+    void theExecBackendTakesTheAgentsConfigFile() throws Exception {
+        AgentConfig c = AgentArgs.parse(new String[] {"--backend", "exec", "--backend-config", "/etc/layerprobe/agent.yaml"});
+        assertEquals("exec", c.backend());
+        assertEquals(Path.of("/etc/layerprobe/agent.yaml"), c.backendConfig());
     }
 
     @Test
