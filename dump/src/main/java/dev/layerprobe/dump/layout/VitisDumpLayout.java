@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * A Vitis AI dump folder ({@code XLNX_ENABLE_DUMP=1}): one {@code <name>.bin} per tensor, raw int8
@@ -23,11 +24,13 @@ import java.util.Map;
  * carry: we read it from {@value #FIX_POS_FILE} in the folder (one line per tensor in execution
  * order: name, fix position and optionally the NHWC shape as {@code 1x56x56x64}, as
  * {@code xdputil xmodel} lists them), else from the {@link FixedPointOptions}; without any, codes
- * read with scale 1. Files not listed in {@value #FIX_POS_FILE} follow in name order.
+ * read with scale 1. Files not listed in {@value #FIX_POS_FILE} follow in name order. A folder
+ * without {@code .bin} files of its own is searched a few levels down (one subfolder per subgraph).
  */
 public final class VitisDumpLayout implements DumpLayout {
     public static final String NAME = "vitis";
     public static final String FIX_POS_FILE = "fix_pos.txt";
+    private static final int MAX_DEPTH = 4;
 
     @Override
     public String name() {
@@ -36,7 +39,41 @@ public final class VitisDumpLayout implements DumpLayout {
 
     @Override
     public boolean detect(Path dir) throws IOException {
-        return Folders.fileNames(dir).stream().anyMatch(f -> f.endsWith(".bin") && !TidlTraceLayout.FILE.matcher(f).matches());
+        List<String> top = Folders.fileNames(dir);
+        if (top.stream().anyMatch(VitisDumpLayout::isDumpFile)) {
+            return true;
+        }
+        return top.stream().noneMatch(f -> f.endsWith(".npy")) && !binFiles(dir).isEmpty();
+    }
+
+    private static boolean isDumpFile(String f) {
+        return f.endsWith(".bin") && !TidlTraceLayout.FILE.matcher(f).matches();
+    }
+
+    /**
+     * Tensor name to file (relative to the folder): the folder's own {@code .bin} files, or, when it
+     * has none, those in its subfolders (the runtime writes one per subgraph), first occurrence of a
+     * name winning, as a subgraph's input is the previous one's output dumped again.
+     */
+    private static Map<String, String> binFiles(Path dir) throws IOException {
+        Map<String, String> files = new LinkedHashMap<>();
+        for (String f : Folders.fileNames(dir)) {
+            if (isDumpFile(f)) {
+                files.put(f.substring(0, f.length() - 4), f);
+            }
+        }
+        if (!files.isEmpty()) {
+            return files;
+        }
+        try (Stream<Path> s = Files.walk(dir, MAX_DEPTH)) {
+            for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
+                String f = p.getFileName().toString();
+                if (isDumpFile(f)) {
+                    files.putIfAbsent(f.substring(0, f.length() - 4), dir.relativize(p).toString());
+                }
+            }
+        }
+        return files;
     }
 
     private record Entry(Integer fixPos, int[] shape) {
@@ -79,14 +116,13 @@ public final class VitisDumpLayout implements DumpLayout {
             }
         }
         List<String> names = new ArrayList<>();
-        List<String> files = Folders.fileNames(dir).stream().filter(f -> f.endsWith(".bin")).toList();
+        Map<String, String> files = binFiles(dir);
         for (String name : listed.keySet()) {
-            if (files.contains(name + ".bin")) {
+            if (files.containsKey(name)) {
                 names.add(name);
             }
         }
-        for (String f : files) {
-            String name = f.substring(0, f.length() - 4);
+        for (String name : files.keySet()) {
             if (!listed.containsKey(name)) {
                 names.add(name);
             }
@@ -97,7 +133,7 @@ public final class VitisDumpLayout implements DumpLayout {
         List<DumpedLayer> layers = new ArrayList<>();
         for (String name : names) {
             Entry e = listed.get(name);
-            layers.add(new DumpedLayer(layers.size(), name, null, e == null ? null : e.shape(), true, name + ".bin"));
+            layers.add(new DumpedLayer(layers.size(), name, null, e == null ? null : e.shape(), true, files.get(name)));
         }
         return new SimpleDump(NAME, dir, layers, (layer, file) -> {
             byte[] data = Files.readAllBytes(file);
