@@ -6,6 +6,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /**
  * The demo's analysis, run once per JVM, as a source of real runs: {@code dumps/golden} (float),
@@ -29,8 +31,18 @@ public final class DemoRun {
                 throw new IllegalStateException("the demo failed (" + code + "): " + out);
             }
             dir = d;
+            // Shared by every test class of the JVM, so it goes when the JVM does.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(d), "demo-run-cleanup"));
         }
         return dir;
+    }
+
+    private static void delete(Path d) {
+        try (Stream<Path> s = Files.walk(d)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // Best effort: a temporary folder left behind is harmless.
+        }
     }
 
     /** The name of the layer the demo's device computes wrongly (the DepthToSpace layer). */
