@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * The standalone agent's command line, parsed into an {@link AgentConfig} without a CLI library
  * (a board gets a small class path). Options: {@code --port N}, {@code --bind ADDR},
- * {@code --profile FILE.yaml}, {@code --backend NAME}, {@code --model-dir DIR},
+ * {@code --profile FILE.yaml}, {@code --backend NAME}, {@code --backend-config FILE}, {@code --model-dir DIR},
  * {@code --max-model-mb N}, {@code --max-runs N}, {@code --max-message-mb N}, {@code --max-inputs N},
  * {@code --default-deadline-s N}, {@code --token-file FILE}, {@code --tls-cert FILE},
  * {@code --tls-key FILE}, {@code --insecure}, {@code --help}. Stateless.
@@ -21,7 +21,8 @@ final class AgentArgs {
             "  --port N           TCP port (default " + AgentConfig.DEFAULT_PORT + ", 0 = any free port)",
             "  --bind ADDR        address to listen on (default " + AgentConfig.DEFAULT_BIND_HOST + ")",
             "  --profile FILE     device profile YAML (default: the built-in emulated NPU)",
-            "  --backend NAME     sim (the emulated NPU, default) or ort (ONNX Runtime on this CPU)",
+            "  --backend NAME     sim (the emulated NPU, default), ort (ONNX Runtime on this CPU) or exec (a vendor runtime)",
+            "  --backend-config FILE  the agent's config file (the exec backend's runtime command)",
             "  --model-dir DIR    keep uploaded models in DIR across restarts",
             "  --max-model-mb N   largest model accepted, in MiB (default "
                     + (AgentConfig.DEFAULT_MAX_MODEL_BYTES >> 20) + ")",
@@ -37,7 +38,7 @@ final class AgentArgs {
             "  --tls-key FILE     the certificate's PKCS#8 PEM private key",
             "  --insecure         allow a non-loopback --bind without a token");
 
-    private static final String OPTIONS = "[--port, --bind, --profile, --backend, --model-dir, --max-model-mb, "
+    private static final String OPTIONS = "[--port, --bind, --profile, --backend, --backend-config, --model-dir, --max-model-mb, "
             + "--max-runs, --max-message-mb, --max-inputs, --default-deadline-s, --token-file, --tls-cert, --tls-key, "
             + "--insecure, --help]";
 
@@ -65,6 +66,7 @@ final class AgentArgs {
                 case "--bind" -> c = c.withBind(value(args, ++i, a), c.port());
                 case "--profile" -> c = c.withProfile(DeviceProfile.load(Path.of(value(args, ++i, a))));
                 case "--backend" -> c = c.withBackend(backend(value(args, ++i, a)));
+                case "--backend-config" -> c = c.withBackendConfig(Path.of(value(args, ++i, a)));
                 case "--model-dir" -> c = c.withModelDir(Path.of(value(args, ++i, a)));
                 case "--max-model-mb" -> c = c.withMaxModelBytes((long) intValue(a, value(args, ++i, a), 1,
                         (int) (AgentConfig.MAX_MODEL_BYTES_LIMIT >> 20)) << 20);

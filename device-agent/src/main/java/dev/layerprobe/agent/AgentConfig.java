@@ -25,10 +25,12 @@ import java.util.Objects;
  * @param tlsKey             PEM private key (PKCS#8) of {@code tlsCert}, or null
  * @param defaultDeadline    the deadline of calls whose client set none
  * @param maxInputTensors    the most input tensors one {@code Run} or {@code RunLayer} request may carry
+ * @param backendConfig      the agent's config file for backends that need one (the exec backend's
+ *                           vendor runtime command), or null
  */
 public record AgentConfig(DeviceProfile profile, String backend, String bindHost, int port, long maxModelBytes,
         int maxConcurrentRuns, int maxInboundMessageBytes, boolean insecure, Path modelDir, Path tokenFile,
-        Path tlsCert, Path tlsKey, Duration defaultDeadline, int maxInputTensors) {
+        Path tlsCert, Path tlsKey, Duration defaultDeadline, int maxInputTensors, Path backendConfig) {
 
     public static final String DEFAULT_BIND_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 50051;
@@ -74,7 +76,7 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
     public static AgentConfig defaults() {
         return new AgentConfig(DeviceProfile.DEFAULT, SimBackend.NAME, DEFAULT_BIND_HOST, DEFAULT_PORT,
                 DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, false, null,
-                null, null, null, DEFAULT_DEADLINE, DEFAULT_MAX_INPUT_TENSORS);
+                null, null, null, DEFAULT_DEADLINE, DEFAULT_MAX_INPUT_TENSORS, null);
     }
 
     /** Whether calls must carry a bearer token. */
@@ -89,63 +91,82 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
 
     public AgentConfig withProfile(DeviceProfile p) {
         return new AgentConfig(p, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withBackend(String b) {
         return new AgentConfig(profile, b, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withBind(String host, int p) {
         return new AgentConfig(profile, backend, host, p, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withMaxModelBytes(long n) {
         return new AgentConfig(profile, backend, bindHost, port, n, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withMaxConcurrentRuns(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, n, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withMaxInboundMessageBytes(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, n,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withInsecure(boolean b) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, b, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                maxInboundMessageBytes, b, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withModelDir(Path dir) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, dir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                maxInboundMessageBytes, insecure, dir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     /** Calls must carry the token held in {@code file} (null: no token). */
     public AgentConfig withTokenFile(Path file) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, file, tlsCert, tlsKey, defaultDeadline, maxInputTensors);
+                maxInboundMessageBytes, insecure, modelDir, file, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     /** TLS from a PEM certificate chain and its PKCS#8 PEM key (both null: plaintext). */
     public AgentConfig withTls(Path cert, Path key) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, cert, key, defaultDeadline, maxInputTensors);
+                maxInboundMessageBytes, insecure, modelDir, tokenFile, cert, key, defaultDeadline, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withDefaultDeadline(Duration d) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, d, maxInputTensors);
+                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, d, maxInputTensors,
+                backendConfig);
     }
 
     public AgentConfig withMaxInputTensors(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, n);
+                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, n,
+                backendConfig);
+    }
+
+    /** The agent's config file for backends that need one (null: none). */
+    public AgentConfig withBackendConfig(Path file) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                file);
     }
 }

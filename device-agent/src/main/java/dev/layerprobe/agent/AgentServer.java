@@ -65,7 +65,7 @@ public final class AgentServer implements AutoCloseable {
     /** An agent with the backend named in the config. */
     public AgentServer(ServerBuilder<?> builder, AgentConfig config)
             throws SimulatorException, IOException, AgentSetupException {
-        this(builder, config, BackendProvider.named(config.backend()).create(config.profile()));
+        this(builder, config, BackendProvider.named(config.backend()).create(config.profile(), config.backendConfig()));
     }
 
     /**

@@ -61,6 +61,14 @@ class AgentArgsTest {
         assertEquals(512L << 20, c.maxModelBytes());
         assertTrue(AgentMain.banner(c, 1).endsWith("faults: none; no token, plaintext)"));
         assertNull(AgentArgs.parse(new String[] {"--help"}));
+        assertNull(c.backendConfig());
+    }
+
+    @Test
+    void theExecBackendTakesTheAgentsConfigFile() throws Exception {
+        AgentConfig c = AgentArgs.parse(new String[] {"--backend", "exec", "--backend-config", "/etc/layerprobe/agent.yaml"});
+        assertEquals("exec", c.backend());
+        assertEquals(Path.of("/etc/layerprobe/agent.yaml"), c.backendConfig());
     }
 
     @Test
@@ -70,7 +78,7 @@ class AgentArgsTest {
         assertEquals("ort", c.backend());
         assertEquals("LayerProbe agent listening on 127.0.0.1:9 (backend ort; no token, plaintext)",
                 AgentMain.banner(c, 9));
-        assertEquals("unknown backend 'rknn', expected one of [sim, ort]", assertThrows(AgentArgs.UsageException.class,
+        assertEquals("unknown backend 'rknn', expected one of [sim, ort, exec]", assertThrows(AgentArgs.UsageException.class,
                 () -> AgentArgs.parse(new String[] {"--backend", "rknn"})).getMessage());
     }
 

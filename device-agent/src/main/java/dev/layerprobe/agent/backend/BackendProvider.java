@@ -2,6 +2,7 @@ package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -32,6 +33,20 @@ public interface BackendProvider {
      * faults; backends on real hardware may only report its name.
      */
     Backend create(DeviceProfile profile) throws SimulatorException;
+
+    /**
+     * Creates a backend configured by the agent's config file (see the backend's documentation for
+     * its section). Backends that take no configuration refuse a file rather than ignore it.
+     *
+     * @param config the agent's config file, or null
+     */
+    default Backend create(DeviceProfile profile, Path config) throws SimulatorException {
+        if (config != null) {
+            throw new SimulatorException(SimulatorException.Code.BAD_PROFILE, "backend '" + name()
+                    + "' takes no config file, got " + config);
+        }
+        return create(profile);
+    }
 
     /**
      * The provider with this name.

@@ -44,6 +44,6 @@ class BackendProviderTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BackendProvider.named("rknn"));
 
-        assertEquals("unknown backend 'rknn', expected one of [sim, ort]", e.getMessage());
+        assertEquals("unknown backend 'rknn', expected one of [sim, ort, exec]", e.getMessage());
     }
 }

@@ -7,17 +7,14 @@ import dev.layerprobe.host.client.AgentEndpoint;
 import dev.layerprobe.host.client.LayerCollector;
 import dev.layerprobe.host.compare.InputSpread;
 import dev.layerprobe.host.compare.MetricResult;
-import dev.layerprobe.host.dump.DumpWriter;
+import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.host.quantize.Quantizer;
 import dev.layerprobe.host.progress.Progress;
-import dev.layerprobe.host.report.ConsoleTable;
-import dev.layerprobe.host.report.HtmlReport;
 import dev.layerprobe.host.report.Report;
-import dev.layerprobe.host.report.ReportWriter;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
@@ -147,7 +144,7 @@ public final class Analysis {
             Report report = confirmOnDevice(buildReport(modelName, info, rows,
                     new HotSpots.Sources(sim, floatProgram, deviceModel, feeds)), info, client, modelId, sim,
                     feeds.get(0));
-            new ConsoleTable().print(report, out);
+            ReportFiles.printTable(report, out);
             printDiagnosis(report, sim.isQuantized());
             if ("ort".equals(info.getBackend()) && sim.isQuantized() && hostProfile.requant() != RequantMode.FLOAT) {
                 // Otherwise every rounding tie the two requantizations break differently shows as a device fault.
@@ -158,9 +155,7 @@ public final class Analysis {
                         + " differently from the simulator's; at simu_err cos 1.00000 a runtime fault is that rounding"
                         + " (--atol sets what counts as equal).");
             }
-            ReportWriter.writeJson(report, o.reportDir().resolve("report.json"));
-            ReportWriter.writeCsv(report, o.reportDir().resolve("report.csv"));
-            HtmlReport.write(report, o.reportDir().resolve("report.html"));
+            ReportFiles.write(report, o.reportDir());
             out.println("Report: " + o.reportDir().resolve("report.json") + ", report.csv, "
                     + o.reportDir().resolve("report.html") + "; dumps in " + dumps
                     + "; " + (sim.isQuantized() ? "quantized model " : "compiled float model ")
@@ -269,22 +264,7 @@ public final class Analysis {
 
     private Report buildReport(String modelName, DeviceInfo info, List<LayerComparison> rows,
             HotSpots.Sources hotSpotSources) {
-        List<Report.Layer> layers = new ArrayList<>();
-        int warnings = 0;
-        int wrong = 0;
-        for (LayerComparison c : rows) {
-            Layer l = c.layer;
-            MetricResult e = c.entire();
-            layers.add(new Report.Layer(l.name(), l.opLabel(), c.shape(), l.placement().label(), e, c.perLayer(),
-                    c.simuErr(), c.goldenErr(), l.fusedNodes()));
-            MetricResult last = c.goldenErr() != null ? c.goldenErr() : e;
-            if (last != null && last.cos() < o.warnCos()) {
-                warnings++;
-            }
-            if (last != null && last.cos() < o.wrongCos()) {
-                wrong++;
-            }
-        }
+        List<Report.Layer> layers = ReportFiles.rows(rows);
         Report.RuntimeFault fault = RuntimeLocalizer.locate(rows);
         String verdict = fault != null
                 ? "runtime fault at " + fault.layer() + " (" + fault.op() + ")"
@@ -296,7 +276,8 @@ public final class Analysis {
                 info.getVersionsMap());
         return new Report(modelName, device, layers,
                 new Report.RootCause(fault, HotSpots.rank(layers, hotSpotSources)),
-                new Report.Summary(layers.size(), warnings, wrong, o.warnCos(), o.wrongCos(), verdict));
+                ReportFiles.summary(layers, l -> l.goldenErr() != null ? l.goldenErr() : l.entire(), o.warnCos(),
+                        o.wrongCos(), verdict));
     }
 
     private void printDiagnosis(Report r, boolean quantizedRun) {

@@ -40,10 +40,16 @@ final class LayerComparison {
     }
 
     void addGoldenErr(Tensor golden, LayerValue runtime) {
+        if (shape == null) {
+            shape = runtime.shape();
+        }
         goldenErr = add(goldenErr, golden, runtime.real());
     }
 
     void addSimuErr(LayerValue sim, LayerValue runtime) {
+        if (shape == null) {
+            shape = runtime.shape();
+        }
         if (simuErr == null) {
             simuErr = new Metrics(atol, rtol);
         }

@@ -7,6 +7,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
@@ -33,6 +36,18 @@ final class RuntimeLocalizer {
 
     /** The root cause, or null when the device matches the simulator everywhere. */
     static Report.RuntimeFault locate(List<LayerComparison> rows) {
+        return locate(rows, LayerComparison::simuErr, RuntimeLocalizer::matches,
+                (r, s) -> evidence(r.layer, s));
+    }
+
+    /**
+     * The first row in execution order whose {@code column} does not match while the rows producing
+     * its inputs all do (rows without a value there count as matching), or null.
+     *
+     * @param evidence the sentence for the found row and its column's metrics
+     */
+    static Report.RuntimeFault locate(List<LayerComparison> rows, Function<LayerComparison, MetricResult> column,
+            Predicate<MetricResult> matches, BiFunction<LayerComparison, MetricResult, String> evidence) {
         Map<String, LayerComparison> byOutput = new HashMap<>();
         for (LayerComparison r : rows) {
             for (String o : r.layer.outputs()) {
@@ -40,19 +55,20 @@ final class RuntimeLocalizer {
             }
         }
         for (LayerComparison r : rows) {
-            MetricResult s = r.simuErr();
-            if (s == null || matches(s)) {
+            MetricResult s = column.apply(r);
+            if (s == null || matches.test(s)) {
                 continue;
             }
             boolean inputsMatch = true;
             for (String in : r.layer.inputs()) {
                 LayerComparison p = byOutput.get(in);
-                if (p != null && !matches(p.simuErr())) {
+                MetricResult pm = p == null ? null : column.apply(p);
+                if (pm != null && !matches.test(pm)) {
                     inputsMatch = false;
                 }
             }
             if (inputsMatch) {
-                return new Report.RuntimeFault(r.layer.name(), r.layer.op(), evidence(r.layer, s));
+                return new Report.RuntimeFault(r.layer.name(), r.layer.op(), evidence.apply(r, s));
             }
         }
         return null;

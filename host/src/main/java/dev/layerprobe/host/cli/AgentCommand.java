@@ -15,7 +15,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code layerprobe agent}: serve a backend over gRPC: the emulated device (the simulator, the
- * default) or ONNX Runtime on this machine's CPU ({@code --backend ort}). Refuses to start, with a
+ * default), ONNX Runtime on this machine's CPU ({@code --backend ort}) or a vendor runtime
+ * ({@code --backend exec}). Refuses to start, with a
  * one-line reason and exit code 3, on a non-loopback address without {@code --token-file} or
  * {@code --insecure}, or with unusable token or TLS files.
  */
@@ -37,10 +38,13 @@ final class AgentCommand implements Callable<Integer> {
     Path profile;
 
     @Option(names = "--backend", defaultValue = "sim", paramLabel = "NAME",
-            description = "sim (the emulated NPU, ${DEFAULT-VALUE}) or ort (ONNX Runtime on this CPU; cannot run"
-                    + " single layers or apply faults)")
+            description = "what runs the models: sim (the emulated NPU, ${DEFAULT-VALUE}), ort (ONNX Runtime on this CPU;"
+                    + " cannot run single layers or apply faults) or exec (a vendor runtime, see --backend-config)")
     String backend;
 
+    @Option(names = "--backend-config", paramLabel = "AGENT.yaml",
+            description = "the agent's config file; the exec backend's vendor runtime command, dump folder and layout")
+    Path backendConfig;
     @Option(names = "--token-file", paramLabel = "FILE",
             description = "every call but health checks must carry this bearer token (one line, file mode 600)")
     Path tokenFile;
@@ -84,8 +88,14 @@ final class AgentCommand implements Callable<Integer> {
             throw new UsageException("unknown backend '" + backend + "', expected one of " + backends);
         }
         DeviceProfile p = profile == null ? DeviceProfile.DEFAULT : DeviceProfile.load(profile);
-        AgentConfig config = config(p);
-        try (AgentServer server = AgentServer.netty(config)) {
+        AgentConfig config = config(p).withBackendConfig(backendConfig);
+        AgentServer created;
+        try {
+            created = AgentServer.netty(config);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        try (AgentServer server = created) {
             server.start();
             spec.commandLine().getOut().println(server.banner());
             spec.commandLine().getOut().flush();

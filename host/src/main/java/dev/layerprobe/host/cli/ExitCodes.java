@@ -1,6 +1,7 @@
 package dev.layerprobe.host.cli;
 
 import dev.layerprobe.agent.AgentSetupException;
+import dev.layerprobe.dump.DumpFormatException;
 import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
@@ -52,7 +53,7 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
             };
         }
         if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException
-                || t instanceof AgentSetupException) {
+                || t instanceof AgentSetupException || t instanceof DumpFormatException) {
             return BAD_INPUT;
         }
         if (t instanceof AgentException a) {
@@ -68,6 +69,9 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
     static String message(Throwable t) {
         if (t instanceof NoSuchFileException n) {
             return "file not found: " + n.getFile();
+        }
+        if (t instanceof DumpFormatException && t.getMessage() != null) {
+            return t.getMessage();
         }
         if (t instanceof IOException && t.getMessage() != null) {
             return "I/O error: " + t.getMessage();

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "layerprobe", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Finds where a quantized network departs from its float model: in preprocessing, "
                 + "quantization, or the device's runtime, layer by layer.",
-        subcommands = {AnalyzeCommand.class, CheckInputCommand.class, QuantizeCommand.class, ProposeHybridCommand.class,
+        subcommands = {AnalyzeCommand.class, CompareCommand.class, CheckInputCommand.class, QuantizeCommand.class, ProposeHybridCommand.class,
                 PlanCommand.class, OpsCommand.class, DemoCommand.class, AgentCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LayerProbeCli implements Runnable {

@@ -1,7 +1,7 @@
 package dev.layerprobe.host.client;
 
 import com.google.protobuf.ByteString;
-import dev.layerprobe.host.tensor.TensorBytes;
+import dev.layerprobe.dump.npy.TensorBytes;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.QuantInfo;

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.input;
 
+import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.onnx.TensorProtos;
 import dev.layerprobe.simulator.tensor.Tensor;

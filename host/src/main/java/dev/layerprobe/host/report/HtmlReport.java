@@ -92,6 +92,7 @@ public final class HtmlReport {
         worstChart(b, r, warn, wrong);
         b.append("</section>\n<section>\n<h2>All layers</h2>\n");
         table(b, r, faultLayer, warn, wrong);
+        mapping(b, r);
         b.append("</section>\n<script>\n").append(JS).append("</script>\n</body>\n</html>\n");
         return b.toString();
     }
@@ -440,6 +441,26 @@ public final class HtmlReport {
     // ---------------------------------------------------------------- helpers
 
     /** HTML-escapes text and attribute values; null becomes the empty string. */
+    /** How compare mapped the dumps' layers: every line, and what stayed unmapped. */
+    private static void mapping(StringBuilder b, Report r) {
+        Report.Mapping m = r.mapping();
+        if (m == null) {
+            return;
+        }
+        b.append("</section>\n<section>\n<h2>Layer mapping</h2>\n<table class=\"kv\">\n");
+        kv(b, "A", esc(m.reference()));
+        kv(b, "B", esc(m.other()));
+        kv(b, "unmapped in A", m.unmappedReference().isEmpty() ? "none" : esc(String.join(", ", m.unmappedReference())));
+        kv(b, "unmapped in B", m.unmapped().isEmpty() ? "none" : esc(String.join(", ", m.unmapped())));
+        kv(b, "no value in B", m.missing().isEmpty() ? "none" : esc(String.join(", ", m.missing())));
+        b.append("</table>\n<details><summary>B's layers (").append(m.mapped().size()).append(")</summary><pre>");
+        m.mapped().forEach(line -> b.append(esc(line)).append('\n'));
+        b.append("</pre></details>\n<details><summary>A's layers (").append(m.referenceMapped().size())
+                .append(")</summary><pre>");
+        m.referenceMapped().forEach(line -> b.append(esc(line)).append('\n'));
+        b.append("</pre></details>\n");
+    }
+
     static String esc(String s) {
         if (s == null) {
             return "";

@@ -18,12 +18,43 @@ import java.util.Map;
  * @param layers one row per layer, in execution order
  * @param rootCause what localization found
  * @param summary counts and thresholds
+ * @param mapping how the layers of dumps were mapped onto each other ({@code compare}); null for
+ *                an analysis, whose layers are the simulator's own
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.ALWAYS)
-public record Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary) {
+public record Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Mapping mapping) {
     public Report {
         layers = List.copyOf(layers);
+    }
+
+    /** A report without a dump mapping, as {@code analyze} makes. */
+    public Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary) {
+        this(model, device, layers, rootCause, summary, null);
+    }
+
+    /**
+     * How {@code compare} matched two dumps' layers to the layers of the table.
+     *
+     * @param reference the first dump (A) and its layout, e.g. {@code golden (layerprobe)}
+     * @param other the second dump (B) and its layout
+     * @param referenceMapped how A's layers were mapped, one line per layer ({@code dump name -> layer (method)})
+     * @param mapped how B's layers were mapped
+     * @param unmappedReference A's layers that map to no layer of the table
+     * @param unmapped B's layers that map to no layer of the table
+     * @param missing layers of the table that B holds no value for
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Mapping(String reference, String other, List<String> referenceMapped, List<String> mapped,
+            List<String> unmappedReference, List<String> unmapped, List<String> missing) {
+        public Mapping {
+            referenceMapped = List.copyOf(referenceMapped);
+            mapped = List.copyOf(mapped);
+            unmappedReference = List.copyOf(unmappedReference);
+            unmapped = List.copyOf(unmapped);
+            missing = List.copyOf(missing);
+        }
     }
 
     /**

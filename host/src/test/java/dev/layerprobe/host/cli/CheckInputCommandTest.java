@@ -7,7 +7,7 @@ import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.analyze.PreprocessingCheck;
 import dev.layerprobe.host.input.ImageLoader;
 import dev.layerprobe.host.input.InputSpec;
-import dev.layerprobe.host.input.Npy;
+import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Simulator;
 import java.nio.file.Files;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import dev.layerprobe.host.tensor.TensorBytes;
+import dev.layerprobe.dump.npy.TensorBytes;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.awt.image.BufferedImage;

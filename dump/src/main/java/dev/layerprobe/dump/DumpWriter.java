@@ -1,9 +1,9 @@
-package dev.layerprobe.host.dump;
+package dev.layerprobe.dump;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.layerprobe.host.input.NpyWriter;
-import dev.layerprobe.host.tensor.TensorBytes;
+import dev.layerprobe.dump.npy.NpyWriter;
+import dev.layerprobe.dump.npy.TensorBytes;
 import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.QTensor;

@@ -1,4 +1,4 @@
-package dev.layerprobe.host.tensor;
+package dev.layerprobe.dump.npy;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

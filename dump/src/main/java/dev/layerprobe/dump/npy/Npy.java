@@ -1,6 +1,5 @@
-package dev.layerprobe.host.input;
+package dev.layerprobe.dump.npy;
 
-import dev.layerprobe.host.tensor.TensorBytes;
 import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.io.IOException;

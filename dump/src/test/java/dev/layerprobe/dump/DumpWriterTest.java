@@ -1,4 +1,4 @@
-package dev.layerprobe.host.dump;
+package dev.layerprobe.dump;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.layerprobe.host.input.Npy;
-import dev.layerprobe.host.tensor.TensorBytes;
+import dev.layerprobe.dump.npy.Npy;
+import dev.layerprobe.dump.npy.TensorBytes;
 import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.QuantParams;

@@ -1,4 +1,4 @@
-package dev.layerprobe.host.dump;
+package dev.layerprobe.dump;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;

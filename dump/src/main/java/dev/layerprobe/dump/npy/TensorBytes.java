@@ -1,4 +1,4 @@
-package dev.layerprobe.host.tensor;
+package dev.layerprobe.dump.npy;
 
 import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.Half;

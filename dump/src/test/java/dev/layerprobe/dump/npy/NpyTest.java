@@ -1,4 +1,4 @@
-package dev.layerprobe.host.input;
+package dev.layerprobe.dump.npy;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -109,7 +109,7 @@ class NpyTest {
         Npy.write(one, new int[] {10, 10}, data);
         Path streamed = dir.resolve("streamed.npy");
         NpyWriter w = NpyWriter.open(streamed, "<f4", new int[] {10, 10});
-        byte[] all = dev.layerprobe.host.tensor.TensorBytes.encodeFloats(data, 0, data.length);
+        byte[] all = dev.layerprobe.dump.npy.TensorBytes.encodeFloats(data, 0, data.length);
         w.write(all, 0, 150);
         w.write(Arrays.copyOfRange(all, 150, 400));
         w.close();

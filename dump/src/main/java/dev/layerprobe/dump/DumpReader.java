@@ -1,8 +1,8 @@
-package dev.layerprobe.host.dump;
+package dev.layerprobe.dump;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.layerprobe.host.input.Npy;
+import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.tensor.QTensor;
 import dev.layerprobe.simulator.tensor.QuantParams;

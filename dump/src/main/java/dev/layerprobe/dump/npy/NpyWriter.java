@@ -1,4 +1,4 @@
-package dev.layerprobe.host.input;
+package dev.layerprobe.dump.npy;
 
 import dev.layerprobe.simulator.tensor.DType;
 import java.io.BufferedOutputStream;

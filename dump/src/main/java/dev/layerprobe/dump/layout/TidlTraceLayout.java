@@ -1,0 +1,159 @@
+package dev.layerprobe.dump.layout;
+
+import dev.layerprobe.dump.DumpFormatException;
+import dev.layerprobe.dump.npy.TensorBytes;
+import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.simulator.tensor.QTensor;
+import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.simulator.tensor.Tensor;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * TI TIDL layer traces ({@code debug_level=3} writes {@code .y}, {@code 4} also {@code _float.bin}):
+ * {@code tidl_trace_subgraph_<sg>_<id>_<batch>_<d1>_<d2>_<ch>_<W>x<H>} followed by {@code .y} (raw
+ * fixed point, little-endian, one or two bytes per element) or {@code _float.bin} (float32,
+ * little-endian). Data is channels first: {@code batch x d1 x d2 x ch x H x W}, read as
+ * {@code [batch, ch, H, W]} when {@code d1} and {@code d2} are 1.
+ *
+ * <p>Names and order come from a {@code *layer_info.txt} file in the folder (TIDL writes it with
+ * the compiled artifacts), one line per layer: layer id (execution order), data id, and the layer's
+ * name in the original model, separated by whitespace. We assume the {@code <id>} in trace names
+ * is the data id, and one subgraph per folder. Without the file, layers are named
+ * {@code subgraph_<sg>_<id>} in id order.
+ *
+ * <p>A {@code .y} file carries no scale: it comes from the {@link FixedPointOptions} (a mapping
+ * file or an option). One byte per element reads as {@code int8} codes unless the options say
+ * {@code uint8}, two bytes as {@code int16}. When both files of a layer exist, the {@code .y} codes
+ * are used if a scale for the layer was given, the float trace otherwise.
+ */
+public final class TidlTraceLayout implements DumpLayout {
+    public static final String NAME = "tidl";
+    static final Pattern FILE = Pattern.compile(
+            "tidl_trace_subgraph_(\\d+)_(\\d+)_(\\d+)_(\\d+)_(\\d+)_(\\d+)_(\\d+)x(\\d+)(_float\\.bin|\\.y)");
+    static final String INFO_SUFFIX = "layer_info.txt";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public boolean detect(Path dir) throws IOException {
+        return Folders.fileNames(dir).stream().anyMatch(f -> FILE.matcher(f).matches());
+    }
+
+    private record Trace(int subgraph, int id, int[] shape, String floatFile, String fixedFile) {
+    }
+
+    private record Info(int layerId, String name) {
+    }
+
+    @Override
+    public LayerDump open(Path dir, FixedPointOptions options) throws IOException {
+        Map<String, Trace> traces = new LinkedHashMap<>();
+        Map<Integer, Info> info = new HashMap<>();
+        for (String f : Folders.fileNames(dir)) {
+            if (f.endsWith(INFO_SUFFIX)) {
+                readInfo(dir.resolve(f), info);
+                continue;
+            }
+            Matcher m = FILE.matcher(f);
+            if (!m.matches()) {
+                continue;
+            }
+            int sg = Integer.parseInt(m.group(1));
+            int id = Integer.parseInt(m.group(2));
+            int batch = Integer.parseInt(m.group(3));
+            int d1 = Integer.parseInt(m.group(4));
+            int d2 = Integer.parseInt(m.group(5));
+            int ch = Integer.parseInt(m.group(6));
+            int w = Integer.parseInt(m.group(7));
+            int h = Integer.parseInt(m.group(8));
+            int[] shape = d1 == 1 && d2 == 1 ? new int[] {batch, ch, h, w} : new int[] {batch, d1, d2, ch, h, w};
+            boolean fl = m.group(9).equals("_float.bin");
+            String key = sg + "_" + id;
+            Trace old = traces.get(key);
+            traces.put(key, new Trace(sg, id, shape, fl ? f : old == null ? null : old.floatFile(),
+                    fl ? (old == null ? null : old.fixedFile()) : f));
+        }
+        if (traces.isEmpty()) {
+            throw new DumpFormatException(dir + " holds no TIDL traces (tidl_trace_subgraph_*.y or *_float.bin)");
+        }
+        List<Trace> ordered = new ArrayList<>(traces.values());
+        ordered.sort(Comparator.comparingInt((Trace t) -> info.containsKey(t.id) ? info.get(t.id).layerId() : Integer.MAX_VALUE)
+                .thenComparingInt(Trace::subgraph).thenComparingInt(Trace::id));
+        List<DumpedLayer> layers = new ArrayList<>();
+        for (Trace t : ordered) {
+            String name = info.containsKey(t.id) ? info.get(t.id).name() : "subgraph_" + t.subgraph + "_" + t.id;
+            boolean useFixed = t.fixedFile != null && (t.floatFile == null || options.hasScale(name));
+            layers.add(new DumpedLayer(layers.size(), name, null, t.shape, false, useFixed ? t.fixedFile : t.floatFile));
+        }
+        return new SimpleDump(NAME, dir, layers, (layer, file) -> read(layer, file, options));
+    }
+
+    private static void readInfo(Path file, Map<Integer, Info> info) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        for (int n = 0; n < lines.size(); n++) {
+            String line = lines.get(n).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            String[] t = line.split("\\s+");
+            try {
+                if (t.length < 3) {
+                    throw new NumberFormatException();
+                }
+                info.put(Integer.parseInt(t[1]), new Info(Integer.parseInt(t[0]), t[2]));
+            } catch (NumberFormatException e) {
+                throw new DumpFormatException(file + " line " + (n + 1) + ": expected '<layer id> <data id> <name>', got '"
+                        + line + "'");
+            }
+        }
+    }
+
+    private static LayerValue read(DumpedLayer layer, Path file, FixedPointOptions options) throws IOException {
+        byte[] data = Files.readAllBytes(file);
+        long n = layer.size();
+        if (layer.file().endsWith("_float.bin")) {
+            if (data.length != 4 * n) {
+                throw new DumpFormatException(file + " has " + data.length + " bytes, its name says " + n + " float32 values ("
+                        + 4 * n + " bytes)");
+            }
+            return LayerValue.of(TensorBytes.decode(DType.FLOAT32, layer.shape(), data));
+        }
+        DType type;
+        if (data.length == n) {
+            type = options.dtypeOf(layer.name()) == DType.UINT8 ? DType.UINT8 : DType.INT8;
+        } else if (data.length == 2 * n) {
+            type = DType.INT16;
+        } else {
+            throw new DumpFormatException(file + " has " + data.length + " bytes for " + n + " elements: expected 1 or 2 bytes each");
+        }
+        int[] codes = new int[(int) n];
+        TensorBytes.decodeCodes(type, data, 0, data.length, codes, 0);
+        QuantParams q = QuantParams.perTensor(type, options.scaleOf(layer.name()), options.zeroPointOf(layer.name()));
+        return LayerValue.of(new QTensor(layer.shape(), codes, q));
+    }
+
+    /** The trace file name of a layer (without the {@code .y} or {@code _float.bin} suffix). */
+    public static String baseName(int subgraph, int id, int[] nchw) {
+        int batch = nchw.length == 4 ? nchw[0] : 1;
+        int ch = nchw.length == 4 ? nchw[1] : 1;
+        int h = nchw.length == 4 ? nchw[2] : 1;
+        int w = nchw.length == 4 ? nchw[3] : (int) Folders.size(nchw);
+        return String.format("tidl_trace_subgraph_%d_%04d_%05d_%05d_%05d_%05d_%05dx%05d", subgraph, id, batch, 1, 1, ch, w, h);
+    }
+
+}

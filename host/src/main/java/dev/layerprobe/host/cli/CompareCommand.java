@@ -1,0 +1,81 @@
+package dev.layerprobe.host.cli;
+
+import dev.layerprobe.host.analyze.CompareOptions;
+import dev.layerprobe.host.analyze.DumpComparison;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code layerprobe compare}: two dump folders in any supported layout, layer by layer. */
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Compare two per-layer dump folders (LayerProbe, .npy, RKNN snapshot or runtime, TIDL traces,"
+                + " Vitis AI), mapping their layer names onto each other or onto the model, and say where B departs"
+                + " from A.")
+final class CompareCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "A", description = "the reference dump folder (e.g. golden or simulator)")
+    Path a;
+
+    @Parameters(index = "1", paramLabel = "B", description = "the dump folder compared with A (e.g. the device's)")
+    Path b;
+
+    @Option(names = "--model", paramLabel = "MODEL.onnx",
+            description = "the ONNX model (float or QDQ): its layers, op types and shapes to map the dumps onto")
+    Path model;
+
+    @Option(names = "--map", paramLabel = "MAP.yaml",
+            description = "dump layer names to ONNX names, and scales of raw fixed-point files")
+    Path map;
+
+    @Option(names = "--layout-a", paramLabel = "NAME", description = "A's layout, if detection guesses wrong")
+    String layoutA;
+
+    @Option(names = "--layout-b", paramLabel = "NAME", description = "B's layout, if detection guesses wrong")
+    String layoutB;
+
+    @Option(names = "--scale", paramLabel = "S", description = "scale of raw fixed-point layers without one (TIDL .y)")
+    Double scale;
+
+    @Option(names = "--zero-point", paramLabel = "Z", description = "zero point of raw fixed-point layers (default 0)")
+    Long zeroPoint;
+
+    @Option(names = "--fix-pos", paramLabel = "N", description = "Vitis AI fix position for layers without one")
+    Integer fixPos;
+
+    @Option(names = "--report", paramLabel = "DIR", defaultValue = "layerprobe-compare",
+            description = "where report.json, report.csv and report.html go (default: ${DEFAULT-VALUE})")
+    Path report;
+
+    @Option(names = "--warn-cos", defaultValue = "0.99", description = "cos below this is a warning (${DEFAULT-VALUE})")
+    double warnCos;
+
+    @Option(names = "--wrong-cos", defaultValue = "0.98",
+            description = "cos below this is wrong, and a float layer below it departs from A (${DEFAULT-VALUE})")
+    double wrongCos;
+
+    @Option(names = "--atol", defaultValue = "1e-5", description = "allclose absolute tolerance (${DEFAULT-VALUE})")
+    double atol;
+
+    @Option(names = "--rtol", defaultValue = "1e-3", description = "allclose relative tolerance (${DEFAULT-VALUE})")
+    double rtol;
+
+    @Option(names = "--verbose", description = "print stack traces on errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        if (scale != null && !(scale > 0)) {
+            throw new UsageException("--scale must be positive, got " + scale);
+        }
+        CompareOptions o = new CompareOptions(a, b, layoutA, layoutB, model, map, scale, zeroPoint, fixPos, report,
+                warnCos, wrongCos, atol, rtol);
+        new DumpComparison(o, spec.commandLine().getOut()).run();
+        return 0;
+    }
+}
