@@ -181,6 +181,7 @@ class DeviceAgentServiceTest {
                 BackendInfo.newBuilder().setName("sim").addAllCapabilities(List.of("run", "native_dumps", "run_layer"))
                         .build(),
                 BackendInfo.newBuilder().setName("ort").addAllCapabilities(List.of("run", "native_dumps")).build(),
+                BackendInfo.newBuilder().setName("exec").addAllCapabilities(List.of("run")).build(),
                 BackendInfo.newBuilder().setName("fake").setActive(true)
                         .addAllCapabilities(List.of("run", "native_dumps", "run_layer")).build()),
                 info.getBackendsList());
