@@ -1,5 +1,6 @@
 package dev.layerprobe.agent;
 
+import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
@@ -8,7 +9,8 @@ import java.nio.file.Path;
  * The standalone agent's command line, parsed into an {@link AgentConfig} without a CLI library
  * (a board gets a small class path). Options: {@code --port N}, {@code --bind ADDR},
  * {@code --profile FILE.yaml}, {@code --backend NAME}, {@code --model-dir DIR},
- * {@code --max-model-mb N}, {@code --max-runs N}, {@code --insecure}, {@code --help}. Stateless.
+ * {@code --max-model-mb N}, {@code --max-runs N}, {@code --data-dir DIR}, {@code --keep-runs-mb N},
+ * {@code --keep-runs-hours N}, {@code --insecure}, {@code --help}. Stateless.
  */
 final class AgentArgs {
     static final String USAGE = String.join("\n",
@@ -21,6 +23,11 @@ final class AgentArgs {
             "  --max-model-mb N   largest model accepted, in MiB (default "
                     + (AgentConfig.DEFAULT_MAX_MODEL_BYTES >> 20) + ")",
             "  --max-runs N       concurrent runs (default " + AgentConfig.DEFAULT_MAX_CONCURRENT_RUNS + ")",
+            "  --data-dir DIR     store runs in DIR/runs for ListRuns/PullDump (default " + AgentConfig.DEFAULT_DATA_DIR + ")",
+            "  --keep-runs-mb N   stored runs beyond N MiB evict the oldest (default "
+                    + (RunStore.Retention.DEFAULT_MAX_BYTES >> 20) + ")",
+            "  --keep-runs-hours N  stored runs older than N hours are deleted (default "
+                    + RunStore.Retention.DEFAULT_MAX_AGE.toHours() + ")",
             "  --insecure         allow a non-loopback --bind without authentication");
 
     /** Thrown for a bad command line; the message is one line for the user. */
@@ -35,7 +42,7 @@ final class AgentArgs {
 
     /** @return the config, or null if help was asked for */
     static AgentConfig parse(String[] args) throws UsageException, SimulatorException {
-        AgentConfig c = AgentConfig.defaults();
+        AgentConfig c = AgentConfig.defaults().withRunDir(AgentConfig.DEFAULT_DATA_DIR.resolve("runs"));
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -51,8 +58,13 @@ final class AgentArgs {
                 case "--max-model-mb" -> c = c.withMaxModelBytes((long) intValue(a, value(args, ++i, a), 1,
                         (int) (AgentConfig.MAX_MODEL_BYTES_LIMIT >> 20)) << 20);
                 case "--max-runs" -> c = c.withMaxConcurrentRuns(intValue(a, value(args, ++i, a), 1, 1024));
+                case "--data-dir" -> c = c.withRunDir(Path.of(value(args, ++i, a)).resolve("runs"));
+                case "--keep-runs-mb" -> c = c.withRunRetention(new RunStore.Retention(
+                        (long) intValue(a, value(args, ++i, a), 1, Integer.MAX_VALUE) << 20, c.runRetention().maxAge()));
+                case "--keep-runs-hours" -> c = c.withRunRetention(new RunStore.Retention(c.runRetention().maxBytes(),
+                        java.time.Duration.ofHours(intValue(a, value(args, ++i, a), 1, 100_000))));
                 default -> throw new UsageException("unknown option '" + a + "', expected one of [--port, --bind, "
-                        + "--profile, --backend, --model-dir, --max-model-mb, --max-runs, --insecure, --help]");
+                        + "--profile, --backend, --model-dir, --max-model-mb, --max-runs, --data-dir, --keep-runs-mb, --keep-runs-hours, --insecure, --help]");
             }
         }
         return c;

@@ -1,6 +1,7 @@
 package dev.layerprobe.agent;
 
 import dev.layerprobe.agent.backend.SimBackend;
+import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -18,10 +19,16 @@ import java.util.Objects;
  * @param maxInboundMessageBytes the largest message the server accepts (upload chunks, run inputs)
  * @param insecure           whether to listen on a non-loopback address without authentication
  * @param modelDir           where uploaded models persist across restarts, or null for memory only
+ * @param runDir             where runs are stored for {@code ListRuns}/{@code PullDump}, kept across
+ *                           restarts; null for a temporary directory deleted when the agent closes
+ * @param runRetention       how much of the stored runs is kept (size and age)
  */
 public record AgentConfig(DeviceProfile profile, String backend, String bindHost, int port, long maxModelBytes,
-        int maxConcurrentRuns, int maxInboundMessageBytes, boolean insecure, Path modelDir) {
+        int maxConcurrentRuns, int maxInboundMessageBytes, boolean insecure, Path modelDir, Path runDir,
+        RunStore.Retention runRetention) {
 
+    /** Where a standalone agent keeps its data (runs under {@code runs/}) unless told otherwise. */
+    public static final Path DEFAULT_DATA_DIR = Path.of(System.getProperty("user.home"), ".layerprobe", "agent");
     public static final String DEFAULT_BIND_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 50051;
     public static final long DEFAULT_MAX_MODEL_BYTES = 512L << 20;
@@ -35,6 +42,7 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
         Objects.requireNonNull(profile, "profile");
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(bindHost, "bindHost");
+        Objects.requireNonNull(runRetention, "runRetention");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port " + port + " is not in [0, 65535]");
         }
@@ -54,46 +62,57 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
     /** The default emulated NPU on 127.0.0.1:{@value #DEFAULT_PORT}, simulator backend. */
     public static AgentConfig defaults() {
         return new AgentConfig(DeviceProfile.DEFAULT, SimBackend.NAME, DEFAULT_BIND_HOST, DEFAULT_PORT,
-                DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, false, null);
+                DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, false, null, null,
+                RunStore.Retention.DEFAULT);
     }
 
     public AgentConfig withProfile(DeviceProfile p) {
         return new AgentConfig(p, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, runDir, runRetention);
     }
 
     public AgentConfig withBackend(String b) {
         return new AgentConfig(profile, b, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, runDir, runRetention);
     }
 
     public AgentConfig withBind(String host, int p) {
         return new AgentConfig(profile, backend, host, p, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, runDir, runRetention);
     }
 
     public AgentConfig withMaxModelBytes(long n) {
         return new AgentConfig(profile, backend, bindHost, port, n, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, runDir, runRetention);
     }
 
     public AgentConfig withMaxConcurrentRuns(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, n, maxInboundMessageBytes,
-                insecure, modelDir);
+                insecure, modelDir, runDir, runRetention);
     }
 
     public AgentConfig withMaxInboundMessageBytes(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, n,
-                insecure, modelDir);
+                insecure, modelDir, runDir, runRetention);
     }
 
     public AgentConfig withInsecure(boolean b) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, b, modelDir);
+                maxInboundMessageBytes, b, modelDir, runDir, runRetention);
     }
 
     public AgentConfig withModelDir(Path dir) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, dir);
+                maxInboundMessageBytes, insecure, dir, runDir, runRetention);
+    }
+
+    public AgentConfig withRunDir(Path dir) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                maxInboundMessageBytes, insecure, modelDir, dir, runRetention);
+    }
+
+    public AgentConfig withRunRetention(RunStore.Retention r) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                maxInboundMessageBytes, insecure, modelDir, runDir, r);
     }
 }

@@ -4,6 +4,7 @@ import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.agent.service.DeviceAgentService;
 import dev.layerprobe.agent.store.ModelStore;
+import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.simulator.SimulatorException;
 import io.grpc.Server;
@@ -28,8 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * in-process builder; {@link #netty(AgentConfig)} builds the real one.
  *
  * <p>Lifecycle: construct, {@link #start()}, then {@link #close()} (graceful: running calls get
- * {@value #SHUTDOWN_GRACE_SECONDS} s to finish, then are cancelled). The server owns its backend
- * and its run threads. Thread-safe.
+ * {@value #SHUTDOWN_GRACE_SECONDS} s to finish, then are cancelled). The server owns its backend,
+ * its run threads and its {@link RunStore} (a temporary one is deleted on close). Thread-safe.
  */
 public final class AgentServer implements AutoCloseable {
     static final long SHUTDOWN_GRACE_SECONDS = 5;
@@ -37,6 +38,7 @@ public final class AgentServer implements AutoCloseable {
     private final AgentConfig config;
     private final Backend backend;
     private final ExecutorService runExecutor;
+    private final RunStore runs;
     private final HealthStatusManager health = new HealthStatusManager();
     private final Server server;
 
@@ -51,7 +53,9 @@ public final class AgentServer implements AutoCloseable {
         this.backend = backend;
         this.runExecutor = Executors.newFixedThreadPool(config.maxConcurrentRuns(), runThreads());
         ModelStore store = config.modelDir() == null ? new ModelStore() : new ModelStore(config.modelDir());
-        DeviceAgentService service = new DeviceAgentService(backend, store, config.maxModelBytes(),
+        this.runs = config.runDir() == null ? RunStore.temporary(config.runRetention())
+                : RunStore.open(config.runDir(), config.runRetention());
+        DeviceAgentService service = new DeviceAgentService(backend, store, runs, config.maxModelBytes(),
                 config.maxConcurrentRuns(), runExecutor);
         this.server = builder.maxInboundMessageSize(config.maxInboundMessageBytes())
                 .addService(service)
@@ -104,6 +108,11 @@ public final class AgentServer implements AutoCloseable {
         return backend;
     }
 
+    /** Where the agent stores its runs. */
+    public RunStore runs() {
+        return runs;
+    }
+
     /** Blocks until the server has shut down. */
     public void awaitTermination() throws InterruptedException {
         server.awaitTermination();
@@ -126,6 +135,7 @@ public final class AgentServer implements AutoCloseable {
         } finally {
             runExecutor.shutdownNow();
             backend.close();
+            runs.close();
         }
     }
 

@@ -2,9 +2,11 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -32,19 +34,37 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--insecure", description = "allow a non-loopback --bind without authentication")
     boolean insecure;
 
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "keep stored runs in DIR/runs (default ~/.layerprobe/agent)")
+    Path dataDir = AgentConfig.DEFAULT_DATA_DIR;
+
+    @Option(names = "--keep-runs-mb", paramLabel = "N", defaultValue = "4096",
+            description = "stored runs beyond N MiB in total evict the oldest (${DEFAULT-VALUE})")
+    long keepRunsMb;
+
+    @Option(names = "--keep-runs-hours", paramLabel = "N", defaultValue = "24",
+            description = "stored runs older than N hours are deleted (${DEFAULT-VALUE})")
+    long keepRunsHours;
+
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
 
     @Override
     public Integer call() throws Exception {
         DeviceProfile p = profile == null ? DeviceProfile.DEFAULT : DeviceProfile.load(profile);
-        AgentConfig config = AgentConfig.defaults().withProfile(p).withBind(bind, port).withInsecure(insecure);
+        if (keepRunsMb <= 0 || keepRunsMb > (Long.MAX_VALUE >> 20) || keepRunsHours <= 0) {
+            throw new UsageException("--keep-runs-mb and --keep-runs-hours must be positive, got " + keepRunsMb
+                    + " and " + keepRunsHours);
+        }
+        AgentConfig config = AgentConfig.defaults().withProfile(p).withBind(bind, port).withInsecure(insecure)
+                .withRunDir(dataDir.resolve("runs"))
+                .withRunRetention(new RunStore.Retention(keepRunsMb << 20, Duration.ofHours(keepRunsHours)));
         try (AgentServer server = AgentServer.netty(config)) {
             server.start();
             String faults = p.faults().isEmpty() ? "none"
                     : p.faults().stream().map(f -> f.kind().yamlName() + " on " + f.target()).collect(Collectors.joining(", "));
             spec.commandLine().getOut().println("LayerProbe agent listening on " + bind + ":" + server.port()
-                    + " (profile " + p.name() + ", faults: " + faults + ")");
+                    + " (profile " + p.name() + ", faults: " + faults + "; runs stored in " + server.runs().dir() + ")");
             spec.commandLine().getOut().flush();
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "agent-shutdown"));
             server.awaitTermination();
