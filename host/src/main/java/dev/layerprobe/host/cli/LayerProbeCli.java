@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         description = "Finds where a quantized network departs from its float model: in preprocessing, "
                 + "quantization, or the device's runtime, layer by layer.",
         subcommands = {AnalyzeCommand.class, CheckInputCommand.class, QuantizeCommand.class, ProposeHybridCommand.class, PlanCommand.class, OpsCommand.class, DemoCommand.class, AgentCommand.class,
+                RunsCommand.class, PullCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LayerProbeCli implements Runnable {
     @CommandLine.Spec

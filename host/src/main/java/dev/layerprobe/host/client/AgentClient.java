@@ -1,6 +1,8 @@
 package dev.layerprobe.host.client;
 
+import com.google.protobuf.ByteOutput;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
@@ -8,10 +10,14 @@ import dev.layerprobe.proto.v1.GetInfoRequest;
 import dev.layerprobe.proto.v1.LayerChunk;
 import dev.layerprobe.proto.v1.LayerEnd;
 import dev.layerprobe.proto.v1.LayerHeader;
+import dev.layerprobe.proto.v1.ListRunsRequest;
+import dev.layerprobe.proto.v1.ListRunsResponse;
+import dev.layerprobe.proto.v1.PullDumpRequest;
 import dev.layerprobe.proto.v1.ModelHeader;
 import dev.layerprobe.proto.v1.RunEvent;
 import dev.layerprobe.proto.v1.RunLayerRequest;
 import dev.layerprobe.proto.v1.RunLayerResponse;
+import dev.layerprobe.proto.v1.RunInfo;
 import dev.layerprobe.proto.v1.RunRequest;
 import dev.layerprobe.proto.v1.RunSummary;
 import dev.layerprobe.proto.v1.UploadModelRequest;
@@ -407,6 +413,137 @@ public final class AgentClient implements AutoCloseable {
         private AgentException protocol(String what) {
             return new AgentException(AgentException.Code.PROTOCOL, "device at " + target
                     + " broke the Run protocol: " + what, null);
+        }
+    }
+
+    /** The runs the agent has stored, newest first, without their layers. */
+    public java.util.List<RunInfo> listRuns() throws AgentException {
+        checkOpen();
+        try {
+            return blocking.withDeadlineAfter(options.callDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                    .listRuns(ListRunsRequest.getDefaultInstance()).getRunsList();
+        } catch (StatusRuntimeException e) {
+            throw AgentException.fromStatus(e, target, "ListRuns", options.callDeadline());
+        }
+    }
+
+    /** One stored run with its layers (headers and sha256s). */
+    public RunInfo storedRun(String runId) throws AgentException {
+        checkOpen();
+        try {
+            ListRunsResponse r = blocking.withDeadlineAfter(options.callDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                    .listRuns(ListRunsRequest.newBuilder().setRunId(runId).build());
+            if (r.getRunsCount() != 1 || !r.getRuns(0).getRunId().equals(runId)) {
+                throw new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " answered ListRuns for run "
+                        + runId + " with " + r.getRunsCount() + " other runs", null);
+            }
+            return r.getRuns(0);
+        } catch (StatusRuntimeException e) {
+            throw AgentException.fromStatus(e, target, "ListRuns", options.callDeadline());
+        }
+    }
+
+    /** Receives the bytes of a pulled layer, in order, without copies: the array is only valid during the call. */
+    @FunctionalInterface
+    public interface ByteSink {
+        void write(byte[] data, int offset, int length) throws IOException;
+    }
+
+    /**
+     * Pulls one layer of a stored run from byte {@code offset} on into {@code sink}, checking that
+     * the agent sends that layer, contiguously from {@code offset} to its size.
+     *
+     * @return the sha256 the agent stored for the whole layer; the caller, who holds the bytes
+     *     before {@code offset}, checks it
+     * @throws AgentException SINK when the sink fails, PROTOCOL when the stream is out of order,
+     *     or the mapped gRPC failure (a dropped connection is UNAVAILABLE)
+     */
+    public String pullLayer(String runId, LayerHeader layer, long offset, int chunkBytes, ByteSink sink)
+            throws AgentException {
+        checkOpen();
+        PullDumpRequest req = PullDumpRequest.newBuilder().setRunId(runId).setLayer(layer.getIndex())
+                .setOffset(offset).setChunkBytes(chunkBytes).build();
+        Context.CancellableContext ctx = Context.current().withCancellation();
+        Context previous = ctx.attach();
+        long at = offset;
+        try {
+            Iterator<RunEvent> events = blocking
+                    .withDeadlineAfter(options.runDeadline().toMillis(), TimeUnit.MILLISECONDS).pullDump(req);
+            String sha = null;
+            ByteOutput out = new SinkOutput(sink);
+            while (events.hasNext()) {
+                RunEvent e = events.next();
+                switch (e.getEventCase()) {
+                    case HEADER -> {
+                        if (e.getHeader().getIndex() != layer.getIndex() || e.getHeader().getSizeBytes()
+                                != layer.getSizeBytes()) {
+                            throw pullProtocol(layer, "header of " + WireTensors.describe(e.getHeader()));
+                        }
+                    }
+                    case CHUNK -> {
+                        if (e.getChunk().getOffset() != at || at + e.getChunk().getData().size() > layer.getSizeBytes()) {
+                            throw pullProtocol(layer, "a chunk at offset " + e.getChunk().getOffset() + ", expected " + at);
+                        }
+                        UnsafeByteOperations.unsafeWriteTo(e.getChunk().getData(), out);
+                        at += e.getChunk().getData().size();
+                    }
+                    case END -> sha = e.getEnd().getSha256();
+                    default -> throw pullProtocol(layer, "a " + e.getEventCase() + " event");
+                }
+            }
+            if (sha == null || at != layer.getSizeBytes()) {
+                throw pullProtocol(layer, "the stream ended after " + at + " of " + layer.getSizeBytes() + " bytes");
+            }
+            return sha;
+        } catch (StatusRuntimeException e) {
+            throw AgentException.fromStatus(e, target, "PullDump", options.runDeadline());
+        } catch (IOException e) {
+            throw new AgentException(AgentException.Code.SINK, "writing " + WireTensors.describe(layer)
+                    + " pulled from " + target + " failed: " + e.getMessage(), e);
+        } finally {
+            ctx.detach(previous);
+            ctx.cancel(null);
+        }
+    }
+
+    private AgentException pullProtocol(LayerHeader layer, String what) {
+        return new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " broke the PullDump protocol"
+                + " for " + WireTensors.describe(layer) + ": " + what, null);
+    }
+
+    /** Hands a ByteString's backing arrays to a {@link ByteSink} without copying them. */
+    private static final class SinkOutput extends ByteOutput {
+        private final ByteSink sink;
+
+        SinkOutput(ByteSink sink) {
+            this.sink = sink;
+        }
+
+        @Override
+        public void write(byte value) throws IOException {
+            sink.write(new byte[] {value}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] value, int offset, int length) throws IOException {
+            sink.write(value, offset, length);
+        }
+
+        @Override
+        public void writeLazy(byte[] value, int offset, int length) throws IOException {
+            sink.write(value, offset, length);
+        }
+
+        @Override
+        public void write(java.nio.ByteBuffer value) throws IOException {
+            byte[] b = new byte[value.remaining()];
+            value.get(b);
+            sink.write(b, 0, b.length);
+        }
+
+        @Override
+        public void writeLazy(java.nio.ByteBuffer value) throws IOException {
+            write(value);
         }
     }
 
