@@ -47,6 +47,10 @@ final class PullDumpCall implements Runnable {
     static void start(ServerCallStreamObserver<RunEvent> out, StoredLayer layer, FileChannel file, long offset,
             int chunkBytes) {
         PullDumpCall call = new PullDumpCall(out, layer, file, offset, chunkBytes);
+        // gRPC's default (32 KiB) reports "not ready" as soon as one 1 MiB chunk is queued, so the
+        // transport would drain before the next is read: a stall per chunk. A few chunks queued keep
+        // the socket busy while memory per call stays bounded.
+        out.setOnReadyThreshold(4 * chunkBytes);
         out.setOnCancelHandler(call::cancelled);
         out.setOnReadyHandler(call);
     }
@@ -71,7 +75,8 @@ final class PullDumpCall implements Runnable {
             out.onNext(RunEvent.newBuilder().setHeader(h).build());
         } else if (position < h.getSizeBytes()) {
             int n = (int) Math.min(chunkBytes, h.getSizeBytes() - position);
-            // A fresh array per message: gRPC may still be serialising the previous one.
+            // A fresh array per message, wrapped rather than copied: a transport may keep the message
+            // after onNext returns (the in-process one hands the object itself to the client).
             byte[] data = new byte[n];
             ByteBuffer b = ByteBuffer.wrap(data);
             while (b.hasRemaining()) {
