@@ -46,7 +46,7 @@ import java.util.concurrent.CompletableFuture;
  * throughput of a whole {@code layerprobe pull} (sha256 of every byte checked, {@code .npy} files
  * written), which is what a user waits for.
  *
- * <p>Usage: {@code TransferBench [--mib N] [--repetitions N]}; defaults 1024 and 5.
+ * <p>Usage: {@code TransferBench [--mib N] [--repetitions N] [--warmup N]}; defaults 1024, 5 and 3.
  */
 public final class TransferBench {
     private static final int LAYER_BYTES = 64 << 20;
@@ -58,13 +58,15 @@ public final class TransferBench {
     public static void main(String[] args) throws Exception {
         int mib = 1024;
         int reps = 5;
+        int warmup = 3;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--mib" -> mib = Integer.parseInt(args[++i]);
                 case "--repetitions" -> reps = Integer.parseInt(args[++i]);
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 default -> {
                     System.err.println("transfer: unexpected argument '" + args[i]
-                            + "'; usage: transfer [--mib N] [--repetitions N]");
+                            + "'; usage: transfer [--mib N] [--repetitions N] [--warmup N]");
                     System.exit(2);
                 }
             }
@@ -78,9 +80,13 @@ public final class TransferBench {
             String runId = storeRun(agent.runs(), layers);
             RunInfo run = client.storedRun(runId);
             System.out.printf(Locale.ROOT, "transfer: %d MiB in %d layers of %d MiB over 127.0.0.1, %d repetitions"
-                    + " (after one warm-up of each)%n", total >> 20, layers, LAYER_BYTES >> 20, reps);
-            grpc(client, run);
-            raw.copy(runId, layers);
+                    + " after %d warm-ups of each%n", total >> 20, layers, LAYER_BYTES >> 20, reps, warmup);
+            // The gRPC path runs far more Java code than the socket copy; until the JIT has compiled
+            // it, the first passes measure the interpreter.
+            for (int w = 0; w < warmup; w++) {
+                grpc(client, run);
+                raw.copy(runId, layers);
+            }
             double[] g = new double[reps];
             double[] s = new double[reps];
             for (int r = 0; r < reps; r++) {
