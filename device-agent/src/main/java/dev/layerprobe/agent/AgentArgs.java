@@ -1,6 +1,7 @@
 package dev.layerprobe.agent;
 
 import dev.layerprobe.agent.backend.BackendProvider;
+import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
@@ -12,7 +13,8 @@ import java.util.List;
  * (a board gets a small class path). Options: {@code --port N}, {@code --bind ADDR},
  * {@code --profile FILE.yaml}, {@code --backend NAME}, {@code --backend-config FILE}, {@code --model-dir DIR},
  * {@code --max-model-mb N}, {@code --max-runs N}, {@code --max-message-mb N}, {@code --max-inputs N},
- * {@code --default-deadline-s N}, {@code --token-file FILE}, {@code --tls-cert FILE},
+ * {@code --default-deadline-s N}, {@code --data-dir DIR}, {@code --keep-runs-mb N},
+ * {@code --keep-runs-hours N}, {@code --token-file FILE}, {@code --tls-cert FILE},
  * {@code --tls-key FILE}, {@code --insecure}, {@code --help}. Stateless.
  */
 final class AgentArgs {
@@ -36,11 +38,16 @@ final class AgentArgs {
             "  --token-file FILE  every call must carry this bearer token (file mode 600)",
             "  --tls-cert FILE    serve TLS with this PEM certificate chain (with --tls-key)",
             "  --tls-key FILE     the certificate's PKCS#8 PEM private key",
+            "  --data-dir DIR     store runs in DIR/runs for ListRuns/PullDump (default " + AgentConfig.DEFAULT_DATA_DIR + ")",
+            "  --keep-runs-mb N   stored runs beyond N MiB evict the oldest (default "
+                    + (RunStore.Retention.DEFAULT_MAX_BYTES >> 20) + ")",
+            "  --keep-runs-hours N  stored runs older than N hours are deleted (default "
+                    + RunStore.Retention.DEFAULT_MAX_AGE.toHours() + ")",
             "  --insecure         allow a non-loopback --bind without a token");
 
     private static final String OPTIONS = "[--port, --bind, --profile, --backend, --backend-config, --model-dir, --max-model-mb, "
             + "--max-runs, --max-message-mb, --max-inputs, --default-deadline-s, --token-file, --tls-cert, --tls-key, "
-            + "--insecure, --help]";
+            + "--data-dir, --keep-runs-mb, --keep-runs-hours, --insecure, --help]";
 
     /** Thrown for a bad command line; the message is one line for the user. */
     static final class UsageException extends Exception {
@@ -54,7 +61,7 @@ final class AgentArgs {
 
     /** @return the config, or null if help was asked for */
     static AgentConfig parse(String[] args) throws UsageException, SimulatorException {
-        AgentConfig c = AgentConfig.defaults();
+        AgentConfig c = AgentConfig.defaults().withRunDir(AgentConfig.DEFAULT_DATA_DIR.resolve("runs"));
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -71,6 +78,11 @@ final class AgentArgs {
                 case "--max-model-mb" -> c = c.withMaxModelBytes((long) intValue(a, value(args, ++i, a), 1,
                         (int) (AgentConfig.MAX_MODEL_BYTES_LIMIT >> 20)) << 20);
                 case "--max-runs" -> c = c.withMaxConcurrentRuns(intValue(a, value(args, ++i, a), 1, 1024));
+                case "--data-dir" -> c = c.withRunDir(Path.of(value(args, ++i, a)).resolve("runs"));
+                case "--keep-runs-mb" -> c = c.withRunRetention(new RunStore.Retention(
+                        (long) intValue(a, value(args, ++i, a), 1, Integer.MAX_VALUE) << 20, c.runRetention().maxAge()));
+                case "--keep-runs-hours" -> c = c.withRunRetention(new RunStore.Retention(c.runRetention().maxBytes(),
+                        Duration.ofHours(intValue(a, value(args, ++i, a), 1, 100_000))));
                 case "--max-message-mb" -> c = c.withMaxInboundMessageBytes(
                         intValue(a, value(args, ++i, a), 1, 1024) << 20);
                 case "--max-inputs" -> c = c.withMaxInputTensors(intValue(a, value(args, ++i, a), 1, 100_000));

@@ -1,6 +1,7 @@
 package dev.layerprobe.agent;
 
 import dev.layerprobe.agent.backend.SimBackend;
+import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,11 +28,17 @@ import java.util.Objects;
  * @param maxInputTensors    the most input tensors one {@code Run} or {@code RunLayer} request may carry
  * @param backendConfig      the agent's config file for backends that need one (the exec backend's
  *                           vendor runtime command), or null
+ * @param runDir             where runs are stored for {@code ListRuns}/{@code PullDump}, kept across
+ *                           restarts; null for a temporary directory deleted when the agent closes
+ * @param runRetention       how much of the stored runs is kept (size and age)
  */
 public record AgentConfig(DeviceProfile profile, String backend, String bindHost, int port, long maxModelBytes,
         int maxConcurrentRuns, int maxInboundMessageBytes, boolean insecure, Path modelDir, Path tokenFile,
-        Path tlsCert, Path tlsKey, Duration defaultDeadline, int maxInputTensors, Path backendConfig) {
+        Path tlsCert, Path tlsKey, Duration defaultDeadline, int maxInputTensors, Path backendConfig,
+        Path runDir, RunStore.Retention runRetention) {
 
+    /** Where a standalone agent keeps its data (runs under {@code runs/}) unless told otherwise. */
+    public static final Path DEFAULT_DATA_DIR = Path.of(System.getProperty("user.home"), ".layerprobe", "agent");
     public static final String DEFAULT_BIND_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 50051;
     public static final long DEFAULT_MAX_MODEL_BYTES = 512L << 20;
@@ -48,6 +55,7 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
     public AgentConfig {
         Objects.requireNonNull(profile, "profile");
         Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(runRetention, "runRetention");
         Objects.requireNonNull(bindHost, "bindHost");
         Objects.requireNonNull(defaultDeadline, "defaultDeadline");
         if (port < 0 || port > 65535) {
@@ -76,7 +84,8 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
     public static AgentConfig defaults() {
         return new AgentConfig(DeviceProfile.DEFAULT, SimBackend.NAME, DEFAULT_BIND_HOST, DEFAULT_PORT,
                 DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, false, null,
-                null, null, null, DEFAULT_DEADLINE, DEFAULT_MAX_INPUT_TENSORS, null);
+                null, null, null, DEFAULT_DEADLINE, DEFAULT_MAX_INPUT_TENSORS, null, null,
+                RunStore.Retention.DEFAULT);
     }
 
     /** Whether calls must carry a bearer token. */
@@ -92,81 +101,94 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
     public AgentConfig withProfile(DeviceProfile p) {
         return new AgentConfig(p, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
                 insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withBackend(String b) {
         return new AgentConfig(profile, b, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
                 insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withBind(String host, int p) {
         return new AgentConfig(profile, backend, host, p, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
                 insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withMaxModelBytes(long n) {
         return new AgentConfig(profile, backend, bindHost, port, n, maxConcurrentRuns, maxInboundMessageBytes,
                 insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withMaxConcurrentRuns(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, n, maxInboundMessageBytes,
                 insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withMaxInboundMessageBytes(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, n,
                 insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withInsecure(boolean b) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
                 maxInboundMessageBytes, b, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withModelDir(Path dir) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
                 maxInboundMessageBytes, insecure, dir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     /** Calls must carry the token held in {@code file} (null: no token). */
     public AgentConfig withTokenFile(Path file) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
                 maxInboundMessageBytes, insecure, modelDir, file, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     /** TLS from a PEM certificate chain and its PKCS#8 PEM key (both null: plaintext). */
     public AgentConfig withTls(Path cert, Path key) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
                 maxInboundMessageBytes, insecure, modelDir, tokenFile, cert, key, defaultDeadline, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withDefaultDeadline(Duration d) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
                 maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, d, maxInputTensors,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     public AgentConfig withMaxInputTensors(int n) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
                 maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, n,
-                backendConfig);
+                backendConfig, runDir, runRetention);
     }
 
     /** The agent's config file for backends that need one (null: none). */
     public AgentConfig withBackendConfig(Path file) {
         return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
                 maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                file);
+                file, runDir, runRetention);
+    }
+
+    /** Runs stored in {@code dir} across restarts (null: a temporary directory deleted on close). */
+    public AgentConfig withRunDir(Path dir) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig, dir, runRetention);
+    }
+
+    public AgentConfig withRunRetention(RunStore.Retention r) {
+        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
+                backendConfig, runDir, r);
     }
 }

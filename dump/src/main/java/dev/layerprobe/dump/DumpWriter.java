@@ -47,6 +47,7 @@ public final class DumpWriter implements AutoCloseable {
     private final List<DumpManifest.Layer> layers = new ArrayList<>();
     private final Set<String> names = new HashSet<>();
     private Open open;
+    private boolean suspended;
     private boolean closed;
 
     private record Open(int index, String name, String op, int[] shape, DType dtype, QuantParams quant,
@@ -86,12 +87,35 @@ public final class DumpWriter implements AutoCloseable {
     }
 
     /**
+     * Opens a dump to continue it: the layers its manifest lists (complete ones) are kept and new
+     * layers follow them; without a manifest the directory gets a fresh dump, as by {@link #create}.
+     */
+    public static DumpWriter resume(Path dir, String model, String source) throws IOException {
+        if (!Files.exists(dir.resolve(MANIFEST))) {
+            return create(dir, model, source, false);
+        }
+        DumpManifest m = DumpReader.open(dir).manifest();
+        DumpWriter w = new DumpWriter(dir, model, source);
+        for (DumpManifest.Layer l : m.layers()) {
+            w.layers.add(l);
+            w.names.add(l.name());
+        }
+        w.writeManifest(false);
+        return w;
+    }
+
+    /**
      * Starts a layer.
      *
      * @param dtype FLOAT32 for a float layer; INT8, UINT8 or INT16 (codes) when {@code quant} is set
      * @param quant the codes' scale and zero point, or null for a float layer
      */
     public void beginLayer(String name, String op, int[] shape, DType dtype, QuantParams quant) throws IOException {
+        start(name, op, shape, dtype, quant, false);
+    }
+
+    private NpyWriter start(String name, String op, int[] shape, DType dtype, QuantParams quant, boolean append)
+            throws IOException {
         checkOpen();
         if (open != null) {
             throw new IllegalStateException("layer '" + open.name + "' is still open; call endLayer() first");
@@ -99,9 +123,10 @@ public final class DumpWriter implements AutoCloseable {
         if (names.contains(name)) {
             throw new IllegalArgumentException("layer '" + name + "' is already in dump " + dir);
         }
-        if (quant != null && dtype != DType.INT8 && dtype != DType.UINT8 && dtype != DType.INT16) {
+        if (quant != null && dtype != DType.INT8 && dtype != DType.UINT8 && dtype != DType.INT16
+                && dtype != DType.INT32) {
             throw new IllegalArgumentException("quantized layer '" + name + "' has dtype " + dtype
-                    + ", expected one of [INT8, UINT8, INT16]");
+                    + ", expected one of [INT8, UINT8, INT16, INT32]");
         }
         if (quant != null && quant.type() != dtype) {
             throw new IllegalArgumentException("layer '" + name + "' has dtype " + dtype + " but its quantization is "
@@ -109,8 +134,56 @@ public final class DumpWriter implements AutoCloseable {
         }
         int index = layers.size();
         String file = fileName(index, name);
-        open = new Open(index, name, op, shape.clone(), dtype, quant, file,
-                NpyWriter.open(dir.resolve(file), dtype, shape));
+        NpyWriter npy = append ? NpyWriter.append(dir.resolve(file), dtype, shape)
+                : NpyWriter.open(dir.resolve(file), dtype, shape);
+        open = new Open(index, name, op, shape.clone(), dtype, quant, file, npy);
+        return npy;
+    }
+
+    /**
+     * As {@link #beginLayer}, but keeps what an interrupted writer left of this layer's file (see
+     * {@link #suspendLayer()}), when its header matches.
+     *
+     * @return the data bytes the layer already holds; the next {@link #write} continues after them
+     */
+    public long resumeLayer(String name, String op, int[] shape, DType dtype, QuantParams quant) throws IOException {
+        return start(name, op, shape, dtype, quant, true).written();
+    }
+
+    /**
+     * Closes the open layer's file as it is, without adding it to the manifest, so that
+     * {@link #resumeLayer} can continue it after an interruption.
+     */
+    public void suspendLayer() throws IOException {
+        Open o = open;
+        open = null;
+        if (o != null) {
+            o.npy.suspend();
+            suspended = true;
+        }
+    }
+
+    /**
+     * Completes the open layer only if its data bytes hash to {@code expectedSha256}; otherwise
+     * deletes its file and leaves the manifest as it was.
+     *
+     * @return the manifest entry, or null when the checksum did not match
+     */
+    public DumpManifest.Layer endLayer(String expectedSha256) throws IOException {
+        Open o = requireLayer();
+        try {
+            o.npy.close();
+        } catch (IOException e) {
+            open = null;
+            Files.deleteIfExists(dir.resolve(o.file));
+            throw e;
+        }
+        if (!o.npy.sha256().equalsIgnoreCase(expectedSha256)) {
+            open = null;
+            Files.deleteIfExists(dir.resolve(o.file));
+            return null;
+        }
+        return endLayer();
     }
 
     /** Appends data bytes of the open layer (C order, little-endian, in its dtype). */
@@ -203,14 +276,14 @@ public final class DumpWriter implements AutoCloseable {
 
     /**
      * Drops an open layer and writes the final manifest with {@code complete = true} unless a layer
-     * was still open (then the dump stays marked incomplete). Idempotent.
+     * was still open or suspended (then the dump stays marked incomplete). Idempotent.
      */
     @Override
     public void close() throws IOException {
         if (closed) {
             return;
         }
-        boolean partial = open != null;
+        boolean partial = open != null || suspended;
         abortLayer();
         writeManifest(!partial);
         closed = true;

@@ -10,6 +10,12 @@ import dev.layerprobe.agent.backend.LayerIsolation;
 import dev.layerprobe.agent.backend.LoadedModel;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.proto.v1.BackendInfo;
+import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.proto.v1.ListRunsRequest;
+import dev.layerprobe.proto.v1.ListRunsResponse;
+import dev.layerprobe.proto.v1.PullDumpRequest;
+import dev.layerprobe.proto.v1.RunInfo;
+import dev.layerprobe.proto.v1.StoredLayer;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
@@ -50,13 +56,17 @@ import java.util.concurrent.Semaphore;
  *   <li>{@code Run}: executes on {@code runExecutor}, at most {@code maxConcurrentRuns} at once
  *       (more get RESOURCE_EXHAUSTED rather than a queue whose wait the client cannot see); every
  *       layer is streamed with flow control ({@link RunStream}). A request without a format gets
- *       {@code NATIVE}: it is exact and the smaller of the two.</li>
+ *       {@code NATIVE}: it is exact and the smaller of the two. Every run is stored in the
+ *       {@link RunStore}; its summary's run id names it.</li>
+ *   <li>{@code ListRuns}, {@code PullDump}: the stored runs, and one stored layer from a byte
+ *       offset on ({@link PullDumpCall}), so a host resumes an interrupted pull.</li>
  * </ul>
  * Errors leave through {@link StatusMapper}. Thread-safe: gRPC calls it from many threads.
  */
 public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBase {
     private final Backend backend;
     private final ModelStore store;
+    private final RunStore runs;
     private final long maxModelBytes;
     private final int maxConcurrentRuns;
     private final int maxInputTensors;
@@ -70,10 +80,11 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
      * @param runExecutor where models run; it should have at least {@code maxConcurrentRuns} threads,
      *                    since each run holds its thread while the client reads
      */
-    public DeviceAgentService(Backend backend, ModelStore store, long maxModelBytes, int maxConcurrentRuns,
-            int maxInputTensors, Executor runExecutor) {
+    public DeviceAgentService(Backend backend, ModelStore store, RunStore runs, long maxModelBytes,
+            int maxConcurrentRuns, int maxInputTensors, Executor runExecutor) {
         this.backend = backend;
         this.store = store;
+        this.runs = runs;
         this.maxModelBytes = maxModelBytes;
         this.maxConcurrentRuns = maxConcurrentRuns;
         this.maxInputTensors = maxInputTensors;
@@ -158,7 +169,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                         + " runs in progress, its limit").asException();
             }
             RunJob job = new RunJob(backend, request.getModelId(), model, feeds, format, request.getChunkBytes(),
-                    stream, runSlots::release);
+                    stream, runs, runSlots::release);
             try {
                 // Wrapped so the worker sees the call's context: its deadline and cancellation.
                 runExecutor.execute(context.wrap(job));
@@ -222,6 +233,48 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         }
         return store.get(id).orElseThrow(() -> Status.NOT_FOUND
                 .withDescription("unknown model '" + id + "'; upload it first with UploadModel").asException());
+    }
+
+    @Override
+    public void listRuns(ListRunsRequest request, StreamObserver<ListRunsResponse> responseObserver) {
+        try {
+            ListRunsResponse.Builder r = ListRunsResponse.newBuilder();
+            if (request.getRunId().isEmpty()) {
+                r.addAllRuns(runs.list());
+            } else {
+                r.addRuns(storedRun(request.getRunId()));
+            }
+            responseObserver.onNext(r.build());
+            responseObserver.onCompleted();
+        } catch (Exception e) {
+            responseObserver.onError(StatusMapper.toStatus(e).asRuntimeException());
+        }
+    }
+
+    @Override
+    public void pullDump(PullDumpRequest request, StreamObserver<RunEvent> responseObserver) {
+        var out = (ServerCallStreamObserver<RunEvent>) responseObserver;
+        try {
+            RunInfo run = storedRun(request.getRunId());
+            if (request.getLayer() < 0 || request.getLayer() >= run.getLayerListCount()) {
+                throw Status.OUT_OF_RANGE.withDescription("run " + run.getRunId() + " has layers 0.."
+                        + (run.getLayerListCount() - 1) + ", not " + request.getLayer()).asException();
+            }
+            StoredLayer layer = run.getLayerList(request.getLayer());
+            if (request.getOffset() < 0 || request.getOffset() > layer.getHeader().getSizeBytes()) {
+                throw PullDumpCall.badOffset(layer, request.getOffset()).asException();
+            }
+            PullDumpCall.start(out, layer, runs.openLayer(run.getRunId(), request.getLayer()), request.getOffset(),
+                    RunJob.chunkBytes(request.getChunkBytes()));
+        } catch (Exception e) {
+            out.onError(StatusMapper.toStatus(e).asRuntimeException());
+        }
+    }
+
+    private RunInfo storedRun(String runId) throws Exception {
+        return runs.get(runId).orElseThrow(() -> Status.NOT_FOUND.withDescription("no stored run '" + runId
+                + "' on this agent (it may have been evicted by the retention limits); ListRuns lists the stored runs")
+                .asException());
     }
 
     private static DumpFormat format(DumpFormat requested) {

@@ -1,6 +1,7 @@
 package dev.layerprobe.agent.service;
 
 import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.proto.v1.LayerChunk;
 import dev.layerprobe.proto.v1.LayerEnd;
 import dev.layerprobe.proto.v1.LayerHeader;
@@ -9,6 +10,8 @@ import dev.layerprobe.simulator.Layer;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 
 /**
@@ -78,11 +81,12 @@ final class RunStream {
 
     /**
      * Sends a layer: header, chunks of at most {@code chunkBytes} (whole elements), end with the
-     * sha256 of all its bytes.
+     * sha256 of all its bytes; each part is stored in {@code stored} before it is sent.
      *
      * @return the layer's size in bytes
      */
-    long sendLayer(Layer layer, int[] shape, LayerPayload payload, int chunkBytes) {
+    long sendLayer(Layer layer, int[] shape, LayerPayload payload, int chunkBytes, RunStore.Writer stored)
+            throws IOException {
         LayerHeader.Builder h = LayerHeader.newBuilder().setIndex(layer.index()).setName(layer.name())
                 .setOp(layer.op()).setDtype(payload.dtype()).setSizeBytes(payload.sizeBytes())
                 .addAllFusedNodes(layer.fusedNodes()).setPlacement(layer.placement().label());
@@ -92,19 +96,24 @@ final class RunStream {
         if (payload.quant() != null) {
             h.setQuant(payload.quant());
         }
-        send(RunEvent.newBuilder().setHeader(h).build());
+        LayerHeader header = h.build();
+        stored.beginLayer(header);
+        send(RunEvent.newBuilder().setHeader(header).build());
         MessageDigest digest = Sha256.newDigest();
         int perChunk = Math.max(1, chunkBytes / payload.elementBytes());
         for (int first = 0; first < payload.elements(); first += perChunk) {
             // Encoded only once the transport is ready, so no encoded chunk waits in memory.
             awaitReady();
             var data = payload.chunk(first, perChunk);
-            digest.update(data.asReadOnlyByteBuffer());
+            ByteBuffer bytes = data.asReadOnlyByteBuffer();
+            stored.write(bytes);
+            digest.update(bytes);
             out.onNext(RunEvent.newBuilder().setChunk(LayerChunk.newBuilder().setIndex(layer.index())
                     .setOffset((long) first * payload.elementBytes()).setData(data)).build());
         }
-        send(RunEvent.newBuilder().setEnd(LayerEnd.newBuilder().setIndex(layer.index())
-                .setSha256(Sha256.hex(digest))).build());
+        String sha = Sha256.hex(digest);
+        stored.endLayer(sha);
+        send(RunEvent.newBuilder().setEnd(LayerEnd.newBuilder().setIndex(layer.index()).setSha256(sha)).build());
         return payload.sizeBytes();
     }
 

@@ -77,7 +77,7 @@ class LayerPayloadTest {
 
     @Test
     void chunkSizesAreClampedAndAligned() {
-        assertEquals(256 << 10, RunJob.chunkBytes(0));
+        assertEquals(1 << 20, RunJob.chunkBytes(0));
         assertEquals(4 << 10, RunJob.chunkBytes(1));
         assertEquals(4 << 20, RunJob.chunkBytes(Integer.MAX_VALUE));
         assertEquals(5000, RunJob.chunkBytes(5003));

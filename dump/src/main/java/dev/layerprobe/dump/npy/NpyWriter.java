@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -28,14 +29,59 @@ public final class NpyWriter implements AutoCloseable {
     private boolean closed;
 
     private NpyWriter(Path file, OutputStream out, long expected) {
+        this(file, out, expected, newSha256(), 0);
+    }
+
+    private NpyWriter(Path file, OutputStream out, long expected, MessageDigest sha, long written) {
         this.file = file;
         this.out = out;
         this.expected = expected;
+        this.sha = sha;
+        this.written = written;
+    }
+
+    private static MessageDigest newSha256() {
         try {
-            this.sha = MessageDigest.getInstance("SHA-256");
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JVM has no SHA-256", e);
         }
+    }
+
+    /**
+     * Continues a file an interrupted writer left behind: when {@code file} exists with the header
+     * this type and shape need and at most the data they declare, its data bytes are kept (and
+     * hashed, so {@link #sha256()} covers the whole file) and writing appends after them;
+     * otherwise the file is started afresh as by {@link #open(Path, DType, int[])}.
+     * {@link #written()} tells how many data bytes are already there.
+     */
+    public static NpyWriter append(Path file, DType dtype, int[] shape) throws IOException {
+        byte[] header = Npy.header(dtype, shape);
+        long n = 1;
+        for (int d : shape) {
+            n = Math.multiplyExact(n, (long) d);
+        }
+        long expected = n * dtype.bytes();
+        if (!Files.isRegularFile(file) || Files.size(file) < header.length
+                || Files.size(file) - header.length > expected) {
+            return open(file, dtype, shape);
+        }
+        MessageDigest sha = newSha256();
+        long have;
+        try (var in = Files.newInputStream(file)) {
+            if (!java.util.Arrays.equals(in.readNBytes(header.length), header)) {
+                in.close();
+                return open(file, dtype, shape);
+            }
+            byte[] buf = new byte[1 << 16];
+            have = 0;
+            for (int r; (r = in.read(buf)) > 0; ) {
+                sha.update(buf, 0, r);
+                have += r;
+            }
+        }
+        OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.APPEND), 1 << 16);
+        return new NpyWriter(file, out, expected, sha, have);
     }
 
     /** Creates (or replaces) {@code file} and writes the header for an array of this type and shape. */
@@ -99,6 +145,17 @@ public final class NpyWriter implements AutoCloseable {
 
     public Path file() {
         return file;
+    }
+
+    /**
+     * Closes the file as it is, however short, so that {@link #append} can continue it later (an
+     * interrupted transfer). The writer has no sha256 afterwards. Idempotent.
+     */
+    public void suspend() throws IOException {
+        if (!closed) {
+            closed = true;
+            out.close();
+        }
     }
 
     /** Flushes and closes; throws if the data is shorter than the header declares. Idempotent. */

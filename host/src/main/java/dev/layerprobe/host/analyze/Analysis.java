@@ -7,6 +7,8 @@ import dev.layerprobe.host.client.AgentEndpoint;
 import dev.layerprobe.host.client.LayerCollector;
 import dev.layerprobe.host.compare.InputSpread;
 import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.dump.DumpManifest;
+import dev.layerprobe.dump.DumpValues;
 import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.host.input.InputException;
@@ -30,13 +32,15 @@ import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
+import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.simulator.tensor.QTensor;
+import dev.layerprobe.simulator.tensor.QuantParams;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -215,50 +219,150 @@ public final class Analysis {
                 new Report.RootCause(confirmed, report.rootCause().quantization()), report.summary());
     }
 
+    /** Elements per step when layers are compared from disk. */
+    private static final int STEP = 1 << 18;
+
+    /**
+     * One input through golden, the simulator and the device, in bounded memory: golden's tensors
+     * are spilled to a dump on disk as ONNX Runtime hands them over, the simulator's layers are
+     * compared with them a range of elements at a time as they are produced (the program frees each
+     * value after its last consumer) and written to the simulator's dump, and the device's layers are
+     * compared with both dumps chunk by chunk as they stream in ({@link StreamingComparison}). At any
+     * time the heap holds a few layers of the simulator and one chunk of each dump, never a run.
+     */
     private void runOne(int index, Map<String, Tensor> feed, GoldenRunner golden, NpuProgram sim, AgentClient client,
             String modelId, Map<String, LayerComparison> byName, Path dumps, String modelName) throws Exception {
-        Map<String, Tensor> g = golden.run(feed);
-        Map<String, LayerValue> simValues = new HashMap<>();
-        try (DumpWriter goldenDump = dumps == null ? null : DumpWriter.create(dumps.resolve("golden"), modelName, "golden", true);
-             DumpWriter simDump = dumps == null ? null : DumpWriter.create(dumps.resolve("simulator"), modelName, "simulator", true)) {
-            sim.run(feed, (layer, v) -> {
-                simValues.put(layer.name(), v);
-                Tensor gv = g.get(layer.name());
-                byName.get(layer.name()).addEntire(gv, v);
-                try {
-                    if (simDump != null) {
+        Path spill = Files.createTempDirectory(o.reportDir(), ".spill-");
+        try {
+            Path goldenAll = spill.resolve("golden");
+            try (DumpWriter w = DumpWriter.create(goldenAll, modelName, "golden", true)) {
+                golden.run(feed, (name, t) -> w.writeLayer(name, null, LayerValue.of(t)));
+            }
+            DumpValues g = DumpValues.open(goldenAll);
+            Path simDir = dumps != null ? dumps.resolve("simulator") : spill.resolve("simulator");
+            float[] gBuf = new float[STEP];
+            float[] sBuf = new float[STEP];
+            try (DumpWriter goldenDump = dumps == null ? null : DumpWriter.create(dumps.resolve("golden"), modelName, "golden", true);
+                 DumpWriter simDump = DumpWriter.create(simDir, modelName, "simulator", true)) {
+                sim.run(feed, (layer, v) -> {
+                    LayerComparison c = byName.get(layer.name());
+                    c.setShape(v.shape());
+                    try {
+                        DumpManifest.Layer gl = floatLayer(g, layer.name());
+                        if (gl != null) {
+                            checkSize(layer, gl, v);
+                            if (goldenDump != null) {
+                                goldenDump.beginLayer(layer.name(), layer.opLabel(), gl.shape(), DType.FLOAT32, null);
+                            }
+                            int size = v.codes() != null ? v.codes().size() : v.real().size();
+                            for (int off = 0; off < size; off += STEP) {
+                                int n = Math.min(STEP, size - off);
+                                g.read(gl, off, n, gBuf, null);
+                                realValues(v, off, n, sBuf);
+                                c.entireMetrics().add(gBuf, 0, sBuf, 0, n);
+                                if (goldenDump != null) {
+                                    goldenDump.writeFloats(gBuf, 0, n);
+                                }
+                            }
+                            if (goldenDump != null) {
+                                goldenDump.endLayer();
+                            }
+                        }
                         simDump.writeLayer(layer.name(), layer.opLabel(), v);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
                     }
-                    if (goldenDump != null && gv != null && gv.isFloating()) {
-                        goldenDump.writeLayer(layer.name(), layer.opLabel(), LayerValue.of(gv));
+                });
+            }
+            sim.runPerLayer(name -> {
+                DumpManifest.Layer l = g.layer(name);
+                try {
+                    return l == null ? null : g.readWhole(l);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, (layer, v) -> {
+                DumpManifest.Layer gl = floatLayer(g, layer.name());
+                if (gl == null) {
+                    return;
+                }
+                checkSize(layer, gl, v);
+                int size = v.codes() != null ? v.codes().size() : v.real().size();
+                try {
+                    for (int off = 0; off < size; off += STEP) {
+                        int n = Math.min(STEP, size - off);
+                        g.read(gl, off, n, gBuf, null);
+                        realValues(v, off, n, sBuf);
+                        byName.get(layer.name()).perLayerMetrics().add(gBuf, 0, sBuf, 0, n);
                     }
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
+            try (DumpWriter runtimeDump = dumps == null ? null : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
+                client.run(modelId, feed, DumpFormat.NATIVE, new StreamingComparison(byName, DumpValues.open(simDir), g,
+                        runtimeDump));
+            }
+        } finally {
+            deleteTree(spill);
         }
-        sim.runPerLayer(g::get, (layer, v) -> byName.get(layer.name()).addPerLayer(g.get(layer.name()), v));
-        try (DumpWriter runtimeDump = dumps == null ? null : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
-            client.run(modelId, feed, DumpFormat.NATIVE, new LayerCollector(Integer.MAX_VALUE - 8, layer -> {
-                var header = layer.header();
-                LayerValue value = layer.value();
-                LayerComparison c = byName.get(header.getName());
-                if (c == null) {
-                    return; // a layer the host simulator does not have: nothing to compare it with
-                }
-                LayerValue s = simValues.get(header.getName());
-                if (s != null) {
-                    c.addSimuErr(s, value);
-                }
-                c.addGoldenErr(g.get(header.getName()), value);
-                if (runtimeDump != null) {
-                    try {
-                        runtimeDump.writeLayer(header.getName(), header.getOp(), value);
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                }
-            }));
+    }
+
+    private static DumpManifest.Layer floatLayer(DumpValues dump, String name) {
+        DumpManifest.Layer l = dump.layer(name);
+        return l != null && "float32".equals(l.dtype()) ? l : null;
+    }
+
+    private static void checkSize(Layer layer, DumpManifest.Layer golden, LayerValue v) {
+        long n = 1;
+        for (int d : golden.shape()) {
+            n *= d;
+        }
+        long m = v.codes() != null ? v.codes().size() : v.real().size();
+        if (n != m) {
+            throw new IllegalStateException("layer '" + layer.name() + "': reference has " + n
+                    + " values, the other side " + m);
+        }
+    }
+
+    /**
+     * Real values {@code [off, off+n)} of a simulator value. Quantized values are dequantized a range
+     * at a time rather than through {@link LayerValue#real()}, which would keep a float copy of the
+     * whole layer for as long as the program holds the value.
+     */
+    private static void realValues(LayerValue v, int off, int n, float[] out) {
+        QTensor q = v.codes();
+        if (q == null) {
+            System.arraycopy(v.real().floats(), off, out, 0, n);
+            return;
+        }
+        QuantParams p = q.params();
+        int[] codes = q.codes();
+        if (p.isPerTensor()) {
+            for (int i = 0; i < n; i++) {
+                out[i] = p.dequantize(codes[off + i], 0);
+            }
+            return;
+        }
+        int[] shape = q.shape();
+        long inner = 1;
+        for (int d = p.axis() + 1; d < shape.length; d++) {
+            inner *= shape[d];
+        }
+        int channels = shape[p.axis()];
+        for (int i = 0; i < n; i++) {
+            out[i] = p.dequantize(codes[off + i], (int) (((off + i) / inner) % channels));
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
         }
     }
 
@@ -365,6 +469,8 @@ public final class Analysis {
 
     /** The device to talk to: a running agent, or one started in this process on loopback. */
     public static final class EmbeddedDevice implements AutoCloseable {
+        static final int EMBEDDED_MAX_MESSAGE_BYTES = 1 << 30;
+
         private final AgentServer server;
         private final AgentClient client;
 
@@ -378,7 +484,11 @@ public final class Analysis {
             if (target != null) {
                 return new EmbeddedDevice(null, AgentClient.connect(target, AgentClient.Options.DEFAULT));
             }
-            AgentServer server = AgentServer.netty(AgentConfig.defaults().withProfile(profile).withBind("127.0.0.1", 0));
+            // Run sends the inputs in one message; this agent serves only this process, so the
+            // network agent's cap on message size (a guard against strangers) would only refuse
+            // large inputs here.
+            AgentServer server = AgentServer.netty(AgentConfig.defaults().withProfile(profile).withBind("127.0.0.1", 0)
+                    .withMaxInboundMessageBytes(EMBEDDED_MAX_MESSAGE_BYTES));
             server.start();
             try {
                 return new EmbeddedDevice(server, new AgentClient("127.0.0.1", server.port()));

@@ -91,6 +91,29 @@ final class LayerComparison {
         }
     }
 
+    /** Records the layer's output shape as the simulator produced it. */
+    void setShape(int[] shape) {
+        this.shape = shape;
+    }
+
+    // The accumulators themselves, for callers that stream a layer in chunks rather than hand it whole.
+
+    Metrics entireMetrics() {
+        return entire == null ? entire = new Metrics(atol, rtol) : entire;
+    }
+
+    Metrics perLayerMetrics() {
+        return perLayer == null ? perLayer = new Metrics(atol, rtol) : perLayer;
+    }
+
+    Metrics simuErrMetrics() {
+        return simuErr == null ? simuErr = new Metrics(atol, rtol) : simuErr;
+    }
+
+    Metrics goldenErrMetrics() {
+        return goldenErr == null ? goldenErr = new Metrics(atol, rtol) : goldenErr;
+    }
+
     /** The layer's output shape as the simulator produced it, or null before any run. */
     int[] shape() {
         return shape;

@@ -3,6 +3,7 @@ package dev.layerprobe.host.cli;
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.agent.backend.BackendProvider;
+import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,6 +79,18 @@ final class AgentCommand implements Callable<Integer> {
             description = "deadline of calls whose client set none, seconds (${DEFAULT-VALUE})")
     int defaultDeadlineSeconds;
 
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "keep stored runs in DIR/runs (default ~/.layerprobe/agent)")
+    Path dataDir = AgentConfig.DEFAULT_DATA_DIR;
+
+    @Option(names = "--keep-runs-mb", paramLabel = "N", defaultValue = "4096",
+            description = "stored runs beyond N MiB in total evict the oldest (${DEFAULT-VALUE})")
+    long keepRunsMb;
+
+    @Option(names = "--keep-runs-hours", paramLabel = "N", defaultValue = "24",
+            description = "stored runs older than N hours are deleted (${DEFAULT-VALUE})")
+    long keepRunsHours;
+
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
 
@@ -88,7 +101,12 @@ final class AgentCommand implements Callable<Integer> {
             throw new UsageException("unknown backend '" + backend + "', expected one of " + backends);
         }
         DeviceProfile p = profile == null ? DeviceProfile.DEFAULT : DeviceProfile.load(profile);
-        AgentConfig config = config(p).withBackendConfig(backendConfig);
+        if (keepRunsMb <= 0 || keepRunsMb > (Long.MAX_VALUE >> 20) || keepRunsHours <= 0) {
+            throw new UsageException("--keep-runs-mb and --keep-runs-hours must be positive, got " + keepRunsMb
+                    + " and " + keepRunsHours);
+        }
+        AgentConfig config = config(p).withBackendConfig(backendConfig).withRunDir(dataDir.resolve("runs"))
+                .withRunRetention(new RunStore.Retention(keepRunsMb << 20, Duration.ofHours(keepRunsHours)));
         AgentServer created;
         try {
             created = AgentServer.netty(config);
@@ -97,7 +115,7 @@ final class AgentCommand implements Callable<Integer> {
         }
         try (AgentServer server = created) {
             server.start();
-            spec.commandLine().getOut().println(server.banner());
+            spec.commandLine().getOut().println(server.banner() + "; runs stored in " + server.runs().dir());
             spec.commandLine().getOut().flush();
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "agent-shutdown"));
             server.awaitTermination();

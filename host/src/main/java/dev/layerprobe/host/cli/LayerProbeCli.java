@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 + "quantization, or the device's runtime, layer by layer.",
         subcommands = {AnalyzeCommand.class, CompareCommand.class, CheckInputCommand.class, QuantizeCommand.class, ProposeHybridCommand.class,
                 PlanCommand.class, OpsCommand.class, DemoCommand.class, AgentCommand.class, InfoCommand.class,
+                RunsCommand.class, PullCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LayerProbeCli implements Runnable {
     @CommandLine.Spec

@@ -1,6 +1,8 @@
 package dev.layerprobe.host.client;
 
+import com.google.protobuf.ByteOutput;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
@@ -8,16 +10,22 @@ import dev.layerprobe.proto.v1.GetInfoRequest;
 import dev.layerprobe.proto.v1.LayerChunk;
 import dev.layerprobe.proto.v1.LayerEnd;
 import dev.layerprobe.proto.v1.LayerHeader;
+import dev.layerprobe.proto.v1.ListRunsRequest;
+import dev.layerprobe.proto.v1.ListRunsResponse;
+import dev.layerprobe.proto.v1.PullDumpRequest;
 import dev.layerprobe.proto.v1.ModelHeader;
 import dev.layerprobe.proto.v1.RunEvent;
 import dev.layerprobe.proto.v1.RunLayerRequest;
 import dev.layerprobe.proto.v1.RunLayerResponse;
+import dev.layerprobe.proto.v1.RunInfo;
 import dev.layerprobe.proto.v1.RunRequest;
 import dev.layerprobe.proto.v1.RunSummary;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
 import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.tensor.Tensor;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.Context;
 import dev.layerprobe.agent.access.TokenFile;
 import io.grpc.ManagedChannel;
@@ -26,8 +34,10 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -56,6 +66,12 @@ import java.util.concurrent.TimeUnit;
 public final class AgentClient implements AutoCloseable {
     /** Bytes per upload message. */
     public static final int UPLOAD_CHUNK_BYTES = 1 << 20;
+    /**
+     * HTTP/2 receive window per stream. gRPC's default (1 MiB) holds a single 1 MiB dump chunk, so
+     * the agent would stall for a round trip after every chunk; several chunks in flight keep the
+     * link busy. Memory stays bounded: at most this much is buffered per call.
+     */
+    public static final int FLOW_CONTROL_WINDOW_BYTES = 8 << 20;
     /** Largest message the client accepts. */
     public static final int MAX_INBOUND_MESSAGE_BYTES = 16 << 20;
 
@@ -86,7 +102,8 @@ public final class AgentClient implements AutoCloseable {
     /** Connects (lazily, on the first call) to {@code host:port} in plaintext. */
     public AgentClient(String host, int port, Options options) {
         this(NettyChannelBuilder.forAddress(host, port).usePlaintext()
-                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES).build(), host + ":" + port, options);
+                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES).flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
+                .build(), host + ":" + port, options);
     }
 
     /**
@@ -465,6 +482,225 @@ public final class AgentClient implements AutoCloseable {
         private AgentException protocol(String what) {
             return new AgentException(AgentException.Code.PROTOCOL, "device at " + target
                     + " broke the Run protocol: " + what, null);
+        }
+    }
+
+    /** The runs the agent has stored, newest first, without their layers. */
+    public java.util.List<RunInfo> listRuns() throws AgentException {
+        checkOpen();
+        try {
+            return blocking.withDeadlineAfter(options.callDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                    .listRuns(ListRunsRequest.getDefaultInstance()).getRunsList();
+        } catch (StatusRuntimeException e) {
+            throw AgentException.fromStatus(e, target, "ListRuns", options.callDeadline());
+        }
+    }
+
+    /** One stored run with its layers (headers and sha256s). */
+    public RunInfo storedRun(String runId) throws AgentException {
+        checkOpen();
+        try {
+            ListRunsResponse r = blocking.withDeadlineAfter(options.callDeadline().toMillis(), TimeUnit.MILLISECONDS)
+                    .listRuns(ListRunsRequest.newBuilder().setRunId(runId).build());
+            if (r.getRunsCount() != 1 || !r.getRuns(0).getRunId().equals(runId)) {
+                throw new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " answered ListRuns for run "
+                        + runId + " with " + r.getRunsCount() + " other runs", null);
+            }
+            return r.getRuns(0);
+        } catch (StatusRuntimeException e) {
+            throw AgentException.fromStatus(e, target, "ListRuns", options.callDeadline());
+        }
+    }
+
+    /** Receives the bytes of a pulled layer, in order, without copies: the array is only valid during the call. */
+    @FunctionalInterface
+    public interface ByteSink {
+        void write(byte[] data, int offset, int length) throws IOException;
+    }
+
+    /**
+     * Pulls one layer of a stored run from byte {@code offset} on into {@code sink}, checking that
+     * the agent sends that layer, contiguously from {@code offset} to its size.
+     *
+     * @return the sha256 the agent stored for the whole layer; the caller, who holds the bytes
+     *     before {@code offset}, checks it
+     * @throws AgentException SINK when the sink fails, PROTOCOL when the stream is out of order,
+     *     or the mapped gRPC failure (a dropped connection is UNAVAILABLE)
+     */
+    public String pullLayer(String runId, LayerHeader layer, long offset, int chunkBytes, ByteSink sink)
+            throws AgentException {
+        checkOpen();
+        PullDumpRequest req = PullDumpRequest.newBuilder().setRunId(runId).setLayer(layer.getIndex())
+                .setOffset(offset).setChunkBytes(chunkBytes).build();
+        // Chunks are handled on the transport's thread as they are parsed (a direct executor): no hand-off
+        // to another thread per chunk, and the sink's pace is the stream's pace, as the window allows.
+        // The response marshaller parses each chunk over one reused buffer, which is safe because the
+        // next message is parsed only after the previous one's onNext has returned.
+        ClientCall<PullDumpRequest, RunEvent> call = channel.newCall(DeviceAgentGrpc.getPullDumpMethod().toBuilder()
+                        .setResponseMarshaller(new ReusedBufferParser()).build(),
+                CallOptions.DEFAULT.withExecutor(Runnable::run).withMaxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+                        .withDeadlineAfter(options.runDeadline().toMillis(), TimeUnit.MILLISECONDS));
+        PullReceiver receiver = new PullReceiver(layer, offset, sink, call);
+        ClientCalls.asyncServerStreamingCall(call, req, receiver);
+        try {
+            return receiver.result.get();
+        } catch (InterruptedException e) {
+            call.cancel("interrupted", e);
+            Thread.currentThread().interrupt();
+            throw new AgentException(AgentException.Code.CANCELLED, "PullDump from " + target + " interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof AgentException a) {
+                throw a;
+            }
+            if (c instanceof StatusRuntimeException s) {
+                throw AgentException.fromStatus(s, target, "PullDump", options.runDeadline());
+            }
+            if (c instanceof IOException io) {
+                throw new AgentException(AgentException.Code.SINK, "writing " + WireTensors.describe(layer)
+                        + " pulled from " + target + " failed: " + io.getMessage(), io);
+            }
+            throw new AgentException(AgentException.Code.PROTOCOL, "PullDump from " + target + " failed: " + c, c);
+        }
+    }
+
+    /** Checks one PullDump stream and feeds its chunks to the sink; completes with the layer's sha256. */
+    private final class PullReceiver implements StreamObserver<RunEvent> {
+        final CompletableFuture<String> result = new CompletableFuture<>();
+        private final LayerHeader layer;
+        private final ByteOutput out;
+        private final ClientCall<?, ?> call;
+        private long at;
+        private String sha;
+        private Exception failure;
+
+        PullReceiver(LayerHeader layer, long offset, ByteSink sink, ClientCall<?, ?> call) {
+            this.layer = layer;
+            this.at = offset;
+            this.out = new SinkOutput(sink);
+            this.call = call;
+        }
+
+        @Override
+        public void onNext(RunEvent e) {
+            if (failure != null) {
+                return;
+            }
+            try {
+                switch (e.getEventCase()) {
+                    case HEADER -> {
+                        if (e.getHeader().getIndex() != layer.getIndex()
+                                || e.getHeader().getSizeBytes() != layer.getSizeBytes()) {
+                            throw pullProtocol(layer, "header of " + WireTensors.describe(e.getHeader()));
+                        }
+                    }
+                    case CHUNK -> {
+                        ByteString data = e.getChunk().getData();
+                        if (e.getChunk().getOffset() != at || at + data.size() > layer.getSizeBytes()) {
+                            throw pullProtocol(layer, "a chunk at offset " + e.getChunk().getOffset() + ", expected " + at);
+                        }
+                        UnsafeByteOperations.unsafeWriteTo(data, out);
+                        at += data.size();
+                    }
+                    case END -> sha = e.getEnd().getSha256();
+                    default -> throw pullProtocol(layer, "a " + e.getEventCase() + " event");
+                }
+            } catch (AgentException | IOException | RuntimeException ex) {
+                failure = ex;
+                call.cancel("the host stopped the pull", ex);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            result.completeExceptionally(failure != null ? failure : t);
+        }
+
+        @Override
+        public void onCompleted() {
+            if (failure != null) {
+                result.completeExceptionally(failure);
+            } else if (sha == null || at != layer.getSizeBytes()) {
+                result.completeExceptionally(pullProtocol(layer, "the stream ended after " + at + " of "
+                        + layer.getSizeBytes() + " bytes"));
+            } else {
+                result.complete(sha);
+            }
+        }
+    }
+
+    private AgentException pullProtocol(LayerHeader layer, String what) {
+        return new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " broke the PullDump protocol"
+                + " for " + WireTensors.describe(layer) + ": " + what, null);
+    }
+
+    /**
+     * Parses {@code RunEvent}s with their chunk bytes aliasing one reused array, so a chunk is copied
+     * once out of the transport's buffers rather than twice (into a parse buffer, then into its own
+     * ByteString). A parsed event is valid only until the next one is parsed. One per call.
+     */
+    private static final class ReusedBufferParser implements io.grpc.MethodDescriptor.Marshaller<RunEvent> {
+        private byte[] buf = new byte[0];
+
+        @Override
+        public java.io.InputStream stream(RunEvent value) {
+            return value.toByteString().newInput();
+        }
+
+        @Override
+        public RunEvent parse(java.io.InputStream in) {
+            try {
+                if (!(in instanceof io.grpc.KnownLength)) {
+                    return RunEvent.parseFrom(in);
+                }
+                int size = in.available();
+                if (buf.length < size) {
+                    buf = new byte[size];
+                }
+                int n = in.readNBytes(buf, 0, size);
+                com.google.protobuf.CodedInputStream cis = com.google.protobuf.CodedInputStream.newInstance(buf, 0, n);
+                cis.enableAliasing(true);
+                return RunEvent.parseFrom(cis);
+            } catch (IOException e) {
+                throw io.grpc.Status.INTERNAL.withDescription("cannot read a PullDump message: " + e.getMessage())
+                        .withCause(e).asRuntimeException();
+            }
+        }
+    }
+
+    /** Hands a ByteString's backing arrays to a {@link ByteSink} without copying them. */
+    private static final class SinkOutput extends ByteOutput {
+        private final ByteSink sink;
+
+        SinkOutput(ByteSink sink) {
+            this.sink = sink;
+        }
+
+        @Override
+        public void write(byte value) throws IOException {
+            sink.write(new byte[] {value}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] value, int offset, int length) throws IOException {
+            sink.write(value, offset, length);
+        }
+
+        @Override
+        public void writeLazy(byte[] value, int offset, int length) throws IOException {
+            sink.write(value, offset, length);
+        }
+
+        @Override
+        public void write(java.nio.ByteBuffer value) throws IOException {
+            byte[] b = new byte[value.remaining()];
+            value.get(b);
+            sink.write(b, 0, b.length);
+        }
+
+        @Override
+        public void writeLazy(java.nio.ByteBuffer value) throws IOException {
+            write(value);
         }
     }
 

@@ -119,6 +119,25 @@ public final class GoldenRunner implements AutoCloseable {
      *     to float32), in node order; non-float outputs such as int64 shapes are left out
      */
     public Map<String, Tensor> run(Map<String, Tensor> feeds) throws GoldenException {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        run(feeds, out::put);
+        return out;
+    }
+
+    /** Receives the tensors of a golden run one at a time. */
+    @FunctionalInterface
+    public interface TensorSink {
+        void accept(String name, Tensor value) throws java.io.IOException;
+    }
+
+    /**
+     * Runs the model and hands the same tensors as {@link #run(Map)}, in the same order, to
+     * {@code sink} one at a time: only the current one is copied onto the Java heap (ONNX Runtime
+     * keeps its outputs in native memory), so a caller that writes each to disk never holds a run.
+     *
+     * @throws GoldenException also when the sink fails, naming the tensor
+     */
+    public void run(Map<String, Tensor> feeds, TensorSink sink) throws GoldenException {
         checkOpen();
         for (String k : feeds.keySet()) {
             if (!inputs.containsKey(k)) {
@@ -135,25 +154,30 @@ public final class GoldenRunner implements AutoCloseable {
                 }
                 ort.put(e.getKey(), toOrt(e.getKey(), t, (TensorInfo) e.getValue().getInfo()));
             }
-            Map<String, Tensor> out = new LinkedHashMap<>();
-            for (String k : inputs.keySet()) {
-                Tensor f = feeds.get(k);
-                if (f.isFloating()) {
-                    out.put(k, f.toFloat());
+            String current = null;
+            try {
+                for (String k : inputs.keySet()) {
+                    Tensor f = feeds.get(k);
+                    if (f.isFloating()) {
+                        current = k;
+                        sink.accept(k, f.toFloat());
+                    }
                 }
-            }
-            try (OrtSession.Result r = session.run(ort)) {
-                for (String name : exposed) {
-                    OnnxValue v = r.get(name).orElse(null);
-                    if (v instanceof OnnxTensor t) {
-                        Tensor f = toFloatTensor(t);
-                        if (f != null) {
-                            out.put(name, f);
+                try (OrtSession.Result r = session.run(ort)) {
+                    for (String name : exposed) {
+                        OnnxValue v = r.get(name).orElse(null);
+                        if (v instanceof OnnxTensor t) {
+                            Tensor f = toFloatTensor(t);
+                            if (f != null) {
+                                current = name;
+                                sink.accept(name, f);
+                            }
                         }
                     }
                 }
+            } catch (java.io.IOException e) {
+                throw new GoldenException("cannot keep golden tensor '" + current + "': " + e.getMessage(), e);
             }
-            return out;
         } catch (OrtException e) {
             throw new GoldenException("ONNX Runtime failed to run the float model: " + firstLine(e.getMessage()), e);
         } finally {
@@ -234,8 +258,12 @@ public final class GoldenRunner implements AutoCloseable {
             case FLOAT, FLOAT16, BFLOAT16 -> {
                 // getFloatBuffer widens float16/bfloat16 to float32.
                 FloatBuffer b = t.getFloatBuffer();
-                data = new float[b.remaining()];
-                b.get(data);
+                if (b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.array().length == b.remaining()) {
+                    data = b.array();   // already a fresh copy: a second one would double the peak for big tensors
+                } else {
+                    data = new float[b.remaining()];
+                    b.get(data);
+                }
             }
             case DOUBLE -> {
                 DoubleBuffer b = t.getDoubleBuffer();

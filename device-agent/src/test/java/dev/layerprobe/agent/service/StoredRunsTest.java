@@ -1,0 +1,164 @@
+package dev.layerprobe.agent.service;
+
+import static dev.layerprobe.agent.service.AgentClient.request;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.layerprobe.agent.AgentConfig;
+import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.agent.backend.FakeBackend;
+import dev.layerprobe.proto.v1.DumpFormat;
+import dev.layerprobe.proto.v1.ListRunsRequest;
+import dev.layerprobe.proto.v1.PullDumpRequest;
+import dev.layerprobe.proto.v1.RunEvent;
+import dev.layerprobe.proto.v1.RunInfo;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Stored runs over an in-process server: every Run is kept, ListRuns lists it, PullDump resumes at any offset. */
+class StoredRunsTest {
+    private static final byte[] MODEL = "fake model".getBytes(StandardCharsets.UTF_8);
+
+    @TempDir
+    Path tmp;
+
+    private AgentServer server;
+    private ManagedChannel channel;
+    private AgentClient client;
+
+    private void start(AgentConfig config) throws Exception {
+        var layers = List.of(FakeBackend.int8Layer(0, "conv1", "Conv", 1, 3, 40, 40),
+                FakeBackend.int16Layer(1, "add", "Add", 1, 5000),
+                FakeBackend.floatLayer(2, "softmax", "Softmax", 1, 10));
+        String name = InProcessServerBuilder.generateName();
+        server = new AgentServer(InProcessServerBuilder.forName(name).directExecutor(), config,
+                new FakeBackend(config.profile(), layers)).start();
+        channel = InProcessChannelBuilder.forName(name).build();
+        client = new AgentClient(channel);
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (channel != null) {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @Test
+    void theSummaryNamesAStoredRunWhoseLayersPullBackByteForByteFromAnyOffset() throws Exception {
+        start(AgentConfig.defaults().withRunDir(tmp.resolve("runs")));
+        String model = client.upload(MODEL);
+        RunCollector run = client.run(request(model, DumpFormat.NATIVE, 4096));
+        run.assertComplete();
+
+        List<RunInfo> runs = client.blocking().listRuns(ListRunsRequest.getDefaultInstance()).getRunsList();
+        assertEquals(1, runs.size());
+        assertEquals(run.summary.getRunId(), runs.get(0).getRunId());
+        assertEquals(model, runs.get(0).getModelId());
+        assertEquals(run.summary.getTotalBytes(), runs.get(0).getTotalBytes());
+        assertEquals(0, runs.get(0).getLayerListCount(), "the listing of all runs leaves the layers out");
+
+        RunInfo one = client.blocking().listRuns(ListRunsRequest.newBuilder().setRunId(run.summary.getRunId())
+                .build()).getRuns(0);
+        assertEquals(3, one.getLayerListCount());
+        for (int i = 0; i < 3; i++) {
+            RunCollector.Received sent = run.layers.get(i);
+            assertEquals(sent.header(), one.getLayerList(i).getHeader());
+            assertEquals(sent.sha256(), one.getLayerList(i).getSha256());
+            for (long offset : new long[] {0, 1, sent.data().length / 2, sent.data().length}) {
+                Pulled p = pull(run.summary.getRunId(), i, offset, 4096);
+                assertEquals(sent.sha256(), p.sha256, "the end carries the whole layer's sha256");
+                byte[] tail = java.util.Arrays.copyOfRange(sent.data(), (int) offset, sent.data().length);
+                assertArrayEquals(tail, p.data, "layer " + i + " from offset " + offset);
+            }
+        }
+    }
+
+    @Test
+    void runsSurviveARestartOnTheSameDataDirectory() throws Exception {
+        start(AgentConfig.defaults().withRunDir(tmp.resolve("runs")));
+        RunCollector run = client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0));
+        stop();
+        start(AgentConfig.defaults().withRunDir(tmp.resolve("runs")));
+        assertEquals(run.summary.getRunId(), client.blocking().listRuns(ListRunsRequest.getDefaultInstance())
+                .getRuns(0).getRunId());
+        assertArrayEquals(run.layers.get(1).data(), pull(run.summary.getRunId(), 1, 0, 0).data);
+    }
+
+    @Test
+    void aTemporaryStoreIsDeletedWithTheAgent() throws Exception {
+        start(AgentConfig.defaults());
+        client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0));
+        Path dir = server.runs().dir();
+        assertTrue(Files.isDirectory(dir));
+        stop();
+        server = null;
+        assertTrue(Files.notExists(dir));
+    }
+
+    @Test
+    void badPullsGetStatusesThatSayWhy() throws Exception {
+        start(AgentConfig.defaults().withRunDir(tmp.resolve("runs")));
+        String runId = client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0)).summary.getRunId();
+
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> pull("00000000-0000-0000-0000-000000000000", 0, 0, 0));
+        assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains("no stored run"), e.getStatus().getDescription());
+        e = assertThrows(StatusRuntimeException.class, () -> pull("../../etc", 0, 0, 0));
+        assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
+        e = assertThrows(StatusRuntimeException.class, () -> pull(runId, 3, 0, 0));
+        assertEquals(Status.Code.OUT_OF_RANGE, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains("layers 0..2"), e.getStatus().getDescription());
+        e = assertThrows(StatusRuntimeException.class, () -> pull(runId, 0, 1L << 40, 0));
+        assertEquals(Status.Code.OUT_OF_RANGE, e.getStatus().getCode());
+        e = assertThrows(StatusRuntimeException.class, () -> client.blocking().listRuns(
+                ListRunsRequest.newBuilder().setRunId("nope").build()));
+        assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
+    }
+
+    private record Pulled(byte[] data, String sha256) {
+    }
+
+    private Pulled pull(String runId, int layer, long offset, int chunk) {
+        Iterator<RunEvent> events = client.blocking().pullDump(PullDumpRequest.newBuilder().setRunId(runId)
+                .setLayer(layer).setOffset(offset).setChunkBytes(chunk).build());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        List<RunEvent.EventCase> order = new ArrayList<>();
+        String sha = null;
+        while (events.hasNext()) {
+            RunEvent e = events.next();
+            order.add(e.getEventCase());
+            switch (e.getEventCase()) {
+                case CHUNK -> {
+                    assertEquals(offset + out.size(), e.getChunk().getOffset(), "chunks start at the offset asked for");
+                    out.writeBytes(e.getChunk().getData().toByteArray());
+                }
+                case END -> sha = e.getEnd().getSha256();
+                default -> { }
+            }
+        }
+        assertEquals(RunEvent.EventCase.HEADER, order.get(0));
+        assertEquals(RunEvent.EventCase.END, order.get(order.size() - 1));
+        return new Pulled(out.toByteArray(), sha);
+    }
+}
