@@ -47,11 +47,14 @@ final class PullCommand implements Callable<Integer> {
         if (target.profile != null) {
             throw new UsageException("--profile configures an emulated device; pull reads a running agent's stored runs");
         }
+        if (run == null || run.isBlank()) {
+            throw new UsageException("--run needs a run id; layerprobe runs --device HOST:PORT lists them");
+        }
         if (chunkKb < 0 || chunkKb > (4 << 10)) {
             throw new UsageException("--chunk-kb must be in [0, 4096], got " + chunkKb);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (AgentClient client = AgentClient.connect(target.device)) {
+        try (AgentClient client = AgentClient.connect(target.endpoint(), AgentClient.Options.DEFAULT)) {
             RunInfo info = client.storedRun(run);
             long start = System.nanoTime();
             RunPull.Result r;

@@ -28,7 +28,7 @@ final class RunsCommand implements Callable<Integer> {
             throw new UsageException("runs needs --device HOST:PORT, the agent whose runs to list");
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (AgentClient client = AgentClient.connect(target.device)) {
+        try (AgentClient client = AgentClient.connect(target.endpoint(), AgentClient.Options.DEFAULT)) {
             List<RunInfo> runs = client.listRuns();
             if (runs.isEmpty()) {
                 out.println("no stored runs on " + client.target());

@@ -117,7 +117,7 @@ public final class AgentClient implements AutoCloseable {
         String target = endpoint.address();
         HostPort hp = HostPort.parse(target);
         NettyChannelBuilder b = NettyChannelBuilder.forAddress(hp.host(), hp.port())
-                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
+                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES).flowControlWindow(FLOW_CONTROL_WINDOW_BYTES);
         if (endpoint.tlsCa() == null) {
             b.usePlaintext();
         } else {

@@ -8,11 +8,15 @@ import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.agent.Sha256;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.dump.DumpReader;
+import dev.layerprobe.host.client.TestCertificates;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.LayerHeader;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,5 +59,45 @@ class PullCommandTest {
         CliRun r = CliRun.of("pull", "--run", "x", "-o", tmp.toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exit());
         assertTrue(r.oneLineError() && r.err().contains("--device"), r.err());
+    }
+
+    @Test
+    void runsAndPullCarryTheTokenAndTls() throws Exception {
+        TestCertificates certs = TestCertificates.create(tmp);
+        Path token = Files.writeString(tmp.resolve("token"), "pull-token-0123456789abcdef\n");
+        if (Files.getFileAttributeView(token, PosixFileAttributeView.class) != null) {
+            Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+        }
+        try (AgentServer agent = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0)
+                .withTokenFile(token).withTls(certs.cert(), certs.key())).start()) {
+            RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
+            byte[] data = new byte[4];
+            w.beginLayer(LayerHeader.newBuilder().setIndex(0).setName("out").setOp("Relu").setDtype(DataType.FLOAT32)
+                    .addShape(1).setSizeBytes(data.length).build());
+            w.write(ByteBuffer.wrap(data));
+            w.endLayer(Sha256.hexOf(data));
+            String id = w.commit().getRunId();
+            String device = "127.0.0.1:" + agent.port();
+            String[] access = {"--device", device, "--token-file", token.toString(), "--tls-ca", certs.cert().toString()};
+
+            CliRun runs = CliRun.of(concat(new String[] {"runs"}, access));
+            CliRun pull = CliRun.of(concat(new String[] {"pull", "--run", id, "-o", tmp.resolve("d").toString()}, access));
+            CliRun noToken = CliRun.of("runs", "--device", device, "--tls-ca", certs.cert().toString());
+            CliRun emptyRun = CliRun.of(concat(new String[] {"pull", "--run", "", "-o", tmp.toString()}, access));
+
+            assertEquals(0, runs.exit(), runs.err());
+            assertTrue(runs.out().startsWith(id), runs.out());
+            assertEquals(0, pull.exit(), pull.err());
+            assertEquals(ExitCodes.DEVICE, noToken.exit());
+            assertTrue(noToken.oneLineError() && noToken.err().contains("bearer token"), noToken.err());
+            assertEquals(ExitCodes.BAD_INPUT, emptyRun.exit());
+            assertTrue(emptyRun.oneLineError() && emptyRun.err().contains("--run needs a run id"), emptyRun.err());
+        }
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 }
