@@ -2,6 +2,7 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.analyze.CompareOptions;
 import dev.layerprobe.host.analyze.DumpComparison;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -70,6 +71,11 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        for (Path dir : new Path[] {a, b}) {
+            if (!Files.isDirectory(dir)) {
+                throw new UsageException((Files.exists(dir) ? "not a dump folder: " : "dump folder not found: ") + dir);
+            }
+        }
         if (scale != null && !(scale > 0)) {
             throw new UsageException("--scale must be positive, got " + scale);
         }

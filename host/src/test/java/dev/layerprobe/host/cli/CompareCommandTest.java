@@ -117,7 +117,10 @@ class CompareCommandTest {
 
         CliRun missing = CliRun.of("compare", tmp.resolve("nope").toString(), empty.toString());
         assertEquals(3, missing.exit(), missing.err());
-        assertTrue(missing.oneLineError(), missing.err());
+        assertTrue(missing.oneLineError() && missing.err().contains("dump folder not found: "), missing.err());
+        CliRun file = CliRun.of("compare", empty.toString(), empty.resolve("notes.md").toString());
+        assertEquals(3, file.exit(), file.err());
+        assertTrue(file.oneLineError() && file.err().contains("not a dump folder: "), file.err());
     }
 
     @Test
