@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
-import dev.layerprobe.host.client.TestCertificates;
+import dev.layerprobe.agent.access.TestCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
