@@ -50,17 +50,8 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Mixin
     QuantOptions quant;
 
-    @Option(names = "--warn-cos", defaultValue = "0.99", description = "cos below this is a warning (${DEFAULT-VALUE})")
-    double warnCos;
-
-    @Option(names = "--wrong-cos", defaultValue = "0.98", description = "cos below this is wrong (${DEFAULT-VALUE})")
-    double wrongCos;
-
-    @Option(names = "--atol", defaultValue = "1e-5", description = "allclose absolute tolerance (${DEFAULT-VALUE})")
-    double atol;
-
-    @Option(names = "--rtol", defaultValue = "1e-3", description = "allclose relative tolerance (${DEFAULT-VALUE})")
-    double rtol;
+    @Mixin
+    ThresholdOptions thresholds;
 
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
@@ -68,9 +59,8 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AnalysisOptions o = new AnalysisOptions(model, InputLoader.expandFolders(inputs), calib, target.endpoint(),
-                target.profile, report,
-                input.spec(), warnCos, wrongCos, atol, rtol, quant.toOptions(), quantized, input.shapes(),
-                input.heightWidth());
+                target.profile, report, input.spec(), thresholds.warnCos, thresholds.wrongCos, thresholds.atol,
+                thresholds.rtol, quant.toOptions(), quantized, input.shapes(), input.heightWidth());
         new Analysis(o, spec.commandLine().getOut()).run();
         return 0;
     }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -53,18 +54,8 @@ final class CompareCommand implements Callable<Integer> {
             description = "where report.json, report.csv and report.html go (default: ${DEFAULT-VALUE})")
     Path report;
 
-    @Option(names = "--warn-cos", defaultValue = "0.99", description = "cos below this is a warning (${DEFAULT-VALUE})")
-    double warnCos;
-
-    @Option(names = "--wrong-cos", defaultValue = "0.98",
-            description = "cos below this is wrong, and a float layer below it departs from A (${DEFAULT-VALUE})")
-    double wrongCos;
-
-    @Option(names = "--atol", defaultValue = "1e-5", description = "allclose absolute tolerance (${DEFAULT-VALUE})")
-    double atol;
-
-    @Option(names = "--rtol", defaultValue = "1e-3", description = "allclose relative tolerance (${DEFAULT-VALUE})")
-    double rtol;
+    @Mixin
+    ThresholdOptions thresholds;
 
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
@@ -80,7 +71,7 @@ final class CompareCommand implements Callable<Integer> {
             throw new UsageException("--scale must be positive, got " + scale);
         }
         CompareOptions o = new CompareOptions(a, b, layoutA, layoutB, model, map, scale, zeroPoint, fixPos, report,
-                warnCos, wrongCos, atol, rtol);
+                thresholds.warnCos, thresholds.wrongCos, thresholds.atol, thresholds.rtol);
         new DumpComparison(o, spec.commandLine().getOut()).run();
         return 0;
     }
