@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.host.OrtInt8;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentException;
@@ -106,6 +107,7 @@ class OrtAgentEndToEndTest {
 
     @Test
     void aQdqModelOnOnnxRuntimeMatchesTheSimulatorInItsRequantModeOnEveryLayer() throws Exception {
+        OrtInt8.assumeExactKernels();
         Path profile = Files.writeString(tmp.resolve("ort-like.yaml"), "name: ort-like\nrequant: float\n");
         Path dir = tmp.resolve("qdq");
 
