@@ -104,7 +104,7 @@ public final class AgentServer implements AutoCloseable {
                     new BearerTokenInterceptor(token)};
         this.server = builder.maxInboundMessageSize(config.maxInboundMessageBytes())
                 .callExecutor(AgentServer::callExecutor)
-                .addService(guarded(RequestParsing.of(service.bindService()), access))
+                .addService(guarded(RequestParsing.of(service.definition()), access))
                 // Health is open to probes without a token, and its Watch stream is meant to stay
                 // open, so neither the token nor the default deadline applies to it.
                 .addService(health.getHealthService())

@@ -32,8 +32,13 @@ import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.tensor.Tensor;
 import io.grpc.Context;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -59,7 +64,9 @@ import java.util.concurrent.Semaphore;
  *       {@code NATIVE}: it is exact and the smaller of the two. Every run is stored in the
  *       {@link RunStore}; its summary's run id names it.</li>
  *   <li>{@code ListRuns}, {@code PullDump}: the stored runs, and one stored layer from a byte
- *       offset on ({@link PullDumpCall}), so a host resumes an interrupted pull.</li>
+ *       offset on ({@link PullDumpCall}), so a host resumes an interrupted pull. PullDump is bound
+ *       by {@link #definition()} with a response marshaller of its own ({@link FileChunk}), which
+ *       reads chunks from the file as gRPC frames them; its messages are RunEvents all the same.</li>
  * </ul>
  * Errors leave through {@link StatusMapper}. Thread-safe: gRPC calls it from many threads.
  */
@@ -251,9 +258,33 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         }
     }
 
-    @Override
-    public void pullDump(PullDumpRequest request, StreamObserver<RunEvent> responseObserver) {
-        var out = (ServerCallStreamObserver<RunEvent>) responseObserver;
+    /**
+     * The generated binding, with PullDump's response marshaller replaced by one that also sends
+     * {@link FileChunk}s (the same bytes as the RunEvent they stand for). Servers bind this, not
+     * {@link #bindService()}.
+     */
+    public ServerServiceDefinition definition() {
+        ServerServiceDefinition generated = bindService();
+        MethodDescriptor<PullDumpRequest, Object> pull = DeviceAgentGrpc.getPullDumpMethod().toBuilder(
+                DeviceAgentGrpc.getPullDumpMethod().getRequestMarshaller(), new FileChunk.Marshaller()).build();
+        ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(DeviceAgentGrpc.SERVICE_NAME)
+                .setSchemaDescriptor(generated.getServiceDescriptor().getSchemaDescriptor());
+        List<ServerMethodDefinition<?, ?>> others = new ArrayList<>();
+        for (ServerMethodDefinition<?, ?> m : generated.getMethods()) {
+            if (!m.getMethodDescriptor().getFullMethodName().equals(pull.getFullMethodName())) {
+                descriptor.addMethod(m.getMethodDescriptor());
+                others.add(m);
+            }
+        }
+        descriptor.addMethod(pull);
+        ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(descriptor.build());
+        others.forEach(b::addMethod);
+        b.addMethod(pull, ServerCalls.asyncServerStreamingCall(
+                (request, out) -> pullDump(request, (ServerCallStreamObserver<Object>) out)));
+        return b.build();
+    }
+
+    private void pullDump(PullDumpRequest request, ServerCallStreamObserver<Object> out) {
         try {
             RunInfo run = storedRun(request.getRunId());
             if (request.getLayer() < 0 || request.getLayer() >= run.getLayerListCount()) {

@@ -1,7 +1,5 @@
 package dev.layerprobe.agent.service;
 
-import com.google.protobuf.UnsafeByteOperations;
-import dev.layerprobe.proto.v1.LayerChunk;
 import dev.layerprobe.proto.v1.LayerEnd;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.RunEvent;
@@ -21,30 +19,35 @@ import java.util.logging.Logger;
  * one chunk per message while {@code isReady()}, then the end with the sha256 stored with the layer
  * (the whole layer's, computed once when the run was stored, never on this path). gRPC runs the
  * handler serially and may call it spuriously; {@code done} and the state make extra calls harmless.
- * A cancelled call closes the file.
+ * A cancelled call closes the file. Chunks go out as {@link FileChunk}s, read from the file while
+ * the transport serializes them, through one small buffer per call.
  */
 final class PullDumpCall implements Runnable {
     private static final Logger LOG = Logger.getLogger(PullDumpCall.class.getName());
+    /** The pieces a chunk is read from its file in: small enough to stay in a core's cache. */
+    static final int SCRATCH_BYTES = 128 << 10;
 
-    private final ServerCallStreamObserver<RunEvent> out;
+    private final ServerCallStreamObserver<Object> out;
     private final StoredLayer layer;
     private final FileChannel file;
     private final int chunkBytes;
+    private final ByteBuffer scratch;
     private long position;
     private boolean headerSent;
     private boolean done;
 
-    private PullDumpCall(ServerCallStreamObserver<RunEvent> out, StoredLayer layer, FileChannel file, long offset,
+    private PullDumpCall(ServerCallStreamObserver<Object> out, StoredLayer layer, FileChannel file, long offset,
             int chunkBytes) {
         this.out = out;
         this.layer = layer;
         this.file = file;
         this.position = offset;
         this.chunkBytes = chunkBytes;
+        this.scratch = ByteBuffer.allocate(Math.min(chunkBytes, SCRATCH_BYTES));
     }
 
     /** Installs the handlers; must run before the service method returns. Takes ownership of {@code file}. */
-    static void start(ServerCallStreamObserver<RunEvent> out, StoredLayer layer, FileChannel file, long offset,
+    static void start(ServerCallStreamObserver<Object> out, StoredLayer layer, FileChannel file, long offset,
             int chunkBytes) {
         PullDumpCall call = new PullDumpCall(out, layer, file, offset, chunkBytes);
         // gRPC's default (32 KiB) reports "not ready" as soon as one 1 MiB chunk is queued, so the
@@ -64,29 +67,31 @@ final class PullDumpCall implements Runnable {
         } catch (IOException | RuntimeException e) {
             finish();
             LOG.log(Level.WARNING, "pull of stored layer '" + layer.getHeader().getName() + "' failed", e);
-            out.onError(StatusMapper.toStatus(e).asRuntimeException());
+            try {
+                out.onError(StatusMapper.toStatus(e).asRuntimeException());
+            } catch (IllegalStateException closed) {
+                // gRPC closed the call itself (a message it could not frame): nothing left to tell.
+                LOG.log(Level.FINE, "pull already closed", closed);
+            }
         }
     }
 
     private void sendNext() throws IOException {
         LayerHeader h = layer.getHeader();
         if (!headerSent) {
+            // Checked here, before anything is sent: a chunk's file is read while gRPC frames it,
+            // where a short read could only fail the call as INTERNAL.
+            if (file.size() < h.getSizeBytes()) {
+                throw new EOFException("stored layer '" + h.getName() + "' has " + file.size() + " of its "
+                        + h.getSizeBytes() + " bytes on disk");
+            }
             headerSent = true;
             out.onNext(RunEvent.newBuilder().setHeader(h).build());
         } else if (position < h.getSizeBytes()) {
             int n = (int) Math.min(chunkBytes, h.getSizeBytes() - position);
-            // A fresh array per message, wrapped rather than copied: a transport may keep the message
-            // after onNext returns (the in-process one hands the object itself to the client).
-            byte[] data = new byte[n];
-            ByteBuffer b = ByteBuffer.wrap(data);
-            while (b.hasRemaining()) {
-                if (file.read(b, position + b.position()) < 0) {
-                    throw new EOFException("stored layer '" + h.getName() + "' ends at " + (position + b.position())
-                            + " of " + h.getSizeBytes() + " bytes");
-                }
-            }
-            out.onNext(RunEvent.newBuilder().setChunk(LayerChunk.newBuilder().setIndex(h.getIndex())
-                    .setOffset(position).setData(UnsafeByteOperations.unsafeWrap(data))).build());
+            FileChunk chunk = new FileChunk(file, h.getIndex(), position, n, scratch);
+            out.onNext(chunk);
+            chunk.detach();
             position += n;
         } else {
             out.onNext(RunEvent.newBuilder().setEnd(LayerEnd.newBuilder().setIndex(h.getIndex())

@@ -1,0 +1,211 @@
+package dev.layerprobe.agent.service;
+
+import com.google.protobuf.CodedOutputStream;
+import dev.layerprobe.proto.v1.LayerChunk;
+import dev.layerprobe.proto.v1.RunEvent;
+import io.grpc.Drainable;
+import io.grpc.KnownLength;
+import io.grpc.MethodDescriptor;
+import io.grpc.protobuf.ProtoUtils;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+
+/**
+ * A {@code RunEvent} carrying one {@link LayerChunk} of a stored layer, whose bytes are read from
+ * the layer's file while the transport serializes the message rather than before.
+ *
+ * <p>Over Netty, gRPC serializes a message inside {@code onNext} by draining its stream into its
+ * own (pooled, direct) buffers. Draining this one reads the file through a small buffer the call
+ * reuses and writes each piece straight on: no array per chunk, so no zeroing of 1 MiB and no
+ * humongous allocation per message, and every copy stays within the CPU's cache. A transport that
+ * keeps the stream and reads it later (the in-process one hands it to the client as it is) gets
+ * the bytes read into an array of their own by {@link #detach()}, which the call invokes as soon
+ * as {@code onNext} returns, while it still holds the file open.
+ *
+ * <p>The bytes on the wire are exactly those of the equivalent {@code RunEvent} message: the
+ * chunk's {@code index} and {@code offset}, then {@code data} (its last field) whose bytes follow.
+ * Not thread-safe beyond what {@link #detach()} and a late reader need: both synchronize here.
+ */
+final class FileChunk {
+    private final FileChannel file;
+    private final long position;
+    private final int length;
+    private final byte[] prefix;
+    private final ByteBuffer scratch;
+    private byte[] bytes;
+    private boolean drained;
+
+    /**
+     * @param scratch the call's buffer for reading the file in pieces; used only while draining
+     *     inside {@code onNext}, before {@link #detach()}
+     */
+    FileChunk(FileChannel file, int index, long position, int length, ByteBuffer scratch) {
+        this.file = file;
+        this.position = position;
+        this.length = length;
+        this.scratch = scratch;
+        this.prefix = prefix(index, position, length);
+    }
+
+    /** The serialized RunEvent up to the first byte of {@code data}. */
+    private static byte[] prefix(int index, long position, int length) {
+        byte[] meta = LayerChunk.newBuilder().setIndex(index).setOffset(position).build().toByteArray();
+        int dataField = CodedOutputStream.computeTagSize(LayerChunk.DATA_FIELD_NUMBER)
+                + CodedOutputStream.computeUInt32SizeNoTag(length);
+        int chunkSize = meta.length + dataField + length;
+        int size = CodedOutputStream.computeTagSize(RunEvent.CHUNK_FIELD_NUMBER)
+                + CodedOutputStream.computeUInt32SizeNoTag(chunkSize) + meta.length + dataField;
+        byte[] p = new byte[size];
+        CodedOutputStream out = CodedOutputStream.newInstance(p);
+        try {
+            out.writeTag(RunEvent.CHUNK_FIELD_NUMBER, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
+            out.writeUInt32NoTag(chunkSize);
+            out.writeRawBytes(meta);
+            out.writeTag(LayerChunk.DATA_FIELD_NUMBER, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
+            out.writeUInt32NoTag(length);
+            out.checkNoSpaceLeft();
+        } catch (IOException e) {
+            throw new IllegalStateException("a chunk prefix does not fit its computed size", e);
+        }
+        return p;
+    }
+
+    /**
+     * Reads the bytes into an array of their own unless the transport has already drained them,
+     * so that whoever reads the message later does not need the file.
+     */
+    synchronized void detach() throws IOException {
+        if (!drained && bytes == null) {
+            bytes = readAll();
+        }
+    }
+
+    private synchronized void writeData(OutputStream target) throws IOException {
+        if (bytes != null) {
+            target.write(bytes);
+        } else {
+            for (long at = position, end = position + length; at < end; ) {
+                scratch.clear().limit((int) Math.min(scratch.capacity(), end - at));
+                int n = readFully(scratch, at);
+                target.write(scratch.array(), 0, n);
+                at += n;
+            }
+        }
+        drained = true;
+    }
+
+    private synchronized byte[] data() {
+        if (bytes == null) {
+            try {
+                bytes = readAll();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return bytes;
+    }
+
+    private byte[] readAll() throws IOException {
+        byte[] b = new byte[length];
+        readFully(ByteBuffer.wrap(b), position);
+        return b;
+    }
+
+    /** Fills {@code b} from its position to its limit with the file's bytes from {@code at}; returns the count. */
+    private int readFully(ByteBuffer b, long at) throws IOException {
+        int n = 0;
+        while (b.hasRemaining()) {
+            int r = file.read(b, at + n);
+            if (r < 0) {
+                throw new EOFException("the stored layer's file ends at byte " + (at + n)
+                        + ", before the end of its chunk at " + (position + length));
+            }
+            n += r;
+        }
+        return n;
+    }
+
+    /**
+     * PullDump's response marshaller: {@link FileChunk}s as described above, anything else as the
+     * {@code RunEvent} it is. Parses RunEvents, for a transport that asks.
+     */
+    static final class Marshaller implements MethodDescriptor.Marshaller<Object> {
+        private static final MethodDescriptor.Marshaller<RunEvent> EVENTS = ProtoUtils.marshaller(RunEvent.getDefaultInstance());
+
+        @Override
+        public InputStream stream(Object value) {
+            return value instanceof FileChunk c ? new Stream(c) : EVENTS.stream((RunEvent) value);
+        }
+
+        @Override
+        public Object parse(InputStream stream) {
+            return EVENTS.parse(stream);
+        }
+    }
+
+    /** The message's bytes: drained straight from the file, or read from the detached array. */
+    private static final class Stream extends InputStream implements Drainable, KnownLength {
+        private final FileChunk chunk;
+        private int at;
+
+        Stream(FileChunk chunk) {
+            this.chunk = chunk;
+        }
+
+        private int size() {
+            return chunk.prefix.length + chunk.length;
+        }
+
+        @Override
+        public int drainTo(OutputStream target) throws IOException {
+            int left = size() - at;
+            if (at == 0) {
+                target.write(chunk.prefix);
+                chunk.writeData(target);
+            } else {
+                byte[] rest = new byte[left];
+                readNBytes(rest, 0, left);
+                target.write(rest);
+            }
+            at = size();
+            return left;
+        }
+
+        @Override
+        public int available() {
+            return size() - at;
+        }
+
+        @Override
+        public int read() {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (len == 0) {
+                return 0;
+            }
+            if (at >= size()) {
+                return -1;
+            }
+            int n = Math.min(len, size() - at);
+            int p = chunk.prefix.length;
+            int fromPrefix = Math.max(0, Math.min(n, p - at));
+            if (fromPrefix > 0) {
+                System.arraycopy(chunk.prefix, at, b, off, fromPrefix);
+            }
+            if (n > fromPrefix) {
+                System.arraycopy(chunk.data(), at + fromPrefix - p, b, off + fromPrefix, n - fromPrefix);
+            }
+            at += n;
+            return n;
+        }
+    }
+}
