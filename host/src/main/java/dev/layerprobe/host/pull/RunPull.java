@@ -63,6 +63,8 @@ public final class RunPull {
         int kept = 0;
         int resumed = 0;
         long[] received = {0};
+        // The client hands over the transport's (direct) buffers; the writer takes arrays.
+        byte[] copy = new byte[64 << 10];
         try (DumpWriter writer = DumpWriter.resume(dir, run.getModelId(), "runtime")) {
             List<DumpManifest.Layer> have = writer.layers();
             checkSameRun(run, have, dir);
@@ -79,8 +81,16 @@ public final class RunPull {
                 }
                 String sha;
                 try {
-                    sha = client.pullLayer(runId, h, offset, chunkBytes, (data, off, len) -> {
-                        writer.write(data, off, len);
+                    sha = client.pullLayer(runId, h, offset, chunkBytes, data -> {
+                        int len = data.remaining();
+                        if (data.hasArray()) {
+                            writer.write(data.array(), data.arrayOffset() + data.position(), len);
+                        } else {
+                            for (int n; (n = Math.min(data.remaining(), copy.length)) > 0; ) {
+                                data.get(copy, 0, n);
+                                writer.write(copy, 0, n);
+                            }
+                        }
                         received[0] += len;
                         onBytes.accept(len);
                     });

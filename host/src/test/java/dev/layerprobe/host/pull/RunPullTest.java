@@ -136,6 +136,50 @@ class RunPullTest {
         }
     }
 
+    /**
+     * The client parses chunks in place over the transport's buffers, which Netty's pool (shared
+     * here with the agent, which fills its own buffers with other layers meanwhile) must not hand
+     * out again while the sink reads them. Several large pulls at once make any such reuse show.
+     */
+    @Test
+    void concurrentPullsOfLargeLayersDeliverEveryByteIntact() throws Exception {
+        Random r = new Random(11);
+        RunStore.Writer w = agent.runs().begin("large-model", DumpFormat.NATIVE);
+        for (int i = 0; i < 4; i++) {
+            byte[] data = new byte[8 << 20];
+            r.nextBytes(data);
+            w.beginLayer(LayerHeader.newBuilder().setIndex(i).setName("large/" + i).setOp("Conv")
+                    .setDtype(DataType.INT8).addShape(1).addShape(8).addShape(1024).addShape(1024)
+                    .setSizeBytes(data.length).setQuant(QuantInfo.newBuilder().addScale(0.1f).addZeroPoint(0)).build());
+            w.write(ByteBuffer.wrap(data));
+            w.endLayer(Sha256.hexOf(data));
+        }
+        String large = w.commit().getRunId();
+        int clients = 4;
+        List<java.util.concurrent.Future<RunPull.Result>> pulls = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+        try {
+            for (int c = 0; c < clients; c++) {
+                Path out = tmp.resolve("large-" + c);
+                pulls.add(pool.submit(() -> {
+                    try (AgentClient client = new AgentClient("127.0.0.1", agent.port(), SHORT)) {
+                        RunPull.Result last = null;
+                        for (int round = 0; round < 3; round++) {
+                            // Every layer's sha256 is checked against the agent's; a mismatch throws.
+                            last = new RunPull(client, 0).pull(large, out.resolve("round-" + round), n -> { });
+                        }
+                        return last;
+                    }
+                }));
+            }
+            for (var p : pulls) {
+                assertEquals(4, p.get().layers());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void aCorruptedPartialFileFailsItsChecksumAndIsPulledAfreshNextTime() throws Exception {
         Path out = tmp.resolve("dump");
