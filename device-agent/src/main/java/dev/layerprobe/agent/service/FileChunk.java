@@ -7,21 +7,18 @@ import io.grpc.Drainable;
 import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.protobuf.ProtoUtils;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 
 /**
  * A {@code RunEvent} carrying one {@link LayerChunk} of a stored layer, whose bytes are read from
  * the layer's file while the transport serializes the message rather than before.
  *
  * <p>Over Netty, gRPC serializes a message inside {@code onNext} by draining its stream into its
- * own (pooled, direct) buffers. Draining this one reads the file through a small buffer the call
- * reuses and writes each piece straight on: no array per chunk, so no zeroing of 1 MiB and no
+ * own (pooled, direct) buffers. Draining this one copies the file's bytes ({@link LayerFile}, a
+ * mapping) through a small buffer the call reuses and writes each piece straight on: no array per chunk, so no zeroing of 1 MiB and no
  * humongous allocation per message, and every copy stays within the CPU's cache. A transport that
  * keeps the stream and reads it later (the in-process one hands it to the client as it is) gets
  * the bytes read into an array of their own by {@link #detach()}, which the call invokes as soon
@@ -32,11 +29,11 @@ import java.nio.channels.FileChannel;
  * Not thread-safe beyond what {@link #detach()} and a late reader need: both synchronize here.
  */
 final class FileChunk {
-    private final FileChannel file;
+    private final LayerFile file;
     private final long position;
     private final int length;
     private final byte[] prefix;
-    private final ByteBuffer scratch;
+    private final byte[] scratch;
     private byte[] bytes;
     private boolean drained;
 
@@ -44,7 +41,7 @@ final class FileChunk {
      * @param scratch the call's buffer for reading the file in pieces; used only while draining
      *     inside {@code onNext}, before {@link #detach()}
      */
-    FileChunk(FileChannel file, int index, long position, int length, ByteBuffer scratch) {
+    FileChunk(LayerFile file, int index, long position, int length, byte[] scratch) {
         this.file = file;
         this.position = position;
         this.length = length;
@@ -90,9 +87,9 @@ final class FileChunk {
             target.write(bytes);
         } else {
             for (long at = position, end = position + length; at < end; ) {
-                scratch.clear().limit((int) Math.min(scratch.capacity(), end - at));
-                int n = readFully(scratch, at);
-                target.write(scratch.array(), 0, n);
+                int n = (int) Math.min(scratch.length, end - at);
+                file.read(at, scratch, 0, n);
+                target.write(scratch, 0, n);
                 at += n;
             }
         }
@@ -112,22 +109,8 @@ final class FileChunk {
 
     private byte[] readAll() throws IOException {
         byte[] b = new byte[length];
-        readFully(ByteBuffer.wrap(b), position);
+        file.read(position, b, 0, length);
         return b;
-    }
-
-    /** Fills {@code b} from its position to its limit with the file's bytes from {@code at}; returns the count. */
-    private int readFully(ByteBuffer b, long at) throws IOException {
-        int n = 0;
-        while (b.hasRemaining()) {
-            int r = file.read(b, at + n);
-            if (r < 0) {
-                throw new EOFException("the stored layer's file ends at byte " + (at + n)
-                        + ", before the end of its chunk at " + (position + length));
-            }
-            n += r;
-        }
-        return n;
     }
 
     /**

@@ -8,7 +8,6 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.EOFException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -20,7 +19,7 @@ import java.util.logging.Logger;
  * (the whole layer's, computed once when the run was stored, never on this path). gRPC runs the
  * handler serially and may call it spuriously; {@code done} and the state make extra calls harmless.
  * A cancelled call closes the file. Chunks go out as {@link FileChunk}s, read from the file while
- * the transport serializes them, through one small buffer per call.
+ * the transport serializes them, through one small buffer per call, from a mapping of the file.
  */
 final class PullDumpCall implements Runnable {
     private static final Logger LOG = Logger.getLogger(PullDumpCall.class.getName());
@@ -29,27 +28,34 @@ final class PullDumpCall implements Runnable {
 
     private final ServerCallStreamObserver<Object> out;
     private final StoredLayer layer;
-    private final FileChannel file;
+    private final LayerFile file;
     private final int chunkBytes;
-    private final ByteBuffer scratch;
+    private final byte[] scratch;
     private long position;
     private boolean headerSent;
     private boolean done;
 
-    private PullDumpCall(ServerCallStreamObserver<Object> out, StoredLayer layer, FileChannel file, long offset,
+    private PullDumpCall(ServerCallStreamObserver<Object> out, StoredLayer layer, LayerFile file, long offset,
             int chunkBytes) {
         this.out = out;
         this.layer = layer;
         this.file = file;
         this.position = offset;
         this.chunkBytes = chunkBytes;
-        this.scratch = ByteBuffer.allocate(Math.min(chunkBytes, SCRATCH_BYTES));
+        this.scratch = new byte[Math.min(chunkBytes, SCRATCH_BYTES)];
     }
 
     /** Installs the handlers; must run before the service method returns. Takes ownership of {@code file}. */
     static void start(ServerCallStreamObserver<Object> out, StoredLayer layer, FileChannel file, long offset,
-            int chunkBytes) {
-        PullDumpCall call = new PullDumpCall(out, layer, file, offset, chunkBytes);
+            int chunkBytes) throws IOException {
+        LayerFile mapped;
+        try {
+            mapped = new LayerFile(file);
+        } catch (IOException e) {
+            file.close();
+            throw e;
+        }
+        PullDumpCall call = new PullDumpCall(out, layer, mapped, offset, chunkBytes);
         // gRPC's default (32 KiB) reports "not ready" as soon as one 1 MiB chunk is queued, so the
         // transport would drain before the next is read: a stall per chunk. A few chunks queued keep
         // the socket busy while memory per call stays bounded.
