@@ -13,9 +13,7 @@ import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerCall;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
@@ -32,7 +30,6 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -103,24 +100,12 @@ public final class AgentServer implements AutoCloseable {
                 : new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer),
                     new BearerTokenInterceptor(token)};
         this.server = builder.maxInboundMessageSize(config.maxInboundMessageBytes())
-                .callExecutor(AgentServer::callExecutor)
                 .addService(guarded(RequestParsing.of(service.definition()), access))
                 // Health is open to probes without a token, and its Watch stream is meant to stay
                 // open, so neither the token nor the default deadline applies to it.
                 .addService(health.getHealthService())
                 .addService(guarded(ProtoReflectionServiceV1.newInstance().bindService(), access))
                 .build();
-    }
-
-    /**
-     * PullDump's handlers run on the transport's own thread: they only read a chunk of a file the
-     * page cache usually holds and queue it, and a hand-off to another thread per chunk cost more
-     * than that (about 15% of the throughput on loopback). Every other call keeps the server's
-     * executor (null), since RunLayer and uploads may block for long.
-     */
-    private static <ReqT, RespT> Executor callExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
-        return call.getMethodDescriptor().getFullMethodName().equals(
-                DeviceAgentGrpc.getPullDumpMethod().getFullMethodName()) ? Runnable::run : null;
     }
 
     private static ServerServiceDefinition guarded(ServerServiceDefinition service, ServerInterceptor[] access) {
@@ -143,6 +128,7 @@ public final class AgentServer implements AutoCloseable {
                     + " without authentication: pass --token-file FILE (with --tls-cert/--tls-key to encrypt),"
                     + " or --insecure to let anyone who reaches the port use the agent");
         }
+        NettyDefaults.apply();
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()));
         if (config.tls()) {
             builder.sslContext(serverTls(config));
