@@ -99,4 +99,30 @@ class RunStoreTest {
         assertFalse(Files.exists(dir.resolve(w.runId())));
         assertTrue(s.get(w.runId()).isEmpty());
     }
+
+    /**
+     * A run aborting (deleting its directory) while the agent closes its temporary store (deleting
+     * the whole tree): each deleter finds entries the other removed, which must not be an error.
+     */
+    @Test
+    void closingATemporaryStoreWhileRunsAbortDeletesEverythingWithoutFailing() throws Exception {
+        for (int round = 0; round < 30; round++) {
+            RunStore s = RunStore.temporary(new RunStore.Retention(1 << 30, Duration.ofHours(1)));
+            List<RunStore.Writer> open = new java.util.ArrayList<>();
+            for (int r = 0; r < 4; r++) {
+                RunStore.Writer w = s.begin("model", DumpFormat.NATIVE);
+                for (int l = 0; l < 50; l++) {
+                    w.beginLayer(LayerHeader.newBuilder().setIndex(l).setName("l" + l).setSizeBytes(16).build());
+                    w.write(ByteBuffer.allocate(16));
+                    w.endLayer("sha");
+                }
+                open.add(w);
+            }
+            java.util.concurrent.CompletableFuture<Void> aborts =
+                    java.util.concurrent.CompletableFuture.runAsync(() -> open.forEach(RunStore.Writer::abort));
+            s.close();
+            aborts.get();
+            assertFalse(Files.exists(s.dir()), "round " + round + ": " + s.dir() + " is left");
+        }
+    }
 }
