@@ -17,9 +17,10 @@ import java.io.UncheckedIOException;
  * the layer's file while the transport serializes the message rather than before.
  *
  * <p>Over Netty, gRPC serializes a message inside {@code onNext} by draining its stream into its
- * own (pooled, direct) buffers. Draining this one copies the file's bytes ({@link LayerFile}, a
- * mapping) through a small buffer the call reuses and writes each piece straight on: no array per chunk, so no zeroing of 1 MiB and no
- * humongous allocation per message, and every copy stays within the CPU's cache. A transport that
+ * own (pooled, direct) buffers. Draining this one copies the file's bytes (out of a mapping,
+ * {@link LayerFile}) through a small buffer the call reuses and writes each piece straight on: no
+ * array per chunk, so no zeroing of 1 MiB and no humongous allocation per message, and every copy
+ * stays within the CPU's cache. A transport that
  * keeps the stream and reads it later (the in-process one hands it to the client as it is) gets
  * the bytes read into an array of their own by {@link #detach()}, which the call invokes as soon
  * as {@code onNext} returns, while it still holds the file open.
@@ -118,7 +119,8 @@ final class FileChunk {
      * {@code RunEvent} it is. Parses RunEvents, for a transport that asks.
      */
     static final class Marshaller implements MethodDescriptor.Marshaller<Object> {
-        private static final MethodDescriptor.Marshaller<RunEvent> EVENTS = ProtoUtils.marshaller(RunEvent.getDefaultInstance());
+        private static final MethodDescriptor.Marshaller<RunEvent> EVENTS =
+                ProtoUtils.marshaller(RunEvent.getDefaultInstance());
 
         @Override
         public InputStream stream(Object value) {

@@ -550,10 +550,10 @@ public final class AgentClient implements AutoCloseable {
                 .setOffset(offset).setChunkBytes(chunkBytes).build();
         // Chunks are handled on the transport's thread as they are parsed (a direct executor): no hand-off
         // to another thread per chunk, and the sink's pace is the stream's pace, as the window allows.
-        // The response marshaller parses each chunk over one reused buffer, which is safe because the
-        // next message is parsed only after the previous one's onNext has returned.
+        // The response marshaller parses each chunk in place over the received buffers (InPlaceParser),
+        // which is safe because gRPC releases them only after onNext, and so the sink, has returned.
         ClientCall<PullDumpRequest, RunEvent> call = channel.newCall(DeviceAgentGrpc.getPullDumpMethod().toBuilder()
-                        .setResponseMarshaller(new ReusedBufferParser()).build(),
+                        .setResponseMarshaller(new InPlaceParser()).build(),
                 CallOptions.DEFAULT.withExecutor(Runnable::run).withMaxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
                         .withDeadlineAfter(options.runDeadline().toMillis(), TimeUnit.MILLISECONDS));
         PullReceiver receiver = new PullReceiver(layer, offset, sink, call);
@@ -659,10 +659,10 @@ public final class AgentClient implements AutoCloseable {
      * has been skipped, where another thread's allocation may overwrite it while the sink reads it;
      * marked, they are kept until gRPC closes the stream, after the listener's {@code onMessage}
      * (and so the sink) has returned. A parsed event is valid only until then. Otherwise (the
-     * in-process transport)
-     * the event is read into one reused array, which the next parse overwrites. One per call.
+     * in-process transport) the event is read into one reused array, which the next parse
+     * overwrites. One per call.
      */
-    private static final class ReusedBufferParser implements io.grpc.MethodDescriptor.Marshaller<RunEvent> {
+    private static final class InPlaceParser implements io.grpc.MethodDescriptor.Marshaller<RunEvent> {
         private byte[] buf = new byte[0];
 
         @Override
