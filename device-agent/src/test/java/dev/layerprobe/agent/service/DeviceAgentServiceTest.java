@@ -421,9 +421,22 @@ class DeviceAgentServiceTest {
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
         holder.call.cancel("done", null);
         assertTrue(backend.runEnded.await(10, TimeUnit.SECONDS));
-        // The slot is free again once the first run has ended.
+        // The slot is free again once the first run has ended. The backend's loop ends a moment before
+        // the run job gives its slot back, so a run started in between may still be refused: retry until
+        // a deadline rather than sleeping a guessed time.
         backend.runEnded = new CountDownLatch(1);
-        client.run(request(id, DumpFormat.NATIVE, 4096)).assertComplete();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                client.run(request(id, DumpFormat.NATIVE, 4096)).assertComplete();
+                break;
+            } catch (StatusRuntimeException busy) {
+                if (busy.getStatus().getCode() != Status.Code.RESOURCE_EXHAUSTED || System.nanoTime() > deadline) {
+                    throw busy;
+                }
+                Thread.sleep(5);
+            }
+        }
     }
 
     /** A client that reads with manual flow control: one message at first, then as the test or its pace allows. */
