@@ -1,6 +1,7 @@
 package dev.layerprobe.dump.layout;
 
 import dev.layerprobe.dump.DumpFormatException;
+import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.io.BufferedReader;
@@ -10,20 +11,47 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 /**
- * One side of an RKNN-Toolkit2 {@code accuracy_analysis} snapshot: the {@code golden/},
- * {@code simulator/} or {@code runtime/} folder inside {@code snapshot/}. Each holds one text file
- * per tensor (the values as whitespace-separated decimal numbers, flattened in C order, channels
- * first) and {@value #MAP_FILE}, one line per tensor in execution order giving the tensor's name and
- * its file's name separated by whitespace (either order is accepted: the token naming a file that
- * exists is the file). The text files carry no shape: layers take their shape from the layer they
- * are mapped to. Numbers are read as float32; {@code nan} and {@code inf} as numpy writes them.
+ * One side of an RKNN-Toolkit2 {@code accuracy_analysis} snapshot, laid out as RKNN-Toolkit2 2.x
+ * (2.0 to 2.3) writes it, whose {@code accuracy_analysis} prints {@code The mapping of layer_name &
+ * file_name save to: ./snapshot/map_name_to_file.txt}, and as 1.x writes it as far as its published
+ * output shows (the same folders and map; we have seen no 1.x snapshot that differs):
+ *
+ * <pre>
+ * snapshot/
+ *   error_analysis.txt       the toolkit's own per-layer table (see dev.layerprobe.dump.vendor)
+ *   map_name_to_file.txt     tensor name and file name, one tensor per line, execution order
+ *   golden/                  the float model on the host
+ *   simulator/               the quantized model in the toolkit's simulator
+ *   runtime/                 the board (only when a target was given)
+ *   entire_qnt/ ...          whole-model results of newer releases: not a side, ignored
+ * </pre>
+ *
+ * A side holds one text file per tensor: the values as whitespace-separated decimal numbers,
+ * flattened in C order, channels first, with no shape (layers take their shape from the layer they
+ * are mapped to). Some releases also write a {@code npy/} folder inside a side holding
+ * {@code <file stem>.npy} for the same tensors; where it exists it is read instead of the text
+ * file, as it keeps the shape and every bit of the float32 values.
+ *
+ * <p>{@value #MAP_FILE} sits at the snapshot's root and applies to every side; a copy inside a
+ * side is accepted too and wins. Each line gives the
+ * tensor's name and its file's name separated by whitespace, in either order (the token naming a
+ * file that exists is the file). A side need not hold every tensor of the map: the board does not
+ * dump tensors fused away, so tensors whose file is absent from a side are not layers of that side.
+ * Numbers are read as float32; {@code nan} and {@code inf} as numpy writes them.
  */
 public final class RknnSnapshotLayout implements DumpLayout {
     public static final String NAME = "rknn-snapshot";
     public static final String MAP_FILE = "map_name_to_file.txt";
+    /** The toolkit's per-layer error table at the snapshot's root. */
+    public static final String ERROR_ANALYSIS = "error_analysis.txt";
+    /** The folder inside a side that holds {@code .npy} copies of its tensors. */
+    public static final String NPY_DIR = "npy";
     /** The sides of a snapshot folder, as RKNN-Toolkit2 names them. */
     public static final List<String> SIDES = List.of("golden", "simulator", "runtime");
 
@@ -34,22 +62,94 @@ public final class RknnSnapshotLayout implements DumpLayout {
 
     @Override
     public boolean detect(Path dir) throws IOException {
-        return Files.isRegularFile(dir.resolve(MAP_FILE));
+        return mapOf(dir) != null;
+    }
+
+    /**
+     * The map file that applies to a side: its own, else the snapshot root's when the folder is a
+     * side of that root (named as a side, or holding a file the root's map names); null otherwise.
+     */
+    static Path mapOf(Path dir) throws IOException {
+        Path own = dir.resolve(MAP_FILE);
+        if (Files.isRegularFile(own)) {
+            // A root's map belongs to its sides, not to the root itself.
+            return SIDES.stream().anyMatch(s -> Files.isDirectory(dir.resolve(s))) ? null : own;
+        }
+        Path parent = dir.toAbsolutePath().normalize().getParent();
+        if (parent == null || !Files.isDirectory(dir)) {
+            return null;
+        }
+        Path root = parent.resolve(MAP_FILE);
+        if (!Files.isRegularFile(root)) {
+            return null;
+        }
+        if (SIDES.contains(dir.toAbsolutePath().normalize().getFileName().toString())) {
+            return root;
+        }
+        for (String[] e : entries(root, dir)) {
+            if (Files.isRegularFile(dir.resolve(e[1])) || Files.isRegularFile(npyOf(dir, e[1]))) {
+                return root;
+            }
+        }
+        return null;
     }
 
     /** True when the folder is a whole snapshot (its sides as subfolders), not one side of it. */
     public static boolean isSnapshotRoot(Path dir) {
+        if (Files.isRegularFile(dir.resolve(MAP_FILE)) && SIDES.stream().anyMatch(s -> Files.isDirectory(dir.resolve(s)))) {
+            return true;
+        }
         return SIDES.stream().anyMatch(s -> Files.isRegularFile(dir.resolve(s).resolve(MAP_FILE)));
+    }
+
+    /** The name of the side a folder is ({@code golden}, {@code simulator}, {@code runtime}), or null. */
+    public static String sideOf(Path dir) {
+        Path name = dir.toAbsolutePath().normalize().getFileName();
+        return name != null && SIDES.contains(name.toString()) ? name.toString() : null;
+    }
+
+    /** The snapshot root a side belongs to (the folder holding {@value #ERROR_ANALYSIS} or the map), or null. */
+    public static Path rootOf(Path side) {
+        Path parent = side.toAbsolutePath().normalize().getParent();
+        if (parent != null && (Files.isRegularFile(parent.resolve(MAP_FILE))
+                || Files.isRegularFile(parent.resolve(ERROR_ANALYSIS)))) {
+            return parent;
+        }
+        return null;
     }
 
     @Override
     public LayerDump open(Path dir, FixedPointOptions options) throws IOException {
-        Path map = dir.resolve(MAP_FILE);
-        if (!Files.isRegularFile(map)) {
-            throw new DumpFormatException(dir + " is not an RKNN snapshot side: no " + MAP_FILE
+        Path map = mapOf(dir);
+        if (map == null) {
+            throw new DumpFormatException(dir + " is not an RKNN snapshot side: no " + MAP_FILE + " in it or beside it"
                     + (isSnapshotRoot(dir) ? "; name one of its sides, e.g. " + dir.resolve("runtime") : ""));
         }
         List<DumpedLayer> layers = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (String[] e : entries(map, dir)) {
+            String file = Files.isRegularFile(npyOf(dir, e[1])) ? dir.relativize(npyOf(dir, e[1])).toString() : e[1];
+            if (Files.isRegularFile(dir.resolve(file)) && seen.add(e[0])) {
+                layers.add(new DumpedLayer(layers.size(), e[0], null, null, false, file));
+            }
+        }
+        if (layers.isEmpty()) {
+            throw new DumpFormatException(dir + " holds none of the tensor files " + map + " names");
+        }
+        return new SimpleDump(NAME, dir, layers, (layer, file) -> LayerValue.of(
+                file.getFileName().toString().endsWith(".npy") ? Npy.read(file).toFloat() : readText(file)));
+    }
+
+    /** The {@code .npy} copy of a text tensor file inside a side. */
+    private static Path npyOf(Path side, String file) {
+        String name = Path.of(file).getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return side.resolve(NPY_DIR).resolve((dot > 0 ? name.substring(0, dot) : name) + ".npy");
+    }
+
+    /** The map's entries as {tensor name, file name}, in order; the file is the token naming a file in {@code side}. */
+    private static List<String[]> entries(Path map, Path side) throws IOException {
+        List<String[]> out = new ArrayList<>();
         List<String> lines = Files.readAllLines(map, StandardCharsets.UTF_8);
         for (int n = 0; n < lines.size(); n++) {
             String line = lines.get(n).strip();
@@ -60,12 +160,14 @@ public final class RknnSnapshotLayout implements DumpLayout {
             if (t.length != 2) {
                 throw new DumpFormatException(map + " line " + (n + 1) + ": expected '<tensor name> <file>', got '" + line + "'");
             }
-            boolean firstIsFile = Files.isRegularFile(dir.resolve(t[0])) && !Files.isRegularFile(dir.resolve(t[1]));
-            String name = firstIsFile ? t[1] : t[0];
-            String file = firstIsFile ? t[0] : t[1];
-            layers.add(new DumpedLayer(layers.size(), name, null, null, false, file));
+            boolean firstIsFile = exists(side, t[0]) && !exists(side, t[1]);
+            out.add(firstIsFile ? new String[] {t[1], t[0]} : t);
         }
-        return new SimpleDump(NAME, dir, layers, (layer, file) -> LayerValue.of(readText(file)));
+        return out;
+    }
+
+    private static boolean exists(Path side, String file) {
+        return Files.isRegularFile(side.resolve(file)) || Files.isRegularFile(npyOf(side, file));
     }
 
     /** Reads a text tensor file as a flat float32 tensor. */
@@ -90,7 +192,7 @@ public final class RknnSnapshotLayout implements DumpLayout {
     }
 
     private static float parse(String tok, Path file) throws IOException {
-        switch (tok.toLowerCase(java.util.Locale.ROOT)) {
+        switch (tok.toLowerCase(Locale.ROOT)) {
             case "nan", "-nan" -> {
                 return Float.NaN;
             }
