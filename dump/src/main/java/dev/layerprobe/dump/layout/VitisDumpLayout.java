@@ -47,7 +47,7 @@ public final class VitisDumpLayout implements DumpLayout {
     }
 
     private static boolean isDumpFile(String f) {
-        return f.endsWith(".bin") && !TidlTraceLayout.FILE.matcher(f).matches();
+        return f.endsWith(".bin") && !TidlTraceLayout.isTraceFile(f);
     }
 
     /**
