@@ -10,8 +10,9 @@ import java.util.List;
 /**
  * Every supported dump layout, and detection of the one a folder uses. Detection looks only at
  * file names, most specific layout first: LayerProbe's {@code manifest.json}, an RKNN snapshot side
- * ({@code map_name_to_file.txt}), RKNN runtime {@code .npy} names, TIDL trace names, Vitis AI
- * {@code .bin} files, then any {@code .npy} folder. Stateless.
+ * ({@code map_name_to_file.txt} in it or at the snapshot's root beside it), RKNN runtime
+ * {@code .npy} names, TIDL trace names (either naming, or per-core), Vitis AI {@code .bin} files,
+ * then any {@code .npy} folder. Stateless.
  */
 public final class DumpLayouts {
     private static final List<DumpLayout> ALL = List.of(ManifestLayout.withManifest(), new RknnSnapshotLayout(),
