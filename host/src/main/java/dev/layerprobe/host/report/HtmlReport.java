@@ -32,7 +32,11 @@ import java.util.TreeMap;
  *
  * <p>Every string from the model (layer names, ops, evidence, fault names) is HTML-escaped. Table
  * cosines are shown with five decimals truncated toward zero, like {@link ConsoleTable}, with the
- * full value as a tooltip; cells are coloured by the summary's thresholds. Stateless.
+ * full value as a tooltip; cells are coloured by the summary's thresholds. When the layers carry a
+ * vendor tool's own figures ({@code compare} with RKNN-Toolkit2's {@code error_analysis.txt}), the
+ * table shows the vendor's cosine for each column beside ours, marking with &#8800; each figure that
+ * falls in another threshold band than ours, and the mapping section lists where the two differ.
+ * Stateless.
  */
 public final class HtmlReport {
     /** Top of the nines axis: cos ≥ 1 − 10^-MAX_NINES is drawn as exact. */
@@ -402,6 +406,14 @@ public final class HtmlReport {
         for (String c : ReportWriter.COLUMNS) {
             b.append("<th data-type=\"num\">").append(c).append("</th>");
         }
+        String tool = r.layers().stream().filter(l -> l.vendor() != null).map(l -> l.vendor().tool()).findFirst()
+                .orElse(null);
+        if (tool != null) {
+            for (String c : ReportWriter.COLUMNS) {
+                b.append("<th data-type=\"num\" class=\"vendor\">").append(esc(tool)).append("<br>").append(c)
+                        .append("</th>");
+            }
+        }
         b.append("</tr></thead>\n<tbody>\n");
         boolean faultSeen = false;
         for (int i = 0; i < r.layers().size(); i++) {
@@ -433,9 +445,31 @@ public final class HtmlReport {
                             .append(esc(m.toString())).append("\">").append(cosText(m.cos())).append("</td>");
                 }
             }
+            if (tool != null) {
+                for (int c = 0; c < 4; c++) {
+                    vendorCell(b, l, c, warn, wrong);
+                }
+            }
             b.append("</tr>\n");
         }
         b.append("</tbody>\n</table>\n");
+    }
+
+    /** The vendor's cosine for column {@code c} of a row, marked where it falls in another band than ours. */
+    private static void vendorCell(StringBuilder b, Report.Layer l, int c, double warn, double wrong) {
+        Report.VendorFigure v = l.vendor() == null ? null : l.vendor().column(ReportWriter.COLUMNS.get(c));
+        if (v == null || v.cos() == null) {
+            b.append("<td class=\"num vendor\" data-v=\"\"></td>");
+            return;
+        }
+        MetricResult ours = column(l, c);
+        boolean differs = ours != null && !cls(ours.cos(), warn, wrong).equals(cls(v.cos(), warn, wrong));
+        b.append("<td class=\"num vendor ").append(cls(v.cos(), warn, wrong)).append(differs ? " differs" : "")
+                .append("\" data-v=\"").append(full(v.cos())).append("\" title=\"").append(esc(l.vendor().tool()))
+                .append(' ').append(esc(l.vendor().layer())).append(": cos ").append(full(v.cos()))
+                .append(v.euc() == null ? "" : ", euc " + v.euc())
+                .append(ours == null ? "" : "; ours " + full(ours.cos())).append("\">")
+                .append(differs ? "&#8800; " : "").append(cosText(v.cos())).append("</td>");
     }
 
     // ---------------------------------------------------------------- helpers
@@ -458,6 +492,44 @@ public final class HtmlReport {
         b.append("</pre></details>\n<details><summary>A's layers (").append(m.referenceMapped().size())
                 .append(")</summary><pre>");
         m.referenceMapped().forEach(line -> b.append(esc(line)).append('\n'));
+        b.append("</pre></details>\n");
+        if (m.simulator() != null) {
+            b.append("<details><summary>simulator side: ").append(esc(m.simulator())).append(" (")
+                    .append(m.simulatorMapped() == null ? 0 : m.simulatorMapped().size()).append(")</summary><pre>");
+            if (m.simulatorMapped() != null) {
+                m.simulatorMapped().forEach(line -> b.append(esc(line)).append('\n'));
+            }
+            b.append("</pre></details>\n");
+        }
+        vendor(b, m.vendor());
+    }
+
+    /** The vendor tool's own table: where it came from, and where it and LayerProbe differ. */
+    private static void vendor(StringBuilder b, Report.VendorSource v) {
+        if (v == null) {
+            return;
+        }
+        b.append("</section>\n<section id=\"vendor\">\n<h2>").append(esc(v.tool())).append("'s own figures</h2>\n")
+                .append("<table class=\"kv\">\n");
+        kv(b, "source", "<code>" + esc(v.source()) + "</code> (" + esc(v.form()) + ")");
+        kv(b, "rows", v.rows() + " read, " + v.mapped().size() + " mapped onto layers"
+                + (v.unmapped().isEmpty() ? "" : ", unmapped: " + esc(String.join(", ", v.unmapped()))));
+        kv(b, "agreement", (v.compared() - v.differences().size()) + " of " + v.compared()
+                + " figures present on both sides fall in the same threshold band");
+        b.append("</table>\n");
+        if (!v.differences().isEmpty()) {
+            b.append("<table class=\"grid\" id=\"vendor-differences\">\n<thead><tr><th>layer</th><th>column</th>")
+                    .append("<th>LayerProbe cos</th><th>").append(esc(v.tool())).append(" cos</th></tr></thead>\n<tbody>\n");
+            for (Report.VendorDifference d : v.differences()) {
+                b.append("<tr><td><code>").append(esc(d.layer())).append("</code></td><td>").append(esc(d.column()))
+                        .append("</td><td class=\"num\">").append(cosText(d.cos())).append("</td><td class=\"num\">")
+                        .append(cosText(d.vendorCos())).append("</td></tr>\n");
+            }
+            b.append("</tbody>\n</table>\n");
+        }
+        b.append("<details><summary>").append(esc(v.tool())).append("'s rows (").append(v.mapped().size())
+                .append(")</summary><pre>");
+        v.mapped().forEach(line -> b.append(esc(line)).append('\n'));
         b.append("</pre></details>\n");
     }
 
@@ -578,6 +650,8 @@ public final class HtmlReport {
             .ok{background:#e8f6ea}.warn{background:#ffe9a8}.wrong{background:#f9c0bd;font-weight:600}
             tr.fault td{border-top:2px solid #d62728;border-bottom:2px solid #d62728}
             tr.fault td.name{background:#fdecea}.faultmark{color:#b00;font-weight:700;white-space:nowrap}
+            th.vendor{background:#e9eef7}td.vendor{border-left-style:dashed}td.differs{outline:2px solid #6a3d9a;\
+            outline-offset:-2px}
             """;
 
     private static final String JS = """

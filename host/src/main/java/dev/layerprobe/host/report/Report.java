@@ -44,16 +44,109 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param unmappedReference A's layers that map to no layer of the table
      * @param unmapped B's layers that map to no layer of the table
      * @param missing layers of the table that B holds no value for
+     * @param simulator the third dump (a snapshot's simulator side) and its layout, when a whole RKNN
+     *                  snapshot was compared; null otherwise
+     * @param simulatorMapped how the third dump's layers were mapped; null without a third dump
+     * @param vendor the vendor tool's own table read beside the dumps, and how it compares with ours;
+     *               null when there was none
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Mapping(String reference, String other, List<String> referenceMapped, List<String> mapped,
-            List<String> unmappedReference, List<String> unmapped, List<String> missing) {
+            List<String> unmappedReference, List<String> unmapped, List<String> missing,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String simulator,
+            @JsonInclude(JsonInclude.Include.NON_NULL) List<String> simulatorMapped,
+            @JsonInclude(JsonInclude.Include.NON_NULL) VendorSource vendor) {
         public Mapping {
             referenceMapped = List.copyOf(referenceMapped);
             mapped = List.copyOf(mapped);
             unmappedReference = List.copyOf(unmappedReference);
             unmapped = List.copyOf(unmapped);
             missing = List.copyOf(missing);
+            simulatorMapped = simulatorMapped == null ? null : List.copyOf(simulatorMapped);
+        }
+
+        /** A mapping of two dumps, without a third dump or a vendor table. */
+        public Mapping(String reference, String other, List<String> referenceMapped, List<String> mapped,
+                List<String> unmappedReference, List<String> unmapped, List<String> missing) {
+            this(reference, other, referenceMapped, mapped, unmappedReference, unmapped, missing, null, null, null);
+        }
+    }
+
+    /**
+     * The vendor tool's own per-layer table that {@code compare} read, and where it and LayerProbe
+     * agree: a figure agrees when the vendor's cosine and ours fall in the same band of the summary's
+     * thresholds (at or above warn, between wrong and warn, below wrong).
+     *
+     * @param tool the tool, e.g. {@code rknn-toolkit2}
+     * @param source the file read
+     * @param form which form of the table it was ({@code cos | euc per cell} or {@code cos per cell})
+     * @param rows rows in the table
+     * @param mapped how its rows were mapped onto the table's layers, one line per row, as for dumps
+     * @param unmapped its rows (with figures) that map to no layer of the table
+     * @param compared figures present on both sides
+     * @param differences the figures where the two disagree, in layer order
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record VendorSource(String tool, String source, String form, int rows, List<String> mapped,
+            List<String> unmapped, int compared, List<VendorDifference> differences) {
+        public VendorSource {
+            mapped = List.copyOf(mapped);
+            unmapped = List.copyOf(unmapped);
+            differences = List.copyOf(differences);
+        }
+    }
+
+    /**
+     * A figure where the vendor tool and LayerProbe disagree.
+     *
+     * @param layer the layer (ONNX tensor name)
+     * @param column the column ({@code entire}, {@code per_layer}, {@code simu_err}, {@code golden_err})
+     * @param cos our cosine
+     * @param vendorCos the vendor's cosine
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record VendorDifference(String layer, String column, double cos, double vendorCos) {
+    }
+
+    /**
+     * The vendor tool's figures for one layer, beside ours: each is the vendor's figure for the
+     * column of ours that compares the same pair of runs, or null where the vendor printed none.
+     *
+     * @param tool the tool, e.g. {@code rknn-toolkit2}
+     * @param source the file the figures come from
+     * @param layer the vendor's name for the layer
+     * @param op the vendor's op type for it, or null
+     * @param entire golden vs simulator, accumulated (RKNN {@code simulator_error entire})
+     * @param perLayer golden vs simulator, the layer alone (RKNN {@code single})
+     * @param simuErr simulator vs device (RKNN {@code single_sim})
+     * @param goldenErr golden vs device, accumulated (RKNN {@code runtime_error entire})
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Vendor(String tool, String source, String layer, String op, VendorFigure entire,
+            VendorFigure perLayer, VendorFigure simuErr, VendorFigure goldenErr) {
+
+        /** The figure for one of {@code ReportWriter.COLUMNS}' columns, or null. */
+        public VendorFigure column(String column) {
+            return switch (column) {
+                case "entire" -> entire;
+                case "per_layer" -> perLayer;
+                case "simu_err" -> simuErr;
+                case "golden_err" -> goldenErr;
+                default -> throw new IllegalArgumentException("unknown column '" + column + "'");
+            };
+        }
+    }
+
+    /**
+     * One vendor figure. Non-finite values are written as null.
+     *
+     * @param cos the cosine similarity
+     * @param euc the Euclidean distance, or null when the vendor prints none
+     */
+    public record VendorFigure(Double cos, Double euc) {
+        public VendorFigure {
+            cos = cos == null || !Double.isFinite(cos) ? null : cos;
+            euc = euc == null || !Double.isFinite(euc) ? null : euc;
         }
     }
 
@@ -88,19 +181,33 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param goldenErr golden vs runtime
      * @param fusedNodes the ONNX nodes this NPU layer covers (the node itself, folded BatchNorms,
      *                   fused activations, pattern members), in graph order
+     * @param vendor the vendor tool's own figures for the layer ({@code compare} with a vendor
+     *               table), or null
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Layer(String name, String op, int[] shape, String placement, MetricResult entire,
-            MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr, List<String> fusedNodes) {
+            MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr, List<String> fusedNodes,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Vendor vendor) {
         public Layer {
             fusedNodes = fusedNodes == null ? List.of() : List.copyOf(fusedNodes);
+        }
+
+        /** A row without vendor figures. */
+        public Layer(String name, String op, int[] shape, String placement, MetricResult entire,
+                MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr, List<String> fusedNodes) {
+            this(name, op, shape, placement, entire, perLayer, simuErr, goldenErr, fusedNodes, null);
         }
 
         /** A row without covered-node information. */
         public Layer(String name, String op, int[] shape, String placement, MetricResult entire,
                 MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr) {
             this(name, op, shape, placement, entire, perLayer, simuErr, goldenErr, List.of());
+        }
+
+        /** This row with the vendor's figures beside ours. */
+        public Layer withVendor(Vendor v) {
+            return new Layer(name, op, shape, placement, entire, perLayer, simuErr, goldenErr, fusedNodes, v);
         }
     }
 

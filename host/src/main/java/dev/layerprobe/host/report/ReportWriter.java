@@ -27,7 +27,10 @@ import java.util.Map;
  * <p>CSV (RFC 4180): one row per layer; columns {@code name, op, shape, placement}, then
  * {@code <column>.<metric>} for each of the four columns and each of {@link #CSV_METRICS}. An
  * absent column or metric is an empty cell; NaN is {@code nan}, infinities {@code inf}/{@code -inf}
- * (what numpy and pandas parse). Stateless and thread-safe.
+ * (what numpy and pandas parse). When any layer carries a vendor tool's own figures
+ * ({@link Report.Vendor}), {@code vendor.layer} and {@code vendor.<column>.cos},
+ * {@code vendor.<column>.euc} follow for each of the four columns; a layer without them has empty
+ * cells there. Stateless and thread-safe.
  */
 public final class ReportWriter {
     /** The metric keys written to CSV, per column, in order. */
@@ -76,6 +79,13 @@ public final class ReportWriter {
                 head.append(',').append(c).append('.').append(m);
             }
         }
+        boolean vendor = r.layers().stream().anyMatch(l -> l.vendor() != null);
+        if (vendor) {
+            head.append(",vendor.layer");
+            for (String c : COLUMNS) {
+                head.append(",vendor.").append(c).append(".cos,vendor.").append(c).append(".euc");
+            }
+        }
         w.write(head.append("\r\n").toString());
         for (Report.Layer l : r.layers()) {
             StringBuilder row = new StringBuilder();
@@ -85,6 +95,15 @@ public final class ReportWriter {
                 Map<String, Object> values = m == null ? Map.of() : m.toMap();
                 for (String k : CSV_METRICS) {
                     row.append(',').append(number(values, k));
+                }
+            }
+            if (vendor) {
+                Report.Vendor v = l.vendor();
+                row.append(',').append(cell(v == null ? null : v.layer()));
+                for (String c : COLUMNS) {
+                    Report.VendorFigure f = v == null ? null : v.column(c);
+                    row.append(',').append(f == null || f.cos() == null ? "" : f.cos().toString())
+                            .append(',').append(f == null || f.euc() == null ? "" : f.euc().toString());
                 }
             }
             w.write(row.append("\r\n").toString());
