@@ -20,8 +20,14 @@ import java.nio.file.Path;
  * @param wrongCos  cosine below which a layer is wrong, and below which a float layer departs
  * @param atol      allclose absolute tolerance
  * @param rtol      allclose relative tolerance
+ * @param simulator a third dump folder holding the simulator's run, or null: with it, A is the
+ *                  golden run and B the device's, and the three are compared as {@code analyze}
+ *                  does (A vs it in {@code entire}, it vs B in {@code simu_err}, A vs B in
+ *                  {@code golden_err})
+ * @param vendorReport a vendor tool's own per-layer table (RKNN-Toolkit2's {@code error_analysis.txt})
+ *                  to show beside ours, or null to look for one beside the dumps
  */
 public record CompareOptions(Path reference, Path other, String layoutA, String layoutB, Path model, Path map,
         Double scale, Long zeroPoint, Integer fixPos, Path reportDir, double warnCos, double wrongCos, double atol,
-        double rtol) {
+        double rtol, Path simulator, Path vendorReport) {
 }

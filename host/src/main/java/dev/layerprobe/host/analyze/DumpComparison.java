@@ -4,14 +4,18 @@ import dev.layerprobe.dump.DumpFormatException;
 import dev.layerprobe.dump.layout.DumpLayouts;
 import dev.layerprobe.dump.layout.DumpedLayer;
 import dev.layerprobe.dump.layout.LayerDump;
+import dev.layerprobe.dump.layout.RknnSnapshotLayout;
 import dev.layerprobe.dump.mapping.LayerMapper;
 import dev.layerprobe.dump.mapping.LayerMapping;
 import dev.layerprobe.dump.mapping.MapFile;
 import dev.layerprobe.dump.mapping.MappingTarget;
 import dev.layerprobe.dump.mapping.Relayout;
+import dev.layerprobe.dump.vendor.RknnErrorAnalysis;
+import dev.layerprobe.dump.vendor.VendorTable;
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.report.Report;
+import dev.layerprobe.host.report.ReportWriter;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerValue;
@@ -23,6 +27,7 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -36,16 +41,34 @@ import java.util.stream.Collectors;
  *
  * <p>The rows are the model's layers when a model is given (its compiled program: names, op types,
  * inputs and, for a static input size, shapes), otherwise A's layers in A's order, each taken to
- * feed the next. Both dumps are mapped onto the rows ({@link LayerMapper}); B is compared with A in
- * the {@code simu_err} column when A holds integer codes (a simulator or device run: a correct
- * device is bit-exact) and in the {@code golden_err} column when A holds floats (a golden run).
- * The root cause is the first row where B departs from A while every row feeding it agrees:
- * codes not bit-exact, or for floats a cos below the wrong threshold. Reads one layer of each dump
- * at a time.
+ * feed the next. Both dumps are mapped onto the rows ({@link LayerMapper}). B is compared with A in
+ * the column that names the pair: {@code simu_err} when A is a simulator's run (integer codes, or an
+ * RKNN snapshot's {@code simulator} side), {@code entire} for an RKNN snapshot's golden side against
+ * its simulator side, otherwise {@code golden_err} (A holds floats: a golden run). With a third dump
+ * of the simulator's run ({@link CompareOptions#simulator()}, a whole RKNN snapshot) A is the golden
+ * run and B the device's, and the columns are filled as {@code analyze} fills them: {@code entire}
+ * golden vs simulator, {@code simu_err} simulator vs device, {@code golden_err} golden vs device.
+ *
+ * <p>The root cause is the first row where B departs while every row feeding it agrees, judged in
+ * {@code simu_err} where it has a value, else in {@code golden_err} (in {@code entire} for golden
+ * against simulator): codes not bit-exact, or for floats a cos below the wrong threshold. Reads one
+ * layer of each dump at a time.
+ *
+ * <p>A vendor tool's own per-layer table (RKNN-Toolkit2's {@code error_analysis.txt}, given or found
+ * at the root of an RKNN snapshot the dumps belong to) is mapped onto the rows as the dumps are, and
+ * its figures are put beside ours in every report file, with the figures where the two fall in
+ * different threshold bands listed.
  */
 public final class DumpComparison {
+    /** Which column a two-dump comparison fills. */
+    private enum Pair {
+        ENTIRE, SIMU_ERR, GOLDEN_ERR, BY_VALUES
+    }
+
     private final CompareOptions o;
     private final PrintWriter out;
+    private boolean threeWay;
+    private Pair pair = Pair.BY_VALUES;
 
     public DumpComparison(CompareOptions options, PrintWriter out) {
         this.o = options;
@@ -57,8 +80,17 @@ public final class DumpComparison {
                 .withDefaults(o.scale(), o.zeroPoint(), o.fixPos());
         LayerDump a = open(o.reference(), o.layoutA(), map);
         LayerDump b = open(o.other(), o.layoutB(), map);
-        out.println("A: " + a.dir() + " (" + a.layout() + ", " + a.layers().size() + " layers)");
-        out.println("B: " + b.dir() + " (" + b.layout() + ", " + b.layers().size() + " layers)");
+        LayerDump s = o.simulator() == null ? null : open(o.simulator(), null, map);
+        threeWay = s != null;
+        String nameA = threeWay ? "golden" : "A";
+        String nameB = threeWay ? "runtime" : "B";
+        out.println(nameA + ": " + a.dir() + " (" + a.layout() + ", " + a.layers().size() + " layers)");
+        out.println(nameB + ": " + b.dir() + " (" + b.layout() + ", " + b.layers().size() + " layers)");
+        if (threeWay) {
+            out.println("simulator: " + s.dir() + " (" + s.layout() + ", " + s.layers().size() + " layers)");
+        } else {
+            pair = pair(a, b);
+        }
 
         List<Layer> layers;
         List<MappingTarget> targets;
@@ -81,8 +113,10 @@ public final class DumpComparison {
         }
         LayerMapping mapA = mapping(a, targets, map);
         LayerMapping mapB = mapping(b, targets, map);
+        LayerMapping mapS = s == null ? null : mapping(s, targets, map);
         Map<String, LayerMapping.Entry> inA = mapA.byTarget();
         Map<String, LayerMapping.Entry> inB = mapB.byTarget();
+        Map<String, LayerMapping.Entry> inS = mapS == null ? Map.of() : mapS.byTarget();
         if (o.model() == null) {
             // Without a model, op types come from the dumps: A's where its layout records them, else B's.
             for (int i = 0; i < layers.size(); i++) {
@@ -104,48 +138,174 @@ public final class DumpComparison {
             rows.add(c);
             LayerMapping.Entry ea = inA.get(l.name());
             LayerMapping.Entry eb = inB.get(l.name());
+            LayerMapping.Entry es = inS.get(l.name());
             if (eb == null) {
                 missing.add(l.name());
             }
-            if (ea == null || eb == null) {
+            if (ea == null || (eb == null && es == null)) {
                 continue;
             }
             int[] shape = targets.get(i).shape();
             LayerValue va = load(a, ea, shape);
-            LayerValue vb = load(b, eb, shape != null ? shape : va.shape());
-            if (va.isQuantized()) {
-                codes = true;
-                c.addSimuErr(va, vb);
-            } else {
-                c.addGoldenErr(va.real(), vb);
+            int[] like = shape != null ? shape : va.shape();
+            LayerValue vb = eb == null ? null : load(b, eb, like);
+            if (threeWay) {
+                LayerValue vs = es == null ? null : load(s, es, like);
+                if (vs != null) {
+                    c.addEntire(va.real(), vs);
+                }
+                if (vs != null && vb != null) {
+                    codes |= vs.isQuantized();
+                    c.addSimuErr(vs, vb);
+                }
+                if (vb != null) {
+                    c.addGoldenErr(va.real(), vb);
+                }
+                continue;
+            }
+            if (vb == null) {
+                continue;
+            }
+            switch (pair) {
+                case ENTIRE -> c.addEntire(va.real(), vb);
+                case SIMU_ERR -> c.addSimuErr(va, vb);
+                case GOLDEN_ERR -> c.addGoldenErr(va.real(), vb);
+                default -> {
+                    if (va.isQuantized()) {
+                        codes = true;
+                        c.addSimuErr(va, vb);
+                    } else {
+                        c.addGoldenErr(va.real(), vb);
+                    }
+                }
             }
         }
 
-        Report.RuntimeFault fault = RuntimeLocalizer.locate(rows, DumpComparison::column, this::agrees,
+        Report.RuntimeFault fault = RuntimeLocalizer.locate(rows, this::column, this::agrees,
                 (r, m) -> evidence(r, m, rows));
         String verdict = fault != null
-                ? "B departs from A at " + fault.layer() + " (" + fault.op() + ")"
-                : "B agrees with A on every mapped layer";
-        List<Report.Layer> reportRows = ReportFiles.rows(rows);
+                ? nameB + " departs from " + (threeWay ? "the simulator" : nameA) + " at " + fault.layer() + " ("
+                        + fault.op() + ")"
+                : nameB + " agrees with " + (threeWay ? "the simulator" : nameA) + " on every mapped layer";
+        List<Report.Layer> reportRows = new ArrayList<>(ReportFiles.rows(rows));
+        VendorTable vendorTable = vendorTable(a, b, s);
+        Report.VendorSource vendor = vendorTable == null ? null
+                : vendorFigures(vendorTable, reportRows, targets, map);
         Report.Mapping mapping = new Report.Mapping(a.dir() + " (" + a.layout() + ")", b.dir() + " (" + b.layout() + ")",
                 mapA.entries().stream().map(LayerMapping.Entry::describe).toList(),
                 mapB.entries().stream().map(LayerMapping.Entry::describe).toList(),
                 mapA.unmappedDump().stream().map(DumpedLayer::name).toList(),
-                mapB.unmappedDump().stream().map(DumpedLayer::name).toList(), missing);
+                mapB.unmappedDump().stream().map(DumpedLayer::name).toList(), missing,
+                s == null ? null : s.dir() + " (" + s.layout() + ")",
+                mapS == null ? null : mapS.entries().stream().map(LayerMapping.Entry::describe).toList(), vendor);
         Report.Device device = new Report.Device(b.dir().toString(), "dump (" + b.layout() + ")", "", List.of(),
                 Map.of());
         String model = o.model() != null ? o.model().getFileName().toString()
-                : a.dir().getFileName() + " vs " + b.dir().getFileName();
+                : a.dir().getFileName() + " vs " + b.dir().getFileName()
+                        + (s == null ? "" : " (and " + s.dir().getFileName() + ")");
         Report report = new Report(model, device, reportRows, new Report.RootCause(fault, List.of()),
-                ReportFiles.summary(reportRows, DumpComparison::column, o.warnCos(), o.wrongCos(), verdict), mapping);
+                ReportFiles.summary(reportRows, this::column, o.warnCos(), o.wrongCos(), verdict), mapping);
 
         ReportFiles.printTable(report, out);
-        printDiagnosis(report, mapB, codes);
+        printDiagnosis(report, mapB, codes, nameA, nameB);
         ReportFiles.write(report, o.reportDir());
         out.println("Report: " + o.reportDir().resolve("report.json") + ", report.csv, "
                 + o.reportDir().resolve("report.html"));
         out.flush();
         return report;
+    }
+
+    /** The column two dumps fill, from what the RKNN snapshot sides they are say; else by their values. */
+    private static Pair pair(LayerDump a, LayerDump b) {
+        String sideA = a.layout().equals(RknnSnapshotLayout.NAME) ? RknnSnapshotLayout.sideOf(a.dir()) : null;
+        String sideB = b.layout().equals(RknnSnapshotLayout.NAME) ? RknnSnapshotLayout.sideOf(b.dir()) : null;
+        if ("simulator".equals(sideA)) {
+            return Pair.SIMU_ERR;
+        }
+        if ("golden".equals(sideA)) {
+            return "simulator".equals(sideB) ? Pair.ENTIRE : Pair.GOLDEN_ERR;
+        }
+        return Pair.BY_VALUES;
+    }
+
+    /** The vendor table given, or the one at the root of an RKNN snapshot a dump belongs to, or null. */
+    private VendorTable vendorTable(LayerDump... dumps) throws IOException {
+        if (o.vendorReport() != null) {
+            return RknnErrorAnalysis.read(o.vendorReport());
+        }
+        for (LayerDump d : dumps) {
+            if (d == null || !d.layout().equals(RknnSnapshotLayout.NAME)) {
+                continue;
+            }
+            java.nio.file.Path root = RknnSnapshotLayout.rootOf(d.dir());
+            if (root != null && Files.isRegularFile(root.resolve(RknnSnapshotLayout.ERROR_ANALYSIS))) {
+                return RknnErrorAnalysis.read(root.resolve(RknnSnapshotLayout.ERROR_ANALYSIS));
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Maps the vendor's rows onto the table's layers as the dumps are mapped, puts their figures into
+     * {@code rows} beside ours, and lists where the two fall in different threshold bands.
+     */
+    private Report.VendorSource vendorFigures(VendorTable t, List<Report.Layer> rows, List<MappingTarget> targets,
+            MapFile map) throws InputException {
+        List<DumpedLayer> named = new ArrayList<>();
+        Map<String, VendorTable.Row> byName = new HashMap<>();
+        for (VendorTable.Row r : t.rows()) {
+            // Rows without figures (layers fused into the next) have nothing to show; leaving them out
+            // keeps them from taking a layer in the order pass.
+            if (!r.cells().isEmpty() && byName.putIfAbsent(r.name(), r) == null) {
+                named.add(new DumpedLayer(named.size(), r.name(), r.op(), null, false, null));
+            }
+        }
+        LayerMapping m;
+        try {
+            m = LayerMapper.map(named, targets, map.names());
+        } catch (IllegalArgumentException e) {
+            throw new InputException(e.getMessage());
+        }
+        Map<String, LayerMapping.Entry> byTarget = m.byTarget();
+        int compared = 0;
+        List<Report.VendorDifference> differences = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            Report.Layer l = rows.get(i);
+            LayerMapping.Entry e = byTarget.get(l.name());
+            if (e == null) {
+                continue;
+            }
+            VendorTable.Row r = byName.get(e.from().name());
+            Report.Vendor v = new Report.Vendor(t.tool(), t.source().toString(), r.name(), r.op(),
+                    figure(r, VendorTable.Column.ENTIRE), figure(r, VendorTable.Column.PER_LAYER),
+                    figure(r, VendorTable.Column.SIMU_ERR), figure(r, VendorTable.Column.GOLDEN_ERR));
+            rows.set(i, l.withVendor(v));
+            MetricResult[] ours = {l.entire(), l.perLayer(), l.simuErr(), l.goldenErr()};
+            for (int c = 0; c < 4; c++) {
+                Report.VendorFigure f = v.column(ReportWriter.COLUMNS.get(c));
+                if (ours[c] == null || f == null || f.cos() == null) {
+                    continue;
+                }
+                compared++;
+                if (band(ours[c].cos()) != band(f.cos())) {
+                    differences.add(new Report.VendorDifference(l.name(), ReportWriter.COLUMNS.get(c), ours[c].cos(),
+                            f.cos()));
+                }
+            }
+        }
+        return new Report.VendorSource(t.tool(), t.source().toString(), t.form(), t.rows().size(),
+                m.entries().stream().map(LayerMapping.Entry::describe).toList(),
+                m.unmappedDump().stream().map(DumpedLayer::name).toList(), compared, differences);
+    }
+
+    private static Report.VendorFigure figure(VendorTable.Row r, VendorTable.Column c) {
+        VendorTable.Cell cell = r.cells().get(c);
+        return cell == null ? null : new Report.VendorFigure(cell.cos(), Double.isNaN(cell.euc()) ? null : cell.euc());
+    }
+
+    /** 0 at or above the warn threshold, 1 between wrong and warn, 2 below wrong (or NaN). */
+    private int band(double cos) {
+        return Double.isNaN(cos) || cos < o.wrongCos() ? 2 : cos < o.warnCos() ? 1 : 0;
     }
 
     private static LayerDump open(java.nio.file.Path dir, String layout, MapFile map) throws IOException, InputException {
@@ -189,12 +349,15 @@ public final class DumpComparison {
         return shapes;
     }
 
-    private static MetricResult column(LayerComparison c) {
-        return c.simuErr() != null ? c.simuErr() : c.goldenErr();
+    /** The column a row departs in: simu_err where it has a value, else golden_err (entire for golden vs simulator). */
+    private MetricResult column(LayerComparison c) {
+        MetricResult m = c.simuErr() != null ? c.simuErr() : c.goldenErr();
+        return m == null && pair == Pair.ENTIRE ? c.entire() : m;
     }
 
-    private static MetricResult column(Report.Layer l) {
-        return l.simuErr() != null ? l.simuErr() : l.goldenErr();
+    private MetricResult column(Report.Layer l) {
+        MetricResult m = l.simuErr() != null ? l.simuErr() : l.goldenErr();
+        return m == null && pair == Pair.ENTIRE ? l.entire() : m;
     }
 
     private boolean agrees(MetricResult m) {
@@ -208,7 +371,8 @@ public final class DumpComparison {
     }
 
     private String evidence(LayerComparison r, MetricResult m, List<LayerComparison> rows) {
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "cos %.5f against A", m.cos()));
+        String against = !threeWay ? "A" : r.simuErr() != null ? "the simulator" : "golden";
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "cos %.5f against %s", m.cos(), against));
         if (m.hasCodes()) {
             b.append(String.format(Locale.ROOT, ", %.1f%% of codes differ (up to %d LSB)", 100 * (1 - m.bitExact()),
                     m.maxLsb()));
@@ -230,28 +394,39 @@ public final class DumpComparison {
         return b.toString();
     }
 
-    private void printDiagnosis(Report r, LayerMapping mapB, boolean codes) {
+    private void printDiagnosis(Report r, LayerMapping mapB, boolean codes, String nameA, String nameB) {
         out.println();
         out.println("Diagnosis:");
         Report.RuntimeFault f = r.rootCause().runtime();
+        String ref = threeWay ? "the simulator" : nameA;
         if (f != null) {
-            out.println("  B first departs from A at layer '" + f.layer() + "' (" + f.op() + "): " + f.evidence() + ".");
+            out.println("  " + nameB + " first departs from " + ref + " at layer '" + f.layer() + "' (" + f.op() + "): "
+                    + f.evidence() + ".");
         } else {
-            out.println("  B agrees with A on every mapped layer ("
+            out.println("  " + nameB + " agrees with " + ref + " on every mapped layer ("
                     + (codes ? "codes bit-exact" : String.format(Locale.ROOT, "cos >= %.2f", o.wrongCos())) + ").");
         }
         Map<LayerMapping.Method, Long> by = mapB.countByMethod();
-        out.println("  Mapping: " + mapB.entries().size() + " of B's layers mapped ("
+        out.println("  Mapping: " + mapB.entries().size() + " of " + nameB + "'s layers mapped ("
                 + by.entrySet().stream().map(e -> e.getValue() + " by " + e.getKey().label())
                         .collect(Collectors.joining(", ")) + ")"
                 + (mapB.entries().stream().anyMatch(LayerMapping.Entry::nhwc) ? ", channels-last layers converted to NCHW"
                 : "") + ".");
         Report.Mapping m = r.mapping();
         if (!m.unmapped().isEmpty()) {
-            out.println("  Unmapped layers of B (" + m.unmapped().size() + "): " + abbreviate(m.unmapped()));
+            out.println("  Unmapped layers of " + nameB + " (" + m.unmapped().size() + "): " + abbreviate(m.unmapped()));
         }
         if (!m.missing().isEmpty()) {
-            out.println("  Layers without a value in B (" + m.missing().size() + "): " + abbreviate(m.missing()));
+            out.println("  Layers without a value in " + nameB + " (" + m.missing().size() + "): " + abbreviate(m.missing()));
+        }
+        Report.VendorSource v = m.vendor();
+        if (v != null) {
+            out.println("  " + v.tool() + "'s own figures (" + v.source() + ", " + v.form() + "): " + v.mapped().size()
+                    + " of its " + v.rows() + " rows mapped onto layers; " + (v.compared() - v.differences().size())
+                    + " of " + v.compared() + " figures on both sides fall in the same threshold band"
+                    + (v.differences().isEmpty() ? "." : ", they differ at: " + abbreviate(v.differences().stream()
+                            .map(d -> String.format(Locale.ROOT, "%s %s (ours %.5f, %s %.5f)", d.layer(), d.column(),
+                                    d.cos(), v.tool(), d.vendorCos())).toList())));
         }
         out.println("  Verdict: " + r.summary().verdict() + ".");
     }

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.dump.layout.RknnSnapshotLayout;
 import dev.layerprobe.host.analyze.CompareOptions;
 import dev.layerprobe.host.analyze.DumpComparison;
 import java.nio.file.Files;
@@ -12,11 +13,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code layerprobe compare}: two dump folders in any supported layout, layer by layer. */
+/**
+ * {@code layerprobe compare}: two dump folders in any supported layout, layer by layer; or one whole
+ * RKNN-Toolkit2 snapshot folder, its golden, simulator and runtime sides compared as {@code analyze}
+ * compares its three runs.
+ */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Compare two per-layer dump folders (LayerProbe, .npy, RKNN snapshot or runtime, TIDL traces,"
+        description = {"Compare two per-layer dump folders (LayerProbe, .npy, RKNN snapshot or runtime, TIDL traces,"
                 + " Vitis AI), mapping their layer names onto each other or onto the model, and say where B departs"
-                + " from A.")
+                + " from A.",
+                "With one folder, an RKNN-Toolkit2 accuracy_analysis snapshot: golden vs runtime, with the simulator"
+                + " side as a third column where it exists. RKNN's own error_analysis.txt, when beside the dumps, is"
+                + " shown next to LayerProbe's figures."})
 final class CompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -24,7 +32,8 @@ final class CompareCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "A", description = "the reference dump folder (e.g. golden or simulator)")
     Path a;
 
-    @Parameters(index = "1", paramLabel = "B", description = "the dump folder compared with A (e.g. the device's)")
+    @Parameters(index = "1", paramLabel = "B", arity = "0..1",
+            description = "the dump folder compared with A (e.g. the device's); leave out when A is a whole RKNN snapshot")
     Path b;
 
     @Option(names = "--model", paramLabel = "MODEL.onnx",
@@ -50,6 +59,11 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--fix-pos", paramLabel = "N", description = "Vitis AI fix position for layers without one")
     Integer fixPos;
 
+    @Option(names = "--vendor-report", paramLabel = "FILE",
+            description = "RKNN-Toolkit2's error_analysis.txt to show beside LayerProbe's figures (default: the one at"
+                    + " the root of the snapshot the dumps belong to, if any)")
+    Path vendorReport;
+
     @Option(names = "--report", paramLabel = "DIR", defaultValue = "layerprobe-compare",
             description = "where report.json, report.csv and report.html go (default: ${DEFAULT-VALUE})")
     Path report;
@@ -62,7 +76,7 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        for (Path dir : new Path[] {a, b}) {
+        for (Path dir : b == null ? new Path[] {a} : new Path[] {a, b}) {
             if (!Files.isDirectory(dir)) {
                 throw new UsageException((Files.exists(dir) ? "not a dump folder: " : "dump folder not found: ") + dir);
             }
@@ -70,8 +84,32 @@ final class CompareCommand implements Callable<Integer> {
         if (scale != null && !(scale > 0)) {
             throw new UsageException("--scale must be positive, got " + scale);
         }
-        CompareOptions o = new CompareOptions(a, b, layoutA, layoutB, model, map, scale, zeroPoint, fixPos, report,
-                thresholds.warnCos, thresholds.wrongCos, thresholds.atol, thresholds.rtol);
+        if (vendorReport != null && !Files.isRegularFile(vendorReport)) {
+            throw new UsageException("vendor report not found: " + vendorReport);
+        }
+        Path refDir = a;
+        Path otherDir = b;
+        Path simulator = null;
+        if (b == null) {
+            // One folder: a whole snapshot, golden vs runtime with the simulator as the third column;
+            // without a board's runtime side (no target given), golden vs simulator.
+            if (!RknnSnapshotLayout.isSnapshotRoot(a)) {
+                throw new UsageException("compare needs two dump folders, or one RKNN snapshot folder with "
+                        + RknnSnapshotLayout.SIDES + " sides; " + a + " is neither");
+            }
+            Path golden = a.resolve("golden");
+            Path sim = a.resolve("simulator");
+            Path runtime = a.resolve("runtime");
+            if (!Files.isDirectory(golden) || !(Files.isDirectory(runtime) || Files.isDirectory(sim))) {
+                throw new UsageException("the RKNN snapshot " + a + " needs golden/ and runtime/ or simulator/ to compare");
+            }
+            refDir = golden;
+            otherDir = Files.isDirectory(runtime) ? runtime : sim;
+            simulator = Files.isDirectory(runtime) && Files.isDirectory(sim) ? sim : null;
+        }
+        CompareOptions o = new CompareOptions(refDir, otherDir, layoutA, layoutB, model, map, scale, zeroPoint, fixPos,
+                report, thresholds.warnCos, thresholds.wrongCos, thresholds.atol, thresholds.rtol, simulator,
+                vendorReport);
         new DumpComparison(o, spec.commandLine().getOut()).run();
         return 0;
     }
