@@ -8,8 +8,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.layerprobe.dump.layout.FixedPointOptions;
 import dev.layerprobe.host.dump.DemoRun;
 import dev.layerprobe.host.dump.VendorDumpWriters;
+import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.simulator.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -105,6 +108,145 @@ class CompareCommandTest {
         assertTrue(root.oneLineError() && root.err().contains("name one of its sides"), root.err());
     }
 
+    /**
+     * A snapshot as RKNN-Toolkit2 writes it (the map at the root, text sides, whole-model results in
+     * {@code entire_qnt/}) from the demo's real runs: the simulator side is the demo's int8 run, the
+     * runtime side the same run with one layer scrambled, and error_analysis.txt carries RKNN's own
+     * cosines of those runs, except one planted where RKNN and LayerProbe disagree.
+     */
+    @Test
+    void wholeRknnSnapshotComparesInAllThreeFormsWithRknnsFiguresBesideOurs() throws Exception {
+        List<VendorDumpWriters.Named> golden = VendorDumpWriters.read(DemoRun.dir().resolve("dumps/golden"));
+        List<VendorDumpWriters.Named> sim = VendorDumpWriters.read(DemoRun.dir().resolve("dumps/simulator")).stream()
+                .map(n -> new VendorDumpWriters.Named(n.name(), n.op(), LayerValue.of(n.value().real().toFloat())))
+                .toList();
+        int k = 6;
+        String broken = sim.get(k).name();
+        List<VendorDumpWriters.Named> runtime = new ArrayList<>(sim);
+        float[] v = sim.get(k).value().real().toFloat().floats();
+        float[] scrambled = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            scrambled[i] = -v[v.length - 1 - i];
+        }
+        runtime.set(k, new VendorDumpWriters.Named(broken, sim.get(k).op(),
+                LayerValue.of(Tensor.ofFloats(sim.get(k).value().shape(), scrambled))));
+        Path root = tmp.resolve("snapshot");
+        VendorDumpWriters.rknnSnapshotRoot(root, golden, sim, runtime);
+        List<VendorDumpWriters.ErrorRow> rknn = new ArrayList<>();
+        for (int i = 0; i < sim.size(); i++) {
+            double entire = VendorDumpWriters.cos(golden.get(i).value(), sim.get(i).value());
+            double goldenErr = i == k ? 0.99990 : VendorDumpWriters.cos(golden.get(i).value(), runtime.get(i).value());
+            double singleSim = VendorDumpWriters.cos(sim.get(i).value(), runtime.get(i).value());
+            boolean last = i == sim.size() - 1; // a row with the simulator's columns only
+            rknn.add(new VendorDumpWriters.ErrorRow(sim.get(i).name(), sim.get(i).op(), entire, entire,
+                    last ? Double.NaN : goldenErr, last ? Double.NaN : singleSim));
+        }
+        VendorDumpWriters.rknnErrorAnalysis(root.resolve("error_analysis.txt"), rknn, true);
+        double rknnSingleSim = Math.floor(VendorDumpWriters.cos(sim.get(k).value(), runtime.get(k).value()) * 1e5) / 1e5;
+
+        // golden vs runtime: golden_err, where RKNN's planted figure disagrees with ours at the broken layer
+        JsonNode json = compare("golden_runtime", "departs from A at " + broken, root.resolve("golden").toString(),
+                root.resolve("runtime").toString());
+        JsonNode row = json.at("/layers/" + k);
+        assertTrue(row.get("simu_err").isNull() && row.at("/golden_err/cos").asDouble() < 0.5, row.toString());
+        assertEquals(rknnSingleSim, row.at("/vendor/simu_err/cos").asDouble(), 1e-12, row.toString());
+        assertEquals(0.9999, row.at("/vendor/golden_err/cos").asDouble(), 1e-12);
+        assertEquals("rknn-toolkit2", row.at("/vendor/tool").asText());
+        assertEquals(List.of(broken + " golden_err"), differences(json));
+        assertEquals("input", json.at("/mapping/vendor/unmapped/0").asText(), "RKNN's [Input] row is no layer here");
+        assertTrue(json.at("/layers/" + (sim.size() - 1) + "/vendor/golden_err").isNull(), "a row without runtime cells");
+
+        // simulator vs runtime: simu_err, and RKNN's single_sim agrees everywhere
+        json = compare("simulator_runtime", "departs from A at " + broken, root.resolve("simulator").toString(),
+                root.resolve("runtime").toString());
+        row = json.at("/layers/" + k);
+        assertTrue(row.get("golden_err").isNull() && row.at("/simu_err/cos").asDouble() < 0.5, row.toString());
+        assertEquals(List.of(), differences(json));
+        assertEquals(sim.size() - 1, json.at("/mapping/vendor/compared").asInt(), "simu_err of every row but the last");
+
+        // the whole snapshot: the three columns as analyze fills them
+        json = compare("root", "runtime first departs from the simulator at layer '" + broken + "'", root.toString());
+        row = json.at("/layers/" + k);
+        assertTrue(row.at("/entire/cos").asDouble() > 0.99, row.toString());
+        assertTrue(row.at("/simu_err/cos").asDouble() < 0.5 && row.at("/golden_err/cos").asDouble() < 0.5, row.toString());
+        assertEquals(row.at("/entire/cos").asDouble(), row.at("/vendor/entire/cos").asDouble(), 1e-5);
+        assertTrue(json.at("/layers/" + (k - 1) + "/simu_err/cos").asDouble() > 0.99999, "the layer before agrees");
+        assertEquals(List.of(broken + " golden_err"), differences(json));
+        assertEquals(3 * sim.size() - 2, json.at("/mapping/vendor/compared").asInt(), "entire, simu_err, golden_err");
+        assertTrue(json.at("/mapping/simulator").asText().contains("simulator (rknn-snapshot)"), json.at("/mapping").toString());
+
+        // RKNN-Toolkit2 1.x's table (a cosine per cell), given explicitly from elsewhere
+        Path elsewhere = tmp.resolve("elsewhere.txt");
+        VendorDumpWriters.rknnErrorAnalysis(elsewhere, rknn, false);
+        json = compare("toolkit1", "departs from the simulator at layer '" + broken + "'", root.toString(),
+                "--vendor-report", elsewhere.toString());
+        assertEquals("cos per cell", json.at("/mapping/vendor/form").asText());
+        assertEquals(elsewhere.toString(), json.at("/layers/" + k + "/vendor/source").asText());
+        assertTrue(json.at("/layers/" + k + "/vendor/entire/euc").isNull(), "1.x prints no distance");
+        assertEquals(rknnSingleSim, json.at("/layers/" + k + "/vendor/simu_err/cos").asDouble(), 1e-12);
+    }
+
+    /** Runs compare into {@code tmp/<report>}, checks its output and that RKNN's figures are in all three files. */
+    private JsonNode compare(String report, String expected, String... args) throws Exception {
+        Path dir = tmp.resolve(report);
+        List<String> all = new ArrayList<>(List.of("compare"));
+        all.addAll(List.of(args));
+        all.addAll(List.of("--report", dir.toString()));
+        CliRun r = CliRun.of(all.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.err() + r.out());
+        assertTrue(r.out().contains(expected), r.out());
+        assertTrue(r.out().contains("rknn-toolkit2's own figures"), r.out());
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("report.json").toFile());
+        String broken = json.at("/root_cause/runtime/layer").asText();
+        List<String> csv = Files.readAllLines(dir.resolve("report.csv"));
+        List<String> head = List.of(csv.get(0).split(","));
+        int col = head.indexOf("vendor.simu_err.cos");
+        assertTrue(col > 0 && head.contains("vendor.golden_err.cos") && head.contains("vendor.layer"), csv.get(0));
+        int k = json.at("/layers").findValuesAsText("name").indexOf(broken);
+        assertEquals(json.at("/layers/" + k + "/vendor/simu_err/cos").asDouble(),
+                Double.parseDouble(csv.get(k + 1).split(",", -1)[col]), 1e-12, csv.get(k + 1));
+        String html = Files.readString(dir.resolve("report.html"));
+        assertTrue(html.contains("rknn-toolkit2<br>simu_err") && html.contains("rknn-toolkit2's own figures"),
+                "RKNN's figures are in report.html");
+        assertEquals(!json.at("/mapping/vendor/differences").isEmpty(), html.contains("id=\"vendor-differences\""));
+        return json;
+    }
+
+    private static List<String> differences(JsonNode json) {
+        List<String> out = new ArrayList<>();
+        json.at("/mapping/vendor/differences").forEach(d -> out.add(d.get("layer").asText() + " " + d.get("column").asText()));
+        return out;
+    }
+
+    @Test
+    void tidlTracesInEitherNamingFindTheDemosFault() throws Exception {
+        List<VendorDumpWriters.Named> runtime = VendorDumpWriters.read(DemoRun.dir().resolve("dumps/runtime"));
+        Path documented = tmp.resolve("tidl_documented");
+        VendorDumpWriters.tidlDocumented(documented, runtime);
+        Path subgraphs = tmp.resolve("tidl_subgraphs");
+        VendorDumpWriters.tidlTwoSubgraphs(subgraphs, runtime, 12);
+        for (Path tidl : List.of(documented, subgraphs)) {
+            Path report = tmp.resolve("report_" + tidl.getFileName());
+            CliRun r = CliRun.of("compare", DemoRun.dir().resolve("dumps/golden").toString(), tidl.toString(),
+                    "--report", report.toString());
+            assertEquals(0, r.exit(), r.err() + r.out());
+            assertTrue(r.out().contains("B first departs from A at layer '" + DemoRun.faultLayer() + "'"), r.out());
+            assertTrue(r.out().contains("(tidl, 25 layers)") && r.out().contains("25 by exact name"), r.out());
+        }
+        Path cores = tmp.resolve("tidl_cores");
+        Files.createDirectories(cores);
+        try (var files = Files.list(documented)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, cores.resolve((f.getFileName().toString().startsWith("tidl_trace") ? "C7X_1_" : "")
+                        + f.getFileName()));
+            }
+        }
+        CliRun r = CliRun.of("compare", DemoRun.dir().resolve("dumps/golden").toString(), cores.toString(),
+                "--report", tmp.resolve("r_cores").toString());
+        assertEquals(3, r.exit(), r.err());
+        assertTrue(r.oneLineError() && r.err().contains("stitch them"), r.err());
+    }
+
     @Test
     void aFolderThatIsNoDumpIsAOneLineError() throws Exception {
         Path empty = tmp.resolve("empty");
@@ -121,6 +263,9 @@ class CompareCommandTest {
         CliRun file = CliRun.of("compare", empty.toString(), empty.resolve("notes.md").toString());
         assertEquals(3, file.exit(), file.err());
         assertTrue(file.oneLineError() && file.err().contains("not a dump folder: "), file.err());
+        CliRun one = CliRun.of("compare", empty.toString());
+        assertEquals(3, one.exit(), one.err());
+        assertTrue(one.oneLineError() && one.err().contains("one RKNN snapshot folder"), one.err());
     }
 
     @Test

@@ -47,8 +47,33 @@ public final class VendorDumpWriters {
         return out;
     }
 
-    /** An RKNN-Toolkit2 snapshot side: decimal text files (shortest float32 round-trip form) and the map file. */
+    /** An RKNN-Toolkit2 snapshot side with its own copy of the map file. */
     public static void rknnSnapshot(Path dir, List<Named> layers) throws IOException {
+        Files.writeString(dir.resolve(RknnSnapshotLayout.MAP_FILE), rknnSnapshotSide(dir, layers, false));
+    }
+
+    /**
+     * A whole RKNN-Toolkit2 {@code accuracy_analysis} snapshot as the toolkit writes it:
+     * {@code map_name_to_file.txt} at the root, one folder per side with the same file names, and an
+     * {@code entire_qnt/} folder of whole-model results that is no side. The golden side also gets
+     * the {@code npy/} copies some releases write.
+     *
+     * @param runtime the board's run, or null when the snapshot has none (no target given)
+     */
+    public static void rknnSnapshotRoot(Path root, List<Named> golden, List<Named> simulator, List<Named> runtime)
+            throws IOException {
+        String map = rknnSnapshotSide(root.resolve("golden"), golden, true);
+        rknnSnapshotSide(root.resolve("simulator"), simulator, false);
+        if (runtime != null) {
+            rknnSnapshotSide(root.resolve("runtime"), runtime, false);
+        }
+        Files.writeString(root.resolve(RknnSnapshotLayout.MAP_FILE), map);
+        Files.createDirectories(root.resolve("entire_qnt"));
+        Files.writeString(root.resolve("entire_qnt").resolve("output_0.txt"), "0.5 0.25\n");
+    }
+
+    /** Writes a side's decimal text files (shortest float32 round-trip form); returns its map file's text. */
+    private static String rknnSnapshotSide(Path dir, List<Named> layers, boolean npy) throws IOException {
         Files.createDirectories(dir);
         StringBuilder map = new StringBuilder();
         for (int i = 0; i < layers.size(); i++) {
@@ -62,9 +87,75 @@ public final class VendorDumpWriters {
                 }
                 w.write("\n");
             }
+            if (npy) {
+                Files.createDirectories(dir.resolve(RknnSnapshotLayout.NPY_DIR));
+                Npy.write(dir.resolve(RknnSnapshotLayout.NPY_DIR).resolve(file.replace(".txt", ".npy")),
+                        n.value().real().toFloat());
+            }
             map.append(n.name()).append(' ').append(file).append('\n');
         }
-        Files.writeString(dir.resolve(RknnSnapshotLayout.MAP_FILE), map);
+        return map.toString();
+    }
+
+    /** One row of an RKNN error analysis table: a layer and its cosines by LayerProbe column (NaN: no cell). */
+    public record ErrorRow(String name, String op, double entire, double single, double goldenErr, double singleSim) {
+    }
+
+    /**
+     * RKNN-Toolkit2's {@code error_analysis.txt} in the 2.x form ({@code cos | euc} cells) or the 1.x
+     * form (one cosine per cell), with the comment block, three header lines and the separator. A
+     * fused layer ({@code op} with a {@code +}) is printed as RKNN prints it: the first op's row
+     * without numbers, then the last op's row with them. Cosines are truncated to five decimals.
+     */
+    public static void rknnErrorAnalysis(Path file, List<ErrorRow> rows, boolean toolkit2) throws IOException {
+        StringBuilder b = new StringBuilder();
+        b.append("# simulator_error: calculate the output error of each layer of the simulator (compared to the 'golden' value).\n")
+                .append("#              entire: output error of each layer between 'golden' and 'simulator'.\n")
+                .append("#              single: single-layer output error between 'golden' and 'simulator'.\n")
+                .append("# runtime_error: calculate the output error of each layer of the runtime.\n")
+                .append("#              entire: output error of each layer between 'golden' and 'runtime'.\n")
+                .append("#              single_sim: single-layer output error between 'simulator' and 'runtime'.\n\n");
+        String cell = toolkit2 ? "%-18s" : "%-10s";
+        b.append(String.format("%-40s%-36s%s\n", "layer_name", "simulator_error", "runtime_error"));
+        b.append(String.format("%-40s" + cell + cell + cell + cell + "\n", "", "entire", "single", "entire", "single_sim"));
+        if (toolkit2) {
+            b.append(String.format("%-40s%s\n", "", "cos      euc       ".repeat(4)));
+        }
+        b.append("-".repeat(110)).append('\n');
+        b.append(String.format("%-40s%s\n", "[Input] input", toolkit2 ? "1.00000 | 0.0      1.00000 | 0.0" : "1.00000   1.00000"));
+        for (ErrorRow r : rows) {
+            String[] ops = r.op().split("\\+");
+            if (ops.length > 1) {
+                b.append("[").append(ops[0]).append("] ").append(r.name()).append("_pre\n");
+            }
+            StringBuilder cells = new StringBuilder();
+            for (double c : new double[] {r.entire(), r.single(), r.goldenErr(), r.singleSim()}) {
+                if (Double.isNaN(c)) {
+                    break;
+                }
+                String cos = String.format(java.util.Locale.ROOT, "%.5f", Math.floor(c * 1e5) / 1e5);
+                cells.append(String.format(cell, toolkit2 ? cos + " | " + String.format(java.util.Locale.ROOT, "%.4f",
+                        (1 - c) * 100) : cos));
+            }
+            b.append(String.format("%-40s%s", "[" + ops[ops.length - 1] + "] " + r.name(), cells).stripTrailing())
+                    .append('\n');
+        }
+        Files.writeString(file, b);
+    }
+
+    /** The cosine similarity of two runs' values of a layer, in double. */
+    public static double cos(LayerValue a, LayerValue b) {
+        float[] x = a.real().toFloat().floats();
+        float[] y = b.real().toFloat().floats();
+        double dot = 0;
+        double nx = 0;
+        double ny = 0;
+        for (int i = 0; i < x.length; i++) {
+            dot += (double) x[i] * y[i];
+            nx += (double) x[i] * x[i];
+            ny += (double) y[i] * y[i];
+        }
+        return dot / Math.sqrt(nx * ny);
     }
 
     /**
@@ -118,6 +209,45 @@ public final class VendorDumpWriters {
         }
         Files.writeString(dir.resolve("subgraph_0_tidl_net.bin.layer_info.txt"), info);
         return quant;
+    }
+
+    /**
+     * TIDL traces named as TI's troubleshooting guide documents them
+     * ({@code tidl_trace<dataId>_<batch>_<ch>_<W>x<H>}), float traces only, with the layer info file;
+     * data ids are the layer index plus 100.
+     */
+    public static void tidlDocumented(Path dir, List<Named> layers) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder info = new StringBuilder();
+        for (int i = 0; i < layers.size(); i++) {
+            Named n = layers.get(i);
+            float[] f = n.value().real().toFloat().floats();
+            Files.write(dir.resolve(TidlTraceLayout.documentedName(100 + i, n.value().shape()) + "_float.bin"),
+                    TensorBytes.encodeFloats(f, 0, f.length));
+            info.append(i).append(' ').append(100 + i).append(' ').append(n.name()).append('\n');
+        }
+        Files.writeString(dir.resolve("model_tidl_net.bin.layer_info.txt"), info);
+    }
+
+    /**
+     * TIDL float traces of a model split into two subgraphs at {@code split} (subgraph 0 before it, 1
+     * from it on), each with its own layer info file whose data ids start again at 0, as each
+     * subgraph's artifacts number their own buffers.
+     */
+    public static void tidlTwoSubgraphs(Path dir, List<Named> layers, int split) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder[] info = {new StringBuilder(), new StringBuilder()};
+        for (int i = 0; i < layers.size(); i++) {
+            Named n = layers.get(i);
+            int sg = i < split ? 0 : 1;
+            int id = sg == 0 ? i : i - split;
+            float[] f = n.value().real().toFloat().floats();
+            Files.write(dir.resolve(TidlTraceLayout.baseName(sg, id, n.value().shape()) + "_float.bin"),
+                    TensorBytes.encodeFloats(f, 0, f.length));
+            info[sg].append(id).append(' ').append(id).append(' ').append(n.name()).append('\n');
+        }
+        Files.writeString(dir.resolve("subgraph_0_tidl_net.bin.layer_info.txt"), info[0]);
+        Files.writeString(dir.resolve("subgraph_1_tidl_net.bin.layer_info.txt"), info[1]);
     }
 
     /**

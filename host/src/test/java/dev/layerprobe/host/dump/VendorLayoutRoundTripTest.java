@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.dump.layout.DumpLayouts;
@@ -20,6 +21,7 @@ import dev.layerprobe.dump.mapping.MappingTarget;
 import dev.layerprobe.dump.mapping.Relayout;
 import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.simulator.LayerValue;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -77,6 +79,71 @@ class VendorLayoutRoundTripTest {
         assertReadBack(floats(sim), d, FixedPointOptions.NONE, false);
         assertReadBack(golden, DumpLayouts.open(tmp.resolve("snapshot/golden"), null, FixedPointOptions.NONE),
                 FixedPointOptions.NONE, false);
+    }
+
+    @Test
+    void rknnSnapshotRootMapAppliesToEverySideAndNpyCopiesKeepTheShape() throws Exception {
+        Path root = tmp.resolve("snapshot");
+        VendorDumpWriters.rknnSnapshotRoot(root, golden, floats(sim), floats(sim));
+        assertFalse(Files.exists(root.resolve("golden").resolve(RknnSnapshotLayout.MAP_FILE)), "the map is at the root only");
+        for (String side : List.of("simulator", "runtime")) {
+            LayerDump d = DumpLayouts.open(root.resolve(side), null, FixedPointOptions.NONE);
+            assertEquals(RknnSnapshotLayout.NAME, d.layout(), side);
+            assertReadBack(floats(sim), d, FixedPointOptions.NONE, false);
+        }
+        LayerDump g = DumpLayouts.open(root.resolve("golden"), null, FixedPointOptions.NONE);
+        assertTrue(g.layers().get(0).file().startsWith(RknnSnapshotLayout.NPY_DIR), g.layers().get(0).file());
+        assertArrayEquals(golden.get(0).value().shape(), g.read(g.layers().get(0)).shape(), "npy/ keeps the shape");
+        assertReadBack(golden, g, FixedPointOptions.NONE, false);
+
+        // A side holds only what was dumped: a tensor the board fused away is not a layer of it.
+        String gone = g.layers().get(3).file().replace(RknnSnapshotLayout.NPY_DIR + "/", "").replace(".npy", ".txt");
+        Files.delete(root.resolve("runtime").resolve(gone));
+        assertEquals(sim.size() - 1, DumpLayouts.open(root.resolve("runtime"), null, FixedPointOptions.NONE).layers().size());
+
+        IOException whole = assertThrows(IOException.class, () -> DumpLayouts.detect(root));
+        assertTrue(whole.getMessage().contains("whole RKNN snapshot"), whole.getMessage());
+        IOException qnt = assertThrows(IOException.class, () -> DumpLayouts.detect(root.resolve("entire_qnt")));
+        assertTrue(qnt.getMessage().contains("not a dump in any known layout"), qnt.getMessage());
+    }
+
+    @Test
+    void tidlTracesInTheNamingTiDocumentsAreBitForBit() throws Exception {
+        Path dir = tmp.resolve("tidl_documented");
+        VendorDumpWriters.tidlDocumented(dir, golden);
+        assertTrue(Files.exists(dir.resolve(TidlTraceLayout.documentedName(100, golden.get(0).value().shape()) + "_float.bin")));
+        LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
+        assertEquals(TidlTraceLayout.NAME, d.layout());
+        assertEquals(golden.get(0).name(), d.layers().get(0).name(), "names from the layer info file");
+        assertReadBack(golden, d, FixedPointOptions.NONE, false);
+    }
+
+    @Test
+    void tidlSubgraphsEachTakeTheirOwnLayerInfo() throws Exception {
+        Path dir = tmp.resolve("tidl_two");
+        VendorDumpWriters.tidlTwoSubgraphs(dir, golden, 10);
+        LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
+        assertEquals(golden.stream().map(VendorDumpWriters.Named::name).toList(),
+                d.layers().stream().map(l -> l.name()).toList(), "data ids repeat across subgraphs, names do not");
+        assertReadBack(golden, d, FixedPointOptions.NONE, false);
+    }
+
+    @Test
+    void tidlPerCoreTracesAreRefusedInOneLineUnlessStitchedOnesAreBeside() throws Exception {
+        Path dir = tmp.resolve("tidl_cores");
+        VendorDumpWriters.tidlDocumented(dir, golden);
+        try (var files = Files.list(dir)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("tidl_trace")).toList()) {
+                Files.copy(f, dir.resolve("C7X_1_" + f.getFileName()));
+                Files.move(f, dir.resolve("C7X_2_" + f.getFileName()));
+            }
+        }
+        IOException e = assertThrows(IOException.class, () -> DumpLayouts.open(dir, null, FixedPointOptions.NONE));
+        assertTrue(e.getMessage().contains("per-core TIDL traces") && e.getMessage().contains("stitch")
+                && e.getMessage().contains("[1, 2]") && !e.getMessage().contains("\n"), e.getMessage());
+
+        VendorDumpWriters.tidlDocumented(dir, golden);
+        assertReadBack(golden, DumpLayouts.open(dir, null, FixedPointOptions.NONE), FixedPointOptions.NONE, false);
     }
 
     @Test
