@@ -117,13 +117,19 @@ public final class DumpComparison {
         Map<String, LayerMapping.Entry> inA = mapA.byTarget();
         Map<String, LayerMapping.Entry> inB = mapB.byTarget();
         Map<String, LayerMapping.Entry> inS = mapS == null ? Map.of() : mapS.byTarget();
+        VendorTable vendorTable = vendorTable(a, b, s);
+        LayerMapping mapVendor = vendorTable == null ? null : vendorMapping(vendorTable, targets, map);
         if (o.model() == null) {
-            // Without a model, op types come from the dumps: A's where its layout records them, else B's.
+            // Without a model, op types come from the dumps: A's where its layout records them, else B's,
+            // else the vendor table's (RKNN's text snapshots record none, its table does).
+            Map<String, LayerMapping.Entry> inVendor = mapVendor == null ? Map.of() : mapVendor.byTarget();
             for (int i = 0; i < layers.size(); i++) {
                 Layer l = layers.get(i);
                 LayerMapping.Entry eb = inB.get(l.name());
-                if (l.op().isEmpty() && eb != null && eb.from().op() != null) {
-                    layers.set(i, new Layer(l.index(), l.name(), eb.from().op(), l.inputs(), l.outputs(), l.fusedNodes(),
+                LayerMapping.Entry ev = inVendor.get(l.name());
+                String op = eb != null && eb.from().op() != null ? eb.from().op() : ev != null ? ev.from().op() : null;
+                if (l.op().isEmpty() && op != null) {
+                    layers.set(i, new Layer(l.index(), l.name(), op, l.inputs(), l.outputs(), l.fusedNodes(),
                             l.fusedOps(), l.attributes(), l.placement(), l.outputQuant()));
                 }
             }
@@ -184,13 +190,10 @@ public final class DumpComparison {
         Report.RuntimeFault fault = RuntimeLocalizer.locate(rows, this::column, this::agrees,
                 (r, m) -> evidence(r, m, rows));
         String verdict = fault != null
-                ? nameB + " departs from " + (threeWay ? "the simulator" : nameA) + " at " + fault.layer() + " ("
-                        + fault.op() + ")"
+                ? nameB + " departs from " + (threeWay ? "the simulator" : nameA) + " at " + fault.layer() + opLabel(fault)
                 : nameB + " agrees with " + (threeWay ? "the simulator" : nameA) + " on every mapped layer";
         List<Report.Layer> reportRows = new ArrayList<>(ReportFiles.rows(rows));
-        VendorTable vendorTable = vendorTable(a, b, s);
-        Report.VendorSource vendor = vendorTable == null ? null
-                : vendorFigures(vendorTable, reportRows, targets, map);
+        Report.VendorSource vendor = vendorTable == null ? null : vendorFigures(vendorTable, mapVendor, reportRows);
         Report.Mapping mapping = new Report.Mapping(a.dir() + " (" + a.layout() + ")", b.dir() + " (" + b.layout() + ")",
                 mapA.entries().stream().map(LayerMapping.Entry::describe).toList(),
                 mapB.entries().stream().map(LayerMapping.Entry::describe).toList(),
@@ -245,26 +248,35 @@ public final class DumpComparison {
         return null;
     }
 
-    /**
-     * Maps the vendor's rows onto the table's layers as the dumps are mapped, puts their figures into
-     * {@code rows} beside ours, and lists where the two fall in different threshold bands.
-     */
-    private Report.VendorSource vendorFigures(VendorTable t, List<Report.Layer> rows, List<MappingTarget> targets,
-            MapFile map) throws InputException {
+    /** Maps the vendor's rows with figures onto the table's layers as the dumps are mapped. */
+    private static LayerMapping vendorMapping(VendorTable t, List<MappingTarget> targets, MapFile map)
+            throws InputException {
         List<DumpedLayer> named = new ArrayList<>();
-        Map<String, VendorTable.Row> byName = new HashMap<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
         for (VendorTable.Row r : t.rows()) {
             // Rows without figures (layers fused into the next) have nothing to show; leaving them out
             // keeps them from taking a layer in the order pass.
-            if (!r.cells().isEmpty() && byName.putIfAbsent(r.name(), r) == null) {
+            if (!r.cells().isEmpty() && seen.add(r.name())) {
                 named.add(new DumpedLayer(named.size(), r.name(), r.op(), null, false, null));
             }
         }
-        LayerMapping m;
         try {
-            m = LayerMapper.map(named, targets, map.names());
+            return LayerMapper.map(named, targets, map.names());
         } catch (IllegalArgumentException e) {
             throw new InputException(e.getMessage());
+        }
+    }
+
+    /**
+     * Puts the vendor's figures into {@code rows} beside ours, and lists where the two fall in
+     * different threshold bands.
+     */
+    private Report.VendorSource vendorFigures(VendorTable t, LayerMapping m, List<Report.Layer> rows) {
+        Map<String, VendorTable.Row> byName = new HashMap<>();
+        for (VendorTable.Row r : t.rows()) {
+            if (!r.cells().isEmpty()) {
+                byName.putIfAbsent(r.name(), r);
+            }
         }
         Map<String, LayerMapping.Entry> byTarget = m.byTarget();
         int compared = 0;
@@ -400,7 +412,7 @@ public final class DumpComparison {
         Report.RuntimeFault f = r.rootCause().runtime();
         String ref = threeWay ? "the simulator" : nameA;
         if (f != null) {
-            out.println("  " + nameB + " first departs from " + ref + " at layer '" + f.layer() + "' (" + f.op() + "): "
+            out.println("  " + nameB + " first departs from " + ref + " at layer '" + f.layer() + "'" + opLabel(f) + ": "
                     + f.evidence() + ".");
         } else {
             out.println("  " + nameB + " agrees with " + ref + " on every mapped layer ("
@@ -422,13 +434,20 @@ public final class DumpComparison {
         Report.VendorSource v = m.vendor();
         if (v != null) {
             out.println("  " + v.tool() + "'s own figures (" + v.source() + ", " + v.form() + "): " + v.mapped().size()
-                    + " of its " + v.rows() + " rows mapped onto layers; " + (v.compared() - v.differences().size())
+                    + " of its " + (v.mapped().size() + v.unmapped().size()) + " rows with figures mapped onto layers"
+                    + (v.unmapped().isEmpty() ? "" : " (unmapped: " + abbreviate(v.unmapped()) + ")") + "; "
+                    + (v.compared() - v.differences().size())
                     + " of " + v.compared() + " figures on both sides fall in the same threshold band"
                     + (v.differences().isEmpty() ? "." : ", they differ at: " + abbreviate(v.differences().stream()
                             .map(d -> String.format(Locale.ROOT, "%s %s (ours %.5f, %s %.5f)", d.layer(), d.column(),
                                     d.cos(), v.tool(), d.vendorCos())).toList())));
         }
         out.println("  Verdict: " + r.summary().verdict() + ".");
+    }
+
+    /** {@code " (Op)"}, or nothing when no dump, model or vendor table records the op. */
+    private static String opLabel(Report.RuntimeFault f) {
+        return f.op() == null || f.op().isEmpty() ? "" : " (" + f.op() + ")";
     }
 
     private static String abbreviate(List<String> names) {
