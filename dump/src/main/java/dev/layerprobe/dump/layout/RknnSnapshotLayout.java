@@ -18,9 +18,9 @@ import java.util.Set;
 
 /**
  * One side of an RKNN-Toolkit2 {@code accuracy_analysis} snapshot, laid out as RKNN-Toolkit2 2.x
- * (2.0 to 2.3) writes it, whose {@code accuracy_analysis} prints {@code The mapping of layer_name &
- * file_name save to: ./snapshot/map_name_to_file.txt}, and as 1.x writes it as far as its published
- * output shows (the same folders and map; we have seen no 1.x snapshot that differs):
+ * writes it (its {@code accuracy_analysis} prints {@code The mapping of layer_name & file_name save
+ * to: ./snapshot/map_name_to_file.txt}), and, we assume, 1.x as well (the same folders and map: we
+ * know no published 1.x snapshot that differs):
  *
  * <pre>
  * snapshot/
@@ -34,14 +34,14 @@ import java.util.Set;
  *
  * A side holds one text file per tensor: the values as whitespace-separated decimal numbers,
  * flattened in C order, channels first, with no shape (layers take their shape from the layer they
- * are mapped to). Some releases also write a {@code npy/} folder inside a side holding
- * {@code <file stem>.npy} for the same tensors; where it exists it is read instead of the text
- * file, as it keeps the shape and every bit of the float32 values.
+ * are mapped to). Some releases also write a {@code npy/} folder inside a side with {@code .npy}
+ * copies of the same tensors, which we assume are named {@code <text file's stem>.npy}; where one
+ * exists it is read instead of the text file, as it keeps the shape and every bit of the float32
+ * values.
  *
  * <p>{@value #MAP_FILE} sits at the snapshot's root and applies to every side; a copy inside a
- * side is accepted too and wins. Each line gives the
- * tensor's name and its file's name separated by whitespace, in either order (the token naming a
- * file that exists is the file). A side need not hold every tensor of the map: the board does not
+ * side is accepted too and wins. Each line gives the tensor's name and its file's name separated by
+ * whitespace, in either order (the token naming a file that exists is the file). A side need not hold every tensor of the map: the board does not
  * dump tensors fused away, so tensors whose file is absent from a side are not layers of that side.
  * Numbers are read as float32; {@code nan} and {@code inf} as numpy writes them.
  */
