@@ -90,8 +90,19 @@ public final class Analysis {
         if (!InputShapes.isStatic(in.shape())) {
             floatProgram = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(Map.of(in.name(), shape)));
         }
-        Files.createDirectories(o.reportDir());
+        ReportFiles.prepare(o.reportDir());
 
+        // The device is asked first: an unreachable or refusing device fails the command in seconds,
+        // not after minutes of calibration and golden runs.
+        try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile)) {
+            AgentClient client = device.client();
+            DeviceInfo info = client.info();
+            return analyze(client, info, localProfile, floatModel, floatProgram, modelName, feeds);
+        }
+    }
+
+    private Report analyze(AgentClient client, DeviceInfo info, DeviceProfile localProfile, ModelProto floatModel,
+            NpuProgram floatProgram, String modelName, List<Map<String, Tensor>> feeds) throws Exception {
         ModelProto deviceModel;
         Path deviceModelFile;
         NpuProgram sim;
@@ -125,10 +136,7 @@ public final class Analysis {
             Simulator.compile(deviceModel, deviceModelFile.getFileName().toString(), CompileOptions.of(localProfile));
         }
 
-        try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile);
-             GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
-            AgentClient client = device.client();
-            DeviceInfo info = client.info();
+        try (GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
             String modelId = client.upload(deviceBytes, deviceModelFile.getFileName().toString());
             List<LayerComparison> rows = new ArrayList<>();
             Map<String, LayerComparison> byName = new LinkedHashMap<>();
