@@ -163,8 +163,8 @@ final class ModelVerdicts {
         switch (modelCase) {
             case INPUT -> {
                 String firstCos = first != null && first.entire() != null && first.entire().cos() < warnCos
-                        ? String.format(Locale.ROOT, "; the first layer '%s' already has entire cos %.5f", first.name(),
-                        first.entire().cos()) : "";
+                        ? String.format(Locale.ROOT, "; the first layer '%s' already has entire cos %s", first.name(),
+                        cos5(first.entire().cos())) : "";
                 text = head + "; the input " + input.input() + " does not look like what the model was calibrated"
                         + " on: " + input.evidence() + (input.likely() != null ? "; likely " + input.likely() : "")
                         + firstCos + ".";
@@ -176,8 +176,8 @@ final class ModelVerdicts {
             case FEW_LAYERS -> {
                 List<String> named = new ArrayList<>();
                 for (Report.Culprit c : culprits) {
-                    named.add(String.format(Locale.ROOT, "'%s' (%s, per_layer cos %.5f, %.0f%%: %s)", c.layer(),
-                            c.op(), c.cos(), 100 * c.share(), c.cause()));
+                    named.add(String.format(Locale.ROOT, "'%s' (%s, per_layer cos %s, %.0f%%: %s)", c.layer(),
+                            c.op(), cos5(c.cos()), 100 * c.share(), c.cause()));
                 }
                 text = String.format(Locale.ROOT, "%s; %s of the error the layers make by themselves: %s.", head,
                         culprits.size() == 1 ? "one layer makes " + pct(f.culpritShare())
@@ -195,9 +195,9 @@ final class ModelVerdicts {
                 double amp = f.amplification();
                 double vsWorst = out.entire().relEuc() / ownError(w);
                 text = String.format(Locale.ROOT, "%s; no single layer is to blame: every layer's own error is small"
-                        + " (the largest, '%s', per_layer cos %.5f, relative error %.3g), but %s: the output's"
+                        + " (the largest, '%s', per_layer cos %s, relative error %.3g), but %s: the output's"
                         + " relative error %.3g is %.1fx what all %d layers' own errors add up to (%.3g) and %.0fx the"
-                        + " largest.", head, w.name(), w.perLayer().cos(), ownError(w),
+                        + " largest.", head, w.name(), cos5(w.perLayer().cos()), ownError(w),
                         amp > AMPLIFIES ? "the network amplifies them" : "they add up over the network",
                         out.entire().relEuc(), amp, f.layerCount(), f.layersRelErr(), vsWorst);
                 fix = spreadFix(settings);
@@ -209,8 +209,8 @@ final class ModelVerdicts {
         }
         if (check != null) {
             String reached = String.format(Locale.ROOT, "quick check on %s: with %s (same calibration) '%s' reaches"
-                    + " entire cos %.5f (this run: %.5f)", check.input(), check.what(), check.output(), check.cos(),
-                    check.baselineCos());
+                    + " entire cos %s (this run: %s)", check.input(), check.what(), check.output(), cos5(check.cos()),
+                    cos5(check.baselineCos()));
             fix = fix == null ? reached : fix + "; " + reached;
         }
         List<Report.Culprit> named = FEW_LAYERS.equals(modelCase) ? culprits : List.of();
@@ -223,8 +223,8 @@ final class ModelVerdicts {
 
     /** The model's part of the one-sentence verdict, or null when its case is {@code ok}. */
     static String sentence(Report.ModelVerdict v, double warnCos, double wrongCos) {
-        String head = String.format(Locale.ROOT, "the quantized model is %s at its output '%s' (entire cos %.5f)",
-                v.outputCos() < wrongCos ? "wrong" : "off", v.output(), v.outputCos());
+        String head = String.format(Locale.ROOT, "the quantized model is %s at its output '%s' (entire cos %s)",
+                v.outputCos() < wrongCos ? "wrong" : "off", v.output(), cos5(v.outputCos()));
         return switch (v.modelCase()) {
             case INPUT -> (v.outputCos() < warnCos ? head + ", and the input" : "the input") + " does not look like"
                     + " the calibration data" + (v.input().likely() != null ? " (likely " + v.input().likely() + ")" : "");
@@ -242,15 +242,15 @@ final class ModelVerdicts {
         Report.Layer out = f.output();
         double cos = out.entire().cos();
         if (cos < wrongCos) {
-            return String.format(Locale.ROOT, "the quantized model is wrong at its output '%s': entire cos %.5f, below"
-                    + " --wrong-cos %s", out.name(), cos, trim(wrongCos));
+            return String.format(Locale.ROOT, "the quantized model is wrong at its output '%s': entire cos %s, below"
+                    + " --wrong-cos %s", out.name(), cos5(cos), trim(wrongCos));
         }
         if (cos < warnCos) {
-            return String.format(Locale.ROOT, "the quantized model is off at its output '%s': entire cos %.5f, below"
-                    + " --warn-cos %s", out.name(), cos, trim(warnCos));
+            return String.format(Locale.ROOT, "the quantized model is off at its output '%s': entire cos %s, below"
+                    + " --warn-cos %s", out.name(), cos5(cos), trim(warnCos));
         }
-        return String.format(Locale.ROOT, "the quantized model keeps its output '%s' at entire cos %.5f", out.name(),
-                cos);
+        return String.format(Locale.ROOT, "the quantized model keeps its output '%s' at entire cos %s", out.name(),
+                cos5(cos));
     }
 
     /** What more precision for the whole network means for the run's own settings. */
@@ -263,6 +263,15 @@ final class ModelVerdicts {
         return "give the whole network more precision: --dtype int16 for every layer, or 'layerprobe propose-hybrid"
                 + " MODEL --calib DIR --target-cos C' for the fewest layers in int16 that reach cos C; promoting any"
                 + " one layer cannot help";
+    }
+
+    /** Five decimals, truncated as the console table prints them, so the verdict and the table agree. */
+    static String cos5(double cos) {
+        if (Double.isNaN(cos)) {
+            return "nan";
+        }
+        double t = cos >= 0 ? Math.floor(cos * 1e5) / 1e5 : Math.ceil(cos * 1e5) / 1e5;
+        return String.format(Locale.ROOT, "%.5f", t);
     }
 
     private static String pct(double share) {

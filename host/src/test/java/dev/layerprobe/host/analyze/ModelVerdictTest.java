@@ -85,9 +85,12 @@ class ModelVerdictTest {
         assertTrue(cos < 0.98, "output cos " + cos);
         assertTrue(m.get("amplification").asDouble() > ModelVerdicts.AMPLIFIES, m.toString());
         assertTrue(m.get("worst_layer_cos").asDouble() > 0.999, "every layer's own error is small: " + m);
-        assertTrue(s.get("verdict").asText().startsWith(String.format(java.util.Locale.ROOT,
-                "the quantized model is wrong at its output 'heatmaps' (entire cos %.5f): the loss is spread", cos)),
-                s.get("verdict").asText());
+        assertTrue(s.get("verdict").asText().startsWith("the quantized model is wrong at its output 'heatmaps' (entire"
+                + " cos " + ModelVerdicts.cos5(cos) + "): the loss is spread"), s.get("verdict").asText());
+        // report.html shows the model verdict with its case.
+        String html = Files.readString(tmp.resolve("pose").resolve("report.html"));
+        assertTrue(html.contains("id=\"model-verdict\"") && html.contains("<code>spread_amplified</code>")
+                && html.contains("no single layer is to blame"), "report.html lacks the model verdict");
         assertTrue(s.get("verdict").asText().endsWith("the device matches the simulator on every layer"));
         // No layer whose own error is negligible is offered as a fix, and the fix is for the whole network.
         assertEquals(0, r.report().at("/root_cause/quantization").size(), r.report().get("root_cause").toString());
