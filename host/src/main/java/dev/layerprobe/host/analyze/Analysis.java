@@ -511,7 +511,7 @@ public final class Analysis {
             double cos = Metrics.compare(g, got[0]).cos();
             double baseline = Metrics.compare(g, base.readWhole(base.layer(output))).cos();
             return new Report.QuickCheck(what, o.inputs().get(0).getFileName().toString(), output, cos, baseline);
-        } catch (Exception | OutOfMemoryError e) {
+        } catch (Exception e) {
             return null;
         }
     }
@@ -581,10 +581,8 @@ public final class Analysis {
         } else {
             List<Report.HotSpot> spots = r.rootCause().quantization();
             if (spots.isEmpty()) {
-                out.println(String.format(Locale.ROOT, "  Quantization: no hot spot; no layer's own error is large"
-                        + " enough for a fix of that layer alone to help (per_layer cos below %s, and below %s or at"
-                        + " least %.0f%% of what all layers' own errors add up to).", HotSpots.PER_LAYER_COS,
-                        HotSpots.OWN_COS, 100 * HotSpots.OWN_SHARE));
+                out.println("  Quantization: no hot spot; no layer's own error stands out enough for a fix of that"
+                        + " layer alone to help.");
             } else {
                 out.println("  Quantization hot spots (largest own error and largest entire-cos drop first):");
                 for (int i = 0; i < spots.size(); i++) {

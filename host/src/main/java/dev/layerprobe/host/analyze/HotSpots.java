@@ -61,8 +61,12 @@ public final class HotSpots {
     static final int FEW_CODES = 8;
     /** Per_layer cos below which a layer's own error always counts. */
     static final double OWN_COS = 0.99;
-    /** A share of the layers' summed own error (per_layer rel_euc squared) from which a layer's own error counts. */
+    /** A share of the layers' summed own error (per_layer rel_euc squared) from which a layer's own error counts... */
     static final double OWN_SHARE = 0.05;
+    /** ...when it is also this many times the mean own error (squared), i.e. twice the root mean square... */
+    static final double OWN_OVER_MEAN = 4;
+    /** ...or this share alone: a layer that makes half the error by itself is the place to look. */
+    static final double HALF_SHARE = 0.5;
     /** Inputs run through the float program for the activation-range evidence. */
     static final int EVIDENCE_INPUTS = 4;
 
@@ -140,16 +144,20 @@ public final class HotSpots {
 
     /**
      * The rows whose own error counts, in execution order: per_layer cos below {@link #PER_LAYER_COS},
-     * and either below {@link #OWN_COS} or holding at least {@link #OWN_SHARE} of the layers' summed own
-     * error (per_layer rel_euc squared, over every row with a per_layer value). Removing a smaller share
-     * would hardly change the output, so such a layer is no fix on its own.
+     * and one of: per_layer cos below {@link #OWN_COS}; a share of the layers' summed own error
+     * (ε² / Σ ε², ε the per_layer rel_euc, over every row with a per_layer value) of at least
+     * {@link #OWN_SHARE} with ε² at least {@link #OWN_OVER_MEAN} times the mean ε²; a share of at least
+     * {@link #HALF_SHARE}. A layer at its precision's usual error (int8's, say) is none: removing its
+     * share would hardly change the output, and in a small network every layer holds several percent.
      */
     static List<Report.Layer> significant(List<Report.Layer> layers) {
         double sum = 0;
+        int counted = 0;
         for (Report.Layer l : layers) {
             double e = ModelVerdicts.ownError(l);
             if (!Double.isNaN(e)) {
                 sum += e * e;
+                counted++;
             }
         }
         List<Report.Layer> out = new ArrayList<>();
@@ -159,7 +167,9 @@ public final class HotSpots {
             if (Double.isNaN(e) || Double.isNaN(pl.cos()) || pl.cos() >= PER_LAYER_COS) {
                 continue;
             }
-            if (pl.cos() < OWN_COS || (sum > 0 && e * e / sum >= OWN_SHARE)) {
+            double share = sum > 0 ? e * e / sum : 0;
+            if (pl.cos() < OWN_COS || share >= HALF_SHARE
+                    || (share >= OWN_SHARE && share * counted >= OWN_OVER_MEAN)) {
                 out.add(l);
             }
         }
