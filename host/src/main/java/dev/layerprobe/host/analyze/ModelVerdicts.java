@@ -200,6 +200,15 @@ final class ModelVerdicts {
                         + " largest.", head, w.name(), cos5(w.perLayer().cos()), ownError(w),
                         amp > AMPLIFIES ? "the network amplifies them" : "they add up over the network",
                         out.entire().relEuc(), amp, f.layerCount(), f.layersRelErr(), vsWorst);
+                if (!f.culprits().isEmpty()) {
+                    // Hot spots may still be worth fixing; they just do not explain the output.
+                    boolean one = f.culprits().size() == 1;
+                    text += String.format(Locale.ROOT, " %s whose own error stands out (%s) make%s only %s of the"
+                            + " layers' own error: worth fixing, but %s not explain the output.",
+                            one ? "The one layer" : "The layers", String.join(", ", f.culprits().stream()
+                            .map(c -> "'" + c.layer().name() + "'").toList()), one ? "s" : "", pct(f.culpritShare()),
+                            one ? "it does" : "they do");
+                }
                 fix = spreadFix(settings);
             }
             default -> {
