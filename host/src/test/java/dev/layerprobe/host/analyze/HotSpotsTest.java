@@ -207,6 +207,10 @@ class HotSpotsTest {
         assertTrue(perChannel, spots.toString());
         String text = out.toString();
         assertTrue(text.contains("Quantization hot spots ("), text);
+        // The hot spot is worth fixing but does not explain the output: the model verdict says both.
+        assertEquals("spread_amplified", r.at("/summary/model_case").asText());
+        assertTrue(r.at("/summary/model/text").asText().contains("whose own error stands out ('"
+                + spots.get(0).get("layer").asText() + "'"), r.at("/summary/model/text").asText());
         assertTrue(text.contains("1. '" + spots.get(0).get("layer").asText() + "'"), text);
         System.out.println(text.substring(text.indexOf("Diagnosis:")));
         System.out.println(spots.toPrettyString());
