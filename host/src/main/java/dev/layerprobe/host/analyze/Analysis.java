@@ -558,7 +558,8 @@ public final class Analysis {
         if (model != null) {
             out.println("  Model: " + capitalize(model.text()));
             if (model.fix() != null) {
-                out.println("    Fix: " + model.fix() + ".");
+                out.println("    Fix: " + model.fix() + (model.check() == null ? "" : "; "
+                        + ModelVerdicts.checkText(model.check())) + ".");
             }
         }
         Report.RuntimeFault f = r.rootCause().runtime();

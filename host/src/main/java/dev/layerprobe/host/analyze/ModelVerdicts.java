@@ -216,18 +216,19 @@ final class ModelVerdicts {
                 fix = null;
             }
         }
-        if (check != null) {
-            String reached = String.format(Locale.ROOT, "quick check on %s: with %s (same calibration) '%s' reaches"
-                    + " entire cos %s (this run: %s)", check.input(), check.what(), check.output(), cos5(check.cos()),
-                    cos5(check.baselineCos()));
-            fix = fix == null ? reached : fix + "; " + reached;
-        }
         List<Report.Culprit> named = FEW_LAYERS.equals(modelCase) ? culprits : List.of();
         Report.Layer w = f.worst();
         return new Report.ModelVerdict(modelCase, out.name(), out.entire().cos(), out.entire().relEuc(),
                 finite(f.layersRelErr()), finite(f.amplification()), w == null ? null : w.name(),
                 w == null ? null : w.perLayer().cos(), w == null ? null : finite(ownError(w)), named,
                 INPUT.equals(modelCase) ? input : null, check, text, fix);
+    }
+
+    /** The quick check in words, as the diagnosis prints it after the fix. */
+    static String checkText(Report.QuickCheck check) {
+        return String.format(Locale.ROOT, "quick check on %s: with %s (same calibration) '%s' reaches entire cos %s"
+                + " (this run: %s)", check.input(), check.what(), check.output(), cos5(check.cos()),
+                cos5(check.baselineCos()));
     }
 
     /** The model's part of the one-sentence verdict, or null when its case is {@code ok}. */

@@ -188,7 +188,7 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param input for {@code input}: the evidence; else null
      * @param check a quick re-run that shows what the fix reaches, or null when none was run
      * @param text the model verdict in plain words, as the diagnosis prints it
-     * @param fix what to do, in plain words
+     * @param fix what to do, in plain words (the quick check, when one ran, is in {@code check})
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record ModelVerdict(String modelCase, String output, double outputCos, double outputRelErr,
