@@ -1,23 +1,35 @@
 package dev.layerprobe.bench;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.layerprobe.host.input.InputException;
+import dev.layerprobe.host.input.InputShapes;
+import dev.layerprobe.host.input.SeededInputs;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.simulator.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.tensor.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 
 /**
@@ -26,16 +38,22 @@ import java.util.concurrent.ForkJoinPool;
  *
  * <p>Both engines are warmed up, then measured interleaved (ORT, simulator, ORT, simulator, ...)
  * so that noise from other work on a shared machine hits both alike; the ratio of the two medians
- * is the figure of merit (the issue's target is a ratio of at most 5). Times are wall-clock
- * milliseconds per {@code run} call on one seeded 1x3x224x224 input.
+ * is the figure of merit (the target is a ratio of at most 5). Times are wall-clock milliseconds
+ * per {@code run} call. Every input of the model gets seeded random data of its shape
+ * ({@link SeededInputs}, seed 42 + input index); dynamic dimensions come from
+ * {@code --input-shape NAME=DIMS} (a dynamic batch is 1), and the simulator is compiled at those
+ * shapes.
  *
- * <p>Usage: {@code FloatSimulatorBench [model.onnx] [--iterations N] [--warmup N]}; the model
- * defaults to {@code ../shared/models/mobilenet_v2.onnx} beside the repository root. Exits 0 when
- * the benchmark ran, 2 on a usage error or a missing model, 1 when an engine failed.
+ * <p>Usage: {@code FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]... [--iterations N]
+ * [--warmup N]}; the model defaults to {@code ../shared/models/mobilenet_v2.onnx} beside the
+ * repository root. Prints the model and inputs, one line per engine, and last {@code ratio: X}
+ * (simulator / ONNX Runtime). Exits 0 when the benchmark ran, 2 on a usage error, a missing model
+ * or an input shape it cannot resolve, 1 when an engine failed.
  */
 public final class FloatSimulatorBench {
-    private static final int[] INPUT_SHAPE = {1, 3, 224, 224};
     private static final long SEED = 42;
+    private static final String USAGE = "usage: FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]..."
+            + " [--iterations N] [--warmup N]";
 
     private FloatSimulatorBench() {
     }
@@ -44,11 +62,13 @@ public final class FloatSimulatorBench {
         Path model = null;
         int iterations = 30;
         int warmup = 10;
+        List<String> inputShapes = new ArrayList<>();
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
-                    case "--iterations" -> iterations = Integer.parseInt(args[++i]);
-                    case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+                    case "--iterations" -> iterations = Integer.parseInt(value(args, ++i, "--iterations"));
+                    case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, "--warmup"));
+                    case "--input-shape" -> inputShapes.add(value(args, ++i, "--input-shape"));
                     default -> {
                         if (args[i].startsWith("-") || model != null) {
                             throw new IllegalArgumentException("unexpected argument '" + args[i] + "'");
@@ -61,8 +81,7 @@ public final class FloatSimulatorBench {
                 throw new IllegalArgumentException("--iterations must be >= 1 and --warmup >= 0");
             }
         } catch (RuntimeException e) {
-            System.err.println("error: " + e.getMessage()
-                    + " (usage: FloatSimulatorBench [model.onnx] [--iterations N] [--warmup N])");
+            System.err.println("error: " + e.getMessage() + " (" + USAGE + ")");
             System.exit(2);
         }
         if (model == null) {
@@ -74,26 +93,32 @@ public final class FloatSimulatorBench {
             System.exit(2);
         }
         try {
-            System.out.println(run(model, iterations, warmup));
+            run(model, InputShapes.parse(inputShapes), iterations, warmup).forEach(System.out::println);
+        } catch (InputException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(2);
         } catch (OrtException | SimulatorException e) {
             System.err.println("error: " + e.getMessage());
             System.exit(1);
         }
     }
 
-    /** Runs the benchmark and returns its one-line summary. */
-    static String run(Path model, int iterations, int warmup) throws OrtException, SimulatorException {
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    /** Runs the benchmark and returns its report lines, the last one {@code ratio: X}. */
+    static List<String> run(Path model, Map<String, int[]> inputShapes, int iterations, int warmup)
+            throws OrtException, SimulatorException, InputException {
         // A parallel stream runs on the common pool's workers and on the calling thread.
         int threads = ForkJoinPool.commonPool().getParallelism() + 1;
-        float[] data = new float[Arrays.stream(INPUT_SHAPE).reduce(1, (a, b) -> a * b)];
-        Random random = new Random(SEED);
-        for (int i = 0; i < data.length; i++) {
-            data[i] = random.nextFloat() * 2f - 1f;
-        }
-
-        NpuProgram program = Simulator.compile(model, CompileOptions.DEFAULT);
-        String simInput = program.inputs().get(0).name();
-        Map<String, Tensor> feeds = Map.of(simInput, Tensor.ofFloats(INPUT_SHAPE, data));
+        List<ValueInfo> declared = Simulator.compile(model, CompileOptions.DEFAULT).inputs();
+        Map<String, int[]> shapes = SeededInputs.shapes(declared, inputShapes);
+        NpuProgram program = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(shapes));
+        Map<String, Tensor> feeds = SeededInputs.of(declared, shapes, SEED);
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -103,13 +128,12 @@ public final class FloatSimulatorBench {
             // ORT's pool otherwise busy-waits after each run, taking the cores from the simulator
             // run that follows it in the interleaved loop.
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            try (OrtSession session = env.createSession(model.toString(), options);
-                 OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(data),
-                         Arrays.stream(INPUT_SHAPE).asLongStream().toArray())) {
-                String ortInput = session.getInputNames().iterator().next();
-                Map<String, OnnxTensor> ortFeeds = Map.of(ortInput, input);
-
-                float maxDiff = maxAbsDiff(program.run(feeds, LayerObserver.NONE), session.run(ortFeeds));
+            Map<String, OnnxTensor> ortFeeds = new LinkedHashMap<>();
+            try (OrtSession session = env.createSession(model.toString(), options)) {
+                for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
+                    ortFeeds.put(e.getKey(), toOrt(env, e.getKey(), e.getValue()));
+                }
+                float maxDiff = maxAbsDiff(program, program.run(feeds, LayerObserver.NONE), session.run(ortFeeds));
                 for (int i = 0; i < warmup; i++) {
                     runOrt(session, ortFeeds);
                     program.run(feeds, LayerObserver.NONE);
@@ -129,13 +153,59 @@ public final class FloatSimulatorBench {
                 Arrays.sort(simMs);
                 double simMedian = percentile(simMs, 50);
                 double ortMedian = percentile(ortMs, 50);
-                String name = model.getFileName().toString().replaceFirst("\\.onnx$", "");
-                return String.format("%s %s, %d threads: simulator %.1f ms (p90 %.1f), onnxruntime %.1f ms (p90 %.1f),"
-                                + " ratio %.2f (target <= 5); %d iterations, outputs max |diff| %.2g",
-                        name, String.join("x", Arrays.stream(INPUT_SHAPE).mapToObj(Integer::toString).toList()),
-                        threads, simMedian, percentile(simMs, 90), ortMedian, percentile(ortMs, 90),
-                        simMedian / ortMedian, iterations, maxDiff);
+                String inputs = String.join(", ", shapes.entrySet().stream()
+                        .map(e -> e.getKey() + " " + InputShapes.describe(e.getValue())).toList());
+                return List.of(
+                        String.format(Locale.ROOT, "%s, inputs %s, %d threads, %d iterations after %d warm-ups;"
+                                + " outputs max |diff| %.2g", model.getFileName(), inputs, threads, iterations,
+                                warmup, maxDiff),
+                        String.format(Locale.ROOT, "simulator: %.2f ms (median), p90 %.2f ms", simMedian,
+                                percentile(simMs, 90)),
+                        String.format(Locale.ROOT, "onnxruntime: %.2f ms (median), p90 %.2f ms", ortMedian,
+                                percentile(ortMs, 90)),
+                        String.format(Locale.ROOT, "ratio: %.2f", simMedian / ortMedian));
+            } finally {
+                ortFeeds.values().forEach(OnnxTensor::close);
             }
+        }
+    }
+
+    /** The same values as an ONNX Runtime tensor, for the element types models take as inputs. */
+    private static OnnxTensor toOrt(OrtEnvironment env, String name, Tensor t) throws OrtException {
+        long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
+        int n = t.size();
+        switch (t.dtype()) {
+            case FLOAT32:
+                return OnnxTensor.createTensor(env, FloatBuffer.wrap(t.floats()), shape);
+            case INT64: {
+                LongBuffer b = LongBuffer.allocate(n);
+                for (int i = 0; i < n; i++) {
+                    b.put(t.getLong(i));
+                }
+                return OnnxTensor.createTensor(env, b.flip(), shape);
+            }
+            case INT32: {
+                IntBuffer b = IntBuffer.allocate(n);
+                for (int i = 0; i < n; i++) {
+                    b.put((int) t.getLong(i));
+                }
+                return OnnxTensor.createTensor(env, b.flip(), shape);
+            }
+            case INT8, UINT8, BOOL: {
+                ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.nativeOrder());
+                for (int i = 0; i < n; i++) {
+                    b.put((byte) t.getLong(i));
+                }
+                OnnxJavaType type = switch (t.dtype()) {
+                    case INT8 -> OnnxJavaType.INT8;
+                    case UINT8 -> OnnxJavaType.UINT8;
+                    default -> OnnxJavaType.BOOL;
+                };
+                return OnnxTensor.createTensor(env, b.flip(), shape, type);
+            }
+            default:
+                throw new IllegalArgumentException("input '" + name + "' has element type " + t.dtype()
+                        + ", the benchmark feeds [FLOAT32, INT64, INT32, INT8, UINT8, BOOL]");
         }
     }
 
@@ -145,18 +215,30 @@ public final class FloatSimulatorBench {
         }
     }
 
-    /** Max |simulator - ORT| over the first output, a check that both computed the same network. */
-    private static float maxAbsDiff(Map<String, LayerValue> sim, OrtSession.Result ort) throws OrtException {
+    /**
+     * Max |simulator - ORT| over the model's floating outputs, matched by name: a check that both
+     * computed the same network.
+     */
+    private static float maxAbsDiff(NpuProgram program, Map<String, LayerValue> sim, OrtSession.Result ort)
+            throws OrtException {
         try (ort) {
-            float[] a = sim.values().iterator().next().real().floats();
-            FloatBuffer b = ((OnnxTensor) ort.get(0)).getFloatBuffer();
-            if (b.remaining() != a.length) {
-                throw new IllegalStateException("simulator output has " + a.length + " values, onnxruntime "
-                        + b.remaining());
-            }
             float max = 0f;
-            for (int i = 0; i < a.length; i++) {
-                max = Math.max(max, Math.abs(a[i] - b.get(i)));
+            for (String name : program.outputs()) {
+                LayerValue v = sim.get(name);
+                var o = ort.get(name);
+                if (v == null || o.isEmpty() || !(o.get() instanceof OnnxTensor t)
+                        || t.getInfo().type != OnnxJavaType.FLOAT || !v.real().isFloating()) {
+                    continue;
+                }
+                float[] a = v.real().floats();
+                FloatBuffer b = t.getFloatBuffer();
+                if (b.remaining() != a.length) {
+                    throw new IllegalStateException("output '" + name + "': simulator has " + a.length
+                            + " values, onnxruntime " + b.remaining());
+                }
+                for (int i = 0; i < a.length; i++) {
+                    max = Math.max(max, Math.abs(a[i] - b.get(i)));
+                }
             }
             return max;
         }

@@ -7,6 +7,7 @@ import dev.layerprobe.host.client.AgentEndpoint;
 import dev.layerprobe.host.client.LayerCollector;
 import dev.layerprobe.host.compare.InputSpread;
 import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.dump.DumpManifest;
 import dev.layerprobe.dump.DumpValues;
 import dev.layerprobe.dump.DumpWriter;
@@ -14,6 +15,7 @@ import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputShapes;
+import dev.layerprobe.host.quantize.QuantizationOptions;
 import dev.layerprobe.host.quantize.Quantizer;
 import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.host.report.Report;
@@ -31,7 +33,10 @@ import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.Calibration;
+import dev.layerprobe.simulator.quant.HybridSpec;
 import dev.layerprobe.simulator.quant.LayerPrecision;
+import dev.layerprobe.simulator.quant.QdqWriter;
+import dev.layerprobe.simulator.quant.QuantConfig;
 import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.QTensor;
 import dev.layerprobe.simulator.tensor.QuantParams;
@@ -90,11 +95,23 @@ public final class Analysis {
         if (!InputShapes.isStatic(in.shape())) {
             floatProgram = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(Map.of(in.name(), shape)));
         }
-        Files.createDirectories(o.reportDir());
+        ReportFiles.prepare(o.reportDir());
 
+        // The device is asked first: an unreachable or refusing device fails the command in seconds,
+        // not after minutes of calibration and golden runs.
+        try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile)) {
+            AgentClient client = device.client();
+            DeviceInfo info = client.info();
+            return analyze(client, info, localProfile, floatModel, floatProgram, modelName, feeds);
+        }
+    }
+
+    private Report analyze(AgentClient client, DeviceInfo info, DeviceProfile localProfile, ModelProto floatModel,
+            NpuProgram floatProgram, String modelName, List<Map<String, Tensor>> feeds) throws Exception {
         ModelProto deviceModel;
         Path deviceModelFile;
         NpuProgram sim;
+        Calibration calibration = null;
         DeviceProfile hostProfile = new DeviceProfile(localProfile.name(), localProfile.requant(), List.of(), "");
         boolean unquantized = o.quantized() == null && o.quant().precision() == LayerPrecision.FLOAT32;
         if (unquantized) {
@@ -109,7 +126,7 @@ public final class Analysis {
             } else {
                 Quantizer quantizer = new Quantizer(out);
                 List<Path> calibFiles = o.calib() == null ? o.inputs() : Quantizer.listInputs(o.calib());
-                Calibration calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), calibFiles,
+                calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), calibFiles,
                         o.spec(), o.quant());
                 deviceModel = quantizer.quantize(floatProgram, calibration, o.quant());
                 out.println("quantized: " + o.quant().describe());
@@ -125,10 +142,9 @@ public final class Analysis {
             Simulator.compile(deviceModel, deviceModelFile.getFileName().toString(), CompileOptions.of(localProfile));
         }
 
-        try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile);
-             GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
-            AgentClient client = device.client();
-            DeviceInfo info = client.info();
+        Report.InputEvidence inputEvidence = sim.isQuantized() ? inputEvidence(sim, feeds) : null;
+
+        try (GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
             String modelId = client.upload(deviceBytes, deviceModelFile.getFileName().toString());
             List<LayerComparison> rows = new ArrayList<>();
             Map<String, LayerComparison> byName = new LinkedHashMap<>();
@@ -145,9 +161,10 @@ public final class Analysis {
                     progress.step();
                 }
             }
-            Report report = confirmOnDevice(buildReport(modelName, info, rows,
-                    new HotSpots.Sources(sim, floatProgram, deviceModel, feeds)), info, client, modelId, sim,
-                    feeds.get(0));
+            QuickCheckInputs quick = new QuickCheckInputs(calibration, floatProgram, hostProfile, feeds.get(0), dumps);
+            Report report = confirmOnDevice(buildReport(modelName, info, rows, new HotSpots.Sources(sim, floatProgram,
+                    deviceModel, feeds, o.quantized() == null ? o.quant() : null), inputEvidence, quick), info, client,
+                    modelId, sim, feeds.get(0));
             ReportFiles.printTable(report, out);
             printDiagnosis(report, sim.isQuantized());
             if ("ort".equals(info.getBackend()) && sim.isQuantized() && hostProfile.requant() != RequantMode.FLOAT) {
@@ -367,26 +384,184 @@ public final class Analysis {
     }
 
     private Report buildReport(String modelName, DeviceInfo info, List<LayerComparison> rows,
-            HotSpots.Sources hotSpotSources) {
+            HotSpots.Sources hotSpotSources, Report.InputEvidence inputEvidence, QuickCheckInputs quick) {
         List<Report.Layer> layers = ReportFiles.rows(rows);
         Report.RuntimeFault fault = RuntimeLocalizer.locate(rows);
         String verdict = fault != null
                 ? "runtime fault at " + fault.layer() + " (" + fault.op() + ")"
                 : "the device matches the simulator on every layer";
+        Report.ModelVerdict model = judgeModel(layers, hotSpotSources, inputEvidence, quick);
+        String modelSentence = model == null ? null : ModelVerdicts.sentence(model, o.warnCos(), o.wrongCos());
+        if (modelSentence != null) {
+            verdict = modelSentence + "; " + verdict;
+        }
         List<String> faults = info.getFaultsList().stream()
                 .map(f -> f.getKind() + " on " + (f.getLayer().isEmpty() ? "op " + f.getOp() : "layer " + f.getLayer()))
                 .toList();
         Report.Device device = new Report.Device(info.getDevice(), info.getBackend(), info.getProfile(), faults,
                 info.getVersionsMap());
+        Report.Summary counts = ReportFiles.summary(layers, l -> l.goldenErr() != null ? l.goldenErr() : l.entire(),
+                o.warnCos(), o.wrongCos(), verdict);
+        Report.Summary summary = model == null ? counts : new Report.Summary(counts.layers(), counts.warnings(),
+                counts.wrong(), counts.warnCos(), counts.wrongCos(), verdict, model.modelCase(), model);
         return new Report(modelName, device, layers,
-                new Report.RootCause(fault, HotSpots.rank(layers, hotSpotSources)),
-                ReportFiles.summary(layers, l -> l.goldenErr() != null ? l.goldenErr() : l.entire(), o.warnCos(),
-                        o.wrongCos(), verdict));
+                new Report.RootCause(fault, HotSpots.rank(layers, hotSpotSources)), summary);
+    }
+
+    /** What the quick check of a fix needs: null calibration when the run did not calibrate here. */
+    private record QuickCheckInputs(Calibration calibration, NpuProgram floatProgram, DeviceProfile hostProfile,
+            Map<String, Tensor> feed, Path dumps) {
+    }
+
+    /** The verdict about the quantized model ({@link ModelVerdicts}); null for a float run. */
+    private Report.ModelVerdict judgeModel(List<Report.Layer> layers, HotSpots.Sources s,
+            Report.InputEvidence inputEvidence, QuickCheckInputs quick) {
+        if (!s.sim().isQuantized()) {
+            return null;
+        }
+        ModelVerdicts.Figures f = ModelVerdicts.figures(layers, s.sim().outputs());
+        if (f == null) {
+            return null;
+        }
+        String modelCase = ModelVerdicts.modelCase(f, inputEvidence, o.warnCos());
+        List<Report.Culprit> culprits = new ArrayList<>();
+        if (ModelVerdicts.FEW_LAYERS.equals(modelCase)) {
+            List<Report.HotSpot> d = HotSpots.diagnose(f.culprits().stream().map(ModelVerdicts.Share::layer).toList(), s);
+            for (int i = 0; i < d.size(); i++) {
+                Report.HotSpot h = d.get(i);
+                culprits.add(new Report.Culprit(h.layer(), h.op(), h.cos(), f.culprits().get(i).share(), h.cause(),
+                        h.fix()));
+            }
+        }
+        Report.QuickCheck check = quickCheck(modelCase, culprits, s.sim(), quick, f.output().name());
+        Report.Layer first = null;
+        for (Report.Layer l : layers) {
+            if (l.entire() != null) {
+                first = l;
+                break;
+            }
+        }
+        return ModelVerdicts.verdict(modelCase, f, culprits, inputEvidence, first, s.settings(), check, o.warnCos(),
+                o.wrongCos());
+    }
+
+    /**
+     * A cheap look at what the fix reaches: the first input, the run's own calibration, the simulator
+     * alone. For {@code spread_amplified} (an int8 or uint8 run): every layer in int16. For
+     * {@code few_layers}: weights per channel when that is a named layer's fix and the run was per
+     * tensor, else the named layers one step up (int8 to int16, int16 or fp16 to float32). Null when
+     * the run did not calibrate here (a QDQ file from elsewhere), for the other cases, or when the
+     * re-run fails: it is evidence, never a reason for the analysis to fail.
+     */
+    private Report.QuickCheck quickCheck(String modelCase, List<Report.Culprit> culprits, NpuProgram sim,
+            QuickCheckInputs in, String output) {
+        if (in.calibration() == null || in.feed() == null) {
+            return null;
+        }
+        QuantizationOptions q = o.quant();
+        try {
+            QuantConfig config;
+            Calibration calibration = in.calibration();
+            String what;
+            Map<String, LayerPrecision> overrides = new LinkedHashMap<>(
+                    q.hybrid() == null ? Map.of() : HybridSpec.load(q.hybrid()).layers());
+            if (ModelVerdicts.SPREAD.equals(modelCase)) {
+                if (q.precision() != LayerPrecision.INT8 && q.precision() != LayerPrecision.UINT8) {
+                    return null;
+                }
+                QuantizationOptions wide = new QuantizationOptions(LayerPrecision.INT16, q.perChannel(), q.algorithm(),
+                        q.percentile(), null, null);
+                config = Quantizer.config(wide);
+                calibration = calibration.withOptions(Quantizer.calibrationOptions(wide));
+                what = "every layer in int16";
+            } else if (ModelVerdicts.FEW_LAYERS.equals(modelCase)) {
+                if (!q.perChannel() && culprits.stream().anyMatch(c -> c.fix().equals("--per-channel"))) {
+                    config = Quantizer.config(new QuantizationOptions(q.precision(), true, q.algorithm(), q.percentile(),
+                            null, null)).withOverrides(overrides);
+                    what = "weights per output channel (--per-channel)";
+                } else {
+                    List<String> promoted = new ArrayList<>();
+                    for (Report.Culprit c : culprits) {
+                        LayerPrecision p = sim.layer(c.layer()).map(Layer::precision).orElse(q.precision());
+                        LayerPrecision up = p == LayerPrecision.INT8 || p == LayerPrecision.UINT8 ? LayerPrecision.INT16
+                                : LayerPrecision.FLOAT32;
+                        overrides.put(c.layer(), up);
+                        promoted.add("'" + c.layer() + "' in " + up.yamlName());
+                    }
+                    config = Quantizer.config(q).withOverrides(overrides);
+                    what = String.join(", ", promoted);
+                }
+            } else {
+                return null;
+            }
+            ModelProto m = QdqWriter.write(in.floatProgram(), calibration, config);
+            NpuProgram p = Simulator.compile(m, "quick-check.qdq.onnx", CompileOptions.of(in.hostProfile()));
+            Tensor[] got = new Tensor[1];
+            p.run(in.feed(), (l, v) -> {
+                if (l.name().equals(output)) {
+                    got[0] = v.real();
+                }
+            });
+            DumpValues golden = DumpValues.open(in.dumps().resolve("golden"));
+            DumpValues base = DumpValues.open(in.dumps().resolve("simulator"));
+            if (got[0] == null || golden.layer(output) == null || base.layer(output) == null) {
+                return null;
+            }
+            Tensor g = golden.readWhole(golden.layer(output));
+            double cos = Metrics.compare(g, got[0]).cos();
+            double baseline = Metrics.compare(g, base.readWhole(base.layer(output))).cos();
+            return new Report.QuickCheck(what, o.inputs().get(0).getFileName().toString(), output, cos, baseline);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /**
+     * The first analysis input that does not look like the calibration data ({@link InputFit}), with
+     * the most values out of range; null when every input fits or there is nothing to compare with
+     * (calibration on the inputs themselves).
+     */
+    private Report.InputEvidence inputEvidence(NpuProgram sim, List<Map<String, Tensor>> feeds) {
+        String name = sim.inputs().get(0).name();
+        InputFit.Reference reference = null;
+        if (o.calib() != null) {
+            try {
+                List<Path> files = Quantizer.listInputs(o.calib());
+                int n = Math.min(files.size(), InputFit.REFERENCE_SAMPLES);
+                reference = new InputFit.Reference();
+                int[] shape = feeds.get(0).get(name).shape();
+                for (int i = 0; i < n; i++) {
+                    // Spread over the whole set, which may be sorted by scene or source.
+                    reference.add(InputLoader.load(files.get((int) ((long) i * files.size() / n)), shape, o.spec()));
+                }
+            } catch (InputException e) {
+                reference = null;   // calibration reported its own errors; the check is evidence only
+            }
+        } else if (o.quantized() == null) {
+            return null;            // calibrated on the inputs themselves: they fit by construction
+        }
+        Report.InputEvidence worst = null;
+        for (int i = 0; i < feeds.size(); i++) {
+            Report.InputEvidence e = InputFit.check(o.inputs().get(i).getFileName().toString(), feeds.get(i).get(name),
+                    reference, sim.quantOf(name), o.spec());
+            if (e != null && (worst == null || e.outsideRange() > worst.outsideRange())) {
+                worst = e;
+            }
+        }
+        return worst;
     }
 
     private void printDiagnosis(Report r, boolean quantizedRun) {
         out.println();
         out.println("Diagnosis:");
+        Report.ModelVerdict model = r.summary().model();
+        if (model != null) {
+            out.println("  Model: " + capitalize(model.text()));
+            if (model.fix() != null) {
+                out.println("    Fix: " + model.fix() + (model.check() == null ? "" : "; "
+                        + ModelVerdicts.checkText(model.check())) + ".");
+            }
+        }
         Report.RuntimeFault f = r.rootCause().runtime();
         if (f != null) {
             out.println("  Runtime: the device first departs from the simulator at layer '" + f.layer() + "' ("
@@ -407,8 +582,8 @@ public final class Analysis {
         } else {
             List<Report.HotSpot> spots = r.rootCause().quantization();
             if (spots.isEmpty()) {
-                out.println("  Quantization: no hot spot; every layer keeps per_layer cos >= 0.9999 and entire cos"
-                        + " does not drop across it.");
+                out.println("  Quantization: no hot spot; no layer's own error stands out enough for a fix of that"
+                        + " layer alone to help.");
             } else {
                 out.println("  Quantization hot spots (largest own error and largest entire-cos drop first):");
                 for (int i = 0; i < spots.size(); i++) {
@@ -452,6 +627,10 @@ public final class Analysis {
             }
         }
         return worst;
+    }
+
+    private static String capitalize(String s) {
+        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
     private static ValueInfo singleInput(NpuProgram p) throws SimulatorException {

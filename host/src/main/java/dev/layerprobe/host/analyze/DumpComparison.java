@@ -76,6 +76,7 @@ public final class DumpComparison {
     }
 
     public Report run() throws Exception {
+        ReportFiles.check(o.reportDir());
         MapFile map = (o.map() == null ? MapFile.NONE : MapFile.load(o.map()))
                 .withDefaults(o.scale(), o.zeroPoint(), o.fixPos());
         LayerDump a = open(o.reference(), o.layoutA(), map);

@@ -1,6 +1,7 @@
 package dev.layerprobe.host.analyze;
 
 import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.host.quantize.QuantizationOptions;
 import dev.layerprobe.host.report.Report;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
@@ -9,6 +10,7 @@ import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.QuantParams;
@@ -17,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -31,11 +34,16 @@ import java.util.Set;
  * below {@link #PER_LAYER_COS}) and by the drop of {@code entire} cos across them (the lowest
  * {@code entire} cos of the layers producing their inputs, 1 for graph inputs, minus their own,
  * when above {@link #MIN_DROP}); the two rankings are taken in turn, own error first, up to
- * {@link #LIMIT} layers. The cause comes from evidence that is cheap to compute, checked in this
+ * {@link #LIMIT} layers. Only layers whose own error counts are ranked ({@link #significant}): a layer
+ * whose own error is negligible is no fix, however much {@code entire} drops across it (the error it
+ * passes on was made upstream), and promoting it cannot help. The cause comes from evidence that is cheap to compute, checked in this
  * order: per-tensor weights whose output channels' max|w| spread over more than
  * {@link #CHANNEL_SPREAD}x; an 8-bit lookup-table nonlinearity; an output range much wider than
  * the float values need (one float run of the first few inputs); otherwise the layer's precision
- * itself (int8, int16 or fp16 resolution).
+ * itself (int8, int16 or fp16 resolution). A fix never repeats what the run already did: no
+ * {@code --per-channel} for a run that quantized weights per channel (a layer the quantizer kept per
+ * tensor, such as a MatMul left to the CPU, is diagnosed by its other evidence), no calibration
+ * algorithm the run already used.
  * Deterministic; stateless.
  */
 public final class HotSpots {
@@ -51,6 +59,14 @@ public final class HotSpots {
     static final double OUTLIER_RATIO = 4;
     /** The central 99% of values using fewer codes than this: the range is wasted on a few values. */
     static final int FEW_CODES = 8;
+    /** Per_layer cos below which a layer's own error always counts. */
+    static final double OWN_COS = 0.99;
+    /** A share of the layers' summed own error (per_layer rel_euc squared) from which a layer's own error counts... */
+    static final double OWN_SHARE = 0.05;
+    /** ...when it is also this many times the mean own error (squared), i.e. twice the root mean square... */
+    static final double OWN_OVER_MEAN = 4;
+    /** ...or this share alone: a layer that makes half the error by itself is the place to look. */
+    static final double HALF_SHARE = 0.5;
     /** Inputs run through the float program for the activation-range evidence. */
     static final int EVIDENCE_INPUTS = 4;
 
@@ -71,9 +87,16 @@ public final class HotSpots {
      * @param floatProgram the float program, or null
      * @param quantizedModel the QDQ model {@code sim} was compiled from, or null
      * @param feeds the analysis inputs; the first {@link #EVIDENCE_INPUTS} are run in float
+     * @param settings how the run quantized (weights per channel or per tensor, precision, calibration
+     *                 algorithm), or null for a QDQ model made elsewhere
      */
     public record Sources(NpuProgram sim, NpuProgram floatProgram, ModelProto quantizedModel,
-            List<Map<String, Tensor>> feeds) {
+            List<Map<String, Tensor>> feeds, QuantizationOptions settings) {
+        /** Sources of a QDQ model whose quantization settings are unknown. */
+        public Sources(NpuProgram sim, NpuProgram floatProgram, ModelProto quantizedModel,
+                List<Map<String, Tensor>> feeds) {
+            this(sim, floatProgram, quantizedModel, feeds, null);
+        }
     }
 
     /** A layer selected for diagnosis: its row, its own error and the entire-cos drop across it. */
@@ -89,7 +112,24 @@ public final class HotSpots {
         if (s == null || s.sim() == null || !s.sim().isQuantized()) {
             return List.of();
         }
-        List<Ranked> top = select(layers, producers(s.sim()), LIMIT);
+        Set<String> counted = new HashSet<>();
+        significant(layers).forEach(l -> counted.add(l.name()));
+        return diagnoseRanked(select(layers, producers(s.sim()), LIMIT, counted::contains), s);
+    }
+
+    /** Cause and fix of the given rows, in their order; empty for a float run. Never throws on missing evidence. */
+    static List<Report.HotSpot> diagnose(List<Report.Layer> rows, Sources s) {
+        if (s == null || s.sim() == null || !s.sim().isQuantized()) {
+            return List.of();
+        }
+        List<Ranked> ranked = new ArrayList<>();
+        for (Report.Layer l : rows) {
+            ranked.add(new Ranked(l, 0, 0));
+        }
+        return diagnoseRanked(ranked, s);
+    }
+
+    private static List<Report.HotSpot> diagnoseRanked(List<Ranked> top, Sources s) {
         Map<String, float[]> values = floatValues(s, top);
         Map<String, Integer> weightScales = weightScaleSizes(s.quantizedModel());
         List<Report.HotSpot> out = new ArrayList<>();
@@ -98,6 +138,40 @@ public final class HotSpots {
             Diagnosis d = l == null ? resolution(r.layer().name(), LayerPrecision.INT8)
                     : diagnose(l, s, weightScales, values.get(l.name()));
             out.add(new Report.HotSpot(r.layer().name(), r.layer().op(), r.layer().perLayer().cos(), d.cause(), d.fix()));
+        }
+        return out;
+    }
+
+    /**
+     * The rows whose own error counts, in execution order: per_layer cos below {@link #PER_LAYER_COS},
+     * and one of: per_layer cos below {@link #OWN_COS}; a share of the layers' summed own error
+     * (ε² / Σ ε², ε the per_layer rel_euc, over every row with a per_layer value) of at least
+     * {@link #OWN_SHARE} with ε² at least {@link #OWN_OVER_MEAN} times the mean ε²; a share of at least
+     * {@link #HALF_SHARE}. A layer at its precision's usual error (int8's, say) is none: removing its
+     * share would hardly change the output, and in a small network every layer holds several percent.
+     */
+    static List<Report.Layer> significant(List<Report.Layer> layers) {
+        double sum = 0;
+        int counted = 0;
+        for (Report.Layer l : layers) {
+            double e = ModelVerdicts.ownError(l);
+            if (!Double.isNaN(e)) {
+                sum += e * e;
+                counted++;
+            }
+        }
+        List<Report.Layer> out = new ArrayList<>();
+        for (Report.Layer l : layers) {
+            double e = ModelVerdicts.ownError(l);
+            MetricResult pl = l.perLayer();
+            if (Double.isNaN(e) || Double.isNaN(pl.cos()) || pl.cos() >= PER_LAYER_COS) {
+                continue;
+            }
+            double share = sum > 0 ? e * e / sum : 0;
+            if (pl.cos() < OWN_COS || share >= HALF_SHARE
+                    || (share >= OWN_SHARE && share * counted >= OWN_OVER_MEAN)) {
+                out.add(l);
+            }
         }
         return out;
     }
@@ -136,6 +210,12 @@ public final class HotSpots {
      *                  a row, or a row without an entire column, is left out; none left means 1
      */
     static List<Ranked> select(List<Report.Layer> layers, Map<String, List<String>> producers, int limit) {
+        return select(layers, producers, limit, name -> true);
+    }
+
+    /** {@link #select(List, Map, int)} over the rows whose name {@code ranked} accepts (all rows still count as producers). */
+    static List<Ranked> select(List<Report.Layer> layers, Map<String, List<String>> producers, int limit,
+            java.util.function.Predicate<String> ranked) {
         Map<String, Report.Layer> byName = new HashMap<>();
         for (Report.Layer l : layers) {
             byName.put(l.name(), l);
@@ -144,7 +224,7 @@ public final class HotSpots {
         List<Ranked> byDrop = new ArrayList<>();
         for (Report.Layer l : layers) {
             MetricResult pl = l.perLayer();
-            if (pl == null || Double.isNaN(pl.cos())) {
+            if (pl == null || Double.isNaN(pl.cos()) || !ranked.test(l.name())) {
                 continue;
             }
             double drop = 0;
@@ -182,8 +262,10 @@ public final class HotSpots {
     }
 
     private static Diagnosis diagnose(Layer l, Sources s, Map<String, Integer> weightScales, float[] values) {
+        QuantizationOptions run = s.settings();
         double spread = weightSpread(l, s, weightScales);
-        if (spread > CHANNEL_SPREAD) {
+        // A run with --per-channel that still has per-tensor weights here kept them so on purpose.
+        if (spread > CHANNEL_SPREAD && (run == null || !run.perChannel())) {
             return new Diagnosis(String.format(Locale.ROOT, "weight channels of very different ranges under per-tensor"
                     + " quantization (max|w| per output channel varies %.0fx)", spread), "--per-channel");
         }
@@ -195,10 +277,22 @@ public final class HotSpots {
         }
         String outliers = outliers(q, values);
         if (outliers != null) {
-            return new Diagnosis("activation range dominated by outliers (" + outliers + ")",
-                    "calibrate with --algo percentile or mse");
+            return new Diagnosis("activation range dominated by outliers (" + outliers + ")", clipping(run));
         }
         return resolution(l.name(), l.precision());
+    }
+
+    /** A calibration that clips outliers, other than the one the run used. */
+    static String clipping(QuantizationOptions run) {
+        CalibrationAlgorithm used = run == null ? null : run.algorithm();
+        if (used == CalibrationAlgorithm.PERCENTILE) {
+            return String.format(Locale.ROOT, "calibrate with --algo mse (or a lower --percentile than %s)",
+                    new java.math.BigDecimal(run.percentile()).stripTrailingZeros().toPlainString());
+        }
+        if (used == CalibrationAlgorithm.MSE) {
+            return "calibrate with --algo percentile";
+        }
+        return "calibrate with --algo percentile or mse";
     }
 
     /**

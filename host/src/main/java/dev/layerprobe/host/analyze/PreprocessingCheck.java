@@ -114,6 +114,16 @@ public final class PreprocessingCheck {
                 : ImageLoader.load(o.input(), shape[2], shape[3], InputSpec.DEFAULT.withScale(1f));
         Tensor deviceFeed = o.deviceInput() == null ? givenTensor : InputLoader.load(o.deviceInput(), shape, spec);
 
+        // The device is asked first, so an unreachable one fails in seconds, before any calibration.
+        try (Analysis.EmbeddedDevice device = Analysis.EmbeddedDevice.connect(o.device(), localProfile)) {
+            AgentClient client = device.client();
+            client.info();
+            return check(client, floatModel, floatProgram, modelName, in, spec, raw, deviceFeed, localProfile);
+        }
+    }
+
+    private Result check(AgentClient client, ModelProto floatModel, NpuProgram floatProgram, String modelName,
+            ValueInfo in, InputSpec spec, Tensor raw, Tensor deviceFeed, DeviceProfile localProfile) throws Exception {
         ModelProto deviceModel;
         String deviceModelName;
         if (o.floatUpload()) {
@@ -136,17 +146,14 @@ public final class PreprocessingCheck {
         String firstName;
         LayerValue[] first = new LayerValue[1];
         String[] firstLayer = new String[2];
-        try (Analysis.EmbeddedDevice device = Analysis.EmbeddedDevice.connect(o.device(), localProfile)) {
-            AgentClient client = device.client();
-            String modelId = client.upload(deviceBytes, deviceModelName);
-            client.run(modelId, Map.of(in.name(), deviceFeed), DumpFormat.NATIVE, (header, value) -> {
-                if (first[0] == null) {
-                    first[0] = value;
-                    firstLayer[0] = header.getName();
-                    firstLayer[1] = header.getOp();
-                }
-            });
-        }
+        String modelId = client.upload(deviceBytes, deviceModelName);
+        client.run(modelId, Map.of(in.name(), deviceFeed), DumpFormat.NATIVE, (header, value) -> {
+            if (first[0] == null) {
+                first[0] = value;
+                firstLayer[0] = header.getName();
+                firstLayer[1] = header.getOp();
+            }
+        });
         if (first[0] == null) {
             throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the device reported no layers");
         }

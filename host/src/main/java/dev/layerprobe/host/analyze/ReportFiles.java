@@ -1,6 +1,7 @@
 package dev.layerprobe.host.analyze;
 
 import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.report.ConsoleTable;
 import dev.layerprobe.host.report.HtmlReport;
 import dev.layerprobe.host.report.Report;
@@ -58,6 +59,29 @@ final class ReportFiles {
     /** Prints the per-layer table. */
     static void printTable(Report r, PrintWriter out) {
         new ConsoleTable().print(r, out);
+    }
+
+    /**
+     * Creates the report folder, or finds it there. A path that exists and is not a folder (or lies
+     * under a file) is the user's input error, named as such, rather than an I/O error about it.
+     */
+    static void prepare(Path dir) throws IOException, InputException {
+        check(dir);
+        Files.createDirectories(dir);
+    }
+
+    /** What {@link #prepare} checks, without creating anything. */
+    static void check(Path dir) throws InputException {
+        for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.exists(p)) {
+                if (!Files.isDirectory(p)) {
+                    throw new InputException("--report " + dir + ": " + (p.equals(dir.toAbsolutePath())
+                            ? "it exists and is not a folder" : p + " exists and is not a folder")
+                            + "; give a folder (new or existing)");
+                }
+                break;
+            }
+        }
     }
 
     /** Writes report.json, report.csv and report.html into {@code dir}. */

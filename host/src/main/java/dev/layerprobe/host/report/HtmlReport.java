@@ -140,7 +140,8 @@ public final class HtmlReport {
     private static void verdict(StringBuilder b, Report r, double warn, double wrong) {
         Report.Summary s = r.summary();
         Report.RuntimeFault f = r.rootCause() != null ? r.rootCause().runtime() : null;
-        boolean bad = f != null || (s != null && s.wrong() > 0);
+        Report.ModelVerdict model = s != null ? s.model() : null;
+        boolean bad = f != null || (s != null && s.wrong() > 0) || (model != null && model.outputCos() < wrong);
         boolean warned = !bad && s != null && s.warnings() > 0;
         b.append("<section class=\"verdict ").append(bad ? "bad" : warned ? "warned" : "good").append("\">\n")
                 .append("<h2>Verdict</h2>\n<p class=\"sentence\">")
@@ -149,6 +150,9 @@ public final class HtmlReport {
             b.append("<p class=\"counts\">").append(s.layers()).append(" layers &middot; ").append(s.warnings())
                     .append(" below warn (cos &lt; ").append(num(warn)).append(") &middot; ").append(s.wrong())
                     .append(" wrong (cos &lt; ").append(num(wrong)).append(")</p>\n");
+        }
+        if (model != null) {
+            modelVerdict(b, model, warn, wrong);
         }
         if (f != null) {
             b.append("<div class=\"rootcause\" id=\"root-cause\">\n<h3>Root cause: runtime fault</h3>\n")
@@ -174,6 +178,40 @@ public final class HtmlReport {
             b.append("</tbody>\n</table>\n");
         }
         b.append("</section>\n");
+    }
+
+    /** The verdict about the quantized model: its case, the figures behind it and the fix. */
+    private static void modelVerdict(StringBuilder b, Report.ModelVerdict m, double warn, double wrong) {
+        b.append("<div class=\"model\" id=\"model-verdict\">\n<h3>The quantized model: <code>")
+                .append(esc(m.modelCase())).append("</code></h3>\n<p>").append(esc(m.text())).append("</p>\n")
+                .append("<table class=\"kv\">\n");
+        kv(b, "output", "<code>" + esc(m.output()) + "</code>, entire cos <span class=\"num "
+                + cls(m.outputCos(), warn, wrong) + "\">" + cosText(m.outputCos()) + "</span>, relative error "
+                + sig(m.outputRelErr()));
+        if (m.amplification() != null) {
+            kv(b, "amplification", sig(m.amplification()) + "x: the output's relative error over what all layers' own"
+                    + " errors add up to (" + sig(m.layersRelErr()) + ")");
+        }
+        if (m.worstLayer() != null) {
+            kv(b, "largest own error", "<code>" + esc(m.worstLayer()) + "</code>, per_layer cos "
+                    + cosText(m.worstLayerCos()) + ", relative error " + sig(m.worstLayerRelErr()));
+        }
+        for (Report.Culprit c : m.layers()) {
+            kv(b, "layer", "<code>" + esc(c.layer()) + "</code> (" + esc(c.op()) + "), per_layer cos "
+                    + cosText(c.cos()) + ", " + Math.round(100 * c.share()) + "% of the layers' own error: "
+                    + esc(c.cause()) + "; fix: " + esc(c.fix()));
+        }
+        if (m.input() != null) {
+            kv(b, "input", "<code>" + esc(m.input().input()) + "</code>: " + esc(m.input().evidence()));
+        }
+        if (m.check() != null) {
+            kv(b, "quick check", esc(m.check().what()) + " on <code>" + esc(m.check().input()) + "</code>: entire cos "
+                    + cosText(m.check().cos()) + " (this run " + cosText(m.check().baselineCos()) + ")");
+        }
+        if (m.fix() != null) {
+            kv(b, "fix", esc(m.fix()));
+        }
+        b.append("</table>\n</div>\n");
     }
 
     // ---------------------------------------------------------------- charts
@@ -577,6 +615,11 @@ public final class HtmlReport {
         return Double.isNaN(v) ? "nan" : String.format(Locale.ROOT, "%.9f", v);
     }
 
+    /** Three significant digits, for the model verdict's figures. */
+    private static String sig(double v) {
+        return String.format(Locale.ROOT, "%.3g", v);
+    }
+
     private static String num(double v) {
         return String.format(Locale.ROOT, "%s", v);
     }
@@ -629,6 +672,8 @@ public final class HtmlReport {
             section.verdict.good{background:#eaf7ec;border-color:#2ca02c}
             .sentence{font-size:18px;font-weight:700;margin:4px 0}
             .rootcause{background:#fff;border-left:6px solid #d62728;padding:6px 14px;margin:10px 0}
+            .model{background:#fff;border-left:6px solid #1f77b4;padding:6px 14px;margin:10px 0}
+            .model h3{margin-top:4px}
             .rootcause h3{color:#b00;margin-top:4px}
             .chart{display:block;background:#fff}.chart .plot{fill:#fafbfc;stroke:#999}
             .chart .grid{stroke:#e3e6ea}.chart .tick{stroke:#777}

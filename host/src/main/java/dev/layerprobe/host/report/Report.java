@@ -250,16 +250,104 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
     }
 
     /**
-     * Counts over the layers, by the cosine of the last column computed for each.
+     * Counts over the layers, by the cosine of the last column computed for each, and the verdicts.
      *
      * @param layers number of rows
      * @param warnings layers with cos below {@code warnCos}
      * @param wrong layers with cos below {@code wrongCos}
      * @param warnCos warning threshold (default 0.99)
      * @param wrongCos wrong threshold (default 0.98)
-     * @param verdict one plain sentence, e.g. "runtime fault at upsample1 (DepthToSpace)"
+     * @param verdict one plain sentence: the model's verdict first when its output is off, then the
+     *                device's, e.g. "runtime fault at upsample1 (DepthToSpace)"
+     * @param modelCase what the quantized model's output says ({@link ModelVerdict#modelCase()}), or
+     *                  null when no quantized model was judged (a float run, {@code compare})
+     * @param model the figures behind {@code modelCase}, or null with it
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Summary(int layers, int warnings, int wrong, double warnCos, double wrongCos, String verdict) {
+    public record Summary(int layers, int warnings, int wrong, double warnCos, double wrongCos, String verdict,
+            String modelCase, ModelVerdict model) {
+        /** A summary without a model verdict. */
+        public Summary(int layers, int warnings, int wrong, double warnCos, double wrongCos, String verdict) {
+            this(layers, warnings, wrong, warnCos, wrongCos, verdict, null, null);
+        }
+    }
+
+    /**
+     * The verdict about the quantized model itself (golden vs simulator at its output), apart from
+     * the device's. The rules that choose the case live in {@code analyze.ModelVerdicts}.
+     *
+     * @param modelCase {@code ok} (the output keeps cos at or above warn_cos and the input looks like the
+     *                  calibration data), {@code input} (the input does not look like what the model was
+     *                  calibrated on: suspect the preprocessing), {@code few_layers} (a few layers make
+     *                  most of the error by themselves), {@code spread_amplified} (every layer's own error
+     *                  is small; the network amplifies their sum)
+     * @param output the output layer judged (the graph output with the lowest entire cos)
+     * @param outputCos its entire cos
+     * @param outputRelErr its entire rel_euc: ||simulator - golden|| / ||golden||
+     * @param layersRelErr sqrt of the sum over every layer of its per_layer rel_euc squared: the output's
+     *                     error if each layer's own error reached it unchanged, as independent noise
+     * @param amplification {@code outputRelErr / layersRelErr}; null (as are the worst layer's
+     *                      figures) when no layer has a per_layer value
+     * @param worstLayer the layer with the largest own error (per_layer rel_euc)
+     * @param worstLayerCos its per_layer cos
+     * @param worstLayerRelErr its per_layer rel_euc
+     * @param layers for {@code few_layers}: the layers that make the error, largest first; else empty
+     * @param input for {@code input}: the evidence; else null
+     * @param check a quick re-run that shows what the fix reaches, or null when none was run
+     * @param text the model verdict in plain words, as the diagnosis prints it
+     * @param fix what to do, in plain words (the quick check, when one ran, is in {@code check})
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record ModelVerdict(String modelCase, String output, double outputCos, double outputRelErr,
+            Double layersRelErr, Double amplification, String worstLayer, Double worstLayerCos,
+            Double worstLayerRelErr, List<Culprit> layers, InputEvidence input, QuickCheck check, String text,
+            String fix) {
+        public ModelVerdict {
+            layers = layers == null ? List.of() : List.copyOf(layers);
+        }
+    }
+
+    /**
+     * A layer that makes a large part of the error by itself.
+     *
+     * @param layer ONNX tensor name
+     * @param op op label
+     * @param cos its per_layer cos
+     * @param share its per_layer rel_euc squared over the sum of that over every layer
+     * @param cause the likely cause, as for a hot spot
+     * @param fix the fix, as for a hot spot
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Culprit(String layer, String op, double cos, double share, String cause, String fix) {
+    }
+
+    /**
+     * Why the input does not look like what the model was calibrated on.
+     *
+     * @param input the input file judged
+     * @param evidence the measurements, in plain words
+     * @param likely the preprocessing mix-up that explains them best, e.g. "channels reversed", or null
+     * @param outsideRange the largest fraction, over channels, of the input's values outside the range
+     *                     the calibration data took in that channel (or, without calibration data, outside
+     *                     the input's quantized range)
+     * @param distance how far the input's per-channel mean and spread lie from the calibration data's,
+     *                 in calibration standard deviations (null without calibration data)
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record InputEvidence(String input, String evidence, String likely, double outsideRange, Double distance) {
+    }
+
+    /**
+     * A cheap re-run of the simulator that shows what a fix reaches: the first input only, the same
+     * calibration, another quantization.
+     *
+     * @param what the quantization tried, e.g. "every layer in int16"
+     * @param input the input file it ran on
+     * @param output the output layer compared
+     * @param cos entire cos at that output with the fix
+     * @param baselineCos entire cos at that output in the run itself, on the same input
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record QuickCheck(String what, String input, String output, double cos, double baselineCos) {
     }
 }

@@ -40,6 +40,45 @@ class HotSpotsTest {
         return m.result();
     }
 
+    /** A report.json metric object read back (the fields the ranking uses). */
+    static MetricResult metric(JsonNode m) {
+        if (m == null || m.isNull()) {
+            return null;
+        }
+        return new MetricResult(m.get("count").asLong(), m.get("cos").asDouble(), m.get("euc").asDouble(),
+                m.get("rel_euc").asDouble(), m.get("mse").asDouble(), Double.NaN, m.get("max_abs").asDouble(),
+                m.get("mean_abs").asDouble(), Double.NaN, 1e-5, 1e-3, 0, null, null);
+    }
+
+    @Test
+    void layersWhoseOwnErrorIsNegligibleAreNoHotSpots() {
+        // Twenty layers at the int8 floor, one at twice it, one far above it.
+        List<Report.Layer> rows = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            rows.add(row("l" + i, 0.999 - 0.001 * i, 0.99990));
+        }
+        rows.add(row("twice", 0.97, 0.99980));
+        rows.add(row("bad", 0.90, 0.995));
+        List<String> counted = HotSpots.significant(rows).stream().map(Report.Layer::name).toList();
+        assertEquals(List.of("bad"), counted, "a layer at twice the floor holds too small a share to count");
+        // Below OWN_COS a layer always counts, whatever its share.
+        rows.add(row("wrong", 0.5, 0.98));
+        assertTrue(HotSpots.significant(rows).stream().map(Report.Layer::name).toList().contains("wrong"));
+    }
+
+    @Test
+    void clippingAdviceNeverRepeatsTheRunsAlgorithm() {
+        for (dev.layerprobe.simulator.quant.CalibrationAlgorithm a
+                : dev.layerprobe.simulator.quant.CalibrationAlgorithm.values()) {
+            var run = new dev.layerprobe.host.quantize.QuantizationOptions(LayerPrecision.INT8, true, a, 99.9, null, null);
+            String fix = HotSpots.clipping(run);
+            assertFalse(fix.contains("--algo " + a.name().toLowerCase(java.util.Locale.ROOT)), a + ": " + fix);
+            assertFalse(fix.contains(" or " + a.name().toLowerCase(java.util.Locale.ROOT)), a + ": " + fix);
+        }
+        assertTrue(HotSpots.clipping(new dev.layerprobe.host.quantize.QuantizationOptions(LayerPrecision.INT8, true,
+                dev.layerprobe.simulator.quant.CalibrationAlgorithm.PERCENTILE, 99.9, null, null)).contains("99.9"));
+    }
+
     static Report.Layer row(String name, double entire, double perLayer) {
         return new Report.Layer(name, "Conv", new int[] {1}, "npu", cos(entire), cos(perLayer), null, null);
     }
@@ -131,13 +170,15 @@ class HotSpotsTest {
         List<Report.Layer> rows = new ArrayList<>();
         for (JsonNode l : r.get("layers")) {
             rows.add(new Report.Layer(l.get("name").asText(), l.get("op").asText(), null, null,
-                    l.get("entire").isNull() ? null : cos(l.at("/entire/cos").asDouble()),
-                    l.get("per_layer").isNull() ? null : cos(l.at("/per_layer/cos").asDouble()), null, null));
+                    metric(l.get("entire")), metric(l.get("per_layer")), null, null));
         }
-        // Ordered as the ranking orders the report's rows over the quantized model's layers.
+        // Ordered as the ranking orders the report's rows over the quantized model's layers, among the
+        // layers whose own error counts.
         NpuProgram qdq = Simulator.compile(dir.resolve("mobilepose_like.qdq.onnx"), CompileOptions.DEFAULT);
-        List<String> expected = HotSpots.select(rows, HotSpots.producers(qdq), HotSpots.LIMIT).stream()
-                .map(x -> x.layer().name()).toList();
+        java.util.Set<String> counted = new java.util.HashSet<>();
+        HotSpots.significant(rows).forEach(l -> counted.add(l.name()));
+        List<String> expected = HotSpots.select(rows, HotSpots.producers(qdq), HotSpots.LIMIT, counted::contains)
+                .stream().map(x -> x.layer().name()).toList();
         List<String> got = new ArrayList<>();
         spots.forEach(h -> got.add(h.get("layer").asText()));
         assertEquals(expected, got);
@@ -166,6 +207,10 @@ class HotSpotsTest {
         assertTrue(perChannel, spots.toString());
         String text = out.toString();
         assertTrue(text.contains("Quantization hot spots ("), text);
+        // The hot spot is worth fixing but does not explain the output: the model verdict says both.
+        assertEquals("spread_amplified", r.at("/summary/model_case").asText());
+        assertTrue(r.at("/summary/model/text").asText().contains("whose own error stands out ('"
+                + spots.get(0).get("layer").asText() + "'"), r.at("/summary/model/text").asText());
         assertTrue(text.contains("1. '" + spots.get(0).get("layer").asText() + "'"), text);
         System.out.println(text.substring(text.indexOf("Diagnosis:")));
         System.out.println(spots.toPrettyString());

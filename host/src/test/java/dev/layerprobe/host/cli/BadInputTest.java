@@ -113,6 +113,68 @@ class BadInputTest {
         assertTrue(r.err().contains("127.0.0.1:" + port), r.err());
     }
 
+    /** A loopback port nothing listens on. */
+    private static int closedPort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private Path calibrationFolder() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("calib"));
+        for (int i = 0; i < 8; i++) {
+            Files.copy(image(), dir.resolve("c" + i + ".png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return dir;
+    }
+
+    @Test
+    void unreachableDeviceFailsBeforeCalibrating() throws Exception {
+        int port = closedPort();
+        long t0 = System.nanoTime();
+        CliRun r = analyze(espcn(), image(), "--device", "127.0.0.1:" + port, "--calib", calibrationFolder().toString());
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(ExitCodes.DEVICE, r.exit(), r.err());
+        assertTrue(r.oneLineError(), r.err());
+        assertTrue(r.err().contains("cannot reach device at 127.0.0.1:" + port), r.err());
+        assertTrue(!r.out().contains("calibrating") && !r.out().contains("quantized"), r.out());
+        assertTrue(seconds < 10, "took " + seconds + " s");
+    }
+
+    @Test
+    void checkInputWithUnreachableDeviceFailsBeforeCalibrating() throws Exception {
+        int port = closedPort();
+        long t0 = System.nanoTime();
+        CliRun r = CliRun.of("check-input", espcn().toString(), "--input", image().toString(),
+                "--device", "127.0.0.1:" + port);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(ExitCodes.DEVICE, r.exit(), r.err());
+        assertTrue(r.oneLineError(), r.err());
+        assertTrue(r.err().contains("cannot reach device at 127.0.0.1:" + port), r.err());
+        assertTrue(!r.out().contains("calibrating"), r.out());
+        assertTrue(seconds < 10, "took " + seconds + " s");
+    }
+
+    @Test
+    void reportThatIsAFile() throws Exception {
+        Path file = Files.writeString(tmp.resolve("out.txt"), "not a folder\n");
+        CliRun r = CliRun.of("analyze", espcn().toString(), "--input", image().toString(), "--report", file.toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.oneLineError(), r.err());
+        assertTrue(r.err().contains("--report " + file + ": it exists and is not a folder"), r.err());
+        assertEquals("not a folder\n", Files.readString(file));
+
+        CliRun under = CliRun.of("analyze", espcn().toString(), "--input", image().toString(), "--report",
+                file.resolve("sub").toString());
+        assertEquals(ExitCodes.BAD_INPUT, under.exit(), under.err());
+        assertTrue(under.oneLineError(), under.err());
+        assertTrue(under.err().contains(file + " exists and is not a folder"), under.err());
+
+        CliRun compare = CliRun.of("compare", tmp.toString(), tmp.toString(), "--report", file.toString());
+        assertEquals(ExitCodes.BAD_INPUT, compare.exit(), compare.err());
+        assertTrue(compare.err().contains("it exists and is not a folder"), compare.err());
+    }
+
     @Test
     void malformedDeviceAddress() throws Exception {
         CliRun r = analyze(espcn(), image(), "--device", "localhost");

@@ -39,6 +39,23 @@ class HtmlReportTest {
                 new Report.Summary(layers.size(), 2, 1, 0.99, 0.98, "runtime fault at " + EVIL));
     }
 
+    @Test
+    void showsTheModelVerdictEscaped() {
+        Report base = sample();
+        Report.ModelVerdict m = new Report.ModelVerdict("few_layers", EVIL, 0.5, 0.9, 0.1, 9.0, EVIL, 0.9, 0.4,
+                List.of(new Report.Culprit(EVIL, "Conv", 0.9, 0.8, "spread <weights>", "--per-channel")), null,
+                new Report.QuickCheck("weights per output channel (--per-channel)", "x.npy", EVIL, 0.999, 0.5),
+                "one layer <makes> it", "--per-channel");
+        Report r = new Report(base.model(), base.device(), base.layers(), base.rootCause(),
+                new Report.Summary(base.layers().size(), 2, 1, 0.99, 0.98, "the model <is> wrong", "few_layers", m));
+        String h = HtmlReport.render(r);
+        assertTrue(h.contains("id=\"model-verdict\"") && h.contains("<code>few_layers</code>"), h);
+        assertTrue(h.contains("one layer &lt;makes&gt; it") && h.contains("spread &lt;weights&gt;"), h);
+        assertTrue(h.contains("quick check") && h.contains("0.99900") && h.contains("9.00x"), h);
+        assertFalse(h.contains("<makes>") || h.contains("<weights>"), "unescaped text");
+        assertFalse(HtmlReport.render(base).contains("id=\"model-verdict\""), "no model verdict, no section");
+    }
+
     private String written() throws Exception {
         Path f = dir.resolve("report.html");
         HtmlReport.write(sample(), f);
