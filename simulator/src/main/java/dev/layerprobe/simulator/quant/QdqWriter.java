@@ -44,7 +44,8 @@ import java.util.Set;
  *       {@code s_x * s_w} tiny) the bias stays float and the compiler quantizes it to the 64-bit
  *       accumulator itself;</li>
  *   <li><b>opset and domains</b>: the model keeps its opset, except that opsets 7 to 9, which have no
- *       QuantizeLinear/DequantizeLinear, are raised to 10 ({@link OpsetUpgrade}).
+ *       QuantizeLinear/DequantizeLinear, are raised to 10 ({@link OpsetUpgrade}) when any layer is
+ *       an integer one.
  *       QuantizeLinear/DequantizeLinear are written in the ONNX domain where the opset has that
  *       form of them, otherwise in {@code com.microsoft} (ONNX Runtime's contrib ops, which take
  *       int8, uint8, int16 and int32 and {@code axis} at any opset), with that domain imported at
@@ -176,7 +177,9 @@ public final class QdqWriter {
         if (floatProgram.isQuantized()) {
             throw new IllegalArgumentException("the program is already quantized");
         }
-        Graph g = OpsetUpgrade.toQdqOpset(floatProgram.graph());
+        boolean integers = config.defaultPrecision().isInteger()
+                || config.overrides().values().stream().anyMatch(LayerPrecision::isInteger);
+        Graph g = integers ? OpsetUpgrade.toQdqOpset(floatProgram.graph()) : floatProgram.graph();
         boolean perChannel = config.perChannel();
 
         Map<String, LayerPrecision> precision = new HashMap<>();

@@ -258,6 +258,10 @@ class QdqWriterGraphFormsTest {
         assertEquals(0, byOp.get("Slice").getAttributeCount());
         assertEquals(2, byOp.get("TopK").getInputCount());
 
+        ModelProto fp16 = QdqWriter.write(fp, calibrate(fp), QuantConfig.FP16);
+        assertEquals(9, fp16.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()).findFirst()
+                .orElseThrow().getVersion(), "fp16 needs no QuantizeLinear: the opset stays");
+
         // The float programs of the two forms compute the same (Resize 10 has Upsample's coordinates).
         Graph raised = OpsetUpgrade.toQdqOpset(fp.graph());
         NpuProgram fp10 = Simulator.compile(OnnxGraphs.toModel(raised, "raised", Map.of()), "raised",
