@@ -179,14 +179,15 @@ public final class Quantizer {
     /**
      * What an engineer should know about the written file's form beyond the options: per-axis
      * DequantizeLinear in ONNX Runtime's {@code com.microsoft} domain (opsets below 13 have no
-     * per-axis ONNX one), an opset raised to 10 (the first with QuantizeLinear/DequantizeLinear).
+     * per-axis ONNX one), an opset raised to 11 (see the simulator's QdqWriter).
      */
     public static List<String> formNotes(ModelProto floatModel, ModelProto qdq) {
         List<String> notes = new ArrayList<>();
         WrittenWeights w = WrittenWeights.of(qdq);
         int from = onnxOpset(floatModel);
         if (w.opset() != from) {
-            notes.add("opset " + from + " raised to " + w.opset() + ", the first with QuantizeLinear/DequantizeLinear");
+            notes.add("opset " + from + " raised to " + w.opset() + " (QuantizeLinear/DequantizeLinear exist from 10,"
+                    + " ONNX Runtime's optimizer needs 11)");
         }
         if (w.contribPerChannel() > 0) {
             notes.add("per-channel weights in com.microsoft DequantizeLinear (ONNX Runtime's; the ONNX one takes an"

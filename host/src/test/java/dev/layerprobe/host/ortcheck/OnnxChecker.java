@@ -31,8 +31,9 @@ import java.util.Set;
  *       version is one that admits the ONNX opset;</li>
  *   <li>ops at the imported opset, for the ops LayerProbe writes or converts:
  *       QuantizeLinear/DequantizeLinear exist from 10, take {@code axis} from 13 and int16 from 21;
- *       Resize exists from 10, Upsample is gone from 10; Slice's starts/ends/axes and TopK's k are
- *       inputs from 10, Clip's min/max from 11; BatchNormalization has no {@code spatial} from 9;
+ *       Resize exists from 10 (with a roi input at 11 and 12), Upsample is gone from 10 and Scatter
+ *       from 11; Slice's starts/ends/axes and TopK's k are inputs from 10, Clip's min/max and Pad's
+ *       pads/value from 11; BatchNormalization has no {@code spatial} from 9;
  *       {@code com.microsoft} QuantizeLinear/DequantizeLinear take int8, uint8, int16, uint16
  *       (and int32 to dequantize);</li>
  *   <li>Q/DQ parameters: constant scale of type FLOAT, zero point of the quantized type and the
@@ -160,7 +161,18 @@ final class OnnxChecker {
             return;
         }
         switch (op) {
-            case "Resize" -> requireSince(n, what, version, 10, problems);
+            case "Resize" -> {
+                requireSince(n, what, version, 10, problems);
+                if (version >= 11 && version < 13 && n.getInputCount() < 3) {
+                    problems.add(what + " needs inputs X, roi and scales or sizes at opset " + version);
+                }
+            }
+            case "Scatter" -> {
+                if (version >= 11) {
+                    problems.add(what + " is deprecated from opset 11 (ScatterElements replaces it)");
+                }
+            }
+            case "Pad" -> attrsUntil(n, what, version, 11, List.of("pads", "value"), problems);
             case "Upsample" -> {
                 if (version >= 10) {
                     problems.add(what + " is deprecated from opset 10 (Resize replaces it); the model is opset " + version);

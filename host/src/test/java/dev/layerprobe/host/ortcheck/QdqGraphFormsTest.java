@@ -52,7 +52,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  *       BatchNormalization) at opset 11: the folded Convs' weights per channel, in
  *       {@code com.microsoft} DequantizeLinear with {@code axis};</li>
  *   <li>{@link Form#UPSAMPLE_SLICE_OPSET9}: opset 9, which has no QuantizeLinear: the file is opset
- *       10, Upsample written as Resize and Slice with its bounds as inputs.</li>
+ *       11, Upsample written as Resize, Slice with its bounds and Clip with its limits as inputs.</li>
  * </ul>
  */
 class QdqGraphFormsTest {
@@ -156,7 +156,9 @@ class QdqGraphFormsTest {
                 n.add(new Node("crop", "Slice", "", List.of("u"), List.of("v"), Map.of(
                         "starts", Attribute.ofInts(1, 2), "ends", Attribute.ofInts(SIZE * 2 - 1, SIZE * 2 - 3),
                         "axes", Attribute.ofInts(2, 3))));
-                n.add(conv("c2", "v", "w2", "b2", "y", 3));
+                n.add(new Node("relu6", "Clip", "", List.of("v"), List.of("v6"), Map.of("min", Attribute.ofFloat(0f),
+                        "max", Attribute.ofFloat(6f))));
+                n.add(conv("c2", "v6", "w2", "b2", "y", 3));
             }
             default -> throw new AssertionError(form);
         }
@@ -220,7 +222,7 @@ class QdqGraphFormsTest {
                 }
             }
             case UPSAMPLE_SLICE_OPSET9 -> {
-                assertEquals(10, dev.layerprobe.host.quantize.Quantizer.onnxOpset(m));
+                assertEquals(11, dev.layerprobe.host.quantize.Quantizer.onnxOpset(m));
                 Set<String> ops = m.getGraph().getNodeList().stream().map(NodeProto::getOpType)
                         .collect(Collectors.toCollection(TreeSet::new));
                 assertTrue(ops.contains("Resize") && !ops.contains("Upsample"), ops.toString());

@@ -15,33 +15,37 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Raises a float graph's ONNX opset from 7, 8 or 9 to {@value #QDQ_OPSET}, the first with
- * QuantizeLinear/DequantizeLinear, converting the ops whose form changed on the way as ONNX's
- * version converter does:
+ * Raises a float graph's ONNX opset from 7 to 10 to {@value #QDQ_OPSET}, converting the ops whose
+ * form changed on the way as ONNX's version converter does:
  * <ul>
+ *   <li>BatchNormalization loses {@code spatial} (8 → 9); {@code spatial=0}, statistics per
+ *       element, has no later form and is refused;</li>
  *   <li>Slice: the {@code starts}, {@code ends}, {@code axes} attributes become INT64 constant
- *       inputs (Slice 9 → 10);</li>
- *   <li>TopK: the {@code k} attribute becomes the INT64 {@code [1]} input K (TopK 9 → 10);</li>
- *   <li>Upsample becomes Resize with the same mode, which at opset 10 has Upsample's asymmetric
- *       coordinates and floor rounding; scales from the attribute before opset 9 become a constant
- *       input (Upsample 8 → 9, Upsample 9 → 10);</li>
- *   <li>BatchNormalization loses {@code spatial} (BatchNormalization 8 → 9); {@code spatial=0},
- *       statistics per element, has no later form and is refused.</li>
+ *       inputs (9 → 10);</li>
+ *   <li>TopK: the {@code k} attribute becomes the INT64 {@code [1]} input K (9 → 10);</li>
+ *   <li>Upsample and Resize become Resize 11 with inputs X, an empty roi and the scales (from
+ *       Upsample's attribute before opset 9), keeping their mode and their asymmetric coordinates,
+ *       nearest rounding down (8 → 9 → 10 → 11);</li>
+ *   <li>Clip: the {@code min}, {@code max} attributes become scalar constant inputs (10 → 11);</li>
+ *   <li>Pad: {@code pads} and {@code value} become inputs (10 → 11);</li>
+ *   <li>Scatter becomes ScatterElements (10 → 11).</li>
  * </ul>
- * Every other op keeps its form from opset 7 to 10 (later versions only widen types or add
- * optional attributes). Even with every Q/DQ in {@code com.microsoft}, ONNX Runtime needs opset
- * 10: it fuses a QDQ Conv into the ONNX-domain QLinearConv, which opset 9 lacks, and then refuses
- * the model. Opsets below 7 (the {@code broadcast} attribute of elementwise ops) are refused.
+ * Every other op keeps its form from opset 7 to 11 (later versions only widen types, admit
+ * negative axes or add optional attributes). Opset 10 is the first with QuantizeLinear and
+ * DequantizeLinear; ONNX Runtime needs 11: its optimizer quantizes a float bias of a QDQ Conv or
+ * MatMul (int16 layers, float layers of a hybrid model) with a Round, an opset-11 op, without
+ * checking the model's opset, and then refuses the model it made. Opsets below 7 (the
+ * {@code broadcast} attribute of elementwise ops) are refused.
  */
 final class OpsetUpgrade {
-    /** The first ONNX opset with QuantizeLinear/DequantizeLinear. */
-    static final int QDQ_OPSET = 10;
+    /** The opset QDQ files are written at, at least. */
+    static final int QDQ_OPSET = 11;
     private static final int OLDEST = 7;
 
     private OpsetUpgrade() {
     }
 
-    /** The graph itself when its opset has Q/DQ; otherwise a copy at opset {@value #QDQ_OPSET}. */
+    /** The graph itself when its opset is {@value #QDQ_OPSET} or later; otherwise a converted copy. */
     static Graph toQdqOpset(Graph g) throws SimulatorException {
         int from = g.opset();
         if (from >= QDQ_OPSET) {
@@ -71,56 +75,97 @@ final class OpsetUpgrade {
 
     private static Node convert(Node n, int from, Map<String, Tensor> constants, Set<String> names)
             throws SimulatorException {
+        Map<String, Attribute> attrs = new LinkedHashMap<>(n.attributes());
         switch (n.opType()) {
+            case "BatchNormalization": {
+                if (from >= 9 || attrs.get("spatial") == null) {
+                    return n;
+                }
+                if (attrs.remove("spatial").i() != 1) {
+                    throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "BatchNormalization '" + n.name()
+                            + "' has spatial=0, which opset 9 and later cannot express; the QDQ form needs opset "
+                            + QDQ_OPSET);
+                }
+                return new Node(n.name(), n.opType(), "", n.inputs(), n.outputs(), attrs);
+            }
             case "Slice": {
-                Map<String, Attribute> attrs = new LinkedHashMap<>(n.attributes());
+                if (from >= 10) {
+                    return n;
+                }
                 List<String> in = new ArrayList<>(List.of(n.input(0)));
                 for (String a : List.of("starts", "ends", "axes")) {
                     Attribute v = attrs.remove(a);
                     if (v != null) {
-                        in.add(constant(constants, names, n.name() + "_" + a, v.ints()));
+                        in.add(longs(constants, names, n.name() + "_" + a, v.ints()));
                     }
                 }
                 return new Node(n.name(), "Slice", "", in, n.outputs(), attrs);
             }
             case "TopK": {
-                Map<String, Attribute> attrs = new LinkedHashMap<>(n.attributes());
+                if (from >= 10) {
+                    return n;
+                }
                 Attribute k = attrs.remove("k");
-                String kIn = constant(constants, names, n.name() + "_k", new long[] {k == null ? 0 : k.i()});
+                String kIn = longs(constants, names, n.name() + "_k", new long[] {k == null ? 0 : k.i()});
                 return new Node(n.name(), "TopK", "", List.of(n.input(0), kIn), n.outputs(), attrs);
             }
-            case "Upsample": {
-                Map<String, Attribute> attrs = new LinkedHashMap<>();
-                attrs.put("mode", Attribute.ofString(n.attrString("mode", "nearest")));
+            case "Upsample":
+            case "Resize": {
                 String scales = n.input(1);
-                if (from < 9) {
+                if (n.opType().equals("Upsample") && from < 9) {
                     float[] s = n.attrFloats("scales", new float[0]);
                     scales = unique(names, n.name() + "_scales");
                     constants.put(scales, Tensor.ofFloats(new int[] {s.length}, s.clone()));
                 }
-                return new Node(n.name(), "Resize", "", List.of(n.input(0), scales), n.outputs(), attrs);
-            }
-            case "BatchNormalization": {
-                if (from >= 9 || n.attr("spatial") == null) {
-                    return n;
+                Map<String, Attribute> resize = new LinkedHashMap<>();
+                String mode = n.attrString("mode", "nearest");
+                resize.put("mode", Attribute.ofString(mode));
+                resize.put("coordinate_transformation_mode", Attribute.ofString("asymmetric"));
+                if (mode.equals("nearest")) {
+                    resize.put("nearest_mode", Attribute.ofString("floor"));
                 }
-                if (n.attrInt("spatial", 1) != 1) {
-                    throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "BatchNormalization '" + n.name()
-                            + "' has spatial=0, which opset 9 and later cannot express; the QDQ form needs opset "
-                            + QDQ_OPSET);
-                }
-                Map<String, Attribute> attrs = new LinkedHashMap<>(n.attributes());
-                attrs.remove("spatial");
-                return new Node(n.name(), n.opType(), n.domain(), n.inputs(), n.outputs(), attrs);
+                String roi = unique(names, n.name() + "_roi");
+                constants.put(roi, Tensor.ofFloats(new int[] {0}, new float[0]));
+                return new Node(n.name(), "Resize", "", List.of(n.input(0), roi, scales), n.outputs(), resize);
             }
+            case "Clip": {
+                Attribute min = attrs.remove("min");
+                Attribute max = attrs.remove("max");
+                List<String> in = new ArrayList<>(List.of(n.input(0)));
+                in.add(min == null ? "" : floats(constants, names, n.name() + "_min", min.f()));
+                if (max != null) {
+                    in.add(floats(constants, names, n.name() + "_max", max.f()));
+                } else if (min == null) {
+                    in.remove(1);
+                }
+                return new Node(n.name(), "Clip", "", in, n.outputs(), attrs);
+            }
+            case "Pad": {
+                Attribute pads = attrs.remove("pads");
+                Attribute value = attrs.remove("value");
+                List<String> in = new ArrayList<>(List.of(n.input(0),
+                        longs(constants, names, n.name() + "_pads", pads == null ? new long[0] : pads.ints())));
+                if (value != null) {
+                    in.add(floats(constants, names, n.name() + "_value", value.f()));
+                }
+                return new Node(n.name(), "Pad", "", in, n.outputs(), attrs);
+            }
+            case "Scatter":
+                return new Node(n.name(), "ScatterElements", "", n.inputs(), n.outputs(), attrs);
             default:
                 return n;
         }
     }
 
-    private static String constant(Map<String, Tensor> constants, Set<String> names, String base, long[] values) {
+    private static String longs(Map<String, Tensor> constants, Set<String> names, String base, long[] values) {
         String name = unique(names, base);
         constants.put(name, Tensor.ofLongs(DType.INT64, new int[] {values.length}, values.clone()));
+        return name;
+    }
+
+    private static String floats(Map<String, Tensor> constants, Set<String> names, String base, float value) {
+        String name = unique(names, base);
+        constants.put(name, Tensor.scalar(value));
         return name;
     }
 

@@ -40,12 +40,15 @@ import java.util.Set;
  *       codes in [-qmax, qmax], INT8 (INT16 for INT16 layers), per output channel (axis 0 of W;
  *       axis 0 of B when transB, else 1) unless per-tensor is asked;</li>
  *   <li>biases of integer layers: INT32 at scale {@code s_x * s_w[c]} (one scale with per-tensor
- *       weights), zero point 0, when every code fits in int32; otherwise (small int16 scales make
- *       {@code s_x * s_w} tiny) the bias stays float and the compiler quantizes it to the 64-bit
- *       accumulator itself;</li>
- *   <li><b>opset and domains</b>: the model keeps its opset, except that opsets 7 to 9, which have no
- *       QuantizeLinear/DequantizeLinear, are raised to 10 ({@link OpsetUpgrade}) when any layer is
- *       an integer one.
+ *       weights), zero point 0, when every code fits in int32. Otherwise (small int16 scales make
+ *       {@code s_x * s_w} tiny) the compiler quantizes the bias to the 64-bit accumulator itself,
+ *       and the file holds it exactly: for INT16 layers as INT32 codes at a power-of-two scale per
+ *       channel (the float32 significand), because ONNX Runtime's optimizer quantizes a float bias
+ *       itself with ops an opset below 13 lacks (Round, DequantizeLinear with an axis); for INT8
+ *       layers, which ONNX Runtime fuses reading bias codes as {@code s_x * s_w}, as float;</li>
+ *   <li><b>opset and domains</b>: the model keeps its opset, except that opsets 7 to 10 are raised
+ *       to 11 when any layer is an integer one ({@link OpsetUpgrade}: QuantizeLinear and
+ *       DequantizeLinear exist from 10, and ONNX Runtime's optimizer needs 11).
  *       QuantizeLinear/DequantizeLinear are written in the ONNX domain where the opset has that
  *       form of them, otherwise in {@code com.microsoft} (ONNX Runtime's contrib ops, which take
  *       int8, uint8, int16 and int32 and {@code axis} at any opset), with that domain imported at
@@ -405,17 +408,37 @@ public final class QdqWriter {
                 return;
             }
             float[] s = new float[channels];
-            for (int c = 0; c < channels; c++) {
+            boolean fits = true;
+            for (int c = 0; c < channels && fits; c++) {
                 s[c] = xq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : c);
                 double code = Math.rint(b.floats()[c] / (double) s[c]);
-                if (!(Math.abs(code) <= Integer.MAX_VALUE) || !(s[c] > 0)) {
-                    return; // does not fit int32: the bias stays float (see the class comment)
-                }
+                fits = Math.abs(code) <= Integer.MAX_VALUE && s[c] > 0;
             }
-            QuantParams bq = wq.isPerTensor() ? QuantParams.perTensor(DType.INT32, s[0], 0)
-                    : new QuantParams(DType.INT32, s, new long[channels], 0);
+            QuantParams bq;
+            if (fits) {
+                bq = wq.isPerTensor() ? QuantParams.perTensor(DType.INT32, s[0], 0)
+                        : new QuantParams(DType.INT32, s, new long[channels], 0);
+            } else if (type == DType.INT16) {
+                bq = exactBias(b); // see the class comment
+            } else {
+                return; // the bias stays float (see the class comment)
+            }
             inputs.set(2, dequantized(out, n.input(2), b, bq));
         }
+    }
+
+    /**
+     * INT32 parameters that hold a float32 bias exactly: per channel, the power of two of the last
+     * bit of its 24-bit significand, so each code is that significand.
+     */
+    private static QuantParams exactBias(Tensor b) {
+        float[] v = b.floats();
+        float[] s = new float[v.length];
+        for (int c = 0; c < v.length; c++) {
+            s[c] = v[c] == 0 ? 1f : Math.scalb(1f, Math.max(Math.getExponent(v[c]), Float.MIN_EXPONENT) - 23);
+        }
+        return s.length == 1 ? QuantParams.perTensor(DType.INT32, s[0], 0)
+                : new QuantParams(DType.INT32, s, new long[s.length], 0);
     }
 
     /**

@@ -235,7 +235,7 @@ class QdqWriterGraphFormsTest {
     }
 
     @Test
-    void opset9IsRaisedTo10WithSliceTopKAndUpsampleInTheirOpset10Forms() throws Exception {
+    void opset9IsRaisedTo11WithEveryChangedOpInItsOpset11Form() throws Exception {
         Map<String, Tensor> c = new LinkedHashMap<>();
         c.put("w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 8));
         c.put("scales", Tensor.ofFloats(new int[] {4}, new float[] {1, 1, 2, 2}));
@@ -243,34 +243,54 @@ class QdqWriterGraphFormsTest {
                 new Node("up", "Upsample", "", List.of("t", "scales"), List.of("u"), Map.of()),
                 new Node("crop", "Slice", "", List.of("u"), List.of("v"), Map.of("starts", Attribute.ofInts(1, 1),
                         "ends", Attribute.ofInts(-1, 11), "axes", Attribute.ofInts(2, 3))),
-                new Node("top", "TopK", "", List.of("v"), List.of("y", "i"), Map.of("k", Attribute.ofInt(3)))),
+                new Node("pad", "Pad", "", List.of("v"), List.of("p"), Map.of("pads",
+                        Attribute.ofInts(0, 0, 1, 0, 0, 0, 0, 2), "value", Attribute.ofFloat(0.25f))),
+                new Node("clip", "Clip", "", List.of("p"), List.of("q"), Map.of("min", Attribute.ofFloat(-0.5f),
+                        "max", Attribute.ofFloat(1.5f))),
+                new Node("top", "TopK", "", List.of("q"), List.of("y", "i"), Map.of("k", Attribute.ofInt(3)))),
                 c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y", "i"), Map.of("", 9));
         NpuProgram fp = compile(g);
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp), QuantConfig.INT8);
         assertWellFormed(qdq);
-        assertEquals(10, qdq.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()).findFirst()
+        assertEquals(11, qdq.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()).findFirst()
                 .orElseThrow().getVersion());
         Map<String, NodeProto> byOp = new LinkedHashMap<>();
         qdq.getGraph().getNodeList().forEach(n -> byOp.put(n.getOpType(), n));
         assertFalse(byOp.containsKey("Upsample"));
-        assertEquals(2, byOp.get("Resize").getInputCount());
+        assertEquals(3, byOp.get("Resize").getInputCount(), "X, roi, scales");
+        for (String op : List.of("Slice", "Pad", "Clip", "TopK")) {
+            assertEquals(0, byOp.get(op).getAttributeList().stream().filter(a -> !a.getName().equals("mode")).count(),
+                    op + " keeps no attribute that became an input");
+        }
         assertEquals(4, byOp.get("Slice").getInputCount());
-        assertEquals(0, byOp.get("Slice").getAttributeCount());
+        assertEquals(3, byOp.get("Pad").getInputCount());
+        assertEquals(3, byOp.get("Clip").getInputCount());
         assertEquals(2, byOp.get("TopK").getInputCount());
 
         ModelProto fp16 = QdqWriter.write(fp, calibrate(fp), QuantConfig.FP16);
         assertEquals(9, fp16.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()).findFirst()
                 .orElseThrow().getVersion(), "fp16 needs no QuantizeLinear: the opset stays");
 
-        // The float programs of the two forms compute the same (Resize 10 has Upsample's coordinates).
-        Graph raised = OpsetUpgrade.toQdqOpset(fp.graph());
-        NpuProgram fp10 = Simulator.compile(OnnxGraphs.toModel(raised, "raised", Map.of()), "raised",
-                CompileOptions.DEFAULT);
         Map<String, Tensor> feed = Map.of("x", MixedPrecisionTest.random(X, 11));
         var a = fp.run(feed, LayerObserver.NONE);
-        var b = fp10.run(feed, LayerObserver.NONE);
-        assertArrayEquals(a.get("y").real().floats(), b.get("y").real().floats());
+        var b = compile(OpsetUpgrade.toQdqOpset(fp.graph())).run(feed, LayerObserver.NONE);
+        assertArrayEquals(a.get("y").real().floats(), b.get("y").real().floats(), "the two forms compute the same");
         assertArrayEquals(a.get("i").real().toFloat().floats(), b.get("i").real().toFloat().floats());
+    }
+
+    @Test
+    void opset10ResizeKeepsItsAsymmetricCoordinatesAtOpset11() throws Exception {
+        for (String mode : List.of("nearest", "linear")) {
+            Map<String, Tensor> c = Map.of("scales", Tensor.ofFloats(new int[] {4}, new float[] {1, 1, 1.5f, 2.5f}));
+            Graph g = new Graph("r10", List.of(new Node("r", "Resize", "", List.of("x", "scales"), List.of("y"),
+                    Map.of("mode", Attribute.ofString(mode)))), c, List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                    List.of("y"), Map.of("", 10));
+            Graph raised = OpsetUpgrade.toQdqOpset(g);
+            assertEquals("asymmetric", raised.nodes().get(0).attrString("coordinate_transformation_mode", ""));
+            Map<String, Tensor> feed = Map.of("x", MixedPrecisionTest.random(X, 14));
+            assertArrayEquals(compile(g).run(feed, LayerObserver.NONE).get("y").real().floats(),
+                    compile(raised).run(feed, LayerObserver.NONE).get("y").real().floats(), mode);
+        }
     }
 
     @Test
@@ -287,10 +307,10 @@ class QdqWriterGraphFormsTest {
         Graph g7 = new Graph("g7", List.of(bn, up), c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"),
                 Map.of("", 7));
         Graph raised = OpsetUpgrade.toQdqOpset(g7);
-        assertEquals(10, raised.opset());
+        assertEquals(11, raised.opset());
         Node resize = raised.nodes().get(1);
         assertEquals("Resize", resize.opType());
-        assertArrayEquals(new float[] {1, 1, 2, 2}, raised.constant(resize.input(1)).floats());
+        assertArrayEquals(new float[] {1, 1, 2, 2}, raised.constant(resize.input(2)).floats());
         assertTrue(raised.nodes().get(0).attr("spatial") == null);
         Map<String, Tensor> feed = Map.of("x", MixedPrecisionTest.random(X, 12));
         assertArrayEquals(compile(g7).run(feed, LayerObserver.NONE).get("y").real().floats(),
@@ -334,5 +354,26 @@ class QdqWriterGraphFormsTest {
         Map<String, Tensor> feed = Map.of("x", MixedPrecisionTest.random(X, 13));
         assertArrayEquals(plain.run(feed, LayerObserver.NONE).get("y").codes().codes(),
                 chained.run(feed, LayerObserver.NONE).get("y").codes().codes());
+    }
+
+    @Test
+    void anInt16BiasBeyondInt32AtSxSwIsWrittenExactly() throws Exception {
+        // int16 scales make s_x * s_w about 1e-9: a bias of 10 is 1e10 accumulator units.
+        float[] bias = {10f, -3.7f, 0f, 1e-3f, 123.456f, -0.1f, 7f, 1e-40f};
+        Map<String, Tensor> c = Map.of("w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 15),
+                "b", Tensor.ofFloats(new int[] {C}, bias));
+        Graph g = new Graph("i16", List.of(conv("c1", "x", "w", "b", "y")), c,
+                List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 11));
+        NpuProgram fp = compile(g);
+        ModelProto qdq = QdqWriter.write(fp, calibrate(fp), QuantConfig.INT16);
+        assertWellFormed(qdq);
+        List<NodeProto> dq = dequantizersOf(qdq, "b");
+        assertEquals(1, dq.size(), "the bias is int32 codes, not a float ONNX Runtime would quantize itself");
+        assertEquals("com.microsoft", dq.get(0).getDomain(), "per-axis below opset 13");
+        Graph back = OnnxGraphs.toGraph(qdq, Path.of("."));
+        QdqImport.extract(back);
+        Node conv = back.nodes().stream().filter(n -> n.opType().equals("Conv")).findFirst().orElseThrow();
+        assertArrayEquals(bias, back.constant(conv.input(2)).floats(), "held exactly");
+        assertTrue(agreement(fp, qdq) > 0.9999);
     }
 }
