@@ -36,7 +36,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * and uint8 activations, per-channel weights) and checked three ways: the file passes
  * {@link OnnxChecker}, ONNX Runtime loads it, and the simulator in {@code requant: float} mode gives
  * ONNX Runtime's final codes (at least 99.9% equal, at most 1 LSB apart; measured: all equal but 3
- * of 9216 in the int8 fan-out, where ORT's int8 QLinearAdd rounds a few ties its own way, see
+ * (int8) and 5 (uint8) of 9216 in the fan-out, all in its last Add, whose inputs agree code for
+ * code: ORT's QLinearAdd rounds a few near-ties its own way for these scales, see
  * {@code OrtOpCrossCheckTest}). Each form also states what the file must hold:
  * <ul>
  *   <li>{@link Form#SHARED_WEIGHTS}: one module applied twice (a weight and bias read by two Convs
