@@ -103,8 +103,12 @@ final class QuantizeCommand implements Callable<Integer> {
         writeAtomically(target, qdq.toByteArray());
         NpuProgram check = Simulator.compile(qdq, target.getFileName().toString(), CompileOptions.DEFAULT);
         long npu = check.layers().stream().filter(l -> l.placement() == Placement.NPU).count();
-        out.printf("wrote %s: %s, %d layers (%d npu, %d cpu), calibrated on %d inputs%n", target, q.describe(),
-                check.layers().size(), npu, check.layers().size() - npu, files.size());
+        out.printf("wrote %s: %s, %d layers (%d npu, %d cpu), calibrated on %d inputs%n", target,
+                Quantizer.describeWritten(q, qdq), check.layers().size(), npu, check.layers().size() - npu,
+                files.size());
+        for (String note : Quantizer.formNotes(floatModel, qdq)) {
+            out.println("note: " + note);
+        }
         List<String> cpu = check.layers().stream().filter(l -> l.placement() == Placement.CPU)
                 .map(Layer::opLabel).distinct().toList();
         if (!cpu.isEmpty()) {

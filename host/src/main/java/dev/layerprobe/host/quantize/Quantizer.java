@@ -5,6 +5,8 @@ import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.onnx.Onnx.NodeProto;
+import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
@@ -23,7 +25,9 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.AbstractList;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -98,6 +102,98 @@ public final class Quantizer {
             config = config.withOverrides(hybrid.layers());
         }
         return QdqWriter.write(floatProgram, calibration, config);
+    }
+
+    /**
+     * How the integer weights of a written QDQ model are stored, read from the file: per output
+     * channel (a DequantizeLinear with one scale per channel) or per tensor, counted over the weight
+     * DequantizeLinear of Conv and Gemm nodes (a weight of one output channel counts as neither);
+     * how many of the per-channel ones are {@code com.microsoft} contrib ops; the model's opset.
+     */
+    public record WrittenWeights(int perChannel, int perTensor, int contribPerChannel, int opset) {
+        public static WrittenWeights of(ModelProto qdq) {
+            Map<String, TensorProto> init = new HashMap<>();
+            qdq.getGraph().getInitializerList().forEach(t -> init.put(t.getName(), t));
+            Map<String, NodeProto> weightReaders = new HashMap<>();
+            for (NodeProto n : qdq.getGraph().getNodeList()) {
+                if ((n.getOpType().equals("Conv") || n.getOpType().equals("Gemm")) && n.getInputCount() > 1) {
+                    weightReaders.put(n.getInput(1), n);
+                }
+            }
+            int perChannel = 0;
+            int perTensor = 0;
+            int contrib = 0;
+            for (NodeProto dq : qdq.getGraph().getNodeList()) {
+                NodeProto reader = dq.getOutputCount() == 1 ? weightReaders.get(dq.getOutput(0)) : null;
+                TensorProto w = init.get(dq.getInput(0));
+                TensorProto scale = dq.getInputCount() > 1 ? init.get(dq.getInput(1)) : null;
+                if (!dq.getOpType().equals("DequantizeLinear") || reader == null || w == null || scale == null) {
+                    continue;
+                }
+                long scales = scale.getDimsList().stream().reduce(1L, (a, b) -> a * b);
+                if (scales > 1) {
+                    perChannel++;
+                    contrib += dq.getDomain().equals("com.microsoft") ? 1 : 0;
+                } else if (outputChannels(reader, w) > 1) {
+                    perTensor++;
+                }
+            }
+            return new WrittenWeights(perChannel, perTensor, contrib, onnxOpset(qdq));
+        }
+
+        private static long outputChannels(NodeProto reader, TensorProto w) {
+            if (w.getDimsCount() == 0) {
+                return 1;
+            }
+            boolean transB = reader.getAttributeList().stream()
+                    .anyMatch(a -> a.getName().equals("transB") && a.getI() != 0);
+            int axis = reader.getOpType().equals("Gemm") && !transB && w.getDimsCount() > 1 ? 1 : 0;
+            return w.getDims(axis);
+        }
+    }
+
+    /** The ONNX-domain opset a model imports. */
+    public static int onnxOpset(ModelProto m) {
+        return m.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
+                .mapToInt(o -> (int) o.getVersion()).findFirst().orElse(0);
+    }
+
+    /**
+     * The options as {@link QuantizationOptions#describe()} words them, with the weights per channel
+     * or per tensor as the written file has them; a mixed file says how many are per tensor.
+     */
+    public static String describeWritten(QuantizationOptions q, ModelProto qdq) {
+        WrittenWeights w = WrittenWeights.of(qdq);
+        if (!q.precision().isInteger() || w.perChannel() + w.perTensor() == 0) {
+            return q.describe();
+        }
+        String d = new QuantizationOptions(q.precision(), w.perChannel() > 0, q.algorithm(), q.percentile(),
+                q.hybrid(), q.calibCache()).describe();
+        if (w.perChannel() > 0 && w.perTensor() > 0) {
+            d = d.replaceFirst(" per-channel", " per-channel (" + w.perTensor() + " of "
+                    + (w.perChannel() + w.perTensor()) + " weights per-tensor)");
+        }
+        return d;
+    }
+
+    /**
+     * What an engineer should know about the written file's form beyond the options: per-axis
+     * DequantizeLinear in ONNX Runtime's {@code com.microsoft} domain (opsets below 13 have no
+     * per-axis ONNX one), an opset raised to 11 (see the simulator's QdqWriter).
+     */
+    public static List<String> formNotes(ModelProto floatModel, ModelProto qdq) {
+        List<String> notes = new ArrayList<>();
+        WrittenWeights w = WrittenWeights.of(qdq);
+        int from = onnxOpset(floatModel);
+        if (w.opset() != from) {
+            notes.add("opset " + from + " raised to " + w.opset() + " (QuantizeLinear/DequantizeLinear exist from 10,"
+                    + " ONNX Runtime's optimizer needs 11)");
+        }
+        if (w.contribPerChannel() > 0) {
+            notes.add("per-channel weights in com.microsoft DequantizeLinear (ONNX Runtime's; the ONNX one takes an"
+                    + " axis from opset 13, the model is opset " + w.opset() + ")");
+        }
+        return notes;
     }
 
     public static QuantConfig config(QuantizationOptions q) {

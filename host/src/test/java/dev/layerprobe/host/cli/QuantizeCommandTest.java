@@ -175,4 +175,55 @@ class QuantizeCommandTest {
         JsonNode last = rep.get("layers").get(rep.get("layers").size() - 1);
         assertTrue(last.at("/entire/cos").asDouble() > 0.9999, "int16 model from the file: " + last.get("entire"));
     }
+
+    /**
+     * ppocr_cls is a Paddle2ONNX export at opset 9: the file is raised to opset 11 (QuantizeLinear
+     * exists from 10, ONNX Runtime's optimizer needs 11) and every Conv's weights are per channel,
+     * in com.microsoft DequantizeLinear (ONNX's takes an axis from opset 13); the output says so.
+     */
+    @Test
+    void anOpset9ModelGetsPerChannelWeightsAndSaysHow() throws Exception {
+        Path model = SharedData.require("models/ppocr_cls.onnx");
+        Path text = SharedData.require("images/text");
+        Path out = tmp.resolve("cls.qdq.onnx");
+        CliRun r = CliRun.of("quantize", model.toString(), "--calib", text.toString(), "--mean", "0.5", "--std", "0.5",
+                "--rgb2bgr", "--size", "192x48", "-o", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("int8 per-channel, minmax"), r.out());
+        assertTrue(r.out().contains("note: opset 9 raised to 11"), r.out());
+        assertTrue(r.out().contains("per-channel weights in com.microsoft DequantizeLinear"), r.out());
+        ModelProto m = ModelProto.parseFrom(Files.readAllBytes(out));
+        java.util.Set<String> weights = new java.util.HashSet<>();
+        for (NodeProto n : m.getGraph().getNodeList()) {
+            if (n.getOpType().equals("Conv")) {
+                weights.add(n.getInput(1));
+            }
+        }
+        int perChannel = 0;
+        for (NodeProto n : m.getGraph().getNodeList()) {
+            if (n.getOpType().equals("DequantizeLinear") && weights.contains(n.getOutput(0))) {
+                assertEquals("com.microsoft", n.getDomain(), n.getName());
+                assertEquals("axis", n.getAttribute(0).getName(), n.getName());
+                perChannel++;
+            }
+        }
+        assertEquals(53, perChannel, "every Conv of ppocr_cls");
+
+        CliRun pt = CliRun.of("quantize", model.toString(), "--calib", text.toString(), "--mean", "0.5", "--std", "0.5",
+                "--rgb2bgr", "--size", "192x48", "--per-tensor", "-o", tmp.resolve("pt.qdq.onnx").toString());
+        assertEquals(0, pt.exit(), pt.err());
+        assertTrue(pt.out().contains("int8 per-tensor") && !pt.out().contains("com.microsoft"), pt.out());
+    }
+
+    @Test
+    void aModelWithAnOpTheSimulatorLacksIsRefusedInOneLine() throws Exception {
+        Path model = SharedData.require("models/gru_kws.onnx");
+        Path out = tmp.resolve("gru.qdq.onnx");
+        CliRun r = CliRun.of("quantize", model.toString(), "--calib", SharedData.require("images/mfcc").toString(),
+                "-o", out.toString());
+        assertEquals(ExitCodes.UNSUPPORTED, r.exit(), r.err());
+        assertTrue(r.oneLineError(), r.err());
+        assertTrue(r.err().contains("GRU"), r.err());
+        assertTrue(Files.notExists(out), "nothing written");
+    }
 }

@@ -138,8 +138,12 @@ final class OrtCheck {
         }
     }
 
-    /** Compares ORT's and the simulator's (requant: float) codes of every graph output. */
+    /**
+     * Compares ORT's and the simulator's (requant: float) codes of every graph output, once the file
+     * has passed {@link OnnxChecker}.
+     */
     static Agreement compare(ModelProto qdq, List<Map<String, Tensor>> inputs) throws Exception {
+        OnnxChecker.assertValid(qdq, "the QDQ file");
         NpuProgram p = Simulator.compile(qdq, "qdq",
                 CompileOptions.of(DeviceProfile.DEFAULT.withRequant(RequantMode.FLOAT)));
         long equal = 0;

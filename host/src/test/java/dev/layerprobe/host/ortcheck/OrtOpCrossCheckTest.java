@@ -64,7 +64,7 @@ class OrtOpCrossCheckTest {
 
     enum Op {
         CONV_1X1, CONV_3X3, CONV_3X3_STRIDE2, CONV_FIRST_LAYER, DEPTHWISE, DEPTHWISE_STRIDE2, CONV_RELU, CONV_CLIP,
-        ADD, GLOBAL_AVERAGE_POOL, GEMM, RESIDUAL;
+        ADD, GLOBAL_AVERAGE_POOL, GEMM, RESIDUAL, SOFTMAX, SOFTMAX_OPSET11;
 
         Case build(Random r) {
             switch (this) {
@@ -136,6 +136,15 @@ class OrtOpCrossCheckTest {
                             c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, ch, 16, 16})), List.of("y"),
                             Map.of("", 13));
                     return new Case(g, Map.of("x", new float[] {-1f, 2f}), "QLinearAdd");
+                }
+                case SOFTMAX:
+                case SOFTMAX_OPSET11: {
+                    // Along the last axis from opset 13; before, over everything from axis 1 on.
+                    int opset = this == SOFTMAX ? 13 : 11;
+                    Graph g = new Graph("softmax", List.of(new Node("sm", "Softmax", "", List.of("x"), List.of("y"),
+                            Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {2, 6, 40})),
+                            List.of("y"), Map.of("", opset));
+                    return new Case(g, Map.of("x", new float[] {-4f, 6f}), "QLinearSoftmax");
                 }
                 default:
                     throw new AssertionError(this);

@@ -14,12 +14,14 @@ import dev.layerprobe.simulator.kernels.quantized.QGlobalAveragePool;
 import dev.layerprobe.simulator.kernels.quantized.QLut;
 import dev.layerprobe.simulator.kernels.quantized.QMul;
 import dev.layerprobe.simulator.kernels.quantized.OrtFloatConv;
+import dev.layerprobe.simulator.kernels.quantized.OrtQLinearSoftmax;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.QuantSpec;
+import dev.layerprobe.simulator.tensor.DType;
 import dev.layerprobe.simulator.tensor.QTensor;
 import dev.layerprobe.simulator.tensor.QuantParams;
 import dev.layerprobe.simulator.tensor.Tensor;
@@ -105,6 +107,13 @@ final class QuantizedLayers {
         }
         if (complete && pattern != null && inputs.size() == 1) {
             return lut(g, nodes, inputs, inQ.get(0), outQ, fk);
+        }
+        if (complete && profile.requant() == RequantMode.FLOAT && ortFusesSoftmax(nodes, inputs, inQ, outQ)) {
+            // Still a CPU layer; ONNX Runtime computes it with its integer QLinearSoftmax, reproduced here.
+            QuantParams xq = inQ.get(0);
+            Long axis = main.attr("axis") == null ? null : main.attrInt("axis", 0);
+            OrtQLinearSoftmax softmax = new OrtQLinearSoftmax(xq, outQ, g.opset(), axis);
+            return new Built(args -> single(softmax.run(QuantizedValues.codesOf(args[0], xq))), Placement.CPU);
         }
         if (!complete || !isNpuOp(main.opType())) {
             return cpu(g, nodes, inputs, spec);
@@ -372,6 +381,18 @@ final class QuantizedLayers {
             }
         }
         return g.consumers(nodes.get(nodes.size() - 1).output(0)).size() > 1;
+    }
+
+    /**
+     * Whether ONNX Runtime fuses this layer, DequantizeLinear → Softmax → QuantizeLinear, into its
+     * QLinearSoftmax: one ONNX Softmax reading the layer input, int8 or uint8 on both sides.
+     */
+    private static boolean ortFusesSoftmax(List<Node> nodes, List<String> inputs, List<QuantParams> inQ,
+            QuantParams outQ) {
+        Node n = nodes.get(0);
+        DType t = outQ.type();
+        return nodes.size() == 1 && n.opType().equals("Softmax") && n.domain().isEmpty() && inputs.size() == 1
+                && n.input(0).equals(inputs.get(0)) && inQ.get(0).type() == t && (t == DType.INT8 || t == DType.UINT8);
     }
 
     /** The bias as ORT dequantizes it, {@code code * scale} in float32, or the float constant. */

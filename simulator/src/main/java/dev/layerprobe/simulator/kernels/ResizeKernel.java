@@ -5,8 +5,8 @@ import dev.layerprobe.simulator.tensor.Shapes;
 import dev.layerprobe.simulator.tensor.Tensor;
 
 /**
- * ONNX Resize (opset 10+: X, scales; 11+: X, roi, scales, sizes) and Upsample (scales attribute
- * before opset 9, input from 9; asymmetric coordinates), modes nearest, linear and cubic over any
+ * ONNX Resize (opset 10: X, scales, asymmetric; 11+: X, roi, scales, sizes) and Upsample (scales
+ * attribute before opset 9, input from 9; asymmetric coordinates), modes nearest, linear and cubic over any
  * dimensions. Output size is floor(in * scale) unless sizes are given. Interpolation is applied one
  * dimension at a time: linear in float32, cubic (Keys kernel with {@code cubic_coeff_a}, default
  * -0.75; taps beyond the edge repeat the edge value, or with {@code exclude_outside=1} get weight 0
@@ -43,8 +43,10 @@ public final class ResizeKernel implements FloatKernel {
             transform = "asymmetric";
             nearestMode = "floor";
         } else {
-            transform = KernelArgs.oneOf(node, "coordinate_transformation_mode", "half_pixel", "half_pixel",
-                    "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize");
+            // Resize 10 has no such attribute: its coordinates are Upsample's, asymmetric.
+            transform = KernelArgs.oneOf(node, "coordinate_transformation_mode",
+                    opset < 11 ? "asymmetric" : "half_pixel", "half_pixel", "pytorch_half_pixel", "align_corners",
+                    "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize");
             nearestMode = KernelArgs.oneOf(node, "nearest_mode", opset < 11 ? "floor" : "round_prefer_floor",
                     "round_prefer_floor", "round_prefer_ceil", "floor", "ceil");
             KernelArgs.oneOf(node, "antialias", 0, 0);

@@ -29,7 +29,9 @@ import java.util.Set;
  * <ul>
  *   <li>an integer activation {@code t -> QuantizeLinear -> DequantizeLinear -> t'};</li>
  *   <li>a quantized constant {@code codes -> DequantizeLinear -> w} (w becomes a float constant,
- *       its codes are kept);</li>
+ *       its codes are kept), also with Identity nodes between codes and DequantizeLinear; each
+ *       DequantizeLinear is its own constant, so layers that read different ones of one initializer
+ *       (a bias at each consumer's {@code s_x * s_w}) keep their own codes;</li>
  *   <li>an fp16 constant {@code FLOAT16 initializer -> Cast(to=FLOAT) -> w} (w becomes a float
  *       constant holding the fp16 values);</li>
  *   <li>{@code t -> Cast(to=FLOAT) -> t'} where t' is quantized or feeds a Cast pair: t is the
@@ -130,6 +132,7 @@ public final class QdqImport {
     /** Extracts and removes the quantization nodes; the graph is modified in place. */
     public static QuantSpec extract(Graph g) throws SimulatorException {
         QuantSpec spec = new QuantSpec();
+        foldConstantIdentities(g);
         foldFp16Constants(g);
         List<Node> dqs = new ArrayList<>();
         for (Node n : g.nodes()) {
@@ -191,6 +194,21 @@ public final class QdqImport {
         extractCastPairs(g, spec);
         g.pruneConstants();
         return spec;
+    }
+
+    /**
+     * {@code constant -> Identity -> t} (chains too, as exporters write them for deduplicated
+     * initializers): consumers of t read the constant, so a DequantizeLinear behind the chain reads
+     * a constant. A graph output keeps its Identity.
+     */
+    private static void foldConstantIdentities(Graph g) {
+        for (Node n : new ArrayList<>(g.nodes())) {
+            if (n.opType().equals("Identity") && n.domain().isEmpty() && g.isConstant(n.input(0))
+                    && !g.outputs().contains(n.output(0))) {
+                g.renameUses(n.output(0), n.input(0));
+                g.nodes().remove(n);
+            }
+        }
     }
 
     /** FLOAT16 constant -> Cast(to=FLOAT) becomes a float32 constant holding the fp16 values. */

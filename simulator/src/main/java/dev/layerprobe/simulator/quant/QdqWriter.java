@@ -16,6 +16,7 @@ import dev.layerprobe.simulator.tensor.QuantParams;
 import dev.layerprobe.simulator.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,13 +38,31 @@ import java.util.Set;
  *       input's scale and zero point when it has their type, so they stay exact;</li>
  *   <li>weights (Conv W, Gemm B) of integer layers: symmetric, {@code scale = max|w| / qmax} with
  *       codes in [-qmax, qmax], INT8 (INT16 for INT16 layers), per output channel (axis 0 of W;
- *       axis 0 of B when transB, else 1) unless per-tensor is asked or the opset (&lt; 13) has no
- *       per-axis DequantizeLinear;</li>
- *   <li>biases of integer layers: INT32 at scale {@code s_x * s_w[c]}, zero point 0, when every
- *       code fits in int32; otherwise (small int16 scales make {@code s_x * s_w} tiny) the bias stays
- *       float and the compiler quantizes it to the 64-bit accumulator itself;</li>
- *   <li>Q/DQ of INT16 tensors are written in the {@code com.microsoft} domain (ONNX Runtime's
- *       contrib ops; the ONNX ones take int16 only from opset 21), with that opset imported;</li>
+ *       axis 0 of B when transB, else 1) unless per-tensor is asked;</li>
+ *   <li>biases of integer layers: INT32 at scale {@code s_x * s_w[c]} (one scale with per-tensor
+ *       weights), zero point 0, when every code fits in int32. Otherwise (small int16 scales make
+ *       {@code s_x * s_w} tiny) the compiler quantizes the bias to the 64-bit accumulator itself,
+ *       and the file holds it exactly: for INT16 layers as INT32 codes at a power-of-two scale per
+ *       channel (the float32 significand), because ONNX Runtime's optimizer quantizes a float bias
+ *       itself with ops an opset below 13 lacks (Round, DequantizeLinear with an axis); for INT8
+ *       layers, which ONNX Runtime fuses reading bias codes as {@code s_x * s_w}, as float;</li>
+ *   <li><b>opset and domains</b>: the model keeps its opset, except that opsets 7 to 10 are raised
+ *       to 11 when any layer is an integer one ({@link OpsetUpgrade}: QuantizeLinear and
+ *       DequantizeLinear exist from 10, and ONNX Runtime's optimizer needs 11).
+ *       QuantizeLinear/DequantizeLinear are written in the ONNX domain where the opset has that
+ *       form of them, otherwise in {@code com.microsoft} (ONNX Runtime's contrib ops, which take
+ *       int8, uint8, int16 and int32 and {@code axis} at any opset), with that domain imported at
+ *       version 1: INT16 tensors always (the ONNX ops take int16 only from opset 21) and per-axis
+ *       DequantizeLinear below opset 13 (ONNX's has {@code axis} from 13). So weights are per
+ *       channel at every opset;</li>
+ *   <li><b>constants read by several layers</b> (a module applied at several places, initializers
+ *       an exporter deduplicated): each integer Conv/Gemm gets its weight and bias quantized for
+ *       itself; consumers whose parameters are equal read one DequantizeLinear, those whose
+ *       parameters differ (a bias shared by Convs with different input scales) their own codes.
+ *       Identity on initializers is gone already: the compiler folds it;</li>
+ *   <li><b>names</b> derive from the tensor they belong to ({@code t_QuantizeLinear},
+ *       {@code w_quantized}, ...) and get a {@code _1}, {@code _2}, ... suffix where that name is
+ *       taken, so every node name and every tensor name of the file is unique, as ONNX requires;</li>
  *   <li><b>FP16 layers</b>: weights (Conv/ConvTranspose/Gemm/MatMul constants, and any other
  *       constant of more than one element) as FLOAT16 initializers followed by
  *       {@code Cast(to=FLOAT)}; scalar operands stay float32; the output followed by
@@ -85,15 +104,71 @@ public final class QdqWriter {
         }
     }
 
-    /** The state of one write: nodes and constants of the output graph. */
+    /** A quantized copy of a constant already written: its parameters and the DequantizeLinear output. */
+    private record Dequantized(QuantParams params, String output) {
+    }
+
+    /**
+     * The state of one write: nodes and constants of the output graph, and every name in it (the
+     * source graph's names are taken from the start, so nothing new repeats one).
+     */
     private static final class Out {
         final List<Node> nodes = new ArrayList<>();
         final Map<String, Tensor> constants;
         final Map<String, String> fp16Constants = new HashMap<>();
+        final Map<String, List<Dequantized>> dequantized = new HashMap<>();
+        final Set<String> tensorNames = new HashSet<>();
+        final Set<String> sourceNodeNames = new HashSet<>();
+        final Set<String> nodeNames = new HashSet<>();
+        final int opset;
         boolean msDomain;
 
-        Out(Map<String, Tensor> constants) {
-            this.constants = constants;
+        Out(Graph g) {
+            this.constants = new LinkedHashMap<>(g.constants());
+            this.opset = g.opset();
+            tensorNames.addAll(g.constants().keySet());
+            tensorNames.addAll(g.outputs());
+            g.inputs().forEach(v -> tensorNames.add(v.name()));
+            for (Node n : g.nodes()) {
+                tensorNames.addAll(n.inputs());
+                tensorNames.addAll(n.outputs());
+                sourceNodeNames.add(n.name());
+            }
+        }
+
+        /** A new tensor name: base, or base with the first free suffix. */
+        String tensor(String base) {
+            return unique(base, tensorNames::add);
+        }
+
+        /** A new node name that no node of the source graph or written so far has. */
+        String node(String base) {
+            return unique(base, n -> !sourceNodeNames.contains(n) && nodeNames.add(n));
+        }
+
+        /** The name of a source node's copy: its own, unless an earlier node took it. */
+        String sourceNode(String name) {
+            return nodeNames.add(name) ? name : node(name);
+        }
+
+        private static String unique(String base, java.util.function.Predicate<String> claim) {
+            String name = base;
+            for (int i = 1; !claim.test(name); i++) {
+                name = base + "_" + i;
+            }
+            return name;
+        }
+
+        /**
+         * The domain of a QuantizeLinear/DequantizeLinear of this type (see the class comment):
+         * ONNX's where the opset has the form, else {@code com.microsoft}.
+         */
+        String qdqDomain(DType type, boolean perAxis) {
+            if (type == DType.INT16 || (perAxis && opset < 13)) {
+                msDomain = true;
+                return MS_DOMAIN;
+            }
+            return "";
         }
     }
 
@@ -105,8 +180,10 @@ public final class QdqWriter {
         if (floatProgram.isQuantized()) {
             throw new IllegalArgumentException("the program is already quantized");
         }
-        Graph g = floatProgram.graph();
-        boolean perChannel = config.perChannel() && g.opset() >= 13;
+        boolean integers = config.defaultPrecision().isInteger()
+                || config.overrides().values().stream().anyMatch(LayerPrecision::isInteger);
+        Graph g = integers ? OpsetUpgrade.toQdqOpset(floatProgram.graph()) : floatProgram.graph();
+        boolean perChannel = config.perChannel();
 
         Map<String, LayerPrecision> precision = new HashMap<>();
         Map<String, LayerPrecision> nodePrecision = new HashMap<>();
@@ -145,19 +222,19 @@ public final class QdqWriter {
                     : activationParams(name, calibration, type));
         }
 
-        Out out = new Out(new LinkedHashMap<>(g.constants()));
+        Out out = new Out(g);
         Map<String, Versions> versions = new HashMap<>();
         for (ValueInfo in : g.inputs()) {
             Versions v = new Versions();
             v.main = in.name();
             QuantParams q = act.get(in.name());
             if (q != null) {
-                v.main = in.name() + "_DequantizeLinear_Output";
+                v.main = out.tensor(in.name() + "_DequantizeLinear_Output");
                 v.dq = v.main;
-                addQdq(out, in.name(), in.name() + "_QuantizeLinear_Output", v.dq, q);
+                addQdq(out, in.name(), in.name(), v.dq, q);
             }
             if (hasReader(readers.get(in.name()), LayerPrecision.FP16)) {
-                v.half = addCastPair(out, v.main, v.main + "_Cast16");
+                v.half = addCastPair(out, v.main, out.tensor(v.main + "_Cast16"));
             }
             versions.put(in.name(), v);
         }
@@ -179,7 +256,8 @@ public final class QdqWriter {
                     }
                 }
             }
-            Node copy = new Node(n.name(), n.opType(), n.domain(), inputs, n.outputs(), n.attributes());
+            Node copy = new Node(out.sourceNode(n.name()), n.opType(), n.domain(), inputs, n.outputs(),
+                    n.attributes());
             out.nodes.add(copy);
             for (int i = 0; i < n.outputs().size(); i++) {
                 String t = n.output(i);
@@ -211,37 +289,37 @@ public final class QdqWriter {
         boolean graphOutput = g.outputs().contains(t);
         boolean halfReaders = hasReader(readers, LayerPrecision.FP16);
         if (p.isInteger()) {
-            String raw = graphOutput ? t + "_QuantizeLinear_Input" : t;
-            v.main = graphOutput ? t : t + "_DequantizeLinear_Output";
+            String raw = graphOutput ? out.tensor(t + "_QuantizeLinear_Input") : t;
+            v.main = graphOutput ? t : out.tensor(t + "_DequantizeLinear_Output");
             v.dq = v.main;
             rename.accept(raw);
-            addQdq(out, raw, t + "_QuantizeLinear_Output", v.dq, q);
+            addQdq(out, t, raw, v.dq, q);
             if (halfReaders) {
-                v.half = addCastPair(out, v.main, v.main + "_Cast16");
+                v.half = addCastPair(out, v.main, out.tensor(v.main + "_Cast16"));
             }
             return;
         }
         if (p == LayerPrecision.FP16) {
-            String raw = graphOutput ? t + "_Cast16_Input" : t;
+            String raw = graphOutput ? out.tensor(t + "_Cast16_Input") : t;
             rename.accept(raw);
-            v.main = addCastPair(out, raw, graphOutput ? t : t + "_Cast16");
+            v.main = addCastPair(out, raw, graphOutput ? t : out.tensor(t + "_Cast16"));
             v.half = v.main;
         } else {
             v.main = t;
             if (q == null && !halfReaders) {
                 return; // only float32 readers: nothing to mark
             }
-            String raw = graphOutput ? t + "_Float32_Input" : t;
+            String raw = graphOutput ? out.tensor(t + "_Float32_Input") : t;
             rename.accept(raw);
-            v.main = graphOutput ? t : t + "_Float32";
-            out.nodes.add(cast(raw + "_Float32", raw, v.main, ONNX_FLOAT));
+            v.main = graphOutput ? t : out.tensor(t + "_Float32");
+            out.nodes.add(cast(out.node(raw + "_Float32"), raw, v.main, ONNX_FLOAT));
             if (halfReaders) {
-                v.half = addCastPair(out, v.main, v.main + "_Cast16");
+                v.half = addCastPair(out, v.main, out.tensor(v.main + "_Cast16"));
             }
         }
         if (q != null) {
-            v.dq = v.main + "_DequantizeLinear_Output";
-            addQdq(out, v.main, v.main + "_QuantizeLinear_Output", v.dq, q);
+            v.dq = out.tensor(v.main + "_DequantizeLinear_Output");
+            addQdq(out, v.main, v.main, v.dq, q);
         }
     }
 
@@ -302,6 +380,11 @@ public final class QdqWriter {
         return QuantParams.perTensor(type, scale, zp);
     }
 
+    /**
+     * Points a Conv/Gemm's weight (and bias) at integer codes behind DequantizeLinear, quantized for
+     * this consumer: the weight symmetric over itself, the bias at {@code s_x * s_w[c]}, which
+     * differs between consumers of one bias whose input scales differ.
+     */
     private static void quantizeWeights(Node n, List<String> inputs, Out out, QuantParams xq, DType type,
             boolean perChannel) {
         String wName = n.input(1);
@@ -317,12 +400,7 @@ public final class QdqWriter {
             axis = n.attrInt("transB", 0) != 0 ? 0 : 1;
         }
         QuantParams wq = weightParams(w, axis, type, perChannel);
-        QTensor codes = QTensor.quantize(w.toFloat(), wq);
-        String wCodes = wName + "_quantized";
-        String wdq = wName + "_DequantizeLinear_Output";
-        out.constants.put(wCodes, codesTensor(codes, type));
-        addDq(out, wCodes, wdq, wq);
-        inputs.set(1, wdq);
+        inputs.set(1, dequantized(out, wName, w, wq));
         if (n.hasInput(2) && out.constants.get(n.input(2)) != null) {
             Tensor b = out.constants.get(n.input(2)).toFloat();
             int channels = w.dim(axis);
@@ -330,22 +408,72 @@ public final class QdqWriter {
                 return;
             }
             float[] s = new float[channels];
-            long[] q = new long[channels];
-            for (int c = 0; c < channels; c++) {
+            boolean fits = true;
+            for (int c = 0; c < channels && fits; c++) {
                 s[c] = xq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : c);
                 double code = Math.rint(b.floats()[c] / (double) s[c]);
-                if (!(Math.abs(code) <= Integer.MAX_VALUE) || !(s[c] > 0)) {
-                    return; // does not fit int32: the bias stays float (see the class comment)
-                }
-                q[c] = (long) code;
+                fits = Math.abs(code) <= Integer.MAX_VALUE && s[c] > 0;
             }
-            QuantParams bq = new QuantParams(DType.INT32, s, new long[channels], 0);
-            String bName = n.input(2) + "_quantized";
-            String bdq = n.input(2) + "_DequantizeLinear_Output";
-            out.constants.put(bName, Tensor.ofLongs(DType.INT32, b.shape(), q));
-            addDq(out, bName, bdq, bq);
-            inputs.set(2, bdq);
+            QuantParams bq;
+            if (fits) {
+                bq = wq.isPerTensor() ? QuantParams.perTensor(DType.INT32, s[0], 0)
+                        : new QuantParams(DType.INT32, s, new long[channels], 0);
+            } else if (type == DType.INT16) {
+                bq = exactBias(b); // see the class comment
+            } else {
+                return; // the bias stays float (see the class comment)
+            }
+            inputs.set(2, dequantized(out, n.input(2), b, bq));
         }
+    }
+
+    /**
+     * INT32 parameters that hold a float32 bias exactly: per channel, the power of two of the last
+     * bit of its 24-bit significand, so each code is that significand.
+     */
+    private static QuantParams exactBias(Tensor b) {
+        float[] v = b.floats();
+        float[] s = new float[v.length];
+        for (int c = 0; c < v.length; c++) {
+            s[c] = v[c] == 0 ? 1f : Math.scalb(1f, Math.max(Math.getExponent(v[c]), Float.MIN_EXPONENT) - 23);
+        }
+        return s.length == 1 ? QuantParams.perTensor(DType.INT32, s[0], 0)
+                : new QuantParams(DType.INT32, s, new long[s.length], 0);
+    }
+
+    /**
+     * The output of a DequantizeLinear of the constant's codes under these parameters: the one
+     * written already for an earlier consumer with the same parameters, else a new one.
+     */
+    private static String dequantized(Out out, String constant, Tensor value, QuantParams q) {
+        List<Dequantized> written = out.dequantized.computeIfAbsent(constant, k -> new ArrayList<>());
+        for (Dequantized d : written) {
+            if (d.params().sameMapping(q)) {
+                return d.output();
+            }
+        }
+        String codes = out.tensor(constant + "_quantized");
+        String result = out.tensor(constant + "_DequantizeLinear_Output");
+        out.constants.put(codes, codesTensor(codesOf(value, q), q.type()));
+        addDq(out, codes, result, q);
+        written.add(new Dequantized(q, result));
+        return result;
+    }
+
+    /**
+     * Codes of a constant: per channel along q's axis. INT32 (bias) codes are rounded half to even
+     * in double, {@code b / (s_x * s_w)}, as quantizers compute them; the caller has checked they fit.
+     */
+    private static QTensor codesOf(Tensor value, QuantParams q) {
+        if (q.type() != DType.INT32) {
+            return QTensor.quantize(value.toFloat(), q);
+        }
+        float[] b = value.toFloat().floats();
+        int[] codes = new int[b.length];
+        for (int c = 0; c < b.length; c++) {
+            codes[c] = (int) Math.rint(b[c] / (double) q.scale(c));
+        }
+        return new QTensor(value.shape(), codes, q);
     }
 
     /** Symmetric weight parameters, per channel along axis or per tensor. */
@@ -381,20 +509,20 @@ public final class QdqWriter {
     /** A float constant as a FLOAT16 initializer behind Cast(to=FLOAT); one per constant. */
     private static String fp16Constant(Out out, String name, Tensor c) {
         return out.fp16Constants.computeIfAbsent(name, k -> {
-            String half = name + "_float16";
-            String back = half + "_Cast";
+            String half = out.tensor(name + "_float16");
+            String back = out.tensor(half + "_Cast_Output");
             // Stored as FLOAT16: writing the initializer rounds to binary16.
             out.constants.put(half, Tensor.ofFloats(DType.FLOAT16, c.shape(), c.toFloat().floats()));
-            out.nodes.add(cast(back, half, back + "_Output", ONNX_FLOAT));
-            return back + "_Output";
+            out.nodes.add(cast(out.node(half + "_Cast"), half, back, ONNX_FLOAT));
+            return back;
         });
     }
 
-    /** in -> Cast(to=FLOAT16) -> Cast(to=FLOAT) -> result; result is {@code out} name given. */
+    /** in -> Cast(to=FLOAT16) -> Cast(to=FLOAT) -> result. */
     private static String addCastPair(Out out, String in, String result) {
-        String half = in + "_ToFloat16";
-        out.nodes.add(cast(in + "_CastToFloat16", in, half, ONNX_FLOAT16));
-        out.nodes.add(cast(in + "_CastFromFloat16", half, result, ONNX_FLOAT));
+        String half = out.tensor(in + "_ToFloat16");
+        out.nodes.add(cast(out.node(in + "_CastToFloat16"), in, half, ONNX_FLOAT16));
+        out.nodes.add(cast(out.node(in + "_CastFromFloat16"), half, result, ONNX_FLOAT));
         return result;
     }
 
@@ -402,29 +530,23 @@ public final class QdqWriter {
         return new Node(name, "Cast", "", List.of(in), List.of(outName), Map.of("to", Attribute.ofInt(to)));
     }
 
-    private static String domain(Out out, DType type) {
-        if (type == DType.INT16) {
-            out.msDomain = true;
-            return MS_DOMAIN;
-        }
-        return "";
-    }
-
-    private static void addQdq(Out out, String in, String mid, String result, QuantParams q) {
-        String scale = in + "_scale";
-        String zp = in + "_zero_point";
+    /** in -> QuantizeLinear -> DequantizeLinear -> result, per tensor; other names derive from stem. */
+    private static void addQdq(Out out, String stem, String in, String result, QuantParams q) {
+        String scale = out.tensor(stem + "_scale");
+        String zp = out.tensor(stem + "_zero_point");
+        String mid = out.tensor(stem + "_QuantizeLinear_Output");
         out.constants.put(scale, Tensor.scalar(q.scale(0)));
         out.constants.put(zp, Tensor.ofLongs(q.type(), new int[0], new long[] {q.zeroPoint(0)}));
-        String domain = domain(out, q.type());
-        out.nodes.add(new Node(in + "_QuantizeLinear", "QuantizeLinear", domain, List.of(in, scale, zp), List.of(mid),
-                Map.of()));
-        out.nodes.add(new Node(in + "_DequantizeLinear", "DequantizeLinear", domain, List.of(mid, scale, zp),
-                List.of(result), Map.of()));
+        String domain = out.qdqDomain(q.type(), false);
+        out.nodes.add(new Node(out.node(stem + "_QuantizeLinear"), "QuantizeLinear", domain, List.of(in, scale, zp),
+                List.of(mid), Map.of()));
+        out.nodes.add(new Node(out.node(stem + "_DequantizeLinear"), "DequantizeLinear", domain,
+                List.of(mid, scale, zp), List.of(result), Map.of()));
     }
 
     private static void addDq(Out out, String codes, String result, QuantParams q) {
-        String scale = codes + "_scale";
-        String zp = codes + "_zero_point";
+        String scale = out.tensor(codes + "_scale");
+        String zp = out.tensor(codes + "_zero_point");
         Map<String, Attribute> attrs = new LinkedHashMap<>();
         if (q.isPerTensor()) {
             out.constants.put(scale, Tensor.scalar(q.scale(0)));
@@ -434,7 +556,7 @@ public final class QdqWriter {
             out.constants.put(zp, Tensor.ofLongs(q.type(), new int[] {q.scale().length}, q.zeroPoint()));
             attrs.put("axis", Attribute.ofInt(q.axis()));
         }
-        out.nodes.add(new Node(codes + "_DequantizeLinear", "DequantizeLinear", domain(out, q.type()),
-                List.of(codes, scale, zp), List.of(result), attrs));
+        out.nodes.add(new Node(out.node(codes + "_DequantizeLinear"), "DequantizeLinear",
+                out.qdqDomain(q.type(), !q.isPerTensor()), List.of(codes, scale, zp), List.of(result), attrs));
     }
 }
