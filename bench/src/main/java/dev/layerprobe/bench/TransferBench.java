@@ -2,7 +2,7 @@ package dev.layerprobe.bench;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
-import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentException;
@@ -22,7 +22,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;

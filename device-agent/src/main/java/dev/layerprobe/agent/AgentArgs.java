@@ -2,7 +2,7 @@ package dev.layerprobe.agent;
 
 import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.agent.store.RunStore;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,7 +60,7 @@ final class AgentArgs {
     }
 
     /** @return the config, or null if help was asked for */
-    static AgentConfig parse(String[] args) throws UsageException, SimulatorException {
+    static AgentConfig parse(String[] args) throws UsageException, LayerProbeException {
         AgentConfig c = AgentConfig.defaults().withRunDir(AgentConfig.DEFAULT_DATA_DIR.resolve("runs"));
         for (int i = 0; i < args.length; i++) {
             String a = args[i];

@@ -1,6 +1,6 @@
 package dev.layerprobe.agent;
 
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import java.io.IOException;
 
 /**
@@ -22,7 +22,7 @@ public final class AgentMain {
             System.err.println(AgentArgs.USAGE);
             System.exit(2);
             return;
-        } catch (SimulatorException e) {
+        } catch (LayerProbeException e) {
             System.err.println("layerprobe agent: " + e.getMessage());
             System.exit(2);
             return;
@@ -34,7 +34,7 @@ public final class AgentMain {
         AgentServer server;
         try {
             server = AgentServer.netty(config).start();
-        } catch (IOException | SimulatorException | AgentSetupException | IllegalArgumentException e) {
+        } catch (IOException | LayerProbeException | AgentSetupException | IllegalArgumentException e) {
             System.err.println("layerprobe agent: " + e.getMessage());
             System.exit(1);
             return;

@@ -1,5 +1,6 @@
 package dev.layerprobe.agent;
 
+import dev.layerprobe.core.OneLine;
 import dev.layerprobe.agent.access.BearerTokenInterceptor;
 import dev.layerprobe.agent.access.DefaultDeadlineInterceptor;
 import dev.layerprobe.agent.access.RequestParsing;
@@ -11,7 +12,7 @@ import dev.layerprobe.agent.service.DeviceAgentService;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -66,7 +67,7 @@ public final class AgentServer implements AutoCloseable {
 
     /** An agent with the backend named in the config. */
     public AgentServer(ServerBuilder<?> builder, AgentConfig config)
-            throws SimulatorException, IOException, AgentSetupException {
+            throws LayerProbeException, IOException, AgentSetupException {
         this(builder, config, BackendProvider.named(config.backend()).create(config.profile(), config.backendConfig()));
     }
 
@@ -119,7 +120,7 @@ public final class AgentServer implements AutoCloseable {
      * @throws AgentSetupException if the address is not a loopback one and the config has neither a
      *     token file nor {@code insecure}, or the TLS or token files cannot be used
      */
-    public static AgentServer netty(AgentConfig config) throws SimulatorException, IOException, AgentSetupException {
+    public static AgentServer netty(AgentConfig config) throws LayerProbeException, IOException, AgentSetupException {
         InetAddress address = resolve(config.bindHost());
         if (!address.isLoopbackAddress() && !config.authenticated() && !config.insecure()) {
             // Anyone who can reach the port could upload and run models: exposing an agent that
@@ -150,18 +151,10 @@ public final class AgentServer implements AutoCloseable {
         } catch (IOException | IllegalArgumentException e) {
             throw new AgentSetupException("cannot use --tls-cert " + config.tlsCert() + " and --tls-key "
                     + config.tlsKey() + " (PEM certificate chain and unencrypted PKCS#8 PEM key expected): "
-                    + firstLine(e), e);
+                    + OneLine.ofRootCause(e), e);
         }
     }
 
-    private static String firstLine(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        return m.lines().findFirst().orElse(m);
-    }
 
     private static InetAddress resolve(String host) throws AgentSetupException {
         try {

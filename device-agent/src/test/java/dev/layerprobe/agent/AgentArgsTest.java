@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -92,7 +92,7 @@ class AgentArgsTest {
                         .getMessage());
         assertTrue(assertThrows(AgentArgs.UsageException.class, () -> AgentArgs.parse(new String[] {"--tls"}))
                 .getMessage().startsWith("unknown option '--tls'"));
-        assertEquals(SimulatorException.Code.IO, assertThrows(SimulatorException.class,
+        assertEquals(LayerProbeException.Code.IO, assertThrows(LayerProbeException.class,
                 () -> AgentArgs.parse(new String[] {"--profile", "/no/such.yaml"})).code());
     }
 }

@@ -1,5 +1,6 @@
 package dev.layerprobe.agent;
 
+import dev.layerprobe.core.io.Sha256;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -3,8 +3,8 @@ package dev.layerprobe.dump;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
 import java.util.List;
 import java.util.Locale;
 

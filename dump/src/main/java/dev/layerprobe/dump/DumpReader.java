@@ -1,23 +1,20 @@
 package dev.layerprobe.dump;
 
+import dev.layerprobe.core.io.Sha256;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.layerprobe.dump.npy.Npy;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -131,18 +128,10 @@ public final class DumpReader {
         }
         Path f = file(l);
         Npy.Header h = Npy.readHeader(f);
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JVM has no SHA-256", e);
-        }
-        try (InputStream in = new DigestInputStream(Files.newInputStream(f), sha)) {
+        try (InputStream in = Files.newInputStream(f)) {
             in.skipNBytes(h.dataOffset());
-            sha.reset();
-            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return Sha256.hexOf(in).equals(l.sha256());
         }
-        return HexFormat.of().formatHex(sha.digest()).equals(l.sha256());
     }
 
     public Path dir() {

@@ -1,9 +1,9 @@
 package dev.layerprobe.dump;
 
 import dev.layerprobe.dump.npy.Npy;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

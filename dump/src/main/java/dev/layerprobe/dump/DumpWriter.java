@@ -1,20 +1,19 @@
 package dev.layerprobe.dump;
 
+import dev.layerprobe.core.io.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.layerprobe.dump.npy.NpyWriter;
 import dev.layerprobe.dump.npy.TensorBytes;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -304,14 +303,7 @@ public final class DumpWriter implements AutoCloseable {
 
     private void writeManifest(boolean complete) throws IOException {
         DumpManifest m = new DumpManifest(DumpManifest.FORMAT_VERSION, model, source, complete, layers);
-        Path tmp = dir.resolve(MANIFEST + ".tmp");
-        json.writeValue(tmp.toFile(), m);
-        try {
-            Files.move(tmp, dir.resolve(MANIFEST), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, dir.resolve(MANIFEST), StandardCopyOption.REPLACE_EXISTING);
-        }
+        AtomicFiles.write(dir.resolve(MANIFEST), out -> json.writeValue(out, m));
     }
 
     private Open requireLayer() {

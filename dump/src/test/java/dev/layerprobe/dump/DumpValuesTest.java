@@ -3,11 +3,11 @@ package dev.layerprobe.dump;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;

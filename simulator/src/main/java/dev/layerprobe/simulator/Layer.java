@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator;
 
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.core.tensor.QuantParams;
 import java.util.List;
 import java.util.Map;
 

@@ -1,5 +1,7 @@
 package dev.layerprobe.simulator;
 
+import dev.layerprobe.core.tensor.LayerValue;
+
 /**
  * The compiled computation of one layer, bound to its constants (weights, quantization). Takes the
  * layer's runtime inputs in {@link Layer#inputs()} order and returns one value per output.

@@ -1,13 +1,14 @@
 package dev.layerprobe.simulator;
 
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Shapes;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;

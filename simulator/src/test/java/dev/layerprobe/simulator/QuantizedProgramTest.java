@@ -8,7 +8,7 @@ import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.QdqWriter;
 import dev.layerprobe.simulator.quant.QuantConfig;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

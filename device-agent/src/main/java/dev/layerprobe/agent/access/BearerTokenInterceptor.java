@@ -1,6 +1,6 @@
 package dev.layerprobe.agent.access;
 
-import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.service.StatusMapper;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;

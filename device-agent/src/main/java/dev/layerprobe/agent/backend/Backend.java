@@ -1,6 +1,6 @@
 package dev.layerprobe.agent.backend;
 
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.util.Map;
 import java.util.Optional;
@@ -11,7 +11,7 @@ import java.util.Set;
  * runtime. Found through a {@link BackendProvider} and chosen by name.
  *
  * <p>Implementations are thread-safe: the agent loads and runs models from several worker threads
- * at once. Errors are {@link SimulatorException}s whatever the backend, so that one place (the
+ * at once. Errors are {@link LayerProbeException}s whatever the backend, so that one place (the
  * service's status mapper) turns them into protocol errors.
  */
 public interface Backend extends AutoCloseable {
@@ -39,9 +39,9 @@ public interface Backend extends AutoCloseable {
      * can run every operator is left to {@link #load}. The default accepts any bytes, for backends
      * whose models are opaque vendor files.
      *
-     * @throws SimulatorException with code NOT_ONNX or INVALID_MODEL naming what is wrong
+     * @throws LayerProbeException with code NOT_ONNX or INVALID_MODEL naming what is wrong
      */
-    default void check(byte[] model) throws SimulatorException {
+    default void check(byte[] model) throws LayerProbeException {
     }
 
     /**
@@ -51,7 +51,7 @@ public interface Backend extends AutoCloseable {
      * @param model   the model file's bytes
      * @param modelId the content address of {@code model}; equal ids mean equal bytes
      */
-    LoadedModel load(byte[] model, String modelId) throws SimulatorException;
+    LoadedModel load(byte[] model, String modelId) throws LayerProbeException;
 
     /** Releases cached models; loaded handles still open stay usable until closed. */
     @Override

@@ -1,6 +1,6 @@
 package dev.layerprobe.agent.backend;
 
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
 import java.util.EnumSet;
@@ -32,7 +32,7 @@ public interface BackendProvider {
      * Creates a backend for a device profile. Emulating backends apply the profile's numerics and
      * faults; backends on real hardware may only report its name.
      */
-    Backend create(DeviceProfile profile) throws SimulatorException;
+    Backend create(DeviceProfile profile) throws LayerProbeException;
 
     /**
      * Creates a backend configured by the agent's config file (see the backend's documentation for
@@ -40,9 +40,9 @@ public interface BackendProvider {
      *
      * @param config the agent's config file, or null
      */
-    default Backend create(DeviceProfile profile, Path config) throws SimulatorException {
+    default Backend create(DeviceProfile profile, Path config) throws LayerProbeException {
         if (config != null) {
-            throw new SimulatorException(SimulatorException.Code.BAD_PROFILE, "backend '" + name()
+            throw new LayerProbeException(LayerProbeException.Code.BAD_PROFILE, "backend '" + name()
                     + "' takes no config file, got " + config);
         }
         return create(profile);

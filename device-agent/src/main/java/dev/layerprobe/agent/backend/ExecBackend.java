@@ -11,14 +11,14 @@ import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,7 +84,7 @@ public final class ExecBackend implements Backend {
     }
 
     @Override
-    public LoadedModel load(byte[] model, String modelId) throws SimulatorException {
+    public LoadedModel load(byte[] model, String modelId) throws LayerProbeException {
         String name = "model " + (modelId.length() > 12 ? modelId.substring(0, 12) : modelId);
         NpuProgram program = Simulator.compile(OnnxGraphs.parseModel(model, name), name, CompileOptions.of(profile));
         return new ExecModel(model, program);
@@ -107,7 +107,7 @@ public final class ExecBackend implements Backend {
         }
 
         @Override
-        public void run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException {
+        public void run(Map<String, Tensor> feeds, LayerObserver observer) throws LayerProbeException {
             checkOpen();
             Path work = null;
             try {
@@ -126,7 +126,7 @@ public final class ExecBackend implements Backend {
                 execute(work, values);
                 stream(DumpLayouts.open(dumps, config.layout(), config.map().fixedPoint()), feeds, observer);
             } catch (IOException e) {
-                throw new SimulatorException(SimulatorException.Code.IO, "the vendor runtime's dumps: " + e.getMessage(), e);
+                throw new LayerProbeException(LayerProbeException.Code.IO, "the vendor runtime's dumps: " + e.getMessage(), e);
             } finally {
                 if (work != null && !config.keepWorkdirs()) {
                     delete(work);
@@ -134,7 +134,7 @@ public final class ExecBackend implements Backend {
             }
         }
 
-        private void execute(Path work, Map<String, String> values) throws SimulatorException, IOException {
+        private void execute(Path work, Map<String, String> values) throws LayerProbeException, IOException {
             List<String> cmd = new ArrayList<>();
             cmd.add(config.command());
             config.args().forEach(a -> cmd.add(substitute(a, values)));
@@ -145,30 +145,30 @@ public final class ExecBackend implements Backend {
             try {
                 p = pb.start();
             } catch (IOException e) {
-                throw new SimulatorException(SimulatorException.Code.IO, "cannot start the vendor runtime '"
+                throw new LayerProbeException(LayerProbeException.Code.IO, "cannot start the vendor runtime '"
                         + config.command() + "': " + e.getMessage(), e);
             }
             try {
                 if (!p.waitFor(config.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly();
-                    throw new SimulatorException(SimulatorException.Code.IO, "the vendor runtime '" + config.command()
+                    throw new LayerProbeException(LayerProbeException.Code.IO, "the vendor runtime '" + config.command()
                             + "' did not finish within " + config.timeout().toSeconds() + " s");
                 }
             } catch (InterruptedException e) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();
                 Thread.currentThread().interrupt();
-                throw new SimulatorException(SimulatorException.Code.IO, "the run was interrupted", e);
+                throw new LayerProbeException(LayerProbeException.Code.IO, "the run was interrupted", e);
             }
             if (p.exitValue() != 0) {
-                throw new SimulatorException(SimulatorException.Code.IO, "the vendor runtime '" + config.command()
+                throw new LayerProbeException(LayerProbeException.Code.IO, "the vendor runtime '" + config.command()
                         + "' exited with " + p.exitValue() + tail(work.resolve("runtime.log")));
             }
         }
 
         private void stream(LayerDump dump, Map<String, Tensor> feeds, LayerObserver observer)
-                throws SimulatorException, IOException {
+                throws LayerProbeException, IOException {
             List<Layer> layers = program.layers();
             Map<String, int[]> shapes = new HashMap<>();
             if (dump.layers().stream().anyMatch(l -> l.shape() == null)) {
@@ -181,7 +181,7 @@ public final class ExecBackend implements Backend {
             try {
                 mapping = LayerMapper.map(dump.layers(), targets, config.map().names());
             } catch (IllegalArgumentException e) {
-                throw new SimulatorException(SimulatorException.Code.BAD_PROFILE, "agent mapping file: " + e.getMessage());
+                throw new LayerProbeException(LayerProbeException.Code.BAD_PROFILE, "agent mapping file: " + e.getMessage());
             }
             if (!mapping.unmappedDump().isEmpty()) {
                 LOG.log(Level.INFO, () -> mapping.unmappedDump().size() + " dumped layers map to no layer of the model: "
@@ -198,7 +198,7 @@ public final class ExecBackend implements Backend {
                 try {
                     v = Relayout.toTarget(v, shape, e.nhwc(), "dumped layer '" + e.from().name() + "'");
                 } catch (IllegalArgumentException x) {
-                    throw new SimulatorException(SimulatorException.Code.IO, x.getMessage(), x);
+                    throw new LayerProbeException(LayerProbeException.Code.IO, x.getMessage(), x);
                 }
                 observer.onLayer(l, v);
             }

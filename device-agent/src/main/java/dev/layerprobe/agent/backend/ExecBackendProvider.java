@@ -1,6 +1,6 @@
 package dev.layerprobe.agent.backend;
 
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
 
@@ -12,14 +12,14 @@ public final class ExecBackendProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create(DeviceProfile profile) throws SimulatorException {
+    public Backend create(DeviceProfile profile) throws LayerProbeException {
         return create(profile, null);
     }
 
     @Override
-    public Backend create(DeviceProfile profile, Path config) throws SimulatorException {
+    public Backend create(DeviceProfile profile, Path config) throws LayerProbeException {
         if (config == null) {
-            throw new SimulatorException(SimulatorException.Code.BAD_PROFILE, "the exec backend runs the vendor runtime"
+            throw new LayerProbeException(LayerProbeException.Code.BAD_PROFILE, "the exec backend runs the vendor runtime"
                     + " named in the agent's config file: pass --backend-config FILE");
         }
         return new ExecBackend(ExecConfig.load(config), profile);

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.layerprobe.dump.layout.DumpLayouts;
 import dev.layerprobe.dump.mapping.MapFile;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,9 +52,9 @@ public record ExecConfig(String device, String command, List<String> args, Map<S
     /**
      * Reads the {@code exec} section of an agent config file.
      *
-     * @throws SimulatorException (BAD_PROFILE) naming the file and the bad key or value
+     * @throws LayerProbeException (BAD_PROFILE) naming the file and the bad key or value
      */
-    public static ExecConfig load(Path file) throws SimulatorException {
+    public static ExecConfig load(Path file) throws LayerProbeException {
         JsonNode root;
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
@@ -121,7 +121,7 @@ public record ExecConfig(String device, String command, List<String> args, Map<S
                 x.path("keep_workdirs").asBoolean(false));
     }
 
-    private static SimulatorException bad(Path file, String what) {
-        return new SimulatorException(SimulatorException.Code.BAD_PROFILE, "agent config " + file + " " + what);
+    private static LayerProbeException bad(Path file, String what) {
+        return new LayerProbeException(LayerProbeException.Code.BAD_PROFILE, "agent config " + file + " " + what);
     }
 }

@@ -1,8 +1,8 @@
 package dev.layerprobe.agent.backend;
 
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.Map;
 
 /**
@@ -15,5 +15,5 @@ public interface LayerIsolation {
      * Runs one layer, named by its ONNX output tensor, on its runtime inputs given as real values
      * (a quantized layer quantizes them with its input quantization on entry).
      */
-    LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws SimulatorException;
+    LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws LayerProbeException;
 }

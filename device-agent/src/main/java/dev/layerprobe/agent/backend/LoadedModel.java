@@ -1,9 +1,9 @@
 package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 
@@ -22,7 +22,7 @@ public interface LoadedModel extends AutoCloseable {
      *
      * @param feeds float tensors by input name
      */
-    void run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException;
+    void run(Map<String, Tensor> feeds, LayerObserver observer) throws LayerProbeException;
 
     @Override
     void close();

@@ -13,18 +13,19 @@ import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.Placement;
-import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.ort.OrtSessions;
+import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.IntermediateOutputs;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Shapes;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -36,7 +37,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -66,23 +66,20 @@ public final class OrtBackend implements Backend {
     /** The name this backend is chosen by. */
     public static final String NAME = "ort";
     static final int DEFAULT_CACHED_SESSIONS = 4;
-    /** How ONNX Runtime 1.x words a load failure for an operator it does not know. */
-    private static final List<String> UNKNOWN_OP_MESSAGES = List.of("No Op registered for",
-            "is not a registered function/op");
 
     private final OrtEnvironment env;
     private final Map<String, Session> sessions;
 
     /**
-     * @throws SimulatorException {@link Code#RUNTIME} when ONNX Runtime's native library cannot be
+     * @throws LayerProbeException {@link Code#RUNTIME} when ONNX Runtime's native library cannot be
      *     loaded on this machine
      */
-    public OrtBackend() throws SimulatorException {
+    public OrtBackend() throws LayerProbeException {
         this(DEFAULT_CACHED_SESSIONS);
     }
 
-    OrtBackend(int cachedSessions) throws SimulatorException {
-        this.env = environment();
+    OrtBackend(int cachedSessions) throws LayerProbeException {
+        this.env = OrtSessions.environment();
         this.sessions = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Session> eldest) {
@@ -95,32 +92,8 @@ public final class OrtBackend implements Backend {
         };
     }
 
-    static OrtEnvironment environment() throws SimulatorException {
-        try {
-            return OrtEnvironment.getEnvironment();
-        } catch (RuntimeException | LinkageError e) {
-            // The jar carries natives for linux-x64/aarch64, macOS and Windows x64; anything else lands
-            // here, first as ExceptionInInitializerError, then as NoClassDefFoundError: both are linkage errors.
-            throw new SimulatorException(Code.RUNTIME, "cannot load ONNX Runtime on " + platform() + ": "
-                    + messages(e), e);
-        }
-    }
 
-    /** The messages along a cause chain, e.g. the loader's wrapper and the linker's reason, as one line. */
-    private static String messages(Throwable t) {
-        List<String> parts = new ArrayList<>();
-        for (Throwable c = t; c != null && parts.size() < 4; c = c.getCause()) {
-            String m = c.getMessage();
-            if (m != null && !m.isBlank() && parts.stream().noneMatch(m::contains)) {
-                parts.add(m.strip());
-            }
-        }
-        return parts.isEmpty() ? t.getClass().getSimpleName() : String.join(": ", parts);
-    }
 
-    private static String platform() {
-        return System.getProperty("os.name", "?").toLowerCase(Locale.ROOT) + "-" + System.getProperty("os.arch", "?");
-    }
 
     @Override
     public String name() {
@@ -130,7 +103,7 @@ public final class OrtBackend implements Backend {
     /** The board's CPU, e.g. {@code cpu (linux-aarch64, 4 cores)}. */
     @Override
     public String device() {
-        return "cpu (" + platform() + ", " + Runtime.getRuntime().availableProcessors() + " cores)";
+        return "cpu (" + OrtSessions.platform() + ", " + Runtime.getRuntime().availableProcessors() + " cores)";
     }
 
     @Override
@@ -144,7 +117,7 @@ public final class OrtBackend implements Backend {
     }
 
     @Override
-    public LoadedModel load(byte[] model, String modelId) throws SimulatorException {
+    public LoadedModel load(byte[] model, String modelId) throws LayerProbeException {
         synchronized (sessions) {
             Session cached = sessions.get(modelId);
             if (cached != null) {
@@ -217,15 +190,10 @@ public final class OrtBackend implements Backend {
             this.inputs = List.copyOf(in);
         }
 
-        static Session create(OrtEnvironment env, byte[] bytes, String name) throws SimulatorException {
+        static Session create(OrtEnvironment env, byte[] bytes, String name) throws LayerProbeException {
             ModelProto model = OnnxGraphs.parseModel(bytes, name);
             IntermediateOutputs exposed = IntermediateOutputs.quantizedLayers(model);
-            OrtSession session;
-            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-                session = env.createSession(exposed.model().toByteArray(), options);
-            } catch (OrtException e) {
-                throw loadError(name, e);
-            }
+            OrtSession session = OrtSessions.open(exposed.model().toByteArray(), 0, name);
             try {
                 Set<String> available = session.getOutputNames();
                 // ONNX Runtime may drop outputs it cannot type (e.g. in dead branches): report what it offers.
@@ -234,7 +202,7 @@ public final class OrtBackend implements Backend {
                 Map<String, TensorInfo> inputInfo = new LinkedHashMap<>();
                 for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
                     if (!(e.getValue().getInfo() instanceof TensorInfo t)) {
-                        throw new SimulatorException(Code.INVALID_MODEL, name + ": input '" + e.getKey()
+                        throw new LayerProbeException(Code.INVALID_MODEL, name + ": input '" + e.getKey()
                                 + "' is not a tensor; the ort backend feeds tensors only");
                     }
                     inputInfo.put(e.getKey(), t);
@@ -244,12 +212,12 @@ public final class OrtBackend implements Backend {
                     constants.add(t.getName());
                 }
                 return new Session(session, name, values, inputInfo, constants);
-            } catch (OrtException | SimulatorException | RuntimeException e) {
+            } catch (OrtException | LayerProbeException | RuntimeException e) {
                 closeQuietly(session);
                 if (e instanceof OrtException o) {
-                    throw loadError(name, o);
+                    throw OrtSessions.loadError(name, o);
                 }
-                throw e instanceof SimulatorException s ? s : new SimulatorException(Code.RUNTIME, name + ": "
+                throw e instanceof LayerProbeException s ? s : new LayerProbeException(Code.RUNTIME, name + ": "
                         + e.getMessage(), e);
             }
         }
@@ -265,13 +233,13 @@ public final class OrtBackend implements Backend {
             }
         }
 
-        void run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException {
+        void run(Map<String, Tensor> feeds, LayerObserver observer) throws LayerProbeException {
             Map<String, OnnxTensor> ort = new HashMap<>();
             try {
                 for (Map.Entry<String, TensorInfo> e : inputInfo.entrySet()) {
                     Tensor t = feeds.get(e.getKey());
                     if (t == null) {
-                        throw new SimulatorException(Code.BAD_INPUT, "missing input '" + e.getKey() + "', expected "
+                        throw new LayerProbeException(Code.BAD_INPUT, "missing input '" + e.getKey() + "', expected "
                                 + inputInfo.keySet());
                     }
                     ort.put(e.getKey(), toOrt(e.getKey(), t, e.getValue()));
@@ -287,13 +255,13 @@ public final class OrtBackend implements Backend {
                     }
                 }
             } catch (OrtException e) {
-                throw runError(e);
+                throw OrtSessions.runError(e);
             } finally {
                 ort.values().forEach(OnnxTensor::close);
             }
         }
 
-        private OnnxTensor toOrt(String input, Tensor t, TensorInfo info) throws SimulatorException, OrtException {
+        private OnnxTensor toOrt(String input, Tensor t, TensorInfo info) throws LayerProbeException, OrtException {
             long[] want = info.getShape();
             int[] have = t.shape();
             boolean fits = want.length == have.length;
@@ -301,11 +269,11 @@ public final class OrtBackend implements Backend {
                 fits = want[i] < 0 || want[i] == have[i];
             }
             if (!fits) {
-                throw new SimulatorException(Code.BAD_INPUT, "input '" + input + "' has shape " + Shapes.format(have)
+                throw new LayerProbeException(Code.BAD_INPUT, "input '" + input + "' has shape " + Shapes.format(have)
                         + ", " + name + " expects " + Arrays.toString(want).replace(", ", "x"));
             }
             if (info.type != OnnxJavaType.FLOAT) {
-                throw new SimulatorException(Code.BAD_INPUT, "input '" + input + "' of " + name + " is " + info.type
+                throw new LayerProbeException(Code.BAD_INPUT, "input '" + input + "' of " + name + " is " + info.type
                         + "; the ort backend feeds FLOAT inputs only");
             }
             float[] data = t.toFloat().floats();
@@ -396,31 +364,8 @@ public final class OrtBackend implements Backend {
         return LayerValue.of(Tensor.ofFloats(shape, data));
     }
 
-    private static SimulatorException loadError(String name, OrtException e) {
-        Code code = switch (e.getCode()) {
-            case ORT_INVALID_PROTOBUF -> Code.NOT_ONNX;
-            case ORT_NOT_IMPLEMENTED -> Code.UNSUPPORTED_OP;
-            // ONNX Runtime reports an operator it has no kernel for as a generic failure; its message is the only sign.
-            default -> UNKNOWN_OP_MESSAGES.stream().anyMatch(String.valueOf(e.getMessage())::contains)
-                    ? Code.UNSUPPORTED_OP : Code.INVALID_MODEL;
-        };
-        return new SimulatorException(code, "ONNX Runtime cannot load " + name + ": " + firstLine(e.getMessage()), e);
-    }
 
-    private static SimulatorException runError(OrtException e) {
-        Code code = e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT ? Code.BAD_INPUT : Code.RUNTIME;
-        return new SimulatorException(code, "ONNX Runtime failed: " + firstLine(e.getMessage()), e);
-    }
 
-    /** The first line of ONNX Runtime's message, without its "Error code - X - message:" prefix. */
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "unknown error";
-        }
-        String line = s.lines().findFirst().orElse(s).trim();
-        int m = line.startsWith("Error code - ") ? line.indexOf(" - message: ") : -1;
-        return m < 0 ? line : line.substring(m + " - message: ".length()).trim();
-    }
 
     private static void closeQuietly(OrtSession s) {
         try {
@@ -446,7 +391,7 @@ public final class OrtBackend implements Backend {
         }
 
         @Override
-        public void run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException {
+        public void run(Map<String, Tensor> feeds, LayerObserver observer) throws LayerProbeException {
             checkOpen();
             session.run(feeds, observer);
         }

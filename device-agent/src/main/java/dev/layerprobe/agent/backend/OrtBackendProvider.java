@@ -1,7 +1,7 @@
 package dev.layerprobe.agent.backend;
 
-import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
 import java.util.EnumSet;
@@ -24,9 +24,9 @@ public final class OrtBackendProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create(DeviceProfile profile) throws SimulatorException {
+    public Backend create(DeviceProfile profile) throws LayerProbeException {
         if (!profile.faults().isEmpty()) {
-            throw new SimulatorException(Code.BAD_PROFILE, "the ort backend runs ONNX Runtime as it is and cannot"
+            throw new LayerProbeException(Code.BAD_PROFILE, "the ort backend runs ONNX Runtime as it is and cannot"
                     + " emulate faults (profile '" + profile.name() + "' has " + profile.faults().stream()
                     .map(Fault::target).collect(Collectors.joining(", ")) + "); use --backend sim to emulate them");
         }

@@ -5,14 +5,14 @@ import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +40,7 @@ public final class SimBackend implements Backend {
     /** Compiles a parsed model; {@link Simulator#compile} outside of tests. */
     @FunctionalInterface
     interface Compiler {
-        NpuProgram compile(ModelProto model, String name, CompileOptions options) throws SimulatorException;
+        NpuProgram compile(ModelProto model, String name, CompileOptions options) throws LayerProbeException;
     }
 
     private final DeviceProfile profile;
@@ -92,35 +92,35 @@ public final class SimBackend implements Backend {
      * {@code ai.onnx}) must be imported once, at a version ONNX has released.
      */
     @Override
-    public void check(byte[] model) throws SimulatorException {
+    public void check(byte[] model) throws LayerProbeException {
         ModelProto m = OnnxGraphs.parseModel(model, "the uploaded model");
         Set<String> domains = new HashSet<>();
         boolean hasDefault = false;
         for (OperatorSetIdProto o : m.getOpsetImportList()) {
             String domain = o.getDomain().equals("ai.onnx") ? "" : o.getDomain();
             if (!domains.add(domain)) {
-                throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the uploaded model imports"
+                throw new LayerProbeException(LayerProbeException.Code.INVALID_MODEL, "the uploaded model imports"
                         + " domain '" + o.getDomain() + "' twice");
             }
             if (domain.isEmpty()) {
                 hasDefault = true;
                 if (o.getVersion() < 1 || o.getVersion() > MAX_ONNX_OPSET) {
-                    throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the uploaded model imports"
+                    throw new LayerProbeException(LayerProbeException.Code.INVALID_MODEL, "the uploaded model imports"
                             + " ai.onnx opset " + o.getVersion() + ", expected 1 to " + MAX_ONNX_OPSET);
                 }
             } else if (o.getVersion() < 1) {
-                throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the uploaded model imports"
+                throw new LayerProbeException(LayerProbeException.Code.INVALID_MODEL, "the uploaded model imports"
                         + " domain '" + o.getDomain() + "' at version " + o.getVersion() + ", expected 1 or more");
             }
         }
         if (!hasDefault) {
-            throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the uploaded model does not import"
+            throw new LayerProbeException(LayerProbeException.Code.INVALID_MODEL, "the uploaded model does not import"
                     + " the default ONNX domain (ai.onnx); its opsets are " + domains);
         }
     }
 
     @Override
-    public LoadedModel load(byte[] model, String modelId) throws SimulatorException {
+    public LoadedModel load(byte[] model, String modelId) throws LayerProbeException {
         NpuProgram program;
         synchronized (programs) {
             program = programs.get(modelId);
@@ -172,13 +172,13 @@ public final class SimBackend implements Backend {
         }
 
         @Override
-        public void run(Map<String, Tensor> feeds, LayerObserver observer) throws SimulatorException {
+        public void run(Map<String, Tensor> feeds, LayerObserver observer) throws LayerProbeException {
             checkOpen();
             program.run(feeds, observer);
         }
 
         @Override
-        public LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws SimulatorException {
+        public LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws LayerProbeException {
             checkOpen();
             return program.runLayer(layer, layerInputs);
         }

@@ -1,11 +1,11 @@
 package dev.layerprobe.agent.service;
 
 import dev.layerprobe.proto.v1.DataType;
-import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.tensor.Shapes;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +13,7 @@ import java.util.Map;
 
 /**
  * Turns the wire's input tensors (float32, little-endian, C order; see tensor.proto) into simulator
- * tensors and checks them against a model's inputs. Errors are {@link SimulatorException}s with
+ * tensors and checks them against a model's inputs. Errors are {@link LayerProbeException}s with
  * code {@code BAD_INPUT} that name the input and what was expected. Stateless.
  */
 final class InputDecoder {
@@ -25,7 +25,7 @@ final class InputDecoder {
 
     /** Decodes every input; names must be unique and non-empty, and there may be at most {@code maxTensors}. */
     static Map<String, Tensor> decode(List<dev.layerprobe.proto.v1.Tensor> wire, int maxTensors)
-            throws SimulatorException {
+            throws LayerProbeException {
         if (wire.size() > maxTensors) {
             throw bad("the request carries " + wire.size() + " input tensors, more than this agent's limit of "
                     + maxTensors);
@@ -43,7 +43,7 @@ final class InputDecoder {
         return out;
     }
 
-    private static Tensor decode(dev.layerprobe.proto.v1.Tensor t) throws SimulatorException {
+    private static Tensor decode(dev.layerprobe.proto.v1.Tensor t) throws LayerProbeException {
         if (t.getDtype() != DataType.FLOAT32) {
             throw bad("input '" + t.getName() + "' is " + t.getDtype() + ", inputs are sent as FLOAT32");
         }
@@ -73,7 +73,7 @@ final class InputDecoder {
     }
 
     /** Checks that the feeds are exactly the model's inputs, naming the expected ones otherwise. */
-    static void checkNames(List<ValueInfo> expected, Map<String, Tensor> feeds) throws SimulatorException {
+    static void checkNames(List<ValueInfo> expected, Map<String, Tensor> feeds) throws LayerProbeException {
         List<String> names = expected.stream().map(ValueInfo::name).toList();
         for (String given : feeds.keySet()) {
             if (!names.contains(given)) {
@@ -87,7 +87,7 @@ final class InputDecoder {
         }
     }
 
-    private static SimulatorException bad(String message) {
-        return new SimulatorException(Code.BAD_INPUT, message);
+    private static LayerProbeException bad(String message) {
+        return new LayerProbeException(Code.BAD_INPUT, message);
     }
 }

@@ -5,10 +5,10 @@ import com.google.protobuf.UnsafeByteOperations;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.QuantInfo;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 

@@ -6,7 +6,7 @@ import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.RunEvent;
 import dev.layerprobe.proto.v1.RunSummary;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.UncheckedIOException;

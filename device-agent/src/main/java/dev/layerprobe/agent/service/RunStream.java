@@ -1,6 +1,6 @@
 package dev.layerprobe.agent.service;
 
-import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.proto.v1.LayerChunk;
 import dev.layerprobe.proto.v1.LayerEnd;

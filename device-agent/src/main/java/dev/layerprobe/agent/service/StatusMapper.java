@@ -2,7 +2,7 @@ package dev.layerprobe.agent.service;
 
 import dev.layerprobe.agent.access.AuthenticationException;
 import dev.layerprobe.agent.access.MalformedRequestException;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
@@ -31,7 +31,7 @@ public final class StatusMapper {
             return e.getStatus();
         }
         Status status;
-        if (t instanceof SimulatorException e) {
+        if (t instanceof LayerProbeException e) {
             status = forCode(e.code());
         } else if (t instanceof AuthenticationException) {
             status = Status.UNAUTHENTICATED;
@@ -54,7 +54,7 @@ public final class StatusMapper {
         return status.withDescription(describe(t)).withCause(t);
     }
 
-    static Status forCode(SimulatorException.Code code) {
+    static Status forCode(LayerProbeException.Code code) {
         return switch (code) {
             case NOT_ONNX, INVALID_MODEL, BAD_INPUT -> Status.INVALID_ARGUMENT;
             // The request is well-formed; this device cannot do it.
@@ -68,7 +68,7 @@ public final class StatusMapper {
     private static String describe(Throwable t) {
         String msg = t.getMessage();
         String text;
-        if (t instanceof SimulatorException || t instanceof UnsupportedOperationException
+        if (t instanceof LayerProbeException || t instanceof UnsupportedOperationException
                 || t instanceof AuthenticationException || t instanceof TimeoutException
                 || t instanceof MalformedRequestException) {
             text = msg == null ? t.getClass().getSimpleName() : msg;

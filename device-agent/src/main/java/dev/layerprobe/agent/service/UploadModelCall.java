@@ -2,7 +2,7 @@ package dev.layerprobe.agent.service;
 
 import com.google.protobuf.ByteString;
 import dev.layerprobe.agent.AgentConfig;
-import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.proto.v1.ModelHeader;

@@ -1,11 +1,11 @@
 package dev.layerprobe.agent.store;
 
-import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.core.io.AtomicFiles;
+import dev.layerprobe.core.io.Sha256;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -58,13 +58,7 @@ public final class ModelStore {
         if (dir != null) {
             // Written to a temporary name and moved, so a crash never leaves a truncated model
             // under a valid id.
-            Path tmp = Files.createTempFile(dir, id, ".part");
-            try {
-                Files.write(tmp, bytes);
-                Files.move(tmp, file(id), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.write(file(id), bytes);
         }
         return models.putIfAbsent(id, bytes) == null;
     }

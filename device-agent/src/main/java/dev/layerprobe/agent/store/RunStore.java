@@ -1,5 +1,6 @@
 package dev.layerprobe.agent.store;
 
+import dev.layerprobe.core.io.AtomicFiles;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.RunInfo;
@@ -17,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
@@ -198,11 +198,7 @@ public final class RunStore implements AutoCloseable {
     }
 
     private synchronized void commit(RunInfo info, Path runDir) throws IOException {
-        Path tmp = runDir.resolve(INFO + ".tmp");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            info.writeTo(out);
-        }
-        Files.move(tmp, runDir.resolve(INFO), StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(runDir.resolve(INFO), info::writeTo);
         runs.put(info.getRunId(), info);
         evict(info.getRunId());
     }

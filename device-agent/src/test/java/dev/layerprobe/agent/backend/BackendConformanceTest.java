@@ -10,12 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -62,7 +62,7 @@ abstract class BackendConformanceTest {
 
     /** Every layer a run reports, in the order reported. */
     private static Map<String, LayerValue> run(LoadedModel model, Map<String, Tensor> feeds, List<Layer> layers)
-            throws SimulatorException {
+            throws LayerProbeException {
         Map<String, LayerValue> values = new LinkedHashMap<>();
         model.run(feeds, (layer, value) -> {
             layers.add(layer);
@@ -162,37 +162,37 @@ abstract class BackendConformanceTest {
 
     @Test
     void bytesThatAreNotOnnxAreRefusedAsNotOnnx() {
-        SimulatorException e = assertThrows(SimulatorException.class,
+        LayerProbeException e = assertThrows(LayerProbeException.class,
                 () -> backend.load(new byte[] {1, 2, 3, 4, 5}, "junk"));
 
-        assertEquals(SimulatorException.Code.NOT_ONNX, e.code());
+        assertEquals(LayerProbeException.Code.NOT_ONNX, e.code());
     }
 
     @Test
     void aGraphReadingATensorNobodyProducesIsAnInvalidModel() {
-        SimulatorException e = assertThrows(SimulatorException.class,
+        LayerProbeException e = assertThrows(LayerProbeException.class,
                 () -> backend.load(TinyModels.danglingInput(), "dangling").close());
 
-        assertEquals(SimulatorException.Code.INVALID_MODEL, e.code());
+        assertEquals(LayerProbeException.Code.INVALID_MODEL, e.code());
         assertTrue(e.getMessage().contains("ghost"), e.getMessage());
     }
 
     @Test
     void anUnknownOperatorIsNamed() {
-        SimulatorException e = assertThrows(SimulatorException.class,
+        LayerProbeException e = assertThrows(LayerProbeException.class,
                 () -> backend.load(TinyModels.unknownOp(), "unknown").close());
 
-        assertEquals(SimulatorException.Code.UNSUPPORTED_OP, e.code(), e.getMessage());
+        assertEquals(LayerProbeException.Code.UNSUPPORTED_OP, e.code(), e.getMessage());
         assertTrue(e.getMessage().contains("NoSuchOp"), e.getMessage());
     }
 
     @Test
     void anInputOfTheWrongShapeIsBadInput() throws Exception {
         try (LoadedModel model = backend.load(TinyModels.chain(), "chain")) {
-            SimulatorException e = assertThrows(SimulatorException.class, () -> model.run(
+            LayerProbeException e = assertThrows(LayerProbeException.class, () -> model.run(
                     Map.of("x", Tensor.ofFloats(new int[] {1, 5}, new float[5])), (l, v) -> { }));
 
-            assertEquals(SimulatorException.Code.BAD_INPUT, e.code());
+            assertEquals(LayerProbeException.Code.BAD_INPUT, e.code());
             assertTrue(e.getMessage().contains("'x'"), e.getMessage());
         }
     }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import org.junit.jupiter.api.Test;
 
@@ -34,8 +34,8 @@ class BackendProviderTest {
                   - kind: drop_bias
                     op: Conv
                 """, "test");
-        SimulatorException e = assertThrows(SimulatorException.class, () -> provider.create(faulty));
-        assertEquals(SimulatorException.Code.BAD_PROFILE, e.code());
+        LayerProbeException e = assertThrows(LayerProbeException.class, () -> provider.create(faulty));
+        assertEquals(LayerProbeException.Code.BAD_PROFILE, e.code());
         assertTrue(e.getMessage().contains("--backend sim"), e.getMessage());
     }
 

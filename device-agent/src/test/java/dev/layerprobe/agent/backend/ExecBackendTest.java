@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,7 +57,7 @@ class ExecBackendTest {
         Path c = config("/bin/sh", "[\"-c\", \"echo NPU driver not loaded; exit 3\"]", "");
         Backend b = new ExecBackendProvider().create(DeviceProfile.DEFAULT, c);
         try (LoadedModel m = b.load(TinyModels.relu(), "id")) {
-            SimulatorException e = assertThrows(SimulatorException.class,
+            LayerProbeException e = assertThrows(LayerProbeException.class,
                     () -> m.run(Map.of("x", Tensor.zeros(new int[] {1, 4})), (l, v) -> { }));
             assertTrue(e.getMessage().contains("exited with 3") && e.getMessage().contains("NPU driver not loaded"),
                     e.getMessage());
@@ -70,7 +70,7 @@ class ExecBackendTest {
         Backend b = new ExecBackendProvider().create(DeviceProfile.DEFAULT, c);
         long t0 = System.nanoTime();
         try (LoadedModel m = b.load(TinyModels.relu(), "id")) {
-            SimulatorException e = assertThrows(SimulatorException.class,
+            LayerProbeException e = assertThrows(LayerProbeException.class,
                     () -> m.run(Map.of("x", Tensor.zeros(new int[] {1, 4})), (l, v) -> { }));
             assertTrue(e.getMessage().contains("did not finish within 2 s"), e.getMessage());
         }
@@ -79,21 +79,21 @@ class ExecBackendTest {
 
     @Test
     void badConfigsAreRefusedNamingTheKey() throws Exception {
-        SimulatorException none = assertThrows(SimulatorException.class,
+        LayerProbeException none = assertThrows(LayerProbeException.class,
                 () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, null));
         assertTrue(none.getMessage().contains("--backend-config"), none.getMessage());
 
         Path typo = config("/bin/true", "[]", "  dumpdir: x\n");
-        SimulatorException e = assertThrows(SimulatorException.class,
+        LayerProbeException e = assertThrows(LayerProbeException.class,
                 () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, typo));
         assertTrue(e.getMessage().contains("exec.dumpdir") && e.getMessage().contains("dump_dir"), e.getMessage());
 
         Path layout = tmp.resolve("l.yaml");
         Files.writeString(layout, "exec:\n  command: /bin/true\n  layout: rknn\n");
-        e = assertThrows(SimulatorException.class, () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, layout));
+        e = assertThrows(LayerProbeException.class, () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, layout));
         assertTrue(e.getMessage().contains("rknn-runtime"), e.getMessage());
 
-        SimulatorException sim = assertThrows(SimulatorException.class,
+        LayerProbeException sim = assertThrows(LayerProbeException.class,
                 () -> new SimBackendProvider().create(DeviceProfile.DEFAULT, typo));
         assertTrue(sim.getMessage().contains("takes no config file"), sim.getMessage());
     }

@@ -2,16 +2,16 @@ package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Shapes;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -104,13 +104,13 @@ public final class FakeBackend implements Backend {
             }
 
             @Override
-            public LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws SimulatorException {
+            public LayerValue runLayer(String layer, Map<String, Tensor> layerInputs) throws LayerProbeException {
                 for (FakeLayer l : layers) {
                     if (l.layer().name().equals(layer)) {
                         return l.value();
                     }
                 }
-                throw new SimulatorException(SimulatorException.Code.BAD_INPUT, "unknown layer '" + layer + "'");
+                throw new LayerProbeException(LayerProbeException.Code.BAD_INPUT, "unknown layer '" + layer + "'");
             }
 
             @Override

@@ -13,13 +13,13 @@ import static org.mockito.Mockito.when;
 
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -92,10 +92,10 @@ class SimBackendTest {
     void bytesThatAreNotOnnxFailWithNotOnnx() {
         SimBackend backend = new SimBackend(PROFILE, (m, name, opts) -> mock(NpuProgram.class), 4);
 
-        SimulatorException e = assertThrows(SimulatorException.class,
+        LayerProbeException e = assertThrows(LayerProbeException.class,
                 () -> backend.load(new byte[] {1, 2, 3, 4, 5}, "id"));
 
-        assertEquals(SimulatorException.Code.NOT_ONNX, e.code());
+        assertEquals(LayerProbeException.Code.NOT_ONNX, e.code());
     }
 
     @Test
@@ -133,7 +133,7 @@ class SimBackendTest {
     private static DeviceProfile parse(String yaml) {
         try {
             return DeviceProfile.parse(yaml, "test");
-        } catch (SimulatorException e) {
+        } catch (LayerProbeException e) {
             throw new AssertionError(e);
         }
     }

@@ -7,8 +7,8 @@ import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.onnx.TensorProtos;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 
 /** ONNX models small enough to write in a test. */

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
-import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.backend.FakeBackend;
 import dev.layerprobe.agent.backend.FakeBackend.FakeLayer;
 import dev.layerprobe.proto.v1.DataType;

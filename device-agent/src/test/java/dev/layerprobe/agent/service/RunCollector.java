@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.RunEvent;
 import dev.layerprobe.proto.v1.RunSummary;

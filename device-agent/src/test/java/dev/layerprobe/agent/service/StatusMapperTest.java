@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.LayerProbeException.Code;
 import io.grpc.Status;
 import java.io.IOException;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,7 +25,7 @@ class StatusMapperTest {
         "IO, INTERNAL",
     })
     void mapsEverySimulatorCode(Code code, Status.Code expected) {
-        SimulatorException e = new SimulatorException(code, "problem with 'x'");
+        LayerProbeException e = new LayerProbeException(code, "problem with 'x'");
 
         Status s = StatusMapper.toStatus(e);
 
@@ -36,7 +36,7 @@ class StatusMapperTest {
 
     @Test
     void descriptionsAreOneLine() {
-        Status s = StatusMapper.toStatus(new SimulatorException(Code.UNSUPPORTED_OP,
+        Status s = StatusMapper.toStatus(new LayerProbeException(Code.UNSUPPORTED_OP,
                 "unsupported ops:\n  Foo (node a)\n  Bar (node b)\n"));
 
         assertEquals("unsupported ops:; Foo (node a); Bar (node b)", s.getDescription());
@@ -44,7 +44,7 @@ class StatusMapperTest {
 
     @Test
     void hugeDescriptionsAreCut() {
-        Status s = StatusMapper.toStatus(new SimulatorException(Code.UNSUPPORTED_OP, "x".repeat(10_000)));
+        Status s = StatusMapper.toStatus(new LayerProbeException(Code.UNSUPPORTED_OP, "x".repeat(10_000)));
 
         assertEquals(StatusMapper.MAX_DESCRIPTION_CHARS, s.getDescription().length());
     }

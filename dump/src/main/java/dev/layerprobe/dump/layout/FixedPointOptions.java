@@ -1,6 +1,6 @@
 package dev.layerprobe.dump.layout;
 
-import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.core.tensor.DType;
 import java.util.Map;
 
 /**

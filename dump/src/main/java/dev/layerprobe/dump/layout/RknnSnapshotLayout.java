@@ -2,8 +2,8 @@ package dev.layerprobe.dump.layout;
 
 import dev.layerprobe.dump.DumpFormatException;
 import dev.layerprobe.dump.npy.Npy;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

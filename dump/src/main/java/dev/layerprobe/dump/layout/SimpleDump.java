@@ -1,6 +1,6 @@
 package dev.layerprobe.dump.layout;
 
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,9 +1,9 @@
 package dev.layerprobe.dump.mapping;
 
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.Arrays;
 
 /**

@@ -1,7 +1,7 @@
 package dev.layerprobe.dump.npy;
 
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

@@ -1,6 +1,7 @@
 package dev.layerprobe.dump.npy;
 
-import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.core.io.Sha256;
+import dev.layerprobe.core.tensor.DType;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -8,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * Writes one .npy file as its data arrives: the header first (the shape is known up front), then
@@ -29,7 +28,7 @@ public final class NpyWriter implements AutoCloseable {
     private boolean closed;
 
     private NpyWriter(Path file, OutputStream out, long expected) {
-        this(file, out, expected, newSha256(), 0);
+        this(file, out, expected, Sha256.newDigest(), 0);
     }
 
     private NpyWriter(Path file, OutputStream out, long expected, MessageDigest sha, long written) {
@@ -40,13 +39,6 @@ public final class NpyWriter implements AutoCloseable {
         this.written = written;
     }
 
-    private static MessageDigest newSha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JVM has no SHA-256", e);
-        }
-    }
 
     /**
      * Continues a file an interrupted writer left behind: when {@code file} exists with the header
@@ -66,7 +58,7 @@ public final class NpyWriter implements AutoCloseable {
                 || Files.size(file) - header.length > expected) {
             return open(file, dtype, shape);
         }
-        MessageDigest sha = newSha256();
+        MessageDigest sha = Sha256.newDigest();
         long have;
         try (var in = Files.newInputStream(file)) {
             if (!java.util.Arrays.equals(in.readNBytes(header.length), header)) {
@@ -169,7 +161,7 @@ public final class NpyWriter implements AutoCloseable {
         if (written != expected) {
             throw new IOException(file + ": only " + written + " of " + expected + " data bytes were written");
         }
-        sha256 = HexFormat.of().formatHex(sha.digest());
+        sha256 = Sha256.hex(sha);
     }
 
     @Override

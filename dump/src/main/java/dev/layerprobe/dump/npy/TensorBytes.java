@@ -1,8 +1,8 @@
 package dev.layerprobe.dump.npy;
 
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Half;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Half;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;

@@ -1,14 +1,15 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.core.tensor.Channels;
 import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -118,26 +119,10 @@ final class FaultSignatures {
             return false;
         }
         Map<String, Tensor> swapped = new HashMap<>(inputs);
-        swapped.put(first, reverseChannels(x));
+        swapped.put(first, Channels.reverse(x));
         return agrees(program.runLayer(layer.name(), swapped), device);
     }
 
-    private static Tensor reverseChannels(Tensor t) {
-        int[] s = t.shape();
-        int ch = s[1];
-        int inner = 1;
-        for (int i = 2; i < s.length; i++) {
-            inner *= s[i];
-        }
-        float[] src = t.floats();
-        float[] dst = new float[src.length];
-        for (int b = 0; b < s[0]; b++) {
-            for (int c = 0; c < ch; c++) {
-                System.arraycopy(src, (b * ch + c) * inner, dst, (b * ch + ch - 1 - c) * inner, inner);
-            }
-        }
-        return Tensor.ofFloats(s, dst);
-    }
 
     /** Equal within one code (quantized) or a tiny relative tolerance (float), on ≥ 99% of elements. */
     private static boolean agrees(LayerValue expected, LayerValue device) {

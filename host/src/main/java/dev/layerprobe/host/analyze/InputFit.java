@@ -2,8 +2,8 @@ package dev.layerprobe.host.analyze;
 
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.host.report.Report;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -3,9 +3,9 @@ package dev.layerprobe.host.analyze;
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.Tensor;
 
 /**
  * The four comparisons of one layer (DESIGN §2), accumulated over every input of an analysis:

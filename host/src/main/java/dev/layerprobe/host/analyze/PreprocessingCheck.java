@@ -1,5 +1,6 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.core.tensor.Channels;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentEndpoint;
 import dev.layerprobe.host.compare.Metrics;
@@ -14,7 +15,7 @@ import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
@@ -22,9 +23,9 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.quant.Calibration;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -184,7 +185,7 @@ public final class PreprocessingCheck {
                         if (swap) {
                             // The tensor's channels read in the other order, each with its mean/std:
                             // what a device (or a buffer) with the wrong channel order feeds the layer.
-                            t = reverseChannels(t);
+                            t = Channels.reverse(t);
                         }
                         if (nhwc) {
                             t = nhwcAsNchw(t);
@@ -314,19 +315,6 @@ public final class PreprocessingCheck {
             for (int i = 0; i < plane; i++) {
                 dst[to + i] = (src[c * plane + i] * std + mean) / s.scale();
             }
-        }
-        return Tensor.ofFloats(sh, dst);
-    }
-
-    /** The tensor with axis 1 reversed (RGB <-> BGR for three channels). */
-    static Tensor reverseChannels(Tensor t) {
-        int[] sh = t.shape();
-        int ch = sh[1];
-        int plane = sh[2] * sh[3];
-        float[] src = t.toFloat().floats();
-        float[] dst = new float[src.length];
-        for (int c = 0; c < ch; c++) {
-            System.arraycopy(src, c * plane, dst, (ch - 1 - c) * plane, plane);
         }
         return Tensor.ofFloats(sh, dst);
     }

@@ -5,7 +5,9 @@ import dev.layerprobe.dump.DumpFormatException;
 import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
-import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.core.ExitCode;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.OneLine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
@@ -25,11 +27,11 @@ import picocli.CommandLine;
  * </ul>
  */
 final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
-    static final int BAD_INPUT = 3;
-    static final int UNSUPPORTED = 4;
-    static final int DEVICE = 5;
-    static final int REFERENCE = 6;
-    static final int INTERNAL = 1;
+    static final int BAD_INPUT = ExitCode.BAD_INPUT.value();
+    static final int UNSUPPORTED = ExitCode.UNSUPPORTED.value();
+    static final int DEVICE = ExitCode.DEVICE.value();
+    static final int REFERENCE = ExitCode.REFERENCE.value();
+    static final int INTERNAL = ExitCode.INTERNAL.value();
 
     @Override
     public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
@@ -44,13 +46,8 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
     }
 
     static int code(Throwable t) {
-        if (t instanceof SimulatorException s) {
-            return switch (s.code()) {
-                case UNSUPPORTED_OP, UNSUPPORTED_QUANTIZATION -> UNSUPPORTED;
-                case IO, NOT_ONNX, INVALID_MODEL, BAD_INPUT, BAD_PROFILE -> BAD_INPUT;
-                // Raised by the device agent's backends, e.g. when `layerprobe agent --backend ort` cannot load ONNX Runtime.
-                case RUNTIME -> DEVICE;
-            };
+        if (t instanceof LayerProbeException s) {
+            return ExitCode.of(s.code()).value();
         }
         if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException
                 || t instanceof AgentSetupException || t instanceof DumpFormatException) {
@@ -80,8 +77,7 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
         if (m == null || m.isBlank()) {
             return "internal error: " + t.getClass().getSimpleName() + " (rerun with --verbose for details)";
         }
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
+        return OneLine.of(m);
     }
 
     private static boolean isVerbose(CommandLine.ParseResult parsed) {

@@ -8,7 +8,7 @@ import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashMap;

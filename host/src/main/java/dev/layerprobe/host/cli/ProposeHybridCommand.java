@@ -1,5 +1,6 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.core.io.AtomicFiles;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.quantize.HybridSearch;
 import dev.layerprobe.host.quantize.QuantizationOptions;
@@ -10,9 +11,8 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.HybridSpec;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -117,7 +117,7 @@ final class ProposeHybridCommand implements Callable<Integer> {
                 model.getFileName().toString(), samples, q, start, to, targetCos, budget);
 
         Path target = output != null ? output : defaultOutput(model);
-        QuantizeCommand.writeAtomically(target, yaml(r.layers()).getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeString(target, yaml(r.layers()));
         String where = r.layers().size() + " layer" + (r.layers().size() == 1 ? "" : "s") + " in " + to.yamlName();
         if (!start.isEmpty()) {
             where = r.promoted() + " promoted to " + to.yamlName() + ", " + r.layers().size()

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.core.io.AtomicFiles;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.quantize.AlgorithmComparison;
 import dev.layerprobe.host.quantize.QuantizationOptions;
@@ -13,11 +14,9 @@ import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -100,7 +99,7 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         ModelProto qdq = quantizer.quantize(floatProgram, calibration, q);
         Path target = output != null ? output : defaultOutput(model);
-        writeAtomically(target, qdq.toByteArray());
+        AtomicFiles.write(target, qdq.toByteArray());
         NpuProgram check = Simulator.compile(qdq, target.getFileName().toString(), CompileOptions.DEFAULT);
         long npu = check.layers().stream().filter(l -> l.placement() == Placement.NPU).count();
         out.printf("wrote %s: %s, %d layers (%d npu, %d cpu), calibrated on %d inputs%n", target,
@@ -130,16 +129,4 @@ final class QuantizeCommand implements Callable<Integer> {
         return model.resolveSibling(base + ".qdq.onnx");
     }
 
-    /** Never leaves a half-written model behind: a temporary file moved into place. */
-    static void writeAtomically(Path target, byte[] bytes) throws java.io.IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".layerprobe-", ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.client;
 
+import dev.layerprobe.core.io.Sha256;
 import com.google.protobuf.ByteOutput;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
@@ -22,8 +23,8 @@ import dev.layerprobe.proto.v1.RunRequest;
 import dev.layerprobe.proto.v1.RunSummary;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Context;
@@ -43,9 +44,7 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import java.io.IOException;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -253,9 +252,9 @@ public final class AgentClient implements AutoCloseable {
             throw AgentException.fromStatus(e, target, "RunLayer", options.callDeadline());
         }
         byte[] data = r.getData().toByteArray();
-        if (!sha256(data).equals(r.getSha256())) {
+        if (!Sha256.hexOf(data).equals(r.getSha256())) {
             throw new AgentException(AgentException.Code.CHECKSUM, "device at " + target + " sent layer '" + layer
-                    + "' with a wrong sha256 (got " + sha256(data) + ", announced " + r.getSha256() + ")", null);
+                    + "' with a wrong sha256 (got " + Sha256.hexOf(data) + ", announced " + r.getSha256() + ")", null);
         }
         try {
             return WireTensors.toLayerValue(r.getHeader(), data);
@@ -277,7 +276,7 @@ public final class AgentClient implements AutoCloseable {
     /** As {@link #upload}, returning the agent's whole answer. */
     public UploadModelResponse uploadModel(byte[] model, String name) throws AgentException {
         checkOpen();
-        String sha = sha256(model);
+        String sha = Sha256.hexOf(model);
         CompletableFuture<UploadModelResponse> result = new CompletableFuture<>();
         async.withDeadlineAfter(options.callDeadline().toMillis(), TimeUnit.MILLISECONDS)
                 .uploadModel(new Uploader(model, ModelHeader.newBuilder().setName(name).setSize(model.length)
@@ -449,7 +448,7 @@ public final class AgentClient implements AutoCloseable {
             }
             layer = h;
             received = 0;
-            digest = newSha256();
+            digest = Sha256.newDigest();
             sink.begin(h);
         }
 
@@ -481,7 +480,7 @@ public final class AgentClient implements AutoCloseable {
                 throw protocol(WireTensors.describe(layer) + " ended after " + received + " bytes, its header says "
                         + layer.getSizeBytes());
             }
-            String got = HexFormat.of().formatHex(digest.digest());
+            String got = Sha256.hex(digest);
             if (!got.equalsIgnoreCase(end.getSha256())) {
                 throw new AgentException(AgentException.Code.CHECKSUM, WireTensors.describe(layer) + " from "
                         + target + " is corrupt: sha256 of the received bytes is " + got + ", the device sent "
@@ -748,18 +747,7 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    private static MessageDigest newSha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JVM has no SHA-256", e);
-        }
-    }
 
-    /** Lowercase hex sha256 of {@code data}, the model id the agent computes. */
-    public static String sha256(byte[] data) {
-        return HexFormat.of().formatHex(newSha256().digest(data));
-    }
 
     private void checkOpen() {
         if (channel.isShutdown()) {

@@ -1,7 +1,7 @@
 package dev.layerprobe.host.client;
 
 import dev.layerprobe.proto.v1.LayerHeader;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;

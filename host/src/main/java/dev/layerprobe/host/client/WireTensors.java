@@ -5,11 +5,11 @@ import dev.layerprobe.dump.npy.TensorBytes;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.QuantInfo;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.Arrays;
 
 /**

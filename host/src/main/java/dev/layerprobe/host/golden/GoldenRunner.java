@@ -7,13 +7,15 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.ort.OrtSessions;
 import ai.onnxruntime.TensorInfo;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.onnx.IntermediateOutputs;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.simulator.tensor.Half;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Half;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -77,21 +79,20 @@ public final class GoldenRunner implements AutoCloseable {
         List<String> exposed = new ArrayList<>(exposedModel.values().stream().map(IntermediateOutputs.Exposed::tensor)
                 .toList());
         byte[] bytes = exposedModel.model().toByteArray();
-        OrtEnvironment env;
+        OrtSession s;
         try {
-            env = OrtEnvironment.getEnvironment();
-        } catch (RuntimeException | UnsatisfiedLinkError e) {
-            throw new GoldenException("cannot load ONNX Runtime: " + e.getMessage(), e);
+            s = OrtSessions.open(bytes, INTRA_OP_THREADS, what);
+        } catch (LayerProbeException e) {
+            throw new GoldenException(e.getMessage(), e);
         }
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(INTRA_OP_THREADS);
-            OrtSession s = env.createSession(bytes, opts);
+        try {
             Set<String> available = s.getOutputNames();
             // ORT may prune outputs it cannot type (e.g. in unused branches); keep what it offers.
             exposed.removeIf(o -> !available.contains(o));
-            return new GoldenRunner(env, s, exposed);
+            return new GoldenRunner(OrtEnvironment.getEnvironment(), s, exposed);
         } catch (OrtException e) {
-            throw new GoldenException("ONNX Runtime cannot load " + what + ": " + firstLine(e.getMessage()), e);
+            closeQuietly(s);
+            throw new GoldenException("ONNX Runtime cannot load " + what + ": " + OrtSessions.message(e), e);
         }
     }
 
@@ -179,7 +180,7 @@ public final class GoldenRunner implements AutoCloseable {
                 throw new GoldenException("cannot keep golden tensor '" + current + "': " + e.getMessage(), e);
             }
         } catch (OrtException e) {
-            throw new GoldenException("ONNX Runtime failed to run the float model: " + firstLine(e.getMessage()), e);
+            throw new GoldenException("ONNX Runtime failed to run the float model: " + OrtSessions.message(e), e);
         } finally {
             ort.values().forEach(OnnxTensor::close);
         }
@@ -279,8 +280,12 @@ public final class GoldenRunner implements AutoCloseable {
         return Tensor.ofFloats(shape, data);
     }
 
-    private static String firstLine(String s) {
-        return s == null ? "unknown error" : s.lines().findFirst().orElse(s).trim();
+    private static void closeQuietly(OrtSession s) {
+        try {
+            s.close();
+        } catch (OrtException e) {
+            // the session failed already; its own error is the one to report
+        }
     }
 
     private void checkOpen() {
@@ -299,7 +304,7 @@ public final class GoldenRunner implements AutoCloseable {
         try {
             session.close();
         } catch (OrtException e) {
-            throw new GoldenException("cannot close ONNX Runtime session: " + firstLine(e.getMessage()), e);
+            throw new GoldenException("cannot close ONNX Runtime session: " + OrtSessions.message(e), e);
         }
     }
 }

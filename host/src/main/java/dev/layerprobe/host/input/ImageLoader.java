@@ -1,6 +1,6 @@
 package dev.layerprobe.host.input;
 
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.io.IOException;

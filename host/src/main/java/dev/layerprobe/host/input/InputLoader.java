@@ -3,7 +3,7 @@ package dev.layerprobe.host.input;
 import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.onnx.TensorProtos;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

@@ -1,8 +1,8 @@
 package dev.layerprobe.host.input;
 
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

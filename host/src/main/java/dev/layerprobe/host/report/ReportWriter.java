@@ -1,5 +1,6 @@
 package dev.layerprobe.host.report;
 
+import dev.layerprobe.core.io.AtomicFiles;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -10,7 +11,6 @@ import dev.layerprobe.host.compare.MetricResult;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -58,18 +58,22 @@ public final class ReportWriter {
         return JSON.copy();
     }
 
+    /** Writes report.json atomically: a reader or a killed process never sees half a report. */
     public static void writeJson(Report r, Path file) throws IOException {
-        JSON.writeValue(file.toFile(), r);
+        AtomicFiles.write(file, out -> JSON.writeValue(out, r));
     }
 
     public static String toJson(Report r) throws IOException {
         return JSON.writeValueAsString(r);
     }
 
+    /** Writes report.csv atomically, as {@link #writeJson}. */
     public static void writeCsv(Report r, Path file) throws IOException {
-        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+        AtomicFiles.write(file, out -> {
+            Writer w = new java.io.BufferedWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8));
             writeCsv(r, w);
-        }
+            w.flush();
+        });
     }
 
     public static void writeCsv(Report r, Writer w) throws IOException {

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.core.tensor.Channels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -9,9 +10,9 @@ import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.input.ImageLoader;
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.host.report.Report;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -74,14 +75,14 @@ class InputFitTest {
     void channelsReversedAfterMeanStdAreNamed() throws Exception {
         InputFit.Reference ref = calib224();
         for (Path p : photos()) {
-            Tensor t = PreprocessingCheck.reverseChannels(ImageLoader.load(p, 224, 224, SPEC));
+            Tensor t = Channels.reverse(ImageLoader.load(p, 224, 224, SPEC));
             Report.InputEvidence e = InputFit.check(p.getFileName().toString(), t, ref, null, SPEC);
             System.out.println(p.getFileName() + " reversed: " + (e == null ? "fits" : e.likely() + " | " + e.evidence()));
         }
         Path astronaut = SharedData.require("images/photos/astronaut.png");
         int named = 0;
         for (Path p : photos()) {
-            Tensor t = PreprocessingCheck.reverseChannels(ImageLoader.load(p, 224, 224, SPEC));
+            Tensor t = Channels.reverse(ImageLoader.load(p, 224, 224, SPEC));
             Report.InputEvidence e = InputFit.check(p.getFileName().toString(), t, ref, null, SPEC);
             if (e != null) {
                 assertEquals("channels reversed (RGB/BGR)", e.likely(), p + ": " + e.evidence());
@@ -90,7 +91,7 @@ class InputFitTest {
         }
         // Measured: all but chelsea.png (a cat in browns and greys, whose reversed channels keep within every range).
         assertTrue(named >= 6, named + " of 7 photos");
-        Tensor t = PreprocessingCheck.reverseChannels(ImageLoader.load(astronaut, 224, 224, SPEC));
+        Tensor t = Channels.reverse(ImageLoader.load(astronaut, 224, 224, SPEC));
         Report.InputEvidence e = InputFit.check("astronaut_bgr.npy", t, ref, null, SPEC);
         assertNotNull(e);
         assertEquals("channels reversed (RGB/BGR)", e.likely(), e.evidence());

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.core.tensor.Channels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -27,8 +28,8 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -230,7 +231,7 @@ class ModelVerdictTest {
         Path model = imageModel();
         Tensor right = ImageLoader.load(astronaut, 64, 64, InputSpec.IMAGENET);
         Path bgr = tmp.resolve("astronaut_bgr.npy");
-        Npy.write(bgr, right.shape(), PreprocessingCheck.reverseChannels(right).floats());
+        Npy.write(bgr, right.shape(), Channels.reverse(right).floats());
         Path rgb = tmp.resolve("astronaut_rgb.npy");
         Npy.write(rgb, right.shape(), right.floats());
         String[] common = {"--calib", calib.toString(), "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"};

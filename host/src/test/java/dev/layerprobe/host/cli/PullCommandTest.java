@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
-import dev.layerprobe.agent.Sha256;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.access.TestCertificates;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.dump.DumpReader;

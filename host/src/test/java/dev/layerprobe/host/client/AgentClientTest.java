@@ -1,5 +1,6 @@
 package dev.layerprobe.host.client;
 
+import dev.layerprobe.core.io.Sha256;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -22,9 +23,9 @@ import dev.layerprobe.proto.v1.RunRequest;
 import dev.layerprobe.proto.v1.RunSummary;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -93,7 +94,7 @@ class AgentClientTest {
 
                 @Override
                 public void onCompleted() {
-                    String got = AgentClient.sha256(data.toByteArray());
+                    String got = Sha256.hexOf(data.toByteArray());
                     if (!got.equals(sha)) {
                         out.onError(Status.INVALID_ARGUMENT.withDescription("sha256 mismatch").asRuntimeException());
                         return;
@@ -130,7 +131,7 @@ class AgentClientTest {
 
         private static void send(StreamObserver<RunEvent> out, LayerHeader h, byte[] data, int chunk, boolean corrupt) {
             out.onNext(RunEvent.newBuilder().setHeader(h).build());
-            String sha = AgentClient.sha256(data);
+            String sha = Sha256.hexOf(data);
             byte[] sent = data.clone();
             if (corrupt) {
                 sent[sent.length - 1] ^= 1;
@@ -203,7 +204,7 @@ class AgentClientTest {
             model[i] = (byte) (i * 31);
         }
         String id = client.upload(model, "m.onnx");
-        assertEquals(AgentClient.sha256(model), id);
+        assertEquals(Sha256.hexOf(model), id);
         assertEquals(4, agent.uploads.size());
         assertEquals("m.onnx", agent.uploads.get(0).getHeader().getName());
         assertEquals(model.length, agent.uploads.get(0).getHeader().getSize());

@@ -9,10 +9,10 @@ import dev.layerprobe.dump.layout.VitisDumpLayout;
 import dev.layerprobe.dump.mapping.LayerMapper;
 import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.dump.npy.TensorBytes;
-import dev.layerprobe.simulator.LayerValue;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -307,7 +307,7 @@ public final class VendorDumpWriters {
                 codes[i] = (int) Math.max(-128, Math.min(127, Math.round(f[i] / scale)));
             }
             requantized.add(new Named(n.name(), n.op(), LayerValue.of(new QTensor(t.shape(), codes,
-                    dev.layerprobe.simulator.tensor.QuantParams.perTensor(DType.INT8, scale, 0)))));
+                    dev.layerprobe.core.tensor.QuantParams.perTensor(DType.INT8, scale, 0)))));
         }
         vitis(dir, requantized);
     }

@@ -20,7 +20,7 @@ import dev.layerprobe.dump.mapping.LayerMapping;
 import dev.layerprobe.dump.mapping.MappingTarget;
 import dev.layerprobe.dump.mapping.Relayout;
 import dev.layerprobe.dump.npy.Npy;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

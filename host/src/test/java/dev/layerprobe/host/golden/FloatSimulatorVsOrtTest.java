@@ -9,7 +9,7 @@ import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -14,7 +14,7 @@ import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.onnx.Onnx.TensorShapeProto;
 import dev.layerprobe.onnx.Onnx.TypeProto;
 import dev.layerprobe.onnx.Onnx.ValueInfoProto;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;

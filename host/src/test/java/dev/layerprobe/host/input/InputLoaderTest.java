@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.onnx.Onnx.TensorProto;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;

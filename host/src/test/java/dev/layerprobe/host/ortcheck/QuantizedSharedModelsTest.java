@@ -17,7 +17,7 @@ import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;

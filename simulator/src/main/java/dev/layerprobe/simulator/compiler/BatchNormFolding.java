@@ -2,7 +2,7 @@ package dev.layerprobe.simulator.compiler;
 
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 
 /**

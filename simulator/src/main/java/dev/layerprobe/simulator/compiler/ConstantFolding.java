@@ -4,8 +4,8 @@ import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,14 +1,13 @@
 package dev.layerprobe.simulator.compiler;
 
+import dev.layerprobe.core.tensor.Channels;
 import dev.layerprobe.simulator.LayerExec;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.kernels.quantized.QLut;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
 import dev.layerprobe.simulator.profile.Fault;
 import dev.layerprobe.simulator.profile.FaultKind;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.QuantParams;
 import java.util.List;
 
 /**
@@ -107,46 +106,10 @@ final class FaultedKernels {
         return args -> {
             LayerValue[] swapped = args.clone();
             if (swapped.length > 0 && swapped[0] != null) {
-                swapped[0] = reverseChannels(swapped[0]);
+                swapped[0] = Channels.reverse(swapped[0]);
             }
             return exec.run(swapped);
         };
     }
 
-    /** The value with axis 1 reversed (unchanged below rank 2 or for integer tensors). */
-    static LayerValue reverseChannels(LayerValue v) {
-        int[] s = v.shape();
-        if (s.length < 2) {
-            return v;
-        }
-        int outer = s[0];
-        int ch = s[1];
-        int inner = 1;
-        for (int i = 2; i < s.length; i++) {
-            inner *= s[i];
-        }
-        if (v.isQuantized()) {
-            QTensor q = v.codes();
-            int[] src = q.codes();
-            int[] dst = new int[src.length];
-            for (int b = 0; b < outer; b++) {
-                for (int c = 0; c < ch; c++) {
-                    System.arraycopy(src, (b * ch + c) * inner, dst, (b * ch + ch - 1 - c) * inner, inner);
-                }
-            }
-            return LayerValue.of(new QTensor(s, dst, q.params()));
-        }
-        Tensor t = v.real();
-        if (!t.isFloating()) {
-            return v;
-        }
-        float[] src = t.floats();
-        float[] dst = new float[src.length];
-        for (int b = 0; b < outer; b++) {
-            for (int c = 0; c < ch; c++) {
-                System.arraycopy(src, (b * ch + c) * inner, dst, (b * ch + ch - 1 - c) * inner, inner);
-            }
-        }
-        return LayerValue.of(Tensor.ofFloats(t.dtype(), s, dst));
-    }
 }

@@ -1,13 +1,13 @@
 package dev.layerprobe.simulator.compiler;
 
 import dev.layerprobe.simulator.LayerExec;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.simulator.tensor.Half;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Half;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.compiler;
 
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.compiler;
 
 import dev.layerprobe.simulator.LayerExec;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
@@ -21,10 +21,10 @@ import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.QuantSpec;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -372,7 +372,7 @@ final class QuantizedLayers {
      */
     private static boolean ortLeavesUnfused(Graph g, List<Node> nodes, List<String> inputs, RequantMode mode,
             QuantParams outQ) {
-        if (mode != RequantMode.FLOAT || outQ.type() != dev.layerprobe.simulator.tensor.DType.INT8) {
+        if (mode != RequantMode.FLOAT || outQ.type() != dev.layerprobe.core.tensor.DType.INT8) {
             return false;
         }
         for (String in : inputs) {

@@ -5,7 +5,7 @@ import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
 import dev.layerprobe.simulator.quant.QuantSpec;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;

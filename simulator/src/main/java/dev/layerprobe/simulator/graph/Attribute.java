@@ -1,6 +1,6 @@
 package dev.layerprobe.simulator.graph;
 
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.Arrays;
 
 /**

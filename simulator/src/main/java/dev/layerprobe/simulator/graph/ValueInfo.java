@@ -1,6 +1,6 @@
 package dev.layerprobe.simulator.graph;
 
-import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.core.tensor.DType;
 
 /** A graph input or output: its name, element type and shape (-1 for a dynamic dimension). */
 public record ValueInfo(String name, DType dtype, int[] shape) {

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 
 /**
  * ONNX Clip: y = min(max(x, min), max). Before opset 11 the bounds are the attributes {@code min}

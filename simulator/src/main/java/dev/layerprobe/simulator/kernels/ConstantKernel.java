@@ -2,8 +2,8 @@ package dev.layerprobe.simulator.kernels;
 
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 
 /**
  * ONNX Constant: outputs the value of its one attribute: {@code value} (a tensor),

@@ -1,6 +1,6 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 
 /**
  * The float32 reference computation of one ONNX node, bound to that node's attributes.

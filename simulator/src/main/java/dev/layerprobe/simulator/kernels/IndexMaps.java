@@ -1,6 +1,6 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.tensor.Shapes;
+import dev.layerprobe.core.tensor.Shapes;
 import java.util.Arrays;
 
 /**

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 
 /**
  * ONNX OneHot: indices, depth (scalar, any numeric type, truncated to an integer) and values

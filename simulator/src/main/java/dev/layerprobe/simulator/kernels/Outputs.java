@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Half;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Half;
+import dev.layerprobe.core.tensor.Tensor;
 
 /**
  * How kernels build their outputs. Floating results keep the input's element type: they are

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 
 /**
  * ONNX PRelu across opsets: from opset 7 the slope broadcasts to X unidirectionally (numpy rules,

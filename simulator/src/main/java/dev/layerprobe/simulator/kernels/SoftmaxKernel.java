@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 
 /**
  * ONNX Softmax, LogSoftmax and Hardmax. From opset 13 they act along {@code axis} (default -1);

@@ -2,9 +2,9 @@ package dev.layerprobe.simulator.onnx;
 
 import com.google.protobuf.ByteString;
 import dev.layerprobe.onnx.Onnx.TensorProto;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Half;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Half;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;

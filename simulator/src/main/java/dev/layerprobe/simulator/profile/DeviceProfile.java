@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.LayerProbeException.Code;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

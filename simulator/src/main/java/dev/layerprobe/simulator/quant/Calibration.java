@@ -1,11 +1,11 @@
 package dev.layerprobe.simulator.quant;
 
 import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,24 +1,22 @@
 package dev.layerprobe.simulator.quant;
 
+import dev.layerprobe.core.OneLine;
+import dev.layerprobe.core.io.AtomicFiles;
+import dev.layerprobe.core.io.Sha256;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.core.tensor.DType;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,14 +87,14 @@ public final class CalibrationCache {
      *                      (layout, size, mean/std, colour order), as a stable string
      */
     public static String key(Path model, Collection<Path> calibrationFiles, String preprocessing) throws IOException {
-        return key(sha256(model), calibrationFiles, preprocessing);
+        return key(Sha256.hexOf(model), calibrationFiles, preprocessing);
     }
 
     /** {@link #key(Path, Collection, String)} for a model already in memory. */
     public static String key(byte[] model, Collection<Path> calibrationFiles, String preprocessing) throws IOException {
-        MessageDigest md = sha256();
+        MessageDigest md = Sha256.newDigest();
         md.update(model);
-        return key(HexFormat.of().formatHex(md.digest()), calibrationFiles, preprocessing);
+        return key(Sha256.hex(md), calibrationFiles, preprocessing);
     }
 
     private static String key(String modelSha256, Collection<Path> calibrationFiles, String preprocessing)
@@ -108,29 +106,12 @@ public final class CalibrationCache {
         files.sort(Comparator.comparing((Path p) -> String.valueOf(p.getFileName())).thenComparing(Path::toString));
         for (Path f : files) {
             sb.append("file ").append(f.getFileName()).append(" size=").append(Files.size(f))
-                    .append(" sha256=").append(sha256(f)).append('\n');
+                    .append(" sha256=").append(Sha256.hexOf(f)).append('\n');
         }
         return sb.toString();
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java platform has SHA-256", e);
-        }
-    }
 
-    private static String sha256(Path file) throws IOException {
-        MessageDigest md = sha256();
-        byte[] buf = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
 
     /** Reads the cache for this key; never throws. */
     public static Lookup lookup(Path file, String key) {
@@ -149,7 +130,7 @@ public final class CalibrationCache {
         try (InputStream in = Files.newInputStream(file)) {
             root = JSON.readTree(in);
         } catch (IOException | RuntimeException e) {
-            return Lookup.miss("calibration cache " + file + " is unreadable (" + firstLine(e) + ")");
+            return Lookup.miss("calibration cache " + file + " is unreadable (" + OneLine.of(e) + ")");
         }
         try {
             if (root == null || !root.isObject() || !FORMAT.equals(root.path("format").asText())) {
@@ -171,15 +152,10 @@ public final class CalibrationCache {
             }
             return Lookup.hit(c);
         } catch (CorruptCacheException | RuntimeException e) {
-            return Lookup.miss("calibration cache " + file + " is corrupt (" + firstLine(e) + ")");
+            return Lookup.miss("calibration cache " + file + " is corrupt (" + OneLine.of(e) + ")");
         }
     }
 
-    private static String firstLine(Exception e) {
-        String m = String.valueOf(e.getMessage());
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
-    }
 
     private static final class CorruptCacheException extends Exception {
         CorruptCacheException(String message) {
@@ -353,22 +329,7 @@ public final class CalibrationCache {
                 putCounts(t.putArray("abs_counts"), c.magnitudeHistogram(name));
             }
         }
-        Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, target.getFileName().toString() + ".", ".tmp");
-        try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                JSON.writeValue(out, root);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(file, out -> JSON.writeValue(out, root));
     }
 
     private static void putCounts(ArrayNode a, Histogram h) {

@@ -1,6 +1,6 @@
 package dev.layerprobe.simulator.quant;
 
-import dev.layerprobe.simulator.tensor.DType;
+import dev.layerprobe.core.tensor.DType;
 
 /**
  * Clipping ranges from a tensor's histogram, one method per {@link CalibrationAlgorithm}. Every

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.compiler.NameSuggestions;
 import java.io.IOException;
 import java.nio.file.Files;

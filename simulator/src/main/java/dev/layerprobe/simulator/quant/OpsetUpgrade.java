@@ -1,12 +1,12 @@
 package dev.layerprobe.simulator.quant;
 
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.simulator.SimulatorException.Code;
+import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;

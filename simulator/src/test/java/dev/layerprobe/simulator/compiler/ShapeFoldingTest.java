@@ -14,8 +14,8 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -34,7 +34,7 @@ class ShapeFoldingTest {
 
     static Tensor random(int[] shape, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        float[] v = new float[Math.toIntExact(dev.layerprobe.simulator.tensor.Shapes.size(shape))];
+        float[] v = new float[Math.toIntExact(dev.layerprobe.core.tensor.Shapes.size(shape))];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) (r.nextDouble() * 4 - 2);
         }

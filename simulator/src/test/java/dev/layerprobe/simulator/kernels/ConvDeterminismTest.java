@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

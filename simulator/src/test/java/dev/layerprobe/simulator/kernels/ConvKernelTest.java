@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -11,8 +11,8 @@ import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.onnx.Onnx.ValueInfoProto;
-import dev.layerprobe.simulator.tensor.DType;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.simulator.NpuProgram;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.simulator.NpuProgram;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -100,7 +100,7 @@ class CalibrationCollectTest {
         assertThrows(IllegalArgumentException.class, () -> d.withPercentile(40));
         assertThrows(IllegalArgumentException.class, () -> d.withBins(8));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> d.withActivations(dev.layerprobe.simulator.tensor.DType.FLOAT16));
+                () -> d.withActivations(dev.layerprobe.core.tensor.DType.FLOAT16));
         assertTrue(e.getMessage().contains("FLOAT16") && e.getMessage().contains("INT8"), e.getMessage());
     }
 }

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
 
 /**
  * A quantized Softmax as ONNX Runtime's CPU provider computes it once it has fused

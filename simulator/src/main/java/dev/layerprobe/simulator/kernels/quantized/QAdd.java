@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
 import dev.layerprobe.simulator.profile.RequantMode;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Shapes;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Shapes;
 
 /**
  * Integer Add (or Sub) of two per-tensor quantized inputs with different scales (numpy

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
 import java.util.stream.IntStream;
 
 /**

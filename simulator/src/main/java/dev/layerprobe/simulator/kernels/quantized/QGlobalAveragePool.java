@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
 
 /**
  * Integer GlobalAveragePool over NCHW codes: per channel the 32-bit sum of {@code x - zp_x}, then

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
 import java.util.function.DoubleUnaryOperator;
 
 /**

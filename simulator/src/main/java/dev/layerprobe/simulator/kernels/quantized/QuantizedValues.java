@@ -1,10 +1,10 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.LayerValue;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.profile.RequantMode;
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.QuantParams;
-import dev.layerprobe.simulator.tensor.Tensor;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 
 /** Conversions of layer values into the integer codes a quantized kernel expects. */
 public final class QuantizedValues {

@@ -1,4 +1,4 @@
-package dev.layerprobe.simulator.tensor;
+package dev.layerprobe.core.tensor;
 
 /**
  * A quantized tensor: integer codes in C order with the {@link QuantParams} that give them

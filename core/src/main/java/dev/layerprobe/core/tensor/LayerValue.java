@@ -1,7 +1,5 @@
-package dev.layerprobe.simulator;
+package dev.layerprobe.core.tensor;
 
-import dev.layerprobe.simulator.tensor.QTensor;
-import dev.layerprobe.simulator.tensor.Tensor;
 
 /**
  * A layer's output as the simulated device holds it: integer codes for a quantized layer, a

@@ -1,4 +1,4 @@
-package dev.layerprobe.simulator.tensor;
+package dev.layerprobe.core.tensor;
 
 /**
  * IEEE 754 binary16 conversions (Java 17 has none). Float to half rounds to nearest, ties to

@@ -1,4 +1,4 @@
-package dev.layerprobe.simulator.tensor;
+package dev.layerprobe.core.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

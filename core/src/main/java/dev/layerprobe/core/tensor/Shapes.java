@@ -1,4 +1,4 @@
-package dev.layerprobe.simulator.tensor;
+package dev.layerprobe.core.tensor;
 
 import java.util.Arrays;
 

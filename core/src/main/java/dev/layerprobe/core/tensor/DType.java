@@ -1,4 +1,4 @@
-package dev.layerprobe.simulator.tensor;
+package dev.layerprobe.core.tensor;
 
 /**
  * Element types the simulator computes with. Floating types are held as {@code float[]}; integer
