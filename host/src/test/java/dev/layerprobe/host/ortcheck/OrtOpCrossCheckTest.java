@@ -64,7 +64,7 @@ class OrtOpCrossCheckTest {
 
     enum Op {
         CONV_1X1, CONV_3X3, CONV_3X3_STRIDE2, CONV_FIRST_LAYER, DEPTHWISE, DEPTHWISE_STRIDE2, CONV_RELU, CONV_CLIP,
-        ADD, GLOBAL_AVERAGE_POOL, GEMM, RESIDUAL, SOFTMAX, SOFTMAX_OPSET11;
+        ADD, GLOBAL_AVERAGE_POOL, GEMM, RESIDUAL, SOFTMAX, SOFTMAX_OPSET11, SOFTMAX_ATTENTION;
 
         Case build(Random r) {
             switch (this) {
@@ -145,6 +145,15 @@ class OrtOpCrossCheckTest {
                             Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {2, 6, 40})),
                             List.of("y"), Map.of("", opset));
                     return new Case(g, Map.of("x", new float[] {-4f, 6f}), "QLinearSoftmax");
+                }
+                case SOFTMAX_ATTENTION: {
+                    // Rows of 144 attention scores with probabilities far below 1, so that the
+                    // output scale is small and QLinearSoftmax's integer scale floor(1 / s_y) large:
+                    // the last bit of its exponential table shows in the codes.
+                    Graph g = new Graph("softmax", List.of(new Node("sm", "Softmax", "", List.of("x"), List.of("y"),
+                            Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {4, 144, 144})),
+                            List.of("y"), Map.of("", 13));
+                    return new Case(g, Map.of("x", new float[] {-2.5f, 2.5f}), "QLinearSoftmax");
                 }
                 default:
                     throw new AssertionError(this);
