@@ -109,38 +109,43 @@ final class OrtCheck {
 
     /** ORT's graph outputs (float, as the final DequantizeLinear gives them). */
     static Map<String, float[]> runOrt(ModelProto qdq, Map<String, Tensor> feeds) throws Exception {
+        try (OrtSession.SessionOptions so = options();
+             OrtSession s = OrtEnvironment.getEnvironment().createSession(qdq.toByteArray(), so)) {
+            return runOrt(s, feeds);
+        }
+    }
+
+    private static Map<String, float[]> runOrt(OrtSession s, Map<String, Tensor> feeds) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions so = options(); OrtSession s = env.createSession(qdq.toByteArray(), so)) {
-            Map<String, OnnxTensor> in = new HashMap<>();
-            try {
-                for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
-                    int[] sh = e.getValue().shape();
-                    long[] shape = new long[sh.length];
-                    for (int i = 0; i < sh.length; i++) {
-                        shape[i] = sh[i];
-                    }
-                    in.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().floats()), shape));
+        Map<String, OnnxTensor> in = new HashMap<>();
+        try {
+            for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
+                int[] sh = e.getValue().shape();
+                long[] shape = new long[sh.length];
+                for (int i = 0; i < sh.length; i++) {
+                    shape[i] = sh[i];
                 }
-                Map<String, float[]> out = new HashMap<>();
-                try (OrtSession.Result r = s.run(in)) {
-                    for (Map.Entry<String, OnnxValue> e : r) {
-                        OnnxTensor t = (OnnxTensor) e.getValue();
-                        FloatBuffer b = t.getFloatBuffer();
-                        float[] f = new float[b.remaining()];
-                        b.get(f);
-                        out.put(e.getKey(), f);
-                    }
-                }
-                return out;
-            } finally {
-                in.values().forEach(OnnxTensor::close);
+                in.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().floats()), shape));
             }
+            Map<String, float[]> out = new HashMap<>();
+            try (OrtSession.Result r = s.run(in)) {
+                for (Map.Entry<String, OnnxValue> e : r) {
+                    OnnxTensor t = (OnnxTensor) e.getValue();
+                    FloatBuffer b = t.getFloatBuffer();
+                    float[] f = new float[b.remaining()];
+                    b.get(f);
+                    out.put(e.getKey(), f);
+                }
+            }
+            return out;
+        } finally {
+            in.values().forEach(OnnxTensor::close);
         }
     }
 
     /**
      * Compares ORT's and the simulator's (requant: float) codes of every graph output, once the file
-     * has passed {@link OnnxChecker}.
+     * has passed {@link OnnxChecker}; one ORT session runs every input.
      */
     static Agreement compare(ModelProto qdq, List<Map<String, Tensor>> inputs) throws Exception {
         OnnxChecker.assertValid(qdq, "the QDQ file");
@@ -149,23 +154,27 @@ final class OrtCheck {
         long equal = 0;
         long total = 0;
         int max = 0;
-        for (Map<String, Tensor> feeds : inputs) {
-            Map<String, float[]> ort = runOrt(qdq, feeds);
-            Map<String, LayerValue> sim = p.run(feeds, LayerObserver.NONE);
-            for (String out : p.outputs()) {
-                QTensor q = sim.get(out).codes();
-                float[] f = ort.get(out);
-                int[] c = q.codes();
-                if (f.length != c.length) {
-                    throw new AssertionError(out + ": ORT gives " + f.length + " values, the simulator " + c.length);
-                }
-                for (int i = 0; i < f.length; i++) {
-                    int d = (int) Math.abs(q.params().quantize(f[i], 0) - c[i]);
-                    if (d == 0) {
-                        equal++;
+        try (OrtSession.SessionOptions so = options();
+             OrtSession session = OrtEnvironment.getEnvironment().createSession(qdq.toByteArray(), so)) {
+            for (Map<String, Tensor> feeds : inputs) {
+                Map<String, float[]> ort = runOrt(session, feeds);
+                Map<String, LayerValue> sim = p.run(feeds, LayerObserver.NONE);
+                for (String out : p.outputs()) {
+                    QTensor q = sim.get(out).codes();
+                    float[] f = ort.get(out);
+                    int[] c = q.codes();
+                    if (f.length != c.length) {
+                        throw new AssertionError(out + ": ORT gives " + f.length + " values, the simulator "
+                                + c.length);
                     }
-                    max = Math.max(max, d);
-                    total++;
+                    for (int i = 0; i < f.length; i++) {
+                        int d = (int) Math.abs(q.params().quantize(f[i], 0) - c[i]);
+                        if (d == 0) {
+                            equal++;
+                        }
+                        max = Math.max(max, d);
+                        total++;
+                    }
                 }
             }
         }

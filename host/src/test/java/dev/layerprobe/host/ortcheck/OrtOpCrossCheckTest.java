@@ -22,15 +22,19 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * One op at a time: a small random float model, calibrated (minmax) and written as QDQ, run by ONNX
- * Runtime (which fuses it into its QLinear kernel) and by the simulator in {@code requant: float}
+ * Runtime (which fuses it into its QLinear kernel, or runs it in float between DequantizeLinear and
+ * QuantizeLinear when it has no quantized form) and by the simulator in {@code requant: float}
  * mode; the output codes must be identical. Each case fails if the simulator's formula for that
- * kernel departs from ORT's (scale formed in float32 in ORT's order, FMA where MLAS uses it,
- * round half to even).
+ * kernel departs from ORT's (scale formed in float32 in ORT's order, FMA and summation order where
+ * MLAS uses them, round half to even, ORT's float arithmetic for LayerNormalization).
  */
 class OrtOpCrossCheckTest {
     private static final int SAMPLES = 6;
 
-    /** A one-op model: its graph, its inputs' shapes and ranges, and the ORT op it must fuse to. */
+    /**
+     * A one-op model: its graph, its inputs' shapes and ranges, and the op ORT must run it as
+     * ({@code domain:op} as {@link OrtCheck#ortOps} lists it, no domain for ONNX ops).
+     */
     private record Case(Graph graph, Map<String, float[]> ranges, String fusedOp) {
     }
 
@@ -59,12 +63,13 @@ class OrtOpCrossCheckTest {
         }
         Graph g = new Graph("conv", nodes, c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, ic, size, size})),
                 List.of("y"), Map.of("", 13));
-        return new Case(g, Map.of("x", new float[] {-2f, 3f}), "QLinearConv");
+        return new Case(g, Map.of("x", new float[] {-2f, 3f}), "com.microsoft:QLinearConv");
     }
 
     enum Op {
         CONV_1X1, CONV_3X3, CONV_3X3_STRIDE2, CONV_FIRST_LAYER, DEPTHWISE, DEPTHWISE_STRIDE2, CONV_RELU, CONV_CLIP,
-        ADD, GLOBAL_AVERAGE_POOL, GEMM, RESIDUAL, SOFTMAX, SOFTMAX_OPSET11;
+        ADD, GLOBAL_AVERAGE_POOL, GEMM, RESIDUAL, SOFTMAX, SOFTMAX_OPSET11, SOFTMAX_ATTENTION, MATMUL_FLOAT_WEIGHTS,
+        MATMUL_FLOAT_WEIGHTS_DEEP, MATMUL_ACTIVATIONS, LAYER_NORM;
 
         Case build(Random r) {
             switch (this) {
@@ -94,13 +99,13 @@ class OrtOpCrossCheckTest {
                     Map<String, float[]> ranges = new LinkedHashMap<>();
                     ranges.put("a", new float[] {-0.5f - 2 * r.nextFloat(), 0.5f + 2 * r.nextFloat()});
                     ranges.put("b", new float[] {-0.5f - 6 * r.nextFloat(), 0.5f + 6 * r.nextFloat()});
-                    return new Case(g, ranges, "QLinearAdd");
+                    return new Case(g, ranges, "com.microsoft:QLinearAdd");
                 }
                 case GLOBAL_AVERAGE_POOL: {
                     Graph g = new Graph("gap", List.of(new Node("gap", "GlobalAveragePool", "", List.of("x"),
                             List.of("y"), Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32,
                             new int[] {1, 64, 7, 7})), List.of("y"), Map.of("", 13));
-                    return new Case(g, Map.of("x", new float[] {-1f, 5f}), "QLinearGlobalAveragePool");
+                    return new Case(g, Map.of("x", new float[] {-1f, 5f}), "com.microsoft:QLinearGlobalAveragePool");
                 }
                 case GEMM: {
                     Map<String, Tensor> c = new HashMap<>();
@@ -112,7 +117,7 @@ class OrtOpCrossCheckTest {
                                     Map.of("transB", Attribute.ofInt(1)))),
                             c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 96, 1, 1})), List.of("y"),
                             Map.of("", 13));
-                    return new Case(g, Map.of("x", new float[] {-0.5f, 6f}), "QGemm");
+                    return new Case(g, Map.of("x", new float[] {-0.5f, 6f}), "com.microsoft:QGemm");
                 }
                 case RESIDUAL: {
                     // x -> c1 -> t; t -> c2 (3x3) -> u; v = t + u; v -> c3. With int8 activations ORT
@@ -135,7 +140,7 @@ class OrtOpCrossCheckTest {
                             new Node("c3", "Conv", "", List.of("v", "w3"), List.of("y"), Map.of())),
                             c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, ch, 16, 16})), List.of("y"),
                             Map.of("", 13));
-                    return new Case(g, Map.of("x", new float[] {-1f, 2f}), "QLinearAdd");
+                    return new Case(g, Map.of("x", new float[] {-1f, 2f}), "com.microsoft:QLinearAdd");
                 }
                 case SOFTMAX:
                 case SOFTMAX_OPSET11: {
@@ -144,7 +149,65 @@ class OrtOpCrossCheckTest {
                     Graph g = new Graph("softmax", List.of(new Node("sm", "Softmax", "", List.of("x"), List.of("y"),
                             Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {2, 6, 40})),
                             List.of("y"), Map.of("", opset));
-                    return new Case(g, Map.of("x", new float[] {-4f, 6f}), "QLinearSoftmax");
+                    return new Case(g, Map.of("x", new float[] {-4f, 6f}), "com.microsoft:QLinearSoftmax");
+                }
+                case SOFTMAX_ATTENTION: {
+                    // Rows of 144 attention scores with probabilities far below 1, so that the
+                    // output scale is small and QLinearSoftmax's integer scale floor(1 / s_y) large:
+                    // the last bit of its exponential table shows in the codes.
+                    Graph g = new Graph("softmax", List.of(new Node("sm", "Softmax", "", List.of("x"), List.of("y"),
+                            Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {4, 144, 144})),
+                            List.of("y"), Map.of("", 13));
+                    return new Case(g, Map.of("x", new float[] {-2.5f, 2.5f}), "com.microsoft:QLinearSoftmax");
+                }
+                case MATMUL_FLOAT_WEIGHTS:
+                case MATMUL_FLOAT_WEIGHTS_DEEP: {
+                    // Float weights have no DequantizeLinear: ORT runs a float MatMul with B packed
+                    // ahead, whose K slices are 256 deep (K = 600: three of them). Inputs offset
+                    // from 0 and weight columns summing to 0 make partial sums large against the
+                    // result, so that summation order shows in the codes.
+                    int k = this == MATMUL_FLOAT_WEIGHTS ? 128 : 600;
+                    int n = 256;
+                    float bound = (float) (1.5 / Math.sqrt(k));
+                    float[] wv = OrtCheck.random(r, new int[] {k, n}, -bound, bound).floats();
+                    for (int j = 0; j < n; j++) {
+                        float mean = 0f;
+                        for (int t = 0; t < k; t++) {
+                            mean += wv[t * n + j] / k;
+                        }
+                        for (int t = 0; t < k; t++) {
+                            wv[t * n + j] -= mean;
+                        }
+                    }
+                    Map<String, Tensor> c = new HashMap<>();
+                    w(c, "w", Tensor.ofFloats(new int[] {k, n}, wv));
+                    Graph g = new Graph("matmul", List.of(new Node("mm", "MatMul", "", List.of("x", "w"),
+                            List.of("y"), Map.of())), c, List.of(new ValueInfo("x", DType.FLOAT32,
+                            new int[] {256, 1, k})), List.of("y"), Map.of("", 13));
+                    return new Case(g, Map.of("x", new float[] {4f, 6f}), "MatMul");
+                }
+                case MATMUL_ACTIVATIONS: {
+                    // Attention's products: both operands activations, B's batch broadcast.
+                    Graph g = new Graph("matmul", List.of(new Node("mm", "MatMul", "", List.of("a", "b"),
+                            List.of("y"), Map.of())), Map.of(), List.of(
+                            new ValueInfo("a", DType.FLOAT32, new int[] {2, 4, 128, 256}),
+                            new ValueInfo("b", DType.FLOAT32, new int[] {4, 256, 128})), List.of("y"), Map.of("", 13));
+                    Map<String, float[]> ranges = new LinkedHashMap<>();
+                    ranges.put("a", new float[] {3f, 5f});
+                    ranges.put("b", new float[] {-1f, 1f});
+                    return new Case(g, ranges, "QLinearMatMul");
+                }
+                case LAYER_NORM: {
+                    // Inputs far from 0 against their spread: ORT's E[x^2] - mean^2 in float32 is far
+                    // from the two-pass variance there.
+                    Map<String, Tensor> c = new HashMap<>();
+                    w(c, "scale", OrtCheck.random(r, new int[] {64}, 0.5f, 1.5f));
+                    w(c, "bias", OrtCheck.random(r, new int[] {64}, -0.2f, 0.2f));
+                    Graph g = new Graph("ln", List.of(new Node("ln", "LayerNormalization", "",
+                            List.of("x", "scale", "bias"), List.of("y"), Map.of("axis", Attribute.ofInt(-1)))),
+                            c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 256, 64})), List.of("y"),
+                            Map.of("", 17));
+                    return new Case(g, Map.of("x", new float[] {40f, 50f}), "LayerNormalization");
                 }
                 default:
                     throw new AssertionError(this);
@@ -198,8 +261,7 @@ class OrtOpCrossCheckTest {
             OrtCheck.Agreement a = check(op, DType.UINT8, seed * 7919 + op.ordinal());
             String fused = op.build(new Random(0)).fusedOp();
             System.out.println("uint8 " + op + " seed " + seed + ": " + a + " ORT ops " + a.ortOps());
-            assertTrue(a.ortOps().containsKey("com.microsoft:" + fused),
-                    op + ": ORT did not fuse to " + fused + ": " + a.ortOps());
+            assertTrue(a.ortOps().containsKey(fused), op + ": ORT did not run it as " + fused + ": " + a.ortOps());
             assertEquals(a.total(), a.equal(), op + " seed " + seed + ": " + a);
         }
     }
@@ -222,8 +284,8 @@ class OrtOpCrossCheckTest {
                 assertEquals(1, a.ortOps().getOrDefault("Add", 0), "unfused float Add: " + a.ortOps());
             } else {
                 String fused = op.build(new Random(0)).fusedOp();
-                assertTrue(a.ortOps().containsKey("com.microsoft:" + fused),
-                        op + ": ORT did not fuse to " + fused + ": " + a.ortOps());
+                assertTrue(a.ortOps().containsKey(fused), op + ": ORT did not run it as " + fused + ": "
+                        + a.ortOps());
             }
             if (op == Op.ADD) {
                 // Open: ORT's int8 QLinearAdd is not MLAS's float FMA kernel (that one matches uint8

@@ -35,14 +35,17 @@ import org.junit.jupiter.params.provider.CsvSource;
  * ({@link Quantizer}: minmax calibration, per-channel weights, the model's own preprocessing): the
  * file passes {@link OnnxChecker}, ONNX Runtime loads it, and the simulator in {@code requant:
  * float} mode gives the final codes ONNX Runtime gives (at least 99.9% equal, at most 1 LSB apart),
- * on four calibration inputs and the seven photos. ppocr_cls is opset 9: its file is raised to opset 11
- * with per-channel weights in {@code com.microsoft} DequantizeLinear.
+ * on the first calibration inputs (four; all 64 for tiny_transformer, whose output is 10 logits) and
+ * the seven photos. ppocr_cls is opset 9: its file is raised to opset 11 with per-channel weights in
+ * {@code com.microsoft} DequantizeLinear.
  *
- * <p>tiny_transformer is held to at most 1 LSB only. Its codes equal ONNX Runtime's layer by layer
- * until the first feed-forward MatMul, whose weights are float: ORT computes it with MLAS's float
- * SGEMM, whose summation order the simulator does not reproduce for MatMul (2 of 73,728 codes
- * 1 LSB apart, measured), nor QLinearMatMul for the attention products; two encoder layers of
- * LayerNormalization amplify that to about a fifth of the final logits being 1 LSB apart.
+ * <p>tiny_transformer is the model where ORT runs most in float: LayerNormalization, MatMul by its
+ * float weights, Erf, Div and ReduceMean between DequantizeLinear and QuantizeLinear, next to
+ * QLinearMatMul and QLinearSoftmax for attention. Each of these computed another way (a float
+ * MatMul or LayerNormalization in another order, a QLinearMatMul in float, QLinearSoftmax's table
+ * with a double logarithm) was one code off on one value in 70,000 to 230,000, and the
+ * LayerNormalizations spread that to a tenth of the logits (measured before the simulator
+ * reproduced those kernels: 639 of 710 equal); so this model checks them end to end.
  */
 class QuantizedSharedModelsTest {
     private static final int EVAL_CALIBRATION_INPUTS = 4;
@@ -54,6 +57,15 @@ class QuantizedSharedModelsTest {
 
     static Quantized quantize(String model, String calib, int calibCount, String preprocessing, int[] shape,
             LayerPrecision precision) throws Exception {
+        return quantize(model, calib, calibCount, preprocessing, shape, precision, EVAL_CALIBRATION_INPUTS);
+    }
+
+    /**
+     * @param evalCalibration how many images of the calibration directory (in name order, those
+     *                        calibrated on first) to evaluate on, besides the photos
+     */
+    static Quantized quantize(String model, String calib, int calibCount, String preprocessing, int[] shape,
+            LayerPrecision precision, int evalCalibration) throws Exception {
         Path file = SharedData.require("models/" + model + ".onnx");
         Path calibDir = SharedData.require("images/" + calib);
         Path photos = SharedData.require("images/photos");
@@ -65,17 +77,18 @@ class QuantizedSharedModelsTest {
             fp = Simulator.compile(file, CompileOptions.DEFAULT.withInputShapes(Map.of(input, shape)));
         }
         int[] s = fp.inputs().get(0).shape();
-        List<Path> files;
+        List<Path> calibFiles;
         try (Stream<Path> l = Files.list(calibDir)) {
-            files = l.sorted().limit(calibCount).toList();
+            calibFiles = l.sorted().toList();
         }
+        List<Path> files = calibFiles.subList(0, Math.min(calibCount, calibFiles.size()));
         QuantizationOptions q = new QuantizationOptions(precision, true, CalibrationAlgorithm.MINMAX, 99.99, null,
                 null);
         Quantizer quantizer = new Quantizer(new PrintWriter(new StringWriter()));
         Calibration c = quantizer.calibrate(fp, floatModel.toByteArray(), files, spec, q);
         ModelProto qdq = quantizer.quantize(fp, c, q);
         List<Map<String, Tensor>> inputs = new ArrayList<>();
-        for (Path p : files.subList(0, EVAL_CALIBRATION_INPUTS)) {
+        for (Path p : calibFiles.subList(0, Math.min(evalCalibration, calibFiles.size()))) {
             inputs.add(Map.of(input, InputLoader.load(p, s, spec)));
         }
         try (Stream<Path> l = Files.list(photos)) {
@@ -87,14 +100,14 @@ class QuantizedSharedModelsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"mobilenet_v2, calib224, 8, imagenet, INT8", "mobilepose_like, calib224, 8, imagenet, INT8",
-            "espcn_x3, calib224, 8, imagenet, INT8", "tiny_transformer, calib224, 8, imagenet, INT8",
-            "tiny_transformer, calib224, 8, imagenet, UINT8", "ppocr_cls, text, 12, paddle, INT8",
-            "ppocr_cls, text, 12, paddle, UINT8"})
+    @CsvSource({"mobilenet_v2, calib224, 8, imagenet, INT8, 4", "mobilepose_like, calib224, 8, imagenet, INT8, 4",
+            "espcn_x3, calib224, 8, imagenet, INT8, 4", "tiny_transformer, calib224, 8, imagenet, INT8, 64",
+            "tiny_transformer, calib224, 8, imagenet, UINT8, 64", "ppocr_cls, text, 12, paddle, INT8, 4",
+            "ppocr_cls, text, 12, paddle, UINT8, 4"})
     void quantizedFileIsValidAndAgreesWithOnnxRuntime(String model, String calib, int count, String preprocessing,
-            LayerPrecision precision) throws Exception {
+            LayerPrecision precision, int evalCalibration) throws Exception {
         int[] shape = model.equals("ppocr_cls") ? new int[] {1, 3, 48, 192} : null;
-        Quantized m = quantize(model, calib, count, preprocessing, shape, precision);
+        Quantized m = quantize(model, calib, count, preprocessing, shape, precision, evalCalibration);
         OnnxChecker.assertValid(m.qdq(), model);
         Quantizer.WrittenWeights w = Quantizer.WrittenWeights.of(m.qdq());
         System.out.printf("%s %s: weights %s, ORT ops %s%n", model, precision, w, OrtCheck.ortOps(m.qdq()));
@@ -107,10 +120,9 @@ class QuantizedSharedModelsTest {
         }
         OrtInt8.assumeExactKernels();
         OrtCheck.Agreement a = OrtCheck.compare(m.qdq(), m.inputs());
-        System.out.printf("ORT vs simulator (requant: float), %s, %s: %s%n", model, precision, a);
-        if (!model.equals("tiny_transformer")) {
-            assertTrue(a.fraction() >= 0.999, model + " " + precision + ": " + a);
-        }
+        System.out.printf("ORT vs simulator (requant: float), %s, %s, %d inputs: %s%n", model, precision,
+                m.inputs().size(), a);
+        assertTrue(a.fraction() >= 0.999, model + " " + precision + ": " + a);
         assertTrue(a.maxDiff() <= 1, model + " " + precision + ": " + a);
     }
 

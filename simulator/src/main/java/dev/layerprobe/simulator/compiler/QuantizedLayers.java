@@ -14,6 +14,9 @@ import dev.layerprobe.simulator.kernels.quantized.QGlobalAveragePool;
 import dev.layerprobe.simulator.kernels.quantized.QLut;
 import dev.layerprobe.simulator.kernels.quantized.QMul;
 import dev.layerprobe.simulator.kernels.quantized.OrtFloatConv;
+import dev.layerprobe.simulator.kernels.quantized.OrtFloatLayerNorm;
+import dev.layerprobe.simulator.kernels.quantized.OrtFloatMatMul;
+import dev.layerprobe.simulator.kernels.quantized.OrtQLinearMatMul;
 import dev.layerprobe.simulator.kernels.quantized.OrtQLinearSoftmax;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
@@ -114,6 +117,12 @@ final class QuantizedLayers {
             Long axis = main.attr("axis") == null ? null : main.attrInt("axis", 0);
             OrtQLinearSoftmax softmax = new OrtQLinearSoftmax(xq, outQ, g.opset(), axis);
             return new Built(args -> single(softmax.run(QuantizedValues.codesOf(args[0], xq))), Placement.CPU);
+        }
+        if (complete && profile.requant() == RequantMode.FLOAT) {
+            Built ort = ortCpuLayer(g, nodes, inputs, spec, inQ, outQ);
+            if (ort != null) {
+                return ort;
+            }
         }
         if (!complete || !isNpuOp(main.opType())) {
             return cpu(g, nodes, inputs, spec);
@@ -393,6 +402,55 @@ final class QuantizedLayers {
         DType t = outQ.type();
         return nodes.size() == 1 && n.opType().equals("Softmax") && n.domain().isEmpty() && inputs.size() == 1
                 && n.input(0).equals(inputs.get(0)) && inQ.get(0).type() == t && (t == DType.INT8 || t == DType.UINT8);
+    }
+
+    /**
+     * For the FLOAT requant mode, a CPU layer built as ONNX Runtime computes it where a float kernel
+     * followed by quantization would miss ORT's codes now and then; null for any other layer. One
+     * ONNX node reading the layer inputs:
+     * <ul>
+     *   <li>MatMul of two int8 (or two uint8; uint8 by int8) activations with an output of A's
+     *       type: ORT fuses it into QLinearMatMul, integer;</li>
+     *   <li>MatMul of one activation by a float 2-D constant (no DequantizeLinear, so not fused):
+     *       ORT's float SGEMM with B packed ahead;</li>
+     *   <li>LayerNormalization with constant scale and bias: ORT's float arithmetic.</li>
+     * </ul>
+     */
+    private static Built ortCpuLayer(Graph g, List<Node> nodes, List<String> inputs, QuantSpec spec,
+            List<QuantParams> inQ, QuantParams outQ) {
+        Node n = nodes.get(0);
+        if (nodes.size() != 1 || !n.domain().isEmpty() || n.outputs().size() != 1 || inputs.isEmpty()
+                || !n.input(0).equals(inputs.get(0))) {
+            return null;
+        }
+        QuantParams aq = inQ.get(0);
+        DType t = outQ.type();
+        boolean bytes = aq.type() == t && (t == DType.INT8 || t == DType.UINT8);
+        if (n.opType().equals("MatMul") && bytes && inputs.size() == 2 && n.input(1).equals(inputs.get(1))) {
+            QuantParams bq = inQ.get(1);
+            if (bq.type() == DType.INT8 || bq.type() == DType.UINT8 && t == DType.UINT8) {
+                OrtQLinearMatMul mm = new OrtQLinearMatMul(aq, bq, outQ);
+                return new Built(args -> single(mm.run(QuantizedValues.codesOf(args[0], aq),
+                        QuantizedValues.codesOf(args[1], bq))), Placement.CPU);
+            }
+        }
+        if (n.opType().equals("MatMul") && inputs.size() == 1 && g.isConstant(n.input(1))
+                && spec.constantCodes(n.input(1)) == null && g.constant(n.input(1)).rank() == 2
+                && g.constant(n.input(1)).isFloating()) {
+            Tensor b = g.constant(n.input(1));
+            OrtFloatMatMul mm = new OrtFloatMatMul(b.toFloat().floats(), b.shape()[0], b.shape()[1], aq, outQ);
+            return new Built(args -> single(mm.run(QuantizedValues.codesOf(args[0], aq))), Placement.CPU);
+        }
+        if (n.opType().equals("LayerNormalization") && inputs.size() == 1 && g.isConstant(n.input(1))
+                && (!n.hasInput(2) || g.isConstant(n.input(2)))) {
+            Tensor bias = n.hasInput(2) ? g.constant(n.input(2)) : null;
+            long axis = n.attrInt("axis", -1);
+            float epsilon = n.attrFloat("epsilon", 1e-5f);
+            OrtFloatLayerNorm ln = new OrtFloatLayerNorm(g.constant(n.input(1)).toFloat().floats(),
+                    bias == null ? null : bias.toFloat().floats(), axis, epsilon, aq, outQ);
+            return new Built(args -> single(ln.run(QuantizedValues.codesOf(args[0], aq))), Placement.CPU);
+        }
+        return null;
     }
 
     /** The bias as ORT dequantizes it, {@code code * scale} in float32, or the float constant. */

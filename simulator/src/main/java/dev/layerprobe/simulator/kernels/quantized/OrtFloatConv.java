@@ -11,10 +11,9 @@ import java.util.stream.IntStream;
  * thread (MLAS {@code MlasConv}, GEMM-direct for 1x1 and im2col + SGEMM otherwise):
  * <ul>
  *   <li>inputs, weights and bias dequantized in float32: {@code (q - zp) * s};</li>
- *   <li>{@code C[oc, p] = Σ_k W[oc, k] X[k, p]} over {@code k = (c, ky, kx)} as MLAS's SGEMM sums:
- *       K split in slices of {@code StrideK} (128, halved while K is small against N, doubled
- *       while N is small), each slice a sequential chain of fused multiply-adds from 0, the slices
- *       added to C in order; padding contributes 0;</li>
+ *   <li>{@code C[oc, p] = Σ_k W[oc, k] X[k, p]} over {@code k = (c, ky, kx)} in the order of
+ *       MLAS's SGEMM with B (the im2col matrix) packed per call, {@link OrtSgemm}; padding
+ *       contributes 0;</li>
  *   <li>{@code y = C + bias}; {@code code = rint(y / s_y) + zp_y} clamped (a fused Relu/Clip is a
  *       clamp of the codes, as quantization is monotone).</li>
  * </ul>
@@ -22,9 +21,6 @@ import java.util.stream.IntStream;
  * computes them (its specialised depthwise float kernel is not reproduced). Immutable.
  */
 public final class OrtFloatConv {
-    private static final int SGEMM_STRIDE_N = 128;
-    private static final int SGEMM_STRIDE_K = 128;
-
     private final Node node;
     private final float[] w;
     private final int[] wShape;
@@ -65,24 +61,6 @@ public final class OrtFloatConv {
         this.group = (int) node.attrInt("group", 1);
     }
 
-    /** MLAS's K slice for an SGEMM of N columns and depth K (see MlasSgemmOperation). */
-    static int strideK(int n, int k) {
-        int strideN = SGEMM_STRIDE_N;
-        int strideK = SGEMM_STRIDE_K;
-        if (n >= k) {
-            while (strideK / 2 >= k) {
-                strideN *= 2;
-                strideK /= 2;
-            }
-        } else {
-            while (strideN > 16 && strideN / 2 >= n) {
-                strideK *= 2;
-                strideN /= 2;
-            }
-        }
-        return strideK;
-    }
-
     public QTensor run(QTensor x) {
         int[] xs = x.shape();
         int n = xs[0];
@@ -95,12 +73,8 @@ public final class OrtFloatConv {
             throw new IllegalArgumentException("input has " + ic + " channels, weights expect " + icg * group);
         }
         ConvGeometry g = ConvGeometry.of(node, wShape[2], wShape[3], ih, iw);
-        int oh = g.oh();
-        int ow = g.ow();
-        int hw = oh * ow;
-        int kk = g.kh() * g.kw();
-        int k = icg * kk;
-        int strideK = strideK(hw, k);
+        int hw = g.oh() * g.ow();
+        int k = icg * g.kh() * g.kw();
         float sx = in.scale(0);
         long zx = in.zeroPoint(0);
         int[] codes = x.codes();
@@ -108,63 +82,79 @@ public final class OrtFloatConv {
         for (int i = 0; i < xf.length; i++) {
             xf[i] = (float) (codes[i] - zx) * sx;
         }
-        // im2col offsets per (kernel element, output pixel): -1 marks padding.
-        int[] col = new int[kk * hw];
-        for (int ky = 0; ky < g.kh(); ky++) {
-            for (int kx = 0; kx < g.kw(); kx++) {
-                int e = ky * g.kw() + kx;
-                for (int r = 0; r < oh; r++) {
-                    int yy = r * g.sh() - g.padTop() + ky * g.dh();
-                    for (int q = 0; q < ow; q++) {
-                        int xx = q * g.sw() - g.padLeft() + kx * g.dw();
-                        col[e * hw + r * ow + q] = yy < 0 || yy >= ih || xx < 0 || xx >= iw ? -1 : yy * iw + xx;
+        int ocg = oc / group;
+        int[] y = new int[n * oc * hw];
+        if (group == 1) {
+            for (int b = 0; b < n; b++) {
+                int batch = b;
+                float[] col = im2col(xf, g, b * ic * ih * iw, icg, ih, iw);
+                IntStream.range(0, oc).parallel().forEach(o -> outputRow(col, o, k, hw, y, (batch * oc + o) * hw));
+            }
+        } else {
+            IntStream.range(0, n * group).parallel().forEach(job -> {
+                int b = job / group;
+                int gi = job % group;
+                float[] col = im2col(xf, g, (b * ic + gi * icg) * ih * iw, icg, ih, iw);
+                for (int o = gi * ocg; o < (gi + 1) * ocg; o++) {
+                    outputRow(col, o, k, hw, y, (b * oc + o) * hw);
+                }
+            });
+        }
+        return new QTensor(new int[] {n, oc, g.oh(), g.ow()}, y, out);
+    }
+
+    /**
+     * The im2col matrix of one group of one sample, [k = (c, ky, kx)][output pixel], 0 where the
+     * kernel reads padding; a 1x1 kernel with unit strides and no padding reads the input as is.
+     */
+    private static float[] im2col(float[] xf, ConvGeometry g, int xBase, int channels, int ih, int iw) {
+        int oh = g.oh();
+        int ow = g.ow();
+        int hw = oh * ow;
+        if (isIdentityGather(g, ih, iw)) {
+            return java.util.Arrays.copyOfRange(xf, xBase, xBase + channels * hw);
+        }
+        int kk = g.kh() * g.kw();
+        float[] col = new float[channels * kk * hw];
+        for (int c = 0; c < channels; c++) {
+            int plane = xBase + c * ih * iw;
+            for (int ky = 0; ky < g.kh(); ky++) {
+                for (int kx = 0; kx < g.kw(); kx++) {
+                    int rowBase = ((c * g.kh() + ky) * g.kw() + kx) * hw;
+                    for (int r = 0; r < oh; r++) {
+                        int yy = r * g.sh() - g.padTop() + ky * g.dh();
+                        if (yy < 0 || yy >= ih) {
+                            continue;
+                        }
+                        for (int q = 0; q < ow; q++) {
+                            int xx = q * g.sw() - g.padLeft() + kx * g.dw();
+                            if (xx >= 0 && xx < iw) {
+                                col[rowBase + r * ow + q] = xf[plane + yy * iw + xx];
+                            }
+                        }
                     }
                 }
             }
         }
-        int ocg = oc / group;
+        return col;
+    }
+
+    private static boolean isIdentityGather(ConvGeometry g, int ih, int iw) {
+        return g.kh() == 1 && g.kw() == 1 && g.sh() == 1 && g.sw() == 1 && g.padTop() == 0 && g.padLeft() == 0
+                && g.oh() == ih && g.ow() == iw;
+    }
+
+    /** Output channel o over every pixel: the product in MLAS's order, the bias, the output codes. */
+    private void outputRow(float[] col, int o, int k, int hw, int[] y, int yBase) {
+        float[] c = new float[hw];
+        OrtSgemm.row(w, o * k, 1, col, 0, hw, k, hw, OrtSgemm.strideK(hw, k), c, 0, new float[hw]);
         float sy = out.scale(0);
         long zy = out.zeroPoint(0);
-        int[] y = new int[n * oc * hw];
-        IntStream.range(0, n * oc).parallel().forEach(job -> {
-            int b = job / oc;
-            int o = job % oc;
-            int gi = o / ocg;
-            int wBase = o * k;
-            int xBase = (b * ic + gi * icg) * ih * iw;
-            float[] acc = new float[hw];
-            float[] c = new float[hw];
-            for (int k0 = 0; k0 < k; k0 += strideK) {
-                int k1 = Math.min(k, k0 + strideK);
-                java.util.Arrays.fill(acc, 0f);
-                for (int t = k0; t < k1; t++) {
-                    float wv = w[wBase + t];
-                    int ch = t / kk;
-                    int e = t % kk;
-                    int chBase = xBase + ch * ih * iw;
-                    int colBase = e * hw;
-                    for (int p = 0; p < hw; p++) {
-                        int off = col[colBase + p];
-                        float xv = off < 0 ? 0f : xf[chBase + off];
-                        acc[p] = Math.fma(wv, xv, acc[p]);
-                    }
-                }
-                if (k0 == 0) {
-                    System.arraycopy(acc, 0, c, 0, hw);
-                } else {
-                    for (int p = 0; p < hw; p++) {
-                        c[p] = c[p] + acc[p];
-                    }
-                }
-            }
-            float bo = bias == null ? 0f : bias[o];
-            int yBase = (b * oc + o) * hw;
-            for (int p = 0; p < hw; p++) {
-                float v = bias == null ? c[p] : c[p] + bo;
-                long r = (long) Math.rint(v / sy) + zy;
-                y[yBase + p] = (int) (r < lo ? lo : r > hi ? hi : r);
-            }
-        });
-        return new QTensor(new int[] {n, oc, oh, ow}, y, out);
+        float bo = bias == null ? 0f : bias[o];
+        for (int p = 0; p < hw; p++) {
+            float v = bias == null ? c[p] : c[p] + bo;
+            long r = (long) Math.rint(v / sy) + zy;
+            y[yBase + p] = (int) (r < lo ? lo : r > hi ? hi : r);
+        }
     }
 }
