@@ -65,10 +65,17 @@ public final class AgentServer implements AutoCloseable {
     private final ScheduledExecutorService deadlineTimer;
     private final Server server;
 
-    /** An agent with the backend named in the config. */
+    /**
+     * An agent with the backend named in the config, created once the token file has been read, so
+     * that a setup the agent refuses never loads a backend's runtime.
+     *
+     * @throws AgentSetupException when the config's token file cannot be used or no backend has its name
+     * @throws LayerProbeException when the backend cannot be created
+     */
     public AgentServer(ServerBuilder<?> builder, AgentConfig config)
             throws LayerProbeException, IOException, AgentSetupException {
-        this(builder, config, BackendProvider.named(config.backend()).create(config.profile(), config.backendConfig()));
+        // Arguments are evaluated left to right: the token before the backend.
+        this(builder, config, token(config), backend(config));
     }
 
     /**
@@ -78,14 +85,11 @@ public final class AgentServer implements AutoCloseable {
      */
     public AgentServer(ServerBuilder<?> builder, AgentConfig config, Backend backend)
             throws IOException, AgentSetupException {
-        String token = null;
-        if (config.tokenFile() != null) {
-            try {
-                token = TokenFile.read(config.tokenFile());
-            } catch (TokenFile.InvalidTokenFileException e) {
-                throw new AgentSetupException(e.getMessage());
-            }
-        }
+        this(builder, config, token(config), backend);
+    }
+
+    private AgentServer(ServerBuilder<?> builder, AgentConfig config, String token, Backend backend)
+            throws IOException {
         this.config = config;
         this.backend = backend;
         this.runExecutor = Executors.newFixedThreadPool(config.maxConcurrentRuns(), daemonThreads("layerprobe-run-"));
@@ -109,6 +113,27 @@ public final class AgentServer implements AutoCloseable {
                 .build();
     }
 
+    private static String token(AgentConfig config) throws AgentSetupException {
+        if (config.tokenFile() == null) {
+            return null;
+        }
+        try {
+            return TokenFile.read(config.tokenFile());
+        } catch (TokenFile.InvalidTokenFileException e) {
+            throw new AgentSetupException(e.getMessage());
+        }
+    }
+
+    private static Backend backend(AgentConfig config) throws LayerProbeException, AgentSetupException {
+        BackendProvider provider;
+        try {
+            provider = BackendProvider.named(config.backend());
+        } catch (IllegalArgumentException e) {
+            throw new AgentSetupException(e.getMessage(), e);
+        }
+        return provider.create(config.profile(), config.backendConfig());
+    }
+
     private static ServerServiceDefinition guarded(ServerServiceDefinition service, ServerInterceptor[] access) {
         return ServerInterceptors.intercept(service, access);
     }
@@ -118,7 +143,8 @@ public final class AgentServer implements AutoCloseable {
      * config has a certificate and key.
      *
      * @throws AgentSetupException if the address is not a loopback one and the config has neither a
-     *     token file nor {@code insecure}, or the TLS or token files cannot be used
+     *     token file nor {@code insecure}, the TLS or token files cannot be used, or no backend has
+     *     the config's name; checked in this order, before the backend is created
      */
     public static AgentServer netty(AgentConfig config) throws LayerProbeException, IOException, AgentSetupException {
         InetAddress address = resolve(config.bindHost());
