@@ -104,7 +104,8 @@ public final class AgentServer implements AutoCloseable {
                 ? new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer)}
                 : new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer),
                     new BearerTokenInterceptor(token)};
-        this.server = builder.maxInboundMessageSize(config.maxInboundMessageBytes())
+        // The config caps the size at 1 GiB, so it fits gRPC's int.
+        this.server = builder.maxInboundMessageSize((int) config.maxInboundMessageBytes())
                 .addService(guarded(RequestParsing.of(service.definition()), access))
                 // Health is open to probes without a token, and its Watch stream is meant to stay
                 // open, so neither the token nor the default deadline applies to it.
@@ -164,9 +165,6 @@ public final class AgentServer implements AutoCloseable {
     }
 
     private static SslContext serverTls(AgentConfig config) throws AgentSetupException {
-        if (config.tlsCert() == null || config.tlsKey() == null) {
-            throw new AgentSetupException("TLS needs both --tls-cert and --tls-key");
-        }
         for (Path f : new Path[] {config.tlsCert(), config.tlsKey()}) {
             if (!Files.isReadable(f)) {
                 throw new AgentSetupException("cannot read TLS file " + f);
