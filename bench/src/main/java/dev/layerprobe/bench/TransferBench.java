@@ -74,8 +74,8 @@ public final class TransferBench {
         }
         int layers = Math.max(1, (int) (((long) mib << 20) / LAYER_BYTES));
         long total = (long) layers * LAYER_BYTES;
-        try (AgentServer agent = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0)
-                .withRunRetention(new RunStore.Retention(total * 2, RunStore.Retention.DEFAULT_MAX_AGE))).start();
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0)
+                .runRetention(new RunStore.Retention(total * 2, RunStore.Retention.DEFAULT_MAX_AGE)).build()).start();
              RawServer raw = new RawServer(agent.runs().dir());
              AgentClient client = new AgentClient("127.0.0.1", agent.port())) {
             String runId = storeRun(agent.runs(), layers);

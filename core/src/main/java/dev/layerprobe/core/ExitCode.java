@@ -1,5 +1,7 @@
 package dev.layerprobe.core;
 
+import java.nio.file.NoSuchFileException;
+
 /**
  * The exit codes of every LayerProbe program ({@code layerprobe} and its subcommands, and the
  * standalone agent), the one table of them. An analysis that finds faults still exits
@@ -43,5 +45,17 @@ public enum ExitCode {
             // Raised by device backends, e.g. when `layerprobe agent --backend ort` cannot load ONNX Runtime.
             case RUNTIME -> DEVICE;
         };
+    }
+
+    /**
+     * The exit code for a failure of a kind every program meets: an engine error by its code, a
+     * missing file as bad input, anything else as internal. Each program maps its own exception
+     * types first and falls back to this; {@link OneLine#forUser(Throwable)} is the line it prints.
+     */
+    public static ExitCode of(Throwable t) {
+        if (t instanceof LayerProbeException e) {
+            return of(e.code());
+        }
+        return t instanceof NoSuchFileException ? BAD_INPUT : INTERNAL;
     }
 }

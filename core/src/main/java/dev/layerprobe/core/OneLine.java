@@ -1,5 +1,8 @@
 package dev.layerprobe.core;
 
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+
 /**
  * The one-line form of an error message, as LayerProbe prints errors and puts them in gRPC status
  * descriptions: the first non-blank line, trimmed. Libraries (ONNX Runtime, protobuf, the JDK)
@@ -30,6 +33,22 @@ public final class OneLine {
     public static String of(Throwable e) {
         String s = of(e.getMessage());
         return s.isEmpty() ? e.getClass().getSimpleName() : s;
+    }
+
+    /**
+     * The line a program prints when a command fails with {@code t}: {@code file not found: F} for
+     * a missing file, {@code I/O error: ...} for other I/O errors, else the message's first line;
+     * an exception without a message is an internal error, and the line says how to see more.
+     */
+    public static String forUser(Throwable t) {
+        if (t instanceof NoSuchFileException n) {
+            return "file not found: " + n.getFile();
+        }
+        String m = of(t.getMessage());
+        if (m.isEmpty()) {
+            return "internal error: " + t.getClass().getSimpleName() + " (rerun with --verbose for details)";
+        }
+        return t instanceof IOException ? "I/O error: " + m : m;
     }
 
     /** The first line of the message of the innermost cause, where the real reason usually is. */

@@ -3,6 +3,7 @@ package dev.layerprobe.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import org.junit.jupiter.api.Test;
 
 class OneLineTest {
@@ -17,5 +18,16 @@ class OneLineTest {
     void rootCauseNamesTheInnermostReason() {
         Exception e = new IllegalStateException("wrapper", new IOException("key.pem: not PKCS#8\nmore"));
         assertEquals("key.pem: not PKCS#8", OneLine.ofRootCause(e));
+    }
+
+    @Test
+    void theLineForUsersNamesMissingFilesAndIoErrorsAndNeverIsEmpty() {
+        assertEquals("file not found: /no/such.yaml", OneLine.forUser(new NoSuchFileException("/no/such.yaml")));
+        assertEquals("I/O error: Failed to bind to address /127.0.0.1:50051",
+                OneLine.forUser(new IOException("Failed to bind to address /127.0.0.1:50051\n\tat x")));
+        assertEquals("--max-runs must be in [1, 1024], got 0",
+                OneLine.forUser(new IllegalArgumentException("--max-runs must be in [1, 1024], got 0")));
+        assertEquals("internal error: NullPointerException (rerun with --verbose for details)",
+                OneLine.forUser(new NullPointerException()));
     }
 }

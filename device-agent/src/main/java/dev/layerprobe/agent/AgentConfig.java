@@ -8,9 +8,17 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * How an agent is set up. Immutable; start from {@link #defaults()} and change fields with the
- * {@code with*} methods. Secrets are held as file paths, never as values, so that printing a
- * config never prints a token.
+ * How an agent is set up. Immutable; made with {@link #builder()}, whose defaults are the
+ * {@code DEFAULT_*} constants below (also the defaults of the command line, {@link AgentOptions}).
+ * Secrets are held as file paths, never as values, so that printing a config never prints a token.
+ *
+ * <p>The constructor is the one place that checks the values: required settings, the limits
+ * (the {@code *_LIMIT} constants) and that TLS has both its files. A bad value is an
+ * {@link IllegalArgumentException} naming the flag that sets it, in the flag's unit (MiB,
+ * seconds), since that is how users set them; a value set from code that is no whole number of
+ * that unit is shown in bytes or as a duration. What needs the file system or the network (the
+ * token file, the TLS files, whether the address is exposed) is checked by {@link AgentServer}
+ * before it loads a backend.
  *
  * @param profile            the emulated device (numerics and faults) for emulating backends
  * @param backend            the backend's name, see {@link dev.layerprobe.agent.backend.BackendProvider}
@@ -18,11 +26,11 @@ import java.util.Objects;
  * @param port               the TCP port, 0 for any free port
  * @param maxModelBytes      the largest model {@code UploadModel} accepts, in bytes
  * @param maxConcurrentRuns  runs executing at once; further {@code Run} calls get RESOURCE_EXHAUSTED
- * @param maxInboundMessageBytes the largest message the server accepts (upload chunks, run inputs)
+ * @param maxInboundMessageBytes the largest message the server accepts (upload chunks, run inputs), in bytes
  * @param insecure           whether to listen on a non-loopback address without authentication
  * @param modelDir           where uploaded models persist across restarts, or null for memory only
  * @param tokenFile          a file holding the bearer token every call must carry, or null for none
- * @param tlsCert            PEM certificate chain for TLS, or null for plaintext; needs {@code tlsKey}
+ * @param tlsCert            PEM certificate chain for TLS, or null for plaintext; set with {@code tlsKey}
  * @param tlsKey             PEM private key (PKCS#8) of {@code tlsCert}, or null
  * @param defaultDeadline    the deadline of calls whose client set none
  * @param maxInputTensors    the most input tensors one {@code Run} or {@code RunLayer} request may carry
@@ -33,59 +41,86 @@ import java.util.Objects;
  * @param runRetention       how much of the stored runs is kept (size and age)
  */
 public record AgentConfig(DeviceProfile profile, String backend, String bindHost, int port, long maxModelBytes,
-        int maxConcurrentRuns, int maxInboundMessageBytes, boolean insecure, Path modelDir, Path tokenFile,
+        int maxConcurrentRuns, long maxInboundMessageBytes, boolean insecure, Path modelDir, Path tokenFile,
         Path tlsCert, Path tlsKey, Duration defaultDeadline, int maxInputTensors, Path backendConfig,
         Path runDir, RunStore.Retention runRetention) {
 
-    /** Where a standalone agent keeps its data (runs under {@code runs/}) unless told otherwise. */
+    /** Where an agent started from the command line keeps its data (runs under {@code runs/}) unless told otherwise. */
     public static final Path DEFAULT_DATA_DIR = Path.of(System.getProperty("user.home"), ".layerprobe", "agent");
+    public static final String DEFAULT_BACKEND = SimBackend.NAME;
     public static final String DEFAULT_BIND_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 50051;
     public static final long DEFAULT_MAX_MODEL_BYTES = 512L << 20;
     /** Models are held in one byte array, which caps them just below 2 GiB. */
     public static final long MAX_MODEL_BYTES_LIMIT = Integer.MAX_VALUE - 8;
     public static final int DEFAULT_MAX_CONCURRENT_RUNS = 2;
+    /** Each run holds a thread and a model's activations; more than this at once is a typo, not a board. */
+    public static final int MAX_CONCURRENT_RUNS_LIMIT = 1024;
     /** Room for a 4 MiB dump chunk or upload chunk plus framing. */
-    public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 8 << 20;
+    public static final long DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 8L << 20;
+    /** gRPC sizes messages with an int; 1 GiB, what an agent serving only its own process allows, is far below. */
+    public static final long MAX_INBOUND_MESSAGE_BYTES_LIMIT = 1L << 30;
     /** As long as the host's own run deadline: a large model on a slow board takes minutes. */
     public static final Duration DEFAULT_DEADLINE = Duration.ofMinutes(30);
+    public static final Duration DEFAULT_DEADLINE_LIMIT = Duration.ofDays(7);
     /** Networks with more inputs than this are rare; the cap bounds the work of decoding one request. */
     public static final int DEFAULT_MAX_INPUT_TENSORS = 64;
+    public static final int MAX_INPUT_TENSORS_LIMIT = 100_000;
+
+    private static final long MIB = 1L << 20;
 
     public AgentConfig {
         Objects.requireNonNull(profile, "profile");
         Objects.requireNonNull(backend, "backend");
-        Objects.requireNonNull(runRetention, "runRetention");
         Objects.requireNonNull(bindHost, "bindHost");
         Objects.requireNonNull(defaultDeadline, "defaultDeadline");
+        Objects.requireNonNull(runRetention, "runRetention");
         if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("port " + port + " is not in [0, 65535]");
+            throw outOfRange("--port", 0, 65535, Integer.toString(port));
         }
-        if (maxModelBytes <= 0 || maxModelBytes > MAX_MODEL_BYTES_LIMIT) {
-            throw new IllegalArgumentException("max model bytes must be in [1, " + MAX_MODEL_BYTES_LIMIT + "], got "
-                    + maxModelBytes);
+        if (maxModelBytes < 1 || maxModelBytes > MAX_MODEL_BYTES_LIMIT) {
+            throw outOfRange("--max-model-mb", 1, MAX_MODEL_BYTES_LIMIT / MIB, mib(maxModelBytes));
         }
-        if (maxConcurrentRuns <= 0) {
-            throw new IllegalArgumentException("max concurrent runs must be positive, got " + maxConcurrentRuns);
+        if (maxConcurrentRuns < 1 || maxConcurrentRuns > MAX_CONCURRENT_RUNS_LIMIT) {
+            throw outOfRange("--max-runs", 1, MAX_CONCURRENT_RUNS_LIMIT, Integer.toString(maxConcurrentRuns));
         }
-        if (maxInboundMessageBytes <= 0) {
-            throw new IllegalArgumentException("max inbound message size must be positive, got "
-                    + maxInboundMessageBytes);
+        if (maxInboundMessageBytes < 1 || maxInboundMessageBytes > MAX_INBOUND_MESSAGE_BYTES_LIMIT) {
+            throw outOfRange("--max-message-mb", 1, MAX_INBOUND_MESSAGE_BYTES_LIMIT / MIB, mib(maxInboundMessageBytes));
         }
-        if (defaultDeadline.isNegative() || defaultDeadline.isZero()) {
-            throw new IllegalArgumentException("the default deadline must be positive, got " + defaultDeadline);
+        if (defaultDeadline.compareTo(Duration.ZERO) <= 0 || defaultDeadline.compareTo(DEFAULT_DEADLINE_LIMIT) > 0) {
+            throw outOfRange("--default-deadline-s", 1, DEFAULT_DEADLINE_LIMIT.toSeconds(), seconds(defaultDeadline));
         }
-        if (maxInputTensors <= 0) {
-            throw new IllegalArgumentException("max input tensors must be positive, got " + maxInputTensors);
+        if (maxInputTensors < 1 || maxInputTensors > MAX_INPUT_TENSORS_LIMIT) {
+            throw outOfRange("--max-inputs", 1, MAX_INPUT_TENSORS_LIMIT, Integer.toString(maxInputTensors));
+        }
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
         }
     }
 
-    /** The default emulated NPU on 127.0.0.1:{@value #DEFAULT_PORT}, simulator backend, plaintext, no token. */
+    private static IllegalArgumentException outOfRange(String flag, long min, long max, String got) {
+        return new IllegalArgumentException(flag + " must be in [" + min + ", " + max + "], got " + got);
+    }
+
+    private static String mib(long bytes) {
+        return bytes % MIB == 0 ? Long.toString(bytes / MIB) : bytes + " bytes";
+    }
+
+    private static String seconds(Duration d) {
+        return d.getNano() == 0 ? Long.toString(d.getSeconds()) : d.toString();
+    }
+
+    /**
+     * A builder holding the defaults: the simulator emulating the default NPU on
+     * 127.0.0.1:{@value #DEFAULT_PORT}, plaintext, no token, runs in a temporary directory.
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The config with every default; see {@link #builder()}. */
     public static AgentConfig defaults() {
-        return new AgentConfig(DeviceProfile.DEFAULT, SimBackend.NAME, DEFAULT_BIND_HOST, DEFAULT_PORT,
-                DEFAULT_MAX_MODEL_BYTES, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, false, null,
-                null, null, null, DEFAULT_DEADLINE, DEFAULT_MAX_INPUT_TENSORS, null, null,
-                RunStore.Retention.DEFAULT);
+        return builder().build();
     }
 
     /** Whether calls must carry a bearer token. */
@@ -95,100 +130,127 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
 
     /** Whether the server speaks TLS. */
     public boolean tls() {
-        return tlsCert != null || tlsKey != null;
+        return tlsCert != null;
     }
 
-    public AgentConfig withProfile(DeviceProfile p) {
-        return new AgentConfig(p, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+    /**
+     * Collects the settings of an {@link AgentConfig}; starts from the defaults, and {@link #build()}
+     * checks them. Each setter names the record component it sets. Not thread-safe.
+     */
+    public static final class Builder {
+        private DeviceProfile profile = DeviceProfile.DEFAULT;
+        private String backend = DEFAULT_BACKEND;
+        private String bindHost = DEFAULT_BIND_HOST;
+        private int port = DEFAULT_PORT;
+        private long maxModelBytes = DEFAULT_MAX_MODEL_BYTES;
+        private int maxConcurrentRuns = DEFAULT_MAX_CONCURRENT_RUNS;
+        private long maxInboundMessageBytes = DEFAULT_MAX_INBOUND_MESSAGE_BYTES;
+        private boolean insecure;
+        private Path modelDir;
+        private Path tokenFile;
+        private Path tlsCert;
+        private Path tlsKey;
+        private Duration defaultDeadline = DEFAULT_DEADLINE;
+        private int maxInputTensors = DEFAULT_MAX_INPUT_TENSORS;
+        private Path backendConfig;
+        private Path runDir;
+        private RunStore.Retention runRetention = RunStore.Retention.DEFAULT;
 
-    public AgentConfig withBackend(String b) {
-        return new AgentConfig(profile, b, bindHost, port, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        private Builder() {
+        }
 
-    public AgentConfig withBind(String host, int p) {
-        return new AgentConfig(profile, backend, host, p, maxModelBytes, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        public Builder profile(DeviceProfile p) {
+            this.profile = p;
+            return this;
+        }
 
-    public AgentConfig withMaxModelBytes(long n) {
-        return new AgentConfig(profile, backend, bindHost, port, n, maxConcurrentRuns, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        public Builder backend(String name) {
+            this.backend = name;
+            return this;
+        }
 
-    public AgentConfig withMaxConcurrentRuns(int n) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, n, maxInboundMessageBytes,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        public Builder bindHost(String host) {
+            this.bindHost = host;
+            return this;
+        }
 
-    public AgentConfig withMaxInboundMessageBytes(int n) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns, n,
-                insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        /** The TCP port, 0 for any free one. */
+        public Builder port(int p) {
+            this.port = p;
+            return this;
+        }
 
-    public AgentConfig withInsecure(boolean b) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, b, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        public Builder maxModelBytes(long n) {
+            this.maxModelBytes = n;
+            return this;
+        }
 
-    public AgentConfig withModelDir(Path dir) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, dir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        public Builder maxConcurrentRuns(int n) {
+            this.maxConcurrentRuns = n;
+            return this;
+        }
 
-    /** Calls must carry the token held in {@code file} (null: no token). */
-    public AgentConfig withTokenFile(Path file) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, file, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        public Builder maxInboundMessageBytes(long n) {
+            this.maxInboundMessageBytes = n;
+            return this;
+        }
 
-    /** TLS from a PEM certificate chain and its PKCS#8 PEM key (both null: plaintext). */
-    public AgentConfig withTls(Path cert, Path key) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, cert, key, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        public Builder insecure(boolean b) {
+            this.insecure = b;
+            return this;
+        }
 
-    public AgentConfig withDefaultDeadline(Duration d) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, d, maxInputTensors,
-                backendConfig, runDir, runRetention);
-    }
+        /** Uploaded models kept in {@code dir} across restarts (null: in memory only). */
+        public Builder modelDir(Path dir) {
+            this.modelDir = dir;
+            return this;
+        }
 
-    public AgentConfig withMaxInputTensors(int n) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, n,
-                backendConfig, runDir, runRetention);
-    }
+        /** Calls must carry the token held in {@code file} (null: no token). */
+        public Builder tokenFile(Path file) {
+            this.tokenFile = file;
+            return this;
+        }
 
-    /** The agent's config file for backends that need one (null: none). */
-    public AgentConfig withBackendConfig(Path file) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                file, runDir, runRetention);
-    }
+        /** TLS from a PEM certificate chain and its PKCS#8 PEM key (both null: plaintext). */
+        public Builder tls(Path cert, Path key) {
+            this.tlsCert = cert;
+            this.tlsKey = key;
+            return this;
+        }
 
-    /** Runs stored in {@code dir} across restarts (null: a temporary directory deleted on close). */
-    public AgentConfig withRunDir(Path dir) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, dir, runRetention);
-    }
+        public Builder defaultDeadline(Duration d) {
+            this.defaultDeadline = d;
+            return this;
+        }
 
-    public AgentConfig withRunRetention(RunStore.Retention r) {
-        return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline, maxInputTensors,
-                backendConfig, runDir, r);
+        public Builder maxInputTensors(int n) {
+            this.maxInputTensors = n;
+            return this;
+        }
+
+        /** The agent's config file for backends that need one (null: none). */
+        public Builder backendConfig(Path file) {
+            this.backendConfig = file;
+            return this;
+        }
+
+        /** Runs stored in {@code dir} across restarts (null: a temporary directory deleted on close). */
+        public Builder runDir(Path dir) {
+            this.runDir = dir;
+            return this;
+        }
+
+        public Builder runRetention(RunStore.Retention r) {
+            this.runRetention = r;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the flag of a value out of its range, see {@link AgentConfig} */
+        public AgentConfig build() {
+            return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
+                    maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline,
+                    maxInputTensors, backendConfig, runDir, runRetention);
+        }
     }
 }

@@ -65,10 +65,17 @@ public final class AgentServer implements AutoCloseable {
     private final ScheduledExecutorService deadlineTimer;
     private final Server server;
 
-    /** An agent with the backend named in the config. */
+    /**
+     * An agent with the backend named in the config, created once the token file has been read, so
+     * that a setup the agent refuses never loads a backend's runtime.
+     *
+     * @throws AgentSetupException when the config's token file cannot be used or no backend has its name
+     * @throws LayerProbeException when the backend cannot be created
+     */
     public AgentServer(ServerBuilder<?> builder, AgentConfig config)
             throws LayerProbeException, IOException, AgentSetupException {
-        this(builder, config, BackendProvider.named(config.backend()).create(config.profile(), config.backendConfig()));
+        // Arguments are evaluated left to right: the token before the backend.
+        this(builder, config, token(config), backend(config));
     }
 
     /**
@@ -78,14 +85,11 @@ public final class AgentServer implements AutoCloseable {
      */
     public AgentServer(ServerBuilder<?> builder, AgentConfig config, Backend backend)
             throws IOException, AgentSetupException {
-        String token = null;
-        if (config.tokenFile() != null) {
-            try {
-                token = TokenFile.read(config.tokenFile());
-            } catch (TokenFile.InvalidTokenFileException e) {
-                throw new AgentSetupException(e.getMessage());
-            }
-        }
+        this(builder, config, token(config), backend);
+    }
+
+    private AgentServer(ServerBuilder<?> builder, AgentConfig config, String token, Backend backend)
+            throws IOException {
         this.config = config;
         this.backend = backend;
         this.runExecutor = Executors.newFixedThreadPool(config.maxConcurrentRuns(), daemonThreads("layerprobe-run-"));
@@ -100,13 +104,35 @@ public final class AgentServer implements AutoCloseable {
                 ? new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer)}
                 : new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer),
                     new BearerTokenInterceptor(token)};
-        this.server = builder.maxInboundMessageSize(config.maxInboundMessageBytes())
+        // The config caps the size at 1 GiB, so it fits gRPC's int.
+        this.server = builder.maxInboundMessageSize((int) config.maxInboundMessageBytes())
                 .addService(guarded(RequestParsing.of(service.definition()), access))
                 // Health is open to probes without a token, and its Watch stream is meant to stay
                 // open, so neither the token nor the default deadline applies to it.
                 .addService(health.getHealthService())
                 .addService(guarded(ProtoReflectionServiceV1.newInstance().bindService(), access))
                 .build();
+    }
+
+    private static String token(AgentConfig config) throws AgentSetupException {
+        if (config.tokenFile() == null) {
+            return null;
+        }
+        try {
+            return TokenFile.read(config.tokenFile());
+        } catch (TokenFile.InvalidTokenFileException e) {
+            throw new AgentSetupException(e.getMessage());
+        }
+    }
+
+    private static Backend backend(AgentConfig config) throws LayerProbeException, AgentSetupException {
+        BackendProvider provider;
+        try {
+            provider = BackendProvider.named(config.backend());
+        } catch (IllegalArgumentException e) {
+            throw new AgentSetupException(e.getMessage(), e);
+        }
+        return provider.create(config.profile(), config.backendConfig());
     }
 
     private static ServerServiceDefinition guarded(ServerServiceDefinition service, ServerInterceptor[] access) {
@@ -118,7 +144,8 @@ public final class AgentServer implements AutoCloseable {
      * config has a certificate and key.
      *
      * @throws AgentSetupException if the address is not a loopback one and the config has neither a
-     *     token file nor {@code insecure}, or the TLS or token files cannot be used
+     *     token file nor {@code insecure}, the TLS or token files cannot be used, or no backend has
+     *     the config's name; checked in this order, before the backend is created
      */
     public static AgentServer netty(AgentConfig config) throws LayerProbeException, IOException, AgentSetupException {
         InetAddress address = resolve(config.bindHost());
@@ -138,9 +165,6 @@ public final class AgentServer implements AutoCloseable {
     }
 
     private static SslContext serverTls(AgentConfig config) throws AgentSetupException {
-        if (config.tlsCert() == null || config.tlsKey() == null) {
-            throw new AgentSetupException("TLS needs both --tls-cert and --tls-key");
-        }
         for (Path f : new Path[] {config.tlsCert(), config.tlsKey()}) {
             if (!Files.isReadable(f)) {
                 throw new AgentSetupException("cannot read TLS file " + f);

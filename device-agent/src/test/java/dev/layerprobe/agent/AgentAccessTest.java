@@ -103,7 +103,7 @@ class AgentAccessTest {
 
     @Test
     void callsWithoutTheTokenOrWithAnotherAreUnauthenticated() throws Exception {
-        String name = inProcess(AgentConfig.defaults().withTokenFile(tokenFile(TOKEN)), fake());
+        String name = inProcess(AgentConfig.builder().tokenFile(tokenFile(TOKEN)).build(), fake());
 
         StatusRuntimeException none = assertThrows(StatusRuntimeException.class, () -> info(channel(name, null)));
         StatusRuntimeException wrong = assertThrows(StatusRuntimeException.class,
@@ -121,7 +121,7 @@ class AgentAccessTest {
 
     @Test
     void healthNeedsNoTokenButReflectionDoes() throws Exception {
-        String name = inProcess(AgentConfig.defaults().withTokenFile(tokenFile(TOKEN)), fake());
+        String name = inProcess(AgentConfig.builder().tokenFile(tokenFile(TOKEN)).build(), fake());
 
         assertEquals(ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel(name, null))
                 .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
@@ -138,30 +138,31 @@ class AgentAccessTest {
         if (Files.getFileAttributeView(open, PosixFileAttributeView.class) != null) {
             Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rw-r--r--"));
             AgentSetupException e = assertThrows(AgentSetupException.class, () -> new AgentServer(
-                    InProcessServerBuilder.forName("x"), AgentConfig.defaults().withTokenFile(open), fake()));
+                    InProcessServerBuilder.forName("x"), AgentConfig.builder().tokenFile(open).build(), fake()));
             assertTrue(e.getMessage().contains("chmod 600"), e.getMessage());
         }
         assertThrows(AgentSetupException.class, () -> new AgentServer(InProcessServerBuilder.forName("y"),
-                AgentConfig.defaults().withTokenFile(dir.resolve("missing")), fake()));
+                AgentConfig.builder().tokenFile(dir.resolve("missing")).build(), fake()));
     }
 
     @Test
     void aNonLoopbackAddressNeedsATokenOrInsecure() throws Exception {
         AgentSetupException e = assertThrows(AgentSetupException.class,
-                () -> AgentServer.netty(AgentConfig.defaults().withBind("0.0.0.0", 0)));
+                () -> AgentServer.netty(AgentConfig.builder().bindHost("0.0.0.0").port(0).build()));
         assertTrue(e.getMessage().contains("--token-file") && e.getMessage().contains("--insecure"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"));
 
         // Built, not started: the rule is checked before any socket is opened.
-        AgentServer.netty(AgentConfig.defaults().withBind("0.0.0.0", 0).withTokenFile(tokenFile(TOKEN))).close();
-        AgentServer.netty(AgentConfig.defaults().withBind("0.0.0.0", 0).withInsecure(true)).close();
+        AgentServer.netty(AgentConfig.builder().bindHost("0.0.0.0").port(0).tokenFile(tokenFile(TOKEN)).build())
+                .close();
+        AgentServer.netty(AgentConfig.builder().bindHost("0.0.0.0").port(0).insecure(true).build()).close();
     }
 
     @Test
     void tlsRoundTripWithAToken() throws Exception {
         TestCertificates certs = TestCertificates.create(dir);
-        AgentConfig config = AgentConfig.defaults().withBind("127.0.0.1", 0).withTokenFile(tokenFile(TOKEN))
-                .withTls(certs.cert(), certs.key());
+        AgentConfig config = AgentConfig.builder().port(0).tokenFile(tokenFile(TOKEN))
+                .tls(certs.cert(), certs.key()).build();
         server = AgentServer.netty(config).start();
         assertTrue(server.banner().endsWith("token required, TLS)"), server.banner());
 
@@ -190,18 +191,19 @@ class AgentAccessTest {
     void unreadableTlsFilesStopTheAgentFromStarting() throws Exception {
         Path junk = Files.writeString(dir.resolve("junk.pem"), "not a certificate");
         AgentSetupException e = assertThrows(AgentSetupException.class, () -> AgentServer.netty(
-                AgentConfig.defaults().withBind("127.0.0.1", 0).withTls(junk, junk)));
+                AgentConfig.builder().port(0).tls(junk, junk).build()));
         assertTrue(e.getMessage().startsWith("cannot use --tls-cert"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"));
-        assertThrows(AgentSetupException.class, () -> AgentServer.netty(
-                AgentConfig.defaults().withBind("127.0.0.1", 0).withTls(junk, null)));
+        IllegalArgumentException half = assertThrows(IllegalArgumentException.class,
+                () -> AgentConfig.builder().port(0).tls(junk, null).build());
+        assertEquals("TLS needs both --tls-cert and --tls-key", half.getMessage());
     }
 
     @Test
     void aCallWithoutADeadlineGetsTheDefaultOne() throws Exception {
         FakeBackend slow = new FakeBackend(DeviceProfile.DEFAULT, FakeBackend.int8Layers(200, 1, 16));
         slow.beforeLayer = i -> sleep(20);
-        String name = inProcess(AgentConfig.defaults().withDefaultDeadline(Duration.ofMillis(300)), slow);
+        String name = inProcess(AgentConfig.builder().defaultDeadline(Duration.ofMillis(300)).build(), slow);
         Channel c = channel(name, null);
         String id = TestClient.upload(c, new byte[] {1, 2, 3});
 
@@ -223,8 +225,8 @@ class AgentAccessTest {
 
     @Test
     void aStalledUploadIsEndedByTheDefaultDeadlineAndGivesItsMemoryBack() throws Exception {
-        String name = inProcess(AgentConfig.defaults().withMaxModelBytes(1000)
-                .withDefaultDeadline(Duration.ofMillis(300)), fake());
+        String name = inProcess(AgentConfig.builder().maxModelBytes(1000)
+                .defaultDeadline(Duration.ofMillis(300)).build(), fake());
         Channel c = channel(name, null);
         List<CompletableFuture<dev.layerprobe.proto.v1.UploadModelResponse>> stalled = new ArrayList<>();
         for (int i = 0; i < 2; i++) {

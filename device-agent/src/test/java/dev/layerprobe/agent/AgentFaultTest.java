@@ -104,7 +104,7 @@ class AgentFaultTest {
 
     @Test
     void clientsKilledMidStreamLeaveTheAgentServingWithoutLeaks() throws Exception {
-        server = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0).withMaxConcurrentRuns(2)).start();
+        server = AgentServer.netty(AgentConfig.builder().port(0).maxConcurrentRuns(2).build()).start();
         // Kept open throughout, so the client transport's shared event loop is not torn down and
         // rebuilt between measurements.
         ManagedChannel steady = loopback();
@@ -199,7 +199,7 @@ class AgentFaultTest {
 
     @Test
     void sixteenConcurrentClientsGetWhatSerialRunsGet() throws Exception {
-        server = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0).withMaxConcurrentRuns(16))
+        server = AgentServer.netty(AgentConfig.builder().port(0).maxConcurrentRuns(16).build())
                 .start();
         ManagedChannel setup = loopback();
         String id = TestClient.upload(setup, CHAIN);

@@ -74,7 +74,7 @@ class AgentServerTest {
     void servesInfoHealthReflectionAndARunOverLoopback() throws Exception {
         // 6 MiB of dumps, far more than the transport's buffers, so flow control is exercised.
         FakeBackend backend = new FakeBackend(DeviceProfile.DEFAULT, FakeBackend.int8Layers(6, 1, 16, 256, 256));
-        AgentConfig config = AgentConfig.defaults().withBind("127.0.0.1", 0);
+        AgentConfig config = AgentConfig.builder().port(0).build();
         server = new AgentServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), config,
                 backend).start();
         DeviceAgentGrpc.DeviceAgentBlockingStub agent = connect();
@@ -120,7 +120,7 @@ class AgentServerTest {
 
     @Test
     void runsATinyModelOnTheSimulatorBackend() throws Exception {
-        server = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0)).start();
+        server = AgentServer.netty(AgentConfig.builder().port(0).build()).start();
         DeviceAgentGrpc.DeviceAgentBlockingStub agent = connect();
         assertEquals("sim", agent.getInfo(GetInfoRequest.getDefaultInstance()).getBackend());
         String id = upload(TinyModels.relu());
@@ -146,7 +146,7 @@ class AgentServerTest {
     @Test
     void refusesANonLoopbackAddressUnlessInsecure() {
         AgentSetupException e = assertThrows(AgentSetupException.class,
-                () -> AgentServer.netty(AgentConfig.defaults().withBind("0.0.0.0", 0)));
+                () -> AgentServer.netty(AgentConfig.builder().bindHost("0.0.0.0").port(0).build()));
 
         assertTrue(e.getMessage().contains("--insecure"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"));

@@ -96,8 +96,8 @@ class DeviceAgentServiceTest {
 
     @Test
     void getInfoDescribesDeviceBackendAndActiveFaults() throws Exception {
-        start(List.of(), AgentConfig.defaults().withProfile(DeviceProfile.parse(FAULTY_PROFILE, "test"))
-                .withMaxModelBytes(12345));
+        start(List.of(), AgentConfig.builder().profile(DeviceProfile.parse(FAULTY_PROFILE, "test"))
+                .maxModelBytes(12345).build());
 
         DeviceInfo info = client.blocking().getInfo(GetInfoRequest.getDefaultInstance());
 
@@ -139,7 +139,7 @@ class DeviceAgentServiceTest {
 
     @Test
     void uploadsInProgressShareABudgetThatEveryEndingReturns() throws Exception {
-        start(List.of(), AgentConfig.defaults().withMaxModelBytes(1000));
+        start(List.of(), AgentConfig.builder().maxModelBytes(1000).build());
         byte[] full = new byte[1000];
         // Every way an upload can end must give its 1000 bytes back; a leak would leave no room below.
         for (int i = 0; i < 3; i++) {
@@ -220,7 +220,7 @@ class DeviceAgentServiceTest {
 
     @Test
     void uploadRefusesAnOversizedModelOnItsHeader() throws Exception {
-        start(List.of(), AgentConfig.defaults().withMaxModelBytes(1000));
+        start(List.of(), AgentConfig.builder().maxModelBytes(1000).build());
         CompletableFuture<UploadModelResponse> result = new CompletableFuture<>();
         StreamObserver<UploadModelRequest> requests = client.async().uploadModel(completing(result));
 
@@ -409,7 +409,7 @@ class DeviceAgentServiceTest {
 
     @Test
     void runsBeyondTheLimitAreRefusedWhileTheAgentIsBusy() throws Exception {
-        start(FakeBackend.int8Layers(5, 1, 8192), AgentConfig.defaults().withMaxConcurrentRuns(1));
+        start(FakeBackend.int8Layers(5, 1, 8192), AgentConfig.builder().maxConcurrentRuns(1).build());
         String id = client.upload(MODEL);
         SlowReader holder = new SlowReader(0);
         client.async().run(request(id, DumpFormat.NATIVE, 4096), holder);

@@ -65,7 +65,7 @@ class StoredRunsTest {
 
     @Test
     void theSummaryNamesAStoredRunWhoseLayersPullBackByteForByteFromAnyOffset() throws Exception {
-        start(AgentConfig.defaults().withRunDir(tmp.resolve("runs")));
+        start(AgentConfig.builder().runDir(tmp.resolve("runs")).build());
         String model = client.upload(MODEL);
         RunCollector run = client.run(request(model, DumpFormat.NATIVE, 4096));
         run.assertComplete();
@@ -95,10 +95,10 @@ class StoredRunsTest {
 
     @Test
     void runsSurviveARestartOnTheSameDataDirectory() throws Exception {
-        start(AgentConfig.defaults().withRunDir(tmp.resolve("runs")));
+        start(AgentConfig.builder().runDir(tmp.resolve("runs")).build());
         RunCollector run = client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0));
         stop();
-        start(AgentConfig.defaults().withRunDir(tmp.resolve("runs")));
+        start(AgentConfig.builder().runDir(tmp.resolve("runs")).build());
         assertEquals(run.summary.getRunId(), client.blocking().listRuns(ListRunsRequest.getDefaultInstance())
                 .getRuns(0).getRunId());
         assertArrayEquals(run.layers.get(1).data(), pull(run.summary.getRunId(), 1, 0, 0).data);
@@ -117,7 +117,7 @@ class StoredRunsTest {
 
     @Test
     void badPullsGetStatusesThatSayWhy() throws Exception {
-        start(AgentConfig.defaults().withRunDir(tmp.resolve("runs")));
+        start(AgentConfig.builder().runDir(tmp.resolve("runs")).build());
         String runId = client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0)).summary.getRunId();
 
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,

@@ -665,8 +665,8 @@ public final class Analysis {
             // Run sends the inputs in one message; this agent serves only this process, so the
             // network agent's cap on message size (a guard against strangers) would only refuse
             // large inputs here.
-            AgentServer server = AgentServer.netty(AgentConfig.defaults().withProfile(profile).withBind("127.0.0.1", 0)
-                    .withMaxInboundMessageBytes(EMBEDDED_MAX_MESSAGE_BYTES));
+            AgentServer server = AgentServer.netty(AgentConfig.builder().profile(profile).bindHost("127.0.0.1").port(0)
+                    .maxInboundMessageBytes(EMBEDDED_MAX_MESSAGE_BYTES).build());
             server.start();
             try {
                 return new EmbeddedDevice(server, new AgentClient("127.0.0.1", server.port()));

@@ -6,11 +6,8 @@ import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.core.ExitCode;
-import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.OneLine;
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 
 /**
@@ -31,7 +28,6 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
     static final int UNSUPPORTED = ExitCode.UNSUPPORTED.value();
     static final int DEVICE = ExitCode.DEVICE.value();
     static final int REFERENCE = ExitCode.REFERENCE.value();
-    static final int INTERNAL = ExitCode.INTERNAL.value();
 
     @Override
     public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
@@ -46,11 +42,8 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
     }
 
     static int code(Throwable t) {
-        if (t instanceof LayerProbeException s) {
-            return ExitCode.of(s.code()).value();
-        }
-        if (t instanceof InputException || t instanceof NoSuchFileException || t instanceof UsageException
-                || t instanceof AgentSetupException || t instanceof DumpFormatException) {
+        if (t instanceof InputException || t instanceof UsageException || t instanceof AgentSetupException
+                || t instanceof DumpFormatException) {
             return BAD_INPUT;
         }
         if (t instanceof AgentException a) {
@@ -60,24 +53,14 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
         if (t instanceof GoldenException) {
             return REFERENCE;
         }
-        return INTERNAL;
+        return ExitCode.of(t).value();
     }
 
     static String message(Throwable t) {
-        if (t instanceof NoSuchFileException n) {
-            return "file not found: " + n.getFile();
-        }
         if (t instanceof DumpFormatException && t.getMessage() != null) {
             return t.getMessage();
         }
-        if (t instanceof IOException && t.getMessage() != null) {
-            return "I/O error: " + t.getMessage();
-        }
-        String m = t.getMessage();
-        if (m == null || m.isBlank()) {
-            return "internal error: " + t.getClass().getSimpleName() + " (rerun with --verbose for details)";
-        }
-        return OneLine.of(m);
+        return OneLine.forUser(t);
     }
 
     private static boolean isVerbose(CommandLine.ParseResult parsed) {

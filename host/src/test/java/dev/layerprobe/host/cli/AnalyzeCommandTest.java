@@ -141,7 +141,7 @@ class AnalyzeCommandTest {
 
     @Test
     void separateAgentOverLoopbackWithFault() throws Exception {
-        AgentConfig config = AgentConfig.defaults().withProfile(DeviceProfile.load(faultProfile)).withBind("127.0.0.1", 0);
+        AgentConfig config = AgentConfig.builder().profile(DeviceProfile.load(faultProfile)).port(0).build();
         try (AgentServer agent = AgentServer.netty(config)) {
             agent.start();
             Path dir = tmp.resolve("device");
@@ -155,7 +155,7 @@ class AnalyzeCommandTest {
 
     @Test
     void separateCleanAgentOverLoopback() throws Exception {
-        try (AgentServer agent = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0))) {
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0).build())) {
             agent.start();
             Path dir = tmp.resolve("device-clean");
             CliRun run = CliRun.of(args(dir, "--device", "127.0.0.1:" + agent.port()));

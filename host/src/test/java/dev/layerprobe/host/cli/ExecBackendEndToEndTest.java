@@ -57,7 +57,7 @@ class ExecBackendEndToEndTest {
         try (Stream<Path> s = Files.list(demo.resolve("images"))) {
             images = s.sorted().toList();
         }
-        AgentConfig agent = AgentConfig.defaults().withBackend("exec").withBackendConfig(config).withBind("127.0.0.1", 0);
+        AgentConfig agent = AgentConfig.builder().backend("exec").backendConfig(config).port(0).build();
         try (AgentServer server = AgentServer.netty(agent)) {
             server.start();
             Path report = tmp.resolve("report");

@@ -42,8 +42,8 @@ class InfoCommandTest {
     void talksToAnAgentWithTokenAndTls() throws Exception {
         TestCertificates certs = TestCertificates.create(dir);
         Path token = tokenFile("token", TOKEN);
-        try (AgentServer agent = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0)
-                .withTokenFile(token).withTls(certs.cert(), certs.key())).start()) {
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0)
+                .tokenFile(token).tls(certs.cert(), certs.key()).build()).start()) {
             String device = "127.0.0.1:" + agent.port();
 
             CliRun ok = CliRun.of("info", "--device", device, "--token-file", token.toString(),

@@ -44,7 +44,7 @@ class OrtAgentEndToEndTest {
 
     @BeforeAll
     static void startAgent() throws Exception {
-        agent = AgentServer.netty(AgentConfig.defaults().withBackend("ort").withBind("127.0.0.1", 0)).start();
+        agent = AgentServer.netty(AgentConfig.builder().backend("ort").port(0).build()).start();
     }
 
     @AfterAll

@@ -26,7 +26,7 @@ class PullCommandTest {
 
     @Test
     void runsListsAStoredRunAndPullWritesItAsADump() throws Exception {
-        try (AgentServer agent = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0)).start()) {
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0).build()).start()) {
             RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
             byte[] data = new byte[4 * 6];
             ByteBuffer.wrap(data).putFloat(1.5f);
@@ -68,8 +68,8 @@ class PullCommandTest {
         if (Files.getFileAttributeView(token, PosixFileAttributeView.class) != null) {
             Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
         }
-        try (AgentServer agent = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0)
-                .withTokenFile(token).withTls(certs.cert(), certs.key())).start()) {
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0)
+                .tokenFile(token).tls(certs.cert(), certs.key()).build()).start()) {
             RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
             byte[] data = new byte[4];
             w.beginLayer(LayerHeader.newBuilder().setIndex(0).setName("out").setOp("Relu").setDtype(DataType.FLOAT32)

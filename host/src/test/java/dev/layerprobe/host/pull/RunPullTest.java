@@ -48,7 +48,7 @@ class RunPullTest {
 
     @BeforeEach
     void storeARun() throws Exception {
-        agent = AgentServer.netty(AgentConfig.defaults().withBind("127.0.0.1", 0)).start();
+        agent = AgentServer.netty(AgentConfig.builder().port(0).build()).start();
         Random r = new Random(7);
         RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
         // int8 codes, float32 and int16 layers of uneven sizes, so cuts land anywhere in a layer and between them.
