@@ -10,6 +10,7 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
@@ -35,7 +36,8 @@ import java.util.Set;
  *       {@code scale = (max - min) / (qmax - qmin)}, {@code zp = round(qmin - min / scale)}; INT16
  *       activations are symmetric, {@code scale = max(|min|, |max|) / 32767}, {@code zp = 0}.
  *       Data-movement layers (DepthToSpace, Reshape, Flatten, Transpose, MaxPool, ...) reuse their
- *       input's scale and zero point when it has their type, so they stay exact;</li>
+ *       input's scale and zero point when it has their type, so they stay exact, unless their row in
+ *       {@link OpTraits} says why their output needs its own ({@link OpTraits.Op#keepsInputQuant()});</li>
  *   <li>weights (Conv W, Gemm B) of integer layers: symmetric, {@code scale = max|w| / qmax} with
  *       codes in [-qmax, qmax], INT8 (INT16 for INT16 layers), per output channel (axis 0 of W;
  *       axis 0 of B when transB, else 1) unless per-tensor is asked;</li>
@@ -81,8 +83,6 @@ import java.util.Set;
  * </ul>
  */
 public final class QdqWriter {
-    private static final Set<String> KEEPS_INPUT_QUANT = Set.of("DepthToSpace", "SpaceToDepth", "Flatten", "Reshape",
-            "Transpose", "Squeeze", "Unsqueeze", "Identity", "MaxPool", "GlobalMaxPool", "Slice");
     private static final String MS_DOMAIN = "com.microsoft";
     private static final long ONNX_FLOAT = DType.FLOAT32.onnxCode();
     private static final long ONNX_FLOAT16 = DType.FLOAT16.onnxCode();
@@ -216,7 +216,7 @@ public final class QdqWriter {
             if (type == null) {
                 continue;
             }
-            QuantParams inherited = p.isInteger() && KEEPS_INPUT_QUANT.contains(l.op()) && l.fusedOps().isEmpty()
+            QuantParams inherited = p.isInteger() && OpTraits.of(l.op()).keepsInputQuant() && l.fusedOps().isEmpty()
                     && !l.inputs().isEmpty() ? act.get(l.inputs().get(0)) : null;
             act.put(name, inherited != null && inherited.type() == type ? inherited
                     : activationParams(name, calibration, type));
