@@ -142,7 +142,6 @@ public final class OpTraits {
             move("MaxPool"),
             move("GlobalMaxPool"),
             move("Slice"),
-            move("Split"),
             move("Gather").ownQuant(SINCE_FIRST),
             move("Expand").ownQuant(SINCE_FIRST),
             move("Tile").ownQuant(SINCE_FIRST),
@@ -181,6 +180,8 @@ public final class OpTraits {
             cpu("Max").member(),
             cpu("ConvTranspose").absorbing(),
             cpu("MatMul").absorbing(),
+            // Its outputs are several, and the binding takes one-output layers only.
+            cpu("Split").npuText("CPU fallback (several outputs)"),
             cpu("BatchNormalization").floatLimit("inference mode only"),
             cpu("Dropout").floatLimit("inference mode only (identity)"),
             cpu("LpNormalization").floatLimit("p = 1 or 2"),
