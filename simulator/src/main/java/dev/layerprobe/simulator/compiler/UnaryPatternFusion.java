@@ -33,6 +33,8 @@ final class UnaryPatternFusion {
     }
 
     private static final double[] SAMPLES = samples();
+    /** Largest error, relative to max(1, |f(x)|), of a sampled group that computes a known f. */
+    private static final double MATCH_TOLERANCE = 1e-3;
 
     private UnaryPatternFusion() {
     }
@@ -140,17 +142,22 @@ final class UnaryPatternFusion {
         } catch (RuntimeException e) {
             return null;
         }
+        // The closest known function within the tolerance, not the first: the erf and tanh forms of
+        // Gelu differ by at most 5e-4, inside it, and each must keep its own name.
+        String best = null;
+        double bestError = Double.POSITIVE_INFINITY;
         for (OpTraits.Pattern p : OpTraits.patterns()) {
-            boolean match = true;
-            for (int i = 0; i < xs.length && match; i++) {
+            double error = 0;
+            for (int i = 0; i < xs.length && error <= MATCH_TOLERANCE; i++) {
                 double want = p.function().applyAsDouble(xs[i]);
-                match = Math.abs(ys[i] - want) <= 1e-3 * Math.max(1, Math.abs(want));
+                error = Math.max(error, Math.abs(ys[i] - want) / Math.max(1, Math.abs(want)));
             }
-            if (match) {
-                return p.name();
+            if (error <= MATCH_TOLERANCE && error < bestError) {
+                best = p.name();
+                bestError = error;
             }
         }
-        return null;
+        return best;
     }
 
     private static boolean member(Node n) {

@@ -16,7 +16,7 @@ public final class SupportedOps {
 
     /**
      * The op table in GitHub markdown, one row per registered op sorted by op type, then the fused
-     * patterns in recognition order; ends with a newline.
+     * patterns in the table's order; ends with a newline.
      */
     public static String markdownTable() {
         StringBuilder b = new StringBuilder();

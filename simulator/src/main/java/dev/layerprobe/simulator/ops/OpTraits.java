@@ -191,7 +191,7 @@ public final class OpTraits {
             cpu("DequantizeLinear").floatLimit("per tensor or per axis; no blocked quantization")
                     .npuText("absorbed into the quantization (QDQ import)"));
 
-    /** In recognition order: the first whose function the sampled nodes match names the layer. */
+    /** The closest function to the sampled nodes names the layer; of equally close ones, the first. */
     private static final List<Pattern> PATTERNS = List.of(
             new Pattern("HardSwish", "x * clip(x + 3, 0, 6) / 6", List.of("Add", "Clip", "Mul", "Div"),
                     x -> x * Math.min(Math.max(x + 3, 0), 6) / 6),
@@ -234,7 +234,7 @@ public final class OpTraits {
         return OPS;
     }
 
-    /** The fused activation patterns, in recognition order. */
+    /** The fused activation patterns, in the order their names are tried. */
     public static List<Pattern> patterns() {
         return PATTERNS;
     }
