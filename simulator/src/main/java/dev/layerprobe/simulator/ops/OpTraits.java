@@ -111,8 +111,6 @@ public final class OpTraits {
         }
     }
 
-    private static final String SINCE_FIRST = "calibrated for itself since the QDQ writer's first version";
-
     /** Faults of the layer's input read, whatever the op computes with it. */
     private static final Set<FaultKind> ANY_OP = EnumSet.of(INPUT_CHANNEL_SWAP);
 
@@ -142,10 +140,11 @@ public final class OpTraits {
             move("MaxPool"),
             move("GlobalMaxPool"),
             move("Slice"),
-            move("Gather").ownQuant(SINCE_FIRST),
-            move("Expand").ownQuant(SINCE_FIRST),
-            move("Tile").ownQuant(SINCE_FIRST),
-            move("Pad").ownQuant(SINCE_FIRST).npuText("data movement (pads with the zero point's code)"),
+            move("Gather"),
+            move("Expand"),
+            move("Tile"),
+            // A pad value outside the input's range is clamped to it, as ONNX Runtime's quantizer does.
+            move("Pad").npuText("data movement (pads with the zero point's code)"),
             move("Resize").ownQuant("cubic interpolation overshoots the input's range and tf_crop_and_resize"
                     + " writes extrapolation_value, so the output is calibrated for itself")
                     .floatLimit("nearest, linear, cubic; all coordinate modes; no antialias or axes")
