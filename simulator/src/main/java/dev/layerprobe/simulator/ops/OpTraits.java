@@ -121,7 +121,7 @@ public final class OpTraits {
             kernel("Gemm", DROP_BIAS, REQUANT_SHIFT_OFF_BY_ONE, ACCUMULATOR_INT16_WRAP, ZERO_POINT_IGNORED).absorbing(),
             kernel("Add", REQUANT_SHIFT_OFF_BY_ONE, ZERO_POINT_IGNORED).absorbing().member(),
             kernel("Sub", REQUANT_SHIFT_OFF_BY_ONE, ZERO_POINT_IGNORED).member(),
-            // The product of two zero-point-corrected inputs: a zero point taken as 0 is no longer one fault.
+            // The binding emulates zero_point_ignored for the sums and the accumulations, not for Mul.
             kernel("Mul", REQUANT_SHIFT_OFF_BY_ONE).member(),
             kernel("GlobalAveragePool", REQUANT_SHIFT_OFF_BY_ONE, ZERO_POINT_IGNORED),
             kernel("Relu").member().npuText("integer kernel (integer clamp, fused into the layer before)"),
