@@ -8,8 +8,10 @@ import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.core.tensor.DType;
@@ -69,11 +71,6 @@ public final class HotSpots {
     static final double HALF_SHARE = 0.5;
     /** Inputs run through the float program for the activation-range evidence. */
     static final int EVIDENCE_INPUTS = 4;
-
-    /** Unary ops the quantized NPU runs as a 256-entry (int8) table (the simulator's list, plus fused patterns). */
-    static final Set<String> LUT_OPS = Set.of("Tanh", "Sigmoid", "HardSigmoid", "HardSwish", "Exp", "Erf",
-            "LeakyRelu", "Elu", "Softplus", "Log", "Sqrt", "Reciprocal", "Neg", "Abs", "Gelu", "GeluTanh", "Swish",
-            "Mish", "Softsign", "Selu");
 
     private HotSpots() {
     }
@@ -271,7 +268,7 @@ public final class HotSpots {
         }
         QuantParams q = l.outputQuant();
         boolean eightBit = q != null && (q.type() == DType.INT8 || q.type() == DType.UINT8);
-        if (eightBit && (LUT_OPS.contains(l.op()) || l.fusedOps().stream().anyMatch(LUT_OPS::contains))) {
+        if (eightBit && isLookupTable(l)) {
             return new Diagnosis("a nonlinear op as a 256-entry lookup table",
                     "promote this layer to int16 (--hybrid, layer " + l.name() + ")");
         }
@@ -280,6 +277,15 @@ public final class HotSpots {
             return new Diagnosis("activation range dominated by outliers (" + outliers + ")", clipping(run));
         }
         return resolution(l.name(), l.precision());
+    }
+
+    /**
+     * Whether the quantized program runs this layer as a lookup table: an op or fused pattern whose
+     * NPU form is a LUT ({@link OpTraits}), placed on the NPU (a layer whose quantization is
+     * incomplete runs its float kernel on the CPU instead).
+     */
+    static boolean isLookupTable(Layer l) {
+        return l.placement() == Placement.NPU && OpTraits.of(l.op()).lutEligible();
     }
 
     /** A calibration that clips outliers, other than the one the run used. */

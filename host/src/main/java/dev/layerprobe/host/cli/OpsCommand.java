@@ -6,9 +6,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code layerprobe ops}: the operators the simulator runs, and how a quantized program runs each. */
+/**
+ * {@code layerprobe ops}: the operators the simulator runs and how a quantized program runs each,
+ * then the activation patterns the compiler fuses into one layer; both from the simulator's op table.
+ */
 @Command(name = "ops", mixinStandardHelpOptions = true,
-        description = "List the supported ONNX operators (markdown table): float kernel limits and int8 form.")
+        description = "List the supported ONNX operators (markdown table): float kernel limits and int8 form;"
+                + " then the activation patterns fused into one layer.")
 final class OpsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -53,7 +53,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  *       BatchNormalization) at opset 11: the folded Convs' weights per channel, in
  *       {@code com.microsoft} DequantizeLinear with {@code axis};</li>
  *   <li>{@link Form#UPSAMPLE_SLICE_OPSET9}: opset 9, which has no QuantizeLinear: the file is opset
- *       11, Upsample written as Resize, Slice with its bounds and Clip with its limits as inputs.</li>
+ *       11, Upsample written as Resize, Slice with its bounds and Clip with its limits as inputs;</li>
+ *   <li>{@link Form#DATA_MOVEMENT}: Pad, Gather, Tile and Expand between two Convs: each output
+ *       quantized with its input's scale and zero point, so the moves are exact on both sides.</li>
  * </ul>
  */
 class QdqGraphFormsTest {
@@ -61,7 +63,10 @@ class QdqGraphFormsTest {
     private static final int SIZE = 12;
 
     enum Form { SHARED_WEIGHTS, SHARED_ZERO_BIAS, IDENTITY_INITIALIZERS, FAN_OUT, PADDLE_AFFINE_OPSET11,
-        UPSAMPLE_SLICE_OPSET9 }
+        UPSAMPLE_SLICE_OPSET9, DATA_MOVEMENT }
+
+    /** The ops of {@link Form#DATA_MOVEMENT}, in graph order. */
+    private static final List<String> MOVES = List.of("Pad", "Gather", "Tile", "Expand");
 
     private static Tensor weights(Random r, int oc, int ic, int k) {
         float bound = (float) (1.5 / Math.sqrt(ic * k * k));
@@ -161,6 +166,22 @@ class QdqGraphFormsTest {
                         "max", Attribute.ofFloat(6f))));
                 n.add(conv("c2", "v6", "w2", "b2", "y", 3));
             }
+            case DATA_MOVEMENT -> {
+                k.put("w1", weights(r, c, c, 3));
+                k.put("w2", weights(r, c, c, 3));
+                k.put("pads", Tensor.ofLongs(DType.INT64, new int[] {8}, new long[] {0, 0, 1, 1, 0, 0, 1, 1}));
+                k.put("channels", Tensor.ofLongs(DType.INT64, new int[] {c / 2},
+                        new long[] {0, 2, 4, 6, 8, 10, 12, 14}));
+                k.put("repeats", Tensor.ofLongs(DType.INT64, new int[] {4}, new long[] {1, 2, 1, 1}));
+                k.put("batch", Tensor.ofLongs(DType.INT64, new int[] {4}, new long[] {2, 1, 1, 1}));
+                n.add(conv("c1", "x", "w1", null, "t", 3));
+                n.add(node("Pad", "pad", List.of("t", "pads"), "p"));
+                n.add(new Node("gather", "Gather", "", List.of("p", "channels"), List.of("g"),
+                        Map.of("axis", Attribute.ofInt(1))));
+                n.add(node("Tile", "tile", List.of("g", "repeats"), "tl"));
+                n.add(node("Expand", "expand", List.of("tl", "batch"), "e"));
+                n.add(conv("c2", "e", "w2", null, "y", 3));
+            }
             default -> throw new AssertionError(form);
         }
         return new Graph(form.name().toLowerCase(), n, k, List.of(new ValueInfo("x", DType.FLOAT32, inShape)),
@@ -231,8 +252,24 @@ class QdqGraphFormsTest {
                         .findFirst().orElseThrow();
                 assertEquals(4, slice.getInputCount(), "data, starts, ends, axes");
             }
+            case DATA_MOVEMENT -> {
+                for (String op : MOVES) {
+                    NodeProto move = m.getGraph().getNodeList().stream().filter(x -> x.getOpType().equals(op))
+                            .findFirst().orElseThrow();
+                    NodeProto in = producer(m, move.getInput(0));
+                    NodeProto out = readers(m, move.getOutput(0)).get(0);
+                    assertEquals("DequantizeLinear", in.getOpType(), op);
+                    assertEquals("QuantizeLinear", out.getOpType(), op);
+                    assertEquals(scales(m, in)[0], scales(m, out)[0], op + " keeps its input's scale");
+                }
+            }
             default -> throw new AssertionError(form);
         }
+    }
+
+    private static NodeProto producer(ModelProto m, String tensor) {
+        return m.getGraph().getNodeList().stream().filter(x -> x.getOutputList().contains(tensor)).findFirst()
+                .orElseThrow();
     }
 
     @ParameterizedTest

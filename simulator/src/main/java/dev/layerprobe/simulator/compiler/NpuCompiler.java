@@ -14,6 +14,7 @@ import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.kernels.FloatKernels;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
 import dev.layerprobe.simulator.quant.LayerPrecision;
@@ -49,9 +50,6 @@ import java.util.TreeSet;
  * </ol>
  */
 public final class NpuCompiler {
-    /** Ops an activation can be fused into. */
-    private static final Set<String> FUSE_INTO = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul", "Add");
-
     private NpuCompiler() {
     }
 
@@ -114,7 +112,7 @@ public final class NpuCompiler {
                 }
             } else {
                 exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
-                placement = pattern != null || QuantizedLayers.isNpuOp(main.opType()) ? Placement.NPU : Placement.CPU;
+                placement = Placements.placement(op);
             }
             layers.add(new Layer(layers.size(), layerName, op, List.copyOf(inputs), List.copyOf(outputs),
                     List.copyOf(covers), fusedOps, attrs, placement, outQ, precision));
@@ -171,7 +169,7 @@ public final class NpuCompiler {
             List<Node> group = new ArrayList<>();
             group.add(n);
             taken.add(n);
-            if (fuse && FUSE_INTO.contains(n.opType()) && n.outputs().size() == 1) {
+            if (fuse && OpTraits.of(n.opType()).absorbsActivation() && n.outputs().size() == 1) {
                 String out = n.output(0);
                 List<Node> users = g.consumers(out);
                 if (users.size() == 1 && !g.outputs().contains(out) && spec.activation(out) == null
@@ -244,14 +242,14 @@ public final class NpuCompiler {
                     throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + ": no layer named '"
                             + f.layer() + "'; closest: " + NameSuggestions.closest(f.layer(), layerOps.keySet(), 5));
                 }
-                if (!f.kind().appliesTo(op)) {
+                if (!OpTraits.faultApplies(f.kind(), op)) {
                     throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + " applies to "
-                            + List.of(f.kind().ops()) + ", but layer '" + f.layer() + "' is " + op);
+                            + OpTraits.faultTargets(f.kind()) + ", but layer '" + f.layer() + "' is " + op);
                 }
             } else {
-                if (!f.kind().appliesTo(f.op())) {
+                if (!OpTraits.faultApplies(f.kind(), f.op())) {
                     throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + " applies to "
-                            + List.of(f.kind().ops()) + ", not to op " + f.op());
+                            + OpTraits.faultTargets(f.kind()) + ", not to op " + f.op());
                 }
                 if (!layerOps.containsValue(f.op())) {
                     throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + ": the model has no "

@@ -20,6 +20,8 @@ import dev.layerprobe.simulator.kernels.quantized.OrtQLinearMatMul;
 import dev.layerprobe.simulator.kernels.quantized.OrtQLinearSoftmax;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
+import dev.layerprobe.simulator.ops.NpuForm;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
 import dev.layerprobe.simulator.profile.RequantMode;
@@ -32,55 +34,19 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Binds a layer of a quantized program to integer kernels (placement NPU), or, for ops an NPU
  * leaves to the CPU and layers whose quantization is incomplete, to float kernels between a
- * dequantize and a quantize (placement CPU), per DESIGN §6.
+ * dequantize and a quantize (placement CPU), per DESIGN §6. Which form each op takes is its row in
+ * {@link OpTraits}: the integer kernels below, data movement (codes moved exactly, then rescaled if
+ * needed) or a lookup table.
  */
 final class QuantizedLayers {
-    /** Ops whose integer form moves codes without arithmetic; exact, then rescaled if needed. */
-    private static final Set<String> DATA_MOVEMENT = Set.of("DepthToSpace", "SpaceToDepth", "Flatten", "Reshape",
-            "Transpose", "Squeeze", "Unsqueeze", "Identity", "MaxPool", "GlobalMaxPool", "Slice", "Pad", "Resize",
-            "Upsample", "Split", "Gather", "Expand", "Tile");
-    /** Unary nonlinear ops run as a 256-entry (int8) lookup table. */
-    private static final Set<String> LUT = Set.of("Tanh", "Sigmoid", "HardSigmoid", "HardSwish", "Exp", "Erf",
-            "LeakyRelu", "Elu", "Softplus", "Log", "Sqrt", "Reciprocal", "Neg", "Abs");
-    private static final Set<String> NPU_OPS;
-
-    static {
-        Set<String> s = new java.util.HashSet<>(Set.of("Conv", "Gemm", "Add", "Sub", "Mul", "Relu", "Clip",
-                "GlobalAveragePool", "Concat"));
-        s.addAll(DATA_MOVEMENT);
-        s.addAll(LUT);
-        NPU_OPS = Set.copyOf(s);
-    }
-
     record Built(LayerExec exec, Placement placement) {
     }
 
     private QuantizedLayers() {
-    }
-
-    /** Whether the emulated NPU has an integer kernel for this op. */
-    static boolean isNpuOp(String op) {
-        return NPU_OPS.contains(op);
-    }
-
-    /** Ops with an integer form on the NPU (read by {@link Placements}). */
-    static Set<String> npuOps() {
-        return NPU_OPS;
-    }
-
-    /** NPU ops whose integer form moves codes without arithmetic (read by {@link Placements}). */
-    static Set<String> dataMovementOps() {
-        return DATA_MOVEMENT;
-    }
-
-    /** NPU ops run as an int8 lookup table (read by {@link Placements}). */
-    static Set<String> lutOps() {
-        return LUT;
     }
 
     /**
@@ -124,7 +90,8 @@ final class QuantizedLayers {
                 return ort;
             }
         }
-        if (!complete || !isNpuOp(main.opType())) {
+        NpuForm form = OpTraits.of(main.opType()).form();
+        if (!complete || !form.onNpu()) {
             return cpu(g, nodes, inputs, spec);
         }
         RequantMode mode = profile.requant();
@@ -236,7 +203,7 @@ final class QuantizedLayers {
             default:
                 break;
         }
-        if (DATA_MOVEMENT.contains(op) && act == null && inputs.size() == 1 && main.input(0).equals(inputs.get(0))) {
+        if (form == NpuForm.DATA_MOVEMENT && act == null && inputs.size() == 1 && main.input(0).equals(inputs.get(0))) {
             QuantParams xq = inQ.get(0);
             Node moving = op.equals("Pad") ? padWithZeroPointCode(g, main, xq) : main;
             FloatKernel k = FloatKernels.create(moving, g.opset());
@@ -264,7 +231,7 @@ final class QuantizedLayers {
                 return single(new QTensor(y.shape(), codes, outQ));
             });
         }
-        if (LUT.contains(op) && act == null && inputs.size() == 1 && main.inputs().size() == 1) {
+        if (form == NpuForm.LUT && act == null && inputs.size() == 1 && main.inputs().size() == 1) {
             FloatKernel k = FloatKernels.create(main, g.opset());
             QuantParams xq = inQ.get(0);
             QLut lut = fk.lut(new QLut(x -> k.run(new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0]

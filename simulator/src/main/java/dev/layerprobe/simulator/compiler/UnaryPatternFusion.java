@@ -4,6 +4,7 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.quant.QuantSpec;
 import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
@@ -13,28 +14,27 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.DoubleUnaryOperator;
 
 /**
  * Graph pass: finds chains of elementwise nodes that together compute a known activation of one
  * tensor, such as HardSwish exported as {@code x * clip(x + 3, 0, 6) / 6} or Gelu as
  * {@code 0.5 * x * (1 + erf(x / sqrt 2))}, and makes each one layer, as NPU compilers do (an
- * integer NPU then runs it as one lookup table).
+ * integer NPU then runs it as one lookup table). The known functions are the patterns of
+ * {@link OpTraits#patterns()}.
  *
- * <p>A candidate is a connected set of elementwise nodes whose only non-constant input is one
- * tensor {@code x}, whose constants are scalars, and whose intermediate results are used only
- * inside the set; it is fused only when sampling it on [-8, 8] identifies a known function, so
- * unrecognised arithmetic keeps its ONNX layers.
+ * <p>A candidate is a connected set of elementwise nodes ({@link OpTraits.Op#patternMember()})
+ * whose only non-constant input is one tensor {@code x}, whose constants are scalars, and whose
+ * intermediate results are used only inside the set; it is fused only when sampling it on [-8, 8]
+ * identifies a known function, so unrecognised arithmetic keeps its ONNX layers.
  */
 final class UnaryPatternFusion {
     /** A fused pattern: its name (the layer's op), its nodes in graph order, and its input. */
     record Pattern(String name, List<Node> nodes, String input) {
     }
 
-    private static final Set<String> ELEMENTWISE = Set.of("Add", "Sub", "Mul", "Div", "Clip", "Relu", "HardSigmoid",
-            "Sigmoid", "Tanh", "Erf", "Exp", "Pow", "Sqrt", "Neg", "Abs", "Min", "Max", "Softplus", "Log");
     private static final double[] SAMPLES = samples();
-    private static final Map<String, DoubleUnaryOperator> KNOWN = known();
+    /** Largest error, relative to max(1, |f(x)|), of a sampled group that computes a known f. */
+    private static final double MATCH_TOLERANCE = 1e-3;
 
     private UnaryPatternFusion() {
     }
@@ -43,7 +43,7 @@ final class UnaryPatternFusion {
         List<Pattern> found = new ArrayList<>();
         Set<Node> taken = new HashSet<>();
         for (Node start : g.nodes()) {
-            if (taken.contains(start) || !ELEMENTWISE.contains(start.opType()) || !scalarConstants(g, start)) {
+            if (taken.contains(start) || !member(start) || !scalarConstants(g, start)) {
                 continue;
             }
             Set<String> runtime = runtimeInputs(g, start);
@@ -80,7 +80,7 @@ final class UnaryPatternFusion {
             if (!started || taken.contains(n)) {
                 continue;
             }
-            if (n != start && (!ELEMENTWISE.contains(n.opType()) || !scalarConstants(g, n))) {
+            if (n != start && (!member(n) || !scalarConstants(g, n))) {
                 continue;
             }
             Set<String> in = runtimeInputs(g, n);
@@ -142,17 +142,26 @@ final class UnaryPatternFusion {
         } catch (RuntimeException e) {
             return null;
         }
-        for (Map.Entry<String, DoubleUnaryOperator> k : KNOWN.entrySet()) {
-            boolean match = true;
-            for (int i = 0; i < xs.length && match; i++) {
-                double want = k.getValue().applyAsDouble(xs[i]);
-                match = Math.abs(ys[i] - want) <= 1e-3 * Math.max(1, Math.abs(want));
+        // The closest known function within the tolerance, not the first: the erf and tanh forms of
+        // Gelu differ by at most 5e-4, inside it, and each must keep its own name.
+        String best = null;
+        double bestError = Double.POSITIVE_INFINITY;
+        for (OpTraits.Pattern p : OpTraits.patterns()) {
+            double error = 0;
+            for (int i = 0; i < xs.length && error <= MATCH_TOLERANCE; i++) {
+                double want = p.function().applyAsDouble(xs[i]);
+                error = Math.max(error, Math.abs(ys[i] - want) / Math.max(1, Math.abs(want)));
             }
-            if (match) {
-                return k.getKey();
+            if (error <= MATCH_TOLERANCE && error < bestError) {
+                best = p.name();
+                bestError = error;
             }
         }
-        return null;
+        return best;
+    }
+
+    private static boolean member(Node n) {
+        return OpTraits.of(n.opType()).patternMember();
     }
 
     private static Set<String> runtimeInputs(Graph g, Node n) {
@@ -180,24 +189,5 @@ final class UnaryPatternFusion {
             s[i] = -8 + i * 0.1;
         }
         return s;
-    }
-
-    private static Map<String, DoubleUnaryOperator> known() {
-        Map<String, DoubleUnaryOperator> k = new java.util.LinkedHashMap<>();
-        k.put("HardSwish", x -> x * Math.min(Math.max(x + 3, 0), 6) / 6);
-        k.put("HardSigmoid", x -> Math.min(Math.max(x / 6 + 0.5, 0), 1));
-        k.put("Gelu", x -> 0.5 * x * (1 + erf(x / Math.sqrt(2))));
-        k.put("GeluTanh", x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))));
-        k.put("SiLU", x -> x / (1 + Math.exp(-x)));
-        k.put("Mish", x -> x * Math.tanh(Math.log1p(Math.exp(x))));
-        return k;
-    }
-
-    /** erf to about 1e-7 (Abramowitz and Stegun 7.1.26), enough to recognise a Gelu. */
-    static double erf(double x) {
-        double t = 1 / (1 + 0.3275911 * Math.abs(x));
-        double y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
-                + 0.254829592) * t * Math.exp(-x * x);
-        return x >= 0 ? y : -y;
     }
 }

@@ -5,22 +5,18 @@ import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.core.LayerProbeException.Code;
-import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Writes the quantized model as QDQ ONNX (DESIGN §5): the compiled float graph with each layer in
@@ -35,7 +31,8 @@ import java.util.Set;
  *       {@code scale = (max - min) / (qmax - qmin)}, {@code zp = round(qmin - min / scale)}; INT16
  *       activations are symmetric, {@code scale = max(|min|, |max|) / 32767}, {@code zp = 0}.
  *       Data-movement layers (DepthToSpace, Reshape, Flatten, Transpose, MaxPool, ...) reuse their
- *       input's scale and zero point when it has their type, so they stay exact;</li>
+ *       input's scale and zero point when it has their type, so they stay exact, unless their row in
+ *       {@link OpTraits} says why their output needs its own ({@link OpTraits.Op#keepsInputQuant()});</li>
  *   <li>weights (Conv W, Gemm B) of integer layers: symmetric, {@code scale = max|w| / qmax} with
  *       codes in [-qmax, qmax], INT8 (INT16 for INT16 layers), per output channel (axis 0 of W;
  *       axis 0 of B when transB, else 1) unless per-tensor is asked;</li>
@@ -79,14 +76,10 @@ import java.util.Set;
  *       it, the mark that keeps it float32 (and keeps ONNX Runtime from fusing it into an integer
  *       kernel). Graph inputs get a Q/DQ when an integer layer reads them.</li>
  * </ul>
+ * The graph being written, with its names and the Q/DQ and Cast nodes, is a {@link QdqOutput};
+ * weights and biases are written by {@link QdqWeights}. Stateless; each write has its own output.
  */
 public final class QdqWriter {
-    private static final Set<String> KEEPS_INPUT_QUANT = Set.of("DepthToSpace", "SpaceToDepth", "Flatten", "Reshape",
-            "Transpose", "Squeeze", "Unsqueeze", "Identity", "MaxPool", "GlobalMaxPool", "Slice");
-    private static final String MS_DOMAIN = "com.microsoft";
-    private static final long ONNX_FLOAT = DType.FLOAT32.onnxCode();
-    private static final long ONNX_FLOAT16 = DType.FLOAT16.onnxCode();
-
     /** The names under which consumers of each precision read one activation tensor. */
     private static final class Versions {
         String main;
@@ -101,74 +94,6 @@ public final class QdqWriter {
                 return half;
             }
             return main;
-        }
-    }
-
-    /** A quantized copy of a constant already written: its parameters and the DequantizeLinear output. */
-    private record Dequantized(QuantParams params, String output) {
-    }
-
-    /**
-     * The state of one write: nodes and constants of the output graph, and every name in it (the
-     * source graph's names are taken from the start, so nothing new repeats one).
-     */
-    private static final class Out {
-        final List<Node> nodes = new ArrayList<>();
-        final Map<String, Tensor> constants;
-        final Map<String, String> fp16Constants = new HashMap<>();
-        final Map<String, List<Dequantized>> dequantized = new HashMap<>();
-        final Set<String> tensorNames = new HashSet<>();
-        final Set<String> sourceNodeNames = new HashSet<>();
-        final Set<String> nodeNames = new HashSet<>();
-        final int opset;
-        boolean msDomain;
-
-        Out(Graph g) {
-            this.constants = new LinkedHashMap<>(g.constants());
-            this.opset = g.opset();
-            tensorNames.addAll(g.constants().keySet());
-            tensorNames.addAll(g.outputs());
-            g.inputs().forEach(v -> tensorNames.add(v.name()));
-            for (Node n : g.nodes()) {
-                tensorNames.addAll(n.inputs());
-                tensorNames.addAll(n.outputs());
-                sourceNodeNames.add(n.name());
-            }
-        }
-
-        /** A new tensor name: base, or base with the first free suffix. */
-        String tensor(String base) {
-            return unique(base, tensorNames::add);
-        }
-
-        /** A new node name that no node of the source graph or written so far has. */
-        String node(String base) {
-            return unique(base, n -> !sourceNodeNames.contains(n) && nodeNames.add(n));
-        }
-
-        /** The name of a source node's copy: its own, unless an earlier node took it. */
-        String sourceNode(String name) {
-            return nodeNames.add(name) ? name : node(name);
-        }
-
-        private static String unique(String base, java.util.function.Predicate<String> claim) {
-            String name = base;
-            for (int i = 1; !claim.test(name); i++) {
-                name = base + "_" + i;
-            }
-            return name;
-        }
-
-        /**
-         * The domain of a QuantizeLinear/DequantizeLinear of this type (see the class comment):
-         * ONNX's where the opset has the form, else {@code com.microsoft}.
-         */
-        String qdqDomain(DType type, boolean perAxis) {
-            if (type == DType.INT16 || (perAxis && opset < 13)) {
-                msDomain = true;
-                return MS_DOMAIN;
-            }
-            return "";
         }
     }
 
@@ -216,13 +141,13 @@ public final class QdqWriter {
             if (type == null) {
                 continue;
             }
-            QuantParams inherited = p.isInteger() && KEEPS_INPUT_QUANT.contains(l.op()) && l.fusedOps().isEmpty()
+            QuantParams inherited = p.isInteger() && OpTraits.of(l.op()).keepsInputQuant() && l.fusedOps().isEmpty()
                     && !l.inputs().isEmpty() ? act.get(l.inputs().get(0)) : null;
             act.put(name, inherited != null && inherited.type() == type ? inherited
                     : activationParams(name, calibration, type));
         }
 
-        Out out = new Out(g);
+        QdqOutput out = new QdqOutput(g);
         Map<String, Versions> versions = new HashMap<>();
         for (ValueInfo in : g.inputs()) {
             Versions v = new Versions();
@@ -231,10 +156,10 @@ public final class QdqWriter {
             if (q != null) {
                 v.main = out.tensor(in.name() + "_DequantizeLinear_Output");
                 v.dq = v.main;
-                addQdq(out, in.name(), in.name(), v.dq, q);
+                out.addQdq(in.name(), in.name(), v.dq, q);
             }
             if (hasReader(readers.get(in.name()), LayerPrecision.FP16)) {
-                v.half = addCastPair(out, v.main, out.tensor(v.main + "_Cast16"));
+                v.half = out.addCastPair(v.main, out.tensor(v.main + "_Cast16"));
             }
             versions.put(in.name(), v);
         }
@@ -246,13 +171,13 @@ public final class QdqWriter {
                 inputs.add(v != null ? v.forReader(p) : i);
             }
             if (p.isInteger() && (n.opType().equals("Conv") || n.opType().equals("Gemm")) && g.isConstant(n.input(1))) {
-                quantizeWeights(n, inputs, out, act.get(n.input(0)), config.weightType(p), perChannel);
+                QdqWeights.quantize(n, inputs, out, act.get(n.input(0)), config.weightType(p), perChannel);
             }
             if (p == LayerPrecision.FP16) {
                 for (int i = 0; i < inputs.size(); i++) {
                     Tensor c = out.constants.get(inputs.get(i));
                     if (c != null && c.isFloating() && g.isConstant(n.input(i)) && isFp16Weight(n, c)) {
-                        inputs.set(i, fp16Constant(out, n.input(i), c));
+                        inputs.set(i, out.fp16Constant(n.input(i), c));
                     }
                 }
             }
@@ -273,7 +198,7 @@ public final class QdqWriter {
         }
         Map<String, Integer> opsets = new HashMap<>(g.opsets());
         if (out.msDomain) {
-            opsets.putIfAbsent(MS_DOMAIN, 1);
+            opsets.putIfAbsent(QdqOutput.MS_DOMAIN, 1);
         }
         Graph result = new Graph(g.name(), out.nodes, out.constants, g.inputs(), g.outputs(), opsets);
         result.pruneConstants();
@@ -284,7 +209,7 @@ public final class QdqWriter {
      * Writes the marks after a layer output t (see the class comment) and fills in the names its
      * readers use; {@code rename} receives the name the producing node writes when it is not t.
      */
-    private static void writeOutput(Out out, Graph g, String t, LayerPrecision p, QuantParams q,
+    private static void writeOutput(QdqOutput out, Graph g, String t, LayerPrecision p, QuantParams q,
             List<LayerPrecision> readers, Versions v, java.util.function.Consumer<String> rename) {
         boolean graphOutput = g.outputs().contains(t);
         boolean halfReaders = hasReader(readers, LayerPrecision.FP16);
@@ -293,16 +218,16 @@ public final class QdqWriter {
             v.main = graphOutput ? t : out.tensor(t + "_DequantizeLinear_Output");
             v.dq = v.main;
             rename.accept(raw);
-            addQdq(out, t, raw, v.dq, q);
+            out.addQdq(t, raw, v.dq, q);
             if (halfReaders) {
-                v.half = addCastPair(out, v.main, out.tensor(v.main + "_Cast16"));
+                v.half = out.addCastPair(v.main, out.tensor(v.main + "_Cast16"));
             }
             return;
         }
         if (p == LayerPrecision.FP16) {
             String raw = graphOutput ? out.tensor(t + "_Cast16_Input") : t;
             rename.accept(raw);
-            v.main = addCastPair(out, raw, graphOutput ? t : out.tensor(t + "_Cast16"));
+            v.main = out.addCastPair(raw, graphOutput ? t : out.tensor(t + "_Cast16"));
             v.half = v.main;
         } else {
             v.main = t;
@@ -312,14 +237,14 @@ public final class QdqWriter {
             String raw = graphOutput ? out.tensor(t + "_Float32_Input") : t;
             rename.accept(raw);
             v.main = graphOutput ? t : out.tensor(t + "_Float32");
-            out.nodes.add(cast(out.node(raw + "_Float32"), raw, v.main, ONNX_FLOAT));
+            out.nodes.add(QdqOutput.cast(out.node(raw + "_Float32"), raw, v.main, QdqOutput.ONNX_FLOAT));
             if (halfReaders) {
-                v.half = addCastPair(out, v.main, out.tensor(v.main + "_Cast16"));
+                v.half = out.addCastPair(v.main, out.tensor(v.main + "_Cast16"));
             }
         }
         if (q != null) {
             v.dq = out.tensor(v.main + "_DequantizeLinear_Output");
-            addQdq(out, v.main, v.main, v.dq, q);
+            out.addQdq(v.main, v.main, v.dq, q);
         }
     }
 
@@ -380,183 +305,4 @@ public final class QdqWriter {
         return QuantParams.perTensor(type, scale, zp);
     }
 
-    /**
-     * Points a Conv/Gemm's weight (and bias) at integer codes behind DequantizeLinear, quantized for
-     * this consumer: the weight symmetric over itself, the bias at {@code s_x * s_w[c]}, which
-     * differs between consumers of one bias whose input scales differ.
-     */
-    private static void quantizeWeights(Node n, List<String> inputs, Out out, QuantParams xq, DType type,
-            boolean perChannel) {
-        String wName = n.input(1);
-        Tensor w = out.constants.get(wName);
-        if (w == null || !w.isFloating() || xq == null) {
-            return;
-        }
-        int axis = 0;
-        if (n.opType().equals("Gemm")) {
-            if (w.rank() != 2) {
-                return;
-            }
-            axis = n.attrInt("transB", 0) != 0 ? 0 : 1;
-        }
-        QuantParams wq = weightParams(w, axis, type, perChannel);
-        inputs.set(1, dequantized(out, wName, w, wq));
-        if (n.hasInput(2) && out.constants.get(n.input(2)) != null) {
-            Tensor b = out.constants.get(n.input(2)).toFloat();
-            int channels = w.dim(axis);
-            if (b.size() != channels) {
-                return;
-            }
-            float[] s = new float[channels];
-            boolean fits = true;
-            for (int c = 0; c < channels && fits; c++) {
-                s[c] = xq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : c);
-                double code = Math.rint(b.floats()[c] / (double) s[c]);
-                fits = Math.abs(code) <= Integer.MAX_VALUE && s[c] > 0;
-            }
-            QuantParams bq;
-            if (fits) {
-                bq = wq.isPerTensor() ? QuantParams.perTensor(DType.INT32, s[0], 0)
-                        : new QuantParams(DType.INT32, s, new long[channels], 0);
-            } else if (type == DType.INT16) {
-                bq = exactBias(b); // see the class comment
-            } else {
-                return; // the bias stays float (see the class comment)
-            }
-            inputs.set(2, dequantized(out, n.input(2), b, bq));
-        }
-    }
-
-    /**
-     * INT32 parameters that hold a float32 bias exactly: per channel, the power of two of the last
-     * bit of its 24-bit significand, so each code is that significand.
-     */
-    private static QuantParams exactBias(Tensor b) {
-        float[] v = b.floats();
-        float[] s = new float[v.length];
-        for (int c = 0; c < v.length; c++) {
-            s[c] = v[c] == 0 ? 1f : Math.scalb(1f, Math.max(Math.getExponent(v[c]), Float.MIN_EXPONENT) - 23);
-        }
-        return s.length == 1 ? QuantParams.perTensor(DType.INT32, s[0], 0)
-                : new QuantParams(DType.INT32, s, new long[s.length], 0);
-    }
-
-    /**
-     * The output of a DequantizeLinear of the constant's codes under these parameters: the one
-     * written already for an earlier consumer with the same parameters, else a new one.
-     */
-    private static String dequantized(Out out, String constant, Tensor value, QuantParams q) {
-        List<Dequantized> written = out.dequantized.computeIfAbsent(constant, k -> new ArrayList<>());
-        for (Dequantized d : written) {
-            if (d.params().sameMapping(q)) {
-                return d.output();
-            }
-        }
-        String codes = out.tensor(constant + "_quantized");
-        String result = out.tensor(constant + "_DequantizeLinear_Output");
-        out.constants.put(codes, codesTensor(codesOf(value, q), q.type()));
-        addDq(out, codes, result, q);
-        written.add(new Dequantized(q, result));
-        return result;
-    }
-
-    /**
-     * Codes of a constant: per channel along q's axis. INT32 (bias) codes are rounded half to even
-     * in double, {@code b / (s_x * s_w)}, as quantizers compute them; the caller has checked they fit.
-     */
-    private static QTensor codesOf(Tensor value, QuantParams q) {
-        if (q.type() != DType.INT32) {
-            return QTensor.quantize(value.toFloat(), q);
-        }
-        float[] b = value.toFloat().floats();
-        int[] codes = new int[b.length];
-        for (int c = 0; c < b.length; c++) {
-            codes[c] = (int) Math.rint(b[c] / (double) q.scale(c));
-        }
-        return new QTensor(value.shape(), codes, q);
-    }
-
-    /** Symmetric weight parameters, per channel along axis or per tensor. */
-    static QuantParams weightParams(Tensor w, int axis, DType type, boolean perChannel) {
-        float[] x = w.toFloat().floats();
-        long qmax = type.max();
-        int[] shape = w.shape();
-        int channels = perChannel ? shape[axis] : 1;
-        int inner = 1;
-        for (int i = axis + 1; i < shape.length; i++) {
-            inner *= shape[i];
-        }
-        float[] absmax = new float[channels];
-        for (int i = 0; i < x.length; i++) {
-            int c = perChannel ? (i / inner) % shape[axis] : 0;
-            absmax[c] = Math.max(absmax[c], Math.abs(x[i]));
-        }
-        float[] s = new float[channels];
-        for (int c = 0; c < channels; c++) {
-            s[c] = absmax[c] > 0 ? absmax[c] / qmax : 1f;
-        }
-        return new QuantParams(type, s, new long[channels], perChannel ? axis : 0);
-    }
-
-    private static Tensor codesTensor(QTensor q, DType type) {
-        long[] l = new long[q.size()];
-        for (int i = 0; i < l.length; i++) {
-            l[i] = q.codes()[i];
-        }
-        return Tensor.ofLongs(type, q.shape(), l);
-    }
-
-    /** A float constant as a FLOAT16 initializer behind Cast(to=FLOAT); one per constant. */
-    private static String fp16Constant(Out out, String name, Tensor c) {
-        return out.fp16Constants.computeIfAbsent(name, k -> {
-            String half = out.tensor(name + "_float16");
-            String back = out.tensor(half + "_Cast_Output");
-            // Stored as FLOAT16: writing the initializer rounds to binary16.
-            out.constants.put(half, Tensor.ofFloats(DType.FLOAT16, c.shape(), c.toFloat().floats()));
-            out.nodes.add(cast(out.node(half + "_Cast"), half, back, ONNX_FLOAT));
-            return back;
-        });
-    }
-
-    /** in -> Cast(to=FLOAT16) -> Cast(to=FLOAT) -> result. */
-    private static String addCastPair(Out out, String in, String result) {
-        String half = out.tensor(in + "_ToFloat16");
-        out.nodes.add(cast(out.node(in + "_CastToFloat16"), in, half, ONNX_FLOAT16));
-        out.nodes.add(cast(out.node(in + "_CastFromFloat16"), half, result, ONNX_FLOAT));
-        return result;
-    }
-
-    private static Node cast(String name, String in, String outName, long to) {
-        return new Node(name, "Cast", "", List.of(in), List.of(outName), Map.of("to", Attribute.ofInt(to)));
-    }
-
-    /** in -> QuantizeLinear -> DequantizeLinear -> result, per tensor; other names derive from stem. */
-    private static void addQdq(Out out, String stem, String in, String result, QuantParams q) {
-        String scale = out.tensor(stem + "_scale");
-        String zp = out.tensor(stem + "_zero_point");
-        String mid = out.tensor(stem + "_QuantizeLinear_Output");
-        out.constants.put(scale, Tensor.scalar(q.scale(0)));
-        out.constants.put(zp, Tensor.ofLongs(q.type(), new int[0], new long[] {q.zeroPoint(0)}));
-        String domain = out.qdqDomain(q.type(), false);
-        out.nodes.add(new Node(out.node(stem + "_QuantizeLinear"), "QuantizeLinear", domain, List.of(in, scale, zp),
-                List.of(mid), Map.of()));
-        out.nodes.add(new Node(out.node(stem + "_DequantizeLinear"), "DequantizeLinear", domain,
-                List.of(mid, scale, zp), List.of(result), Map.of()));
-    }
-
-    private static void addDq(Out out, String codes, String result, QuantParams q) {
-        String scale = out.tensor(codes + "_scale");
-        String zp = out.tensor(codes + "_zero_point");
-        Map<String, Attribute> attrs = new LinkedHashMap<>();
-        if (q.isPerTensor()) {
-            out.constants.put(scale, Tensor.scalar(q.scale(0)));
-            out.constants.put(zp, Tensor.ofLongs(q.type(), new int[0], new long[] {q.zeroPoint(0)}));
-        } else {
-            out.constants.put(scale, Tensor.ofFloats(new int[] {q.scale().length}, q.scale()));
-            out.constants.put(zp, Tensor.ofLongs(q.type(), new int[] {q.scale().length}, q.zeroPoint()));
-            attrs.put("axis", Attribute.ofInt(q.axis()));
-        }
-        out.nodes.add(new Node(out.node(codes + "_DequantizeLinear"), "DequantizeLinear",
-                out.qdqDomain(q.type(), !q.isPerTensor()), List.of(codes, scale, zp), List.of(result), attrs));
-    }
 }

@@ -3,7 +3,7 @@ package dev.layerprobe.simulator.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.compiler.Placements;
+import dev.layerprobe.simulator.ops.OpTraits;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-/** The README's op table is the generated one, and the generator covers every registered op. */
+/** The README's op table is the generated one, and the generator covers every registered op and pattern. */
 class SupportedOpsTest {
     private static final String BEGIN = "<!-- ops:begin -->";
     private static final String END = "<!-- ops:end -->";
@@ -32,16 +32,23 @@ class SupportedOpsTest {
     }
 
     @Test
-    void everyRegisteredOpHasOneRowWithItsNpuForm() {
+    void everyRegisteredOpAndPatternHasOneRowWithItsNpuForm() {
         String table = SupportedOps.markdownTable();
+        String ops = table.substring(0, table.indexOf("\n\n") + 1);
         for (String op : FloatKernels.supportedOps()) {
-            assertTrue(table.contains("\n| " + op + " | "), "no row for " + op);
+            assertTrue(ops.contains("\n| " + op + " | "), "no row for " + op);
         }
-        assertEquals(FloatKernels.supportedOps().size() + 2, table.split("\n").length);
+        assertEquals(FloatKernels.supportedOps().size() + 2, ops.split("\n").length);
+        String patterns = table.substring(table.lastIndexOf("\n\n") + 2);
+        assertEquals(OpTraits.patterns().size() + 2, patterns.split("\n").length, patterns);
+        for (OpTraits.Pattern p : OpTraits.patterns()) {
+            assertTrue(patterns.contains("\n| " + p.name() + " | `"), "no row for pattern " + p.name());
+        }
+        assertTrue(patterns.contains("\n| SiLU | `x * sigmoid(x)` | Sigmoid, Mul | LUT (256 entries) |"), patterns);
         assertTrue(table.contains("\n| Conv | yes | integer kernel |"), table);
         assertTrue(table.contains("\n| Sigmoid | yes | LUT (256 entries) |"), table);
         assertTrue(table.contains("\n| Transpose | yes | data movement |"), table);
         assertTrue(table.contains("\n| Softmax | yes | CPU fallback |"), table);
-        assertEquals(Placements.NpuForm.CPU_FALLBACK, Placements.npuForm("NonMaxSuppression"));
+        assertTrue(table.contains("\n| NonMaxSuppression | yes | CPU fallback |"), table);
     }
 }

@@ -16,6 +16,7 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.QdqWriter;
 import dev.layerprobe.simulator.quant.QuantConfig;
@@ -144,15 +145,18 @@ class FaultKindsTest {
     void everyKindParsesAndIsListed() throws Exception {
         StringBuilder y = new StringBuilder("name: all\nfaults:\n");
         for (FaultKind k : FaultKind.values()) {
-            y.append("  - kind: ").append(k.yamlName()).append("\n    op: \"").append(k.ops()[0]).append("\"\n");
+            y.append("  - kind: ").append(k.yamlName()).append("\n    op: \"").append(OpTraits.faultTargets(k).get(0))
+                    .append("\"\n");
         }
         DeviceProfile p = DeviceProfile.parse(y.toString(), "test");
         assertEquals(List.of(FaultKind.values()), p.faults().stream().map(Fault::kind).toList());
         assertEquals(List.of("depth_to_space_mode_swap", "drop_bias", "requant_shift_off_by_one",
                 "accumulator_int16_wrap", "input_channel_swap", "zero_point_ignored", "lut_coarse"),
                 Arrays.stream(FaultKind.values()).map(FaultKind::yamlName).toList());
-        assertTrue(FaultKind.INPUT_CHANNEL_SWAP.appliesTo("Sigmoid") && FaultKind.INPUT_CHANNEL_SWAP.appliesTo("Conv"));
-        assertTrue(FaultKind.LUT_COARSE.appliesTo("HardSwish") && !FaultKind.LUT_COARSE.appliesTo("Conv"));
+        assertTrue(OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Sigmoid")
+                && OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Conv"));
+        assertTrue(OpTraits.faultApplies(FaultKind.LUT_COARSE, "HardSwish")
+                && !OpTraits.faultApplies(FaultKind.LUT_COARSE, "Conv"));
         assertTrue(DeviceProfile.DEFAULT.faults().isEmpty());
     }
 
