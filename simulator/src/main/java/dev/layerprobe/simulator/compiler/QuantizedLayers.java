@@ -132,6 +132,9 @@ final class QuantizedLayers {
                 boolean transB = main.attrInt("transB", 0) != 0;
                 int n = transB ? b.shape()[0] : b.shape()[1];
                 int k = transB ? b.shape()[1] : b.shape()[0];
+                if (main.hasInput(2) && !isChannelBias(g.constant(main.input(2)), n)) {
+                    return cpu(g, nodes, inputs, spec); // C varies by row, or is computed: not an accumulator bias
+                }
                 QuantParams bq = b.params();
                 if (!bq.isPerTensor() && bq.axis() != (transB ? 0 : 1)) {
                     return cpu(g, nodes, inputs, spec);
@@ -428,13 +431,15 @@ final class QuantizedLayers {
         float[] out = new float[channels];
         QTensor codes = spec.constantCodes(bias);
         Tensor real = g.constant(bias);
+        boolean broadcast = real.size() == 1;
         for (int c = 0; c < channels; c++) {
+            int i = broadcast ? 0 : c;
             if (codes != null) {
                 QuantParams q = codes.params();
-                int ch = q.isPerTensor() ? 0 : c;
-                out[c] = (float) (codes.codes()[c] - q.zeroPoint(ch)) * q.scale(ch);
+                int ch = q.isPerTensor() ? 0 : i;
+                out[c] = (float) (codes.codes()[i] - q.zeroPoint(ch)) * q.scale(ch);
             } else {
-                out[c] = (float) real.getDouble(c);
+                out[c] = (float) real.getDouble(i);
             }
         }
         return out;
@@ -463,15 +468,22 @@ final class QuantizedLayers {
         }
         QTensor codes = spec.constantCodes(bias);
         Tensor real = g.constant(bias);
+        boolean broadcast = real.size() == 1;
         for (int c = 0; c < channels; c++) {
+            int i = broadcast ? 0 : c;
             float accScale = xq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : c);
-            if (codes != null && codes.params().zeroPoint(c) == 0
-                    && codes.params().scale(codes.params().isPerTensor() ? 0 : c) == accScale) {
-                out[c] = codes.codes()[c];
+            if (codes != null && codes.params().zeroPoint(codes.params().isPerTensor() ? 0 : i) == 0
+                    && codes.params().scale(codes.params().isPerTensor() ? 0 : i) == accScale) {
+                out[c] = codes.codes()[i];
             } else {
-                out[c] = (long) Math.rint(real.getDouble(c) / accScale);
+                out[c] = (long) Math.rint(real.getDouble(i) / accScale);
             }
         }
         return out;
+    }
+
+    /** A Gemm C the integer kernel takes as its bias: a constant of one value or one per output column. */
+    private static boolean isChannelBias(Tensor c, int columns) {
+        return c != null && (c.size() == 1 || c.size() == columns);
     }
 }
