@@ -99,8 +99,9 @@ public final class NpuCompiler {
                 placement = Placement.NPU;
                 precision = LayerPrecision.FP16;
             } else if (spec.isFloat32(layerName)) {
-                // A hybrid model's float32 layer: float values out, consumers quantize on entry.
-                exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
+                // A hybrid model's float32 layer: float values out, consumers quantize on entry. It runs
+                // on the CPU, where device faults do not reach.
+                exec = FloatLayers.build(g, nodes, inputs);
                 placement = Placement.CPU;
             } else if (quantized) {
                 QuantizedLayers.Built b = QuantizedLayers.build(g, nodes, inputs, spec, profile, faults, pattern);

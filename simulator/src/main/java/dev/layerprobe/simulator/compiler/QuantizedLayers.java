@@ -57,8 +57,13 @@ final class QuantizedLayers {
             List<Fault> faults, String pattern) {
         FaultedKernels fk = new FaultedKernels(faults);
         Built b = build(g, original, inputs, spec, profile, faults, pattern, fk);
-        // Device faults live in the NPU: a layer the CPU runs stays correct.
-        return b.placement() == Placement.NPU ? new Built(fk.inputs(b.exec()), b.placement()) : b;
+        if (b.placement() == Placement.NPU) {
+            return new Built(fk.inputs(b.exec()), b.placement());
+        }
+        // Device faults live in the NPU: a layer the CPU runs stays correct, also when a fault
+        // rewrote its nodes (a DepthToSpace mode) before the binding fell back to the CPU.
+        return faults.isEmpty() ? b : build(g, original, inputs, spec, profile, List.of(), pattern,
+                new FaultedKernels(List.of()));
     }
 
     private static Built build(Graph g, List<Node> original, List<String> inputs, QuantSpec spec,
