@@ -2,9 +2,13 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.agent.AgentSetupException;
 import dev.layerprobe.agent.backend.BackendProvider;
+import dev.layerprobe.agent.backend.SimBackend;
 import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -38,7 +42,7 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--profile", paramLabel = "P.yaml", description = "device profile: name, numerics, faults")
     Path profile;
 
-    @Option(names = "--backend", defaultValue = "sim", paramLabel = "NAME",
+    @Option(names = "--backend", defaultValue = SimBackend.NAME, paramLabel = "NAME",
             description = "what runs the models: sim (the emulated NPU, ${DEFAULT-VALUE}), ort (ONNX Runtime on this CPU;"
                     + " cannot run single layers or apply faults) or exec (a vendor runtime, see --backend-config)")
     String backend;
@@ -95,7 +99,8 @@ final class AgentCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, LayerProbeException, AgentSetupException, IOException,
+            InterruptedException {
         List<String> backends = BackendProvider.available().stream().map(BackendProvider::name).toList();
         if (!backends.contains(backend)) {
             throw new UsageException("unknown backend '" + backend + "', expected one of " + backends);

@@ -4,7 +4,6 @@ import dev.layerprobe.agent.AgentSetupException;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.host.analyze.PreprocessingCheck;
 import dev.layerprobe.host.client.AgentException;
-import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -48,7 +47,7 @@ final class CheckInputCommand implements Callable<Integer> {
     InputOptions preprocessing;
 
     @Override
-    public Integer call() throws UsageException, InputException, LayerProbeException, GoldenException, AgentException,
+    public Integer call() throws UsageException, InputException, LayerProbeException, AgentException,
             AgentSetupException, IOException {
         PreprocessingCheck.Options o = new PreprocessingCheck.Options(model, input, deviceInput, target.endpoint(),
                 target.profile,
