@@ -1,5 +1,6 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.dump.DumpFormatException;
 import dev.layerprobe.dump.layout.DumpLayouts;
 import dev.layerprobe.dump.layout.DumpedLayer;
@@ -14,6 +15,7 @@ import dev.layerprobe.dump.vendor.RknnErrorAnalysis;
 import dev.layerprobe.dump.vendor.VendorTable;
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.input.InputException;
+import dev.layerprobe.host.report.DiagnosisPrinter;
 import dev.layerprobe.host.report.Report;
 import dev.layerprobe.host.report.ReportWriter;
 import dev.layerprobe.simulator.CompileOptions;
@@ -33,7 +35,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * {@code layerprobe compare A B}: two dump folders, in any supported layout, layer by layer, with
@@ -75,7 +76,15 @@ public final class DumpComparison {
         this.out = out;
     }
 
-    public Report run() throws Exception {
+    /**
+     * Compares, prints the table and the diagnosis, and writes the report files.
+     *
+     * @throws InputException for dumps, a map file or a report folder that cannot be used
+     * @throws LayerProbeException when the model cannot be compiled
+     * @throws IOException when a dump cannot be read (a {@link DumpFormatException} when it is malformed)
+     *     or the report cannot be written
+     */
+    public Report run() throws InputException, LayerProbeException, IOException {
         ReportFiles.check(o.reportDir());
         MapFile map = (o.map() == null ? MapFile.NONE : MapFile.load(o.map()))
                 .withDefaults(o.scale(), o.zeroPoint(), o.fixPos());
@@ -190,9 +199,10 @@ public final class DumpComparison {
 
         Report.RuntimeFault fault = RuntimeLocalizer.locate(rows, this::column, this::agrees,
                 (r, m) -> evidence(r, m, rows));
+        String reference = threeWay ? "the simulator" : nameA;
         String verdict = fault != null
-                ? nameB + " departs from " + (threeWay ? "the simulator" : nameA) + " at " + fault.layer() + opLabel(fault)
-                : nameB + " agrees with " + (threeWay ? "the simulator" : nameA) + " on every mapped layer";
+                ? nameB + " departs from " + reference + " at " + fault.layer() + DiagnosisPrinter.opLabel(fault)
+                : nameB + " agrees with " + reference + " on every mapped layer";
         List<Report.Layer> reportRows = new ArrayList<>(ReportFiles.rows(rows));
         Report.VendorSource vendor = vendorTable == null ? null : vendorFigures(vendorTable, mapVendor, reportRows);
         Report.Mapping mapping = new Report.Mapping(a.dir() + " (" + a.layout() + ")", b.dir() + " (" + b.layout() + ")",
@@ -211,7 +221,7 @@ public final class DumpComparison {
                 ReportFiles.summary(reportRows, this::column, o.warnCos(), o.wrongCos(), verdict), mapping);
 
         ReportFiles.printTable(report, out);
-        printDiagnosis(report, mapB, codes, nameA, nameB);
+        new DiagnosisPrinter(out).printComparison(report, mapB, codes, reference, nameB);
         ReportFiles.write(report, o.reportDir());
         out.println("Report: " + o.reportDir().resolve("report.json") + ", report.csv, "
                 + o.reportDir().resolve("report.html"));
@@ -405,54 +415,5 @@ public final class DumpComparison {
         b.append(inputs.isEmpty() ? ", with no compared input" : ", while its input" + (inputs.size() > 1 ? "s agree: "
                 : " agrees: ") + String.join(", ", inputs));
         return b.toString();
-    }
-
-    private void printDiagnosis(Report r, LayerMapping mapB, boolean codes, String nameA, String nameB) {
-        out.println();
-        out.println("Diagnosis:");
-        Report.RuntimeFault f = r.rootCause().runtime();
-        String ref = threeWay ? "the simulator" : nameA;
-        if (f != null) {
-            out.println("  " + nameB + " first departs from " + ref + " at layer '" + f.layer() + "'" + opLabel(f) + ": "
-                    + f.evidence() + ".");
-        } else {
-            out.println("  " + nameB + " agrees with " + ref + " on every mapped layer ("
-                    + (codes ? "codes bit-exact" : String.format(Locale.ROOT, "cos >= %.2f", o.wrongCos())) + ").");
-        }
-        Map<LayerMapping.Method, Long> by = mapB.countByMethod();
-        out.println("  Mapping: " + mapB.entries().size() + " of " + nameB + "'s layers mapped ("
-                + by.entrySet().stream().map(e -> e.getValue() + " by " + e.getKey().label())
-                        .collect(Collectors.joining(", ")) + ")"
-                + (mapB.entries().stream().anyMatch(LayerMapping.Entry::nhwc) ? ", channels-last layers converted to NCHW"
-                : "") + ".");
-        Report.Mapping m = r.mapping();
-        if (!m.unmapped().isEmpty()) {
-            out.println("  Unmapped layers of " + nameB + " (" + m.unmapped().size() + "): " + abbreviate(m.unmapped()));
-        }
-        if (!m.missing().isEmpty()) {
-            out.println("  Layers without a value in " + nameB + " (" + m.missing().size() + "): " + abbreviate(m.missing()));
-        }
-        Report.VendorSource v = m.vendor();
-        if (v != null) {
-            out.println("  " + v.tool() + "'s own figures (" + v.source() + ", " + v.form() + "): " + v.mapped().size()
-                    + " of its " + (v.mapped().size() + v.unmapped().size()) + " rows with figures mapped onto layers"
-                    + (v.unmapped().isEmpty() ? "" : " (unmapped: " + abbreviate(v.unmapped()) + ")") + "; "
-                    + (v.compared() - v.differences().size())
-                    + " of " + v.compared() + " figures on both sides fall in the same threshold band"
-                    + (v.differences().isEmpty() ? "." : ", they differ at: " + abbreviate(v.differences().stream()
-                            .map(d -> String.format(Locale.ROOT, "%s %s (ours %.5f, %s %.5f)", d.layer(), d.column(),
-                                    d.cos(), v.tool(), d.vendorCos())).toList())));
-        }
-        out.println("  Verdict: " + r.summary().verdict() + ".");
-    }
-
-    /** {@code " (Op)"}, or nothing when no dump, model or vendor table records the op. */
-    private static String opLabel(Report.RuntimeFault f) {
-        return f.op() == null || f.op().isEmpty() ? "" : " (" + f.op() + ")";
-    }
-
-    private static String abbreviate(List<String> names) {
-        int n = Math.min(8, names.size());
-        return String.join(", ", names.subList(0, n)) + (names.size() > n ? ", ... (all in report.json)" : "");
     }
 }

@@ -1,12 +1,18 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.host.input.InputException;
+import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputSpec;
+import dev.layerprobe.host.quantize.Quantizer;
 import dev.layerprobe.host.report.Report;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.NpuProgram;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Does an input look like what the model was calibrated on? The evidence behind the model verdict's
@@ -200,6 +206,45 @@ final class InputFit {
             return againstQuantization(name, input, inputQuant, spec, channels);
         }
         return null;
+    }
+
+    /**
+     * The first analysis input that does not look like the calibration data ({@link #check}), with
+     * the most values out of range; null when every input fits or there is nothing to compare with
+     * (calibration on the inputs themselves). Up to {@link #REFERENCE_SAMPLES} calibration files make
+     * the reference.
+     *
+     * @param sim the quantized program (the model input's quantization)
+     * @param feeds the analysis inputs as loaded, in the order of {@link AnalysisOptions#inputs()}
+     */
+    static Report.InputEvidence worst(AnalysisOptions o, NpuProgram sim, List<Map<String, Tensor>> feeds) {
+        String name = sim.inputs().get(0).name();
+        Reference reference = null;
+        if (o.calib() != null) {
+            try {
+                List<Path> files = Quantizer.listInputs(o.calib());
+                int n = Math.min(files.size(), REFERENCE_SAMPLES);
+                reference = new Reference();
+                int[] shape = feeds.get(0).get(name).shape();
+                for (int i = 0; i < n; i++) {
+                    // Spread over the whole set, which may be sorted by scene or source.
+                    reference.add(InputLoader.load(files.get((int) ((long) i * files.size() / n)), shape, o.spec()));
+                }
+            } catch (InputException e) {
+                reference = null;   // calibration reported its own errors; the check is evidence only
+            }
+        } else if (o.quantized() == null) {
+            return null;            // calibrated on the inputs themselves: they fit by construction
+        }
+        Report.InputEvidence worst = null;
+        for (int i = 0; i < feeds.size(); i++) {
+            Report.InputEvidence e = check(o.inputs().get(i).getFileName().toString(), feeds.get(i).get(name),
+                    reference, sim.quantOf(name), o.spec());
+            if (e != null && (worst == null || e.outsideRange() > worst.outsideRange())) {
+                worst = e;
+            }
+        }
+        return worst;
     }
 
     private static Report.InputEvidence withReference(String name, Tensor input, Reference ref, InputSpec spec,

@@ -1,5 +1,7 @@
 package dev.layerprobe.host.analyze;
 
+import static dev.layerprobe.host.report.ConsoleTable.cos5;
+
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.quantize.QuantizationOptions;
 import dev.layerprobe.host.report.Report;
@@ -224,13 +226,6 @@ final class ModelVerdicts {
                 INPUT.equals(modelCase) ? input : null, check, text, fix);
     }
 
-    /** The quick check in words, as the diagnosis prints it after the fix. */
-    static String checkText(Report.QuickCheck check) {
-        return String.format(Locale.ROOT, "quick check on %s: with %s (same calibration) '%s' reaches entire cos %s"
-                + " (this run: %s)", check.input(), check.what(), check.output(), cos5(check.cos()),
-                cos5(check.baselineCos()));
-    }
-
     /** The model's part of the one-sentence verdict, or null when its case is {@code ok}. */
     static String sentence(Report.ModelVerdict v, double warnCos, double wrongCos) {
         String head = String.format(Locale.ROOT, "the quantized model is %s at its output '%s' (entire cos %s)",
@@ -273,15 +268,6 @@ final class ModelVerdicts {
         return "give the whole network more precision: --dtype int16 for every layer, or 'layerprobe propose-hybrid"
                 + " MODEL --calib DIR --target-cos C' for the fewest layers in int16 that reach cos C; promoting any"
                 + " one layer cannot help";
-    }
-
-    /** Five decimals, truncated as the console table prints them, so the verdict and the table agree. */
-    static String cos5(double cos) {
-        if (Double.isNaN(cos)) {
-            return "nan";
-        }
-        double t = cos >= 0 ? Math.floor(cos * 1e5) / 1e5 : Math.ceil(cos * 1e5) / 1e5;
-        return String.format(Locale.ROOT, "%.5f", t);
     }
 
     private static String pct(double share) {

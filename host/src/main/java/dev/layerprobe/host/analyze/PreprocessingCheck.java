@@ -1,8 +1,12 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.agent.AgentSetupException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.tensor.Channels;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentEndpoint;
+import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.host.client.EmbeddedDevice;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.host.input.ImageLoader;
 import dev.layerprobe.host.input.InputException;
@@ -26,6 +30,7 @@ import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -87,7 +92,16 @@ public final class PreprocessingCheck {
         this.out = out;
     }
 
-    public Result run() throws Exception {
+    /**
+     * Runs the device once and the candidates on the host.
+     *
+     * @throws InputException for an input that cannot be loaded or is no [1, 3, H, W] image
+     * @throws LayerProbeException when the simulator cannot compile or run the model, or a profile is bad
+     * @throws AgentException when the device cannot be reached or fails
+     * @throws AgentSetupException when the embedded device refuses its configuration
+     * @throws IOException when calibration or the model cannot be read
+     */
+    public Result run() throws InputException, LayerProbeException, AgentException, AgentSetupException, IOException {
         Path model = o.model();
         ModelProto floatModel = OnnxGraphs.readModel(model);
         String modelName = model.getFileName().toString();
@@ -116,7 +130,7 @@ public final class PreprocessingCheck {
         Tensor deviceFeed = o.deviceInput() == null ? givenTensor : InputLoader.load(o.deviceInput(), shape, spec);
 
         // The device is asked first, so an unreachable one fails in seconds, before any calibration.
-        try (Analysis.EmbeddedDevice device = Analysis.EmbeddedDevice.connect(o.device(), localProfile)) {
+        try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile)) {
             AgentClient client = device.client();
             client.info();
             return check(client, floatModel, floatProgram, modelName, in, spec, raw, deviceFeed, localProfile);
@@ -124,19 +138,20 @@ public final class PreprocessingCheck {
     }
 
     private Result check(AgentClient client, ModelProto floatModel, NpuProgram floatProgram, String modelName,
-            ValueInfo in, InputSpec spec, Tensor raw, Tensor deviceFeed, DeviceProfile localProfile) throws Exception {
+            ValueInfo in, InputSpec spec, Tensor raw, Tensor deviceFeed, DeviceProfile localProfile)
+            throws InputException, SimulatorException, AgentException, IOException {
         ModelProto deviceModel;
         String deviceModelName;
         if (o.floatUpload()) {
             deviceModel = OnnxGraphs.toModel(floatProgram.graph(), "layerprobe", Map.of());
-            deviceModelName = stripOnnx(modelName) + ".float.onnx";
+            deviceModelName = DeviceModel.stripOnnx(modelName) + ".float.onnx";
         } else {
             Quantizer quantizer = new Quantizer(out);
             QuantizationOptions q = QuantizationOptions.DEFAULT;
             Calibration calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), List.of(o.input()),
                     spec, q);
             deviceModel = quantizer.quantize(floatProgram, calibration, q);
-            deviceModelName = stripOnnx(modelName) + ".qdq.onnx";
+            deviceModelName = DeviceModel.stripOnnx(modelName) + ".qdq.onnx";
         }
         byte[] deviceBytes = deviceModel.toByteArray();
         if (!localProfile.faults().isEmpty()) {
@@ -337,9 +352,5 @@ public final class PreprocessingCheck {
     private static boolean isTensorFile(Path p) {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         return n.endsWith(".npy") || n.endsWith(".pb");
-    }
-
-    private static String stripOnnx(String name) {
-        return name.endsWith(".onnx") ? name.substring(0, name.length() - 5) : name;
     }
 }

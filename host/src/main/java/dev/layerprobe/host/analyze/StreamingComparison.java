@@ -16,8 +16,8 @@ import java.util.Map;
 /**
  * Compares the device's layers with the simulator's and golden's chunk by chunk as they stream in
  * ({@code simu_err} and {@code golden_err}), reading the matching element ranges of the simulator
- * and golden dumps from disk, and writes the device's dump as it goes. Only a chunk of each side is
- * in memory at a time, whatever the size of the run. Codes are compared (bit_exact, max_lsb) where
+ * and golden dumps from disk ({@link ChunkedComparison}), and writes the device's dump as it goes.
+ * Only a chunk of each side is in memory at a time, whatever the size of the run. Codes are compared (bit_exact, max_lsb) where
  * the simulator and the device share a quantization. Not thread-safe: a sink is called from one
  * thread.
  */
@@ -36,15 +36,19 @@ final class StreamingComparison implements LayerSink {
     private boolean sameCodes;
     private float[] rtReal = new float[0];
     private int[] rtCodes = new int[0];
-    private float[] other = new float[0];
-    private int[] otherCodes = new int[0];
+    private final ChunkedComparison chunks;
 
-    /** @param runtimeDump where the device's layers are written, or null */
-    StreamingComparison(Map<String, LayerComparison> byName, DumpValues sim, DumpValues golden, DumpWriter runtimeDump) {
+    /**
+     * @param runtimeDump where the device's layers are written, or null
+     * @param chunks the comparison routine (and its buffers), not used by anyone else meanwhile
+     */
+    StreamingComparison(Map<String, LayerComparison> byName, DumpValues sim, DumpValues golden, DumpWriter runtimeDump,
+            ChunkedComparison chunks) {
         this.byName = byName;
         this.sim = sim;
         this.golden = golden;
         this.runtimeDump = runtimeDump;
+        this.chunks = chunks;
     }
 
     @Override
@@ -63,22 +67,16 @@ final class StreamingComparison implements LayerSink {
                     + ", expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
         }
         current = byName.get(h.getName());
-        long elements = 1;
-        for (int d : shape) {
-            elements *= d;
-        }
+        long elements = ChunkedComparison.elements(shape);
         simLayer = current == null ? null : sim.layer(h.getName());
-        goldenLayer = current == null ? null : golden.layer(h.getName());
-        if (goldenLayer != null && !"float32".equals(goldenLayer.dtype())) {
-            goldenLayer = null;
+        goldenLayer = current == null ? null : ChunkedComparison.floatLayer(golden, h.getName());
+        if (simLayer != null && ChunkedComparison.elements(simLayer.shape()) != elements) {
+            throw new IOException("layer '" + h.getName() + "': simulator has "
+                    + ChunkedComparison.elements(simLayer.shape()) + " values, the device sent " + elements);
         }
-        if (simLayer != null && count(simLayer) != elements) {
-            throw new IOException("layer '" + h.getName() + "': simulator has " + count(simLayer)
-                    + " values, the device sent " + elements);
-        }
-        if (goldenLayer != null && count(goldenLayer) != elements) {
-            throw new IOException("layer '" + h.getName() + "': reference has " + count(goldenLayer)
-                    + " values, the device sent " + elements);
+        if (goldenLayer != null && ChunkedComparison.elements(goldenLayer.shape()) != elements) {
+            throw new IOException("layer '" + h.getName() + "': reference has "
+                    + ChunkedComparison.elements(goldenLayer.shape()) + " values, the device sent " + elements);
         }
         QuantParams simQuant = simLayer == null ? null : simLayer.quantParams();
         sameCodes = sameMapping(simQuant, quant);
@@ -91,14 +89,6 @@ final class StreamingComparison implements LayerSink {
     private static boolean sameMapping(QuantParams a, QuantParams b) {
         return a != null && b != null && a.type() == b.type() && java.util.Arrays.equals(a.scale(), b.scale())
                 && java.util.Arrays.equals(a.zeroPoint(), b.zeroPoint()) && (a.isPerTensor() || a.axis() == b.axis());
-    }
-
-    private static long count(DumpManifest.Layer l) {
-        long n = 1;
-        for (int d : l.shape()) {
-            n *= d;
-        }
-        return n;
     }
 
     @Override
@@ -119,20 +109,13 @@ final class StreamingComparison implements LayerSink {
         if (rtReal.length < n) {
             rtReal = new float[n];
             rtCodes = new int[n];
-            other = new float[n];
-            otherCodes = new int[n];
         }
         DumpValues.decode(type, quant, shape, ByteBuffer.wrap(data), first, n, rtReal, quant == null ? null : rtCodes);
         if (simLayer != null) {
-            sim.read(simLayer, first, n, other, sameCodes ? otherCodes : null);
-            current.simuErrMetrics().add(other, 0, rtReal, 0, n);
-            if (sameCodes) {
-                current.simuErrMetrics().addCodes(otherCodes, rtCodes, 0, n);
-            }
+            chunks.addRange(sim, simLayer, first, rtReal, sameCodes ? rtCodes : null, n, current.simuErrMetrics());
         }
         if (goldenLayer != null) {
-            golden.read(goldenLayer, first, n, other, null);
-            current.goldenErrMetrics().add(other, 0, rtReal, 0, n);
+            chunks.addRange(golden, goldenLayer, first, rtReal, null, n, current.goldenErrMetrics());
         }
     }
 

@@ -2,6 +2,9 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.agent.AgentMain;
 import dev.layerprobe.agent.AgentOptions;
+import dev.layerprobe.agent.AgentSetupException;
+import dev.layerprobe.core.LayerProbeException;
+import java.io.IOException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,7 +29,7 @@ final class AgentCommand implements Callable<Integer> {
     AgentOptions options;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws LayerProbeException, AgentSetupException, IOException {
         AgentMain.serve(options.config(), spec.commandLine().getOut());
         return 0;
     }

@@ -1,8 +1,14 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.agent.AgentSetupException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.host.analyze.Analysis;
 import dev.layerprobe.host.analyze.AnalysisOptions;
+import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.host.golden.GoldenException;
+import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -57,7 +63,8 @@ final class AnalyzeCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, InputException, LayerProbeException, GoldenException, AgentException,
+            AgentSetupException, IOException {
         AnalysisOptions o = new AnalysisOptions(model, InputLoader.expandFolders(inputs), calib, target.endpoint(),
                 target.profile, report, input.spec(), thresholds.warnCos, thresholds.wrongCos, thresholds.atol,
                 thresholds.rtol, quant.toOptions(), quantized, input.shapes(), input.heightWidth());

@@ -1,6 +1,11 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.agent.AgentSetupException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.host.analyze.PreprocessingCheck;
+import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.host.input.InputException;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,7 +47,8 @@ final class CheckInputCommand implements Callable<Integer> {
     InputOptions preprocessing;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, InputException, LayerProbeException, AgentException,
+            AgentSetupException, IOException {
         PreprocessingCheck.Options o = new PreprocessingCheck.Options(model, input, deviceInput, target.endpoint(),
                 target.profile,
                 preprocessing.spec(), preprocessing.shapes(), preprocessing.heightWidth(), floatUpload);

@@ -1,8 +1,11 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.dump.layout.RknnSnapshotLayout;
 import dev.layerprobe.host.analyze.CompareOptions;
 import dev.layerprobe.host.analyze.DumpComparison;
+import dev.layerprobe.host.input.InputException;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -75,7 +78,7 @@ final class CompareCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, InputException, LayerProbeException, IOException {
         for (Path dir : b == null ? new Path[] {a} : new Path[] {a, b}) {
             if (!Files.isDirectory(dir)) {
                 throw new UsageException((Files.exists(dir) ? "not a dump folder: " : "dump folder not found: ") + dir);

@@ -1,8 +1,13 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.agent.AgentSetupException;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.host.analyze.Analysis;
 import dev.layerprobe.host.analyze.AnalysisOptions;
+import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.demo.DemoModel;
+import dev.layerprobe.host.golden.GoldenException;
+import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.host.report.Report;
 import dev.layerprobe.simulator.CompileOptions;
@@ -46,7 +51,8 @@ final class DemoCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws InputException, LayerProbeException, GoldenException, AgentException, AgentSetupException,
+            IOException {
         PrintWriter out = spec.commandLine().getOut();
         Files.createDirectories(report);
         Path model = report.resolve("demo_pose.onnx");

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.host.quantize.Quantizer;
@@ -7,6 +8,7 @@ import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
+import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import java.nio.file.Path;
@@ -26,7 +28,8 @@ import java.util.Map;
  */
 record FloatModelAtSize(ModelProto floatModel, NpuProgram floatProgram, ValueInfo input, int[] shape, List<Path> files) {
 
-    static FloatModelAtSize load(Path model, Path calibDir, InputOptions input, String command) throws Exception {
+    static FloatModelAtSize load(Path model, Path calibDir, InputOptions input, String command)
+            throws UsageException, InputException, SimulatorException {
         ModelProto floatModel = OnnxGraphs.readModel(model);
         NpuProgram floatProgram = Simulator.compile(model, CompileOptions.DEFAULT);
         if (floatProgram.inputs().size() != 1) {

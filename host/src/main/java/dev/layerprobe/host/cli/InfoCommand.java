@@ -1,9 +1,13 @@
 package dev.layerprobe.host.cli;
 
-import dev.layerprobe.host.analyze.Analysis;
+import dev.layerprobe.agent.AgentSetupException;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.host.client.EmbeddedDevice;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.Fault;
 import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -25,11 +29,11 @@ final class InfoCommand implements Callable<Integer> {
     DeviceOptions target;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, LayerProbeException, AgentException, AgentSetupException, IOException {
         DeviceProfile profile = target.profile == null ? DeviceProfile.DEFAULT : DeviceProfile.load(target.profile);
         DeviceInfo info;
         String where;
-        try (Analysis.EmbeddedDevice device = Analysis.EmbeddedDevice.connect(target.endpoint(), profile)) {
+        try (EmbeddedDevice device = EmbeddedDevice.connect(target.endpoint(), profile)) {
             info = device.client().info();
             where = target.device == null ? "embedded emulated device" : device.client().target();
         }

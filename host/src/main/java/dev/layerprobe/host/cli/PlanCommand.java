@@ -1,5 +1,7 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
@@ -7,6 +9,7 @@ import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
+import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
@@ -47,7 +50,7 @@ final class PlanCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, InputException, LayerProbeException {
         PrintWriter out = spec.commandLine().getOut();
         NpuProgram probe = Simulator.compile(model, CompileOptions.DEFAULT);
         Map<String, int[]> given = InputShapes.parse(inputShape);
@@ -78,7 +81,7 @@ final class PlanCommand implements Callable<Integer> {
     }
 
     /** Output shapes by running the program once on zeros: exact for the given input shapes. */
-    static Map<String, int[]> shapesByDryRun(NpuProgram p, Map<String, int[]> shapes) throws Exception {
+    static Map<String, int[]> shapesByDryRun(NpuProgram p, Map<String, int[]> shapes) throws SimulatorException {
         Map<String, Tensor> feeds = new HashMap<>();
         for (ValueInfo in : p.inputs()) {
             int[] s = shapes.get(in.name());

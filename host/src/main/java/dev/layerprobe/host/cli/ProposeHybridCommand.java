@@ -1,6 +1,9 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.io.AtomicFiles;
+import dev.layerprobe.host.golden.GoldenException;
+import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.quantize.HybridSearch;
 import dev.layerprobe.host.quantize.QuantizationOptions;
@@ -12,6 +15,7 @@ import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.HybridSpec;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.core.tensor.Tensor;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -75,7 +79,8 @@ final class ProposeHybridCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, InputException, LayerProbeException, GoldenException,
+            IOException {
         PrintWriter out = spec.commandLine().getOut();
         QuantizationOptions q = quant.toOptions();
         if (to != LayerPrecision.INT16 && to != LayerPrecision.FP16) {

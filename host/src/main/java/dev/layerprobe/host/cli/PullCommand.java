@@ -1,9 +1,11 @@
 package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.client.AgentClient;
+import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.host.pull.RunPull;
 import dev.layerprobe.proto.v1.RunInfo;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -40,7 +42,7 @@ final class PullCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, AgentException, IOException {
         if (target.device == null) {
             throw new UsageException("pull needs --device HOST:PORT, the agent that stored the run");
         }

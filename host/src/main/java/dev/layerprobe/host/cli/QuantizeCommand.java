@@ -1,6 +1,9 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.io.AtomicFiles;
+import dev.layerprobe.host.golden.GoldenException;
+import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.quantize.AlgorithmComparison;
 import dev.layerprobe.host.quantize.QuantizationOptions;
@@ -15,6 +18,7 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.core.tensor.Tensor;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,7 +72,8 @@ final class QuantizeCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, InputException, LayerProbeException, GoldenException,
+            IOException {
         PrintWriter out = spec.commandLine().getOut();
         QuantizationOptions q = quant.toOptions();
         if (q.precision() == LayerPrecision.FLOAT32) {

@@ -1,6 +1,7 @@
 package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.client.AgentClient;
+import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.proto.v1.RunInfo;
 import java.io.PrintWriter;
 import java.time.Instant;
@@ -23,7 +24,7 @@ final class RunsCommand implements Callable<Integer> {
     DeviceOptions target;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() throws UsageException, AgentException {
         if (target.device == null) {
             throw new UsageException("runs needs --device HOST:PORT, the agent whose runs to list");
         }

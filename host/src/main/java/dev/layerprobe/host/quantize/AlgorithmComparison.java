@@ -2,6 +2,7 @@ package dev.layerprobe.host.quantize;
 
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.compare.Metrics;
+import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.onnx.Onnx.ModelProto;
@@ -10,10 +11,12 @@ import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
+import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.core.tensor.Tensor;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +59,8 @@ public final class AlgorithmComparison {
     }
 
     public List<Row> run(NpuProgram floatProgram, Calibration calibration, ModelProto floatModel, String modelName,
-            List<Map<String, Tensor>> evalSamples, QuantizationOptions base) throws Exception {
+            List<Map<String, Tensor>> evalSamples, QuantizationOptions base)
+            throws SimulatorException, GoldenException, IOException {
         String output = floatProgram.outputs().get(0);
         List<Tensor> golden = new ArrayList<>();
         try (GoldenRunner g = GoldenRunner.of(floatModel, modelName)) {

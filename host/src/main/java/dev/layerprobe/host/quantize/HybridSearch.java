@@ -1,6 +1,7 @@
 package dev.layerprobe.host.quantize;
 
 import dev.layerprobe.host.compare.Metrics;
+import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
@@ -144,7 +145,7 @@ public final class HybridSearch {
      */
     public Result run(NpuProgram floatProgram, Calibration calibration, ModelProto floatModel, String modelName,
             List<Map<String, Tensor>> evalSamples, QuantizationOptions base, Map<String, LayerPrecision> start,
-            LayerPrecision to, double targetCos, int maxLayers) throws Exception {
+            LayerPrecision to, double targetCos, int maxLayers) throws SimulatorException, GoldenException {
         String output = floatProgram.outputs().get(0);
         List<Tensor> golden = new ArrayList<>();
         List<Map<String, Tensor>> goldenAll = new ArrayList<>();

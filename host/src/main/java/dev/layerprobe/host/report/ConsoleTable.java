@@ -63,14 +63,18 @@ public final class ConsoleTable {
     }
 
     static String cos(MetricResult m) {
-        if (m == null) {
-            return "";
-        }
-        double c = m.cos();
-        if (Double.isNaN(c)) {
+        return m == null ? "" : cos5(m.cos());
+    }
+
+    /**
+     * A cosine as every LayerProbe table and sentence prints it: five decimals, truncated toward zero
+     * (see the class comment), {@code nan} for NaN.
+     */
+    public static String cos5(double cos) {
+        if (Double.isNaN(cos)) {
             return "nan";
         }
-        double t = c >= 0 ? Math.floor(c * 1e5) / 1e5 : Math.ceil(c * 1e5) / 1e5;
+        double t = cos >= 0 ? Math.floor(cos * 1e5) / 1e5 : Math.ceil(cos * 1e5) / 1e5;
         return String.format(Locale.ROOT, "%.5f", t);
     }
 }

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import dev.layerprobe.host.compare.MetricResult;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The result of one analysis, as written to {@code report.json} by {@link ReportWriter}
@@ -154,17 +156,18 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * The device (or emulated agent) the runtime column came from.
      *
      * @param name device name as the agent reports it
-     * @param backend agent backend (simulator, onnxruntime, exec)
+     * @param backend the agent's backend name ({@code sim}, {@code ort}, {@code exec})
      * @param profile device profile name
      * @param faults active faults, e.g. {@code "depth_to_space_mode_swap@upsample1"}
-     * @param versions component versions
+     * @param versions component versions, sorted by component so that report.json is the same from run to run
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Device(String name, String backend, String profile, List<String> faults,
             Map<String, String> versions) {
         public Device {
             faults = faults == null ? List.of() : List.copyOf(faults);
-            versions = versions == null ? Map.of() : Map.copyOf(versions);
+            // Map.copyOf would iterate in an order that changes with every JVM.
+            versions = versions == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(versions));
         }
     }
 

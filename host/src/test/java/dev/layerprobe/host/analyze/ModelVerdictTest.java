@@ -17,6 +17,7 @@ import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.host.input.ImageLoader;
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.host.quantize.QuantizationOptions;
+import dev.layerprobe.host.report.ConsoleTable;
 import dev.layerprobe.host.report.Report;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
@@ -87,7 +88,7 @@ class ModelVerdictTest {
         assertTrue(m.get("amplification").asDouble() > ModelVerdicts.AMPLIFIES, m.toString());
         assertTrue(m.get("worst_layer_cos").asDouble() > 0.999, "every layer's own error is small: " + m);
         assertTrue(s.get("verdict").asText().startsWith("the quantized model is wrong at its output 'heatmaps' (entire"
-                + " cos " + ModelVerdicts.cos5(cos) + "): the loss is spread"), s.get("verdict").asText());
+                + " cos " + ConsoleTable.cos5(cos) + "): the loss is spread"), s.get("verdict").asText());
         // report.html shows the model verdict with its case.
         String html = Files.readString(tmp.resolve("pose").resolve("report.html"));
         assertTrue(html.contains("id=\"model-verdict\"") && html.contains("<code>spread_amplified</code>")

@@ -138,10 +138,10 @@ class HtmlReportTest {
 
     @Test
     void ninesScaleSeparatesThresholdsFromOne() {
-        assertEquals(2.0, HtmlReport.nines(0.99), 1e-9);
-        assertEquals(HtmlReport.MAX_NINES, HtmlReport.nines(1.0));
-        assertEquals(0.0, HtmlReport.nines(-0.3));
-        assertTrue(Double.isNaN(HtmlReport.nines(Double.NaN)));
+        assertEquals(2.0, HtmlCharts.nines(0.99), 1e-9);
+        assertEquals(HtmlCharts.MAX_NINES, HtmlCharts.nines(1.0));
+        assertEquals(0.0, HtmlCharts.nines(-0.3));
+        assertTrue(Double.isNaN(HtmlCharts.nines(Double.NaN)));
     }
 
     @Test
