@@ -14,6 +14,7 @@ public final class AgentMain {
     }
 
     public static void main(String[] args) {
+        NettyDefaults.apply();
         AgentConfig config;
         try {
             config = AgentArgs.parse(args);

@@ -28,7 +28,6 @@ import dev.layerprobe.core.tensor.Tensor;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Context;
-import dev.layerprobe.agent.NettyDefaults;
 import dev.layerprobe.agent.access.TokenFile;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -114,7 +113,6 @@ public final class AgentClient implements AutoCloseable {
      * which it then frees and allocates again. Small answers still get small reads.
      */
     private static NettyChannelBuilder transport(NettyChannelBuilder b) {
-        NettyDefaults.apply();
         return b.maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES).flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
                 .withOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(2048, 16 << 10, 256 << 10));
     }
