@@ -40,9 +40,9 @@ import java.util.function.Function;
  * {@link #pullLayer} hands a stored layer's bytes to a {@link ByteSink} without copying them.
  * Uploads send 1 MiB chunks only while the transport is ready (flow control).
  *
- * <p>This class maps the Java API onto the protocol and makes the unary calls; {@link AgentChannels}
- * opens the channel, and each streaming call is a class of its own: {@link UploadModelSender},
- * {@link RunReceiver}, {@link PullDumpReceiver} (with its in-place parser,
+ * <p>This class maps the Java API onto the protocol and makes the unary calls; {@code AgentChannels}
+ * opens the channel, and each streaming call is a class of its own: {@code UploadModelSender},
+ * {@code RunReceiver}, {@code PullDumpReceiver} (with its in-place parser,
  * {@link dev.layerprobe.host.client.wire.InPlaceParser}).
  *
  * <p>Failures are {@link AgentException}s with one-line messages naming the device address.
