@@ -17,10 +17,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * One {@code UploadModel} call, sending: a header with the model's name, size and sha256, then
  * {@link AgentClient#UPLOAD_CHUNK_BYTES} chunks, each made and sent only while the transport is
- * ready (flow control) rather than all queued at once. gRPC calls the ready handler serially,
- * possibly spuriously; {@code done} makes extra calls harmless. The caller's
- * thread waits for the agent's answer and checks that the model id it assigned is the sha256 of
- * the bytes. One instance per call.
+ * ready (flow control) rather than all queued at once. The caller's thread waits for the agent's
+ * answer and checks that the model id it assigned is the sha256 of the bytes.
+ *
+ * <p>One instance per call. gRPC calls its handlers one at a time (the ready handler possibly
+ * spuriously: {@code done} makes extra calls harmless); the waiting thread touches only the future.
+ * The model array is read, never copied whole, and must not change until the call returns.
  */
 final class UploadModelSender implements ClientResponseObserver<UploadModelRequest, UploadModelResponse> {
     private final byte[] model;
