@@ -2,6 +2,7 @@ package dev.layerprobe.bench;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.agent.NettyDefaults;
 import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.host.client.AgentClient;
@@ -72,6 +73,8 @@ public final class TransferBench {
                 }
             }
         }
+        // As layerprobe's and the agent's main do: the transport is measured as they run it.
+        NettyDefaults.apply();
         int layers = Math.max(1, (int) (((long) mib << 20) / LAYER_BYTES));
         long total = (long) layers * LAYER_BYTES;
         try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0)

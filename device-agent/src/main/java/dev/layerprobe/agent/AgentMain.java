@@ -39,6 +39,7 @@ public final class AgentMain implements Callable<Integer> {
     CommandSpec spec;
 
     public static void main(String[] args) {
+        NettyDefaults.apply();
         System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
     }
 

@@ -156,7 +156,6 @@ public final class AgentServer implements AutoCloseable {
                     + " without authentication: pass --token-file FILE (with --tls-cert/--tls-key to encrypt),"
                     + " or --insecure to let anyone who reaches the port use the agent");
         }
-        NettyDefaults.apply();
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()));
         if (config.tls()) {
             builder.sslContext(serverTls(config));

@@ -3,8 +3,12 @@ package dev.layerprobe.agent;
 import io.netty.util.ResourceLeakDetector;
 
 /**
- * Process-wide Netty settings for LayerProbe's agent and client, applied before either opens a
- * channel.
+ * Process-wide Netty settings for LayerProbe's programs. They belong to the process, not to a
+ * server or a client, so only a program's {@code main} applies them, once, before it opens a
+ * channel: {@code LayerProbeCli.main} (the host, whose {@code agent} command and embedded device
+ * serve from the same process) and {@link AgentMain#main} (the standalone agent). A library call
+ * never changes them behind its caller's back; an application or test that embeds the agent or
+ * the client and wants them calls {@link #apply()} itself.
  *
  * <p>Netty's buffer leak detection is off unless asked for with
  * {@code -Dio.netty.leakDetection.level=...}: LayerProbe hands no buffers of its own to Netty (gRPC
@@ -18,7 +22,7 @@ public final class NettyDefaults {
     private NettyDefaults() {
     }
 
-    /** Idempotent. */
+    /** Idempotent; takes effect for buffers allocated afterwards. */
     public static void apply() {
         if (System.getProperty(LEAK_PROPERTY) == null) {
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);

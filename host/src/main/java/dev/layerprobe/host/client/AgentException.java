@@ -78,6 +78,16 @@ public final class AgentException extends Exception {
         };
     }
 
+    /**
+     * The device at {@code target} broke a stream's framing.
+     *
+     * @param protocol what it broke, e.g. "Run protocol"
+     * @param what what it sent, or did not
+     */
+    static AgentException brokenProtocol(String target, String protocol, String what) {
+        return new AgentException(Code.PROTOCOL, "device at " + target + " broke the " + protocol + ": " + what, null);
+    }
+
     private static String describe(Status s) {
         String d = s.getDescription();
         Throwable c = s.getCause();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.agent.NettyDefaults;
 import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.host.client.AgentClient;
@@ -30,6 +31,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,6 +43,12 @@ class RunPullTest {
 
     @TempDir
     Path tmp;
+
+    /** These pulls move hundreds of MiB through Netty, as {@code layerprobe pull} does: with its main's settings. */
+    @BeforeAll
+    static void applyNettyDefaults() {
+        NettyDefaults.apply();
+    }
 
     private AgentServer agent;
     private String runId;

@@ -1,0 +1,120 @@
+package dev.layerprobe.host.client;
+
+import dev.layerprobe.agent.access.TokenFile;
+import dev.layerprobe.core.OneLine;
+import io.grpc.ClientInterceptor;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Opens the channels an {@link AgentClient} talks to an agent over: parses {@code HOST:PORT},
+ * chooses plaintext or TLS, attaches the bearer token, and gives every channel the same transport
+ * settings. Channels connect lazily, on their first call.
+ *
+ * <p>Transport: gRPC's Netty transport, on Netty's native epoll where
+ * {@code netty-transport-native-epoll} loads (Linux on x86-64 and 64-bit ARM; the jars come with
+ * the agent's runtime dependencies) and on Java NIO elsewhere, with gRPC's shared event loops, so a
+ * channel has no threads of its own. gRPC makes that choice when it finds the native library, and
+ * it is left to it: choosing here would mean owning event loops that every client then has to shut
+ * down. Process-wide Netty settings are not made here ({@code NettyDefaults}, applied by the
+ * programs' {@code main}).
+ *
+ * <p>Stateless; the returned channel belongs to the caller.
+ */
+final class AgentChannels {
+    private static final Metadata.Key<String> AUTHORIZATION =
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private AgentChannels() {
+    }
+
+    /** A plaintext channel to {@code host:port} without a token. */
+    static ManagedChannel plaintext(String host, int port) {
+        return transport(host, port).usePlaintext().build();
+    }
+
+    /**
+     * A channel to an endpoint: TLS if it names a CA, its bearer token on every call if it names a
+     * token file.
+     *
+     * @throws AgentException with code BAD_ADDRESS when the address does not parse, BAD_CREDENTIALS
+     *     when the token file or the CA file cannot be used
+     */
+    static ManagedChannel open(AgentEndpoint endpoint) throws AgentException {
+        HostPort hp = HostPort.parse(endpoint.address());
+        NettyChannelBuilder b = transport(hp.host(), hp.port());
+        if (endpoint.tlsCa() == null) {
+            b.usePlaintext();
+        } else {
+            b.sslContext(trusting(endpoint.tlsCa()));
+        }
+        if (endpoint.tokenFile() != null) {
+            b.intercept(bearer(endpoint.tokenFile()));
+        }
+        return b.build();
+    }
+
+    /**
+     * The transport settings every channel to an agent gets: the client's message size limit, a
+     * flow-control window of several dump chunks ({@link AgentClient#FLOW_CONTROL_WINDOW_BYTES}),
+     * and socket reads that grow up to 256 KiB while data keeps coming (Netty's default stops at
+     * 64 KiB): a dump stream then costs a quarter of the read calls and wake-ups, which on loopback
+     * is most of what the host spends per byte. Larger reads measured no faster and take whole
+     * chunks of Netty's pool (2 MiB under gRPC), which it then frees and allocates again. Small
+     * answers still get small reads.
+     */
+    private static NettyChannelBuilder transport(String host, int port) {
+        return NettyChannelBuilder.forAddress(host, port).maxInboundMessageSize(AgentClient.MAX_INBOUND_MESSAGE_BYTES)
+                .flowControlWindow(AgentClient.FLOW_CONTROL_WINDOW_BYTES)
+                .withOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(2048, 16 << 10, 256 << 10));
+    }
+
+    private static SslContext trusting(Path ca) throws AgentException {
+        try {
+            return GrpcSslContexts.forClient().trustManager(ca.toFile()).build();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new AgentException(AgentException.Code.BAD_CREDENTIALS, "cannot use --tls-ca " + ca
+                    + " (PEM certificates expected): " + OneLine.ofRootCause(e), e);
+        }
+    }
+
+    private static ClientInterceptor bearer(Path tokenFile) throws AgentException {
+        Metadata headers = new Metadata();
+        try {
+            headers.put(AUTHORIZATION, "Bearer " + TokenFile.read(tokenFile));
+        } catch (TokenFile.InvalidTokenFileException e) {
+            throw new AgentException(AgentException.Code.BAD_CREDENTIALS, e.getMessage(), e);
+        }
+        return MetadataUtils.newAttachHeadersInterceptor(headers);
+    }
+
+    /** A parsed {@code HOST:PORT}; IPv6 hosts come in brackets and leave without them. */
+    record HostPort(String host, int port) {
+        static HostPort parse(String target) throws AgentException {
+            int colon = target.lastIndexOf(':');
+            String host = colon <= 0 ? "" : target.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            int port = -1;
+            try {
+                port = Integer.parseInt(target.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                // reported below with the whole address
+            }
+            if (host.isEmpty() || port < 1 || port > 65535) {
+                throw new AgentException(AgentException.Code.BAD_ADDRESS, "bad device address '" + target
+                        + "', expected HOST:PORT (e.g. 127.0.0.1:50051)", null);
+            }
+            return new HostPort(host, port);
+        }
+    }
+}
