@@ -44,7 +44,7 @@ import java.util.stream.Collectors;
  * (so grpcurl works) on one gRPC server. It takes a {@link ServerBuilder} so that tests hand it an
  * in-process builder; {@link #netty(AgentConfig)} builds the real one.
  *
- * <p>Access (DESIGN §8): with a token file, every call but health checks must carry the bearer
+ * <p>Access (docs/architecture.md#wire-protocol): with a token file, every call but health checks must carry the bearer
  * token ({@link BearerTokenInterceptor}); other calls without a deadline get the config's default
  * one ({@link DefaultDeadlineInterceptor}); request messages that do not parse get INVALID_ARGUMENT
  * ({@link RequestParsing}); {@link #netty} adds TLS and refuses to expose an

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The {@code manifest.json} of a dump directory (DESIGN §9), as Jackson reads and writes it
+ * The {@code manifest.json} of a dump directory (docs/architecture.md#dumps-on-disk), as Jackson reads and writes it
  * (snake_case keys). Layers are in execution order and only complete layers are listed; a dump
  * whose writer finished has {@code complete = true}. Immutable.
  *

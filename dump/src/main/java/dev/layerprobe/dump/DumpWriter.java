@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Writes a dump directory (DESIGN §9): one {@code .npy} per layer and a {@code manifest.json}
+ * Writes a dump directory (docs/architecture.md#dumps-on-disk): one {@code .npy} per layer and a {@code manifest.json}
  * listing the layers in execution order. Layers stream in: {@link #beginLayer}, any number of
  * {@link #write} calls with C-order little-endian bytes, {@link #endLayer}. After every completed
  * layer the manifest is rewritten atomically (temporary file, then move), so a crash leaves a valid

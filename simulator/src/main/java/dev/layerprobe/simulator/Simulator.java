@@ -11,7 +11,7 @@ import java.util.Set;
  * Entry point of the NPU simulator: ONNX model in, {@link NpuProgram} out.
  *
  * <p>A float ONNX model compiles to a float program (the simulator's float reference). A QDQ
- * model (QuantizeLinear/DequantizeLinear pairs, DESIGN §5) compiles to a quantized program whose
+ * model (QuantizeLinear/DequantizeLinear pairs, docs/architecture.md#the-quantized-model-is-a-qdq-file) compiles to a quantized program whose
  * numerics come from the {@link dev.layerprobe.simulator.profile.DeviceProfile}.
  */
 public final class Simulator {

@@ -50,7 +50,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 
 /**
- * The {@code layerprobe.v1.DeviceAgent} service (DESIGN §8) over one {@link Backend}.
+ * The {@code layerprobe.v1.DeviceAgent} service (docs/architecture.md#wire-protocol) over one {@link Backend}.
  *
  * <ul>
  *   <li>{@code GetInfo}: the device, backend, capabilities, versions, profile and active faults, and

@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
 
 /**
  * Runs kept on the agent's disk, so a host can list them and pull their dumps later, resuming where
- * a pull stopped (DESIGN §8). Each run is a directory {@code <runs dir>/<run id>/} holding one
+ * a pull stopped (docs/architecture.md#wire-protocol). Each run is a directory {@code <runs dir>/<run id>/} holding one
  * {@code NNNN.bin} per layer (the layer's bytes exactly as {@code Run} streamed them),
  * {@code layers.idx} (the layers' headers and sha256s, appended as each layer completes) and, once
  * the run has finished, {@code run.pb} (its {@link RunInfo}); a directory without {@code run.pb} is

@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * LayerProbe's own layout (DESIGN §9, {@link DumpWriter}): {@code manifest.json} plus one
+ * LayerProbe's own layout (docs/architecture.md#dumps-on-disk, {@link DumpWriter}): {@code manifest.json} plus one
  * {@code .npy} per layer, quantized layers as codes with their scale and zero point. Also serves
  * plain {@code .npy} folders (name {@value #NPY}): one layer per file, in file-name order, named
  * after the file.

@@ -20,7 +20,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Recognises the signature of a device fault (DESIGN §7) from one layer run alone on the device
+ * Recognises the signature of a device fault (docs/architecture.md#device-profiles-and-faults) from one layer run alone on the device
  * and on the simulator with identical inputs: the plain-words pattern that the difference between
  * the two outputs follows. Each check is a heuristic over the codes (or the real values for a float
  * layer); the first that fits wins. Never throws: an unrecognised difference gives empty.

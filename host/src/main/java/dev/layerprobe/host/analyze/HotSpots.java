@@ -29,7 +29,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Quantization hot spots (DESIGN §2): the layers that lose most accuracy in quantization, each
+ * Quantization hot spots (docs/architecture.md#three-results-four-comparisons): the layers that lose most accuracy in quantization, each
  * with a likely cause and the cheapest fix.
  *
  * <p>Layers are ranked twice, by their own error ({@code 1 - per_layer cos}, when per_layer cos is

@@ -8,7 +8,7 @@ import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.Tensor;
 
 /**
- * The four comparisons of one layer (DESIGN §2), accumulated over every input of an analysis:
+ * The four comparisons of one layer (docs/architecture.md#three-results-four-comparisons), accumulated over every input of an analysis:
  * {@code entire} and {@code per_layer} (golden vs simulator), {@code simu_err} (simulator vs
  * runtime, with integer codes compared where both sides share a quantization) and
  * {@code golden_err} (golden vs runtime). A column that never received data reports null.

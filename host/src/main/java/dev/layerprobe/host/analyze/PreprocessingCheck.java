@@ -40,7 +40,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code layerprobe check-input} (DESIGN §2 "Preprocessing"): which preprocessing of the input does
+ * {@code layerprobe check-input} (docs/architecture.md#localization): which preprocessing of the input does
  * the device's first layer agree with?
  *
  * <p>The device runs the model once on the input preprocessed as the user said (or on a tensor the

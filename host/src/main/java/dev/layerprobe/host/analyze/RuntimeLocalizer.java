@@ -13,7 +13,7 @@ import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
- * Finds the runtime fault (DESIGN §2): the first layer in execution order whose device output
+ * Finds the runtime fault (docs/architecture.md#three-results-four-comparisons): the first layer in execution order whose device output
  * departs from the simulator while every producer of its inputs matches. A quantized layer matches
  * when its codes are bit-exact; a float layer when its values agree to cos ≥ {@code floatCos} and
  * within the allclose tolerance.

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * The host's side of the DeviceAgent protocol (DESIGN §8). Owns a {@link ManagedChannel} to the
+ * The host's side of the DeviceAgent protocol (docs/architecture.md#wire-protocol). Owns a {@link ManagedChannel} to the
  * agent (plaintext, or TLS when the {@link AgentEndpoint} names a CA; with the endpoint's bearer
  * token on every call) and closes it in {@link #close()}.
  *

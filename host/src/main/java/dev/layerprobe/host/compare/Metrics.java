@@ -9,7 +9,7 @@ import java.util.Arrays;
  * golden for {@code entire}, {@code per_layer} and {@code golden_err}, the simulator for
  * {@code simu_err}.
  *
- * <p>Definitions and edge cases (DESIGN §2):
+ * <p>Definitions and edge cases (docs/architecture.md#three-results-four-comparisons):
  * <ul>
  *   <li>{@code cos} = Σab / √(Σa²·Σb²); both all-zero → 1.0, exactly one all-zero → 0.0.</li>
  *   <li>{@code euc} = ‖a−b‖₂; {@code rel_euc} = ‖a−b‖₂ / ‖a‖₂, 0.0 when a = b (also both zero),

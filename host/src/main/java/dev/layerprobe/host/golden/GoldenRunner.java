@@ -33,7 +33,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The golden reference (DESIGN §2): the float model in ONNX Runtime with every intermediate tensor
+ * The golden reference (docs/architecture.md#three-results-four-comparisons): the float model in ONNX Runtime with every intermediate tensor
  * exposed. The model is copied with every node output appended as a graph output
  * ({@link IntermediateOutputs#everyNodeOutput}), so one run yields every layer's float32 value keyed
  * by its ONNX tensor name.

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.function.LongConsumer;
 
 /**
- * Pulls a run the agent has stored into a dump directory (DESIGN §9: {@code manifest.json} and one
+ * Pulls a run the agent has stored into a dump directory (docs/architecture.md#dumps-on-disk: {@code manifest.json} and one
  * {@code .npy} per layer, quantized layers as their codes), resuming an interrupted pull.
  *
  * <p>Resuming: layers the directory's manifest already lists are kept when their name and sha256

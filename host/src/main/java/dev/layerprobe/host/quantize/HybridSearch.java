@@ -33,7 +33,7 @@ import java.util.stream.Collectors;
  * quantized model's final output reaches a cos target against ONNX Runtime's float run.
  *
  * <p>Scores the model at the base precision and ranks its layers once by their own
- * {@code per_layer} error (DESIGN §2: each layer fed the golden inputs, on the first one or two
+ * {@code per_layer} error (docs/architecture.md#three-results-four-comparisons: each layer fed the golden inputs, on the first one or two
  * samples). Then, in three phases, each step printed:
  * <ol>
  *   <li><b>greedy</b>: promotes the worst-ranked candidates one at a time (at most

@@ -6,7 +6,7 @@ import java.util.Locale;
 
 /**
  * Prints a report as a fixed-width table in the spirit of RKNN-Toolkit2's accuracy analysis: one
- * row per layer with the cosine of each of the four columns (DESIGN §2), blank where a column has
+ * row per layer with the cosine of each of the four columns (docs/architecture.md#three-results-four-comparisons), blank where a column has
  * no value. Names longer than the column are shortened in the middle with {@code ...}, since ONNX
  * names differ mostly at their ends. The root-cause layer's row ends with {@code <- runtime fault}.
  * Cosines are printed with five decimals, truncated toward zero rather than rounded so that

@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Writes a {@link Report} as one self-contained {@code report.html} (DESIGN §10): inline CSS, inline
+ * Writes a {@link Report} as one self-contained {@code report.html} (docs/architecture.md#reports): inline CSS, inline
  * SVG charts drawn here, and a few lines of inline JavaScript that only sort the layer table. The
  * page references nothing outside itself, so it opens offline and can be mailed as one file.
  *

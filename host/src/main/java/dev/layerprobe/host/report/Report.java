@@ -11,7 +11,7 @@ import java.util.TreeMap;
 
 /**
  * The result of one analysis, as written to {@code report.json} by {@link ReportWriter}
- * (DESIGN §10). Layers are in execution order; each carries the four comparisons of DESIGN §2,
+ * (docs/architecture.md#reports). Layers are in execution order; each carries the four comparisons of docs/architecture.md#three-results-four-comparisons,
  * any of which is null when that column was not computed or the layer has no value there (a
  * tensor inside a fused layer). Immutable.
  *

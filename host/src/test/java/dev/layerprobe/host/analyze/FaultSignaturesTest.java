@@ -19,7 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * {@code layerprobe analyze} end to end with each device fault kind (DESIGN §7) placed on a chosen
+ * {@code layerprobe analyze} end to end with each device fault kind (docs/architecture.md#device-profiles-and-faults) placed on a chosen
  * layer: the runtime root cause is that layer, RunLayer confirms it, and the evidence names the
  * fault's signature in plain words ({@link FaultSignatures}).
  */

@@ -11,7 +11,7 @@ import dev.layerprobe.core.tensor.QuantParams;
 import java.util.List;
 
 /**
- * The profile faults of DESIGN §7 that change the integer arithmetic of an NPU layer, as the
+ * The profile faults of docs/architecture.md#device-profiles-and-faults that change the integer arithmetic of an NPU layer, as the
  * configuration {@link QuantizedLayers} hands to the integer kernels: a zeroed bias, a shifted
  * requantizer, a 16-bit accumulator, an input zero point of 0, a coarse lookup table, channel-
  * reversed input. With no fault of a kind every method returns its argument unchanged, so

@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Binds a layer computed in fp16 (its output marked fp16 in the QDQ model, DESIGN §5) to the
- * emulated NPU's fp16 arithmetic (DESIGN §6). The fp16 numerics are stated here and nowhere else:
+ * Binds a layer computed in fp16 (its output marked fp16 in the QDQ model, docs/architecture.md#the-quantized-model-is-a-qdq-file) to the
+ * emulated NPU's fp16 arithmetic (docs/architecture.md#numerics). The fp16 numerics are stated here and nowhere else:
  * <ul>
  *   <li>values are IEEE binary16; the layer's inputs are rounded to binary16 on entry (a no-op for
  *       fp16 producers, the conversion an fp16 unit does on loading int8 or fp32 values), its

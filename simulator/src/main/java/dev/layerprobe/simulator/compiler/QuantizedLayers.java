@@ -38,7 +38,7 @@ import java.util.Map;
 /**
  * Binds a layer of a quantized program to integer kernels (placement NPU), or, for ops an NPU
  * leaves to the CPU and layers whose quantization is incomplete, to float kernels between a
- * dequantize and a quantize (placement CPU), per DESIGN §6. Which form each op takes is its row in
+ * dequantize and a quantize (placement CPU), per docs/architecture.md#numerics. Which form each op takes is its row in
  * {@link OpTraits}: the integer kernels below, data movement (codes moved exactly, then rescaled if
  * needed) or a lookup table.
  */

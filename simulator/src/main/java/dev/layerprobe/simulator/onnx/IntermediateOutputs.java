@@ -19,7 +19,7 @@ import java.util.Set;
 /**
  * A copy of an ONNX model with intermediate values appended as graph outputs, so that one run of a
  * runtime that only returns graph outputs (ONNX Runtime) yields every layer, each keyed by the name
- * the rest of LayerProbe gives that layer: an ONNX output tensor name (DESIGN §3).
+ * the rest of LayerProbe gives that layer: an ONNX output tensor name (docs/architecture.md#layer-identity).
  *
  * <p>Two selections:
  * <ul>

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * An emulated device (DESIGN §7): its name, numerics and deliberate faults. Loaded from YAML:
+ * An emulated device (docs/architecture.md#device-profiles-and-faults): its name, numerics and deliberate faults. Loaded from YAML:
  * <pre>
  * name: my-npu
  * requant: fixed          # or float

@@ -5,7 +5,7 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Deliberate device bugs an emulated device can carry (DESIGN §7), by their YAML names. Which op
+ * Deliberate device bugs an emulated device can carry (docs/architecture.md#device-profiles-and-faults), by their YAML names. Which op
  * types each kind can be placed on is stated per op, in
  * {@link dev.layerprobe.simulator.ops.OpTraits#faultApplies}.
  */

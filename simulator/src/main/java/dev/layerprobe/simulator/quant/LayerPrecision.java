@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The precision a layer computes and stores its output in, as the quantizer writes it (DESIGN §5,
+ * The precision a layer computes and stores its output in, as the quantizer writes it (docs/architecture.md#the-quantized-model-is-a-qdq-file,
  * §6): an integer type (Q/DQ pairs), fp16 (Cast pairs), or float32 (left in float, on the CPU).
  */
 public enum LayerPrecision {

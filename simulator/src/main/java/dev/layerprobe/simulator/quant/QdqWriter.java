@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes the quantized model as QDQ ONNX (DESIGN §5): the compiled float graph with each layer in
+ * Writes the quantized model as QDQ ONNX (docs/architecture.md#the-quantized-model-is-a-qdq-file): the compiled float graph with each layer in
  * its precision ({@link QuantConfig#precisionOf}), read back by {@link QdqImport}. Graph outputs keep
  * their names, as in ONNX Runtime's quantizer ({@code T_QuantizeLinear_Input -> Q -> DQ -> T}).
  *

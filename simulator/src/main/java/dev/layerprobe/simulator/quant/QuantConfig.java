@@ -22,7 +22,7 @@ import java.util.Set;
 public record QuantConfig(DType activations, DType weights, boolean perChannel, Map<String, LayerPrecision> overrides) {
     private static final Set<DType> WEIGHT_TYPES = Set.of(DType.INT8, DType.INT16, DType.FLOAT16, DType.FLOAT32);
 
-    /** int8 activations and per-channel int8 weights: the default NPU (DESIGN §6). */
+    /** int8 activations and per-channel int8 weights: the default NPU (docs/architecture.md#numerics). */
     public static final QuantConfig INT8 = new QuantConfig(DType.INT8, DType.INT8, true);
     /** Symmetric int16 activations and per-channel int16 weights everywhere. */
     public static final QuantConfig INT16 = new QuantConfig(DType.INT16, DType.INT16, true);

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each profile fault kind of DESIGN §7 on a small int8 program: the faulted layer departs from the
+ * Each profile fault kind of docs/architecture.md#device-profiles-and-faults on a small int8 program: the faulted layer departs from the
  * clean program in the way the device bug looks, every layer before it stays bit-identical.
  * <pre>
  * x -> Conv(3->8, 3x3) -> t1 -> Sigmoid -> s -> Conv(8->8, 3x3) -> t2 ---> Add -> a -> GlobalAveragePool -> gp

@@ -4,7 +4,7 @@ import dev.layerprobe.simulator.profile.RequantMode;
 
 /**
  * Scales an integer accumulator by a real multiplier {@code M} to an output code, the one step
- * where integer NPUs and float references differ. The conventions of the emulated NPU (DESIGN §6)
+ * where integer NPUs and float references differ. The conventions of the emulated NPU (docs/architecture.md#numerics)
  * live here:
  * <ul>
  *   <li>{@link RequantMode#FIXED}: {@code M = m * 2^-s} with a Q31 mantissa {@code m} in

@@ -10,7 +10,7 @@ import java.math.RoundingMode;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The two requantization rules of DESIGN §6: Q31 fixed point (half away from zero) and float32 (half to even). */
+/** The two requantization rules of docs/architecture.md#numerics: Q31 fixed point (half away from zero) and float32 (half to even). */
 class RequantizerTest {
 
     private static long fixed(double m, long acc) {
