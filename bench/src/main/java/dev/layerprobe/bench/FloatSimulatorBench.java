@@ -210,9 +210,8 @@ public final class FloatSimulatorBench {
     }
 
     private static void runOrt(OrtSession session, Map<String, OnnxTensor> feeds) throws OrtException {
-        try (OrtSession.Result r = session.run(feeds)) {
-            // Closing the result frees its native output buffers.
-        }
+        // Closing the result frees its native output buffers.
+        session.run(feeds).close();
     }
 
     /**

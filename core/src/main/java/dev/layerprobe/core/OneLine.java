@@ -18,7 +18,7 @@ public final class OneLine {
         if (text == null) {
             return "";
         }
-        for (String line : text.split("\\R")) {
+        for (String line : text.split("\\R", -1)) {
             if (!line.isBlank()) {
                 return line.strip();
             }

@@ -246,7 +246,11 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
             return this;
         }
 
-        /** @throws IllegalArgumentException naming the flag of a value out of its range, see {@link AgentConfig} */
+        /**
+         * Checks every value against its range and builds the configuration.
+         *
+         * @throws IllegalArgumentException naming the flag of a value out of its range, see {@link AgentConfig}
+         */
         public AgentConfig build() {
             return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
                     maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline,

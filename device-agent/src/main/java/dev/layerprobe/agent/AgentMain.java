@@ -1,5 +1,6 @@
 package dev.layerprobe.agent;
 
+import dev.layerprobe.core.io.Terminal;
 import dev.layerprobe.core.ExitCode;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.OneLine;
@@ -40,7 +41,7 @@ public final class AgentMain implements Callable<Integer> {
 
     public static void main(String[] args) {
         NettyDefaults.apply();
-        System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+        System.exit(commandLine(Terminal.stdout(), Terminal.stderr()).execute(args));
     }
 
     /** The standalone agent's command line, writing to the given streams. */

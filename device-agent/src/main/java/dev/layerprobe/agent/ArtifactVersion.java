@@ -17,6 +17,8 @@ public final class ArtifactVersion {
     }
 
     /**
+     * The version Maven packaged the artifact with, or {@link #UNKNOWN} when run from classes.
+     *
      * @param anchor   a class from the artifact, whose class loader holds its jar
      * @param artifact the Maven artifact id, e.g. {@code layerprobe-simulator}
      */

@@ -43,9 +43,12 @@ import java.lang.management.OperatingSystemMXBean;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -212,7 +215,7 @@ class AgentFaultTest {
         try {
             List<Future<byte[]>> results = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
-                long seed = 100 + i;
+                long seed = 100L + i;
                 results.add(pool.submit(() -> {
                     // Each client its own connection, its own (idempotent) upload, its own input.
                     ManagedChannel c = loopback();
@@ -238,7 +241,7 @@ class AgentFaultTest {
         byte[] relu = TinyModels.relu();
         String reluId = TestClient.upload(c, relu);
         Random r = new Random(2024);
-        int[] perCode = new int[Status.Code.values().length];
+        Map<Status.Code, Integer> perCode = new EnumMap<>(Status.Code.class);
 
         for (int i = 0; i < 1000; i++) {
             String what = "case " + i;
@@ -260,11 +263,11 @@ class AgentFaultTest {
             assertTrue(code == Status.Code.INVALID_ARGUMENT || code == Status.Code.NOT_FOUND,
                     what + ": " + code + " " + d);
             assertTrue(d != null && !d.isBlank() && !d.contains("\n"), what + ": " + d);
-            perCode[code.ordinal()]++;
+            perCode.merge(code, 1, Integer::sum);
         }
 
         System.out.printf("1000 malformed calls: %d INVALID_ARGUMENT, %d NOT_FOUND%n",
-                perCode[Status.Code.INVALID_ARGUMENT.ordinal()], perCode[Status.Code.NOT_FOUND.ordinal()]);
+                perCode.getOrDefault(Status.Code.INVALID_ARGUMENT, 0), perCode.getOrDefault(Status.Code.NOT_FOUND, 0));
         DeviceAgentGrpc.newBlockingStub(c).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
                 .getInfo(GetInfoRequest.getDefaultInstance());
         byte[] out = TestClient.runBytes(c, RunRequest.newBuilder().setModelId(reluId).setFormat(DumpFormat.FLOAT)
@@ -300,7 +303,7 @@ class AgentFaultTest {
             }
             case 2 -> {
                 long[] sizes = {-1, 0, Long.MAX_VALUE, Long.MIN_VALUE, AgentConfig.MAX_MODEL_BYTES_LIMIT + 1,
-                    1L << 40 + r.nextInt(20)};
+                    1L << (40 + r.nextInt(20))};
                 long size = sizes[r.nextInt(sizes.length)];
                 return upload(c, "declared size " + size, model, size);
             }
@@ -347,7 +350,7 @@ class AgentFaultTest {
                         .runLayer(RunLayerRequest.newBuilder().setModelId(id).setLayer("y").build()));
             }
             case 6 -> {
-                String[] ids = {"", "../../etc/passwd", "/tmp/model.onnx", modelId.toUpperCase(),
+                String[] ids = {"", "../../etc/passwd", "/tmp/model.onnx", modelId.toUpperCase(Locale.ROOT),
                     modelId.substring(1), modelId + "0", "model.onnx"};
                 String id = ids[r.nextInt(ids.length)];
                 return call("Run of model id '" + id + "'", () -> TestClient.runBytes(c,

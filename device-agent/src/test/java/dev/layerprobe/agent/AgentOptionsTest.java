@@ -177,7 +177,7 @@ class AgentOptionsTest {
         // The systemd unit's ExecStart and the launcher's example, as shipped by packaging/make-dist.
         String unit = Files.readString(Path.of("..", "packaging", "systemd", "layerprobe-agent.service"));
         String execStart = unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow();
-        String[] words = execStart.substring("ExecStart=".length()).trim().split("\\s+");
+        String[] words = execStart.substring("ExecStart=".length()).trim().split("\\s+", -1);
         assertTrue(words[0].endsWith("/bin/layerprobe-agent"), execStart);
 
         AgentConfig unitConfig = config(Arrays.copyOfRange(words, 1, words.length));
@@ -187,7 +187,7 @@ class AgentOptionsTest {
 
         String launcher = Files.readString(Path.of("..", "packaging", "bin", "layerprobe-agent"));
         String example = launcher.lines().filter(l -> l.startsWith("#   layerprobe-agent ")).findFirst().orElseThrow();
-        String[] exampleWords = example.substring("#   layerprobe-agent ".length()).trim().split("\\s+");
+        String[] exampleWords = example.substring("#   layerprobe-agent ".length()).trim().split("\\s+", -1);
         assertEquals("ort", config(exampleWords).backend());
     }
 }

@@ -36,6 +36,7 @@ import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayOutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -66,7 +67,7 @@ class AgentServerTest {
     }
 
     private DeviceAgentGrpc.DeviceAgentBlockingStub connect() {
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+        channel = NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port())).usePlaintext().build();
         return DeviceAgentGrpc.newBlockingStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
     }
 
@@ -75,7 +76,7 @@ class AgentServerTest {
         // 6 MiB of dumps, far more than the transport's buffers, so flow control is exercised.
         FakeBackend backend = new FakeBackend(DeviceProfile.DEFAULT, FakeBackend.int8Layers(6, 1, 16, 256, 256));
         AgentConfig config = AgentConfig.builder().port(0).build();
-        server = new AgentServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), config,
+        server = new AgentServer(NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)), config,
                 backend).start();
         DeviceAgentGrpc.DeviceAgentBlockingStub agent = connect();
 

@@ -81,7 +81,7 @@ public final class QuantParams {
         // The quotient in float32, as the ONNX reference and ONNX Runtime (MLAS) divide: a double
         // quotient of e.g. 0.8446728f / 0.08891293f is 9.4999..., where float32 gives the tie 9.5.
         double v = Math.rint(real / scale(channel)) + zeroPoint(channel);
-        return (long) Math.max(qmin(), Math.min(qmax(), v));
+        return (long) Math.max((double) qmin(), Math.min((double) qmax(), v));
     }
 
     public float dequantize(long code, int channel) {

@@ -87,7 +87,7 @@ public record ExecConfig(String device, String command, List<String> args, Map<S
             if (!x.get("env").isObject()) {
                 throw bad(file, "exec.env must map names to values");
             }
-            x.get("env").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+            x.get("env").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
         }
         String dumpDir = x.hasNonNull("dump_dir") ? x.get("dump_dir").asText() : "dumps";
         if (Path.of(dumpDir).isAbsolute() || dumpDir.contains("..")) {

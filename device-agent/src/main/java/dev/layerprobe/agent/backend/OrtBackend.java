@@ -126,7 +126,7 @@ public final class OrtBackend implements Backend {
         }
         // Created outside the lock: ONNX Runtime optimizes the graph for a while on big models, and
         // runs of other models must not wait for that.
-        Session created = Session.create(env, model, "model " + shortId(modelId));
+        Session created = Session.create(model, "model " + shortId(modelId));
         synchronized (sessions) {
             Session raced = sessions.get(modelId);
             if (raced != null) {
@@ -190,7 +190,7 @@ public final class OrtBackend implements Backend {
             this.inputs = List.copyOf(in);
         }
 
-        static Session create(OrtEnvironment env, byte[] bytes, String name) throws LayerProbeException {
+        static Session create(byte[] bytes, String name) throws LayerProbeException {
             ModelProto model = OnnxGraphs.parseModel(bytes, name);
             IntermediateOutputs exposed = IntermediateOutputs.quantizedLayers(model);
             OrtSession session = OrtSessions.open(exposed.model().toByteArray(), 0, name);

@@ -81,7 +81,7 @@ public final class ModelStore {
     }
 
     public boolean contains(String id) {
-        return isModelId(id) && (models.containsKey(id) || dir != null && Files.isRegularFile(file(id)));
+        return isModelId(id) && (models.containsKey(id) || (dir != null && Files.isRegularFile(file(id))));
     }
 
     private Path file(String id) {

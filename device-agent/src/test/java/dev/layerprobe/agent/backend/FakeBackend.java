@@ -141,7 +141,7 @@ public final class FakeBackend implements Backend {
         long[] zps = new long[channels];
         for (int c = 0; c < channels; c++) {
             scales[c] = 0.01f * (c + 1);
-            zps[c] = 128 + c;
+            zps[c] = 128L + c;
         }
         QuantParams q = new QuantParams(DType.UINT8, scales, zps, 1);
         return new FakeLayer(layer(index, name, op, Placement.NPU, q, List.of(name + "_conv", name + "_relu")),

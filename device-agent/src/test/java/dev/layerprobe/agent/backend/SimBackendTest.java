@@ -2,6 +2,7 @@ package dev.layerprobe.agent.backend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,6 +46,7 @@ class SimBackendTest {
         }, 4);
 
         try (LoadedModel a = backend.load(TinyModels.relu(), "id-1"); LoadedModel b = backend.load(TinyModels.relu(), "id-1")) {
+            assertNotSame(a, b, "each load is its own model");
             assertEquals(1, compiled.size());
             assertSame(PROFILE, compiled.get(0).profile(), "faults reach the compiler through the profile");
         }

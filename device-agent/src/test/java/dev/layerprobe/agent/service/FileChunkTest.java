@@ -41,6 +41,7 @@ class FileChunkTest {
     }
 
     @Test
+    @SuppressWarnings("try") // closes the file inside the block on purpose, to check reads after close
     void readsAcrossMappingWindowsMatchTheFile() throws Exception {
         try (LayerFile f = layer(1 << 20, 64 << 10)) {
             Random r = new Random(5);

@@ -44,7 +44,7 @@ class ModelStoreTest {
     void idsAreLowercaseSha256Hex() {
         assertEquals("9f64a747e1b97f131fabb6b447296c9b6f0201e79fb3c5356e6c77e89b6a806a", ID);
         assertTrue(ModelStore.isModelId(ID));
-        assertFalse(ModelStore.isModelId(ID.toUpperCase()));
+        assertFalse(ModelStore.isModelId(ID.toUpperCase(java.util.Locale.ROOT)));
         assertFalse(ModelStore.isModelId("../../etc/passwd"));
         assertThrows(IllegalArgumentException.class, () -> new ModelStore().put("abc", MODEL));
     }

@@ -66,7 +66,7 @@ public final class RknnRuntimeLayout implements DumpLayout {
             if (!seen.add(tensor)) {
                 continue;
             }
-            String[] dims = m.group(4).split("_");
+            String[] dims = m.group(4).split("_", -1);
             int[] shape = new int[dims.length];
             for (int i = 0; i < dims.length; i++) {
                 shape[i] = Integer.parseInt(dims[i]);

@@ -177,7 +177,7 @@ public final class RknnSnapshotLayout implements DumpLayout {
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII)) {
             String line;
             while ((line = r.readLine()) != null) {
-                for (String tok : line.trim().split("\\s+")) {
+                for (String tok : line.trim().split("\\s+", -1)) {
                     if (tok.isEmpty()) {
                         continue;
                     }

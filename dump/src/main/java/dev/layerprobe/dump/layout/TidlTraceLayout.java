@@ -182,7 +182,7 @@ public final class TidlTraceLayout implements DumpLayout {
             if (line.isEmpty() || line.startsWith("#")) {
                 continue;
             }
-            String[] t = line.split("\\s+");
+            String[] t = line.split("\\s+", -1);
             try {
                 if (t.length < 3) {
                     throw new NumberFormatException();

@@ -95,14 +95,14 @@ public final class VitisDumpLayout implements DumpLayout {
                 if (line.isEmpty() || line.startsWith("#")) {
                     continue;
                 }
-                String[] t = line.split("\\s+");
+                String[] t = line.split("\\s+", -1);
                 try {
                     if (t.length < 2 || t.length > 3) {
                         throw new NumberFormatException();
                     }
                     int[] shape = null;
                     if (t.length == 3) {
-                        String[] d = t[2].split("x");
+                        String[] d = t[2].split("x", -1);
                         shape = new int[d.length];
                         for (int i = 0; i < d.length; i++) {
                             shape[i] = Integer.parseInt(d[i]);

@@ -82,8 +82,7 @@ public record MapFile(Map<String, String> names, FixedPointOptions fixedPoint) {
         if (!layers.isMissingNode() && !layers.isObject()) {
             throw new DumpFormatException(file + ": 'layers' must map dump layer names to ONNX names");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = layers.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : layers.properties()) {
             JsonNode v = e.getValue();
             if (v.isTextual()) {
                 names.put(e.getKey(), v.asText());

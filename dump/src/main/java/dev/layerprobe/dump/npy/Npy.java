@@ -176,7 +176,7 @@ public final class Npy {
             throw new IOException(what + ": " + e.getMessage(), e);
         }
         List<Integer> dims = new ArrayList<>();
-        for (String part : s.group(1).split(",")) {
+        for (String part : s.group(1).split(",", -1)) {
             String p = part.trim().toUpperCase(Locale.ROOT).replace("L", "");
             if (!p.isEmpty()) {
                 dims.add(Integer.parseInt(p));

@@ -59,18 +59,18 @@ public final class NpyWriter implements AutoCloseable {
             return open(file, dtype, shape);
         }
         MessageDigest sha = Sha256.newDigest();
-        long have;
+        long have = 0;
+        boolean sameHeader;
         try (var in = Files.newInputStream(file)) {
-            if (!java.util.Arrays.equals(in.readNBytes(header.length), header)) {
-                in.close();
-                return open(file, dtype, shape);
-            }
+            sameHeader = java.util.Arrays.equals(in.readNBytes(header.length), header);
             byte[] buf = new byte[1 << 16];
-            have = 0;
-            for (int r; (r = in.read(buf)) > 0; ) {
+            for (int r; sameHeader && (r = in.read(buf)) > 0; ) {
                 sha.update(buf, 0, r);
                 have += r;
             }
+        }
+        if (!sameHeader) {
+            return open(file, dtype, shape);
         }
         OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.APPEND), 1 << 16);
         return new NpyWriter(file, out, expected, sha, have);

@@ -145,7 +145,7 @@ public final class RknnErrorAnalysis {
             op = line.substring(1, close).strip();
             rest = line.substring(close + 1).strip();
         }
-        String[] t = rest.replace("|", " | ").strip().split("\\s+");
+        String[] t = rest.replace("|", " | ").strip().split("\\s+", -1);
         if (t.length == 0 || t[0].isEmpty()) {
             throw new DumpFormatException(file + " line " + lineNo + ": no layer name in '" + line + "'");
         }

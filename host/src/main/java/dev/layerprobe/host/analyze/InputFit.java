@@ -167,14 +167,14 @@ final class InputFit {
         }
         List<MixUp> all = new ArrayList<>();
         for (MixUp m : base) {
-            if (m != MixUp.AS_GIVEN) {
+            if (!m.equals(MixUp.AS_GIVEN)) {
                 all.add(m);
             }
         }
         if (channels > 1) {
             for (MixUp m : base) {
                 String label = "channels reversed" + (channels == 3 ? " (RGB/BGR)" : "")
-                        + (m == MixUp.AS_GIVEN ? "" : ", " + m.label());
+                        + (m.equals(MixUp.AS_GIVEN) ? "" : ", " + m.label());
                 all.add(new MixUp(label, true, m.scale(), m.normalize()));
             }
         }

@@ -99,19 +99,31 @@ final class LayerComparison {
     // The accumulators themselves, for callers that stream a layer in chunks rather than hand it whole.
 
     Metrics entireMetrics() {
-        return entire == null ? entire = new Metrics(atol, rtol) : entire;
+        if (entire == null) {
+            entire = new Metrics(atol, rtol);
+        }
+        return entire;
     }
 
     Metrics perLayerMetrics() {
-        return perLayer == null ? perLayer = new Metrics(atol, rtol) : perLayer;
+        if (perLayer == null) {
+            perLayer = new Metrics(atol, rtol);
+        }
+        return perLayer;
     }
 
     Metrics simuErrMetrics() {
-        return simuErr == null ? simuErr = new Metrics(atol, rtol) : simuErr;
+        if (simuErr == null) {
+            simuErr = new Metrics(atol, rtol);
+        }
+        return simuErr;
     }
 
     Metrics goldenErrMetrics() {
-        return goldenErr == null ? goldenErr = new Metrics(atol, rtol) : goldenErr;
+        if (goldenErr == null) {
+            goldenErr = new Metrics(atol, rtol);
+        }
+        return goldenErr;
     }
 
     /** The layer's output shape as the simulator produced it, or null before any run. */

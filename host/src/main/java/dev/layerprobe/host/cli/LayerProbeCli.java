@@ -1,5 +1,6 @@
 package dev.layerprobe.host.cli;
 
+import dev.layerprobe.core.io.Terminal;
 import dev.layerprobe.agent.NettyDefaults;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -34,8 +35,8 @@ public final class LayerProbeCli implements Runnable {
 
     public static void main(String[] args) {
         NettyDefaults.apply();
-        PrintWriter out = new PrintWriter(System.out, true);
-        PrintWriter err = new PrintWriter(System.err, true);
+        PrintWriter out = Terminal.stdout();
+        PrintWriter err = Terminal.stderr();
         int code = commandLine(out, err).execute(args);
         out.flush();
         err.flush();

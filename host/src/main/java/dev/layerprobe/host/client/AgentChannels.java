@@ -74,7 +74,7 @@ final class AgentChannels {
     private static NettyChannelBuilder transport(String host, int port) {
         return NettyChannelBuilder.forAddress(host, port).maxInboundMessageSize(AgentClient.MAX_INBOUND_MESSAGE_BYTES)
                 .flowControlWindow(AgentClient.FLOW_CONTROL_WINDOW_BYTES)
-                .withOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(2048, 16 << 10, 256 << 10));
+                .withOption(ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(2048, 16 << 10, 256 << 10));
     }
 
     private static SslContext trusting(Path ca) throws AgentException {

@@ -131,11 +131,11 @@ public final class DemoModel {
     }
 
     private Node node(String op, List<String> in, String out, Map<String, Attribute> attrs) {
-        return new Node(op + "_" + (counter++), op, "", in, List.of(out), attrs);
+        return new Node(op + "_" + counter++, op, "", in, List.of(out), attrs);
     }
 
     private String name(String base) {
-        return base + "_" + (counter++);
+        return base + "_" + counter++;
     }
 
     private double gaussian() {

@@ -74,6 +74,8 @@ public final class InputLoader {
     }
 
     /**
+     * Loads one input file as the model's input tensor: an image preprocessed by {@code spec}, or a tensor file.
+     *
      * @param modelShape the model input's shape (NCHW for images); {@code <= 0} for dynamic dims
      * @param spec image preprocessing; ignored for tensor files
      */

@@ -42,7 +42,7 @@ public final class InputShapes {
     }
 
     private static int[] dims(String text, String what) throws InputException {
-        String[] parts = text.toLowerCase(Locale.ROOT).split("[x,]");
+        String[] parts = text.toLowerCase(Locale.ROOT).split("[x,]", -1);
         int[] d = new int[parts.length];
         for (int i = 0; i < parts.length; i++) {
             try {

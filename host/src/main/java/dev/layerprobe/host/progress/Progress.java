@@ -1,5 +1,6 @@
 package dev.layerprobe.host.progress;
 
+import dev.layerprobe.core.io.Terminal;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import me.tongfei.progressbar.ProgressBar;
@@ -7,7 +8,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * Progress of a counted task. On an interactive terminal ({@code System.console() != null}) it
+ * Progress of a counted task. On an interactive terminal it
  * draws a me.tongfei progress bar on stderr; otherwise (CI logs, pipes, tests) it prints plain
  * lines such as {@code calibrating: 16/64}: every step when there are at most 20, else at every
  * tenth of the total, and always the last one, so logs stay short. Close it to finish the bar or
@@ -33,12 +34,12 @@ public final class Progress implements AutoCloseable {
 
     /** A bar on a terminal, else plain lines on stderr. */
     public static Progress start(String label, long total) {
-        return start(label, total, new PrintWriter(System.err, true));
+        return start(label, total, Terminal.stderr());
     }
 
     /** A bar on a terminal, else plain lines on {@code out}. */
     public static Progress start(String label, long total, PrintWriter out) {
-        if (System.console() != null) {
+        if (Terminal.interactive()) {
             ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(label).setInitialMax(total)
                     .setUpdateIntervalMillis(200);
             // Unicode blocks garble on terminals without a UTF-8 charset.

@@ -79,7 +79,7 @@ public final class Quantizer {
                 ? copts.withAlgorithm(CalibrationAlgorithm.KL) : copts;
         LazyInputs samples = new LazyInputs(files, in.name(), shape, spec);
         Calibration c;
-        try (Progress progress = Progress.start("calibrating", files.size() * Calibration.passes(collectWith.algorithm()), out)) {
+        try (Progress progress = Progress.start("calibrating", (long) files.size() * Calibration.passes(collectWith.algorithm()), out)) {
             c = Calibration.collect(floatProgram, samples, collectWith, n -> progress.stepTo(n));
         } catch (LazyInputs.LoadFailure e) {
             throw e.getCause();

@@ -87,10 +87,13 @@ public final class DiagnosisPrinter {
         List<Report.Layer> layers = r.layers();
         for (int i = layers.size() - 1; i >= 0; i--) {
             Report.Layer l = layers.get(i);
-            for (MetricResult m : new MetricResult[] {l.entire(), l.goldenErr()}) {
+            MetricResult[] metrics = {l.entire(), l.goldenErr()};
+            String[] columns = {"entire", "golden_err"};
+            for (int k = 0; k < metrics.length; k++) {
+                MetricResult m = metrics[k];
                 if (m != null && m.hasSpread()) {
                     InputSpread s = m.spread();
-                    String column = m == l.entire() ? "entire" : "golden_err";
+                    String column = columns[k];
                     String worst = s.worstInput() < inputs.size() ? inputs.get(s.worstInput()) : "#" + s.worstInput();
                     out.println(String.format(Locale.ROOT, "  Inputs: %d; at the last layer '%s' %s cos is %.5f"
                             + " pooled, %.5f on average and %.5f at worst (%s); report.json has the mean and worst"

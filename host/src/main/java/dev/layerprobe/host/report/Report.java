@@ -75,7 +75,7 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
     }
 
     /**
-     * The vendor tool's own per-layer table that {@code compare} read, and where it and LayerProbe
+     * The vendor tool's own per-layer table that {@code layerprobe compare} read, and where it and LayerProbe
      * agree: a figure agrees when the vendor's cosine and ours fall in the same band of the summary's
      * thresholds (at or above warn, between wrong and warn, below wrong).
      *

@@ -143,7 +143,7 @@ class OrtAgentEndToEndTest {
         JsonNode fault = r.at("/root_cause/runtime");
         // ONNX Runtime's float kernels and the simulator's round differently at the 1e-5 level; should
         // that flag a layer, the report must say that RunLayer could not confirm it.
-        assertTrue(fault.isNull() || fault.get("evidence").asText().contains("cannot run single layers")
-                && run.out().contains("whose float kernels round differently"), fault + "\n" + run.out());
+        assertTrue(fault.isNull() || (fault.get("evidence").asText().contains("cannot run single layers")
+                && run.out().contains("whose float kernels round differently")), fault + "\n" + run.out());
     }
 }

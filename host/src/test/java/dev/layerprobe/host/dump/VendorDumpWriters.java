@@ -124,7 +124,7 @@ public final class VendorDumpWriters {
         b.append("-".repeat(110)).append('\n');
         b.append(String.format("%-40s%s\n", "[Input] input", toolkit2 ? "1.00000 | 0.0      1.00000 | 0.0" : "1.00000   1.00000"));
         for (ErrorRow r : rows) {
-            String[] ops = r.op().split("\\+");
+            String[] ops = r.op().split("\\+", -1);
             if (ops.length > 1) {
                 b.append("[").append(ops[0]).append("] ").append(r.name()).append("_pre\n");
             }
@@ -304,7 +304,7 @@ public final class VendorDumpWriters {
             float scale = (float) Math.scalb(1.0, -fixPos);
             int[] codes = new int[f.length];
             for (int i = 0; i < f.length; i++) {
-                codes[i] = (int) Math.max(-128, Math.min(127, Math.round(f[i] / scale)));
+                codes[i] = Math.max(-128, Math.min(127, Math.round(f[i] / scale)));
             }
             requantized.add(new Named(n.name(), n.op(), LayerValue.of(new QTensor(t.shape(), codes,
                     dev.layerprobe.core.tensor.QuantParams.perTensor(DType.INT8, scale, 0)))));

@@ -53,7 +53,7 @@ class VendorLayoutRoundTripTest {
     void layerProbeLayoutKeepsCodesAndFloats() throws Exception {
         LayerDump d = DumpLayouts.open(DemoRun.dir().resolve("dumps/simulator"), null, FixedPointOptions.NONE);
         assertEquals(ManifestLayout.NAME, d.layout());
-        assertReadBack(sim, d, FixedPointOptions.NONE, true);
+        assertReadBack(sim, d, true);
     }
 
     @Test
@@ -66,7 +66,7 @@ class VendorLayoutRoundTripTest {
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(ManifestLayout.NPY, d.layout());
         // A plain folder names layers after their files: the order pass maps them back.
-        assertReadBack(golden, d, FixedPointOptions.NONE, false);
+        assertReadBack(golden, d, false);
     }
 
     @Test
@@ -76,9 +76,9 @@ class VendorLayoutRoundTripTest {
         VendorDumpWriters.rknnSnapshot(tmp.resolve("snapshot/golden"), golden);
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(RknnSnapshotLayout.NAME, d.layout());
-        assertReadBack(floats(sim), d, FixedPointOptions.NONE, false);
+        assertReadBack(floats(sim), d, false);
         assertReadBack(golden, DumpLayouts.open(tmp.resolve("snapshot/golden"), null, FixedPointOptions.NONE),
-                FixedPointOptions.NONE, false);
+                false);
     }
 
     @Test
@@ -89,12 +89,12 @@ class VendorLayoutRoundTripTest {
         for (String side : List.of("simulator", "runtime")) {
             LayerDump d = DumpLayouts.open(root.resolve(side), null, FixedPointOptions.NONE);
             assertEquals(RknnSnapshotLayout.NAME, d.layout(), side);
-            assertReadBack(floats(sim), d, FixedPointOptions.NONE, false);
+            assertReadBack(floats(sim), d, false);
         }
         LayerDump g = DumpLayouts.open(root.resolve("golden"), null, FixedPointOptions.NONE);
         assertTrue(g.layers().get(0).file().startsWith(RknnSnapshotLayout.NPY_DIR), g.layers().get(0).file());
         assertArrayEquals(golden.get(0).value().shape(), g.read(g.layers().get(0)).shape(), "npy/ keeps the shape");
-        assertReadBack(golden, g, FixedPointOptions.NONE, false);
+        assertReadBack(golden, g, false);
 
         // A side holds only what was dumped: a tensor the board fused away is not a layer of it.
         String gone = g.layers().get(3).file().replace(RknnSnapshotLayout.NPY_DIR + "/", "").replace(".npy", ".txt");
@@ -115,7 +115,7 @@ class VendorLayoutRoundTripTest {
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(TidlTraceLayout.NAME, d.layout());
         assertEquals(golden.get(0).name(), d.layers().get(0).name(), "names from the layer info file");
-        assertReadBack(golden, d, FixedPointOptions.NONE, false);
+        assertReadBack(golden, d, false);
     }
 
     @Test
@@ -125,7 +125,7 @@ class VendorLayoutRoundTripTest {
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(golden.stream().map(VendorDumpWriters.Named::name).toList(),
                 d.layers().stream().map(l -> l.name()).toList(), "data ids repeat across subgraphs, names do not");
-        assertReadBack(golden, d, FixedPointOptions.NONE, false);
+        assertReadBack(golden, d, false);
     }
 
     @Test
@@ -143,7 +143,7 @@ class VendorLayoutRoundTripTest {
                 && e.getMessage().contains("[1, 2]") && !e.getMessage().contains("\n"), e.getMessage());
 
         VendorDumpWriters.tidlDocumented(dir, golden);
-        assertReadBack(golden, DumpLayouts.open(dir, null, FixedPointOptions.NONE), FixedPointOptions.NONE, false);
+        assertReadBack(golden, DumpLayouts.open(dir, null, FixedPointOptions.NONE), false);
     }
 
     @Test
@@ -154,7 +154,7 @@ class VendorLayoutRoundTripTest {
         assertEquals(RknnRuntimeLayout.NAME, d.layout());
         assertEquals(sim.size(), d.layers().size(), "inputs dumped again under later operators are not layers");
         assertNotNull(d.layers().get(1).op());
-        assertReadBack(floats(sim), d, FixedPointOptions.NONE, false);
+        assertReadBack(floats(sim), d, false);
     }
 
     @Test
@@ -164,7 +164,7 @@ class VendorLayoutRoundTripTest {
         FixedPointOptions options = new FixedPointOptions(quant, null, 0, null);
         LayerDump d = DumpLayouts.open(dir, null, options);
         assertEquals(TidlTraceLayout.NAME, d.layout());
-        assertReadBack(sim, d, options, true);
+        assertReadBack(sim, d, true);
     }
 
     @Test
@@ -174,7 +174,7 @@ class VendorLayoutRoundTripTest {
         List<VendorDumpWriters.Named> int8 = sim.stream().filter(n -> written.contains(n.name())).toList();
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(VitisDumpLayout.NAME, d.layout());
-        LayerMapping m = assertReadBack(int8, d, FixedPointOptions.NONE, true);
+        LayerMapping m = assertReadBack(int8, d, true);
         assertTrue(m.entries().stream().anyMatch(LayerMapping.Entry::nhwc), "channels-last layers are converted");
     }
 
@@ -185,7 +185,7 @@ class VendorLayoutRoundTripTest {
 
     /** Reads every layer back, maps it onto the original and checks values (and codes) are identical. */
     private static LayerMapping assertReadBack(List<VendorDumpWriters.Named> original, LayerDump d,
-            FixedPointOptions options, boolean codes) throws Exception {
+            boolean codes) throws Exception {
         List<MappingTarget> targets = original.stream()
                 .map(n -> new MappingTarget(n.name(), n.op(), n.value().shape())).toList();
         LayerMapping m = LayerMapper.map(d.layers(), targets, Map.of());

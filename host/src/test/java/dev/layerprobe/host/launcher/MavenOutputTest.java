@@ -77,7 +77,7 @@ class MavenOutputTest {
         if (path == null) {
             return false;
         }
-        for (String dir : path.split(File.pathSeparator)) {
+        for (String dir : path.split(File.pathSeparator, -1)) {
             if (Files.isExecutable(Path.of(dir, exe))) {
                 return true;
             }

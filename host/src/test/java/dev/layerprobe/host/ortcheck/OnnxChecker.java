@@ -162,7 +162,7 @@ final class OnnxChecker {
         }
         switch (op) {
             case "Resize" -> {
-                requireSince(n, what, version, 10, problems);
+                requireSince(what, version, 10, problems);
                 if (version >= 11 && version < 13 && n.getInputCount() < 3) {
                     problems.add(what + " needs inputs X, roi and scales or sizes at opset " + version);
                 }
@@ -187,7 +187,7 @@ final class OnnxChecker {
         }
     }
 
-    private static void requireSince(NodeProto n, String what, int version, int since, List<String> problems) {
+    private static void requireSince(String what, int version, int since, List<String> problems) {
         if (version < since) {
             problems.add(what + " does not exist at opset " + version + " (ONNX has it from " + since + ")");
         }

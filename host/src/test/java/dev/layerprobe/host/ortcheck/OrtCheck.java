@@ -85,9 +85,8 @@ final class OrtCheck {
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             try (OrtSession.SessionOptions so = options()) {
                 so.setOptimizedModelFilePath(tmp.toString());
-                try (OrtSession s = env.createSession(qdq.toByteArray(), so)) {
-                    // created for its side effect
-                }
+                // Created for its side effect, the optimized model file.
+                env.createSession(qdq.toByteArray(), so).close();
             }
             ModelProto m = ModelProto.parseFrom(Files.readAllBytes(tmp));
             Map<String, Integer> ops = new TreeMap<>();

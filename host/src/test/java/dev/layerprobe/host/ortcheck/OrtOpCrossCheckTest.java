@@ -255,6 +255,7 @@ class OrtOpCrossCheckTest {
 
     @ParameterizedTest
     @EnumSource(Op.class)
+    @SuppressWarnings("EnumOrdinal") // the op's position only varies the seed
     void uint8ActivationsMatchOrtExactly(Op op) throws Exception {
         OrtInt8.assumeExactKernels();
         for (long seed = 1; seed <= 3; seed++) {
@@ -274,6 +275,7 @@ class OrtOpCrossCheckTest {
      */
     @ParameterizedTest
     @EnumSource(Op.class)
+    @SuppressWarnings("EnumOrdinal") // the op's position only varies the seed
     void int8ActivationsMatchOrtExactly(Op op) throws Exception {
         OrtInt8.assumeExactKernels();
         for (long seed = 1; seed <= 3; seed++) {

@@ -184,7 +184,7 @@ class QdqGraphFormsTest {
             }
             default -> throw new AssertionError(form);
         }
-        return new Graph(form.name().toLowerCase(), n, k, List.of(new ValueInfo("x", DType.FLOAT32, inShape)),
+        return new Graph(form.name().toLowerCase(java.util.Locale.ROOT), n, k, List.of(new ValueInfo("x", DType.FLOAT32, inShape)),
                 List.of("y"), Map.of("", opset));
     }
 
@@ -274,6 +274,7 @@ class QdqGraphFormsTest {
 
     @ParameterizedTest
     @EnumSource(Form.class)
+    @SuppressWarnings("EnumOrdinal") // the form's position only varies the seed
     void quantizedFormIsValidAndAgreesWithOnnxRuntime(Form form) throws Exception {
         Map<DType, ModelProto> files = new java.util.LinkedHashMap<>();
         Random r = new Random(17 + form.ordinal());

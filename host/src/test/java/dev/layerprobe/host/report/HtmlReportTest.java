@@ -72,7 +72,7 @@ class HtmlReportTest {
         assertEquals(1, count(h, "<html"));
         assertEquals(1, count(h, "</html>"));
         assertTrue(h.stripTrailing().endsWith("</html>"));
-        String lower = h.toLowerCase();
+        String lower = h.toLowerCase(java.util.Locale.ROOT);
         assertFalse(lower.contains("http://"), "no http:// reference");
         assertFalse(lower.contains("https://"), "no https:// reference");
         assertFalse(lower.contains("<link"), "no <link>");

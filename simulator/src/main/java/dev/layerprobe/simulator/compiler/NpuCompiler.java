@@ -24,6 +24,7 @@ import dev.layerprobe.core.tensor.QuantParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -66,7 +67,7 @@ public final class NpuCompiler {
             AffineFolding.run(g);
         }
         checkSupported(g);
-        Map<List<Node>, String> patterns = new java.util.IdentityHashMap<>();
+        IdentityHashMap<List<Node>, String> patterns = new IdentityHashMap<>();
         List<List<Node>> groups = group(g, spec, options.fuse(), patterns);
         DeviceProfile profile = options.profile();
         checkFaults(profile, groups, patterns);
@@ -146,7 +147,7 @@ public final class NpuCompiler {
         KernelValidation.check(g);
     }
 
-    private static List<List<Node>> group(Graph g, QuantSpec spec, boolean fuse, Map<List<Node>, String> patterns) {
+    private static List<List<Node>> group(Graph g, QuantSpec spec, boolean fuse, IdentityHashMap<List<Node>, String> patterns) {
         List<List<Node>> groups = new ArrayList<>();
         Set<Node> taken = new HashSet<>();
         Map<Node, UnaryPatternFusion.Pattern> byLast = new HashMap<>();
@@ -230,7 +231,7 @@ public final class NpuCompiler {
         return out;
     }
 
-    private static void checkFaults(DeviceProfile profile, List<List<Node>> groups, Map<List<Node>, String> patterns)
+    private static void checkFaults(DeviceProfile profile, List<List<Node>> groups, IdentityHashMap<List<Node>, String> patterns)
             throws SimulatorException {
         Map<String, String> layerOps = new LinkedHashMap<>();
         for (List<Node> nodes : groups) {

@@ -218,7 +218,7 @@ final class QuantizedLayers {
             Map<String, Tensor> constants = constantsOf(g, main);
             if (op.equals("Pad") && main.hasInput(2) && constants.containsKey(main.input(2))) {
                 float value = (float) constants.get(main.input(2)).getDouble(0);
-                constants.put(main.input(2), Tensor.scalar(xq.quantize(value, 0)));
+                constants.put(main.input(2), Tensor.scalar((float) xq.quantize(value, 0)));
             }
             return npu(args -> {
                 QTensor x = QuantizedValues.codesOf(args[0], xq);
@@ -229,7 +229,7 @@ final class QuantizedLayers {
                     in[i] = main.hasInput(i) ? constants.get(main.input(i)) : null;
                 }
                 if (padsWithValue && in[2] == null) {
-                    in[2] = Tensor.scalar(xq.zeroPoint(0));
+                    in[2] = Tensor.scalar((float) xq.zeroPoint(0));
                 }
                 Tensor y = k.run(in)[0];
                 int[] codes = QuantizedValues.floatsAsCodes(y);
@@ -274,7 +274,7 @@ final class QuantizedLayers {
         }
         Node copy = new Node(pad.name(), pad.opType(), pad.domain(), pad.inputs(), pad.outputs(), pad.attributes());
         copy.attributes().put("value", dev.layerprobe.simulator.graph.Attribute.ofFloat(
-                xq.quantize(pad.attrFloat("value", 0f), 0)));
+                (float) xq.quantize(pad.attrFloat("value", 0f), 0)));
         return copy;
     }
 
@@ -403,7 +403,7 @@ final class QuantizedLayers {
         boolean bytes = aq.type() == t && (t == DType.INT8 || t == DType.UINT8);
         if (n.opType().equals("MatMul") && bytes && inputs.size() == 2 && n.input(1).equals(inputs.get(1))) {
             QuantParams bq = inQ.get(1);
-            if (bq.type() == DType.INT8 || bq.type() == DType.UINT8 && t == DType.UINT8) {
+            if (bq.type() == DType.INT8 || (bq.type() == DType.UINT8 && t == DType.UINT8)) {
                 OrtQLinearMatMul mm = new OrtQLinearMatMul(aq, bq, outQ);
                 return new Built(args -> single(mm.run(QuantizedValues.codesOf(args[0], aq),
                         QuantizedValues.codesOf(args[1], bq))), Placement.CPU);

@@ -297,14 +297,14 @@ public final class BinaryKernels {
         for (int i = 0; i < n; i++) {
             long base = a.getLong(ia == null ? i : ia[i]);
             if (b.isFloating()) {
-                r[i] = (long) Math.pow(base, b.getDouble(ib == null ? i : ib[i]));
+                r[i] = (long) Math.pow((double) base, b.getDouble(ib == null ? i : ib[i]));
             } else {
                 long e = b.getLong(ib == null ? i : ib[i]);
                 long p = 1;
                 for (long k = 0; k < e; k++) {
                     p *= base;
                 }
-                r[i] = e < 0 ? (long) Math.pow(base, e) : p;
+                r[i] = e < 0 ? (long) Math.pow((double) base, (double) e) : p;
             }
         }
         return Outputs.longs(a.dtype(), shape, r);

@@ -36,7 +36,7 @@ public final class LpNormalizationKernel implements FloatKernel {
         double acc = 0;
         for (int j = 0; j < len; j++) {
             double v = Math.abs(s[base + j * stride]);
-            acc += p == 1 ? v : p == 2 ? v * v : Math.pow(v, p);
+            acc += p == 1 ? v : p == 2 ? v * v : Math.pow(v, (double) p);
         }
         return p == 1 ? acc : p == 2 ? Math.sqrt(acc) : Math.pow(acc, 1.0 / p);
     }

@@ -39,7 +39,7 @@ public final class SplitKernel implements FloatKernel {
         }
         if (split == null) {
             split = new long[outputs];
-            long part = (in[a] + outputs - 1) / outputs;
+            long part = ((long) in[a] + outputs - 1) / outputs;
             for (int i = 0; i < outputs; i++) {
                 split[i] = Math.max(0, Math.min(part, in[a] - i * part));
             }

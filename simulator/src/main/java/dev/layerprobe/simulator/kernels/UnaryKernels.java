@@ -209,8 +209,8 @@ public final class UnaryKernels {
     }
 
     static FloatKernel selu(Node n, int opset) {
-        float alpha = n.attrFloat("alpha", 1.67326319217681884765625f);
-        float gamma = n.attrFloat("gamma", 1.05070102214813232421875f);
+        float alpha = n.attrFloat("alpha", 1.6732632f);
+        float gamma = n.attrFloat("gamma", 1.050701f);
         return map("Selu", x -> x > 0f ? gamma * x : (float) (gamma * (alpha * Math.exp(x) - alpha)), null);
     }
 

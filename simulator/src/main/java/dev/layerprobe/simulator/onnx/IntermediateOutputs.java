@@ -264,7 +264,7 @@ public final class IntermediateOutputs {
         TensorProto scale = q.getInputCount() > 1 ? constants.get(q.getInput(1)) : null;
         boolean hasZeroPoint = q.getInputCount() > 2 && !q.getInput(2).isEmpty();
         TensorProto zp = hasZeroPoint ? constants.get(q.getInput(2)) : null;
-        if (scale == null || hasZeroPoint && zp == null) {
+        if (scale == null || (hasZeroPoint && zp == null)) {
             return null;
         }
         try {

@@ -93,7 +93,7 @@ public final class OnnxGraphs {
         List<Node> nodes = new ArrayList<>();
         int unnamed = 0;
         for (NodeProto n : g.getNodeList()) {
-            String name = n.getName().isEmpty() ? n.getOpType() + "_" + (unnamed++) : n.getName();
+            String name = n.getName().isEmpty() ? n.getOpType() + "_" + unnamed++ : n.getName();
             Map<String, Attribute> attrs = new LinkedHashMap<>();
             for (AttributeProto a : n.getAttributeList()) {
                 attrs.put(a.getName(), attribute(a, baseDir));
@@ -116,7 +116,6 @@ public final class OnnxGraphs {
             }
         }
         List<Node> order = new ArrayList<>();
-        Set<Node> done = new HashSet<>();
         ArrayDeque<Node> pending = new ArrayDeque<>(nodes);
         int stalled = 0;
         while (!pending.isEmpty()) {
@@ -135,7 +134,6 @@ public final class OnnxGraphs {
             }
             if (ready) {
                 order.add(n);
-                done.add(n);
                 available.addAll(n.outputs());
                 stalled = 0;
             } else {

@@ -95,14 +95,14 @@ public record DeviceProfile(String name, RequantMode requant, List<Fault> faults
 
     @JsonIgnoreProperties(value = {"description"})
     private static final class Doc {
-        @JsonProperty public String name;
-        @JsonProperty public String requant;
-        @JsonProperty public List<FaultDoc> faults;
+        @JsonProperty String name;
+        @JsonProperty String requant;
+        @JsonProperty List<FaultDoc> faults;
     }
 
     private static final class FaultDoc {
-        @JsonProperty public String kind;
-        @JsonProperty public String layer;
-        @JsonProperty public String op;
+        @JsonProperty String kind;
+        @JsonProperty String layer;
+        @JsonProperty String op;
     }
 }

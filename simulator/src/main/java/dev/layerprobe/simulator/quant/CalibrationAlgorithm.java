@@ -1,6 +1,7 @@
 package dev.layerprobe.simulator.quant;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -21,11 +22,12 @@ public enum CalibrationAlgorithm {
     MSE("mse", "mmse");
 
     private final String cliName;
-    private final String[] aliases;
+    @SuppressWarnings("ImmutableEnumChecker") // List.of: unmodifiable
+    private final List<String> aliases;
 
     CalibrationAlgorithm(String cliName, String... aliases) {
         this.cliName = cliName;
-        this.aliases = aliases;
+        this.aliases = List.of(aliases);
     }
 
     /** The name used on the command line and in calibration cache files. */
@@ -52,7 +54,7 @@ public enum CalibrationAlgorithm {
     public static CalibrationAlgorithm fromCliName(String name) {
         String n = name.trim().toLowerCase(Locale.ROOT);
         for (CalibrationAlgorithm a : values()) {
-            if (a.cliName.equals(n) || Arrays.asList(a.aliases).contains(n)) {
+            if (a.cliName.equals(n) || a.aliases.contains(n)) {
                 return a;
             }
         }

@@ -280,7 +280,7 @@ final class ClippingSearch {
     static double fakeQuantize(double x, float lo, float hi, DType type) {
         double[] sz = quantizer(lo, hi, type);
         double q = Math.rint(x / sz[0]) + sz[1];
-        q = Math.max(type.min(), Math.min(type.max(), q));
+        q = Math.max((double) type.min(), Math.min((double) type.max(), q));
         return (q - sz[1]) * sz[0];
     }
 

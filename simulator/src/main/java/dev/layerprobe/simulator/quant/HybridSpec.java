@@ -124,6 +124,6 @@ public final class HybridSpec {
     }
 
     private static final class Doc {
-        @com.fasterxml.jackson.annotation.JsonProperty public Map<String, String> layers;
+        @com.fasterxml.jackson.annotation.JsonProperty Map<String, String> layers;
     }
 }

@@ -235,7 +235,7 @@ class FaultKindsTest {
         int checked = 0;
         for (int i = 0; i < c.length; i++) {
             if (inside(c[i], qy)) {
-                assertEquals(c[i] - zp, 2 * (d[i] - zp), 1.01, layer + "[" + i + "]");
+                assertEquals((double) (c[i] - zp), (double) (2 * (d[i] - zp)), 1.01, layer + "[" + i + "]");
                 checked++;
             }
         }
@@ -268,7 +268,7 @@ class FaultKindsTest {
                 } else if (inside(c[i], qy) && inside(d[i], qy)) {
                     // Same multiplier: y - zp proportional to the (wrapped) accumulator.
                     double m = (c[i] - zy) / (double) acc;
-                    assertEquals(m * (short) acc, d[i] - zy, 1.01 + Math.abs(m * (short) acc) * 0.01,
+                    assertEquals(m * (short) acc, (double) (d[i] - zy), 1.01 + Math.abs(m * (short) acc) * 0.01,
                             "t3[" + i + "]: accumulator " + acc + " wraps to " + (short) acc);
                     wrapped++;
                 }

@@ -45,8 +45,12 @@ class FaultPlacementTest {
                 CompileOptions.DEFAULT);
         Map<String, Tensor> feed = Map.of("x", FaultKindsTest.random(X, 3, -1, 1));
         Calibration cal = Calibration.collect(floatProgram, List.of(feed), n -> { });
-        DeviceProfile swap = DeviceProfile.parse("name: x\nfaults:\n  - kind: depth_to_space_mode_swap\n"
-                + "    op: DepthToSpace\n", "test");
+        DeviceProfile swap = DeviceProfile.parse("""
+                name: x
+                faults:
+                  - kind: depth_to_space_mode_swap
+                    op: DepthToSpace
+                """, "test");
 
         ModelProto onNpu = QdqWriter.write(floatProgram, cal, QuantConfig.INT8);
         assertFalse(java.util.Arrays.equals(output(onNpu, DeviceProfile.DEFAULT, feed), output(onNpu, swap, feed)),

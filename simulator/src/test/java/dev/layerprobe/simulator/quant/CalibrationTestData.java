@@ -73,7 +73,7 @@ final class CalibrationTestData {
         for (Map<String, Tensor> s : samples) {
             for (float v : s.get("x").floats()) {
                 double x = relu ? Math.max(0, v) : v;
-                double q = Math.max(type.min(), Math.min(type.max(), Math.rint(x / sz[0]) + sz[1]));
+                double q = Math.max((double) type.min(), Math.min((double) type.max(), Math.rint(x / sz[0]) + sz[1]));
                 double e = (q - sz[1]) * sz[0] - x;
                 sum += e * e;
                 count++;
