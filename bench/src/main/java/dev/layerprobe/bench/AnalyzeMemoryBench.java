@@ -1,13 +1,13 @@
 package dev.layerprobe.bench;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.npy.NpyWriter;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -37,8 +37,7 @@ import java.util.stream.Stream;
 public final class AnalyzeMemoryBench {
     private static final int CHANNELS = 8;
 
-    private AnalyzeMemoryBench() {
-    }
+    private AnalyzeMemoryBench() {}
 
     public static void main(String[] args) throws Exception {
         String xmx = "256m";
@@ -63,16 +62,33 @@ public final class AnalyzeMemoryBench {
         Path dir = keep != null ? Files.createDirectories(keep) : Files.createTempDirectory("layerprobe-bigmodel-");
         try {
             Path model = dir.resolve("conv_chain.onnx");
-            Files.write(model, OnnxGraphs.toModel(chain(layers, height, width), "layerprobe-bench", Map.of())
-                    .toByteArray());
+            Files.write(
+                    model,
+                    OnnxGraphs.toModel(chain(layers, height, width), "layerprobe-bench", Map.of())
+                            .toByteArray());
             Path input = dir.resolve("input.npy");
             writeInput(input, height, width);
             Path report = dir.resolve("report");
-            List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx" + xmx, "-cp", System.getProperty("java.class.path"), "dev.layerprobe.host.cli.LayerProbeCli",
-                    "analyze", model.toString(), "--input", input.toString(), "--report", report.toString());
-            System.out.printf(Locale.ROOT, "analyze-memory: %d Conv+Relu layers of 1x%dx%dx%d, child JVM -Xmx%s%n",
-                    layers, CHANNELS, height, width, xmx);
+            List<String> cmd = List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx" + xmx,
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    "dev.layerprobe.host.cli.LayerProbeCli",
+                    "analyze",
+                    model.toString(),
+                    "--input",
+                    input.toString(),
+                    "--report",
+                    report.toString());
+            System.out.printf(
+                    Locale.ROOT,
+                    "analyze-memory: %d Conv+Relu layers of 1x%dx%dx%d, child JVM -Xmx%s%n",
+                    layers,
+                    CHANNELS,
+                    height,
+                    width,
+                    xmx);
             long t0 = System.nanoTime();
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             List<String> tail = new ArrayList<>();
@@ -93,8 +109,13 @@ public final class AnalyzeMemoryBench {
                 tail.forEach(l -> System.out.println("  | " + l));
             }
             System.out.printf(Locale.ROOT, "analyze exit code %d in %.1f s%n", exit, seconds);
-            System.out.printf(Locale.ROOT, "float dumps (golden, float32): %.0f MiB; all dumps: %.0f MiB; heap limit"
-                    + " -Xmx%s = %.0f MiB%n", golden / 1048576.0, all / 1048576.0, xmx, heap / 1048576.0);
+            System.out.printf(
+                    Locale.ROOT,
+                    "float dumps (golden, float32): %.0f MiB; all dumps: %.0f MiB; heap limit" + " -Xmx%s = %.0f MiB%n",
+                    golden / 1048576.0,
+                    all / 1048576.0,
+                    xmx,
+                    heap / 1048576.0);
             System.out.printf(Locale.ROOT, "float dumps / Xmx: %.1f%n", (double) golden / heap);
             System.exit(exit);
         } finally {
@@ -123,14 +144,19 @@ public final class AnalyzeMemoryBench {
             constants.put("b" + i, Tensor.ofFloats(new int[] {CHANNELS}, b));
             Map<String, Attribute> attrs = new LinkedHashMap<>();
             attrs.put("kernel_shape", Attribute.ofInts(1, 1));
-            nodes.add(new Node("conv" + i, "Conv", "", List.of(x, "w" + i, "b" + i), List.of("conv" + i + "_out"), attrs));
+            nodes.add(new Node(
+                    "conv" + i, "Conv", "", List.of(x, "w" + i, "b" + i), List.of("conv" + i + "_out"), attrs));
             String y = i == layers - 1 ? "output" : "relu" + i + "_out";
             nodes.add(new Node("relu" + i, "Relu", "", List.of("conv" + i + "_out"), List.of(y), Map.of()));
             x = y;
         }
-        return new Graph("conv_chain", nodes, constants,
+        return new Graph(
+                "conv_chain",
+                nodes,
+                constants,
                 List.of(new ValueInfo("input", DType.FLOAT32, new int[] {1, CHANNELS, height, width})),
-                List.of("output"), Map.of("", 13));
+                List.of("output"),
+                Map.of("", 13));
     }
 
     private static void writeInput(Path file, int height, int width) throws IOException {
@@ -157,7 +183,9 @@ public final class AnalyzeMemoryBench {
             return 0;
         }
         try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(p -> p.toString().endsWith(".npy")).mapToLong(p -> p.toFile().length()).sum();
+            return s.filter(p -> p.toString().endsWith(".npy"))
+                    .mapToLong(p -> p.toFile().length())
+                    .sum();
         }
     }
 

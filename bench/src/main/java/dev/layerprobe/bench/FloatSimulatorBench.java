@@ -5,17 +5,17 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.host.input.SeededInputs;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -52,11 +52,10 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class FloatSimulatorBench {
     private static final long SEED = 42;
-    private static final String USAGE = "usage: FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]..."
-            + " [--iterations N] [--warmup N]";
+    private static final String USAGE =
+            "usage: FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]..." + " [--iterations N] [--warmup N]";
 
-    private FloatSimulatorBench() {
-    }
+    private FloatSimulatorBench() {}
 
     public static void main(String[] args) {
         Path model = null;
@@ -85,7 +84,11 @@ public final class FloatSimulatorBench {
             System.exit(2);
         }
         if (model == null) {
-            model = repoRoot().resolve("..").resolve("shared").resolve("models").resolve("mobilenet_v2.onnx")
+            model = repoRoot()
+                    .resolve("..")
+                    .resolve("shared")
+                    .resolve("models")
+                    .resolve("mobilenet_v2.onnx")
                     .normalize();
         }
         if (!Files.isRegularFile(model)) {
@@ -115,7 +118,8 @@ public final class FloatSimulatorBench {
             throws OrtException, SimulatorException, InputException {
         // A parallel stream runs on the common pool's workers and on the calling thread.
         int threads = ForkJoinPool.commonPool().getParallelism() + 1;
-        List<ValueInfo> declared = Simulator.compile(model, CompileOptions.DEFAULT).inputs();
+        List<ValueInfo> declared =
+                Simulator.compile(model, CompileOptions.DEFAULT).inputs();
         Map<String, int[]> shapes = SeededInputs.shapes(declared, inputShapes);
         NpuProgram program = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(shapes));
         Map<String, Tensor> feeds = SeededInputs.of(declared, shapes, SEED);
@@ -153,15 +157,31 @@ public final class FloatSimulatorBench {
                 Arrays.sort(simMs);
                 double simMedian = percentile(simMs, 50);
                 double ortMedian = percentile(ortMs, 50);
-                String inputs = String.join(", ", shapes.entrySet().stream()
-                        .map(e -> e.getKey() + " " + InputShapes.describe(e.getValue())).toList());
+                String inputs = String.join(
+                        ", ",
+                        shapes.entrySet().stream()
+                                .map(e -> e.getKey() + " " + InputShapes.describe(e.getValue()))
+                                .toList());
                 return List.of(
-                        String.format(Locale.ROOT, "%s, inputs %s, %d threads, %d iterations after %d warm-ups;"
-                                + " outputs max |diff| %.2g", model.getFileName(), inputs, threads, iterations,
-                                warmup, maxDiff),
-                        String.format(Locale.ROOT, "simulator: %.2f ms (median), p90 %.2f ms", simMedian,
+                        String.format(
+                                Locale.ROOT,
+                                "%s, inputs %s, %d threads, %d iterations after %d warm-ups;"
+                                        + " outputs max |diff| %.2g",
+                                model.getFileName(),
+                                inputs,
+                                threads,
+                                iterations,
+                                warmup,
+                                maxDiff),
+                        String.format(
+                                Locale.ROOT,
+                                "simulator: %.2f ms (median), p90 %.2f ms",
+                                simMedian,
                                 percentile(simMs, 90)),
-                        String.format(Locale.ROOT, "onnxruntime: %.2f ms (median), p90 %.2f ms", ortMedian,
+                        String.format(
+                                Locale.ROOT,
+                                "onnxruntime: %.2f ms (median), p90 %.2f ms",
+                                ortMedian,
                                 percentile(ortMs, 90)),
                         String.format(Locale.ROOT, "ratio: %.2f", simMedian / ortMedian));
             } finally {
@@ -225,8 +245,11 @@ public final class FloatSimulatorBench {
             for (String name : program.outputs()) {
                 LayerValue v = sim.get(name);
                 var o = ort.get(name);
-                if (v == null || o.isEmpty() || !(o.get() instanceof OnnxTensor t)
-                        || t.getInfo().type != OnnxJavaType.FLOAT || !v.real().isFloating()) {
+                if (v == null
+                        || o.isEmpty()
+                        || !(o.get() instanceof OnnxTensor t)
+                        || t.getInfo().type != OnnxJavaType.FLOAT
+                        || !v.real().isFloating()) {
                     continue;
                 }
                 float[] a = v.real().floats();

@@ -16,10 +16,9 @@ import java.util.Random;
  * <p>Usage: {@code MetricsBench [--mib N] [--repetitions N]}; defaults 256 (MiB per array) and 7.
  */
 public final class MetricsBench {
-    private static final int CHUNK = 1 << 18;   // floats: 1 MiB
+    private static final int CHUNK = 1 << 18; // floats: 1 MiB
 
-    private MetricsBench() {
-    }
+    private MetricsBench() {}
 
     public static void main(String[] args) {
         int mib = 256;
@@ -44,8 +43,12 @@ public final class MetricsBench {
             b[i] = a[i] + 0.01f * (float) r.nextGaussian();
         }
         double bytes = 2.0 * n * Float.BYTES;
-        System.out.printf(Locale.ROOT, "metrics: two arrays of %d MiB (%d floats), %d repetitions after a warm-up%n",
-                mib, n, reps);
+        System.out.printf(
+                Locale.ROOT,
+                "metrics: two arrays of %d MiB (%d floats), %d repetitions after a warm-up%n",
+                mib,
+                n,
+                reps);
         double check = 0;
         for (int w = 0; w < 3; w++) {
             check += metrics(a, b).cos() + dot(a, b);

@@ -3,8 +3,8 @@ package dev.layerprobe.bench;
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.agent.NettyDefaults;
-import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.pull.RunPull;
@@ -54,8 +54,7 @@ public final class TransferBench {
     private static final int LAYER_BYTES = 64 << 20;
     private static final int BUFFER = 1 << 20;
 
-    private TransferBench() {
-    }
+    private TransferBench() {}
 
     public static void main(String[] args) throws Exception {
         int mib = 1024;
@@ -77,14 +76,24 @@ public final class TransferBench {
         NettyDefaults.apply();
         int layers = Math.max(1, (int) (((long) mib << 20) / LAYER_BYTES));
         long total = (long) layers * LAYER_BYTES;
-        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0)
-                .runRetention(new RunStore.Retention(total * 2, RunStore.Retention.DEFAULT_MAX_AGE)).build()).start();
-             RawServer raw = new RawServer(agent.runs().dir());
-             AgentClient client = new AgentClient("127.0.0.1", agent.port())) {
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder()
+                                .port(0)
+                                .runRetention(new RunStore.Retention(total * 2, RunStore.Retention.DEFAULT_MAX_AGE))
+                                .build())
+                        .start();
+                RawServer raw = new RawServer(agent.runs().dir());
+                AgentClient client = new AgentClient("127.0.0.1", agent.port())) {
             String runId = storeRun(agent.runs(), layers);
             RunInfo run = client.storedRun(runId);
-            System.out.printf(Locale.ROOT, "transfer: %d MiB in %d layers of %d MiB over 127.0.0.1, %d repetitions"
-                    + " after %d warm-ups of each%n", total >> 20, layers, LAYER_BYTES >> 20, reps, warmup);
+            System.out.printf(
+                    Locale.ROOT,
+                    "transfer: %d MiB in %d layers of %d MiB over 127.0.0.1, %d repetitions"
+                            + " after %d warm-ups of each%n",
+                    total >> 20,
+                    layers,
+                    LAYER_BYTES >> 20,
+                    reps,
+                    warmup);
             // The gRPC path runs far more Java code than the socket copy; until the JIT has compiled
             // it, the first passes measure the interpreter.
             for (int w = 0; w < warmup; w++) {
@@ -96,7 +105,8 @@ public final class TransferBench {
             for (int r = 0; r < reps; r++) {
                 g[r] = mibPerSecond(total, grpc(client, run));
                 s[r] = mibPerSecond(total, raw.copy(runId, layers));
-                System.out.printf(Locale.ROOT, "  repetition %d: grpc %.0f MiB/s, socket %.0f MiB/s%n", r + 1, g[r], s[r]);
+                System.out.printf(
+                        Locale.ROOT, "  repetition %d: grpc %.0f MiB/s, socket %.0f MiB/s%n", r + 1, g[r], s[r]);
             }
             double gm = median(g);
             double sm = median(s);
@@ -107,12 +117,15 @@ public final class TransferBench {
             Path out = Files.createTempDirectory("layerprobe-bench-pull-");
             try {
                 long t0 = System.nanoTime();
-                new RunPull(client, 0).pull(runId, out, n -> { });
-                System.out.printf(Locale.ROOT, "layerprobe pull (sha256 verified, .npy written): %.0f MiB/s%n",
+                new RunPull(client, 0).pull(runId, out, n -> {});
+                System.out.printf(
+                        Locale.ROOT,
+                        "layerprobe pull (sha256 verified, .npy written): %.0f MiB/s%n",
                         mibPerSecond(total, System.nanoTime() - t0));
             } finally {
                 try (var files = Files.walk(out)) {
-                    for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    for (Path p :
+                            files.sorted(java.util.Comparator.reverseOrder()).toList()) {
                         Files.delete(p);
                     }
                 }
@@ -126,9 +139,15 @@ public final class TransferBench {
         Random random = new Random(42);
         RunStore.Writer w = store.begin("bench-model", DumpFormat.NATIVE);
         for (int i = 0; i < layers; i++) {
-            LayerHeader h = LayerHeader.newBuilder().setIndex(i).setName("layer_" + i).setOp("Conv")
-                    .setDtype(DataType.INT8).addAllShape(List.of(1L, 64L, 1024L, 1024L)).setSizeBytes(LAYER_BYTES)
-                    .setQuant(QuantInfo.newBuilder().addScale(0.02f).addZeroPoint(0)).build();
+            LayerHeader h = LayerHeader.newBuilder()
+                    .setIndex(i)
+                    .setName("layer_" + i)
+                    .setOp("Conv")
+                    .setDtype(DataType.INT8)
+                    .addAllShape(List.of(1L, 64L, 1024L, 1024L))
+                    .setSizeBytes(LAYER_BYTES)
+                    .setQuant(QuantInfo.newBuilder().addScale(0.02f).addZeroPoint(0))
+                    .build();
             w.beginLayer(h);
             MessageDigest sha = Sha256.newDigest();
             for (int off = 0; off < LAYER_BYTES; off += BUFFER) {
@@ -181,7 +200,8 @@ public final class TransferBench {
                 ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
                 try (SocketChannel s = listener.accept()) {
                     for (int i = 0; i < layers; i++) {
-                        try (FileChannel f = FileChannel.open(runs.resolve(runId).resolve(String.format("%04d.bin", i)))) {
+                        try (FileChannel f =
+                                FileChannel.open(runs.resolve(runId).resolve(String.format("%04d.bin", i)))) {
                             while (f.read(buf.clear()) > 0) {
                                 buf.flip();
                                 while (buf.hasRemaining()) {

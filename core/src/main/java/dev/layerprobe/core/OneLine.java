@@ -10,8 +10,7 @@ import java.nio.file.NoSuchFileException;
  * Stateless.
  */
 public final class OneLine {
-    private OneLine() {
-    }
+    private OneLine() {}
 
     /** The first non-blank line of {@code text}, trimmed; an empty string for null or blank text. */
     public static String of(String text) {

@@ -10,7 +10,8 @@ class ExitCodeTest {
     @Test
     void sharedFailuresMapByKind() {
         assertEquals(ExitCode.DEVICE, ExitCode.of(new LayerProbeException(LayerProbeException.Code.RUNTIME, "no ORT")));
-        assertEquals(ExitCode.BAD_INPUT,
+        assertEquals(
+                ExitCode.BAD_INPUT,
                 ExitCode.of(new LayerProbeException(LayerProbeException.Code.BAD_PROFILE, "bad profile")));
         assertEquals(ExitCode.BAD_INPUT, ExitCode.of(new NoSuchFileException("/no/dir")));
         assertEquals(ExitCode.INTERNAL, ExitCode.of(new IOException("Failed to bind")));

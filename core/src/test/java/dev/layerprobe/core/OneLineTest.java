@@ -23,11 +23,14 @@ class OneLineTest {
     @Test
     void theLineForUsersNamesMissingFilesAndIoErrorsAndNeverIsEmpty() {
         assertEquals("file not found: /no/such.yaml", OneLine.forUser(new NoSuchFileException("/no/such.yaml")));
-        assertEquals("I/O error: Failed to bind to address /127.0.0.1:50051",
+        assertEquals(
+                "I/O error: Failed to bind to address /127.0.0.1:50051",
                 OneLine.forUser(new IOException("Failed to bind to address /127.0.0.1:50051\n\tat x")));
-        assertEquals("--max-runs must be in [1, 1024], got 0",
+        assertEquals(
+                "--max-runs must be in [1, 1024], got 0",
                 OneLine.forUser(new IllegalArgumentException("--max-runs must be in [1, 1024], got 0")));
-        assertEquals("internal error: NullPointerException (rerun with --verbose for details)",
+        assertEquals(
+                "internal error: NullPointerException (rerun with --verbose for details)",
                 OneLine.forUser(new NullPointerException()));
     }
 }

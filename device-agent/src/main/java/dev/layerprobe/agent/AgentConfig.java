@@ -40,19 +40,35 @@ import java.util.Objects;
  *                           restarts; null for a temporary directory deleted when the agent closes
  * @param runRetention       how much of the stored runs is kept (size and age)
  */
-public record AgentConfig(DeviceProfile profile, String backend, String bindHost, int port, long maxModelBytes,
-        int maxConcurrentRuns, long maxInboundMessageBytes, boolean insecure, Path modelDir, Path tokenFile,
-        Path tlsCert, Path tlsKey, Duration defaultDeadline, int maxInputTensors, Path backendConfig,
-        Path runDir, RunStore.Retention runRetention) {
+public record AgentConfig(
+        DeviceProfile profile,
+        String backend,
+        String bindHost,
+        int port,
+        long maxModelBytes,
+        int maxConcurrentRuns,
+        long maxInboundMessageBytes,
+        boolean insecure,
+        Path modelDir,
+        Path tokenFile,
+        Path tlsCert,
+        Path tlsKey,
+        Duration defaultDeadline,
+        int maxInputTensors,
+        Path backendConfig,
+        Path runDir,
+        RunStore.Retention runRetention) {
 
     /** Where an agent started from the command line keeps its data (runs under {@code runs/}) unless told otherwise. */
     public static final Path DEFAULT_DATA_DIR = Path.of(System.getProperty("user.home"), ".layerprobe", "agent");
+
     public static final String DEFAULT_BACKEND = SimBackend.NAME;
     public static final String DEFAULT_BIND_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 50051;
     public static final long DEFAULT_MAX_MODEL_BYTES = 512L << 20;
     /** Models are held in one byte array, which caps them just below 2 GiB. */
     public static final long MAX_MODEL_BYTES_LIMIT = Integer.MAX_VALUE - 8;
+
     public static final int DEFAULT_MAX_CONCURRENT_RUNS = 2;
     /** Each run holds a thread and a model's activations; more than this at once is a typo, not a board. */
     public static final int MAX_CONCURRENT_RUNS_LIMIT = 1024;
@@ -62,9 +78,11 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
     public static final long MAX_INBOUND_MESSAGE_BYTES_LIMIT = 1L << 30;
     /** As long as the host's own run deadline: a large model on a slow board takes minutes. */
     public static final Duration DEFAULT_DEADLINE = Duration.ofMinutes(30);
+
     public static final Duration DEFAULT_DEADLINE_LIMIT = Duration.ofDays(7);
     /** Networks with more inputs than this are rare; the cap bounds the work of decoding one request. */
     public static final int DEFAULT_MAX_INPUT_TENSORS = 64;
+
     public static final int MAX_INPUT_TENSORS_LIMIT = 100_000;
 
     private static final long MIB = 1L << 20;
@@ -156,8 +174,7 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
         private Path runDir;
         private RunStore.Retention runRetention = RunStore.Retention.DEFAULT;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder profile(DeviceProfile p) {
             this.profile = p;
@@ -252,9 +269,24 @@ public record AgentConfig(DeviceProfile profile, String backend, String bindHost
          * @throws IllegalArgumentException naming the flag of a value out of its range, see {@link AgentConfig}
          */
         public AgentConfig build() {
-            return new AgentConfig(profile, backend, bindHost, port, maxModelBytes, maxConcurrentRuns,
-                    maxInboundMessageBytes, insecure, modelDir, tokenFile, tlsCert, tlsKey, defaultDeadline,
-                    maxInputTensors, backendConfig, runDir, runRetention);
+            return new AgentConfig(
+                    profile,
+                    backend,
+                    bindHost,
+                    port,
+                    maxModelBytes,
+                    maxConcurrentRuns,
+                    maxInboundMessageBytes,
+                    insecure,
+                    modelDir,
+                    tokenFile,
+                    tlsCert,
+                    tlsKey,
+                    defaultDeadline,
+                    maxInputTensors,
+                    backendConfig,
+                    runDir,
+                    runRetention);
         }
     }
 }

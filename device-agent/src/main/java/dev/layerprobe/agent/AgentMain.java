@@ -1,17 +1,17 @@
 package dev.layerprobe.agent;
 
-import dev.layerprobe.core.io.Terminal;
 import dev.layerprobe.core.ExitCode;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.OneLine;
+import dev.layerprobe.core.io.Terminal;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /**
  * The standalone agent for boards, {@code layerprobe-agent} ({@code packaging/bin}): the options
@@ -24,8 +24,12 @@ import picocli.CommandLine.Model.CommandSpec;
  * exposed address without a token), 5 for a backend whose runtime cannot load, 1 otherwise.
  * Errors are one line on stderr, with the stack trace under {@code --verbose}.
  */
-@Command(name = "layerprobe-agent", mixinStandardHelpOptions = true, sortOptions = false,
-        versionProvider = AgentMain.Version.class, description = AgentMain.DESCRIPTION)
+@Command(
+        name = "layerprobe-agent",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        versionProvider = AgentMain.Version.class,
+        description = AgentMain.DESCRIPTION)
 public final class AgentMain implements Callable<Integer> {
     /** What the agent is, for the help of both commands that start one. */
     public static final String DESCRIPTION = "Run the device agent: a gRPC server that executes quantized models"
@@ -97,8 +101,10 @@ public final class AgentMain implements Callable<Integer> {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"layerprobe-agent " + ArtifactVersion.of(AgentMain.class, "layerprobe-device-agent")
-                    + ", Java " + System.getProperty("java.version")};
+            return new String[] {
+                "layerprobe-agent " + ArtifactVersion.of(AgentMain.class, "layerprobe-device-agent") + ", Java "
+                        + System.getProperty("java.version")
+            };
         }
     }
 }

@@ -22,28 +22,41 @@ public final class AgentOptions {
     @Option(names = "--port", paramLabel = "N", description = "TCP port (${DEFAULT-VALUE}; 0 picks a free one)")
     int port = AgentConfig.DEFAULT_PORT;
 
-    @Option(names = "--bind", paramLabel = "ADDR",
-            description = "address to listen on (${DEFAULT-VALUE}); a non-loopback address needs --token-file or --insecure")
+    @Option(
+            names = "--bind",
+            paramLabel = "ADDR",
+            description =
+                    "address to listen on (${DEFAULT-VALUE}); a non-loopback address needs --token-file or --insecure")
     String bind = AgentConfig.DEFAULT_BIND_HOST;
 
-    @Option(names = "--profile", paramLabel = "P.yaml",
+    @Option(
+            names = "--profile",
+            paramLabel = "P.yaml",
             description = "device profile: name, numerics, faults (default: the built-in emulated NPU)")
     Path profile;
 
-    @Option(names = "--backend", paramLabel = "NAME",
+    @Option(
+            names = "--backend",
+            paramLabel = "NAME",
             description = "what runs the models (${DEFAULT-VALUE}): sim, the emulated NPU; ort, ONNX Runtime on this"
                     + " CPU (cannot run single layers or apply faults); exec, a vendor runtime (see --backend-config)")
     String backend = AgentConfig.DEFAULT_BACKEND;
 
-    @Option(names = "--backend-config", paramLabel = "AGENT.yaml",
+    @Option(
+            names = "--backend-config",
+            paramLabel = "AGENT.yaml",
             description = "the agent's config file; the exec backend's vendor runtime command, dump folder and layout")
     Path backendConfig;
 
-    @Option(names = "--token-file", paramLabel = "FILE",
+    @Option(
+            names = "--token-file",
+            paramLabel = "FILE",
             description = "every call but health checks must carry this bearer token (one line, file mode 600)")
     Path tokenFile;
 
-    @Option(names = "--tls-cert", paramLabel = "CERT.pem",
+    @Option(
+            names = "--tls-cert",
+            paramLabel = "CERT.pem",
             description = "serve TLS with this PEM certificate chain (with --tls-key)")
     Path tlsCert;
 
@@ -59,7 +72,9 @@ public final class AgentOptions {
     @Option(names = "--max-model-mb", paramLabel = "N", description = "largest model accepted, MiB (${DEFAULT-VALUE})")
     int maxModelMb = (int) (AgentConfig.DEFAULT_MAX_MODEL_BYTES >> MIB_SHIFT);
 
-    @Option(names = "--max-message-mb", paramLabel = "N",
+    @Option(
+            names = "--max-message-mb",
+            paramLabel = "N",
             description = "largest message accepted, MiB (${DEFAULT-VALUE})")
     int maxMessageMb = (int) (AgentConfig.DEFAULT_MAX_INBOUND_MESSAGE_BYTES >> MIB_SHIFT);
 
@@ -69,18 +84,24 @@ public final class AgentOptions {
     @Option(names = "--max-inputs", paramLabel = "N", description = "input tensors per run request (${DEFAULT-VALUE})")
     int maxInputs = AgentConfig.DEFAULT_MAX_INPUT_TENSORS;
 
-    @Option(names = "--default-deadline-s", paramLabel = "N",
+    @Option(
+            names = "--default-deadline-s",
+            paramLabel = "N",
             description = "deadline of calls whose client set none, seconds (${DEFAULT-VALUE})")
     int defaultDeadlineSeconds = (int) AgentConfig.DEFAULT_DEADLINE.toSeconds();
 
     @Option(names = "--data-dir", paramLabel = "DIR", description = "runs are stored in DIR/runs (${DEFAULT-VALUE})")
     Path dataDir = AgentConfig.DEFAULT_DATA_DIR;
 
-    @Option(names = "--keep-runs-mb", paramLabel = "N",
+    @Option(
+            names = "--keep-runs-mb",
+            paramLabel = "N",
             description = "stored runs beyond N MiB in total evict the oldest (${DEFAULT-VALUE})")
     int keepRunsMb = (int) (RunStore.Retention.DEFAULT_MAX_BYTES >> MIB_SHIFT);
 
-    @Option(names = "--keep-runs-hours", paramLabel = "N",
+    @Option(
+            names = "--keep-runs-hours",
+            paramLabel = "N",
             description = "stored runs older than N hours are deleted (${DEFAULT-VALUE})")
     int keepRunsHours = (int) RunStore.Retention.DEFAULT_MAX_AGE.toHours();
 
@@ -96,14 +117,24 @@ public final class AgentOptions {
     public AgentConfig config() throws LayerProbeException, AgentSetupException {
         DeviceProfile p = profile == null ? DeviceProfile.DEFAULT : DeviceProfile.load(profile);
         try {
-            return AgentConfig.builder().profile(p).backend(backend).backendConfig(backendConfig)
-                    .bindHost(bind).port(port).insecure(insecure).tokenFile(tokenFile).tls(tlsCert, tlsKey)
-                    .modelDir(modelDir).maxModelBytes((long) maxModelMb << MIB_SHIFT)
-                    .maxInboundMessageBytes((long) maxMessageMb << MIB_SHIFT).maxConcurrentRuns(maxRuns)
-                    .maxInputTensors(maxInputs).defaultDeadline(Duration.ofSeconds(defaultDeadlineSeconds))
+            return AgentConfig.builder()
+                    .profile(p)
+                    .backend(backend)
+                    .backendConfig(backendConfig)
+                    .bindHost(bind)
+                    .port(port)
+                    .insecure(insecure)
+                    .tokenFile(tokenFile)
+                    .tls(tlsCert, tlsKey)
+                    .modelDir(modelDir)
+                    .maxModelBytes((long) maxModelMb << MIB_SHIFT)
+                    .maxInboundMessageBytes((long) maxMessageMb << MIB_SHIFT)
+                    .maxConcurrentRuns(maxRuns)
+                    .maxInputTensors(maxInputs)
+                    .defaultDeadline(Duration.ofSeconds(defaultDeadlineSeconds))
                     .runDir(dataDir.resolve("runs"))
-                    .runRetention(new RunStore.Retention((long) keepRunsMb << MIB_SHIFT,
-                            Duration.ofHours(keepRunsHours)))
+                    .runRetention(
+                            new RunStore.Retention((long) keepRunsMb << MIB_SHIFT, Duration.ofHours(keepRunsHours)))
                     .build();
         } catch (IllegalArgumentException e) {
             throw new AgentSetupException(e.getMessage(), e);

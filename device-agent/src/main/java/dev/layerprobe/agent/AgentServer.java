@@ -1,6 +1,5 @@
 package dev.layerprobe.agent;
 
-import dev.layerprobe.core.OneLine;
 import dev.layerprobe.agent.access.BearerTokenInterceptor;
 import dev.layerprobe.agent.access.DefaultDeadlineInterceptor;
 import dev.layerprobe.agent.access.RequestParsing;
@@ -11,8 +10,9 @@ import dev.layerprobe.agent.backend.SimBackend;
 import dev.layerprobe.agent.service.DeviceAgentService;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.agent.store.RunStore;
-import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.OneLine;
+import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -95,15 +95,24 @@ public final class AgentServer implements AutoCloseable {
         this.runExecutor = Executors.newFixedThreadPool(config.maxConcurrentRuns(), daemonThreads("layerprobe-run-"));
         this.deadlineTimer = Executors.newSingleThreadScheduledExecutor(daemonThreads("layerprobe-deadline-"));
         ModelStore store = config.modelDir() == null ? new ModelStore() : new ModelStore(config.modelDir());
-        this.runs = config.runDir() == null ? RunStore.temporary(config.runRetention())
+        this.runs = config.runDir() == null
+                ? RunStore.temporary(config.runRetention())
                 : RunStore.open(config.runDir(), config.runRetention());
-        DeviceAgentService service = new DeviceAgentService(backend, store, runs, config.maxModelBytes(),
-                config.maxConcurrentRuns(), config.maxInputTensors(), runExecutor);
+        DeviceAgentService service = new DeviceAgentService(
+                backend,
+                store,
+                runs,
+                config.maxModelBytes(),
+                config.maxConcurrentRuns(),
+                config.maxInputTensors(),
+                runExecutor);
         // Interceptors run last-listed first: authentication before anything else sees the call.
         ServerInterceptor[] access = token == null
                 ? new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer)}
-                : new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer),
-                    new BearerTokenInterceptor(token)};
+                : new ServerInterceptor[] {
+                    new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer),
+                    new BearerTokenInterceptor(token)
+                };
         // The config caps the size at 1 GiB, so it fits gRPC's int.
         this.server = builder.maxInboundMessageSize((int) config.maxInboundMessageBytes())
                 .addService(guarded(RequestParsing.of(service.definition()), access))
@@ -170,14 +179,17 @@ public final class AgentServer implements AutoCloseable {
             }
         }
         try {
-            return GrpcSslContexts.forServer(config.tlsCert().toFile(), config.tlsKey().toFile()).build();
+            return GrpcSslContexts.forServer(
+                            config.tlsCert().toFile(), config.tlsKey().toFile())
+                    .build();
         } catch (IOException | IllegalArgumentException e) {
-            throw new AgentSetupException("cannot use --tls-cert " + config.tlsCert() + " and --tls-key "
-                    + config.tlsKey() + " (PEM certificate chain and unencrypted PKCS#8 PEM key expected): "
-                    + OneLine.ofRootCause(e), e);
+            throw new AgentSetupException(
+                    "cannot use --tls-cert " + config.tlsCert() + " and --tls-key "
+                            + config.tlsKey() + " (PEM certificate chain and unencrypted PKCS#8 PEM key expected): "
+                            + OneLine.ofRootCause(e),
+                    e);
         }
     }
-
 
     private static InetAddress resolve(String host) throws AgentSetupException {
         try {
@@ -204,8 +216,11 @@ public final class AgentServer implements AutoCloseable {
         String what;
         if (config.backend().equals(SimBackend.NAME)) {
             DeviceProfile p = config.profile();
-            String faults = p.faults().isEmpty() ? "none" : p.faults().stream()
-                    .map(f -> f.kind().yamlName() + " on " + f.target()).collect(Collectors.joining(", "));
+            String faults = p.faults().isEmpty()
+                    ? "none"
+                    : p.faults().stream()
+                            .map(f -> f.kind().yamlName() + " on " + f.target())
+                            .collect(Collectors.joining(", "));
             what = "profile " + p.name() + ", faults: " + faults;
         } else {
             what = device == null ? "" : device;

@@ -13,8 +13,7 @@ public final class ArtifactVersion {
     /** Reported when the class does not come from a packaged jar. */
     public static final String UNKNOWN = "dev";
 
-    private ArtifactVersion() {
-    }
+    private ArtifactVersion() {}
 
     /**
      * The version Maven packaged the artifact with, or {@link #UNKNOWN} when run from classes.

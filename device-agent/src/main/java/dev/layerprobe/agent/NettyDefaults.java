@@ -19,8 +19,7 @@ import io.netty.util.ResourceLeakDetector;
 public final class NettyDefaults {
     private static final String LEAK_PROPERTY = "io.netty.leakDetection.level";
 
-    private NettyDefaults() {
-    }
+    private NettyDefaults() {}
 
     /** Idempotent; takes effect for buffers allocated afterwards. */
     public static void apply() {

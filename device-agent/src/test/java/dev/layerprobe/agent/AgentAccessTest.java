@@ -93,7 +93,8 @@ class AgentAccessTest {
     }
 
     private static DeviceInfo info(Channel c) {
-        return DeviceAgentGrpc.newBlockingStub(c).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+        return DeviceAgentGrpc.newBlockingStub(c)
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
                 .getInfo(GetInfoRequest.getDefaultInstance());
     }
 
@@ -103,13 +104,14 @@ class AgentAccessTest {
 
     @Test
     void callsWithoutTheTokenOrWithAnotherAreUnauthenticated() throws Exception {
-        String name = inProcess(AgentConfig.builder().tokenFile(tokenFile(TOKEN)).build(), fake());
+        String name =
+                inProcess(AgentConfig.builder().tokenFile(tokenFile(TOKEN)).build(), fake());
 
         StatusRuntimeException none = assertThrows(StatusRuntimeException.class, () -> info(channel(name, null)));
-        StatusRuntimeException wrong = assertThrows(StatusRuntimeException.class,
-                () -> info(channel(name, "0000000000000000" + TOKEN.substring(16))));
-        StatusRuntimeException shorter = assertThrows(StatusRuntimeException.class,
-                () -> info(channel(name, TOKEN.substring(1))));
+        StatusRuntimeException wrong = assertThrows(
+                StatusRuntimeException.class, () -> info(channel(name, "0000000000000000" + TOKEN.substring(16))));
+        StatusRuntimeException shorter =
+                assertThrows(StatusRuntimeException.class, () -> info(channel(name, TOKEN.substring(1))));
 
         assertEquals(Status.Code.UNAUTHENTICATED, none.getStatus().getCode());
         assertTrue(none.getStatus().getDescription().contains("needs a bearer token"));
@@ -121,13 +123,18 @@ class AgentAccessTest {
 
     @Test
     void healthNeedsNoTokenButReflectionDoes() throws Exception {
-        String name = inProcess(AgentConfig.builder().tokenFile(tokenFile(TOKEN)).build(), fake());
+        String name =
+                inProcess(AgentConfig.builder().tokenFile(tokenFile(TOKEN)).build(), fake());
 
-        assertEquals(ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel(name, null))
-                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.newBuilder().setService(DeviceAgentGrpc.SERVICE_NAME).build()).getStatus());
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> listServices(channel(name, null)));
+        assertEquals(
+                ServingStatus.SERVING,
+                HealthGrpc.newBlockingStub(channel(name, null))
+                        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.newBuilder()
+                                .setService(DeviceAgentGrpc.SERVICE_NAME)
+                                .build())
+                        .getStatus());
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> listServices(channel(name, null)));
         assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
         assertTrue(listServices(channel(name, TOKEN)).contains(DeviceAgentGrpc.SERVICE_NAME));
     }
@@ -137,51 +144,81 @@ class AgentAccessTest {
         Path open = tokenFile(TOKEN);
         if (Files.getFileAttributeView(open, PosixFileAttributeView.class) != null) {
             Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rw-r--r--"));
-            AgentSetupException e = assertThrows(AgentSetupException.class, () -> new AgentServer(
-                    InProcessServerBuilder.forName("x"), AgentConfig.builder().tokenFile(open).build(), fake()));
+            AgentSetupException e = assertThrows(
+                    AgentSetupException.class,
+                    () -> new AgentServer(
+                            InProcessServerBuilder.forName("x"),
+                            AgentConfig.builder().tokenFile(open).build(),
+                            fake()));
             assertTrue(e.getMessage().contains("chmod 600"), e.getMessage());
         }
-        assertThrows(AgentSetupException.class, () -> new AgentServer(InProcessServerBuilder.forName("y"),
-                AgentConfig.builder().tokenFile(dir.resolve("missing")).build(), fake()));
+        assertThrows(
+                AgentSetupException.class,
+                () -> new AgentServer(
+                        InProcessServerBuilder.forName("y"),
+                        AgentConfig.builder().tokenFile(dir.resolve("missing")).build(),
+                        fake()));
     }
 
     @Test
     void aNonLoopbackAddressNeedsATokenOrInsecure() throws Exception {
-        AgentSetupException e = assertThrows(AgentSetupException.class,
-                () -> AgentServer.netty(AgentConfig.builder().bindHost("0.0.0.0").port(0).build()));
+        AgentSetupException e = assertThrows(
+                AgentSetupException.class,
+                () -> AgentServer.netty(
+                        AgentConfig.builder().bindHost("0.0.0.0").port(0).build()));
         assertTrue(e.getMessage().contains("--token-file") && e.getMessage().contains("--insecure"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"));
 
         // Built, not started: the rule is checked before any socket is opened.
-        AgentServer.netty(AgentConfig.builder().bindHost("0.0.0.0").port(0).tokenFile(tokenFile(TOKEN)).build())
+        AgentServer.netty(AgentConfig.builder()
+                        .bindHost("0.0.0.0")
+                        .port(0)
+                        .tokenFile(tokenFile(TOKEN))
+                        .build())
                 .close();
-        AgentServer.netty(AgentConfig.builder().bindHost("0.0.0.0").port(0).insecure(true).build()).close();
+        AgentServer.netty(AgentConfig.builder()
+                        .bindHost("0.0.0.0")
+                        .port(0)
+                        .insecure(true)
+                        .build())
+                .close();
     }
 
     @Test
     void tlsRoundTripWithAToken() throws Exception {
         TestCertificates certs = TestCertificates.create(dir);
-        AgentConfig config = AgentConfig.builder().port(0).tokenFile(tokenFile(TOKEN))
-                .tls(certs.cert(), certs.key()).build();
+        AgentConfig config = AgentConfig.builder()
+                .port(0)
+                .tokenFile(tokenFile(TOKEN))
+                .tls(certs.cert(), certs.key())
+                .build();
         server = AgentServer.netty(config).start();
         assertTrue(server.banner().endsWith("token required, TLS)"), server.banner());
 
         ManagedChannel tls = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
-                .sslContext(GrpcSslContexts.forClient().trustManager(certs.cert().toFile()).build()).build();
+                .sslContext(GrpcSslContexts.forClient()
+                        .trustManager(certs.cert().toFile())
+                        .build())
+                .build();
         channels.add(tls);
         DeviceInfo info = info(withBearer(tls, TOKEN));
         assertEquals("sim", info.getBackend());
         Channel authed = withBearer(tls, TOKEN);
-        String id = TestClient.upload(authed, 
-                dev.layerprobe.agent.backend.TinyModels.relu());
+        String id = TestClient.upload(authed, dev.layerprobe.agent.backend.TinyModels.relu());
         List<RunEvent> events = new ArrayList<>();
-        DeviceAgentGrpc.newBlockingStub(authed).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
-                .run(RunRequest.newBuilder().setModelId(id).setFormat(DumpFormat.FLOAT)
-                        .addInputs(TestClient.input("x", -1, 2, -3, 4)).build())
+        DeviceAgentGrpc.newBlockingStub(authed)
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                .run(RunRequest.newBuilder()
+                        .setModelId(id)
+                        .setFormat(DumpFormat.FLOAT)
+                        .addInputs(TestClient.input("x", -1, 2, -3, 4))
+                        .build())
                 .forEachRemaining(events::add);
         assertTrue(events.get(events.size() - 1).hasSummary());
 
-        ManagedChannel plain = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+        ManagedChannel plain = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+                .usePlaintext()
+                .build();
         channels.add(plain);
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> info(withBearer(plain, TOKEN)));
         assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
@@ -190,11 +227,14 @@ class AgentAccessTest {
     @Test
     void unreadableTlsFilesStopTheAgentFromStarting() throws Exception {
         Path junk = Files.writeString(dir.resolve("junk.pem"), "not a certificate");
-        AgentSetupException e = assertThrows(AgentSetupException.class, () -> AgentServer.netty(
-                AgentConfig.builder().port(0).tls(junk, junk).build()));
+        AgentSetupException e = assertThrows(
+                AgentSetupException.class,
+                () -> AgentServer.netty(
+                        AgentConfig.builder().port(0).tls(junk, junk).build()));
         assertTrue(e.getMessage().startsWith("cannot use --tls-cert"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"));
-        IllegalArgumentException half = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException half = assertThrows(
+                IllegalArgumentException.class,
                 () -> AgentConfig.builder().port(0).tls(junk, null).build());
         assertEquals("TLS needs both --tls-cert and --tls-key", half.getMessage());
     }
@@ -203,19 +243,26 @@ class AgentAccessTest {
     void aCallWithoutADeadlineGetsTheDefaultOne() throws Exception {
         FakeBackend slow = new FakeBackend(DeviceProfile.DEFAULT, FakeBackend.int8Layers(200, 1, 16));
         slow.beforeLayer = i -> sleep(20);
-        String name = inProcess(AgentConfig.builder().defaultDeadline(Duration.ofMillis(300)).build(), slow);
+        String name = inProcess(
+                AgentConfig.builder().defaultDeadline(Duration.ofMillis(300)).build(), slow);
         Channel c = channel(name, null);
         String id = TestClient.upload(c, new byte[] {1, 2, 3});
 
         long t0 = System.nanoTime();
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> DeviceAgentGrpc
-                .newBlockingStub(c).run(RunRequest.newBuilder().setModelId(id)
-                        .addInputs(TestClient.input(FakeBackend.INPUT, 1, 2, 3, 4))
-                        .build()).forEachRemaining(ev -> { }));
+        StatusRuntimeException e = assertThrows(
+                StatusRuntimeException.class,
+                () -> DeviceAgentGrpc.newBlockingStub(c)
+                        .run(RunRequest.newBuilder()
+                                .setModelId(id)
+                                .addInputs(TestClient.input(FakeBackend.INPUT, 1, 2, 3, 4))
+                                .build())
+                        .forEachRemaining(ev -> {}));
         double seconds = (System.nanoTime() - t0) / 1e9;
 
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().contains("default deadline"), e.getStatus().getDescription());
+        assertTrue(
+                e.getStatus().getDescription().contains("default deadline"),
+                e.getStatus().getDescription());
         assertTrue(seconds < 3, "took " + seconds + " s");
         assertTrue(slow.runEnded.await(5, TimeUnit.SECONDS), "the run kept going after its deadline");
         assertTrue(slow.produced.get() < 200);
@@ -225,36 +272,46 @@ class AgentAccessTest {
 
     @Test
     void aStalledUploadIsEndedByTheDefaultDeadlineAndGivesItsMemoryBack() throws Exception {
-        String name = inProcess(AgentConfig.builder().maxModelBytes(1000)
-                .defaultDeadline(Duration.ofMillis(300)).build(), fake());
+        String name = inProcess(
+                AgentConfig.builder()
+                        .maxModelBytes(1000)
+                        .defaultDeadline(Duration.ofMillis(300))
+                        .build(),
+                fake());
         Channel c = channel(name, null);
         List<CompletableFuture<dev.layerprobe.proto.v1.UploadModelResponse>> stalled = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             CompletableFuture<dev.layerprobe.proto.v1.UploadModelResponse> result = new CompletableFuture<>();
             // No deadline on the call, and only the header: together they fill the upload budget.
-            DeviceAgentGrpc.newStub(c).uploadModel(new StreamObserver<>() {
-                @Override
-                public void onNext(dev.layerprobe.proto.v1.UploadModelResponse value) {
-                    result.complete(value);
-                }
+            DeviceAgentGrpc.newStub(c)
+                    .uploadModel(new StreamObserver<>() {
+                        @Override
+                        public void onNext(dev.layerprobe.proto.v1.UploadModelResponse value) {
+                            result.complete(value);
+                        }
 
-                @Override
-                public void onError(Throwable t) {
-                    result.completeExceptionally(t);
-                }
+                        @Override
+                        public void onError(Throwable t) {
+                            result.completeExceptionally(t);
+                        }
 
-                @Override
-                public void onCompleted() {
-                }
-            }).onNext(dev.layerprobe.proto.v1.UploadModelRequest.newBuilder().setHeader(
-                    dev.layerprobe.proto.v1.ModelHeader.newBuilder().setName("stalled").setSize(1000)).build());
+                        @Override
+                        public void onCompleted() {}
+                    })
+                    .onNext(dev.layerprobe.proto.v1.UploadModelRequest.newBuilder()
+                            .setHeader(dev.layerprobe.proto.v1.ModelHeader.newBuilder()
+                                    .setName("stalled")
+                                    .setSize(1000))
+                            .build());
             stalled.add(result);
         }
 
         for (CompletableFuture<dev.layerprobe.proto.v1.UploadModelResponse> f : stalled) {
-            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
-                    () -> f.get(DEADLINE_SECONDS, TimeUnit.SECONDS));
-            assertEquals(Status.Code.DEADLINE_EXCEEDED, ((StatusRuntimeException) e.getCause()).getStatus().getCode());
+            java.util.concurrent.ExecutionException e = assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> f.get(DEADLINE_SECONDS, TimeUnit.SECONDS));
+            assertEquals(
+                    Status.Code.DEADLINE_EXCEEDED,
+                    ((StatusRuntimeException) e.getCause()).getStatus().getCode());
         }
         // The client hears of the deadline as the agent's handler does, not after: allow a moment.
         for (int attempt = 0; ; attempt++) {
@@ -281,11 +338,13 @@ class AgentAccessTest {
     private static List<String> listServices(Channel c) throws Exception {
         CompletableFuture<List<String>> names = new CompletableFuture<>();
         StreamObserver<ServerReflectionRequest> req = ServerReflectionGrpc.newStub(c)
-                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).serverReflectionInfo(new StreamObserver<>() {
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                .serverReflectionInfo(new StreamObserver<>() {
                     @Override
                     public void onNext(ServerReflectionResponse r) {
                         names.complete(r.getListServicesResponse().getServiceList().stream()
-                                .map(s -> s.getName()).toList());
+                                .map(s -> s.getName())
+                                .toList());
                     }
 
                     @Override
@@ -294,8 +353,7 @@ class AgentAccessTest {
                     }
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 });
         req.onNext(ServerReflectionRequest.newBuilder().setListServices("*").build());
         try {

@@ -40,8 +40,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HexFormat;
@@ -68,6 +66,7 @@ class AgentFaultTest {
     private static final long DEADLINE_SECONDS = 30;
     /** 8 layers of 1x16x64x64 float32: 256 KiB each, far more than the transport buffers. */
     private static final byte[] CHAIN = TinyModels.chain(8, 16, 64);
+
     private static final int[] CHAIN_SHAPE = {1, 16, 64, 64};
 
     private AgentServer server;
@@ -84,8 +83,10 @@ class AgentFaultTest {
     }
 
     private ManagedChannel loopback() {
-        ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext()
-                .maxInboundMessageSize(16 << 20).build();
+        ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+                .usePlaintext()
+                .maxInboundMessageSize(16 << 20)
+                .build();
         channels.add(c);
         return c;
     }
@@ -101,13 +102,19 @@ class AgentFaultTest {
     }
 
     private static RunRequest run(String id, long seed) {
-        return RunRequest.newBuilder().setModelId(id).setFormat(DumpFormat.FLOAT).setChunkBytes(16 << 10)
-                .addInputs(seededInput(seed)).build();
+        return RunRequest.newBuilder()
+                .setModelId(id)
+                .setFormat(DumpFormat.FLOAT)
+                .setChunkBytes(16 << 10)
+                .addInputs(seededInput(seed))
+                .build();
     }
 
     @Test
     void clientsKilledMidStreamLeaveTheAgentServingWithoutLeaks() throws Exception {
-        server = AgentServer.netty(AgentConfig.builder().port(0).maxConcurrentRuns(2).build()).start();
+        server = AgentServer.netty(
+                        AgentConfig.builder().port(0).maxConcurrentRuns(2).build())
+                .start();
         // Kept open throughout, so the client transport's shared event loop is not torn down and
         // rebuilt between measurements.
         ManagedChannel steady = loopback();
@@ -128,7 +135,8 @@ class AgentFaultTest {
         long threadsAfter = threads();
         long filesAfter = openFiles();
 
-        System.out.printf("100 clients killed mid-stream: threads %d -> %d, open files %d -> %d%n",
+        System.out.printf(
+                "100 clients killed mid-stream: threads %d -> %d, open files %d -> %d%n",
                 threadsBefore, threadsAfter, filesBefore, filesAfter);
         // A leak per killed client would show as 100 or more; a few come and go with gRPC's
         // cached executor threads and sockets still closing.
@@ -152,13 +160,16 @@ class AgentFaultTest {
      * by cancelling the call (even i) or by shutting its channel down abruptly (odd i).
      */
     private void killMidStream(String id, int i) throws Exception {
-        ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+        ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+                .usePlaintext()
+                .build();
         Context.CancellableContext call = Context.current().withCancellation();
         try {
             Context previous = call.attach();
             try {
                 Iterator<RunEvent> events = DeviceAgentGrpc.newBlockingStub(c)
-                        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).run(run(id, i));
+                        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .run(run(id, i));
                 int headers = 0;
                 while (headers < 2) {
                     if (events.next().hasHeader()) {
@@ -202,7 +213,8 @@ class AgentFaultTest {
 
     @Test
     void sixteenConcurrentClientsGetWhatSerialRunsGet() throws Exception {
-        server = AgentServer.netty(AgentConfig.builder().port(0).maxConcurrentRuns(16).build())
+        server = AgentServer.netty(
+                        AgentConfig.builder().port(0).maxConcurrentRuns(16).build())
                 .start();
         ManagedChannel setup = loopback();
         String id = TestClient.upload(setup, CHAIN);
@@ -260,18 +272,26 @@ class AgentFaultTest {
             }
             Status.Code code = e.getStatus().getCode();
             String d = e.getStatus().getDescription();
-            assertTrue(code == Status.Code.INVALID_ARGUMENT || code == Status.Code.NOT_FOUND,
+            assertTrue(
+                    code == Status.Code.INVALID_ARGUMENT || code == Status.Code.NOT_FOUND,
                     what + ": " + code + " " + d);
             assertTrue(d != null && !d.isBlank() && !d.contains("\n"), what + ": " + d);
             perCode.merge(code, 1, Integer::sum);
         }
 
-        System.out.printf("1000 malformed calls: %d INVALID_ARGUMENT, %d NOT_FOUND%n",
+        System.out.printf(
+                "1000 malformed calls: %d INVALID_ARGUMENT, %d NOT_FOUND%n",
                 perCode.getOrDefault(Status.Code.INVALID_ARGUMENT, 0), perCode.getOrDefault(Status.Code.NOT_FOUND, 0));
-        DeviceAgentGrpc.newBlockingStub(c).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+        DeviceAgentGrpc.newBlockingStub(c)
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
                 .getInfo(GetInfoRequest.getDefaultInstance());
-        byte[] out = TestClient.runBytes(c, RunRequest.newBuilder().setModelId(reluId).setFormat(DumpFormat.FLOAT)
-                .addInputs(TestClient.input("x", -1, 2, -3, 4)).build());
+        byte[] out = TestClient.runBytes(
+                c,
+                RunRequest.newBuilder()
+                        .setModelId(reluId)
+                        .setFormat(DumpFormat.FLOAT)
+                        .addInputs(TestClient.input("x", -1, 2, -3, 4))
+                        .build());
         assertTrue(out.length > 0);
     }
 
@@ -288,8 +308,7 @@ class AgentFaultTest {
     }
 
     /** Makes one malformed call of the given kind; returns its description if it was (wrongly) accepted. */
-    private static String malformedCall(Channel c, Random r, int kind, byte[] model, String modelId)
-            throws Exception {
+    private static String malformedCall(Channel c, Random r, int kind, byte[] model, String modelId) throws Exception {
         switch (kind) {
             case 0 -> {
                 byte[] junk = new byte[1 + r.nextInt(4096)];
@@ -302,8 +321,14 @@ class AgentFaultTest {
                 return upload(c, "model truncated to " + n + " of " + model.length + " bytes", cut, n);
             }
             case 2 -> {
-                long[] sizes = {-1, 0, Long.MAX_VALUE, Long.MIN_VALUE, AgentConfig.MAX_MODEL_BYTES_LIMIT + 1,
-                    1L << (40 + r.nextInt(20))};
+                long[] sizes = {
+                    -1,
+                    0,
+                    Long.MAX_VALUE,
+                    Long.MIN_VALUE,
+                    AgentConfig.MAX_MODEL_BYTES_LIMIT + 1,
+                    1L << (40 + r.nextInt(20))
+                };
                 long size = sizes[r.nextInt(sizes.length)];
                 return upload(c, "declared size " + size, model, size);
             }
@@ -320,16 +345,22 @@ class AgentFaultTest {
                 switch (r.nextInt(3)) {
                     case 0 -> {
                         long v = versions[r.nextInt(versions.length)];
-                        b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(v));
+                        b.addOpsetImport(
+                                OperatorSetIdProto.newBuilder().setDomain("").setVersion(v));
                         what = "opset " + v;
                     }
                     case 1 -> {
-                        b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("com.example").setVersion(1));
+                        b.addOpsetImport(OperatorSetIdProto.newBuilder()
+                                .setDomain("com.example")
+                                .setVersion(1));
                         what = "no default-domain opset";
                     }
                     default -> {
-                        b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13));
-                        b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("ai.onnx").setVersion(11));
+                        b.addOpsetImport(
+                                OperatorSetIdProto.newBuilder().setDomain("").setVersion(13));
+                        b.addOpsetImport(OperatorSetIdProto.newBuilder()
+                                .setDomain("ai.onnx")
+                                .setVersion(11));
                         what = "the default domain imported twice";
                     }
                 }
@@ -341,20 +372,43 @@ class AgentFaultTest {
                 r.nextBytes(h);
                 String id = HexFormat.of().formatHex(h);
                 if (r.nextBoolean()) {
-                    return call("Run of unknown model " + id, () -> TestClient.runBytes(c,
-                            RunRequest.newBuilder().setModelId(id).addInputs(TestClient.input("x", 1, 2, 3, 4))
-                                    .build()));
+                    return call(
+                            "Run of unknown model " + id,
+                            () -> TestClient.runBytes(
+                                    c,
+                                    RunRequest.newBuilder()
+                                            .setModelId(id)
+                                            .addInputs(TestClient.input("x", 1, 2, 3, 4))
+                                            .build()));
                 }
-                return call("RunLayer of unknown model " + id, () -> DeviceAgentGrpc.newBlockingStub(c)
-                        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
-                        .runLayer(RunLayerRequest.newBuilder().setModelId(id).setLayer("y").build()));
+                return call(
+                        "RunLayer of unknown model " + id,
+                        () -> DeviceAgentGrpc.newBlockingStub(c)
+                                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                                .runLayer(RunLayerRequest.newBuilder()
+                                        .setModelId(id)
+                                        .setLayer("y")
+                                        .build()));
             }
             case 6 -> {
-                String[] ids = {"", "../../etc/passwd", "/tmp/model.onnx", modelId.toUpperCase(Locale.ROOT),
-                    modelId.substring(1), modelId + "0", "model.onnx"};
+                String[] ids = {
+                    "",
+                    "../../etc/passwd",
+                    "/tmp/model.onnx",
+                    modelId.toUpperCase(Locale.ROOT),
+                    modelId.substring(1),
+                    modelId + "0",
+                    "model.onnx"
+                };
                 String id = ids[r.nextInt(ids.length)];
-                return call("Run of model id '" + id + "'", () -> TestClient.runBytes(c,
-                        RunRequest.newBuilder().setModelId(id).addInputs(TestClient.input("x", 1, 2, 3, 4)).build()));
+                return call(
+                        "Run of model id '" + id + "'",
+                        () -> TestClient.runBytes(
+                                c,
+                                RunRequest.newBuilder()
+                                        .setModelId(id)
+                                        .addInputs(TestClient.input("x", 1, 2, 3, 4))
+                                        .build()));
             }
             case 7 -> {
                 Tensor good = TestClient.input("x", 1, 2, 3, 4);
@@ -362,16 +416,27 @@ class AgentFaultTest {
                 String what;
                 switch (r.nextInt(9)) {
                     case 0 -> {
-                        inputs.add(good.toBuilder().clearShape().addShape(Integer.MAX_VALUE)
-                                .addShape(Integer.MAX_VALUE).addShape(Integer.MAX_VALUE).addShape(4).build());
+                        inputs.add(good.toBuilder()
+                                .clearShape()
+                                .addShape(Integer.MAX_VALUE)
+                                .addShape(Integer.MAX_VALUE)
+                                .addShape(Integer.MAX_VALUE)
+                                .addShape(4)
+                                .build());
                         what = "absurd shape";
                     }
                     case 1 -> {
-                        inputs.add(good.toBuilder().clearShape().addShape(-1).addShape(-4).build());
+                        inputs.add(good.toBuilder()
+                                .clearShape()
+                                .addShape(-1)
+                                .addShape(-4)
+                                .build());
                         what = "negative dimensions";
                     }
                     case 2 -> {
-                        inputs.add(good.toBuilder().setData(ByteString.copyFrom(new byte[r.nextInt(15)])).build());
+                        inputs.add(good.toBuilder()
+                                .setData(ByteString.copyFrom(new byte[r.nextInt(15)]))
+                                .build());
                         what = "data shorter than the shape";
                     }
                     case 3 -> {
@@ -406,18 +471,28 @@ class AgentFaultTest {
                         what = "the wrong shape";
                     }
                 }
-                return call("Run with " + what, () -> TestClient.runBytes(c,
-                        RunRequest.newBuilder().setModelId(modelId).addAllInputs(inputs).build()));
+                return call(
+                        "Run with " + what,
+                        () -> TestClient.runBytes(
+                                c,
+                                RunRequest.newBuilder()
+                                        .setModelId(modelId)
+                                        .addAllInputs(inputs)
+                                        .build()));
             }
             case 8 -> {
                 int shape = r.nextInt(3);
                 String what = shape == 0 ? "data before the header" : shape == 1 ? "two headers" : "no messages";
                 CompletableFuture<UploadModelResponse> result = new CompletableFuture<>();
                 StreamObserver<UploadModelRequest> up = DeviceAgentGrpc.newStub(c)
-                        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).uploadModel(observer(result));
+                        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .uploadModel(observer(result));
                 UploadModelRequest header = UploadModelRequest.newBuilder()
-                        .setHeader(ModelHeader.newBuilder().setName("m").setSize(model.length)).build();
-                UploadModelRequest data = UploadModelRequest.newBuilder().setData(ByteString.copyFrom(model)).build();
+                        .setHeader(ModelHeader.newBuilder().setName("m").setSize(model.length))
+                        .build();
+                UploadModelRequest data = UploadModelRequest.newBuilder()
+                        .setData(ByteString.copyFrom(model))
+                        .build();
                 if (shape == 0) {
                     up.onNext(data);
                     up.onNext(header);
@@ -436,8 +511,15 @@ class AgentFaultTest {
                 if (asRequest) {
                     return call("random bytes as a RunRequest", () -> rawRun(c, junk));
                 }
-                return call("an unknown dump format", () -> TestClient.runBytes(c, RunRequest.newBuilder()
-                        .setModelId(modelId).setFormatValue(77).addInputs(TestClient.input("x", 1, 2, 3, 4)).build()));
+                return call(
+                        "an unknown dump format",
+                        () -> TestClient.runBytes(
+                                c,
+                                RunRequest.newBuilder()
+                                        .setModelId(modelId)
+                                        .setFormatValue(77)
+                                        .addInputs(TestClient.input("x", 1, 2, 3, 4))
+                                        .build()));
             }
         }
     }
@@ -445,10 +527,14 @@ class AgentFaultTest {
     private static String upload(Channel c, String what, byte[] bytes, long declaredSize) throws Exception {
         CompletableFuture<UploadModelResponse> result = new CompletableFuture<>();
         StreamObserver<UploadModelRequest> up = DeviceAgentGrpc.newStub(c)
-                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).uploadModel(observer(result));
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                .uploadModel(observer(result));
         up.onNext(UploadModelRequest.newBuilder()
-                .setHeader(ModelHeader.newBuilder().setName("m.onnx").setSize(declaredSize)).build());
-        up.onNext(UploadModelRequest.newBuilder().setData(ByteString.copyFrom(bytes)).build());
+                .setHeader(ModelHeader.newBuilder().setName("m.onnx").setSize(declaredSize))
+                .build());
+        up.onNext(UploadModelRequest.newBuilder()
+                .setData(ByteString.copyFrom(bytes))
+                .build());
         up.onCompleted();
         return await(what, result);
     }
@@ -512,9 +598,10 @@ class AgentFaultTest {
 
     /** Sends bytes as they are where a RunRequest belongs. */
     private static void rawRun(Channel c, byte[] bytes) {
-        MethodDescriptor<byte[], byte[]> method = DeviceAgentGrpc.getRunMethod().toBuilder(RAW, RAW).build();
-        ClientCalls.blockingServerStreamingCall(c, method,
-                CallOptions.DEFAULT.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS), bytes)
-                .forEachRemaining(b -> { });
+        MethodDescriptor<byte[], byte[]> method =
+                DeviceAgentGrpc.getRunMethod().toBuilder(RAW, RAW).build();
+        ClientCalls.blockingServerStreamingCall(
+                        c, method, CallOptions.DEFAULT.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS), bytes)
+                .forEachRemaining(b -> {});
     }
 }

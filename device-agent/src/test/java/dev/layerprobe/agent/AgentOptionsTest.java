@@ -30,13 +30,13 @@ class AgentOptionsTest {
         return ((AgentMain) cl.getCommand()).options.config();
     }
 
-    private record Run(int exit, String out, String err) {
-    }
+    private record Run(int exit, String out, String err) {}
 
     private static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = AgentMain.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+        int exit = AgentMain.commandLine(new PrintWriter(out, true), new PrintWriter(err, true))
+                .execute(args);
         return new Run(exit, out.toString(), err.toString());
     }
 
@@ -49,8 +49,18 @@ class AgentOptionsTest {
                     layer: up1
                 """);
 
-        AgentConfig c = config("--port", "7000", "--bind", "10.0.0.2", "--insecure",
-                "--profile", profile.toString(), "--max-model-mb", "64", "--max-runs", "3");
+        AgentConfig c = config(
+                "--port",
+                "7000",
+                "--bind",
+                "10.0.0.2",
+                "--insecure",
+                "--profile",
+                profile.toString(),
+                "--max-model-mb",
+                "64",
+                "--max-runs",
+                "3");
 
         assertEquals(7000, c.port());
         assertEquals("10.0.0.2", c.bindHost());
@@ -58,16 +68,37 @@ class AgentOptionsTest {
         assertEquals("board-npu", c.profile().name());
         assertEquals(64L << 20, c.maxModelBytes());
         assertEquals(3, c.maxConcurrentRuns());
-        assertEquals("LayerProbe agent listening on 10.0.0.2:7000 (backend sim, profile board-npu, faults: "
-                + "depth_to_space_mode_swap on layer up1; no token, plaintext)", AgentServer.banner(c, 7000));
+        assertEquals(
+                "LayerProbe agent listening on 10.0.0.2:7000 (backend sim, profile board-npu, faults: "
+                        + "depth_to_space_mode_swap on layer up1; no token, plaintext)",
+                AgentServer.banner(c, 7000));
     }
 
     @Test
     void parsesTheAccessLimitAndStorageOptions() throws Exception {
-        AgentConfig c = config("--bind", "0.0.0.0", "--token-file", "/etc/lp/token",
-                "--tls-cert", "agent.crt", "--tls-key", "agent.key", "--max-message-mb", "16", "--max-inputs", "4",
-                "--default-deadline-s", "60", "--model-dir", "models", "--data-dir", "/var/lib/lp",
-                "--keep-runs-mb", "100", "--keep-runs-hours", "2");
+        AgentConfig c = config(
+                "--bind",
+                "0.0.0.0",
+                "--token-file",
+                "/etc/lp/token",
+                "--tls-cert",
+                "agent.crt",
+                "--tls-key",
+                "agent.key",
+                "--max-message-mb",
+                "16",
+                "--max-inputs",
+                "4",
+                "--default-deadline-s",
+                "60",
+                "--model-dir",
+                "models",
+                "--data-dir",
+                "/var/lib/lp",
+                "--keep-runs-mb",
+                "100",
+                "--keep-runs-hours",
+                "2");
 
         assertEquals(Path.of("/etc/lp/token"), c.tokenFile());
         assertTrue(c.authenticated() && c.tls() && !c.insecure());
@@ -86,7 +117,11 @@ class AgentOptionsTest {
     void theDefaultsAreTheConfigsWithRunsKeptUnderTheDataDir() throws Exception {
         AgentConfig c = config();
 
-        assertEquals(AgentConfig.builder().runDir(AgentConfig.DEFAULT_DATA_DIR.resolve("runs")).build(), c);
+        assertEquals(
+                AgentConfig.builder()
+                        .runDir(AgentConfig.DEFAULT_DATA_DIR.resolve("runs"))
+                        .build(),
+                c);
         assertEquals("127.0.0.1", c.bindHost());
         assertTrue(AgentServer.banner(c, 1).endsWith("faults: none; no token, plaintext)"));
         assertNull(c.backendConfig());
@@ -98,10 +133,21 @@ class AgentOptionsTest {
 
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().startsWith("Usage: layerprobe-agent "), r.out());
-        for (String shown : new String[] {"TCP port (50051;", "address to listen on (127.0.0.1)",
-            "what runs the models (sim)", "largest model accepted, MiB (512)", "largest message accepted, MiB (8)",
-            "more are refused (2)", "per run request (64)", "seconds (1800)", "(4096)", "deleted (24)",
-            "stored in DIR/runs (" + AgentConfig.DEFAULT_DATA_DIR + ")", "--verbose", "--version"}) {
+        for (String shown : new String[] {
+            "TCP port (50051;",
+            "address to listen on (127.0.0.1)",
+            "what runs the models (sim)",
+            "largest model accepted, MiB (512)",
+            "largest message accepted, MiB (8)",
+            "more are refused (2)",
+            "per run request (64)",
+            "seconds (1800)",
+            "(4096)",
+            "deleted (24)",
+            "stored in DIR/runs (" + AgentConfig.DEFAULT_DATA_DIR + ")",
+            "--verbose",
+            "--version"
+        }) {
             // picocli may wrap a line within a long path
             String flat = r.out().replaceAll("\\s+", "");
             assertTrue(flat.contains(shown.replaceAll("\\s+", "")), shown + " in\n" + r.out());
@@ -120,11 +166,14 @@ class AgentOptionsTest {
         AgentConfig c = config("--backend", "ort");
 
         assertEquals("ort", c.backend());
-        assertEquals("LayerProbe agent listening on 127.0.0.1:9 (backend ort; no token, plaintext)",
+        assertEquals(
+                "LayerProbe agent listening on 127.0.0.1:9 (backend ort; no token, plaintext)",
                 AgentServer.banner(c, 9));
         Run r = run("--port", "0", "--backend", "rknn");
         assertEquals(3, r.exit());
-        assertEquals("layerprobe-agent: unknown backend 'rknn', expected one of [sim, ort, exec]", r.err().strip());
+        assertEquals(
+                "layerprobe-agent: unknown backend 'rknn', expected one of [sim, ort, exec]",
+                r.err().strip());
     }
 
     @Test
@@ -144,20 +193,30 @@ class AgentOptionsTest {
 
     @Test
     void valuesOutOfRangeNameTheFlagAndAreBadInput() throws Exception {
-        assertEquals("--default-deadline-s must be in [1, 604800], got 0",
-                assertThrows(AgentSetupException.class, () -> config("--default-deadline-s", "0")).getMessage());
+        assertEquals(
+                "--default-deadline-s must be in [1, 604800], got 0",
+                assertThrows(AgentSetupException.class, () -> config("--default-deadline-s", "0"))
+                        .getMessage());
         // 4096 MiB does not fit the int of bytes gRPC takes; the check sees the value as given.
-        assertEquals("--max-message-mb must be in [1, 1024], got 4096",
-                assertThrows(AgentSetupException.class, () -> config("--max-message-mb", "4096")).getMessage());
-        assertEquals(LayerProbeException.Code.IO, assertThrows(LayerProbeException.class,
-                () -> config("--profile", "/no/such.yaml")).code());
+        assertEquals(
+                "--max-message-mb must be in [1, 1024], got 4096",
+                assertThrows(AgentSetupException.class, () -> config("--max-message-mb", "4096"))
+                        .getMessage());
+        assertEquals(
+                LayerProbeException.Code.IO,
+                assertThrows(LayerProbeException.class, () -> config("--profile", "/no/such.yaml"))
+                        .code());
 
         Run port = run("--port", "70000");
         assertEquals(3, port.exit());
-        assertEquals("layerprobe-agent: --port must be in [0, 65535], got 70000", port.err().strip());
+        assertEquals(
+                "layerprobe-agent: --port must be in [0, 65535], got 70000",
+                port.err().strip());
         Run runs = run("--max-runs", "0");
         assertEquals(3, runs.exit());
-        assertEquals("layerprobe-agent: --max-runs must be in [1, 1024], got 0", runs.err().strip());
+        assertEquals(
+                "layerprobe-agent: --max-runs must be in [1, 1024], got 0",
+                runs.err().strip());
     }
 
     @Test
@@ -176,7 +235,8 @@ class AgentOptionsTest {
     void thePackagedCommandLinesParse() throws Exception {
         // The systemd unit's ExecStart and the launcher's example, as shipped by packaging/make-dist.
         String unit = Files.readString(Path.of("..", "packaging", "systemd", "layerprobe-agent.service"));
-        String execStart = unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow();
+        String execStart =
+                unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow();
         String[] words = execStart.substring("ExecStart=".length()).trim().split("\\s+", -1);
         assertTrue(words[0].endsWith("/bin/layerprobe-agent"), execStart);
 
@@ -186,8 +246,12 @@ class AgentOptionsTest {
         assertEquals(Path.of("/var/lib/layerprobe/models"), unitConfig.modelDir());
 
         String launcher = Files.readString(Path.of("..", "packaging", "bin", "layerprobe-agent"));
-        String example = launcher.lines().filter(l -> l.startsWith("#   layerprobe-agent ")).findFirst().orElseThrow();
-        String[] exampleWords = example.substring("#   layerprobe-agent ".length()).trim().split("\\s+", -1);
+        String example = launcher.lines()
+                .filter(l -> l.startsWith("#   layerprobe-agent "))
+                .findFirst()
+                .orElseThrow();
+        String[] exampleWords =
+                example.substring("#   layerprobe-agent ".length()).trim().split("\\s+", -1);
         assertEquals("ort", config(exampleWords).backend());
     }
 }

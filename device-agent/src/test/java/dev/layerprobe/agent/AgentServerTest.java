@@ -1,6 +1,5 @@
 package dev.layerprobe.agent;
 
-import dev.layerprobe.core.io.Sha256;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import dev.layerprobe.agent.backend.FakeBackend;
 import dev.layerprobe.agent.backend.TinyModels;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;
@@ -67,7 +67,9 @@ class AgentServerTest {
     }
 
     private DeviceAgentGrpc.DeviceAgentBlockingStub connect() {
-        channel = NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port())).usePlaintext().build();
+        channel = NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()))
+                .usePlaintext()
+                .build();
         return DeviceAgentGrpc.newBlockingStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
     }
 
@@ -76,21 +78,32 @@ class AgentServerTest {
         // 6 MiB of dumps, far more than the transport's buffers, so flow control is exercised.
         FakeBackend backend = new FakeBackend(DeviceProfile.DEFAULT, FakeBackend.int8Layers(6, 1, 16, 256, 256));
         AgentConfig config = AgentConfig.builder().port(0).build();
-        server = new AgentServer(NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)), config,
-                backend).start();
+        server = new AgentServer(
+                        NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)),
+                        config,
+                        backend)
+                .start();
         DeviceAgentGrpc.DeviceAgentBlockingStub agent = connect();
 
         DeviceInfo info = agent.getInfo(GetInfoRequest.getDefaultInstance());
         assertEquals(DeviceProfile.DEFAULT.name(), info.getDevice());
         assertTrue(server.port() > 0);
-        assertEquals(ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
-                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.newBuilder().setService(DeviceAgentGrpc.SERVICE_NAME).build()).getStatus());
+        assertEquals(
+                ServingStatus.SERVING,
+                HealthGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.newBuilder()
+                                .setService(DeviceAgentGrpc.SERVICE_NAME)
+                                .build())
+                        .getStatus());
         assertTrue(listServices().containsAll(List.of(DeviceAgentGrpc.SERVICE_NAME, "grpc.health.v1.Health")));
 
         String id = upload(new byte[] {1, 2, 3});
-        Iterator<RunEvent> events = agent.run(RunRequest.newBuilder().setModelId(id)
-                .addInputs(input(FakeBackend.INPUT, 1, 2, 3, 4)).setFormat(DumpFormat.NATIVE).build());
+        Iterator<RunEvent> events = agent.run(RunRequest.newBuilder()
+                .setModelId(id)
+                .addInputs(input(FakeBackend.INPUT, 1, 2, 3, 4))
+                .setFormat(DumpFormat.NATIVE)
+                .build());
         List<LayerHeader> headers = new ArrayList<>();
         ByteArrayOutputStream last = new ByteArrayOutputStream();
         RunEvent summary = null;
@@ -128,26 +141,38 @@ class AgentServerTest {
 
         List<RunEvent> events = new ArrayList<>();
         try {
-            agent.run(RunRequest.newBuilder().setModelId(id).setFormat(DumpFormat.FLOAT)
-                    .addInputs(input("x", -1, 2, -3, 4)).build()).forEachRemaining(events::add);
+            agent.run(RunRequest.newBuilder()
+                            .setModelId(id)
+                            .setFormat(DumpFormat.FLOAT)
+                            .addInputs(input("x", -1, 2, -3, 4))
+                            .build())
+                    .forEachRemaining(events::add);
         } catch (StatusRuntimeException e) {
-            Assumptions.assumeFalse(e.getStatus().getCode() == Status.Code.UNIMPLEMENTED
-                    && String.valueOf(e.getStatus().getDescription()).contains("not written"),
+            Assumptions.assumeFalse(
+                    e.getStatus().getCode() == Status.Code.UNIMPLEMENTED
+                            && String.valueOf(e.getStatus().getDescription()).contains("not written"),
                     "the simulator's compiler is not written yet");
             throw e;
         }
 
         RunEvent chunk = events.stream().filter(RunEvent::hasChunk).findFirst().orElseThrow();
         float[] y = new float[4];
-        chunk.getChunk().getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(y);
+        chunk.getChunk()
+                .getData()
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(y);
         assertArrayEquals(new float[] {0, 2, 0, 4}, y);
         assertTrue(events.get(events.size() - 1).hasSummary());
     }
 
     @Test
     void refusesANonLoopbackAddressUnlessInsecure() {
-        AgentSetupException e = assertThrows(AgentSetupException.class,
-                () -> AgentServer.netty(AgentConfig.builder().bindHost("0.0.0.0").port(0).build()));
+        AgentSetupException e = assertThrows(
+                AgentSetupException.class,
+                () -> AgentServer.netty(
+                        AgentConfig.builder().bindHost("0.0.0.0").port(0).build()));
 
         assertTrue(e.getMessage().contains("--insecure"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"));
@@ -156,7 +181,8 @@ class AgentServerTest {
     private String upload(byte[] model) throws Exception {
         CompletableFuture<UploadModelResponse> result = new CompletableFuture<>();
         StreamObserver<UploadModelRequest> up = DeviceAgentGrpc.newStub(channel)
-                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).uploadModel(new StreamObserver<>() {
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                .uploadModel(new StreamObserver<>() {
                     @Override
                     public void onNext(UploadModelResponse value) {
                         result.complete(value);
@@ -168,12 +194,14 @@ class AgentServerTest {
                     }
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 });
         up.onNext(UploadModelRequest.newBuilder()
-                .setHeader(ModelHeader.newBuilder().setName("m.onnx").setSize(model.length)).build());
-        up.onNext(UploadModelRequest.newBuilder().setData(ByteString.copyFrom(model)).build());
+                .setHeader(ModelHeader.newBuilder().setName("m.onnx").setSize(model.length))
+                .build());
+        up.onNext(UploadModelRequest.newBuilder()
+                .setData(ByteString.copyFrom(model))
+                .build());
         up.onCompleted();
         return result.get(DEADLINE_SECONDS, TimeUnit.SECONDS).getModelId();
     }
@@ -181,11 +209,13 @@ class AgentServerTest {
     private List<String> listServices() throws Exception {
         CompletableFuture<List<String>> names = new CompletableFuture<>();
         StreamObserver<ServerReflectionRequest> req = ServerReflectionGrpc.newStub(channel)
-                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).serverReflectionInfo(new StreamObserver<>() {
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                .serverReflectionInfo(new StreamObserver<>() {
                     @Override
                     public void onNext(ServerReflectionResponse r) {
                         names.complete(r.getListServicesResponse().getServiceList().stream()
-                                .map(ServiceResponse::getName).toList());
+                                .map(ServiceResponse::getName)
+                                .toList());
                     }
 
                     @Override
@@ -194,8 +224,7 @@ class AgentServerTest {
                     }
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 });
         req.onNext(ServerReflectionRequest.newBuilder().setListServices("*").build());
         List<String> result = names.get(DEADLINE_SECONDS, TimeUnit.SECONDS);
@@ -208,7 +237,12 @@ class AgentServerTest {
         for (float v : values) {
             b.putFloat(v);
         }
-        return Tensor.newBuilder().setName(name).addShape(1).addShape(values.length).setDtype(DataType.FLOAT32)
-                .setData(ByteString.copyFrom(b.array())).build();
+        return Tensor.newBuilder()
+                .setName(name)
+                .addShape(1)
+                .addShape(values.length)
+                .setDtype(DataType.FLOAT32)
+                .setData(ByteString.copyFrom(b.array()))
+                .build();
     }
 }

@@ -22,14 +22,14 @@ import java.util.concurrent.TimeUnit;
 public final class TestClient {
     static final long DEADLINE_SECONDS = 20;
 
-    private TestClient() {
-    }
+    private TestClient() {}
 
     /** Uploads a model in one chunk and returns its id; fails with the call's StatusRuntimeException. */
     public static String upload(Channel channel, byte[] model) throws Exception {
         CompletableFuture<UploadModelResponse> result = new CompletableFuture<>();
         StreamObserver<UploadModelRequest> up = DeviceAgentGrpc.newStub(channel)
-                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).uploadModel(new StreamObserver<>() {
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                .uploadModel(new StreamObserver<>() {
                     @Override
                     public void onNext(UploadModelResponse value) {
                         result.complete(value);
@@ -41,12 +41,14 @@ public final class TestClient {
                     }
 
                     @Override
-                    public void onCompleted() {
-                    }
+                    public void onCompleted() {}
                 });
         up.onNext(UploadModelRequest.newBuilder()
-                .setHeader(ModelHeader.newBuilder().setName("m.onnx").setSize(model.length)).build());
-        up.onNext(UploadModelRequest.newBuilder().setData(ByteString.copyFrom(model)).build());
+                .setHeader(ModelHeader.newBuilder().setName("m.onnx").setSize(model.length))
+                .build());
+        up.onNext(UploadModelRequest.newBuilder()
+                .setData(ByteString.copyFrom(model))
+                .build());
         up.onCompleted();
         try {
             return result.get(DEADLINE_SECONDS, TimeUnit.SECONDS).getModelId();
@@ -61,8 +63,8 @@ public final class TestClient {
         for (float v : values) {
             b.putFloat(v);
         }
-        Tensor.Builder t = Tensor.newBuilder().setName(name).setDtype(DataType.FLOAT32)
-                .setData(ByteString.copyFrom(b.array()));
+        Tensor.Builder t =
+                Tensor.newBuilder().setName(name).setDtype(DataType.FLOAT32).setData(ByteString.copyFrom(b.array()));
         for (int d : shape) {
             t.addShape(d);
         }
@@ -77,7 +79,9 @@ public final class TestClient {
     /** Runs to the end and returns every byte of every layer's chunks, in order, and the layer count. */
     public static byte[] runBytes(Channel channel, RunRequest request) {
         ByteArrayOutputStream all = new ByteArrayOutputStream();
-        DeviceAgentGrpc.newBlockingStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).run(request)
+        DeviceAgentGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                .run(request)
                 .forEachRemaining((RunEvent e) -> {
                     if (e.hasChunk()) {
                         all.writeBytes(e.getChunk().getData().toByteArray());

@@ -45,8 +45,18 @@ public record DumpManifest(int formatVersion, String model, String source, boole
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record Layer(int index, String name, String op, int[] shape, String dtype, float[] scale,
-            long[] zeroPoint, Integer axis, String file, long bytes, String sha256) {
+    public record Layer(
+            int index,
+            String name,
+            String op,
+            int[] shape,
+            String dtype,
+            float[] scale,
+            long[] zeroPoint,
+            Integer axis,
+            String file,
+            long bytes,
+            String sha256) {
 
         /** The element type, decoded from {@link #dtype()}. */
         public DType type() {

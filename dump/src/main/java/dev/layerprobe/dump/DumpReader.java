@@ -1,13 +1,13 @@
 package dev.layerprobe.dump;
 
-import dev.layerprobe.core.io.Sha256;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.layerprobe.dump.npy.Npy;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.dump.npy.Npy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.DirectoryStream;
@@ -49,7 +49,10 @@ public final class DumpReader {
             try {
                 return new DumpReader(dir, json.readValue(m.toFile(), DumpManifest.class));
             } catch (IOException e) {
-                throw new IOException("cannot read " + m + ": " + e.getMessage().lines().findFirst().orElse(""), e);
+                throw new IOException(
+                        "cannot read " + m + ": "
+                                + e.getMessage().lines().findFirst().orElse(""),
+                        e);
             }
         }
         List<Path> files = new ArrayList<>();
@@ -64,8 +67,18 @@ public final class DumpReader {
         for (Path f : files) {
             Npy.Header h = Npy.readHeader(f);
             String file = f.getFileName().toString();
-            layers.add(new DumpManifest.Layer(layers.size(), file.substring(0, file.length() - 4), null, h.shape(),
-                    DumpManifest.dtypeName(h.dtype()), null, null, null, file, h.size() * h.dtype().bytes(), null));
+            layers.add(new DumpManifest.Layer(
+                    layers.size(),
+                    file.substring(0, file.length() - 4),
+                    null,
+                    h.shape(),
+                    DumpManifest.dtypeName(h.dtype()),
+                    null,
+                    null,
+                    null,
+                    file,
+                    h.size() * h.dtype().bytes(),
+                    null));
         }
         return new DumpReader(dir, new DumpManifest(DumpManifest.FORMAT_VERSION, null, null, true, layers));
     }
@@ -97,8 +110,11 @@ public final class DumpReader {
     public LayerValue read(String name) throws IOException {
         DumpManifest.Layer l = byName.get(name);
         if (l == null) {
-            throw new IllegalArgumentException("layer '" + name + "' is not in dump " + dir + " (" + byName.size()
-                    + " layers" + (byName.isEmpty() ? "" : ", e.g. '" + byName.keySet().iterator().next() + "'") + ")");
+            throw new IllegalArgumentException(
+                    "layer '" + name + "' is not in dump " + dir + " (" + byName.size() + " layers"
+                            + (byName.isEmpty()
+                                    ? ""
+                                    : ", e.g. '" + byName.keySet().iterator().next() + "'") + ")");
         }
         return read(l);
     }

@@ -1,9 +1,9 @@
 package dev.layerprobe.dump;
 
-import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.dump.npy.Npy;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -93,8 +93,8 @@ public final class DumpValues {
      * of a tensor of {@code shape}: real values, dequantized with {@code q} when it is not null, and
      * integer codes when {@code codes} is not null.
      */
-    public static void decode(DType type, QuantParams q, int[] shape, ByteBuffer in, long first, int n, float[] real,
-            int[] codes) {
+    public static void decode(
+            DType type, QuantParams q, int[] shape, ByteBuffer in, long first, int n, float[] real, int[] codes) {
         ByteBuffer b = in.order(ByteOrder.LITTLE_ENDIAN);
         if (type == DType.FLOAT32) {
             b.asFloatBuffer().get(real, 0, n);
@@ -107,8 +107,9 @@ public final class DumpValues {
                 case UINT8 -> b.get(b.position() + i) & 0xff;
                 case INT16 -> b.getShort(b.position() + 2 * i);
                 case INT32 -> b.getInt(b.position() + 4 * i);
-                default -> throw new IllegalArgumentException("cannot decode " + type
-                        + " values, expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
+                default ->
+                    throw new IllegalArgumentException(
+                            "cannot decode " + type + " values, expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
             };
         }
         if (q == null) {
@@ -117,7 +118,7 @@ public final class DumpValues {
             }
         } else if (q.isPerTensor()) {
             for (int i = 0; i < n; i++) {
-                real[i] = q.dequantize(c[i], 0);   // the simulator's own rounding, so equal codes give equal values
+                real[i] = q.dequantize(c[i], 0); // the simulator's own rounding, so equal codes give equal values
             }
         } else {
             long inner = 1;

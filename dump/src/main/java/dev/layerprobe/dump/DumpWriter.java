@@ -1,15 +1,15 @@
 package dev.layerprobe.dump;
 
-import dev.layerprobe.core.io.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.layerprobe.dump.npy.NpyWriter;
-import dev.layerprobe.dump.npy.TensorBytes;
-import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.io.AtomicFiles;
 import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.dump.npy.NpyWriter;
+import dev.layerprobe.dump.npy.TensorBytes;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -36,6 +36,7 @@ import java.util.Set;
 public final class DumpWriter implements AutoCloseable {
     /** The manifest's file name inside a dump directory. */
     public static final String MANIFEST = "manifest.json";
+
     private static final int MAX_NAME_CHARS = 96;
     private static final int CHUNK_ELEMENTS = 1 << 18;
 
@@ -49,9 +50,15 @@ public final class DumpWriter implements AutoCloseable {
     private boolean suspended;
     private boolean closed;
 
-    private record Open(int index, String name, String op, int[] shape, DType dtype, QuantParams quant,
-            String file, NpyWriter npy) {
-    }
+    private record Open(
+            int index,
+            String name,
+            String op,
+            int[] shape,
+            DType dtype,
+            QuantParams quant,
+            String file,
+            NpyWriter npy) {}
 
     private DumpWriter(Path dir, String model, String source) {
         this.dir = dir;
@@ -122,18 +129,22 @@ public final class DumpWriter implements AutoCloseable {
         if (names.contains(name)) {
             throw new IllegalArgumentException("layer '" + name + "' is already in dump " + dir);
         }
-        if (quant != null && dtype != DType.INT8 && dtype != DType.UINT8 && dtype != DType.INT16
+        if (quant != null
+                && dtype != DType.INT8
+                && dtype != DType.UINT8
+                && dtype != DType.INT16
                 && dtype != DType.INT32) {
             throw new IllegalArgumentException("quantized layer '" + name + "' has dtype " + dtype
                     + ", expected one of [INT8, UINT8, INT16, INT32]");
         }
         if (quant != null && quant.type() != dtype) {
-            throw new IllegalArgumentException("layer '" + name + "' has dtype " + dtype + " but its quantization is "
-                    + quant.type());
+            throw new IllegalArgumentException(
+                    "layer '" + name + "' has dtype " + dtype + " but its quantization is " + quant.type());
         }
         int index = layers.size();
         String file = fileName(index, name);
-        NpyWriter npy = append ? NpyWriter.append(dir.resolve(file), dtype, shape)
+        NpyWriter npy = append
+                ? NpyWriter.append(dir.resolve(file), dtype, shape)
                 : NpyWriter.open(dir.resolve(file), dtype, shape);
         open = new Open(index, name, op, shape.clone(), dtype, quant, file, npy);
         return npy;
@@ -221,9 +232,18 @@ public final class DumpWriter implements AutoCloseable {
         open = null;
         o.npy.close();
         QuantParams q = o.quant;
-        DumpManifest.Layer entry = new DumpManifest.Layer(o.index, o.name, o.op, o.shape,
-                DumpManifest.dtypeName(o.dtype), q == null ? null : q.scale(), q == null ? null : q.zeroPoint(),
-                q == null || q.isPerTensor() ? null : q.axis(), o.file, o.npy.written(), o.npy.sha256());
+        DumpManifest.Layer entry = new DumpManifest.Layer(
+                o.index,
+                o.name,
+                o.op,
+                o.shape,
+                DumpManifest.dtypeName(o.dtype),
+                q == null ? null : q.scale(),
+                q == null ? null : q.zeroPoint(),
+                q == null || q.isPerTensor() ? null : q.axis(),
+                o.file,
+                o.npy.written(),
+                o.npy.sha256());
         layers.add(entry);
         names.add(o.name);
         writeManifest(false);
@@ -293,8 +313,15 @@ public final class DumpWriter implements AutoCloseable {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < name.length() && b.length() < MAX_NAME_CHARS; i++) {
             char c = name.charAt(i);
-            b.append((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
-                    || c == '_' || c == '-' ? c : '_');
+            b.append(
+                    (c >= 'a' && c <= 'z')
+                                    || (c >= 'A' && c <= 'Z')
+                                    || (c >= '0' && c <= '9')
+                                    || c == '.'
+                                    || c == '_'
+                                    || c == '-'
+                            ? c
+                            : '_');
         }
         // A leading dot would hide the file on Unix.
         String safe = b.length() == 0 ? "layer" : b.toString().replaceFirst("^\\.", "_");
@@ -322,7 +349,7 @@ public final class DumpWriter implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "DumpWriter(" + dir + ", " + layers.size() + " layers" + (open != null ? ", writing '" + open.name
-                + "' " + Arrays.toString(open.shape) : "") + ")";
+        return "DumpWriter(" + dir + ", " + layers.size() + " layers"
+                + (open != null ? ", writing '" + open.name + "' " + Arrays.toString(open.shape) : "") + ")";
     }
 }

@@ -9,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.layerprobe.dump.npy.Npy;
-import dev.layerprobe.dump.npy.TensorBytes;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.dump.npy.Npy;
+import dev.layerprobe.dump.npy.TensorBytes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +45,12 @@ class DumpWriterTest {
 
             // The manifest already lists the first layer while the second is being written.
             w.beginLayer("relu", "Relu", new int[] {2, 3}, DType.INT8, q);
-            assertEquals(1, new ObjectMapper().readTree(d.resolve("manifest.json").toFile()).get("layers").size());
+            assertEquals(
+                    1,
+                    new ObjectMapper()
+                            .readTree(d.resolve("manifest.json").toFile())
+                            .get("layers")
+                            .size());
             w.writeCodes(codes, 0, 6);
             w.endLayer();
         }
@@ -108,10 +113,13 @@ class DumpWriterTest {
             IOException e = assertThrows(IOException.class, w::endLayer);
             assertTrue(e.getMessage().contains("only 4 of 8"), e.getMessage());
             w.writeLayer("b", "Relu", LayerValue.of(Tensor.ofFloats(new int[] {1}, new float[] {1})));
-            assertThrows(IllegalArgumentException.class, () -> w.beginLayer("b", "Relu", new int[] {1}, DType.FLOAT32,
-                    null));
-            assertThrows(IllegalArgumentException.class, () -> w.beginLayer("c", "Relu", new int[] {1}, DType.FLOAT32,
-                    QuantParams.perTensor(DType.INT8, 1f, 0)));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> w.beginLayer("b", "Relu", new int[] {1}, DType.FLOAT32, null));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> w.beginLayer(
+                            "c", "Relu", new int[] {1}, DType.FLOAT32, QuantParams.perTensor(DType.INT8, 1f, 0)));
         }
         IOException e = assertThrows(IOException.class, () -> DumpWriter.create(dir.resolve("x"), null, null, false));
         assertTrue(e.getMessage().contains("already holds a dump"), e.getMessage());

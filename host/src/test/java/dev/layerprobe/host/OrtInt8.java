@@ -22,13 +22,14 @@ import org.junit.jupiter.api.Assumptions;
 public final class OrtInt8 {
     private static final Pattern EXACT_X86 = Pattern.compile("\\b(avx512_vnni|avx_vnni|amx_int8)\\b");
 
-    private OrtInt8() {
-    }
+    private OrtInt8() {}
 
     /** Skips the calling test, naming the reason, where ORT's int8 kernels saturate. */
     public static void assumeExactKernels() {
-        Assumptions.assumeTrue(exactKernels(), "skipped: this x86-64 CPU has no AVX-VNNI/AVX512-VNNI/AMX, where"
-                + " ONNX Runtime's u8s8 kernels saturate 16-bit pair sums and are no exact reference for int8 codes");
+        Assumptions.assumeTrue(
+                exactKernels(),
+                "skipped: this x86-64 CPU has no AVX-VNNI/AVX512-VNNI/AMX, where"
+                        + " ONNX Runtime's u8s8 kernels saturate 16-bit pair sums and are no exact reference for int8 codes");
     }
 
     static boolean exactKernels() {

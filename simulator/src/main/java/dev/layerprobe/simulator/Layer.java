@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator;
 
-import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.simulator.quant.LayerPrecision;
 import java.util.List;
 import java.util.Map;
 
@@ -23,15 +23,42 @@ import java.util.Map;
  * @param precision   what the layer computes in: its output's integer type, FP16 (binary16 values
  *                    held in float32 tensors) or FLOAT32
  */
-public record Layer(int index, String name, String op, List<String> inputs, List<String> outputs,
-        List<String> fusedNodes, List<String> fusedOps, Map<String, String> attributes, Placement placement,
-        QuantParams outputQuant, LayerPrecision precision) {
+public record Layer(
+        int index,
+        String name,
+        String op,
+        List<String> inputs,
+        List<String> outputs,
+        List<String> fusedNodes,
+        List<String> fusedOps,
+        Map<String, String> attributes,
+        Placement placement,
+        QuantParams outputQuant,
+        LayerPrecision precision) {
 
     /** A layer whose precision follows from its output quantization: its integer type, else FLOAT32. */
-    public Layer(int index, String name, String op, List<String> inputs, List<String> outputs,
-            List<String> fusedNodes, List<String> fusedOps, Map<String, String> attributes, Placement placement,
+    public Layer(
+            int index,
+            String name,
+            String op,
+            List<String> inputs,
+            List<String> outputs,
+            List<String> fusedNodes,
+            List<String> fusedOps,
+            Map<String, String> attributes,
+            Placement placement,
             QuantParams outputQuant) {
-        this(index, name, op, inputs, outputs, fusedNodes, fusedOps, attributes, placement, outputQuant,
+        this(
+                index,
+                name,
+                op,
+                inputs,
+                outputs,
+                fusedNodes,
+                fusedOps,
+                attributes,
+                placement,
+                outputQuant,
                 outputQuant == null ? LayerPrecision.FLOAT32 : LayerPrecision.of(outputQuant.type()));
     }
 

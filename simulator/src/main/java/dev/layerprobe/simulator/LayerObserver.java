@@ -8,7 +8,7 @@ import dev.layerprobe.core.tensor.LayerValue;
  */
 @FunctionalInterface
 public interface LayerObserver {
-    LayerObserver NONE = (layer, value) -> { };
+    LayerObserver NONE = (layer, value) -> {};
 
     void onLayer(Layer layer, LayerValue value);
 }

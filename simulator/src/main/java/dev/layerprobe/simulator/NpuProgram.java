@@ -1,14 +1,14 @@
 package dev.layerprobe.simulator;
 
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.LayerProbeException.Code;
-import dev.layerprobe.simulator.graph.Graph;
-import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Graph;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -40,8 +40,16 @@ public final class NpuProgram {
     private final Map<String, Integer> lastUse;
 
     /** Built by the compiler ({@link Simulator#compile}); not meant to be called elsewhere. */
-    public NpuProgram(String modelName, Graph graph, List<Layer> layers, List<LayerExec> execs, List<ValueInfo> inputs,
-            List<String> outputs, Map<String, QuantParams> tensorQuant, DeviceProfile profile, boolean quantized) {
+    public NpuProgram(
+            String modelName,
+            Graph graph,
+            List<Layer> layers,
+            List<LayerExec> execs,
+            List<ValueInfo> inputs,
+            List<String> outputs,
+            Map<String, QuantParams> tensorQuant,
+            DeviceProfile profile,
+            boolean quantized) {
         this.modelName = modelName;
         this.graph = graph;
         this.layers = List.copyOf(layers);
@@ -70,7 +78,9 @@ public final class NpuProgram {
     }
 
     public Optional<Layer> layer(String name) {
-        return layers.stream().filter(l -> l.name().equals(name) || l.outputs().contains(name)).findFirst();
+        return layers.stream()
+                .filter(l -> l.name().equals(name) || l.outputs().contains(name))
+                .findFirst();
     }
 
     /** Graph inputs (shapes may hold -1 for dynamic dimensions). */
@@ -114,16 +124,20 @@ public final class NpuProgram {
         for (ValueInfo in : inputs) {
             Tensor t = feeds.get(in.name());
             if (t == null) {
-                throw new SimulatorException(Code.BAD_INPUT, "missing input '" + in.name() + "', expected "
-                        + inputs.stream().map(ValueInfo::name).toList());
+                throw new SimulatorException(
+                        Code.BAD_INPUT,
+                        "missing input '" + in.name() + "', expected "
+                                + inputs.stream().map(ValueInfo::name).toList());
             }
             checkShape(in, t);
             env.put(in.name(), entryValue(in.name(), t));
         }
         for (String name : feeds.keySet()) {
             if (inputs.stream().noneMatch(v -> v.name().equals(name))) {
-                throw new SimulatorException(Code.BAD_INPUT, "unknown input '" + name + "', expected one of "
-                        + inputs.stream().map(ValueInfo::name).toList());
+                throw new SimulatorException(
+                        Code.BAD_INPUT,
+                        "unknown input '" + name + "', expected one of "
+                                + inputs.stream().map(ValueInfo::name).toList());
             }
         }
         Map<String, LayerValue> result = new LinkedHashMap<>();
@@ -166,8 +180,9 @@ public final class NpuProgram {
                 String name = layer.inputs().get(i);
                 Tensor t = reference.apply(name);
                 if (t == null) {
-                    throw new SimulatorException(Code.BAD_INPUT, "no reference value for tensor '" + name
-                            + "' (input of layer '" + layer.name() + "')");
+                    throw new SimulatorException(
+                            Code.BAD_INPUT,
+                            "no reference value for tensor '" + name + "' (input of layer '" + layer.name() + "')");
                 }
                 args[i] = entryValue(name, t);
             }
@@ -180,15 +195,16 @@ public final class NpuProgram {
      * device-side isolation of a layer.
      */
     public LayerValue runLayer(String layerName, Map<String, Tensor> layerInputs) throws SimulatorException {
-        Layer layer = layer(layerName).orElseThrow(() -> new SimulatorException(Code.BAD_INPUT,
-                "unknown layer '" + layerName + "'"));
+        Layer layer = layer(layerName)
+                .orElseThrow(() -> new SimulatorException(Code.BAD_INPUT, "unknown layer '" + layerName + "'"));
         LayerValue[] args = new LayerValue[layer.inputs().size()];
         for (int i = 0; i < args.length; i++) {
             String name = layer.inputs().get(i);
             Tensor t = layerInputs.get(name);
             if (t == null) {
-                throw new SimulatorException(Code.BAD_INPUT, "layer '" + layerName + "' needs input '" + name
-                        + "', expected " + layer.inputs());
+                throw new SimulatorException(
+                        Code.BAD_INPUT,
+                        "layer '" + layerName + "' needs input '" + name + "', expected " + layer.inputs());
             }
             args[i] = entryValue(name, t);
         }
@@ -203,10 +219,11 @@ public final class NpuProgram {
     private LayerValue[] execute(Layer layer, LayerValue[] args) throws SimulatorException {
         try {
             return execs.get(layer.index()).run(args);
-        } catch (IllegalArgumentException | IllegalStateException | ArithmeticException
-                 | IndexOutOfBoundsException e) {
-            throw new SimulatorException(Code.INVALID_MODEL, "layer '" + layer.name() + "' (" + layer.op()
-                    + ") failed: " + e.getMessage(), e);
+        } catch (IllegalArgumentException | IllegalStateException | ArithmeticException | IndexOutOfBoundsException e) {
+            throw new SimulatorException(
+                    Code.INVALID_MODEL,
+                    "layer '" + layer.name() + "' (" + layer.op() + ") failed: " + e.getMessage(),
+                    e);
         }
     }
 
@@ -218,8 +235,10 @@ public final class NpuProgram {
             ok = want[i] < 0 || want[i] == got[i];
         }
         if (!ok) {
-            throw new SimulatorException(Code.BAD_INPUT, "input '" + in.name() + "' has shape "
-                    + Shapes.format(got) + ", the model expects " + formatDims(want));
+            throw new SimulatorException(
+                    Code.BAD_INPUT,
+                    "input '" + in.name() + "' has shape " + Shapes.format(got) + ", the model expects "
+                            + formatDims(want));
         }
     }
 
@@ -233,8 +252,8 @@ public final class NpuProgram {
 
     @Override
     public String toString() {
-        return "NpuProgram(" + modelName + ", " + layers.size() + " layers, "
-                + (quantized ? "quantized" : "float") + ", " + profile.name() + ")";
+        return "NpuProgram(" + modelName + ", " + layers.size() + " layers, " + (quantized ? "quantized" : "float")
+                + ", " + profile.name() + ")";
     }
 
     static List<String> names(List<ValueInfo> v) {

@@ -15,8 +15,7 @@ import java.util.Set;
  * numerics come from the {@link dev.layerprobe.simulator.profile.DeviceProfile}.
  */
 public final class Simulator {
-    private Simulator() {
-    }
+    private Simulator() {}
 
     /** Reads and compiles an ONNX file; external data is resolved next to it. */
     public static NpuProgram compile(Path modelFile, CompileOptions options) throws SimulatorException {

@@ -3,12 +3,12 @@ package dev.layerprobe.simulator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.QdqWriter;
 import dev.layerprobe.simulator.quant.QuantConfig;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,7 +53,7 @@ class QuantizedProgramTest {
         for (int i = 0; i < 4; i++) {
             calib.add(randomInput(fp, i));
         }
-        Calibration c = Calibration.collect(fp, calib, n -> { });
+        Calibration c = Calibration.collect(fp, calib, n -> {});
         ModelProto qdq = QdqWriter.write(fp, c, QuantConfig.INT8);
         NpuProgram qp = Simulator.compile(qdq, "espcn.qdq", CompileOptions.of(DeviceProfile.DEFAULT));
         assertTrue(qp.isQuantized());

@@ -7,8 +7,7 @@ import org.junit.jupiter.api.Assumptions;
 
 /** Locates ../shared (models, images, ONNX test data) beside the project; tests skip without it. */
 public final class SharedData {
-    private SharedData() {
-    }
+    private SharedData() {}
 
     public static Path root() {
         String prop = System.getProperty("layerprobe.root");
@@ -22,7 +21,8 @@ public final class SharedData {
     /** A path under ../shared, or skips the calling test with a message naming it. */
     public static Path require(String relative) {
         Path p = root().resolve("..").resolve("shared").resolve(relative).normalize();
-        Assumptions.assumeTrue(Files.exists(p), "../shared/" + relative + " not found: test skipped (it needs the shared test data)");
+        Assumptions.assumeTrue(
+                Files.exists(p), "../shared/" + relative + " not found: test skipped (it needs the shared test data)");
         return p;
     }
 }

@@ -14,8 +14,7 @@ import java.util.HexFormat;
  * {@link MessageDigest} it returns belongs to one thread.
  */
 public final class Sha256 {
-    private Sha256() {
-    }
+    private Sha256() {}
 
     /** A fresh digest; every JDK has SHA-256, so its absence is a broken runtime, not an error to handle. */
     public static MessageDigest newDigest() {

@@ -15,8 +15,7 @@ import java.nio.charset.Charset;
  * captures is what it would get from any other tool.
  */
 public final class Terminal {
-    private Terminal() {
-    }
+    private Terminal() {}
 
     /** Standard output, flushed at every line. */
     public static PrintWriter stdout() {

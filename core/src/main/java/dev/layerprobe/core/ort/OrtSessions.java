@@ -18,11 +18,10 @@ import java.util.Locale;
  */
 public final class OrtSessions {
     /** How ONNX Runtime 1.x words a load failure for an operator it does not know. */
-    private static final List<String> UNKNOWN_OP_MESSAGES = List.of("No Op registered for",
-            "is not a registered function/op");
+    private static final List<String> UNKNOWN_OP_MESSAGES =
+            List.of("No Op registered for", "is not a registered function/op");
 
-    private OrtSessions() {
-    }
+    private OrtSessions() {}
 
     /**
      * ONNX Runtime's environment, loading its native library on first use.
@@ -36,8 +35,8 @@ public final class OrtSessions {
         } catch (RuntimeException | LinkageError e) {
             // The jar carries natives for linux-x64/aarch64, macOS and Windows x64; anything else lands
             // here, first as ExceptionInInitializerError, then as NoClassDefFoundError: both are linkage errors.
-            throw new LayerProbeException(Code.RUNTIME, "cannot load ONNX Runtime on " + platform() + ": "
-                    + messages(e), e);
+            throw new LayerProbeException(
+                    Code.RUNTIME, "cannot load ONNX Runtime on " + platform() + ": " + messages(e), e);
         }
     }
 
@@ -69,8 +68,10 @@ public final class OrtSessions {
             case ORT_INVALID_PROTOBUF -> Code.NOT_ONNX;
             case ORT_NOT_IMPLEMENTED -> Code.UNSUPPORTED_OP;
             // ONNX Runtime reports an operator it has no kernel for as a generic failure; its message is the only sign.
-            default -> UNKNOWN_OP_MESSAGES.stream().anyMatch(String.valueOf(e.getMessage())::contains)
-                    ? Code.UNSUPPORTED_OP : Code.INVALID_MODEL;
+            default ->
+                UNKNOWN_OP_MESSAGES.stream().anyMatch(String.valueOf(e.getMessage())::contains)
+                        ? Code.UNSUPPORTED_OP
+                        : Code.INVALID_MODEL;
         };
         return new LayerProbeException(code, "ONNX Runtime cannot load " + name + ": " + message(e), e);
     }

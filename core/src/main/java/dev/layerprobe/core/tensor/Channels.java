@@ -5,8 +5,7 @@ package dev.layerprobe.core.tensor;
  * Stateless.
  */
 public final class Channels {
-    private Channels() {
-    }
+    private Channels() {}
 
     /**
      * The tensor with axis 1 reversed; float tensors stay in their type, other types come back as

@@ -5,8 +5,7 @@ package dev.layerprobe.core.tensor;
  * even, overflows to infinity and keeps subnormals, NaN stays NaN.
  */
 public final class Half {
-    private Half() {
-    }
+    private Half() {}
 
     public static float toFloat(short h) {
         int bits = h & 0xFFFF;

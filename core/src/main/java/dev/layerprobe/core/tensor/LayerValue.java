@@ -1,6 +1,5 @@
 package dev.layerprobe.core.tensor;
 
-
 /**
  * A layer's output as the simulated device holds it: integer codes for a quantized layer, a
  * float tensor otherwise. {@link #real()} always gives the real values (dequantized on demand).

@@ -90,13 +90,18 @@ public final class QuantParams {
 
     /** True when both describe the same mapping, so codes compare directly. */
     public boolean sameMapping(QuantParams o) {
-        return o != null && type == o.type && axis == o.axis && Arrays.equals(scale, o.scale)
+        return o != null
+                && type == o.type
+                && axis == o.axis
+                && Arrays.equals(scale, o.scale)
                 && Arrays.equals(zeroPoint, o.zeroPoint);
     }
 
     @Override
     public String toString() {
-        return type + (isPerTensor() ? "(scale=" + scale[0] + ", zp=" + zeroPoint[0] + ")"
-                : "(per-channel axis " + axis + ", " + scale.length + " channels)");
+        return type
+                + (isPerTensor()
+                        ? "(scale=" + scale[0] + ", zp=" + zeroPoint[0] + ")"
+                        : "(per-channel axis " + axis + ", " + scale.length + " channels)");
     }
 }

@@ -4,8 +4,7 @@ import java.util.Arrays;
 
 /** Arithmetic on shapes and C-order strides. */
 public final class Shapes {
-    private Shapes() {
-    }
+    private Shapes() {}
 
     public static long size(int[] shape) {
         long n = 1;

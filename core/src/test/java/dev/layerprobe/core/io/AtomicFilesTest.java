@@ -28,10 +28,12 @@ class AtomicFilesTest {
     void aFailedWriteKeepsTheOldFileWhole() throws IOException {
         Path f = dir.resolve("model.onnx");
         AtomicFiles.writeString(f, "complete");
-        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(f, out -> {
-            out.write("half".getBytes(StandardCharsets.UTF_8));
-            throw new IOException("disk full");
-        }));
+        IOException e = assertThrows(
+                IOException.class,
+                () -> AtomicFiles.write(f, out -> {
+                    out.write("half".getBytes(StandardCharsets.UTF_8));
+                    throw new IOException("disk full");
+                }));
         assertEquals("disk full", e.getMessage());
         assertEquals("complete", Files.readString(f));
         assertEquals(1, count(dir));

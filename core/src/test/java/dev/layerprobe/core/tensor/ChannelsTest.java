@@ -9,7 +9,9 @@ class ChannelsTest {
     @Test
     void reversesAxisOneOfEveryBatchItem() {
         Tensor t = Tensor.ofFloats(new int[] {2, 3, 1, 2}, new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
-        assertArrayEquals(new float[] {4, 5, 2, 3, 0, 1, 10, 11, 8, 9, 6, 7}, Channels.reverse(t).floats());
+        assertArrayEquals(
+                new float[] {4, 5, 2, 3, 0, 1, 10, 11, 8, 9, 6, 7},
+                Channels.reverse(t).floats());
     }
 
     @Test

@@ -1,7 +1,7 @@
 package dev.layerprobe.agent.access;
 
-import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.service.StatusMapper;
+import dev.layerprobe.core.io.Sha256;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -30,22 +30,22 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
     }
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-            ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         String value = headers.get(AUTHORIZATION);
         String refusal;
         if (value == null) {
             refusal = "this agent needs a bearer token: pass --token-file (grpcurl: -H 'authorization: Bearer TOKEN')";
         } else if (!value.regionMatches(true, 0, SCHEME, 0, SCHEME.length())) {
             refusal = "the authorization header must be 'Bearer TOKEN'";
-        } else if (!MessageDigest.isEqual(expectedDigest, digest(value.substring(SCHEME.length()).strip()))) {
+        } else if (!MessageDigest.isEqual(
+                expectedDigest, digest(value.substring(SCHEME.length()).strip()))) {
             refusal = "wrong bearer token";
         } else {
             return next.startCall(call, headers);
         }
         call.close(StatusMapper.toStatus(new AuthenticationException(refusal)), new Metadata());
-        return new ServerCall.Listener<>() {
-        };
+        return new ServerCall.Listener<>() {};
     }
 
     private static byte[] digest(String token) {

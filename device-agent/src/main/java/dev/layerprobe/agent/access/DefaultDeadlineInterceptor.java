@@ -39,20 +39,23 @@ public final class DefaultDeadlineInterceptor implements ServerInterceptor {
     }
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-            ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         if (Context.current().getDeadline() != null) {
             return next.startCall(call, headers);
         }
-        Context.CancellableContext context = Context.current()
-                .withDeadline(Deadline.after(deadline.toNanos(), TimeUnit.NANOSECONDS), timer);
+        Context.CancellableContext context =
+                Context.current().withDeadline(Deadline.after(deadline.toNanos(), TimeUnit.NANOSECONDS), timer);
         SerializedCall<Q, R> serialized = new SerializedCall<>(call);
-        context.addListener(c -> {
-            if (c.getDeadline() != null && c.getDeadline().isExpired()) {
-                serialized.expire(StatusMapper.toStatus(new TimeoutException("the call exceeded the agent's default"
-                        + " deadline of " + deadline.toSeconds() + " s; set a deadline on the call")));
-            }
-        }, Runnable::run);
+        context.addListener(
+                c -> {
+                    if (c.getDeadline() != null && c.getDeadline().isExpired()) {
+                        serialized.expire(
+                                StatusMapper.toStatus(new TimeoutException("the call exceeded the agent's default"
+                                        + " deadline of " + deadline.toSeconds() + " s; set a deadline on the call")));
+                    }
+                },
+                Runnable::run);
         serialized.whenClosed(() -> context.cancel(null));
         ServerCall.Listener<Q> listener = Contexts.interceptCall(context, serialized, headers, next);
         return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
@@ -74,7 +77,7 @@ public final class DefaultDeadlineInterceptor implements ServerInterceptor {
     private static final class SerializedCall<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
         private volatile boolean closed;
         private volatile boolean expired;
-        private Runnable onClose = () -> { };
+        private Runnable onClose = () -> {};
 
         SerializedCall(ServerCall<Q, R> delegate) {
             super(delegate);

@@ -3,8 +3,8 @@ package dev.layerprobe.agent.access;
 import dev.layerprobe.agent.service.StatusMapper;
 import io.grpc.Attributes;
 import io.grpc.Metadata;
-import io.grpc.SecurityLevel;
 import io.grpc.MethodDescriptor;
+import io.grpc.SecurityLevel;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
@@ -28,8 +28,7 @@ import java.util.List;
  * method's own marshaller; responses are untouched. Stateless.
  */
 public final class RequestParsing {
-    private RequestParsing() {
-    }
+    private RequestParsing() {}
 
     /** The same service, with request parsing failures answered as INVALID_ARGUMENT. */
     public static ServerServiceDefinition of(ServerServiceDefinition service) {
@@ -41,8 +40,8 @@ public final class RequestParsing {
             methods.add(raw);
             descriptors.add(raw.getMethodDescriptor());
         }
-        ServiceDescriptor.Builder sd = ServiceDescriptor.newBuilder(original.getName())
-                .setSchemaDescriptor(original.getSchemaDescriptor());
+        ServiceDescriptor.Builder sd =
+                ServiceDescriptor.newBuilder(original.getName()).setSchemaDescriptor(original.getSchemaDescriptor());
         descriptors.forEach(sd::addMethod);
         ServerServiceDefinition.Builder out = ServerServiceDefinition.builder(sd.build());
         methods.forEach(out::addMethod);
@@ -51,13 +50,17 @@ public final class RequestParsing {
 
     private static <Q, R> ServerMethodDefinition<byte[], R> raw(ServerMethodDefinition<Q, R> definition) {
         MethodDescriptor<Q, R> method = definition.getMethodDescriptor();
-        MethodDescriptor<byte[], R> rawMethod = method.toBuilder(BYTES, method.getResponseMarshaller()).build();
+        MethodDescriptor<byte[], R> rawMethod =
+                method.toBuilder(BYTES, method.getResponseMarshaller()).build();
         ServerCallHandler<Q, R> handler = definition.getServerCallHandler();
         return ServerMethodDefinition.create(rawMethod, (call, headers) -> start(method, handler, call, headers));
     }
 
-    private static <Q, R> ServerCall.Listener<byte[]> start(MethodDescriptor<Q, R> method, ServerCallHandler<Q, R> next,
-            ServerCall<byte[], R> rawCall, Metadata headers) {
+    private static <Q, R> ServerCall.Listener<byte[]> start(
+            MethodDescriptor<Q, R> method,
+            ServerCallHandler<Q, R> next,
+            ServerCall<byte[], R> rawCall,
+            Metadata headers) {
         ServerCall.Listener<Q> listener = next.startCall(new TypedCall<>(rawCall, method), headers);
         return new ServerCall.Listener<>() {
             private boolean refused;
@@ -73,8 +76,12 @@ public final class RequestParsing {
                 } catch (RuntimeException e) {
                     refused = true;
                     Throwable cause = e.getCause() == null ? e : e.getCause();
-                    rawCall.close(StatusMapper.toStatus(new MalformedRequestException("the request is not a valid "
-                            + method.getFullMethodName() + " message: " + cause.getMessage(), e)), new Metadata());
+                    rawCall.close(
+                            StatusMapper.toStatus(new MalformedRequestException(
+                                    "the request is not a valid " + method.getFullMethodName() + " message: "
+                                            + cause.getMessage(),
+                                    e)),
+                            new Metadata());
                     // The handler learns that its call is over, as if the client had cancelled.
                     listener.onCancel();
                     return;

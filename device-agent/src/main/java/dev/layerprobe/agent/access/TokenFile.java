@@ -28,8 +28,11 @@ public final class TokenFile {
     /** A token is a secret, not a document; a bigger file is the wrong file. */
     static final long MAX_FILE_BYTES = 4096;
 
-    private static final Set<PosixFilePermission> OPEN = EnumSet.of(PosixFilePermission.GROUP_READ,
-            PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE);
+    private static final Set<PosixFilePermission> OPEN = EnumSet.of(
+            PosixFilePermission.GROUP_READ,
+            PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE);
 
     /** A token file that cannot be used; the message says why and how to fix it. */
     public static final class InvalidTokenFileException extends Exception {
@@ -38,8 +41,7 @@ public final class TokenFile {
         }
     }
 
-    private TokenFile() {
-    }
+    private TokenFile() {}
 
     /** Reads, checks and trims the token in {@code file}. */
     public static String read(Path file) throws InvalidTokenFileException {

@@ -41,8 +41,7 @@ public interface Backend extends AutoCloseable {
      *
      * @throws LayerProbeException with code NOT_ONNX or INVALID_MODEL naming what is wrong
      */
-    default void check(byte[] model) throws LayerProbeException {
-    }
+    default void check(byte[] model) throws LayerProbeException {}
 
     /**
      * Prepares a model for running. Backends may cache by {@code modelId} (the sha256 of the bytes),
@@ -55,6 +54,5 @@ public interface Backend extends AutoCloseable {
 
     /** Releases cached models; loaded handles still open stay usable until closed. */
     @Override
-    default void close() {
-    }
+    default void close() {}
 }

@@ -42,8 +42,9 @@ public interface BackendProvider {
      */
     default Backend create(DeviceProfile profile, Path config) throws LayerProbeException {
         if (config != null) {
-            throw new LayerProbeException(LayerProbeException.Code.BAD_PROFILE, "backend '" + name()
-                    + "' takes no config file, got " + config);
+            throw new LayerProbeException(
+                    LayerProbeException.Code.BAD_PROFILE,
+                    "backend '" + name() + "' takes no config file, got " + config);
         }
         return create(profile);
     }
@@ -55,7 +56,9 @@ public interface BackendProvider {
      */
     static BackendProvider named(String name) {
         List<BackendProvider> all = available();
-        return all.stream().filter(p -> p.name().equals(name)).findFirst()
+        return all.stream()
+                .filter(p -> p.name().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown backend '" + name + "', expected one of "
                         + all.stream().map(BackendProvider::name).toList()));
     }
@@ -63,6 +66,7 @@ public interface BackendProvider {
     /** Every provider on the class path, in service-file order. */
     static List<BackendProvider> available() {
         return ServiceLoader.load(BackendProvider.class, BackendProvider.class.getClassLoader()).stream()
-                .map(ServiceLoader.Provider::get).toList();
+                .map(ServiceLoader.Provider::get)
+                .toList();
     }
 }

@@ -1,6 +1,9 @@
 package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.agent.ArtifactVersion;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.layout.DumpLayouts;
 import dev.layerprobe.dump.layout.LayerDump;
 import dev.layerprobe.dump.mapping.LayerMapper;
@@ -11,14 +14,11 @@ import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
-import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -51,6 +51,7 @@ import java.util.stream.Stream;
 public final class ExecBackend implements Backend {
     /** The name this backend is chosen by. */
     public static final String NAME = "exec";
+
     private static final Logger LOG = Logger.getLogger(ExecBackend.class.getName());
     private static final int LOG_TAIL_LINES = 5;
 
@@ -80,7 +81,8 @@ public final class ExecBackend implements Backend {
 
     @Override
     public Map<String, String> versions() {
-        return Map.of("runtime", config.command(), "dump-readers", ArtifactVersion.of(LayerDump.class, "layerprobe-dump"));
+        return Map.of(
+                "runtime", config.command(), "dump-readers", ArtifactVersion.of(LayerDump.class, "layerprobe-dump"));
     }
 
     @Override
@@ -117,16 +119,29 @@ public final class ExecBackend implements Backend {
                 Files.write(work.resolve("model.onnx"), model);
                 Path inputs = Files.createDirectories(work.resolve("inputs"));
                 for (ValueInfo in : program.inputs()) {
-                    Npy.write(inputs.resolve(in.name().replaceAll("[^A-Za-z0-9._-]", "_") + ".npy"), feeds.get(in.name()));
+                    Npy.write(
+                            inputs.resolve(in.name().replaceAll("[^A-Za-z0-9._-]", "_") + ".npy"),
+                            feeds.get(in.name()));
                 }
-                Npy.write(work.resolve("input.npy"), feeds.get(program.inputs().get(0).name()));
-                Map<String, String> values = Map.of("{model}", work.resolve("model.onnx").toString(),
-                        "{input}", work.resolve("input.npy").toString(), "{inputs}", inputs.toString(),
-                        "{dumps}", dumps.toString(), "{workdir}", work.toString());
+                Npy.write(
+                        work.resolve("input.npy"),
+                        feeds.get(program.inputs().get(0).name()));
+                Map<String, String> values = Map.of(
+                        "{model}",
+                        work.resolve("model.onnx").toString(),
+                        "{input}",
+                        work.resolve("input.npy").toString(),
+                        "{inputs}",
+                        inputs.toString(),
+                        "{dumps}",
+                        dumps.toString(),
+                        "{workdir}",
+                        work.toString());
                 execute(work, values);
                 stream(DumpLayouts.open(dumps, config.layout(), config.map().fixedPoint()), feeds, observer);
             } catch (IOException e) {
-                throw new LayerProbeException(LayerProbeException.Code.IO, "the vendor runtime's dumps: " + e.getMessage(), e);
+                throw new LayerProbeException(
+                        LayerProbeException.Code.IO, "the vendor runtime's dumps: " + e.getMessage(), e);
             } finally {
                 if (work != null && !config.keepWorkdirs()) {
                     delete(work);
@@ -138,22 +153,28 @@ public final class ExecBackend implements Backend {
             List<String> cmd = new ArrayList<>();
             cmd.add(config.command());
             config.args().forEach(a -> cmd.add(substitute(a, values)));
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .directory(work.toFile())
+                    .redirectErrorStream(true)
                     .redirectOutput(work.resolve("runtime.log").toFile());
             config.env().forEach((k, v) -> pb.environment().put(k, substitute(v, values)));
             Process p;
             try {
                 p = pb.start();
             } catch (IOException e) {
-                throw new LayerProbeException(LayerProbeException.Code.IO, "cannot start the vendor runtime '"
-                        + config.command() + "': " + e.getMessage(), e);
+                throw new LayerProbeException(
+                        LayerProbeException.Code.IO,
+                        "cannot start the vendor runtime '" + config.command() + "': " + e.getMessage(),
+                        e);
             }
             try {
                 if (!p.waitFor(config.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly();
-                    throw new LayerProbeException(LayerProbeException.Code.IO, "the vendor runtime '" + config.command()
-                            + "' did not finish within " + config.timeout().toSeconds() + " s");
+                    throw new LayerProbeException(
+                            LayerProbeException.Code.IO,
+                            "the vendor runtime '" + config.command() + "' did not finish within "
+                                    + config.timeout().toSeconds() + " s");
                 }
             } catch (InterruptedException e) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -162,8 +183,10 @@ public final class ExecBackend implements Backend {
                 throw new LayerProbeException(LayerProbeException.Code.IO, "the run was interrupted", e);
             }
             if (p.exitValue() != 0) {
-                throw new LayerProbeException(LayerProbeException.Code.IO, "the vendor runtime '" + config.command()
-                        + "' exited with " + p.exitValue() + tail(work.resolve("runtime.log")));
+                throw new LayerProbeException(
+                        LayerProbeException.Code.IO,
+                        "the vendor runtime '" + config.command() + "' exited with " + p.exitValue()
+                                + tail(work.resolve("runtime.log")));
             }
         }
 
@@ -176,16 +199,23 @@ public final class ExecBackend implements Backend {
                 program.run(feeds, (layer, v) -> shapes.put(layer.name(), v.shape()));
             }
             List<MappingTarget> targets = layers.stream()
-                    .map(l -> new MappingTarget(l.name(), l.op(), shapes.get(l.name()))).toList();
+                    .map(l -> new MappingTarget(l.name(), l.op(), shapes.get(l.name())))
+                    .toList();
             LayerMapping mapping;
             try {
                 mapping = LayerMapper.map(dump.layers(), targets, config.map().names());
             } catch (IllegalArgumentException e) {
-                throw new LayerProbeException(LayerProbeException.Code.BAD_PROFILE, "agent mapping file: " + e.getMessage());
+                throw new LayerProbeException(
+                        LayerProbeException.Code.BAD_PROFILE, "agent mapping file: " + e.getMessage());
             }
             if (!mapping.unmappedDump().isEmpty()) {
-                LOG.log(Level.INFO, () -> mapping.unmappedDump().size() + " dumped layers map to no layer of the model: "
-                        + mapping.unmappedDump().stream().limit(10).map(d -> d.name()).toList());
+                LOG.log(
+                        Level.INFO,
+                        () -> mapping.unmappedDump().size() + " dumped layers map to no layer of the model: "
+                                + mapping.unmappedDump().stream()
+                                        .limit(10)
+                                        .map(d -> d.name())
+                                        .toList());
             }
             Map<String, LayerMapping.Entry> byTarget = mapping.byTarget();
             for (Layer l : layers) {
@@ -194,9 +224,12 @@ public final class ExecBackend implements Backend {
                     continue;
                 }
                 LayerValue v = dump.read(e.from());
-                int[] shape = shapes.containsKey(l.name()) ? shapes.get(l.name()) : e.from().shape();
+                int[] shape = shapes.containsKey(l.name())
+                        ? shapes.get(l.name())
+                        : e.from().shape();
                 try {
-                    v = Relayout.toTarget(v, shape, e.nhwc(), "dumped layer '" + e.from().name() + "'");
+                    v = Relayout.toTarget(
+                            v, shape, e.nhwc(), "dumped layer '" + e.from().name() + "'");
                 } catch (IllegalArgumentException x) {
                     throw new LayerProbeException(LayerProbeException.Code.IO, x.getMessage(), x);
                 }

@@ -19,8 +19,10 @@ public final class ExecBackendProvider implements BackendProvider {
     @Override
     public Backend create(DeviceProfile profile, Path config) throws LayerProbeException {
         if (config == null) {
-            throw new LayerProbeException(LayerProbeException.Code.BAD_PROFILE, "the exec backend runs the vendor runtime"
-                    + " named in the agent's config file: pass --backend-config FILE");
+            throw new LayerProbeException(
+                    LayerProbeException.Code.BAD_PROFILE,
+                    "the exec backend runs the vendor runtime"
+                            + " named in the agent's config file: pass --backend-config FILE");
         }
         return new ExecBackend(ExecConfig.load(config), profile);
     }

@@ -3,9 +3,9 @@ package dev.layerprobe.agent.backend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.dump.layout.DumpLayouts;
 import dev.layerprobe.dump.mapping.MapFile;
-import dev.layerprobe.core.LayerProbeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,10 +39,28 @@ import java.util.Map;
  * the first input as {@code .npy}, {@code {inputs}} the folder holding every input as
  * {@code <input name>.npy}, {@code {dumps}} the dump folder. Immutable.
  */
-public record ExecConfig(String device, String command, List<String> args, Map<String, String> env, String dumpDir,
-        String layout, MapFile map, Duration timeout, Path workRoot, boolean keepWorkdirs) {
-    private static final List<String> KEYS = List.of("device", "command", "args", "env", "dump_dir", "layout", "map",
-            "timeout_seconds", "work_root", "keep_workdirs");
+public record ExecConfig(
+        String device,
+        String command,
+        List<String> args,
+        Map<String, String> env,
+        String dumpDir,
+        String layout,
+        MapFile map,
+        Duration timeout,
+        Path workRoot,
+        boolean keepWorkdirs) {
+    private static final List<String> KEYS = List.of(
+            "device",
+            "command",
+            "args",
+            "env",
+            "dump_dir",
+            "layout",
+            "map",
+            "timeout_seconds",
+            "work_root",
+            "keep_workdirs");
 
     public ExecConfig {
         args = List.copyOf(args);
@@ -59,7 +77,10 @@ public record ExecConfig(String device, String command, List<String> args, Map<S
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
         } catch (IOException e) {
-            throw bad(file, "cannot be read: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+            throw bad(
+                    file,
+                    "cannot be read: "
+                            + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
         }
         JsonNode x = root == null ? null : root.get("exec");
         if (x == null || !x.isObject()) {
@@ -87,7 +108,9 @@ public record ExecConfig(String device, String command, List<String> args, Map<S
             if (!x.get("env").isObject()) {
                 throw bad(file, "exec.env must map names to values");
             }
-            x.get("env").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+            x.get("env")
+                    .properties()
+                    .forEach(e -> env.put(e.getKey(), e.getValue().asText()));
         }
         String dumpDir = x.hasNonNull("dump_dir") ? x.get("dump_dir").asText() : "dumps";
         if (Path.of(dumpDir).isAbsolute() || dumpDir.contains("..")) {
@@ -106,18 +129,29 @@ public record ExecConfig(String device, String command, List<String> args, Map<S
                 throw bad(file, "exec.map: " + e.getMessage());
             }
         }
-        long seconds = x.hasNonNull("timeout_seconds") ? x.get("timeout_seconds").asLong() : 300;
+        long seconds =
+                x.hasNonNull("timeout_seconds") ? x.get("timeout_seconds").asLong() : 300;
         if (seconds <= 0) {
             throw bad(file, "exec.timeout_seconds must be positive, got " + seconds);
         }
-        Path workRoot = Path.of(x.hasNonNull("work_root") ? x.get("work_root").asText()
-                : System.getProperty("java.io.tmpdir"));
+        Path workRoot =
+                Path.of(x.hasNonNull("work_root") ? x.get("work_root").asText() : System.getProperty("java.io.tmpdir"));
         if (!Files.isDirectory(workRoot)) {
             throw bad(file, "exec.work_root " + workRoot + " is not a folder");
         }
-        String device = x.hasNonNull("device") ? x.get("device").asText()
+        String device = x.hasNonNull("device")
+                ? x.get("device").asText()
                 : Path.of(command).getFileName().toString();
-        return new ExecConfig(device, command, args, env, dumpDir, layout, map, Duration.ofSeconds(seconds), workRoot,
+        return new ExecConfig(
+                device,
+                command,
+                args,
+                env,
+                dumpDir,
+                layout,
+                map,
+                Duration.ofSeconds(seconds),
+                workRoot,
                 x.path("keep_workdirs").asBoolean(false));
     }
 

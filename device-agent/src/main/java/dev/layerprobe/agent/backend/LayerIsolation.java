@@ -1,7 +1,7 @@
 package dev.layerprobe.agent.backend;
 
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.Tensor;
 import java.util.Map;
 

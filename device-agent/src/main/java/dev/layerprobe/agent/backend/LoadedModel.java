@@ -1,9 +1,9 @@
 package dev.layerprobe.agent.backend;
 
-import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.core.LayerProbeException;
-import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.LayerObserver;
+import dev.layerprobe.simulator.graph.ValueInfo;
 import java.util.List;
 import java.util.Map;
 

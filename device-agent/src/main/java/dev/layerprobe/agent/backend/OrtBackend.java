@@ -8,24 +8,24 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.ort.OrtSessions;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.Placement;
-import dev.layerprobe.core.LayerProbeException;
-import dev.layerprobe.core.ort.OrtSessions;
-import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.IntermediateOutputs;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Shapes;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -65,6 +65,7 @@ import java.util.Set;
 public final class OrtBackend implements Backend {
     /** The name this backend is chosen by. */
     public static final String NAME = "ort";
+
     static final int DEFAULT_CACHED_SESSIONS = 4;
 
     private final OrtEnvironment env;
@@ -91,9 +92,6 @@ public final class OrtBackend implements Backend {
             }
         };
     }
-
-
-
 
     @Override
     public String name() {
@@ -172,8 +170,12 @@ public final class OrtBackend implements Backend {
         private final Set<String> constants;
         private int references = 1;
 
-        private Session(OrtSession session, String name, List<IntermediateOutputs.Exposed> values,
-                Map<String, TensorInfo> inputInfo, Set<String> constants) {
+        private Session(
+                OrtSession session,
+                String name,
+                List<IntermediateOutputs.Exposed> values,
+                Map<String, TensorInfo> inputInfo,
+                Set<String> constants) {
             this.session = session;
             this.name = name;
             this.values = values;
@@ -183,7 +185,9 @@ public final class OrtBackend implements Backend {
             this.constants = constants;
             List<ValueInfo> in = new ArrayList<>();
             for (Map.Entry<String, TensorInfo> e : inputInfo.entrySet()) {
-                int[] shape = Arrays.stream(e.getValue().getShape()).mapToInt(d -> d < 0 ? -1 : (int) d).toArray();
+                int[] shape = Arrays.stream(e.getValue().getShape())
+                        .mapToInt(d -> d < 0 ? -1 : (int) d)
+                        .toArray();
                 DType t = DType.fromOnnx(e.getValue().onnxType.value);
                 in.add(new ValueInfo(e.getKey(), t == null ? DType.FLOAT32 : t, shape));
             }
@@ -198,12 +202,15 @@ public final class OrtBackend implements Backend {
                 Set<String> available = session.getOutputNames();
                 // ONNX Runtime may drop outputs it cannot type (e.g. in dead branches): report what it offers.
                 List<IntermediateOutputs.Exposed> values = exposed.values().stream()
-                        .filter(v -> available.contains(v.tensor())).toList();
+                        .filter(v -> available.contains(v.tensor()))
+                        .toList();
                 Map<String, TensorInfo> inputInfo = new LinkedHashMap<>();
                 for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
                     if (!(e.getValue().getInfo() instanceof TensorInfo t)) {
-                        throw new LayerProbeException(Code.INVALID_MODEL, name + ": input '" + e.getKey()
-                                + "' is not a tensor; the ort backend feeds tensors only");
+                        throw new LayerProbeException(
+                                Code.INVALID_MODEL,
+                                name + ": input '" + e.getKey()
+                                        + "' is not a tensor; the ort backend feeds tensors only");
                     }
                     inputInfo.put(e.getKey(), t);
                 }
@@ -217,8 +224,9 @@ public final class OrtBackend implements Backend {
                 if (e instanceof OrtException o) {
                     throw OrtSessions.loadError(name, o);
                 }
-                throw e instanceof LayerProbeException s ? s : new LayerProbeException(Code.RUNTIME, name + ": "
-                        + e.getMessage(), e);
+                throw e instanceof LayerProbeException s
+                        ? s
+                        : new LayerProbeException(Code.RUNTIME, name + ": " + e.getMessage(), e);
             }
         }
 
@@ -239,8 +247,8 @@ public final class OrtBackend implements Backend {
                 for (Map.Entry<String, TensorInfo> e : inputInfo.entrySet()) {
                     Tensor t = feeds.get(e.getKey());
                     if (t == null) {
-                        throw new LayerProbeException(Code.BAD_INPUT, "missing input '" + e.getKey() + "', expected "
-                                + inputInfo.keySet());
+                        throw new LayerProbeException(
+                                Code.BAD_INPUT, "missing input '" + e.getKey() + "', expected " + inputInfo.keySet());
                     }
                     ort.put(e.getKey(), toOrt(e.getKey(), t, e.getValue()));
                 }
@@ -269,26 +277,44 @@ public final class OrtBackend implements Backend {
                 fits = want[i] < 0 || want[i] == have[i];
             }
             if (!fits) {
-                throw new LayerProbeException(Code.BAD_INPUT, "input '" + input + "' has shape " + Shapes.format(have)
-                        + ", " + name + " expects " + Arrays.toString(want).replace(", ", "x"));
+                throw new LayerProbeException(
+                        Code.BAD_INPUT,
+                        "input '" + input + "' has shape " + Shapes.format(have) + ", " + name + " expects "
+                                + Arrays.toString(want).replace(", ", "x"));
             }
             if (info.type != OnnxJavaType.FLOAT) {
-                throw new LayerProbeException(Code.BAD_INPUT, "input '" + input + "' of " + name + " is " + info.type
-                        + "; the ort backend feeds FLOAT inputs only");
+                throw new LayerProbeException(
+                        Code.BAD_INPUT,
+                        "input '" + input + "' of " + name + " is " + info.type
+                                + "; the ort backend feeds FLOAT inputs only");
             }
             float[] data = t.toFloat().floats();
-            return OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), FloatBuffer.wrap(data),
+            return OnnxTensor.createTensor(
+                    OrtEnvironment.getEnvironment(),
+                    FloatBuffer.wrap(data),
                     Arrays.stream(have).asLongStream().toArray());
         }
 
         private Layer layer(int index, IntermediateOutputs.Exposed v) {
             NodeProto p = v.producer();
             String op = p == null ? "QuantizeLinear" : p.getOpType();
-            List<String> runtimeInputs = p == null ? List.of() : p.getInputList().stream()
-                    .filter(i -> !i.isEmpty() && !constants.contains(i)).toList();
+            List<String> runtimeInputs = p == null
+                    ? List.of()
+                    : p.getInputList().stream()
+                            .filter(i -> !i.isEmpty() && !constants.contains(i))
+                            .toList();
             List<String> nodes = p == null || p.getName().isEmpty() ? List.of() : List.of(p.getName());
-            return new Layer(index, v.layer(), op, runtimeInputs, List.of(v.layer()), nodes, List.of(), Map.of(),
-                    Placement.CPU, v.quant());
+            return new Layer(
+                    index,
+                    v.layer(),
+                    op,
+                    runtimeInputs,
+                    List.of(v.layer()),
+                    nodes,
+                    List.of(),
+                    Map.of(),
+                    Placement.CPU,
+                    v.quant());
         }
 
         List<ValueInfo> inputs() {
@@ -363,9 +389,6 @@ public final class OrtBackend implements Backend {
         }
         return LayerValue.of(Tensor.ofFloats(shape, data));
     }
-
-
-
 
     private static void closeQuietly(OrtSession s) {
         try {

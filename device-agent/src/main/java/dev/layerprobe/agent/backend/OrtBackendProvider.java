@@ -26,9 +26,12 @@ public final class OrtBackendProvider implements BackendProvider {
     @Override
     public Backend create(DeviceProfile profile) throws LayerProbeException {
         if (!profile.faults().isEmpty()) {
-            throw new LayerProbeException(Code.BAD_PROFILE, "the ort backend runs ONNX Runtime as it is and cannot"
-                    + " emulate faults (profile '" + profile.name() + "' has " + profile.faults().stream()
-                    .map(Fault::target).collect(Collectors.joining(", ")) + "); use --backend sim to emulate them");
+            throw new LayerProbeException(
+                    Code.BAD_PROFILE,
+                    "the ort backend runs ONNX Runtime as it is and cannot"
+                            + " emulate faults (profile '" + profile.name() + "' has "
+                            + profile.faults().stream().map(Fault::target).collect(Collectors.joining(", "))
+                            + "); use --backend sim to emulate them");
         }
         return new OrtBackend();
     }

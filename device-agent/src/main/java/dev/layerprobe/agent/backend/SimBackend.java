@@ -1,18 +1,18 @@
 package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.agent.ArtifactVersion;
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
-import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,6 +33,7 @@ import java.util.Set;
 public final class SimBackend implements Backend {
     /** The name this backend is chosen by. */
     public static final String NAME = "sim";
+
     static final int DEFAULT_CACHED_PROGRAMS = 4;
     /** The newest ai.onnx opset (ONNX 1.20); a higher version is not a model any exporter wrote. */
     static final int MAX_ONNX_OPSET = 25;
@@ -99,23 +100,30 @@ public final class SimBackend implements Backend {
         for (OperatorSetIdProto o : m.getOpsetImportList()) {
             String domain = o.getDomain().equals("ai.onnx") ? "" : o.getDomain();
             if (!domains.add(domain)) {
-                throw new LayerProbeException(LayerProbeException.Code.INVALID_MODEL, "the uploaded model imports"
-                        + " domain '" + o.getDomain() + "' twice");
+                throw new LayerProbeException(
+                        LayerProbeException.Code.INVALID_MODEL,
+                        "the uploaded model imports" + " domain '" + o.getDomain() + "' twice");
             }
             if (domain.isEmpty()) {
                 hasDefault = true;
                 if (o.getVersion() < 1 || o.getVersion() > MAX_ONNX_OPSET) {
-                    throw new LayerProbeException(LayerProbeException.Code.INVALID_MODEL, "the uploaded model imports"
-                            + " ai.onnx opset " + o.getVersion() + ", expected 1 to " + MAX_ONNX_OPSET);
+                    throw new LayerProbeException(
+                            LayerProbeException.Code.INVALID_MODEL,
+                            "the uploaded model imports" + " ai.onnx opset " + o.getVersion() + ", expected 1 to "
+                                    + MAX_ONNX_OPSET);
                 }
             } else if (o.getVersion() < 1) {
-                throw new LayerProbeException(LayerProbeException.Code.INVALID_MODEL, "the uploaded model imports"
-                        + " domain '" + o.getDomain() + "' at version " + o.getVersion() + ", expected 1 or more");
+                throw new LayerProbeException(
+                        LayerProbeException.Code.INVALID_MODEL,
+                        "the uploaded model imports" + " domain '" + o.getDomain() + "' at version " + o.getVersion()
+                                + ", expected 1 or more");
             }
         }
         if (!hasDefault) {
-            throw new LayerProbeException(LayerProbeException.Code.INVALID_MODEL, "the uploaded model does not import"
-                    + " the default ONNX domain (ai.onnx); its opsets are " + domains);
+            throw new LayerProbeException(
+                    LayerProbeException.Code.INVALID_MODEL,
+                    "the uploaded model does not import" + " the default ONNX domain (ai.onnx); its opsets are "
+                            + domains);
         }
     }
 

@@ -2,35 +2,35 @@ package dev.layerprobe.agent.service;
 
 import com.google.protobuf.ByteString;
 import dev.layerprobe.agent.ArtifactVersion;
-import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.agent.backend.Capability;
 import dev.layerprobe.agent.backend.LayerIsolation;
 import dev.layerprobe.agent.backend.LoadedModel;
 import dev.layerprobe.agent.store.ModelStore;
-import dev.layerprobe.proto.v1.BackendInfo;
 import dev.layerprobe.agent.store.RunStore;
-import dev.layerprobe.proto.v1.ListRunsRequest;
-import dev.layerprobe.proto.v1.ListRunsResponse;
-import dev.layerprobe.proto.v1.PullDumpRequest;
-import dev.layerprobe.proto.v1.RunInfo;
-import dev.layerprobe.proto.v1.StoredLayer;
+import dev.layerprobe.core.io.Sha256;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.proto.v1.BackendInfo;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.Fault;
 import dev.layerprobe.proto.v1.GetInfoRequest;
 import dev.layerprobe.proto.v1.LayerHeader;
+import dev.layerprobe.proto.v1.ListRunsRequest;
+import dev.layerprobe.proto.v1.ListRunsResponse;
+import dev.layerprobe.proto.v1.PullDumpRequest;
 import dev.layerprobe.proto.v1.RunEvent;
+import dev.layerprobe.proto.v1.RunInfo;
 import dev.layerprobe.proto.v1.RunLayerRequest;
 import dev.layerprobe.proto.v1.RunLayerResponse;
 import dev.layerprobe.proto.v1.RunRequest;
+import dev.layerprobe.proto.v1.StoredLayer;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.core.tensor.Tensor;
 import io.grpc.Context;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
@@ -87,8 +87,14 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
      * @param runExecutor where models run; it should have at least {@code maxConcurrentRuns} threads,
      *                    since each run holds its thread while the client reads
      */
-    public DeviceAgentService(Backend backend, ModelStore store, RunStore runs, long maxModelBytes,
-            int maxConcurrentRuns, int maxInputTensors, Executor runExecutor) {
+    public DeviceAgentService(
+            Backend backend,
+            ModelStore store,
+            RunStore runs,
+            long maxModelBytes,
+            int maxConcurrentRuns,
+            int maxInputTensors,
+            Executor runExecutor) {
         this.backend = backend;
         this.store = store;
         this.runs = runs;
@@ -105,7 +111,9 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
 
     @Override
     public void getInfo(GetInfoRequest request, StreamObserver<DeviceInfo> responseObserver) {
-        DeviceInfo.Builder info = DeviceInfo.newBuilder().setDevice(backend.device()).setBackend(backend.name())
+        DeviceInfo.Builder info = DeviceInfo.newBuilder()
+                .setDevice(backend.device())
+                .setBackend(backend.name())
                 .setMaxModelBytes(maxModelBytes)
                 .putVersions("agent", ArtifactVersion.of(DeviceAgentService.class, "layerprobe-device-agent"))
                 .putVersions("java", Runtime.version().toString())
@@ -124,12 +132,18 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         for (BackendProvider p : BackendProvider.available()) {
             boolean isActive = p.name().equals(active.name());
             listed |= isActive;
-            list.add(BackendInfo.newBuilder().setName(p.name()).setActive(isActive)
-                    .addAllCapabilities(wireNames(isActive ? active.capabilities() : p.capabilities())).build());
+            list.add(BackendInfo.newBuilder()
+                    .setName(p.name())
+                    .setActive(isActive)
+                    .addAllCapabilities(wireNames(isActive ? active.capabilities() : p.capabilities()))
+                    .build());
         }
         if (!listed) {
-            list.add(BackendInfo.newBuilder().setName(active.name()).setActive(true)
-                    .addAllCapabilities(wireNames(active.capabilities())).build());
+            list.add(BackendInfo.newBuilder()
+                    .setName(active.name())
+                    .setActive(true)
+                    .addAllCapabilities(wireNames(active.capabilities()))
+                    .build());
         }
         return List.copyOf(list);
     }
@@ -172,17 +186,29 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
             byte[] model = model(request.getModelId());
             Map<String, Tensor> feeds = InputDecoder.decode(request.getInputsList(), maxInputTensors);
             if (!runSlots.tryAcquire()) {
-                throw Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy: " + maxConcurrentRuns
-                        + " runs in progress, its limit").asException();
+                throw Status.RESOURCE_EXHAUSTED
+                        .withDescription("the agent is busy: " + maxConcurrentRuns + " runs in progress, its limit")
+                        .asException();
             }
-            RunJob job = new RunJob(backend, request.getModelId(), model, feeds, format, request.getChunkBytes(),
-                    stream, runs, runSlots::release);
+            RunJob job = new RunJob(
+                    backend,
+                    request.getModelId(),
+                    model,
+                    feeds,
+                    format,
+                    request.getChunkBytes(),
+                    stream,
+                    runs,
+                    runSlots::release);
             try {
                 // Wrapped so the worker sees the call's context: its deadline and cancellation.
                 runExecutor.execute(context.wrap(job));
             } catch (RejectedExecutionException e) {
                 runSlots.release();
-                throw Status.UNAVAILABLE.withDescription("the agent is shutting down").withCause(e).asException();
+                throw Status.UNAVAILABLE
+                        .withDescription("the agent is shutting down")
+                        .withCause(e)
+                        .asException();
             }
         } catch (Exception e) {
             stream.fail(StatusMapper.toStatus(e));
@@ -193,25 +219,30 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     public void runLayer(RunLayerRequest request, StreamObserver<RunLayerResponse> responseObserver) {
         try {
             if (!backend.capabilities().contains(Capability.RUN_LAYER)) {
-                throw Status.UNIMPLEMENTED.withDescription("backend '" + backend.name() + "' cannot run single layers")
+                throw Status.UNIMPLEMENTED
+                        .withDescription("backend '" + backend.name() + "' cannot run single layers")
                         .asException();
             }
             DumpFormat format = format(request.getFormat());
             byte[] model = model(request.getModelId());
             Map<String, Tensor> inputs = InputDecoder.decode(request.getInputsList(), maxInputTensors);
             if (!runSlots.tryAcquire()) {
-                throw Status.RESOURCE_EXHAUSTED.withDescription("the agent is busy: " + maxConcurrentRuns
-                        + " runs in progress, its limit").asException();
+                throw Status.RESOURCE_EXHAUSTED
+                        .withDescription("the agent is busy: " + maxConcurrentRuns + " runs in progress, its limit")
+                        .asException();
             }
             try (LoadedModel loaded = backend.load(model, request.getModelId())) {
                 if (!(loaded instanceof LayerIsolation isolation)) {
-                    throw Status.UNIMPLEMENTED.withDescription("backend '" + backend.name()
-                            + "' cannot run single layers").asException();
+                    throw Status.UNIMPLEMENTED
+                            .withDescription("backend '" + backend.name() + "' cannot run single layers")
+                            .asException();
                 }
                 LayerValue value = isolation.runLayer(request.getLayer(), inputs);
                 LayerPayload payload = LayerPayload.of(value, format);
                 ByteString data = payload.chunk(0, payload.elements());
-                LayerHeader.Builder h = LayerHeader.newBuilder().setName(request.getLayer()).setDtype(payload.dtype())
+                LayerHeader.Builder h = LayerHeader.newBuilder()
+                        .setName(request.getLayer())
+                        .setDtype(payload.dtype())
                         .setSizeBytes(payload.sizeBytes());
                 for (int d : value.shape()) {
                     h.addShape(d);
@@ -221,8 +252,11 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                 }
                 MessageDigest digest = Sha256.newDigest();
                 digest.update(data.asReadOnlyByteBuffer());
-                responseObserver.onNext(RunLayerResponse.newBuilder().setHeader(h).setData(data)
-                        .setSha256(Sha256.hex(digest)).build());
+                responseObserver.onNext(RunLayerResponse.newBuilder()
+                        .setHeader(h)
+                        .setData(data)
+                        .setSha256(Sha256.hex(digest))
+                        .build());
                 responseObserver.onCompleted();
             } finally {
                 runSlots.release();
@@ -235,11 +269,15 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     /** An uploaded model by id; ids are content hashes, never paths or names. */
     private byte[] model(String id) throws Exception {
         if (!ModelStore.isModelId(id)) {
-            throw Status.INVALID_ARGUMENT.withDescription("model id '" + id + "' is not a model id: expected the 64"
-                    + " lowercase hex digits of the sha256 UploadModel returned").asException();
+            throw Status.INVALID_ARGUMENT
+                    .withDescription("model id '" + id + "' is not a model id: expected the 64"
+                            + " lowercase hex digits of the sha256 UploadModel returned")
+                    .asException();
         }
-        return store.get(id).orElseThrow(() -> Status.NOT_FOUND
-                .withDescription("unknown model '" + id + "'; upload it first with UploadModel").asException());
+        return store.get(id)
+                .orElseThrow(() -> Status.NOT_FOUND
+                        .withDescription("unknown model '" + id + "'; upload it first with UploadModel")
+                        .asException());
     }
 
     @Override
@@ -266,7 +304,8 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     public ServerServiceDefinition definition() {
         ServerServiceDefinition generated = bindService();
         MethodDescriptor<PullDumpRequest, Object> pull = DeviceAgentGrpc.getPullDumpMethod().toBuilder(
-                DeviceAgentGrpc.getPullDumpMethod().getRequestMarshaller(), new FileChunk.Marshaller()).build();
+                        DeviceAgentGrpc.getPullDumpMethod().getRequestMarshaller(), new FileChunk.Marshaller())
+                .build();
         ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(DeviceAgentGrpc.SERVICE_NAME)
                 .setSchemaDescriptor(generated.getServiceDescriptor().getSchemaDescriptor());
         List<ServerMethodDefinition<?, ?>> others = new ArrayList<>();
@@ -279,8 +318,10 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         descriptor.addMethod(pull);
         ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(descriptor.build());
         others.forEach(b::addMethod);
-        b.addMethod(pull, ServerCalls.asyncServerStreamingCall(
-                (request, out) -> pullDump(request, (ServerCallStreamObserver<Object>) out)));
+        b.addMethod(
+                pull,
+                ServerCalls.asyncServerStreamingCall(
+                        (request, out) -> pullDump(request, (ServerCallStreamObserver<Object>) out)));
         return b.build();
     }
 
@@ -288,14 +329,21 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
         try {
             RunInfo run = storedRun(request.getRunId());
             if (request.getLayer() < 0 || request.getLayer() >= run.getLayerListCount()) {
-                throw Status.OUT_OF_RANGE.withDescription("run " + run.getRunId() + " has layers 0.."
-                        + (run.getLayerListCount() - 1) + ", not " + request.getLayer()).asException();
+                throw Status.OUT_OF_RANGE
+                        .withDescription("run " + run.getRunId() + " has layers 0.." + (run.getLayerListCount() - 1)
+                                + ", not " + request.getLayer())
+                        .asException();
             }
             StoredLayer layer = run.getLayerList(request.getLayer());
-            if (request.getOffset() < 0 || request.getOffset() > layer.getHeader().getSizeBytes()) {
+            if (request.getOffset() < 0
+                    || request.getOffset() > layer.getHeader().getSizeBytes()) {
                 throw PullDumpCall.badOffset(layer, request.getOffset()).asException();
             }
-            PullDumpCall.start(out, layer, runs.openLayer(run.getRunId(), request.getLayer()), request.getOffset(),
+            PullDumpCall.start(
+                    out,
+                    layer,
+                    runs.openLayer(run.getRunId(), request.getLayer()),
+                    request.getOffset(),
                     RunJob.chunkBytes(request.getChunkBytes()));
         } catch (Exception e) {
             out.onError(StatusMapper.toStatus(e).asRuntimeException());
@@ -303,17 +351,22 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     }
 
     private RunInfo storedRun(String runId) throws Exception {
-        return runs.get(runId).orElseThrow(() -> Status.NOT_FOUND.withDescription("no stored run '" + runId
-                + "' on this agent (it may have been evicted by the retention limits); ListRuns lists the stored runs")
-                .asException());
+        return runs.get(runId)
+                .orElseThrow(() -> Status.NOT_FOUND
+                        .withDescription(
+                                "no stored run '" + runId
+                                        + "' on this agent (it may have been evicted by the retention limits); ListRuns lists the stored runs")
+                        .asException());
     }
 
     private static DumpFormat format(DumpFormat requested) {
         return switch (requested) {
             case DUMP_FORMAT_UNSPECIFIED, NATIVE -> DumpFormat.NATIVE;
             case FLOAT -> DumpFormat.FLOAT;
-            case UNRECOGNIZED -> throw Status.INVALID_ARGUMENT
-                    .withDescription("unknown dump format, expected one of [FLOAT, NATIVE]").asRuntimeException();
+            case UNRECOGNIZED ->
+                throw Status.INVALID_ARGUMENT
+                        .withDescription("unknown dump format, expected one of [FLOAT, NATIVE]")
+                        .asRuntimeException();
         };
     }
 }

@@ -52,12 +52,18 @@ final class FileChunk {
 
     /** The serialized RunEvent up to the first byte of {@code data}. */
     private static byte[] prefix(int index, long position, int length) {
-        byte[] meta = LayerChunk.newBuilder().setIndex(index).setOffset(position).build().toByteArray();
+        byte[] meta = LayerChunk.newBuilder()
+                .setIndex(index)
+                .setOffset(position)
+                .build()
+                .toByteArray();
         int dataField = CodedOutputStream.computeTagSize(LayerChunk.DATA_FIELD_NUMBER)
                 + CodedOutputStream.computeUInt32SizeNoTag(length);
         int chunkSize = meta.length + dataField + length;
         int size = CodedOutputStream.computeTagSize(RunEvent.CHUNK_FIELD_NUMBER)
-                + CodedOutputStream.computeUInt32SizeNoTag(chunkSize) + meta.length + dataField;
+                + CodedOutputStream.computeUInt32SizeNoTag(chunkSize)
+                + meta.length
+                + dataField;
         byte[] p = new byte[size];
         CodedOutputStream out = CodedOutputStream.newInstance(p);
         try {

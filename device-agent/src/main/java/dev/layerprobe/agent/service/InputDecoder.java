@@ -1,11 +1,11 @@
 package dev.layerprobe.agent.service;
 
-import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.LayerProbeException.Code;
-import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.proto.v1.DataType;
+import dev.layerprobe.simulator.graph.ValueInfo;
 import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,8 +20,7 @@ final class InputDecoder {
     /** More dimensions than any tensor a network takes as input. */
     static final int MAX_RANK = 16;
 
-    private InputDecoder() {
-    }
+    private InputDecoder() {}
 
     /** Decodes every input; names must be unique and non-empty, and there may be at most {@code maxTensors}. */
     static Map<String, Tensor> decode(List<dev.layerprobe.proto.v1.Tensor> wire, int maxTensors)
@@ -68,7 +67,11 @@ final class InputDecoder {
         }
         long elements = bytes / Float.BYTES;
         float[] data = new float[(int) elements];
-        t.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+        t.getData()
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(data);
         return Tensor.ofFloats(shape, data);
     }
 

@@ -26,6 +26,7 @@ final class LayerFile implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(LayerFile.class.getName());
     /** Bytes mapped at a time. */
     static final long WINDOW_BYTES = 64L << 20;
+
     private static final Unmapper UNMAPPER = Unmapper.find();
 
     private final FileChannel channel;
@@ -57,8 +58,8 @@ final class LayerFile implements AutoCloseable {
             throw new ClosedChannelException();
         }
         if (position < 0 || position + len > size) {
-            throw new EOFException("the stored layer's file has " + size + " bytes, a read asked for bytes "
-                    + position + " to " + (position + len));
+            throw new EOFException("the stored layer's file has " + size + " bytes, a read asked for bytes " + position
+                    + " to " + (position + len));
         }
         while (len > 0) {
             if (window == null || position < windowStart || position >= windowStart + window.capacity()) {

@@ -2,13 +2,13 @@ package dev.layerprobe.agent.service;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
-import dev.layerprobe.proto.v1.DataType;
-import dev.layerprobe.proto.v1.DumpFormat;
-import dev.layerprobe.proto.v1.QuantInfo;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.proto.v1.DataType;
+import dev.layerprobe.proto.v1.DumpFormat;
+import dev.layerprobe.proto.v1.QuantInfo;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -63,16 +63,18 @@ final class LayerPayload {
         return switch (p.type()) {
             case INT8 -> ofByteCodes(DataType.INT8, c, quantInfo(p));
             case UINT8 -> ofByteCodes(DataType.UINT8, c, quantInfo(p));
-            case INT16 -> new LayerPayload(DataType.INT16, 2, c.length, quantInfo(p), (out, from, n) -> {
-                for (int i = from; i < from + n; i++) {
-                    out.putShort((short) c[i]);
-                }
-            });
-            case INT32 -> new LayerPayload(DataType.INT32, 4, c.length, quantInfo(p), (out, from, n) -> {
-                for (int i = from; i < from + n; i++) {
-                    out.putInt(c[i]);
-                }
-            });
+            case INT16 ->
+                new LayerPayload(DataType.INT16, 2, c.length, quantInfo(p), (out, from, n) -> {
+                    for (int i = from; i < from + n; i++) {
+                        out.putShort((short) c[i]);
+                    }
+                });
+            case INT32 ->
+                new LayerPayload(DataType.INT32, 4, c.length, quantInfo(p), (out, from, n) -> {
+                    for (int i = from; i < from + n; i++) {
+                        out.putInt(c[i]);
+                    }
+                });
             default -> null;
         };
     }

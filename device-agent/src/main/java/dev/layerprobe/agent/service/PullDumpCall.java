@@ -35,8 +35,8 @@ final class PullDumpCall implements Runnable {
     private boolean headerSent;
     private boolean done;
 
-    private PullDumpCall(ServerCallStreamObserver<Object> out, StoredLayer layer, LayerFile file, long offset,
-            int chunkBytes) {
+    private PullDumpCall(
+            ServerCallStreamObserver<Object> out, StoredLayer layer, LayerFile file, long offset, int chunkBytes) {
         this.out = out;
         this.layer = layer;
         this.file = file;
@@ -46,8 +46,9 @@ final class PullDumpCall implements Runnable {
     }
 
     /** Installs the handlers; must run before the service method returns. Takes ownership of {@code file}. */
-    static void start(ServerCallStreamObserver<Object> out, StoredLayer layer, FileChannel file, long offset,
-            int chunkBytes) throws IOException {
+    static void start(
+            ServerCallStreamObserver<Object> out, StoredLayer layer, FileChannel file, long offset, int chunkBytes)
+            throws IOException {
         LayerFile mapped;
         try {
             mapped = new LayerFile(file);
@@ -100,8 +101,9 @@ final class PullDumpCall implements Runnable {
             chunk.detach();
             position += n;
         } else {
-            out.onNext(RunEvent.newBuilder().setEnd(LayerEnd.newBuilder().setIndex(h.getIndex())
-                    .setSha256(layer.getSha256())).build());
+            out.onNext(RunEvent.newBuilder()
+                    .setEnd(LayerEnd.newBuilder().setIndex(h.getIndex()).setSha256(layer.getSha256()))
+                    .build());
             finish();
             out.onCompleted();
         }

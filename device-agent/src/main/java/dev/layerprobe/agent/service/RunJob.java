@@ -3,10 +3,10 @@ package dev.layerprobe.agent.service;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.backend.LoadedModel;
 import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.RunEvent;
 import dev.layerprobe.proto.v1.RunSummary;
-import dev.layerprobe.core.tensor.Tensor;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -26,6 +26,7 @@ import java.util.logging.Logger;
 final class RunJob implements Runnable {
     /** Large enough that per-message costs vanish next to the copy, small enough to keep memory per call low. */
     static final int DEFAULT_CHUNK_BYTES = 1 << 20;
+
     static final int MIN_CHUNK_BYTES = 4 << 10;
     /** A 4 MiB chunk plus framing exceeds gRPC's default 4 MiB inbound limit: such clients must raise theirs. */
     static final int MAX_CHUNK_BYTES = 4 << 20;
@@ -43,8 +44,16 @@ final class RunJob implements Runnable {
     private final Runnable onFinish;
     private RunStore.Writer stored;
 
-    RunJob(Backend backend, String modelId, byte[] model, Map<String, Tensor> feeds, DumpFormat format,
-            int requestedChunkBytes, RunStream stream, RunStore runs, Runnable onFinish) {
+    RunJob(
+            Backend backend,
+            String modelId,
+            byte[] model,
+            Map<String, Tensor> feeds,
+            DumpFormat format,
+            int requestedChunkBytes,
+            RunStream stream,
+            RunStore runs,
+            Runnable onFinish) {
         this.backend = backend;
         this.modelId = modelId;
         this.model = model;
@@ -115,19 +124,24 @@ final class RunJob implements Runnable {
                 long t0 = System.nanoTime();
                 stream.abortIfCancelled();
                 try {
-                    totalBytes[0] += stream.sendLayer(layer, value.shape(), LayerPayload.of(value, format), chunkBytes,
-                            stored);
+                    totalBytes[0] +=
+                            stream.sendLayer(layer, value.shape(), LayerPayload.of(value, format), chunkBytes, stored);
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot store the run's layer '" + layer.name() + "'", e);
                 }
                 layers[0]++;
                 streamingNanos[0] += System.nanoTime() - t0;
             });
-            // Device time excludes loading (compiling) and the time spent storing and waiting for and writing to the client.
+            // Device time excludes loading (compiling) and the time spent storing and waiting for and writing to the
+            // client.
             double deviceMillis = (System.nanoTime() - start - streamingNanos[0]) / 1e6;
             String runId = stored.commit().getRunId();
-            return RunSummary.newBuilder().setRunId(runId).setLayers(layers[0])
-                    .setTotalBytes(totalBytes[0]).setDeviceMillis(deviceMillis).build();
+            return RunSummary.newBuilder()
+                    .setRunId(runId)
+                    .setLayers(layers[0])
+                    .setTotalBytes(totalBytes[0])
+                    .setDeviceMillis(deviceMillis)
+                    .build();
         }
     }
 }

@@ -1,7 +1,7 @@
 package dev.layerprobe.agent.service;
 
-import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.LayerChunk;
 import dev.layerprobe.proto.v1.LayerEnd;
 import dev.layerprobe.proto.v1.LayerHeader;
@@ -87,9 +87,14 @@ final class RunStream {
      */
     long sendLayer(Layer layer, int[] shape, LayerPayload payload, int chunkBytes, RunStore.Writer stored)
             throws IOException {
-        LayerHeader.Builder h = LayerHeader.newBuilder().setIndex(layer.index()).setName(layer.name())
-                .setOp(layer.op()).setDtype(payload.dtype()).setSizeBytes(payload.sizeBytes())
-                .addAllFusedNodes(layer.fusedNodes()).setPlacement(layer.placement().label());
+        LayerHeader.Builder h = LayerHeader.newBuilder()
+                .setIndex(layer.index())
+                .setName(layer.name())
+                .setOp(layer.op())
+                .setDtype(payload.dtype())
+                .setSizeBytes(payload.sizeBytes())
+                .addAllFusedNodes(layer.fusedNodes())
+                .setPlacement(layer.placement().label());
         for (int d : shape) {
             h.addShape(d);
         }
@@ -108,12 +113,18 @@ final class RunStream {
             ByteBuffer bytes = data.asReadOnlyByteBuffer();
             stored.write(bytes);
             digest.update(bytes);
-            out.onNext(RunEvent.newBuilder().setChunk(LayerChunk.newBuilder().setIndex(layer.index())
-                    .setOffset((long) first * payload.elementBytes()).setData(data)).build());
+            out.onNext(RunEvent.newBuilder()
+                    .setChunk(LayerChunk.newBuilder()
+                            .setIndex(layer.index())
+                            .setOffset((long) first * payload.elementBytes())
+                            .setData(data))
+                    .build());
         }
         String sha = Sha256.hex(digest);
         stored.endLayer(sha);
-        send(RunEvent.newBuilder().setEnd(LayerEnd.newBuilder().setIndex(layer.index()).setSha256(sha)).build());
+        send(RunEvent.newBuilder()
+                .setEnd(LayerEnd.newBuilder().setIndex(layer.index()).setSha256(sha))
+                .build());
         return payload.sizeBytes();
     }
 
@@ -170,5 +181,4 @@ final class RunStream {
             super("run cancelled by the client or its deadline", null, false, false);
         }
     }
-
 }

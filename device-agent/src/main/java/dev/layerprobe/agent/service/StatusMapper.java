@@ -20,8 +20,7 @@ public final class StatusMapper {
     /** Longer descriptions are cut: a model with thousands of unsupported nodes must not make a huge trailer. */
     static final int MAX_DESCRIPTION_CHARS = 2000;
 
-    private StatusMapper() {
-    }
+    private StatusMapper() {}
 
     public static Status toStatus(Throwable t) {
         if (t instanceof StatusException e) {
@@ -68,8 +67,10 @@ public final class StatusMapper {
     private static String describe(Throwable t) {
         String msg = t.getMessage();
         String text;
-        if (t instanceof LayerProbeException || t instanceof UnsupportedOperationException
-                || t instanceof AuthenticationException || t instanceof TimeoutException
+        if (t instanceof LayerProbeException
+                || t instanceof UnsupportedOperationException
+                || t instanceof AuthenticationException
+                || t instanceof TimeoutException
                 || t instanceof MalformedRequestException) {
             text = msg == null ? t.getClass().getSimpleName() : msg;
         } else if (t instanceof IOException || t instanceof UncheckedIOException) {

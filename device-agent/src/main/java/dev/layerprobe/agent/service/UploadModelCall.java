@@ -2,9 +2,9 @@ package dev.layerprobe.agent.service;
 
 import com.google.protobuf.ByteString;
 import dev.layerprobe.agent.AgentConfig;
-import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.store.ModelStore;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.ModelHeader;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
@@ -48,7 +48,11 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
     private int received;
     private boolean finished;
 
-    UploadModelCall(ModelStore store, Backend backend, long maxModelBytes, UploadBudget budget,
+    UploadModelCall(
+            ModelStore store,
+            Backend backend,
+            long maxModelBytes,
+            UploadBudget budget,
             StreamObserver<UploadModelResponse> out) {
         this.store = store;
         this.backend = backend;
@@ -86,8 +90,8 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
                     + AgentConfig.MAX_MODEL_BYTES_LIMIT + " bytes can be uploaded");
         }
         if (h.getSize() > maxModelBytes) {
-            throw new StatusException(Status.RESOURCE_EXHAUSTED.withDescription("model '" + name + "' is "
-                    + h.getSize() + " bytes, larger than this agent's limit of " + maxModelBytes + " bytes"));
+            throw new StatusException(Status.RESOURCE_EXHAUSTED.withDescription("model '" + name + "' is " + h.getSize()
+                    + " bytes, larger than this agent's limit of " + maxModelBytes + " bytes"));
         }
         if (!h.getSha256().isEmpty() && !ModelStore.isModelId(h.getSha256().toLowerCase(Locale.ROOT))) {
             throw invalid("header.sha256 '" + h.getSha256() + "' of model '" + name + "' is not 64 hex digits");
@@ -160,8 +164,11 @@ final class UploadModelCall implements StreamObserver<UploadModelRequest> {
             finished = true;
             buffer = null;
             releaseBudget();
-            out.onNext(UploadModelResponse.newBuilder().setModelId(id).setSize(received)
-                    .setAlreadyPresent(!added).build());
+            out.onNext(UploadModelResponse.newBuilder()
+                    .setModelId(id)
+                    .setSize(received)
+                    .setAlreadyPresent(!added)
+                    .build());
             out.onCompleted();
         } catch (Exception e) {
             finish(StatusMapper.toStatus(e));

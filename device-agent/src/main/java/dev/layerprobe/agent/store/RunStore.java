@@ -52,7 +52,8 @@ import java.util.regex.Pattern;
  */
 public final class RunStore implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RunStore.class.getName());
-    private static final Pattern RUN_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+    private static final Pattern RUN_ID =
+            Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
     private static final String INFO = "run.pb";
     private static final String INDEX = "layers.idx";
 
@@ -130,7 +131,7 @@ public final class RunStore implements AutoCloseable {
                 }
                 Path info = p.resolve(INFO);
                 if (!Files.isRegularFile(info)) {
-                    deleteTree(p);   // interrupted before it finished: nobody was given its id
+                    deleteTree(p); // interrupted before it finished: nobody was given its id
                     continue;
                 }
                 try (InputStream in = Files.newInputStream(info)) {
@@ -174,13 +175,14 @@ public final class RunStore implements AutoCloseable {
             return Optional.empty();
         }
         List<StoredLayer> layers = new ArrayList<>();
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(dir.resolve(runId).resolve(INDEX)))) {
+        try (InputStream in =
+                new BufferedInputStream(Files.newInputStream(dir.resolve(runId).resolve(INDEX)))) {
             StoredLayer l;
             while ((l = StoredLayer.parseDelimitedFrom(in)) != null) {
                 layers.add(l);
             }
         } catch (java.nio.file.NoSuchFileException e) {
-            return Optional.empty();   // evicted between the lookup and the read
+            return Optional.empty(); // evicted between the lookup and the read
         }
         return Optional.of(info.toBuilder().addAllLayerList(layers).build());
     }
@@ -209,7 +211,7 @@ public final class RunStore implements AutoCloseable {
         long total = runs.values().stream().mapToLong(RunInfo::getTotalBytes).sum();
         var it = runs.values().iterator();
         while (it.hasNext()) {
-            RunInfo r = it.next();   // oldest first
+            RunInfo r = it.next(); // oldest first
             if (r.getRunId().equals(keep)) {
                 continue;
             }
@@ -304,8 +306,11 @@ public final class RunStore implements AutoCloseable {
 
         public void beginLayer(LayerHeader h) throws IOException {
             header = h;
-            layer = FileChannel.open(runDir.resolve(layerFile(h.getIndex())), StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+            layer = FileChannel.open(
+                    runDir.resolve(layerFile(h.getIndex())),
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE);
         }
 
         /** Appends the bytes remaining in {@code data} (its position is left unchanged). */
@@ -328,8 +333,14 @@ public final class RunStore implements AutoCloseable {
         /** Makes the run visible to {@link #list()} and pulls, and applies the retention. */
         public RunInfo commit() throws IOException {
             index.close();
-            RunInfo info = RunInfo.newBuilder().setRunId(runId).setModelId(modelId).setCreatedUnixMillis(created)
-                    .setLayers(layers).setTotalBytes(totalBytes).setFormat(format).build();
+            RunInfo info = RunInfo.newBuilder()
+                    .setRunId(runId)
+                    .setModelId(modelId)
+                    .setCreatedUnixMillis(created)
+                    .setLayers(layers)
+                    .setTotalBytes(totalBytes)
+                    .setFormat(format)
+                    .build();
             RunStore.this.commit(info, runDir);
             done = true;
             return info;

@@ -22,11 +22,31 @@ public record TestCertificates(Path cert, Path key) {
     public static TestCertificates create(Path dir) throws Exception {
         Path store = dir.resolve("agent.p12");
         Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
-        Process p = new ProcessBuilder(List.of(keytool.toString(), "-genkeypair", "-alias", "agent",
-                "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
-                "-ext", "san=ip:127.0.0.1,dns:localhost", "-validity", "2", "-storetype", "PKCS12",
-                "-keystore", store.toString(), "-storepass", new String(PASSWORD), "-keypass", new String(PASSWORD)))
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(List.of(
+                        keytool.toString(),
+                        "-genkeypair",
+                        "-alias",
+                        "agent",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                        "-dname",
+                        "CN=localhost",
+                        "-ext",
+                        "san=ip:127.0.0.1,dns:localhost",
+                        "-validity",
+                        "2",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        store.toString(),
+                        "-storepass",
+                        new String(PASSWORD),
+                        "-keypass",
+                        new String(PASSWORD)))
+                .redirectErrorStream(true)
+                .start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IOException("keytool failed: " + output);
@@ -35,16 +55,19 @@ public record TestCertificates(Path cert, Path key) {
         try (InputStream in = Files.newInputStream(store)) {
             ks.load(in, PASSWORD);
         }
-        Path cert = Files.writeString(dir.resolve("agent.crt"),
+        Path cert = Files.writeString(
+                dir.resolve("agent.crt"),
                 pem("CERTIFICATE", ks.getCertificate("agent").getEncoded()));
-        Path key = Files.writeString(dir.resolve("agent.key"),
+        Path key = Files.writeString(
+                dir.resolve("agent.key"),
                 pem("PRIVATE KEY", ks.getKey("agent", PASSWORD).getEncoded()));
         return new TestCertificates(cert, key);
     }
 
     private static String pem(String type, byte[] der) {
         return "-----BEGIN " + type + "-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                        .encodeToString(der)
                 + "\n-----END " + type + "-----\n";
     }
 }

@@ -32,11 +32,13 @@ class TokenFileTest {
     @Test
     void refusesFilesOthersCanRead() throws Exception {
         Path f = privateFile(dir, "t", "0123456789abcdef0123\n");
-        Assumptions.assumeTrue(Files.getFileAttributeView(f, java.nio.file.attribute.PosixFileAttributeView.class)
-                != null, "no POSIX permissions on this file system");
+        Assumptions.assumeTrue(
+                Files.getFileAttributeView(f, java.nio.file.attribute.PosixFileAttributeView.class) != null,
+                "no POSIX permissions on this file system");
         Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
 
-        String m = assertThrows(TokenFile.InvalidTokenFileException.class, () -> TokenFile.read(f)).getMessage();
+        String m = assertThrows(TokenFile.InvalidTokenFileException.class, () -> TokenFile.read(f))
+                .getMessage();
 
         assertTrue(m.contains("chmod 600"), m);
     }
@@ -50,7 +52,8 @@ class TokenFileTest {
     }
 
     private static String message(Path f) {
-        String m = assertThrows(TokenFile.InvalidTokenFileException.class, () -> TokenFile.read(f)).getMessage();
+        String m = assertThrows(TokenFile.InvalidTokenFileException.class, () -> TokenFile.read(f))
+                .getMessage();
         assertTrue(!m.contains("\n"), m);
         return m;
     }

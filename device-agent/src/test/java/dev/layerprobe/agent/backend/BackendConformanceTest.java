@@ -9,13 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.LayerProbeException;
-import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.Layer;
+import dev.layerprobe.simulator.graph.ValueInfo;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -75,7 +75,9 @@ abstract class BackendConformanceTest {
     void describesItselfAsItsProviderDoes() {
         BackendProvider provider = BackendProvider.named(backend.name());
 
-        assertEquals(provider.capabilities(), backend.capabilities(),
+        assertEquals(
+                provider.capabilities(),
+                backend.capabilities(),
                 "GetInfo lists inactive backends with their provider's capabilities");
         assertTrue(backend.capabilities().contains(Capability.RUN));
         assertFalse(backend.device().isBlank());
@@ -88,7 +90,8 @@ abstract class BackendConformanceTest {
         List<Layer> layers = new ArrayList<>();
         Map<String, LayerValue> values;
         try (LoadedModel model = backend.load(TinyModels.chain(), "chain")) {
-            assertEquals(List.of("x"), model.inputs().stream().map(ValueInfo::name).toList());
+            assertEquals(
+                    List.of("x"), model.inputs().stream().map(ValueInfo::name).toList());
             assertArrayEquals(new int[] {1, 4}, model.inputs().get(0).shape());
             values = run(model, feed(X), layers);
         }
@@ -97,7 +100,9 @@ abstract class BackendConformanceTest {
         for (int i = 0; i < layers.size(); i++) {
             assertEquals(i, layers.get(i).index(), "indices count layers in execution order");
         }
-        assertEquals(List.of("Relu", "Sigmoid", "Neg"), layers.stream().map(Layer::op).toList());
+        assertEquals(
+                List.of("Relu", "Sigmoid", "Neg"),
+                layers.stream().map(Layer::op).toList());
         float[] y = values.get("y").real().floats();
         for (int i = 0; i < X.length; i++) {
             double expected = -1 / (1 + Math.exp(-Math.max(0, X[i])));
@@ -122,12 +127,14 @@ abstract class BackendConformanceTest {
         assertArrayEquals(new long[] {TinyModels.QDQ_ZERO_POINT}, q.params().zeroPoint());
         int[] expected = new int[X.length];
         for (int i = 0; i < X.length; i++) {
-            int code = (int) Math.max(-128, Math.min(127, Math.rint(X[i] / TinyModels.QDQ_SCALE) + TinyModels.QDQ_ZERO_POINT));
+            int code = (int) Math.max(
+                    -128, Math.min(127, Math.rint(X[i] / TinyModels.QDQ_SCALE) + TinyModels.QDQ_ZERO_POINT));
             expected[i] = Math.max(code, TinyModels.QDQ_ZERO_POINT);
         }
         assertArrayEquals(expected, q.codes(), "Relu on int8 codes is exact on every backend");
         assertEquals("y", layers.get(layers.size() - 1).name(), "the output layer comes last");
-        assertSame(q.params().type(), layers.get(layers.size() - 1).outputQuant().type());
+        assertSame(
+                q.params().type(), layers.get(layers.size() - 1).outputQuant().type());
     }
 
     @Test
@@ -162,15 +169,16 @@ abstract class BackendConformanceTest {
 
     @Test
     void bytesThatAreNotOnnxAreRefusedAsNotOnnx() {
-        LayerProbeException e = assertThrows(LayerProbeException.class,
-                () -> backend.load(new byte[] {1, 2, 3, 4, 5}, "junk"));
+        LayerProbeException e =
+                assertThrows(LayerProbeException.class, () -> backend.load(new byte[] {1, 2, 3, 4, 5}, "junk"));
 
         assertEquals(LayerProbeException.Code.NOT_ONNX, e.code());
     }
 
     @Test
     void aGraphReadingATensorNobodyProducesIsAnInvalidModel() {
-        LayerProbeException e = assertThrows(LayerProbeException.class,
+        LayerProbeException e = assertThrows(
+                LayerProbeException.class,
                 () -> backend.load(TinyModels.danglingInput(), "dangling").close());
 
         assertEquals(LayerProbeException.Code.INVALID_MODEL, e.code());
@@ -179,7 +187,8 @@ abstract class BackendConformanceTest {
 
     @Test
     void anUnknownOperatorIsNamed() {
-        LayerProbeException e = assertThrows(LayerProbeException.class,
+        LayerProbeException e = assertThrows(
+                LayerProbeException.class,
                 () -> backend.load(TinyModels.unknownOp(), "unknown").close());
 
         assertEquals(LayerProbeException.Code.UNSUPPORTED_OP, e.code(), e.getMessage());
@@ -189,8 +198,9 @@ abstract class BackendConformanceTest {
     @Test
     void anInputOfTheWrongShapeIsBadInput() throws Exception {
         try (LoadedModel model = backend.load(TinyModels.chain(), "chain")) {
-            LayerProbeException e = assertThrows(LayerProbeException.class, () -> model.run(
-                    Map.of("x", Tensor.ofFloats(new int[] {1, 5}, new float[5])), (l, v) -> { }));
+            LayerProbeException e = assertThrows(
+                    LayerProbeException.class,
+                    () -> model.run(Map.of("x", Tensor.ofFloats(new int[] {1, 5}, new float[5])), (l, v) -> {}));
 
             assertEquals(LayerProbeException.Code.BAD_INPUT, e.code());
             assertTrue(e.getMessage().contains("'x'"), e.getMessage());
@@ -202,10 +212,12 @@ abstract class BackendConformanceTest {
         RuntimeException stop = new IllegalStateException("client went away");
         List<String> seen = new ArrayList<>();
         try (LoadedModel model = backend.load(TinyModels.chain(), "chain")) {
-            RuntimeException thrown = assertThrows(RuntimeException.class, () -> model.run(feed(X), (l, v) -> {
-                seen.add(l.name());
-                throw stop;
-            }));
+            RuntimeException thrown = assertThrows(
+                    RuntimeException.class,
+                    () -> model.run(feed(X), (l, v) -> {
+                        seen.add(l.name());
+                        throw stop;
+                    }));
 
             assertSame(stop, thrown);
             assertEquals(List.of("a"), seen, "no layer after the observer failed");
@@ -221,7 +233,7 @@ abstract class BackendConformanceTest {
         first.close();
         assertDoesNotThrow(first::close, "closing twice is harmless");
         assertThrows(IllegalStateException.class, first::inputs);
-        assertThrows(IllegalStateException.class, () -> first.run(feed(X), (l, v) -> { }));
+        assertThrows(IllegalStateException.class, () -> first.run(feed(X), (l, v) -> {}));
         assertEquals(3, run(second, feed(X), new ArrayList<>()).size());
         second.close();
     }
@@ -244,7 +256,10 @@ abstract class BackendConformanceTest {
             List<Future<Float>> results = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
                 float v = i / 4f;
-                Callable<Float> job = () -> run(model, feed(v, v, v, v), new ArrayList<>()).get("y").real().floats()[0];
+                Callable<Float> job = () -> run(model, feed(v, v, v, v), new ArrayList<>())
+                        .get("y")
+                        .real()
+                        .floats()[0];
                 results.add(pool.submit(job));
             }
             for (int i = 0; i < results.size(); i++) {

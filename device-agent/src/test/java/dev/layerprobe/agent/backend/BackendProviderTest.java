@@ -41,8 +41,7 @@ class BackendProviderTest {
 
     @Test
     void anUnknownNameListsTheAvailableBackends() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> BackendProvider.named("rknn"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BackendProvider.named("rknn"));
 
         assertEquals("unknown backend 'rknn', expected one of [sim, ort, exec]", e.getMessage());
     }

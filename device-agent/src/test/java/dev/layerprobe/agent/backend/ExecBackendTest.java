@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.LayerProbeException;
-import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,8 +25,10 @@ class ExecBackendTest {
 
     private Path config(String command, String args, String extra) throws Exception {
         Path c = tmp.resolve("agent.yaml");
-        Files.writeString(c, "exec:\n  command: " + command + "\n  args: " + args + "\n  layout: rknn-runtime\n"
-                + "  timeout_seconds: 2\n  work_root: " + tmp + "\n" + extra);
+        Files.writeString(
+                c,
+                "exec:\n  command: " + command + "\n  args: " + args + "\n  layout: rknn-runtime\n"
+                        + "  timeout_seconds: 2\n  work_root: " + tmp + "\n" + extra);
         return c;
     }
 
@@ -57,9 +59,10 @@ class ExecBackendTest {
         Path c = config("/bin/sh", "[\"-c\", \"echo NPU driver not loaded; exit 3\"]", "");
         Backend b = new ExecBackendProvider().create(DeviceProfile.DEFAULT, c);
         try (LoadedModel m = b.load(TinyModels.relu(), "id")) {
-            LayerProbeException e = assertThrows(LayerProbeException.class,
-                    () -> m.run(Map.of("x", Tensor.zeros(new int[] {1, 4})), (l, v) -> { }));
-            assertTrue(e.getMessage().contains("exited with 3") && e.getMessage().contains("NPU driver not loaded"),
+            LayerProbeException e = assertThrows(
+                    LayerProbeException.class, () -> m.run(Map.of("x", Tensor.zeros(new int[] {1, 4})), (l, v) -> {}));
+            assertTrue(
+                    e.getMessage().contains("exited with 3") && e.getMessage().contains("NPU driver not loaded"),
                     e.getMessage());
         }
     }
@@ -70,8 +73,8 @@ class ExecBackendTest {
         Backend b = new ExecBackendProvider().create(DeviceProfile.DEFAULT, c);
         long t0 = System.nanoTime();
         try (LoadedModel m = b.load(TinyModels.relu(), "id")) {
-            LayerProbeException e = assertThrows(LayerProbeException.class,
-                    () -> m.run(Map.of("x", Tensor.zeros(new int[] {1, 4})), (l, v) -> { }));
+            LayerProbeException e = assertThrows(
+                    LayerProbeException.class, () -> m.run(Map.of("x", Tensor.zeros(new int[] {1, 4})), (l, v) -> {}));
             assertTrue(e.getMessage().contains("did not finish within 2 s"), e.getMessage());
         }
         assertTrue((System.nanoTime() - t0) / 1e9 < 20, "killed, not waited for");
@@ -79,22 +82,23 @@ class ExecBackendTest {
 
     @Test
     void badConfigsAreRefusedNamingTheKey() throws Exception {
-        LayerProbeException none = assertThrows(LayerProbeException.class,
-                () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, null));
+        LayerProbeException none = assertThrows(
+                LayerProbeException.class, () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, null));
         assertTrue(none.getMessage().contains("--backend-config"), none.getMessage());
 
         Path typo = config("/bin/true", "[]", "  dumpdir: x\n");
-        LayerProbeException e = assertThrows(LayerProbeException.class,
-                () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, typo));
+        LayerProbeException e = assertThrows(
+                LayerProbeException.class, () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, typo));
         assertTrue(e.getMessage().contains("exec.dumpdir") && e.getMessage().contains("dump_dir"), e.getMessage());
 
         Path layout = tmp.resolve("l.yaml");
         Files.writeString(layout, "exec:\n  command: /bin/true\n  layout: rknn\n");
-        e = assertThrows(LayerProbeException.class, () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, layout));
+        e = assertThrows(
+                LayerProbeException.class, () -> new ExecBackendProvider().create(DeviceProfile.DEFAULT, layout));
         assertTrue(e.getMessage().contains("rknn-runtime"), e.getMessage());
 
-        LayerProbeException sim = assertThrows(LayerProbeException.class,
-                () -> new SimBackendProvider().create(DeviceProfile.DEFAULT, typo));
+        LayerProbeException sim = assertThrows(
+                LayerProbeException.class, () -> new SimBackendProvider().create(DeviceProfile.DEFAULT, typo));
         assertTrue(sim.getMessage().contains("takes no config file"), sim.getMessage());
     }
 }

@@ -1,17 +1,17 @@
 package dev.layerprobe.agent.backend;
 
-import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.LayerProbeException;
-import dev.layerprobe.simulator.Placement;
-import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.Layer;
+import dev.layerprobe.simulator.LayerObserver;
+import dev.layerprobe.simulator.Placement;
+import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -32,8 +32,7 @@ public final class FakeBackend implements Backend {
     public static final String INPUT = "input";
 
     /** One layer and the value the fake "device" produces for it. */
-    public record FakeLayer(Layer layer, LayerValue value) {
-    }
+    public record FakeLayer(Layer layer, LayerValue value) {}
 
     private final DeviceProfile profile;
     private final List<FakeLayer> layers;
@@ -42,7 +41,7 @@ public final class FakeBackend implements Backend {
     public final AtomicBoolean aborted = new AtomicBoolean();
     public volatile CountDownLatch runEnded = new CountDownLatch(1);
     /** Called with a layer's index just before the observer sees it. */
-    public volatile IntConsumer beforeLayer = i -> { };
+    public volatile IntConsumer beforeLayer = i -> {};
 
     public FakeBackend(DeviceProfile profile, List<FakeLayer> layers) {
         this.profile = profile;
@@ -114,8 +113,7 @@ public final class FakeBackend implements Backend {
             }
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 
@@ -126,7 +124,8 @@ public final class FakeBackend implements Backend {
             codes[i] = (i * 7) % 256 - 128;
         }
         QuantParams q = QuantParams.perTensor(DType.INT8, 0.05f, -3);
-        return new FakeLayer(layer(index, name, op, Placement.NPU, q, List.of(name + "_node")),
+        return new FakeLayer(
+                layer(index, name, op, Placement.NPU, q, List.of(name + "_node")),
                 LayerValue.of(new QTensor(shape, codes, q)));
     }
 
@@ -144,7 +143,8 @@ public final class FakeBackend implements Backend {
             zps[c] = 128L + c;
         }
         QuantParams q = new QuantParams(DType.UINT8, scales, zps, 1);
-        return new FakeLayer(layer(index, name, op, Placement.NPU, q, List.of(name + "_conv", name + "_relu")),
+        return new FakeLayer(
+                layer(index, name, op, Placement.NPU, q, List.of(name + "_conv", name + "_relu")),
                 LayerValue.of(new QTensor(shape, codes, q)));
     }
 
@@ -155,7 +155,8 @@ public final class FakeBackend implements Backend {
             codes[i] = (i * 4099) % 65536 - 32768;
         }
         QuantParams q = QuantParams.perTensor(DType.INT16, 0.001f, 0);
-        return new FakeLayer(layer(index, name, op, Placement.NPU, q, List.of(name + "_node")),
+        return new FakeLayer(
+                layer(index, name, op, Placement.NPU, q, List.of(name + "_node")),
                 LayerValue.of(new QTensor(shape, codes, q)));
     }
 
@@ -165,7 +166,8 @@ public final class FakeBackend implements Backend {
         for (int i = 0; i < data.length; i++) {
             data[i] = i * 0.5f - 3;
         }
-        return new FakeLayer(layer(index, name, op, Placement.CPU, null, List.of(name + "_node")),
+        return new FakeLayer(
+                layer(index, name, op, Placement.CPU, null, List.of(name + "_node")),
                 LayerValue.of(Tensor.ofFloats(shape, data)));
     }
 
@@ -178,12 +180,11 @@ public final class FakeBackend implements Backend {
         return out;
     }
 
-    private static Layer layer(int index, String name, String op, Placement placement, QuantParams q,
-            List<String> fused) {
+    private static Layer layer(
+            int index, String name, String op, Placement placement, QuantParams q, List<String> fused) {
         return new Layer(index, name, op, List.of(INPUT), List.of(name), fused, List.of(), Map.of(), placement, q);
     }
 
     /** The fake's loaded model, which can also run single layers. */
-    private interface IsolatingModel extends LoadedModel, LayerIsolation {
-    }
+    private interface IsolatingModel extends LoadedModel, LayerIsolation {}
 }

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /** What is particular to {@link OrtBackend}; the contract it shares is {@link OrtBackendConformanceTest}. */
 class OrtBackendTest {
-    private static final Map<String, Tensor> FEED = Map.of("x", Tensor.ofFloats(new int[] {1, 4},
-            new float[] {-1, 0.5f, 2, 3}));
+    private static final Map<String, Tensor> FEED =
+            Map.of("x", Tensor.ofFloats(new int[] {1, 4}, new float[] {-1, 0.5f, 2, 3}));
 
     private static int layers(LoadedModel m) throws Exception {
         List<String> names = new ArrayList<>();
@@ -40,7 +40,9 @@ class OrtBackendTest {
     void describesTheBoardsCpuAndOnnxRuntimesVersionWithoutAProfile() throws Exception {
         try (OrtBackend backend = new OrtBackend()) {
             assertTrue(backend.device().startsWith("cpu ("), backend.device());
-            assertTrue(backend.versions().get("onnxruntime").matches("\\d+\\.\\d+\\.\\d+.*"), backend.versions().toString());
+            assertTrue(
+                    backend.versions().get("onnxruntime").matches("\\d+\\.\\d+\\.\\d+.*"),
+                    backend.versions().toString());
             assertFalse(backend.profile().isPresent(), "ONNX Runtime emulates no device");
             assertFalse(backend.capabilities().contains(Capability.RUN_LAYER));
             try (LoadedModel m = backend.load(TinyModels.chain(), "chain")) {

@@ -12,15 +12,15 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
+import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
-import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.profile.DeviceProfile;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,12 +40,16 @@ class SimBackendTest {
     void compilesOnceForTheProfileAndCachesByModelId() throws Exception {
         NpuProgram program = mock(NpuProgram.class);
         List<CompileOptions> compiled = new ArrayList<>();
-        SimBackend backend = new SimBackend(PROFILE, (m, name, opts) -> {
-            compiled.add(opts);
-            return program;
-        }, 4);
+        SimBackend backend = new SimBackend(
+                PROFILE,
+                (m, name, opts) -> {
+                    compiled.add(opts);
+                    return program;
+                },
+                4);
 
-        try (LoadedModel a = backend.load(TinyModels.relu(), "id-1"); LoadedModel b = backend.load(TinyModels.relu(), "id-1")) {
+        try (LoadedModel a = backend.load(TinyModels.relu(), "id-1");
+                LoadedModel b = backend.load(TinyModels.relu(), "id-1")) {
             assertNotSame(a, b, "each load is its own model");
             assertEquals(1, compiled.size());
             assertSame(PROFILE, compiled.get(0).profile(), "faults reach the compiler through the profile");
@@ -55,10 +59,13 @@ class SimBackendTest {
     @Test
     void evictsTheLeastRecentlyUsedProgram() throws Exception {
         AtomicInteger compiles = new AtomicInteger();
-        SimBackend backend = new SimBackend(PROFILE, (m, name, opts) -> {
-            compiles.incrementAndGet();
-            return mock(NpuProgram.class);
-        }, 2);
+        SimBackend backend = new SimBackend(
+                PROFILE,
+                (m, name, opts) -> {
+                    compiles.incrementAndGet();
+                    return mock(NpuProgram.class);
+                },
+                2);
         byte[] model = TinyModels.relu();
 
         backend.load(model, "a").close();
@@ -94,8 +101,8 @@ class SimBackendTest {
     void bytesThatAreNotOnnxFailWithNotOnnx() {
         SimBackend backend = new SimBackend(PROFILE, (m, name, opts) -> mock(NpuProgram.class), 4);
 
-        LayerProbeException e = assertThrows(LayerProbeException.class,
-                () -> backend.load(new byte[] {1, 2, 3, 4, 5}, "id"));
+        LayerProbeException e =
+                assertThrows(LayerProbeException.class, () -> backend.load(new byte[] {1, 2, 3, 4, 5}, "id"));
 
         assertEquals(LayerProbeException.Code.NOT_ONNX, e.code());
     }
@@ -124,7 +131,8 @@ class SimBackendTest {
         List<LayerValue> seen = new ArrayList<>();
 
         try (model) {
-            model.run(Map.of("x", Tensor.ofFloats(new int[] {1, 4}, new float[] {-1, 2, -3, 4})),
+            model.run(
+                    Map.of("x", Tensor.ofFloats(new int[] {1, 4}, new float[] {-1, 2, -3, 4})),
                     (layer, value) -> seen.add(value));
         }
 

@@ -61,7 +61,8 @@ final class AgentClient {
         requests.onNext(UploadModelRequest.newBuilder().setHeader(header).build());
         for (int off = 0; off < bytes.length; off += chunk) {
             requests.onNext(UploadModelRequest.newBuilder()
-                    .setData(ByteString.copyFrom(bytes, off, Math.min(chunk, bytes.length - off))).build());
+                    .setData(ByteString.copyFrom(bytes, off, Math.min(chunk, bytes.length - off)))
+                    .build());
         }
         requests.onCompleted();
         return result;
@@ -69,7 +70,13 @@ final class AgentClient {
 
     /** Uploads and returns the model id. */
     String upload(byte[] bytes) throws Exception {
-        return get(upload(ModelHeader.newBuilder().setName("model.onnx").setSize(bytes.length).build(), bytes, 1000))
+        return get(upload(
+                        ModelHeader.newBuilder()
+                                .setName("model.onnx")
+                                .setSize(bytes.length)
+                                .build(),
+                        bytes,
+                        1000))
                 .getModelId();
     }
 
@@ -93,8 +100,12 @@ final class AgentClient {
     }
 
     static RunRequest request(String modelId, DumpFormat format, int chunkBytes) {
-        return RunRequest.newBuilder().setModelId(modelId).setFormat(format).setChunkBytes(chunkBytes)
-                .addInputs(input(FakeBackend.INPUT, 1f, 2f, 3f, 4f)).build();
+        return RunRequest.newBuilder()
+                .setModelId(modelId)
+                .setFormat(format)
+                .setChunkBytes(chunkBytes)
+                .addInputs(input(FakeBackend.INPUT, 1f, 2f, 3f, 4f))
+                .build();
     }
 
     static Tensor input(String name, float... values) {
@@ -102,7 +113,11 @@ final class AgentClient {
         for (float v : values) {
             b.putFloat(v);
         }
-        return Tensor.newBuilder().setName(name).addAllShape(List.of(1L, (long) values.length))
-                .setDtype(DataType.FLOAT32).setData(ByteString.copyFrom(b.array())).build();
+        return Tensor.newBuilder()
+                .setName(name)
+                .addAllShape(List.of(1L, (long) values.length))
+                .setDtype(DataType.FLOAT32)
+                .setData(ByteString.copyFrom(b.array()))
+                .build();
     }
 }

@@ -11,11 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
-import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.backend.FakeBackend;
 import dev.layerprobe.agent.backend.FakeBackend.FakeLayer;
-import dev.layerprobe.proto.v1.DataType;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.BackendInfo;
+import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.Fault;
@@ -47,8 +47,8 @@ import org.junit.jupiter.api.Test;
 
 /** The DeviceAgent protocol over an in-process server and a {@link FakeBackend}. */
 class DeviceAgentServiceTest {
-    private static final byte[] MODEL = "not really onnx, the fake backend does not care"
-            .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] MODEL =
+            "not really onnx, the fake backend does not care".getBytes(StandardCharsets.UTF_8);
     private static final String FAULTY_PROFILE = """
             name: faulty-npu
             faults:
@@ -96,8 +96,12 @@ class DeviceAgentServiceTest {
 
     @Test
     void getInfoDescribesDeviceBackendAndActiveFaults() throws Exception {
-        start(List.of(), AgentConfig.builder().profile(DeviceProfile.parse(FAULTY_PROFILE, "test"))
-                .maxModelBytes(12345).build());
+        start(
+                List.of(),
+                AgentConfig.builder()
+                        .profile(DeviceProfile.parse(FAULTY_PROFILE, "test"))
+                        .maxModelBytes(12345)
+                        .build());
 
         DeviceInfo info = client.blocking().getInfo(GetInfoRequest.getDefaultInstance());
 
@@ -109,9 +113,16 @@ class DeviceAgentServiceTest {
         assertEquals("1.0", info.getVersionsOrThrow("fake"));
         assertTrue(info.containsVersions("agent"));
         assertEquals(Runtime.version().toString(), info.getVersionsOrThrow("java"));
-        assertEquals(List.of(
-                Fault.newBuilder().setKind("depth_to_space_mode_swap").setLayer("d2s_out").build(),
-                Fault.newBuilder().setKind("depth_to_space_mode_swap").setOp("DepthToSpace").build()),
+        assertEquals(
+                List.of(
+                        Fault.newBuilder()
+                                .setKind("depth_to_space_mode_swap")
+                                .setLayer("d2s_out")
+                                .build(),
+                        Fault.newBuilder()
+                                .setKind("depth_to_space_mode_swap")
+                                .setOp("DepthToSpace")
+                                .build()),
                 info.getFaultsList());
     }
 
@@ -129,11 +140,11 @@ class DeviceAgentServiceTest {
             }
 
             @Override
-            public void onCompleted() {
-            }
+            public void onCompleted() {}
         });
         up.onNext(UploadModelRequest.newBuilder()
-                .setHeader(ModelHeader.newBuilder().setName("big.onnx").setSize(size)).build());
+                .setHeader(ModelHeader.newBuilder().setName("big.onnx").setSize(size))
+                .build());
         return up;
     }
 
@@ -145,8 +156,10 @@ class DeviceAgentServiceTest {
         for (int i = 0; i < 3; i++) {
             ModelHeader h = ModelHeader.newBuilder().setName("m").setSize(1000).build();
             assertThrows(StatusRuntimeException.class, () -> get(client.upload(h, new byte[999], 500)));
-            assertThrows(StatusRuntimeException.class,
-                    () -> get(client.upload(h.toBuilder().setSha256("0".repeat(64)).build(), full, 500)));
+            assertThrows(
+                    StatusRuntimeException.class,
+                    () -> get(client.upload(
+                            h.toBuilder().setSha256("0".repeat(64)).build(), full, 500)));
             assertNotNull(get(client.upload(h, full, 500)).getModelId());
             CompletableFuture<UploadModelResponse> cancelled = new CompletableFuture<>();
             openUpload(1000, cancelled).onError(new RuntimeException("client gone"));
@@ -157,16 +170,19 @@ class DeviceAgentServiceTest {
         CompletableFuture<UploadModelResponse> b = new CompletableFuture<>();
         StreamObserver<UploadModelRequest> first = openUpload(1000, a);
         StreamObserver<UploadModelRequest> second = openUpload(1000, b);
-        ModelHeader small = ModelHeader.newBuilder().setName("small.onnx").setSize(10).build();
-        StatusRuntimeException busy = assertThrows(StatusRuntimeException.class,
-                () -> get(client.upload(small, new byte[10], 10)));
+        ModelHeader small =
+                ModelHeader.newBuilder().setName("small.onnx").setSize(10).build();
+        StatusRuntimeException busy =
+                assertThrows(StatusRuntimeException.class, () -> get(client.upload(small, new byte[10], 10)));
 
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, busy.getStatus().getCode());
         assertTrue(busy.getStatus().getDescription().contains("busy receiving other uploads"));
         first.onError(new RuntimeException("client gone"));
         assertThrows(Exception.class, () -> get(a));
         assertNotNull(get(client.upload(small, new byte[10], 10)).getModelId());
-        second.onNext(UploadModelRequest.newBuilder().setData(com.google.protobuf.ByteString.copyFrom(full)).build());
+        second.onNext(UploadModelRequest.newBuilder()
+                .setData(com.google.protobuf.ByteString.copyFrom(full))
+                .build());
         second.onCompleted();
         assertEquals(1000, get(b).getSize());
     }
@@ -177,24 +193,37 @@ class DeviceAgentServiceTest {
 
         DeviceInfo info = client.blocking().getInfo(GetInfoRequest.getDefaultInstance());
 
-        assertEquals(List.of(
-                BackendInfo.newBuilder().setName("sim").addAllCapabilities(List.of("run", "native_dumps", "run_layer"))
-                        .build(),
-                BackendInfo.newBuilder().setName("ort").addAllCapabilities(List.of("run", "native_dumps")).build(),
-                BackendInfo.newBuilder().setName("exec").addAllCapabilities(List.of("run")).build(),
-                BackendInfo.newBuilder().setName("fake").setActive(true)
-                        .addAllCapabilities(List.of("run", "native_dumps", "run_layer")).build()),
+        assertEquals(
+                List.of(
+                        BackendInfo.newBuilder()
+                                .setName("sim")
+                                .addAllCapabilities(List.of("run", "native_dumps", "run_layer"))
+                                .build(),
+                        BackendInfo.newBuilder()
+                                .setName("ort")
+                                .addAllCapabilities(List.of("run", "native_dumps"))
+                                .build(),
+                        BackendInfo.newBuilder()
+                                .setName("exec")
+                                .addAllCapabilities(List.of("run"))
+                                .build(),
+                        BackendInfo.newBuilder()
+                                .setName("fake")
+                                .setActive(true)
+                                .addAllCapabilities(List.of("run", "native_dumps", "run_layer"))
+                                .build()),
                 info.getBackendsList());
     }
 
     @Test
     void uploadReturnsTheSha256AsIdAndIsIdempotent() throws Exception {
         start(List.of());
-        ModelHeader header = ModelHeader.newBuilder().setName("m.onnx").setSize(MODEL.length).build();
+        ModelHeader header =
+                ModelHeader.newBuilder().setName("m.onnx").setSize(MODEL.length).build();
 
         UploadModelResponse first = get(client.upload(header, MODEL, 7));
-        UploadModelResponse second = get(client.upload(header.toBuilder().setSha256(Sha256.hexOf(MODEL)).build(),
-                MODEL, 1000));
+        UploadModelResponse second = get(
+                client.upload(header.toBuilder().setSha256(Sha256.hexOf(MODEL)).build(), MODEL, 1000));
 
         assertEquals(Sha256.hexOf(MODEL), first.getModelId());
         assertEquals(MODEL.length, first.getSize());
@@ -207,15 +236,20 @@ class DeviceAgentServiceTest {
     void uploadRefusesAChecksumMismatchNamingBothHashes() throws Exception {
         start(List.of());
         String wrong = Sha256.hexOf(new byte[] {1, 2, 3});
-        ModelHeader header = ModelHeader.newBuilder().setName("m.onnx").setSize(MODEL.length).setSha256(wrong)
+        ModelHeader header = ModelHeader.newBuilder()
+                .setName("m.onnx")
+                .setSize(MODEL.length)
+                .setSha256(wrong)
                 .build();
 
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> get(client.upload(header, MODEL, 10)));
+        StatusRuntimeException e =
+                assertThrows(StatusRuntimeException.class, () -> get(client.upload(header, MODEL, 10)));
 
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains(wrong), e.getStatus().getDescription());
-        assertTrue(e.getStatus().getDescription().contains(Sha256.hexOf(MODEL)), e.getStatus().getDescription());
+        assertTrue(
+                e.getStatus().getDescription().contains(Sha256.hexOf(MODEL)),
+                e.getStatus().getDescription());
     }
 
     @Test
@@ -226,23 +260,28 @@ class DeviceAgentServiceTest {
 
         // Only the header goes out and the stream stays open: the refusal cannot wait for the data.
         requests.onNext(UploadModelRequest.newBuilder()
-                .setHeader(ModelHeader.newBuilder().setName("big.onnx").setSize(2000)).build());
+                .setHeader(ModelHeader.newBuilder().setName("big.onnx").setSize(2000))
+                .build());
 
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> get(result));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().contains("1000"), e.getStatus().getDescription());
+        assertTrue(
+                e.getStatus().getDescription().contains("1000"), e.getStatus().getDescription());
     }
 
     @Test
     void uploadRefusesMoreBytesThanAnnounced() throws Exception {
         start(List.of());
-        ModelHeader header = ModelHeader.newBuilder().setName("m.onnx").setSize(10).build();
+        ModelHeader header =
+                ModelHeader.newBuilder().setName("m.onnx").setSize(10).build();
 
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> get(client.upload(header, MODEL, 4)));
+        StatusRuntimeException e =
+                assertThrows(StatusRuntimeException.class, () -> get(client.upload(header, MODEL, 4)));
 
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().contains("more than the 10 bytes"), e.getStatus().getDescription());
+        assertTrue(
+                e.getStatus().getDescription().contains("more than the 10 bytes"),
+                e.getStatus().getDescription());
     }
 
     @Test
@@ -251,7 +290,8 @@ class DeviceAgentServiceTest {
         CompletableFuture<UploadModelResponse> result = new CompletableFuture<>();
         StreamObserver<UploadModelRequest> requests = client.async().uploadModel(completing(result));
 
-        requests.onNext(UploadModelRequest.newBuilder().setData(com.google.protobuf.ByteString.copyFrom(MODEL))
+        requests.onNext(UploadModelRequest.newBuilder()
+                .setData(com.google.protobuf.ByteString.copyFrom(MODEL))
                 .build());
         requests.onCompleted();
 
@@ -324,7 +364,8 @@ class DeviceAgentServiceTest {
     void runOfAnUnknownModelIsNotFound() throws Exception {
         start(mixedLayers());
 
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+        StatusRuntimeException e = assertThrows(
+                StatusRuntimeException.class,
                 () -> client.run(request(Sha256.hexOf(new byte[1]), DumpFormat.NATIVE, 0)));
 
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
@@ -334,13 +375,16 @@ class DeviceAgentServiceTest {
     void runWithAnUnknownInputNameListsTheExpectedOnes() throws Exception {
         start(mixedLayers());
         String id = client.upload(MODEL);
-        RunRequest bad = RunRequest.newBuilder().setModelId(id).addInputs(AgentClient.input("images", 1, 2, 3, 4))
+        RunRequest bad = RunRequest.newBuilder()
+                .setModelId(id)
+                .addInputs(AgentClient.input("images", 1, 2, 3, 4))
                 .build();
 
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> client.run(bad));
 
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-        assertEquals("unknown input 'images', expected one of [input]", e.getStatus().getDescription());
+        assertEquals(
+                "unknown input 'images', expected one of [input]", e.getStatus().getDescription());
         assertEquals(0, backend.produced.get());
     }
 
@@ -348,13 +392,20 @@ class DeviceAgentServiceTest {
     void runWithAMalformedInputTensorIsInvalidArgument() throws Exception {
         start(mixedLayers());
         String id = client.upload(MODEL);
-        RunRequest bad = RunRequest.newBuilder().setModelId(id).addInputs(AgentClient.input(FakeBackend.INPUT, 1, 2)
-                .toBuilder().clearShape().addShape(1).addShape(4)).build();
+        RunRequest bad = RunRequest.newBuilder()
+                .setModelId(id)
+                .addInputs(AgentClient.input(FakeBackend.INPUT, 1, 2).toBuilder()
+                        .clearShape()
+                        .addShape(1)
+                        .addShape(4))
+                .build();
 
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> client.run(bad));
 
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().contains("needs 16 bytes"), e.getStatus().getDescription());
+        assertTrue(
+                e.getStatus().getDescription().contains("needs 16 bytes"),
+                e.getStatus().getDescription());
     }
 
     @Test
@@ -380,8 +431,7 @@ class DeviceAgentServiceTest {
         SlowReader reader = new SlowReader(0);
 
         // The client stops reading after one event, so the producer waits on flow control until the deadline.
-        client.async().withDeadlineAfter(300, TimeUnit.MILLISECONDS).run(request(id, DumpFormat.NATIVE, 4096),
-                reader);
+        client.async().withDeadlineAfter(300, TimeUnit.MILLISECONDS).run(request(id, DumpFormat.NATIVE, 4096), reader);
 
         assertEquals(Status.Code.DEADLINE_EXCEEDED, reader.awaitError().getCode());
         assertTrue(backend.runEnded.await(10, TimeUnit.SECONDS), "the backend's layer loop ends");
@@ -409,14 +459,16 @@ class DeviceAgentServiceTest {
 
     @Test
     void runsBeyondTheLimitAreRefusedWhileTheAgentIsBusy() throws Exception {
-        start(FakeBackend.int8Layers(5, 1, 8192), AgentConfig.builder().maxConcurrentRuns(1).build());
+        start(
+                FakeBackend.int8Layers(5, 1, 8192),
+                AgentConfig.builder().maxConcurrentRuns(1).build());
         String id = client.upload(MODEL);
         SlowReader holder = new SlowReader(0);
         client.async().run(request(id, DumpFormat.NATIVE, 4096), holder);
         assertTrue(holder.awaitEvents(1));
 
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> client.run(request(id, DumpFormat.NATIVE, 4096)));
+        StatusRuntimeException e =
+                assertThrows(StatusRuntimeException.class, () -> client.run(request(id, DumpFormat.NATIVE, 4096)));
 
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
         holder.call.cancel("done", null);
@@ -564,8 +616,12 @@ class DeviceAgentServiceTest {
     void runLayerReturnsOneLayerWithItsChecksum() throws Exception {
         start(mixedLayers());
         String id = client.upload(MODEL);
-        var r = client.blocking().runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId(id)
-                .setLayer("conv1").addInputs(AgentClient.input(FakeBackend.INPUT, 1f, 2f, 3f, 4f)).build());
+        var r = client.blocking()
+                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder()
+                        .setModelId(id)
+                        .setLayer("conv1")
+                        .addInputs(AgentClient.input(FakeBackend.INPUT, 1f, 2f, 3f, 4f))
+                        .build());
         assertEquals("conv1", r.getHeader().getName());
         assertEquals(dev.layerprobe.proto.v1.DataType.INT8, r.getHeader().getDtype());
         assertEquals(r.getHeader().getSizeBytes(), r.getData().size());
@@ -576,18 +632,30 @@ class DeviceAgentServiceTest {
     void runLayerOfAnUnknownModelOrLayerIsRefused() throws Exception {
         start(mixedLayers());
         String id = client.upload(MODEL);
-        StatusRuntimeException unknownModel = assertThrows(StatusRuntimeException.class, () -> client.blocking()
-                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("0".repeat(64))
-                        .setLayer("conv1").build()));
+        StatusRuntimeException unknownModel = assertThrows(
+                StatusRuntimeException.class,
+                () -> client.blocking()
+                        .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder()
+                                .setModelId("0".repeat(64))
+                                .setLayer("conv1")
+                                .build()));
         assertEquals(Status.Code.NOT_FOUND, unknownModel.getStatus().getCode());
-        StatusRuntimeException notAnId = assertThrows(StatusRuntimeException.class, () -> client.blocking()
-                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId("../" + id)
-                        .setLayer("conv1").build()));
+        StatusRuntimeException notAnId = assertThrows(
+                StatusRuntimeException.class,
+                () -> client.blocking()
+                        .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder()
+                                .setModelId("../" + id)
+                                .setLayer("conv1")
+                                .build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, notAnId.getStatus().getCode());
         assertTrue(notAnId.getStatus().getDescription().contains("is not a model id"));
-        StatusRuntimeException unknownLayer = assertThrows(StatusRuntimeException.class, () -> client.blocking()
-                .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder().setModelId(id).setLayer("nope")
-                        .build()));
+        StatusRuntimeException unknownLayer = assertThrows(
+                StatusRuntimeException.class,
+                () -> client.blocking()
+                        .runLayer(dev.layerprobe.proto.v1.RunLayerRequest.newBuilder()
+                                .setModelId(id)
+                                .setLayer("nope")
+                                .build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, unknownLayer.getStatus().getCode());
         assertTrue(unknownLayer.getStatus().getDescription().contains("nope"));
     }

@@ -36,8 +36,13 @@ class FileChunkTest {
     }
 
     private static byte[] expected(int index, long offset, byte[] bytes) {
-        return RunEvent.newBuilder().setChunk(LayerChunk.newBuilder().setIndex(index).setOffset(offset)
-                .setData(ByteString.copyFrom(bytes))).build().toByteArray();
+        return RunEvent.newBuilder()
+                .setChunk(LayerChunk.newBuilder()
+                        .setIndex(index)
+                        .setOffset(offset)
+                        .setData(ByteString.copyFrom(bytes)))
+                .build()
+                .toByteArray();
     }
 
     @Test
@@ -50,7 +55,9 @@ class FileChunkTest {
                 int len = r.nextInt(Math.min(300_000, data.length - at) + 1);
                 byte[] got = new byte[len + 2];
                 f.read(at, got, 1, len);
-                assertArrayEquals(Arrays.copyOfRange(data, at, at + len), Arrays.copyOfRange(got, 1, len + 1),
+                assertArrayEquals(
+                        Arrays.copyOfRange(data, at, at + len),
+                        Arrays.copyOfRange(got, 1, len + 1),
                         "bytes " + at + ".." + (at + len));
             }
             assertThrows(EOFException.class, () -> f.read(data.length - 10, new byte[20], 0, 20));

@@ -21,8 +21,7 @@ import java.util.List;
  */
 final class RunCollector {
     /** One layer as received. */
-    record Received(LayerHeader header, byte[] data, String sha256, int chunks) {
-    }
+    record Received(LayerHeader header, byte[] data, String sha256, int chunks) {}
 
     final List<Received> layers = new ArrayList<>();
     RunSummary summary;

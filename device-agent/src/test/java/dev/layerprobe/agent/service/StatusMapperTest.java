@@ -9,9 +9,9 @@ import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.LayerProbeException.Code;
 import io.grpc.Status;
 import java.io.IOException;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 class StatusMapperTest {
     @ParameterizedTest
@@ -36,8 +36,8 @@ class StatusMapperTest {
 
     @Test
     void descriptionsAreOneLine() {
-        Status s = StatusMapper.toStatus(new LayerProbeException(Code.UNSUPPORTED_OP,
-                "unsupported ops:\n  Foo (node a)\n  Bar (node b)\n"));
+        Status s = StatusMapper.toStatus(
+                new LayerProbeException(Code.UNSUPPORTED_OP, "unsupported ops:\n  Foo (node a)\n  Bar (node b)\n"));
 
         assertEquals("unsupported ops:; Foo (node a); Bar (node b)", s.getDescription());
     }
@@ -62,7 +62,8 @@ class StatusMapperTest {
         Status io = StatusMapper.toStatus(new IOException("disk full"));
         assertEquals(Status.Code.INTERNAL, io.getCode());
         assertFalse(io.getDescription().contains("\n"));
-        assertEquals(Status.Code.UNIMPLEMENTED,
+        assertEquals(
+                Status.Code.UNIMPLEMENTED,
                 StatusMapper.toStatus(new UnsupportedOperationException("no")).getCode());
     }
 }

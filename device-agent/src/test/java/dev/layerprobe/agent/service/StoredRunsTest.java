@@ -43,12 +43,16 @@ class StoredRunsTest {
     private AgentClient client;
 
     private void start(AgentConfig config) throws Exception {
-        var layers = List.of(FakeBackend.int8Layer(0, "conv1", "Conv", 1, 3, 40, 40),
+        var layers = List.of(
+                FakeBackend.int8Layer(0, "conv1", "Conv", 1, 3, 40, 40),
                 FakeBackend.int16Layer(1, "add", "Add", 1, 5000),
                 FakeBackend.floatLayer(2, "softmax", "Softmax", 1, 10));
         String name = InProcessServerBuilder.generateName();
-        server = new AgentServer(InProcessServerBuilder.forName(name).directExecutor(), config,
-                new FakeBackend(config.profile(), layers)).start();
+        server = new AgentServer(
+                        InProcessServerBuilder.forName(name).directExecutor(),
+                        config,
+                        new FakeBackend(config.profile(), layers))
+                .start();
         channel = InProcessChannelBuilder.forName(name).build();
         client = new AgentClient(channel);
     }
@@ -70,15 +74,19 @@ class StoredRunsTest {
         RunCollector run = client.run(request(model, DumpFormat.NATIVE, 4096));
         run.assertComplete();
 
-        List<RunInfo> runs = client.blocking().listRuns(ListRunsRequest.getDefaultInstance()).getRunsList();
+        List<RunInfo> runs =
+                client.blocking().listRuns(ListRunsRequest.getDefaultInstance()).getRunsList();
         assertEquals(1, runs.size());
         assertEquals(run.summary.getRunId(), runs.get(0).getRunId());
         assertEquals(model, runs.get(0).getModelId());
         assertEquals(run.summary.getTotalBytes(), runs.get(0).getTotalBytes());
         assertEquals(0, runs.get(0).getLayerListCount(), "the listing of all runs leaves the layers out");
 
-        RunInfo one = client.blocking().listRuns(ListRunsRequest.newBuilder().setRunId(run.summary.getRunId())
-                .build()).getRuns(0);
+        RunInfo one = client.blocking()
+                .listRuns(ListRunsRequest.newBuilder()
+                        .setRunId(run.summary.getRunId())
+                        .build())
+                .getRuns(0);
         assertEquals(3, one.getLayerListCount());
         for (int i = 0; i < 3; i++) {
             RunCollector.Received sent = run.layers.get(i);
@@ -99,8 +107,12 @@ class StoredRunsTest {
         RunCollector run = client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0));
         stop();
         start(AgentConfig.builder().runDir(tmp.resolve("runs")).build());
-        assertEquals(run.summary.getRunId(), client.blocking().listRuns(ListRunsRequest.getDefaultInstance())
-                .getRuns(0).getRunId());
+        assertEquals(
+                run.summary.getRunId(),
+                client.blocking()
+                        .listRuns(ListRunsRequest.getDefaultInstance())
+                        .getRuns(0)
+                        .getRunId());
         assertArrayEquals(run.layers.get(1).data(), pull(run.summary.getRunId(), 1, 0, 0).data);
     }
 
@@ -118,30 +130,42 @@ class StoredRunsTest {
     @Test
     void badPullsGetStatusesThatSayWhy() throws Exception {
         start(AgentConfig.builder().runDir(tmp.resolve("runs")).build());
-        String runId = client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0)).summary.getRunId();
+        String runId = client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0))
+                .summary
+                .getRunId();
 
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> pull("00000000-0000-0000-0000-000000000000", 0, 0, 0));
+        StatusRuntimeException e =
+                assertThrows(StatusRuntimeException.class, () -> pull("00000000-0000-0000-0000-000000000000", 0, 0, 0));
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().contains("no stored run"), e.getStatus().getDescription());
+        assertTrue(
+                e.getStatus().getDescription().contains("no stored run"),
+                e.getStatus().getDescription());
         e = assertThrows(StatusRuntimeException.class, () -> pull("../../etc", 0, 0, 0));
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
         e = assertThrows(StatusRuntimeException.class, () -> pull(runId, 3, 0, 0));
         assertEquals(Status.Code.OUT_OF_RANGE, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().contains("layers 0..2"), e.getStatus().getDescription());
+        assertTrue(
+                e.getStatus().getDescription().contains("layers 0..2"),
+                e.getStatus().getDescription());
         e = assertThrows(StatusRuntimeException.class, () -> pull(runId, 0, 1L << 40, 0));
         assertEquals(Status.Code.OUT_OF_RANGE, e.getStatus().getCode());
-        e = assertThrows(StatusRuntimeException.class, () -> client.blocking().listRuns(
-                ListRunsRequest.newBuilder().setRunId("nope").build()));
+        e = assertThrows(
+                StatusRuntimeException.class,
+                () -> client.blocking()
+                        .listRuns(ListRunsRequest.newBuilder().setRunId("nope").build()));
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
     }
 
-    private record Pulled(byte[] data, String sha256) {
-    }
+    private record Pulled(byte[] data, String sha256) {}
 
     private Pulled pull(String runId, int layer, long offset, int chunk) {
-        Iterator<RunEvent> events = client.blocking().pullDump(PullDumpRequest.newBuilder().setRunId(runId)
-                .setLayer(layer).setOffset(offset).setChunkBytes(chunk).build());
+        Iterator<RunEvent> events = client.blocking()
+                .pullDump(PullDumpRequest.newBuilder()
+                        .setRunId(runId)
+                        .setLayer(layer)
+                        .setOffset(offset)
+                        .setChunkBytes(chunk)
+                        .build());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         List<RunEvent.EventCase> order = new ArrayList<>();
         String sha = null;
@@ -154,7 +178,7 @@ class StoredRunsTest {
                     out.writeBytes(e.getChunk().getData().toByteArray());
                 }
                 case END -> sha = e.getEnd().getSha256();
-                default -> { }
+                default -> {}
             }
         }
         assertEquals(RunEvent.EventCase.HEADER, order.get(0));

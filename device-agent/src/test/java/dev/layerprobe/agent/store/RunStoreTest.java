@@ -44,7 +44,11 @@ class RunStoreTest {
 
     private static String store(RunStore s, int bytes) throws Exception {
         RunStore.Writer w = s.begin("model", DumpFormat.NATIVE);
-        w.beginLayer(LayerHeader.newBuilder().setIndex(0).setName("l").setSizeBytes(bytes).build());
+        w.beginLayer(LayerHeader.newBuilder()
+                .setIndex(0)
+                .setName("l")
+                .setSizeBytes(bytes)
+                .build());
         w.write(ByteBuffer.allocate(bytes));
         w.endLayer("sha");
         return w.commit().getRunId();
@@ -92,7 +96,11 @@ class RunStoreTest {
     void anAbortedRunLeavesNothing() throws Exception {
         RunStore s = RunStore.open(dir, RunStore.Retention.DEFAULT);
         RunStore.Writer w = s.begin("model", DumpFormat.NATIVE);
-        w.beginLayer(LayerHeader.newBuilder().setIndex(0).setName("l").setSizeBytes(4).build());
+        w.beginLayer(LayerHeader.newBuilder()
+                .setIndex(0)
+                .setName("l")
+                .setSizeBytes(4)
+                .build());
         w.write(ByteBuffer.allocate(2));
         w.close();
         assertTrue(s.list().isEmpty());
@@ -112,7 +120,11 @@ class RunStoreTest {
             for (int r = 0; r < 4; r++) {
                 RunStore.Writer w = s.begin("model", DumpFormat.NATIVE);
                 for (int l = 0; l < 50; l++) {
-                    w.beginLayer(LayerHeader.newBuilder().setIndex(l).setName("l" + l).setSizeBytes(16).build());
+                    w.beginLayer(LayerHeader.newBuilder()
+                            .setIndex(l)
+                            .setName("l" + l)
+                            .setSizeBytes(16)
+                            .build());
                     w.write(ByteBuffer.allocate(16));
                     w.endLayer("sha");
                 }

@@ -15,11 +15,15 @@ import java.util.List;
  * then any {@code .npy} folder. Stateless.
  */
 public final class DumpLayouts {
-    private static final List<DumpLayout> ALL = List.of(ManifestLayout.withManifest(), new RknnSnapshotLayout(),
-            new RknnRuntimeLayout(), new TidlTraceLayout(), new VitisDumpLayout(), ManifestLayout.plainNpy());
+    private static final List<DumpLayout> ALL = List.of(
+            ManifestLayout.withManifest(),
+            new RknnSnapshotLayout(),
+            new RknnRuntimeLayout(),
+            new TidlTraceLayout(),
+            new VitisDumpLayout(),
+            ManifestLayout.plainNpy());
 
-    private DumpLayouts() {
-    }
+    private DumpLayouts() {}
 
     /** All layouts, in detection order. */
     public static List<DumpLayout> all() {
@@ -37,8 +41,11 @@ public final class DumpLayouts {
      * @throws IllegalArgumentException naming the known layouts
      */
     public static DumpLayout named(String name) {
-        return ALL.stream().filter(l -> l.name().equals(name)).findFirst().orElseThrow(() ->
-                new IllegalArgumentException("unknown dump layout '" + name + "', expected one of " + names()));
+        return ALL.stream()
+                .filter(l -> l.name().equals(name))
+                .findFirst()
+                .orElseThrow(() ->
+                        new IllegalArgumentException("unknown dump layout '" + name + "', expected one of " + names()));
     }
 
     /**

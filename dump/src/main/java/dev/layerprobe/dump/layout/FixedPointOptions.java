@@ -29,8 +29,7 @@ public record FixedPointOptions(Map<String, LayerQuant> perLayer, Double scale, 
      * @param dtype     the code type ({@code int8}, {@code uint8}, {@code int16}) where the file
      *                  cannot tell signedness
      */
-    public record LayerQuant(Double scale, Long zeroPoint, Integer fixPos, DType dtype) {
-    }
+    public record LayerQuant(Double scale, Long zeroPoint, Integer fixPos, DType dtype) {}
 
     /** The scale for a dump layer: its own, else the default, else 1. */
     public float scaleOf(String layer) {

@@ -9,8 +9,7 @@ import java.util.stream.Stream;
 
 /** File listing shared by the layouts: regular files directly in a folder, by name. */
 final class Folders {
-    private Folders() {
-    }
+    private Folders() {}
 
     /** File names in the folder, sorted. */
     static List<String> fileNames(Path dir) throws IOException {
@@ -18,7 +17,10 @@ final class Folders {
             throw new NoSuchFileException(dir.toString(), null, "dump folder not found");
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).sorted().toList();
+            return s.filter(Files::isRegularFile)
+                    .map(p -> p.getFileName().toString())
+                    .sorted()
+                    .toList();
         }
     }
 

@@ -1,9 +1,9 @@
 package dev.layerprobe.dump.layout;
 
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.dump.DumpManifest;
 import dev.layerprobe.dump.DumpReader;
 import dev.layerprobe.dump.DumpWriter;
-import dev.layerprobe.core.tensor.LayerValue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,12 +1,12 @@
 package dev.layerprobe.dump.layout;
 
-import dev.layerprobe.dump.DumpFormatException;
-import dev.layerprobe.dump.npy.Npy;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.dump.DumpFormatException;
+import dev.layerprobe.dump.npy.Npy;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,8 +31,8 @@ import java.util.regex.Pattern;
  */
 public final class RknnRuntimeLayout implements DumpLayout {
     public static final String NAME = "rknn-runtime";
-    static final Pattern FILE = Pattern.compile(
-            "(\\d+)_([A-Za-z0-9]+)_(.+)_shape_(\\d+(?:_\\d+)*)_([A-Za-z0-9]+)\\.npy");
+    static final Pattern FILE =
+            Pattern.compile("(\\d+)_([A-Za-z0-9]+)_(.+)_shape_(\\d+(?:_\\d+)*)_([A-Za-z0-9]+)\\.npy");
 
     @Override
     public String name() {
@@ -47,9 +47,11 @@ public final class RknnRuntimeLayout implements DumpLayout {
     @Override
     public LayerDump open(Path dir, FixedPointOptions options) throws IOException {
         List<String> files = new ArrayList<>(Folders.fileNames(dir).stream()
-                .filter(f -> FILE.matcher(f).matches()).toList());
+                .filter(f -> FILE.matcher(f).matches())
+                .toList());
         if (files.isEmpty()) {
-            throw new DumpFormatException(dir + " holds no RKNN runtime dump (NNN_<op>_<tensor>_shape_<dims>_<dtype>.npy)");
+            throw new DumpFormatException(
+                    dir + " holds no RKNN runtime dump (NNN_<op>_<tensor>_shape_<dims>_<dtype>.npy)");
         }
         // Zero-padded numbers sort in execution order; within one operator the output and its inputs
         // sort by name, and inputs were dumped by an earlier operator already.
@@ -88,7 +90,8 @@ public final class RknnRuntimeLayout implements DumpLayout {
         }
         DType type = t.dtype();
         if (type != DType.INT8 && type != DType.UINT8 && type != DType.INT16) {
-            throw new DumpFormatException(file + " holds " + type + ", expected float32 or codes in one of [INT8, UINT8, INT16]");
+            throw new DumpFormatException(
+                    file + " holds " + type + ", expected float32 or codes in one of [INT8, UINT8, INT16]");
         }
         long[] v = t.longs();
         int[] codes = new int[v.length];

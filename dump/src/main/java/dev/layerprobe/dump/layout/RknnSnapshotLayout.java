@@ -1,9 +1,9 @@
 package dev.layerprobe.dump.layout;
 
-import dev.layerprobe.dump.DumpFormatException;
-import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.dump.DumpFormatException;
+import dev.layerprobe.dump.npy.Npy;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -96,7 +96,8 @@ public final class RknnSnapshotLayout implements DumpLayout {
 
     /** True when the folder is a whole snapshot (its sides as subfolders), not one side of it. */
     public static boolean isSnapshotRoot(Path dir) {
-        if (Files.isRegularFile(dir.resolve(MAP_FILE)) && SIDES.stream().anyMatch(s -> Files.isDirectory(dir.resolve(s)))) {
+        if (Files.isRegularFile(dir.resolve(MAP_FILE))
+                && SIDES.stream().anyMatch(s -> Files.isDirectory(dir.resolve(s)))) {
             return true;
         }
         return SIDES.stream().anyMatch(s -> Files.isRegularFile(dir.resolve(s).resolve(MAP_FILE)));
@@ -111,8 +112,9 @@ public final class RknnSnapshotLayout implements DumpLayout {
     /** The snapshot root a side belongs to (the folder holding {@value #ERROR_ANALYSIS} or the map), or null. */
     public static Path rootOf(Path side) {
         Path parent = side.toAbsolutePath().normalize().getParent();
-        if (parent != null && (Files.isRegularFile(parent.resolve(MAP_FILE))
-                || Files.isRegularFile(parent.resolve(ERROR_ANALYSIS)))) {
+        if (parent != null
+                && (Files.isRegularFile(parent.resolve(MAP_FILE))
+                        || Files.isRegularFile(parent.resolve(ERROR_ANALYSIS)))) {
             return parent;
         }
         return null;
@@ -128,7 +130,9 @@ public final class RknnSnapshotLayout implements DumpLayout {
         List<DumpedLayer> layers = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         for (String[] e : entries(map, dir)) {
-            String file = Files.isRegularFile(npyOf(dir, e[1])) ? dir.relativize(npyOf(dir, e[1])).toString() : e[1];
+            String file = Files.isRegularFile(npyOf(dir, e[1]))
+                    ? dir.relativize(npyOf(dir, e[1])).toString()
+                    : e[1];
             if (Files.isRegularFile(dir.resolve(file)) && seen.add(e[0])) {
                 layers.add(new DumpedLayer(layers.size(), e[0], null, null, false, file));
             }
@@ -136,8 +140,14 @@ public final class RknnSnapshotLayout implements DumpLayout {
         if (layers.isEmpty()) {
             throw new DumpFormatException(dir + " holds none of the tensor files " + map + " names");
         }
-        return new SimpleDump(NAME, dir, layers, (layer, file) -> LayerValue.of(
-                file.getFileName().toString().endsWith(".npy") ? Npy.read(file).toFloat() : readText(file)));
+        return new SimpleDump(
+                NAME,
+                dir,
+                layers,
+                (layer, file) -> LayerValue.of(
+                        file.getFileName().toString().endsWith(".npy")
+                                ? Npy.read(file).toFloat()
+                                : readText(file)));
     }
 
     /** The {@code .npy} copy of a text tensor file inside a side. */
@@ -158,7 +168,8 @@ public final class RknnSnapshotLayout implements DumpLayout {
             }
             String[] t = line.split("\\s+");
             if (t.length != 2) {
-                throw new DumpFormatException(map + " line " + (n + 1) + ": expected '<tensor name> <file>', got '" + line + "'");
+                throw new DumpFormatException(
+                        map + " line " + (n + 1) + ": expected '<tensor name> <file>', got '" + line + "'");
             }
             boolean firstIsFile = exists(side, t[0]) && !exists(side, t[1]);
             out.add(firstIsFile ? new String[] {t[1], t[0]} : t);

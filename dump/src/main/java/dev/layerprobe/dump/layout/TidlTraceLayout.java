@@ -1,11 +1,11 @@
 package dev.layerprobe.dump.layout;
 
-import dev.layerprobe.dump.DumpFormatException;
-import dev.layerprobe.dump.npy.TensorBytes;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.dump.DumpFormatException;
+import dev.layerprobe.dump.npy.TensorBytes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -61,9 +61,11 @@ public final class TidlTraceLayout implements DumpLayout {
     static final Pattern FILE = Pattern.compile(
             "tidl_trace_subgraph_(\\d+)_(\\d+)_(\\d+)_(\\d+)_(\\d+)_(\\d+)_(\\d+)x(\\d+)(_float\\.bin|\\.y)");
     /** The naming TI's troubleshooting guide documents: data id, batch, channels, width x height. */
-    static final Pattern DOCUMENTED = Pattern.compile("tidl_trace(\\d+)_(\\d+)_(\\d+)_(\\d+)x(\\d+)(_float\\.bin|\\.y)");
+    static final Pattern DOCUMENTED =
+            Pattern.compile("tidl_trace(\\d+)_(\\d+)_(\\d+)_(\\d+)x(\\d+)(_float\\.bin|\\.y)");
     /** One core's part of a trace in multi-core inference. */
     static final Pattern PER_CORE = Pattern.compile("C7X_(\\d+)_(tidl_trace.*)");
+
     static final Pattern INFO = Pattern.compile("(?:subgraph_)?(\\d+)?.*layer_info(_singleCore)?\\.txt");
 
     @Override
@@ -83,11 +85,9 @@ public final class TidlTraceLayout implements DumpLayout {
         return FILE.matcher(base).matches() || DOCUMENTED.matcher(base).matches();
     }
 
-    private record Trace(int subgraph, int id, int[] shape, String floatFile, String fixedFile) {
-    }
+    private record Trace(int subgraph, int id, int[] shape, String floatFile, String fixedFile) {}
 
-    private record Info(int layerId, String name) {
-    }
+    private record Info(int layerId, String name) {}
 
     @Override
     public LayerDump open(Path dir, FixedPointOptions options) throws IOException {
@@ -128,26 +128,38 @@ public final class TidlTraceLayout implements DumpLayout {
             } else if (d.matches()) {
                 sg = 0;
                 id = Integer.parseInt(d.group(1));
-                shape = new int[] {Integer.parseInt(d.group(2)), Integer.parseInt(d.group(3)), Integer.parseInt(d.group(5)),
-                        Integer.parseInt(d.group(4))};
+                shape = new int[] {
+                    Integer.parseInt(d.group(2)),
+                    Integer.parseInt(d.group(3)),
+                    Integer.parseInt(d.group(5)),
+                    Integer.parseInt(d.group(4))
+                };
                 fl = d.group(6).equals("_float.bin");
             } else {
                 continue;
             }
             String key = sg + "_" + id;
             Trace old = traces.get(key);
-            traces.put(key, new Trace(sg, id, shape, fl ? f : old == null ? null : old.floatFile(),
-                    fl ? (old == null ? null : old.fixedFile()) : f));
+            traces.put(
+                    key,
+                    new Trace(
+                            sg,
+                            id,
+                            shape,
+                            fl ? f : old == null ? null : old.floatFile(),
+                            fl ? (old == null ? null : old.fixedFile()) : f));
         }
         if (traces.isEmpty() && !cores.isEmpty()) {
-            throw new DumpFormatException(dir + " holds only per-core TIDL traces (C7X_<core>_tidl_trace..., cores " + cores
-                    + "): stitch them into one trace per layer first (TI's stitch_multicore_traces.py) and compare that folder");
+            throw new DumpFormatException(
+                    dir + " holds only per-core TIDL traces (C7X_<core>_tidl_trace..., cores " + cores
+                            + "): stitch them into one trace per layer first (TI's stitch_multicore_traces.py) and compare that folder");
         }
         if (traces.isEmpty()) {
             throw new DumpFormatException(dir + " holds no TIDL traces (tidl_trace<id>_..., tidl_trace_subgraph_..."
                     + " as .y or _float.bin)");
         }
-        infoFiles.sort(Comparator.comparing((String f) -> f.contains("layer_info_singleCore")).thenComparing(f -> f));
+        infoFiles.sort(Comparator.comparing((String f) -> f.contains("layer_info_singleCore"))
+                .thenComparing(f -> f));
         for (String f : infoFiles) {
             Matcher m = INFO.matcher(f);
             m.matches();
@@ -163,14 +175,16 @@ public final class TidlTraceLayout implements DumpLayout {
         };
         List<Trace> ordered = new ArrayList<>(traces.values());
         ordered.sort(Comparator.comparingInt(Trace::subgraph)
-                .thenComparingInt((Trace t) -> infoOf.apply(t) != null ? infoOf.apply(t).layerId() : Integer.MAX_VALUE)
+                .thenComparingInt(
+                        (Trace t) -> infoOf.apply(t) != null ? infoOf.apply(t).layerId() : Integer.MAX_VALUE)
                 .thenComparingInt(Trace::id));
         List<DumpedLayer> layers = new ArrayList<>();
         for (Trace t : ordered) {
             Info i = infoOf.apply(t);
             String name = i != null ? i.name() : "subgraph_" + t.subgraph + "_" + t.id;
             boolean useFixed = t.fixedFile != null && (t.floatFile == null || options.hasScale(name));
-            layers.add(new DumpedLayer(layers.size(), name, null, t.shape, false, useFixed ? t.fixedFile : t.floatFile));
+            layers.add(
+                    new DumpedLayer(layers.size(), name, null, t.shape, false, useFixed ? t.fixedFile : t.floatFile));
         }
         return new SimpleDump(NAME, dir, layers, (layer, file) -> read(layer, file, options));
     }
@@ -189,8 +203,8 @@ public final class TidlTraceLayout implements DumpLayout {
                 }
                 info.put(Integer.parseInt(t[1]), new Info(Integer.parseInt(t[0]), t[2]));
             } catch (NumberFormatException e) {
-                throw new DumpFormatException(file + " line " + (n + 1) + ": expected '<layer id> <data id> <name>', got '"
-                        + line + "'");
+                throw new DumpFormatException(
+                        file + " line " + (n + 1) + ": expected '<layer id> <data id> <name>', got '" + line + "'");
             }
         }
     }
@@ -200,8 +214,8 @@ public final class TidlTraceLayout implements DumpLayout {
         long n = layer.size();
         if (layer.file().endsWith("_float.bin")) {
             if (data.length != 4 * n) {
-                throw new DumpFormatException(file + " has " + data.length + " bytes, its name says " + n + " float32 values ("
-                        + 4 * n + " bytes)");
+                throw new DumpFormatException(file + " has " + data.length + " bytes, its name says " + n
+                        + " float32 values (" + 4 * n + " bytes)");
             }
             return LayerValue.of(TensorBytes.decode(DType.FLOAT32, layer.shape(), data));
         }
@@ -211,7 +225,8 @@ public final class TidlTraceLayout implements DumpLayout {
         } else if (data.length == 2 * n) {
             type = DType.INT16;
         } else {
-            throw new DumpFormatException(file + " has " + data.length + " bytes for " + n + " elements: expected 1 or 2 bytes each");
+            throw new DumpFormatException(
+                    file + " has " + data.length + " bytes for " + n + " elements: expected 1 or 2 bytes each");
         }
         int[] codes = new int[(int) n];
         TensorBytes.decodeCodes(type, data, 0, data.length, codes, 0);
@@ -225,7 +240,8 @@ public final class TidlTraceLayout implements DumpLayout {
         int ch = nchw.length == 4 ? nchw[1] : 1;
         int h = nchw.length == 4 ? nchw[2] : 1;
         int w = nchw.length == 4 ? nchw[3] : (int) Folders.size(nchw);
-        return String.format("tidl_trace_subgraph_%d_%04d_%05d_%05d_%05d_%05d_%05dx%05d", subgraph, id, batch, 1, 1, ch, w, h);
+        return String.format(
+                "tidl_trace_subgraph_%d_%04d_%05d_%05d_%05d_%05d_%05dx%05d", subgraph, id, batch, 1, 1, ch, w, h);
     }
 
     /**
@@ -239,5 +255,4 @@ public final class TidlTraceLayout implements DumpLayout {
         int w = nchw.length == 4 ? nchw[3] : (int) Folders.size(nchw);
         return String.format("tidl_trace%04d_%05d_%05d_%05dx%05d", dataId, batch, ch, w, h);
     }
-
 }

@@ -1,11 +1,11 @@
 package dev.layerprobe.dump.layout;
 
-import dev.layerprobe.dump.DumpFormatException;
-import dev.layerprobe.dump.npy.TensorBytes;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.dump.DumpFormatException;
+import dev.layerprobe.dump.npy.TensorBytes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -69,15 +69,15 @@ public final class VitisDumpLayout implements DumpLayout {
             for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
                 String f = p.getFileName().toString();
                 if (isDumpFile(f)) {
-                    files.putIfAbsent(f.substring(0, f.length() - 4), dir.relativize(p).toString());
+                    files.putIfAbsent(
+                            f.substring(0, f.length() - 4), dir.relativize(p).toString());
                 }
             }
         }
         return files;
     }
 
-    private record Entry(Integer fixPos, int[] shape) {
-    }
+    private record Entry(Integer fixPos, int[] shape) {}
 
     /** A tensor name as Vitis AI writes it into a file name. */
     public static String sanitise(String name) {
@@ -110,8 +110,8 @@ public final class VitisDumpLayout implements DumpLayout {
                     }
                     listed.put(sanitise(t[0]), new Entry(Integer.parseInt(t[1]), shape));
                 } catch (NumberFormatException e) {
-                    throw new DumpFormatException(fix + " line " + (n + 1) + ": expected '<tensor> <fix_pos> [NxHxWxC]', got '"
-                            + line + "'");
+                    throw new DumpFormatException(
+                            fix + " line " + (n + 1) + ": expected '<tensor> <fix_pos> [NxHxWxC]', got '" + line + "'");
                 }
             }
         }
@@ -138,8 +138,8 @@ public final class VitisDumpLayout implements DumpLayout {
         return new SimpleDump(NAME, dir, layers, (layer, file) -> {
             byte[] data = Files.readAllBytes(file);
             if (layer.shape() != null && data.length != layer.size()) {
-                throw new DumpFormatException(file + " has " + data.length + " bytes, " + FIX_POS_FILE + " gives its shape as "
-                        + layer.size() + " int8 elements");
+                throw new DumpFormatException(file + " has " + data.length + " bytes, " + FIX_POS_FILE
+                        + " gives its shape as " + layer.size() + " int8 elements");
             }
             Entry e = listed.get(layer.name());
             Integer pos = e != null ? e.fixPos() : options.fixPosOf(layer.name());

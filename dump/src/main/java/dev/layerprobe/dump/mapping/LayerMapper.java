@@ -21,8 +21,7 @@ import java.util.Map;
  * conversion. Stateless.
  */
 public final class LayerMapper {
-    private LayerMapper() {
-    }
+    private LayerMapper() {}
 
     /**
      * Maps a dump onto targets.
@@ -47,8 +46,9 @@ public final class LayerMapper {
             }
             Integer t = targetIndex.get(want);
             if (t == null) {
-                throw new IllegalArgumentException("the mapping file maps '" + dump.get(d).name() + "' to '" + want
-                        + "', which is not a layer here" + closest(want, targetIndex.keySet()));
+                throw new IllegalArgumentException(
+                        "the mapping file maps '" + dump.get(d).name() + "' to '" + want
+                                + "', which is not a layer here" + closest(want, targetIndex.keySet()));
             }
             assign(d, t, LayerMapping.Method.FILE, to, how, taken);
         }
@@ -60,7 +60,9 @@ public final class LayerMapper {
         }
         Map<String, List<Integer>> bySanitised = new HashMap<>();
         for (int i = 0; i < targets.size(); i++) {
-            bySanitised.computeIfAbsent(sanitise(targets.get(i).name()), k -> new ArrayList<>()).add(i);
+            bySanitised
+                    .computeIfAbsent(sanitise(targets.get(i).name()), k -> new ArrayList<>())
+                    .add(i);
         }
         for (int d = 0; d < dump.size(); d++) {
             List<Integer> c = bySanitised.get(sanitise(dump.get(d).name()));
@@ -113,7 +115,8 @@ public final class LayerMapper {
         return new LayerMapping(entries, unmapped, unmatched);
     }
 
-    private static void assign(int d, int t, LayerMapping.Method m, int[] to, LayerMapping.Method[] how, boolean[] taken) {
+    private static void assign(
+            int d, int t, LayerMapping.Method m, int[] to, LayerMapping.Method[] how, boolean[] taken) {
         to[d] = t;
         how[d] = m;
         taken[t] = true;
@@ -179,7 +182,8 @@ public final class LayerMapper {
         for (int i = 1; i <= a.length(); i++) {
             cur[0] = i;
             for (int j = 1; j <= b.length(); j++) {
-                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+                cur[j] = Math.min(
+                        Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
             }
             int[] t = prev;
             prev = cur;

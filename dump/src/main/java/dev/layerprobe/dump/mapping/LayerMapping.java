@@ -74,7 +74,8 @@ public record LayerMapping(List<Entry> entries, List<DumpedLayer> unmappedDump, 
 
     /** How many entries each method produced, for a summary line. */
     public Map<Method, Long> countByMethod() {
-        return entries.stream().collect(Collectors.groupingBy(Entry::method, () -> new java.util.EnumMap<>(Method.class),
-                Collectors.counting()));
+        return entries.stream()
+                .collect(Collectors.groupingBy(
+                        Entry::method, () -> new java.util.EnumMap<>(Method.class), Collectors.counting()));
     }
 }

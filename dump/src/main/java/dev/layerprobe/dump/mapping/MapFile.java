@@ -1,11 +1,11 @@
 package dev.layerprobe.dump.mapping;
 
-import dev.layerprobe.dump.DumpFormatException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.layerprobe.dump.layout.FixedPointOptions;
 import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.dump.DumpFormatException;
+import dev.layerprobe.dump.layout.FixedPointOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -61,8 +61,10 @@ public record MapFile(Map<String, String> names, FixedPointOptions fixedPoint) {
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
         } catch (IOException e) {
-            throw new DumpFormatException("cannot read mapping file " + file + ": "
-                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+            throw new DumpFormatException(
+                    "cannot read mapping file " + file + ": "
+                            + String.valueOf(e.getMessage()).lines().findFirst().orElse(""),
+                    e);
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             return NONE;
@@ -89,8 +91,8 @@ public record MapFile(Map<String, String> names, FixedPointOptions fixedPoint) {
                 continue;
             }
             if (!v.isObject()) {
-                throw new DumpFormatException(file + ": layer '" + e.getKey() + "' must be an ONNX name or a mapping with keys "
-                        + LAYER_KEYS);
+                throw new DumpFormatException(file + ": layer '" + e.getKey()
+                        + "' must be an ONNX name or a mapping with keys " + LAYER_KEYS);
             }
             for (Iterator<String> f = v.fieldNames(); f.hasNext(); ) {
                 String k = f.next();
@@ -106,19 +108,27 @@ public record MapFile(Map<String, String> names, FixedPointOptions fixedPoint) {
             if (v.hasNonNull("dtype")) {
                 String d = v.get("dtype").asText().toUpperCase(Locale.ROOT);
                 if (!List.of("INT8", "UINT8", "INT16").contains(d)) {
-                    throw new DumpFormatException(file + ": layer '" + e.getKey() + "' has dtype '" + v.get("dtype").asText()
-                            + "', expected one of [int8, uint8, int16]");
+                    throw new DumpFormatException(file + ": layer '" + e.getKey() + "' has dtype '"
+                            + v.get("dtype").asText() + "', expected one of [int8, uint8, int16]");
                 }
                 dtype = DType.valueOf(d);
             }
-            quant.put(e.getKey(), new FixedPointOptions.LayerQuant(number(file, e.getKey(), v, "scale"),
-                    v.hasNonNull("zero_point") ? v.get("zero_point").asLong() : null,
-                    v.hasNonNull("fix_pos") ? v.get("fix_pos").asInt() : null, dtype));
+            quant.put(
+                    e.getKey(),
+                    new FixedPointOptions.LayerQuant(
+                            number(file, e.getKey(), v, "scale"),
+                            v.hasNonNull("zero_point") ? v.get("zero_point").asLong() : null,
+                            v.hasNonNull("fix_pos") ? v.get("fix_pos").asInt() : null,
+                            dtype));
         }
         Double scale = number(file, "(top level)", root, "scale");
-        return new MapFile(names, new FixedPointOptions(quant, scale,
-                root.hasNonNull("zero_point") ? root.get("zero_point").asLong() : 0,
-                root.hasNonNull("fix_pos") ? root.get("fix_pos").asInt() : null));
+        return new MapFile(
+                names,
+                new FixedPointOptions(
+                        quant,
+                        scale,
+                        root.hasNonNull("zero_point") ? root.get("zero_point").asLong() : 0,
+                        root.hasNonNull("fix_pos") ? root.get("fix_pos").asInt() : null));
     }
 
     private static Double number(Path file, String where, JsonNode node, String key) throws IOException {
@@ -127,7 +137,8 @@ public record MapFile(Map<String, String> names, FixedPointOptions fixedPoint) {
         }
         JsonNode v = node.get(key);
         if (!v.isNumber() || !(v.asDouble() > 0)) {
-            throw new DumpFormatException(file + ": " + where + " " + key + " must be a positive number, got '" + v.asText() + "'");
+            throw new DumpFormatException(
+                    file + ": " + where + " " + key + " must be a positive number, got '" + v.asText() + "'");
         }
         return v.asDouble();
     }
@@ -135,7 +146,12 @@ public record MapFile(Map<String, String> names, FixedPointOptions fixedPoint) {
     /** This file with other defaults for raw fixed point (command-line options win over the file's). */
     public MapFile withDefaults(Double scale, Long zeroPoint, Integer fixPos) {
         FixedPointOptions f = fixedPoint;
-        return new MapFile(names, new FixedPointOptions(f.perLayer(), scale != null ? scale : f.scale(),
-                zeroPoint != null ? zeroPoint : f.zeroPoint(), fixPos != null ? fixPos : f.fixPos()));
+        return new MapFile(
+                names,
+                new FixedPointOptions(
+                        f.perLayer(),
+                        scale != null ? scale : f.scale(),
+                        zeroPoint != null ? zeroPoint : f.zeroPoint(),
+                        fixPos != null ? fixPos : f.fixPos()));
     }
 }

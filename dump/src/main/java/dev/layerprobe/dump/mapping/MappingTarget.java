@@ -7,5 +7,4 @@ package dev.layerprobe.dump.mapping;
  * @param op    its op type (ONNX spelling), or null when unknown
  * @param shape its dimensions, channels first, or null when unknown
  */
-public record MappingTarget(String name, String op, int[] shape) {
-}
+public record MappingTarget(String name, String op, int[] shape) {}

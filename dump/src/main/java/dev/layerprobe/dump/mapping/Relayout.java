@@ -12,8 +12,7 @@ import java.util.Arrays;
  * ({@code N,C,H,W}) when the mapping says so. Codes stay codes. Stateless.
  */
 public final class Relayout {
-    private Relayout() {
-    }
+    private Relayout() {}
 
     /**
      * The value in the target's shape.
@@ -29,8 +28,8 @@ public final class Relayout {
         long n = LayerMapper.size(target);
         int size = v.isQuantized() ? v.codes().size() : v.real().size();
         if (size != n) {
-            throw new IllegalArgumentException(what + ": the dump holds " + size + " values, the layer it maps to has shape "
-                    + Arrays.toString(target) + " (" + n + " values)");
+            throw new IllegalArgumentException(what + ": the dump holds " + size
+                    + " values, the layer it maps to has shape " + Arrays.toString(target) + " (" + n + " values)");
         }
         if (v.isQuantized()) {
             QTensor q = v.codes();

@@ -32,12 +32,12 @@ public final class Npy {
     private static final int ALIGN = 64;
     /** numpy pads the header so the first axis can grow to this many digits in place. */
     private static final int GROWTH_AXIS_MAX_DIGITS = 21;
+
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
-    private Npy() {
-    }
+    private Npy() {}
 
     /** What a .npy header says: element type, shape, and where the data starts. */
     public record Header(DType dtype, int[] shape, long dataOffset) {
@@ -77,7 +77,8 @@ public final class Npy {
      */
     public static DType dtypeOf(String descr) {
         String d = descr.length() == 3 && (descr.charAt(0) == '=' || descr.charAt(0) == '|')
-                ? "<" + descr.substring(1) : descr;
+                ? "<" + descr.substring(1)
+                : descr;
         for (DType t : DType.values()) {
             String known = descr(t);
             if (known.equals(d) || ("<" + known.substring(1)).equals(d)) {
@@ -103,7 +104,8 @@ public final class Npy {
         }
         dict.append(shape.length == 1 ? ",), }" : "), }");
         if (shape.length > 0) {
-            dict.append(" ".repeat(GROWTH_AXIS_MAX_DIGITS - Integer.toString(shape[0]).length()));
+            dict.append(" "
+                    .repeat(GROWTH_AXIS_MAX_DIGITS - Integer.toString(shape[0]).length()));
         }
         byte[] text = dict.toString().getBytes(StandardCharsets.US_ASCII);
         int version = text.length + 1 + 10 + ALIGN > 0xFFFF ? 2 : 1;
@@ -202,11 +204,10 @@ public final class Npy {
         long need = h.size() * h.dtype().bytes();
         long have = all.length - h.dataOffset();
         if (have < need) {
-            throw new IOException(file + ": truncated .npy data, " + have + " bytes for a "
-                    + Arrays.toString(h.shape()) + " " + descr(h.dtype()) + " array that needs " + need);
+            throw new IOException(file + ": truncated .npy data, " + have + " bytes for a " + Arrays.toString(h.shape())
+                    + " " + descr(h.dtype()) + " array that needs " + need);
         }
-        return TensorBytes.decode(h.dtype(), h.shape(),
-                ByteBuffer.wrap(all, (int) h.dataOffset(), (int) need));
+        return TensorBytes.decode(h.dtype(), h.shape(), ByteBuffer.wrap(all, (int) h.dataOffset(), (int) need));
     }
 
     /** Writes a float32 array. */

@@ -39,7 +39,6 @@ public final class NpyWriter implements AutoCloseable {
         this.written = written;
     }
 
-
     /**
      * Continues a file an interrupted writer left behind: when {@code file} exists with the header
      * this type and shape need and at most the data they declare, its data bytes are kept (and
@@ -54,7 +53,8 @@ public final class NpyWriter implements AutoCloseable {
             n = Math.multiplyExact(n, (long) d);
         }
         long expected = n * dtype.bytes();
-        if (!Files.isRegularFile(file) || Files.size(file) < header.length
+        if (!Files.isRegularFile(file)
+                || Files.size(file) < header.length
                 || Files.size(file) - header.length > expected) {
             return open(file, dtype, shape);
         }
@@ -109,8 +109,8 @@ public final class NpyWriter implements AutoCloseable {
             throw new IllegalStateException("npy writer for " + file + " is closed");
         }
         if (written + len > expected) {
-            throw new IOException(file + ": " + (written + len) + " data bytes written, the header declares "
-                    + expected);
+            throw new IOException(
+                    file + ": " + (written + len) + " data bytes written, the header declares " + expected);
         }
         out.write(chunk, off, len);
         sha.update(chunk, off, len);

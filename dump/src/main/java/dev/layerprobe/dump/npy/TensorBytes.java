@@ -16,8 +16,7 @@ import java.util.Arrays;
  * naming the value, never a silent wrap. Stateless and thread-safe.
  */
 public final class TensorBytes {
-    private TensorBytes() {
-    }
+    private TensorBytes() {}
 
     /** Encodes float32 values {@code data[off, off+len)} as little-endian IEEE binary32. */
     public static byte[] encodeFloats(float[] data, int off, int len) {
@@ -41,8 +40,8 @@ public final class TensorBytes {
         for (int i = off; i < off + len; i++) {
             int c = codes[i];
             if (c < min || c > max) {
-                throw new IllegalArgumentException("code " + c + " at index " + i + " does not fit " + type
-                        + " [" + min + ", " + max + "]");
+                throw new IllegalArgumentException(
+                        "code " + c + " at index " + i + " does not fit " + type + " [" + min + ", " + max + "]");
             }
             switch (type.bytes()) {
                 case 1 -> b.put((byte) c);
@@ -171,8 +170,9 @@ public final class TensorBytes {
                 case INT16 -> b.getShort();
                 case UINT16 -> b.getShort() & 0xFFFF;
                 case INT32 -> b.getInt();
-                default -> throw new IllegalArgumentException(type + " is not a code type (INT8, UINT8, INT16, "
-                        + "UINT16, INT32)");
+                default ->
+                    throw new IllegalArgumentException(
+                            type + " is not a code type (INT8, UINT8, INT16, " + "UINT16, INT32)");
             };
         }
         return n;
@@ -186,7 +186,10 @@ public final class TensorBytes {
         if (len % 4 != 0) {
             throw new IllegalArgumentException(len + " bytes are not a whole number of FLOAT32 elements");
         }
-        ByteBuffer.wrap(data, off, len).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out, outOff, len / 4);
+        ByteBuffer.wrap(data, off, len)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(out, outOff, len / 4);
         return len / 4;
     }
 

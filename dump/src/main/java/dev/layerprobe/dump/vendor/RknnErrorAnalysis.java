@@ -45,11 +45,10 @@ import java.util.Set;
 public final class RknnErrorAnalysis {
     public static final String TOOL = "rknn-toolkit2";
     private static final Set<String> GROUPS = Set.of("simulator_error", "runtime_error");
-    private static final Set<String> COLUMN_WORDS = Set.of("entire", "single", "per_layer", "single_sim", "simu_err",
-            "golden_err");
+    private static final Set<String> COLUMN_WORDS =
+            Set.of("entire", "single", "per_layer", "single_sim", "simu_err", "golden_err");
 
-    private RknnErrorAnalysis() {
-    }
+    private RknnErrorAnalysis() {}
 
     /**
      * Reads the table.
@@ -111,7 +110,8 @@ public final class RknnErrorAnalysis {
             inGroup.add(w);
             String group = groups.isEmpty() ? null : groups.get(g);
             VendorTable.Column c = switch (w) {
-                case "entire" -> "runtime_error".equals(group) ? VendorTable.Column.GOLDEN_ERR : VendorTable.Column.ENTIRE;
+                case "entire" ->
+                    "runtime_error".equals(group) ? VendorTable.Column.GOLDEN_ERR : VendorTable.Column.ENTIRE;
                 case "single", "per_layer" -> VendorTable.Column.PER_LAYER;
                 case "single_sim", "simu_err" -> VendorTable.Column.SIMU_ERR;
                 default -> VendorTable.Column.GOLDEN_ERR;
@@ -129,7 +129,8 @@ public final class RknnErrorAnalysis {
     }
 
     private static boolean allowed(String group, String word) {
-        return group.equals("simulator_error") ? Set.of("entire", "single", "per_layer").contains(word)
+        return group.equals("simulator_error")
+                ? Set.of("entire", "single", "per_layer").contains(word)
                 : Set.of("entire", "single_sim", "simu_err", "golden_err").contains(word);
     }
 
@@ -140,7 +141,8 @@ public final class RknnErrorAnalysis {
         if (line.startsWith("[")) {
             int close = line.indexOf(']');
             if (close < 0) {
-                throw new DumpFormatException(file + " line " + lineNo + ": expected '[Op] name ...', got '" + line + "'");
+                throw new DumpFormatException(
+                        file + " line " + lineNo + ": expected '[Op] name ...', got '" + line + "'");
             }
             op = line.substring(1, close).strip();
             rest = line.substring(close + 1).strip();
@@ -185,8 +187,8 @@ public final class RknnErrorAnalysis {
                 try {
                     return Double.parseDouble(tok);
                 } catch (NumberFormatException e) {
-                    throw new DumpFormatException(file + " line " + lineNo + ": '" + tok + "' is not a number in '" + line
-                            + "'");
+                    throw new DumpFormatException(
+                            file + " line " + lineNo + ": '" + tok + "' is not a number in '" + line + "'");
                 }
             }
         }

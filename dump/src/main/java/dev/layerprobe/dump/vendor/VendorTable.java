@@ -53,8 +53,7 @@ public record VendorTable(String tool, Path source, String form, List<Column> co
      * @param cos the cosine, as printed (NaN when printed as {@code nan})
      * @param euc the Euclidean distance, or NaN when not printed
      */
-    public record Cell(double cos, double euc) {
-    }
+    public record Cell(double cos, double euc) {}
 
     /**
      * One layer of the table.

@@ -36,8 +36,8 @@ class NpyTest {
     void headerShapesFollowPythonTupleSyntax() {
         assertTrue(new String(Npy.header(DType.INT8, new int[] {5}), StandardCharsets.US_ASCII)
                 .contains("'descr': '|i1', 'fortran_order': False, 'shape': (5,), }"));
-        assertTrue(new String(Npy.header(DType.INT16, new int[0]), StandardCharsets.US_ASCII)
-                .contains("'shape': (), }"));
+        assertTrue(
+                new String(Npy.header(DType.INT16, new int[0]), StandardCharsets.US_ASCII).contains("'shape': (), }"));
         for (int[] s : new int[][] {{7}, {1000, 1000}, {}, {1, 2, 3, 4, 5, 6}}) {
             assertEquals(0, Npy.header(DType.UINT8, s).length % 64, Arrays.toString(s));
         }
@@ -70,7 +70,8 @@ class NpyTest {
 
     @Test
     void codesOutOfRangeAreRejectedWithTheValue() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Npy.write(dir.resolve("x.npy"), DType.INT8, new int[] {2}, new int[] {1, 200}));
         assertTrue(e.getMessage().contains("200"), e.getMessage());
     }

@@ -33,7 +33,8 @@ class TensorBytesTest {
 
     @Test
     void decodeChecksTheByteCount() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> TensorBytes.decode(DType.FLOAT32, new int[] {2, 2}, new byte[12]));
         assertEquals("12 bytes do not hold a FLOAT32 tensor of shape [2, 2] (16 bytes)", e.getMessage());
     }

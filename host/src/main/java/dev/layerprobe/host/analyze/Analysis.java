@@ -26,8 +26,9 @@ public final class Analysis {
     }
 
     /** Runs the analysis, prints it and writes its report; see {@link AnalysisPipeline#run()} for the failures. */
-    public Report run() throws InputException, LayerProbeException, GoldenException, AgentException,
-            AgentSetupException, IOException {
+    public Report run()
+            throws InputException, LayerProbeException, GoldenException, AgentException, AgentSetupException,
+                    IOException {
         AnalysisResult r = new AnalysisPipeline(o, out).run();
         Report report = r.report();
         ReportFiles.printTable(report, out);

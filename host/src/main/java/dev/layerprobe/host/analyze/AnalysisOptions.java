@@ -26,18 +26,55 @@ import java.util.Map;
  * @param inputShapes concrete shapes for dynamic inputs, by input name (may be empty)
  * @param size      {height, width} for image inputs with dynamic spatial size, or null
  */
-public record AnalysisOptions(Path model, List<Path> inputs, Path calib, AgentEndpoint device, Path profile, Path reportDir,
-        InputSpec spec, double warnCos, double wrongCos, double atol, double rtol, QuantizationOptions quant,
-        Path quantized, Map<String, int[]> inputShapes, int[] size) {
+public record AnalysisOptions(
+        Path model,
+        List<Path> inputs,
+        Path calib,
+        AgentEndpoint device,
+        Path profile,
+        Path reportDir,
+        InputSpec spec,
+        double warnCos,
+        double wrongCos,
+        double atol,
+        double rtol,
+        QuantizationOptions quant,
+        Path quantized,
+        Map<String, int[]> inputShapes,
+        int[] size) {
     public AnalysisOptions {
         inputs = List.copyOf(inputs);
         inputShapes = Map.copyOf(inputShapes);
     }
 
     /** Options with the defaults for everything after the tolerances (int8, shapes from the inputs). */
-    public AnalysisOptions(Path model, List<Path> inputs, Path calib, AgentEndpoint device, Path profile, Path reportDir,
-            InputSpec spec, double warnCos, double wrongCos, double atol, double rtol) {
-        this(model, inputs, calib, device, profile, reportDir, spec, warnCos, wrongCos, atol, rtol,
-                QuantizationOptions.DEFAULT, null, Map.of(), null);
+    public AnalysisOptions(
+            Path model,
+            List<Path> inputs,
+            Path calib,
+            AgentEndpoint device,
+            Path profile,
+            Path reportDir,
+            InputSpec spec,
+            double warnCos,
+            double wrongCos,
+            double atol,
+            double rtol) {
+        this(
+                model,
+                inputs,
+                calib,
+                device,
+                profile,
+                reportDir,
+                spec,
+                warnCos,
+                wrongCos,
+                atol,
+                rtol,
+                QuantizationOptions.DEFAULT,
+                null,
+                Map.of(),
+                null);
     }
 }

@@ -63,8 +63,9 @@ public final class AnalysisPipeline {
      * @throws AgentSetupException when the embedded device refuses its configuration
      * @throws IOException when the report folder cannot be written
      */
-    public AnalysisResult run() throws InputException, LayerProbeException, GoldenException, AgentException,
-            AgentSetupException, IOException {
+    public AnalysisResult run()
+            throws InputException, LayerProbeException, GoldenException, AgentException, AgentSetupException,
+                    IOException {
         Path model = o.model();
         ModelProto floatModel = OnnxGraphs.readModel(model);
         String modelName = model.getFileName().toString();
@@ -74,7 +75,8 @@ public final class AnalysisPipeline {
         int[] wanted = InputShapes.resolve(in, o.inputShapes().get(in.name()), o.size());
         for (String name : o.inputShapes().keySet()) {
             if (!name.equals(in.name())) {
-                throw new InputException("--input-shape names '" + name + "', the model's input is '" + in.name() + "'");
+                throw new InputException(
+                        "--input-shape names '" + name + "', the model's input is '" + in.name() + "'");
             }
         }
 
@@ -82,7 +84,7 @@ public final class AnalysisPipeline {
         int[] shape = wanted;
         for (Path p : o.inputs()) {
             Tensor t = InputLoader.load(p, shape, o.spec());
-            shape = t.shape();   // the first input fixes what was still dynamic; later ones must agree
+            shape = t.shape(); // the first input fixes what was still dynamic; later ones must agree
             feeds.add(Map.of(in.name(), t));
         }
         if (!InputShapes.isStatic(in.shape())) {
@@ -99,16 +101,24 @@ public final class AnalysisPipeline {
         }
     }
 
-    private AnalysisResult analyze(AgentClient client, DeviceInfo info, DeviceProfile localProfile,
-            ModelProto floatModel, NpuProgram floatProgram, String modelName, List<Map<String, Tensor>> feeds)
+    private AnalysisResult analyze(
+            AgentClient client,
+            DeviceInfo info,
+            DeviceProfile localProfile,
+            ModelProto floatModel,
+            NpuProgram floatProgram,
+            String modelName,
+            List<Map<String, Tensor>> feeds)
             throws SimulatorException, InputException, GoldenException, AgentException, IOException {
         DeviceModel deviceModel = DeviceModel.prepare(o, out, floatModel, floatProgram, modelName, localProfile);
         NpuProgram sim = deviceModel.sim();
         Report.InputEvidence inputEvidence = sim.isQuantized() ? InputFit.worst(o, sim, feeds) : null;
-        List<String> inputs = o.inputs().stream().map(p -> p.getFileName().toString()).toList();
+        List<String> inputs =
+                o.inputs().stream().map(p -> p.getFileName().toString()).toList();
 
         try (GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
-            String modelId = client.upload(deviceModel.bytes(), deviceModel.file().getFileName().toString());
+            String modelId = client.upload(
+                    deviceModel.bytes(), deviceModel.file().getFileName().toString());
             List<LayerComparison> rows = new ArrayList<>();
             Map<String, LayerComparison> byName = new LinkedHashMap<>();
             for (Layer l : sim.layers()) {
@@ -125,23 +135,32 @@ public final class AnalysisPipeline {
                     progress.step();
                 }
             }
-            QuickFixCheck quick = new QuickFixCheck(o.quant(), deviceModel.calibration(), floatProgram,
-                    deviceModel.hostProfile(), feeds.get(0), inputs.get(0), dumps);
-            HotSpots.Sources sources = new HotSpots.Sources(sim, floatProgram, deviceModel.model(), feeds,
-                    o.quantized() == null ? o.quant() : null);
-            Report report = AnalysisReport.build(modelName, info, rows, sources, inputEvidence, quick, o.warnCos(),
-                    o.wrongCos());
+            QuickFixCheck quick = new QuickFixCheck(
+                    o.quant(),
+                    deviceModel.calibration(),
+                    floatProgram,
+                    deviceModel.hostProfile(),
+                    feeds.get(0),
+                    inputs.get(0),
+                    dumps);
+            HotSpots.Sources sources = new HotSpots.Sources(
+                    sim, floatProgram, deviceModel.model(), feeds, o.quantized() == null ? o.quant() : null);
+            Report report = AnalysisReport.build(
+                    modelName, info, rows, sources, inputEvidence, quick, o.warnCos(), o.wrongCos());
             report = DeviceConfirmation.confirm(report, info, client, modelId, sim, feeds.get(0), o.atol(), o.rtol());
-            return new AnalysisResult(report, sim.isQuantized(), deviceModel.hostProfile().requant(), inputs, dumps,
-                    deviceModel.file());
+            return new AnalysisResult(
+                    report, sim.isQuantized(), deviceModel.hostProfile().requant(), inputs, dumps, deviceModel.file());
         }
     }
 
     private static ValueInfo singleInput(NpuProgram p) throws SimulatorException {
         if (p.inputs().size() != 1) {
-            throw new SimulatorException(SimulatorException.Code.BAD_INPUT, "the model has " + p.inputs().size()
-                    + " inputs " + p.inputs().stream().map(ValueInfo::name).toList()
-                    + "; analyze supports single-input models");
+            throw new SimulatorException(
+                    SimulatorException.Code.BAD_INPUT,
+                    "the model has " + p.inputs().size()
+                            + " inputs "
+                            + p.inputs().stream().map(ValueInfo::name).toList()
+                            + "; analyze supports single-input models");
         }
         return p.inputs().get(0);
     }

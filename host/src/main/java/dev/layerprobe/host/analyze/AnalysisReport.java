@@ -13,8 +13,7 @@ import java.util.List;
  * fault comes after ({@link DeviceConfirmation}). Stateless.
  */
 final class AnalysisReport {
-    private AnalysisReport() {
-    }
+    private AnalysisReport() {}
 
     /**
      * @param rows the compared layers, in execution order
@@ -22,8 +21,15 @@ final class AnalysisReport {
      * @param inputEvidence the worst misfit of the inputs ({@link InputFit#worst}), or null
      * @param quick the quick check of the model verdict's fix
      */
-    static Report build(String modelName, DeviceInfo info, List<LayerComparison> rows, HotSpots.Sources sources,
-            Report.InputEvidence inputEvidence, QuickFixCheck quick, double warnCos, double wrongCos) {
+    static Report build(
+            String modelName,
+            DeviceInfo info,
+            List<LayerComparison> rows,
+            HotSpots.Sources sources,
+            Report.InputEvidence inputEvidence,
+            QuickFixCheck quick,
+            double warnCos,
+            double wrongCos) {
         List<Report.Layer> layers = ReportFiles.rows(rows);
         Report.RuntimeFault fault = RuntimeLocalizer.locate(rows);
         String verdict = fault != null
@@ -37,19 +43,33 @@ final class AnalysisReport {
         List<String> faults = info.getFaultsList().stream()
                 .map(f -> f.getKind() + " on " + (f.getLayer().isEmpty() ? "op " + f.getOp() : "layer " + f.getLayer()))
                 .toList();
-        Report.Device device = new Report.Device(info.getDevice(), info.getBackend(), info.getProfile(), faults,
-                info.getVersionsMap());
-        Report.Summary counts = ReportFiles.summary(layers, l -> l.goldenErr() != null ? l.goldenErr() : l.entire(),
-                warnCos, wrongCos, verdict);
-        Report.Summary summary = model == null ? counts : new Report.Summary(counts.layers(), counts.warnings(),
-                counts.wrong(), counts.warnCos(), counts.wrongCos(), verdict, model.modelCase(), model);
-        return new Report(modelName, device, layers,
-                new Report.RootCause(fault, HotSpots.rank(layers, sources)), summary);
+        Report.Device device = new Report.Device(
+                info.getDevice(), info.getBackend(), info.getProfile(), faults, info.getVersionsMap());
+        Report.Summary counts = ReportFiles.summary(
+                layers, l -> l.goldenErr() != null ? l.goldenErr() : l.entire(), warnCos, wrongCos, verdict);
+        Report.Summary summary = model == null
+                ? counts
+                : new Report.Summary(
+                        counts.layers(),
+                        counts.warnings(),
+                        counts.wrong(),
+                        counts.warnCos(),
+                        counts.wrongCos(),
+                        verdict,
+                        model.modelCase(),
+                        model);
+        return new Report(
+                modelName, device, layers, new Report.RootCause(fault, HotSpots.rank(layers, sources)), summary);
     }
 
     /** The verdict about the quantized model ({@link ModelVerdicts}); null for a float run. */
-    private static Report.ModelVerdict judgeModel(List<Report.Layer> layers, HotSpots.Sources s,
-            Report.InputEvidence inputEvidence, QuickFixCheck quick, double warnCos, double wrongCos) {
+    private static Report.ModelVerdict judgeModel(
+            List<Report.Layer> layers,
+            HotSpots.Sources s,
+            Report.InputEvidence inputEvidence,
+            QuickFixCheck quick,
+            double warnCos,
+            double wrongCos) {
         if (!s.sim().isQuantized()) {
             return null;
         }
@@ -60,14 +80,16 @@ final class AnalysisReport {
         String modelCase = ModelVerdicts.modelCase(f, inputEvidence, warnCos);
         List<Report.Culprit> culprits = new ArrayList<>();
         if (ModelVerdicts.FEW_LAYERS.equals(modelCase)) {
-            List<Report.HotSpot> d = HotSpots.diagnose(f.culprits().stream().map(ModelVerdicts.Share::layer).toList(), s);
+            List<Report.HotSpot> d = HotSpots.diagnose(
+                    f.culprits().stream().map(ModelVerdicts.Share::layer).toList(), s);
             for (int i = 0; i < d.size(); i++) {
                 Report.HotSpot h = d.get(i);
-                culprits.add(new Report.Culprit(h.layer(), h.op(), h.cos(), f.culprits().get(i).share(), h.cause(),
-                        h.fix()));
+                culprits.add(new Report.Culprit(
+                        h.layer(), h.op(), h.cos(), f.culprits().get(i).share(), h.cause(), h.fix()));
             }
         }
-        Report.QuickCheck check = quick.run(modelCase, culprits, s.sim(), f.output().name());
+        Report.QuickCheck check =
+                quick.run(modelCase, culprits, s.sim(), f.output().name());
         Report.Layer first = null;
         for (Report.Layer l : layers) {
             if (l.entire() != null) {
@@ -75,7 +97,7 @@ final class AnalysisReport {
                 break;
             }
         }
-        return ModelVerdicts.verdict(modelCase, f, culprits, inputEvidence, first, s.settings(), check, warnCos,
-                wrongCos);
+        return ModelVerdicts.verdict(
+                modelCase, f, culprits, inputEvidence, first, s.settings(), check, warnCos, wrongCos);
     }
 }

@@ -16,8 +16,8 @@ import java.util.List;
  * @param dumps the folder of the first input's golden, simulator and runtime dumps
  * @param deviceModel the file of the model the device ran (QDQ, or the compiled float model)
  */
-public record AnalysisResult(Report report, boolean quantized, RequantMode hostRequant, List<String> inputs,
-        Path dumps, Path deviceModel) {
+public record AnalysisResult(
+        Report report, boolean quantized, RequantMode hostRequant, List<String> inputs, Path dumps, Path deviceModel) {
     public AnalysisResult {
         inputs = List.copyOf(inputs);
     }

@@ -35,8 +35,9 @@ final class ChunkedComparison {
      *
      * @return the dump's values as read, valid until the next call
      */
-    float[] addRange(DumpValues dump, DumpManifest.Layer layer, long first, float[] values, int[] codes, int n,
-            Metrics into) throws IOException {
+    float[] addRange(
+            DumpValues dump, DumpManifest.Layer layer, long first, float[] values, int[] codes, int n, Metrics into)
+            throws IOException {
         if (reference.length < n) {
             reference = new float[n];
             referenceCodes = new int[n];
@@ -90,8 +91,8 @@ final class ChunkedComparison {
         long n = elements(reference.shape());
         long m = size(v);
         if (n != m) {
-            throw new IllegalStateException("layer '" + layer.name() + "': reference has " + n
-                    + " values, the other side " + m);
+            throw new IllegalStateException(
+                    "layer '" + layer.name() + "': reference has " + n + " values, the other side " + m);
         }
     }
 

@@ -27,7 +27,20 @@ import java.nio.file.Path;
  * @param vendorReport a vendor tool's own per-layer table (RKNN-Toolkit2's {@code error_analysis.txt})
  *                  to show beside ours, or null to look for one beside the dumps
  */
-public record CompareOptions(Path reference, Path other, String layoutA, String layoutB, Path model, Path map,
-        Double scale, Long zeroPoint, Integer fixPos, Path reportDir, double warnCos, double wrongCos, double atol,
-        double rtol, Path simulator, Path vendorReport) {
-}
+public record CompareOptions(
+        Path reference,
+        Path other,
+        String layoutA,
+        String layoutB,
+        Path model,
+        Path map,
+        Double scale,
+        Long zeroPoint,
+        Integer fixPos,
+        Path reportDir,
+        double warnCos,
+        double wrongCos,
+        double atol,
+        double rtol,
+        Path simulator,
+        Path vendorReport) {}

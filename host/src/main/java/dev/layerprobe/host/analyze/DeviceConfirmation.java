@@ -23,8 +23,7 @@ import java.util.Map;
  * Stateless; the client's thread-safety applies.
  */
 final class DeviceConfirmation {
-    private DeviceConfirmation() {
-    }
+    private DeviceConfirmation() {}
 
     /**
      * The report with the runtime fault's evidence completed; the report itself when it has no
@@ -33,15 +32,24 @@ final class DeviceConfirmation {
      * @param modelId the device's id of the model {@code sim} was compiled from
      * @param feed the first input, which the dumps were written for
      */
-    static Report confirm(Report report, DeviceInfo info, AgentClient client, String modelId, NpuProgram sim,
-            Map<String, Tensor> feed, double atol, double rtol) throws AgentException, SimulatorException {
+    static Report confirm(
+            Report report,
+            DeviceInfo info,
+            AgentClient client,
+            String modelId,
+            NpuProgram sim,
+            Map<String, Tensor> feed,
+            double atol,
+            double rtol)
+            throws AgentException, SimulatorException {
         Report.RuntimeFault f = report.rootCause().runtime();
         if (f == null) {
             return report;
         }
         String evidence;
         if (!info.getCapabilitiesList().contains(Capability.RUN_LAYER.wireName())) {
-            evidence = f.evidence() + "; the device's backend cannot run single layers, so this rests on the dumps alone";
+            evidence =
+                    f.evidence() + "; the device's backend cannot run single layers, so this rests on the dumps alone";
         } else {
             Layer layer = sim.layer(f.layer()).orElseThrow();
             Map<String, Tensor> inputs = new LinkedHashMap<>();
@@ -66,14 +74,27 @@ final class DeviceConfirmation {
                 evidence = f.evidence() + "; but RunLayer on the simulator's own inputs matches, so look at how the"
                         + " device feeds this layer";
             } else {
-                evidence = f.evidence() + String.format(Locale.ROOT, "; confirmed with RunLayer: fed the simulator's"
-                        + " own inputs, the device still differs (cos %.5f%s)", m.cos(),
-                        m.hasCodes() ? String.format(Locale.ROOT, ", %.1f%% of codes differ", 100 * (1 - m.bitExact())) : "");
-                evidence += FaultSignatures.recognise(layer, inputs, onSim, onDevice, sim).map(s -> "; " + s).orElse("");
+                evidence = f.evidence()
+                        + String.format(
+                                Locale.ROOT,
+                                "; confirmed with RunLayer: fed the simulator's"
+                                        + " own inputs, the device still differs (cos %.5f%s)",
+                                m.cos(),
+                                m.hasCodes()
+                                        ? String.format(
+                                                Locale.ROOT, ", %.1f%% of codes differ", 100 * (1 - m.bitExact()))
+                                        : "");
+                evidence += FaultSignatures.recognise(layer, inputs, onSim, onDevice, sim)
+                        .map(s -> "; " + s)
+                        .orElse("");
             }
         }
         Report.RuntimeFault confirmed = new Report.RuntimeFault(f.layer(), f.op(), evidence);
-        return new Report(report.model(), report.device(), report.layers(),
-                new Report.RootCause(confirmed, report.rootCause().quantization()), report.summary());
+        return new Report(
+                report.model(),
+                report.device(),
+                report.layers(),
+                new Report.RootCause(confirmed, report.rootCause().quantization()),
+                report.summary());
     }
 }

@@ -31,8 +31,8 @@ import java.util.Map;
  * @param calibration the calibration made here, or null (a float run, or a QDQ file from elsewhere)
  * @param hostProfile the profile {@code sim} was compiled with: the device's, without its faults
  */
-record DeviceModel(ModelProto model, byte[] bytes, Path file, NpuProgram sim, Calibration calibration,
-        DeviceProfile hostProfile) {
+record DeviceModel(
+        ModelProto model, byte[] bytes, Path file, NpuProgram sim, Calibration calibration, DeviceProfile hostProfile) {
 
     /**
      * Makes the device's model, writes it and compiles it for the host simulator. Checks the
@@ -42,8 +42,14 @@ record DeviceModel(ModelProto model, byte[] bytes, Path file, NpuProgram sim, Ca
      * @param floatProgram the float model compiled at the analysis' input size
      * @param out where quantization reports what it did
      */
-    static DeviceModel prepare(AnalysisOptions o, PrintWriter out, ModelProto floatModel, NpuProgram floatProgram,
-            String modelName, DeviceProfile localProfile) throws SimulatorException, InputException, IOException {
+    static DeviceModel prepare(
+            AnalysisOptions o,
+            PrintWriter out,
+            ModelProto floatModel,
+            NpuProgram floatProgram,
+            String modelName,
+            DeviceProfile localProfile)
+            throws SimulatorException, InputException, IOException {
         ModelProto deviceModel;
         Path deviceModelFile;
         NpuProgram sim;
@@ -61,13 +67,14 @@ record DeviceModel(ModelProto model, byte[] bytes, Path file, NpuProgram sim, Ca
             } else {
                 Quantizer quantizer = new Quantizer(out);
                 List<Path> calibFiles = o.calib() == null ? o.inputs() : Quantizer.listInputs(o.calib());
-                calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), calibFiles,
-                        o.spec(), o.quant());
+                calibration =
+                        quantizer.calibrate(floatProgram, floatModel.toByteArray(), calibFiles, o.spec(), o.quant());
                 deviceModel = quantizer.quantize(floatProgram, calibration, o.quant());
                 out.println("quantized: " + o.quant().describe());
             }
             deviceModelFile = o.reportDir().resolve(stripOnnx(modelName) + ".qdq.onnx");
-            sim = Simulator.compile(deviceModel, deviceModelFile.getFileName().toString(), CompileOptions.of(hostProfile));
+            sim = Simulator.compile(
+                    deviceModel, deviceModelFile.getFileName().toString(), CompileOptions.of(hostProfile));
         }
         byte[] bytes = deviceModel.toByteArray();
         Files.write(deviceModelFile, bytes);

@@ -1,6 +1,8 @@
 package dev.layerprobe.host.analyze;
 
 import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.DumpFormatException;
 import dev.layerprobe.dump.layout.DumpLayouts;
 import dev.layerprobe.dump.layout.DumpedLayer;
@@ -20,13 +22,11 @@ import dev.layerprobe.host.report.Report;
 import dev.layerprobe.host.report.ReportWriter;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -63,7 +63,10 @@ import java.util.Map;
 public final class DumpComparison {
     /** Which column a two-dump comparison fills. */
     private enum Pair {
-        ENTIRE, SIMU_ERR, GOLDEN_ERR, BY_VALUES
+        ENTIRE,
+        SIMU_ERR,
+        GOLDEN_ERR,
+        BY_VALUES
     }
 
     private final CompareOptions o;
@@ -94,10 +97,13 @@ public final class DumpComparison {
         threeWay = s != null;
         String nameA = threeWay ? "golden" : "A";
         String nameB = threeWay ? "runtime" : "B";
-        out.println(nameA + ": " + a.dir() + " (" + a.layout() + ", " + a.layers().size() + " layers)");
-        out.println(nameB + ": " + b.dir() + " (" + b.layout() + ", " + b.layers().size() + " layers)");
+        out.println(
+                nameA + ": " + a.dir() + " (" + a.layout() + ", " + a.layers().size() + " layers)");
+        out.println(
+                nameB + ": " + b.dir() + " (" + b.layout() + ", " + b.layers().size() + " layers)");
         if (threeWay) {
-            out.println("simulator: " + s.dir() + " (" + s.layout() + ", " + s.layers().size() + " layers)");
+            out.println("simulator: " + s.dir() + " (" + s.layout() + ", "
+                    + s.layers().size() + " layers)");
         } else {
             pair = pair(a, b);
         }
@@ -108,15 +114,26 @@ public final class DumpComparison {
             NpuProgram program = Simulator.compile(o.model(), CompileOptions.DEFAULT);
             layers = program.layers();
             Map<String, int[]> shapes = shapes(program);
-            targets = layers.stream().map(l -> new MappingTarget(l.name(), l.op(), shapes.get(l.name()))).toList();
+            targets = layers.stream()
+                    .map(l -> new MappingTarget(l.name(), l.op(), shapes.get(l.name())))
+                    .toList();
         } else {
             layers = new ArrayList<>();
             targets = new ArrayList<>();
             String previous = null;
             for (DumpedLayer d : a.layers()) {
                 String op = d.op() == null ? "" : d.op();
-                layers.add(new Layer(layers.size(), d.name(), op, previous == null ? List.of() : List.of(previous),
-                        List.of(d.name()), List.of(), List.of(), Map.of(), Placement.NPU, null));
+                layers.add(new Layer(
+                        layers.size(),
+                        d.name(),
+                        op,
+                        previous == null ? List.of() : List.of(previous),
+                        List.of(d.name()),
+                        List.of(),
+                        List.of(),
+                        Map.of(),
+                        Placement.NPU,
+                        null));
                 targets.add(new MappingTarget(d.name(), d.op(), d.shape()));
                 previous = d.name();
             }
@@ -137,10 +154,23 @@ public final class DumpComparison {
                 Layer l = layers.get(i);
                 LayerMapping.Entry eb = inB.get(l.name());
                 LayerMapping.Entry ev = inVendor.get(l.name());
-                String op = eb != null && eb.from().op() != null ? eb.from().op() : ev != null ? ev.from().op() : null;
+                String op = eb != null && eb.from().op() != null
+                        ? eb.from().op()
+                        : ev != null ? ev.from().op() : null;
                 if (l.op().isEmpty() && op != null) {
-                    layers.set(i, new Layer(l.index(), l.name(), op, l.inputs(), l.outputs(), l.fusedNodes(),
-                            l.fusedOps(), l.attributes(), l.placement(), l.outputQuant()));
+                    layers.set(
+                            i,
+                            new Layer(
+                                    l.index(),
+                                    l.name(),
+                                    op,
+                                    l.inputs(),
+                                    l.outputs(),
+                                    l.fusedNodes(),
+                                    l.fusedOps(),
+                                    l.attributes(),
+                                    l.placement(),
+                                    l.outputQuant()));
                 }
             }
         }
@@ -197,28 +227,42 @@ public final class DumpComparison {
             }
         }
 
-        Report.RuntimeFault fault = RuntimeLocalizer.locate(rows, this::column, this::agrees,
-                (r, m) -> evidence(r, m, rows));
+        Report.RuntimeFault fault =
+                RuntimeLocalizer.locate(rows, this::column, this::agrees, (r, m) -> evidence(r, m, rows));
         String reference = threeWay ? "the simulator" : nameA;
         String verdict = fault != null
                 ? nameB + " departs from " + reference + " at " + fault.layer() + DiagnosisPrinter.opLabel(fault)
                 : nameB + " agrees with " + reference + " on every mapped layer";
         List<Report.Layer> reportRows = new ArrayList<>(ReportFiles.rows(rows));
         Report.VendorSource vendor = vendorTable == null ? null : vendorFigures(vendorTable, mapVendor, reportRows);
-        Report.Mapping mapping = new Report.Mapping(a.dir() + " (" + a.layout() + ")", b.dir() + " (" + b.layout() + ")",
+        Report.Mapping mapping = new Report.Mapping(
+                a.dir() + " (" + a.layout() + ")",
+                b.dir() + " (" + b.layout() + ")",
                 mapA.entries().stream().map(LayerMapping.Entry::describe).toList(),
                 mapB.entries().stream().map(LayerMapping.Entry::describe).toList(),
                 mapA.unmappedDump().stream().map(DumpedLayer::name).toList(),
-                mapB.unmappedDump().stream().map(DumpedLayer::name).toList(), missing,
+                mapB.unmappedDump().stream().map(DumpedLayer::name).toList(),
+                missing,
                 s == null ? null : s.dir() + " (" + s.layout() + ")",
-                mapS == null ? null : mapS.entries().stream().map(LayerMapping.Entry::describe).toList(), vendor);
-        Report.Device device = new Report.Device(b.dir().toString(), "dump (" + b.layout() + ")", "", List.of(),
-                Map.of());
-        String model = o.model() != null ? o.model().getFileName().toString()
+                mapS == null
+                        ? null
+                        : mapS.entries().stream()
+                                .map(LayerMapping.Entry::describe)
+                                .toList(),
+                vendor);
+        Report.Device device =
+                new Report.Device(b.dir().toString(), "dump (" + b.layout() + ")", "", List.of(), Map.of());
+        String model = o.model() != null
+                ? o.model().getFileName().toString()
                 : a.dir().getFileName() + " vs " + b.dir().getFileName()
                         + (s == null ? "" : " (and " + s.dir().getFileName() + ")");
-        Report report = new Report(model, device, reportRows, new Report.RootCause(fault, List.of()),
-                ReportFiles.summary(reportRows, this::column, o.warnCos(), o.wrongCos(), verdict), mapping);
+        Report report = new Report(
+                model,
+                device,
+                reportRows,
+                new Report.RootCause(fault, List.of()),
+                ReportFiles.summary(reportRows, this::column, o.warnCos(), o.wrongCos(), verdict),
+                mapping);
 
         ReportFiles.printTable(report, out);
         new DiagnosisPrinter(out).printComparison(report, mapB, codes, reference, nameB);
@@ -299,9 +343,15 @@ public final class DumpComparison {
                 continue;
             }
             VendorTable.Row r = byName.get(e.from().name());
-            Report.Vendor v = new Report.Vendor(t.tool(), t.source().toString(), r.name(), r.op(),
-                    figure(r, VendorTable.Column.ENTIRE), figure(r, VendorTable.Column.PER_LAYER),
-                    figure(r, VendorTable.Column.SIMU_ERR), figure(r, VendorTable.Column.GOLDEN_ERR));
+            Report.Vendor v = new Report.Vendor(
+                    t.tool(),
+                    t.source().toString(),
+                    r.name(),
+                    r.op(),
+                    figure(r, VendorTable.Column.ENTIRE),
+                    figure(r, VendorTable.Column.PER_LAYER),
+                    figure(r, VendorTable.Column.SIMU_ERR),
+                    figure(r, VendorTable.Column.GOLDEN_ERR));
             rows.set(i, l.withVendor(v));
             MetricResult[] ours = {l.entire(), l.perLayer(), l.simuErr(), l.goldenErr()};
             for (int c = 0; c < 4; c++) {
@@ -311,14 +361,20 @@ public final class DumpComparison {
                 }
                 compared++;
                 if (band(ours[c].cos()) != band(f.cos())) {
-                    differences.add(new Report.VendorDifference(l.name(), ReportWriter.COLUMNS.get(c), ours[c].cos(),
-                            f.cos()));
+                    differences.add(
+                            new Report.VendorDifference(l.name(), ReportWriter.COLUMNS.get(c), ours[c].cos(), f.cos()));
                 }
             }
         }
-        return new Report.VendorSource(t.tool(), t.source().toString(), t.form(), t.rows().size(),
+        return new Report.VendorSource(
+                t.tool(),
+                t.source().toString(),
+                t.form(),
+                t.rows().size(),
                 m.entries().stream().map(LayerMapping.Entry::describe).toList(),
-                m.unmappedDump().stream().map(DumpedLayer::name).toList(), compared, differences);
+                m.unmappedDump().stream().map(DumpedLayer::name).toList(),
+                compared,
+                differences);
     }
 
     private static Report.VendorFigure figure(VendorTable.Row r, VendorTable.Column c) {
@@ -331,7 +387,8 @@ public final class DumpComparison {
         return Double.isNaN(cos) || cos < o.wrongCos() ? 2 : cos < o.warnCos() ? 1 : 0;
     }
 
-    private static LayerDump open(java.nio.file.Path dir, String layout, MapFile map) throws IOException, InputException {
+    private static LayerDump open(java.nio.file.Path dir, String layout, MapFile map)
+            throws IOException, InputException {
         try {
             return DumpLayouts.open(dir, layout, map.fixedPoint());
         } catch (IllegalArgumentException e) {
@@ -397,8 +454,8 @@ public final class DumpComparison {
         String against = !threeWay ? "A" : r.simuErr() != null ? "the simulator" : "golden";
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "cos %.5f against %s", m.cos(), against));
         if (m.hasCodes()) {
-            b.append(String.format(Locale.ROOT, ", %.1f%% of codes differ (up to %d LSB)", 100 * (1 - m.bitExact()),
-                    m.maxLsb()));
+            b.append(String.format(
+                    Locale.ROOT, ", %.1f%% of codes differ (up to %d LSB)", 100 * (1 - m.bitExact()), m.maxLsb()));
         } else {
             b.append(String.format(Locale.ROOT, " (below %.2f), max |diff| %.4g", o.wrongCos(), m.maxAbs()));
         }
@@ -407,13 +464,20 @@ public final class DumpComparison {
             for (LayerComparison p : rows) {
                 MetricResult pm = column(p);
                 if (p.layer.outputs().contains(in) && pm != null) {
-                    inputs.add(String.format(Locale.ROOT, "'%s' cos %.5f%s", in, pm.cos(),
+                    inputs.add(String.format(
+                            Locale.ROOT,
+                            "'%s' cos %.5f%s",
+                            in,
+                            pm.cos(),
                             pm.hasCodes() && pm.bitExact() >= 1.0 ? " bit-exact" : ""));
                 }
             }
         }
-        b.append(inputs.isEmpty() ? ", with no compared input" : ", while its input" + (inputs.size() > 1 ? "s agree: "
-                : " agrees: ") + String.join(", ", inputs));
+        b.append(
+                inputs.isEmpty()
+                        ? ", with no compared input"
+                        : ", while its input" + (inputs.size() > 1 ? "s agree: " : " agrees: ")
+                                + String.join(", ", inputs));
         return b.toString();
     }
 }

@@ -1,15 +1,15 @@
 package dev.layerprobe.host.analyze;
 
 import dev.layerprobe.core.tensor.Channels;
-import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -28,13 +28,13 @@ import java.util.Set;
 final class FaultSignatures {
     /** Fraction of (unsaturated) elements that must follow a pattern. */
     private static final double MOST = 0.95;
+
     private static final int COARSE_LUT_CODES = 16;
 
-    private FaultSignatures() {
-    }
+    private FaultSignatures() {}
 
-    static Optional<String> recognise(Layer layer, Map<String, Tensor> inputs, LayerValue simValue, LayerValue device,
-            NpuProgram program) {
+    static Optional<String> recognise(
+            Layer layer, Map<String, Tensor> inputs, LayerValue simValue, LayerValue device, NpuProgram program) {
         try {
             return Optional.ofNullable(recogniseOrNull(layer, inputs, simValue, device, program));
         } catch (RuntimeException | dev.layerprobe.simulator.SimulatorException e) {
@@ -42,8 +42,9 @@ final class FaultSignatures {
         }
     }
 
-    private static String recogniseOrNull(Layer layer, Map<String, Tensor> inputs, LayerValue simValue,
-            LayerValue device, NpuProgram program) throws dev.layerprobe.simulator.SimulatorException {
+    private static String recogniseOrNull(
+            Layer layer, Map<String, Tensor> inputs, LayerValue simValue, LayerValue device, NpuProgram program)
+            throws dev.layerprobe.simulator.SimulatorException {
         if (!Arrays.equals(simValue.shape(), device.shape())) {
             return null;
         }
@@ -54,8 +55,9 @@ final class FaultSignatures {
             }
         }
         if (channelsSwapped(layer, inputs, device, program)) {
-            return layer.index() == 0 ? "first layer matches golden with channels swapped: the device read this"
-                    + " layer's input with its channels reversed (RGB read as BGR)"
+            return layer.index() == 0
+                    ? "first layer matches golden with channels swapped: the device read this"
+                            + " layer's input with its channels reversed (RGB read as BGR)"
                     : "the device read this layer's input with its channels reversed";
         }
         QTensor s = simValue.codes();
@@ -64,8 +66,13 @@ final class FaultSignatures {
             return null;
         }
         if (distinct(d.codes()) <= COARSE_LUT_CODES && distinct(s.codes()) > COARSE_LUT_CODES) {
-            return String.format(Locale.ROOT, "at most %d distinct output codes: a coarse lookup table (the device's has %d"
-                    + " distinct codes, the simulator's %d)", COARSE_LUT_CODES, distinct(d.codes()), distinct(s.codes()));
+            return String.format(
+                    Locale.ROOT,
+                    "at most %d distinct output codes: a coarse lookup table (the device's has %d"
+                            + " distinct codes, the simulator's %d)",
+                    COARSE_LUT_CODES,
+                    distinct(d.codes()),
+                    distinct(s.codes()));
         }
         String half = factorOfTwo(s, d);
         if (half != null) {
@@ -86,12 +93,19 @@ final class FaultSignatures {
                 node = n;
             }
         }
-        if (node == null || layer.inputs().isEmpty() || !inputs.containsKey(layer.inputs().get(0))) {
+        if (node == null
+                || layer.inputs().isEmpty()
+                || !inputs.containsKey(layer.inputs().get(0))) {
             return null;
         }
         String mode = node.attrString("mode", "DCR");
         String other = mode.equals("DCR") ? "CRD" : "DCR";
-        Node copy = new Node(node.name(), node.opType(), node.domain(), node.inputs(), node.outputs(),
+        Node copy = new Node(
+                node.name(),
+                node.opType(),
+                node.domain(),
+                node.inputs(),
+                node.outputs(),
                 new LinkedHashMap<>(node.attributes()));
         copy.attributes().put("mode", Attribute.ofString(other));
         Tensor x = inputs.get(layer.inputs().get(0)).toFloat();
@@ -108,8 +122,9 @@ final class FaultSignatures {
     }
 
     /** The simulator fed the first input with axis 1 reversed reproduces the device output. */
-    private static boolean channelsSwapped(Layer layer, Map<String, Tensor> inputs, LayerValue device,
-            NpuProgram program) throws dev.layerprobe.simulator.SimulatorException {
+    private static boolean channelsSwapped(
+            Layer layer, Map<String, Tensor> inputs, LayerValue device, NpuProgram program)
+            throws dev.layerprobe.simulator.SimulatorException {
         if (layer.inputs().isEmpty()) {
             return false;
         }
@@ -123,10 +138,10 @@ final class FaultSignatures {
         return agrees(program.runLayer(layer.name(), swapped), device);
     }
 
-
     /** Equal within one code (quantized) or a tiny relative tolerance (float), on ≥ 99% of elements. */
     private static boolean agrees(LayerValue expected, LayerValue device) {
-        if (expected.isQuantized() && device.isQuantized()
+        if (expected.isQuantized()
+                && device.isQuantized()
                 && expected.codes().params().sameMapping(device.codes().params())) {
             int[] a = expected.codes().codes();
             int[] b = device.codes().codes();
@@ -275,7 +290,10 @@ final class FaultSignatures {
         }
         int[] mode = new int[channels];
         for (Map.Entry<Integer, Map<Integer, Integer>> e : hist.entrySet()) {
-            mode[e.getKey()] = e.getValue().entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+            mode[e.getKey()] = e.getValue().entrySet().stream()
+                    .max(Map.Entry.comparingByValue())
+                    .orElseThrow()
+                    .getKey();
         }
         int n = 0;
         int ok = 0;
@@ -296,8 +314,12 @@ final class FaultSignatures {
         if (n == 0 || offsetChannels == 0 || ok < MOST * n) {
             return null;
         }
-        return String.format(Locale.ROOT, "constant offset per channel: bias missing (or input zero point ignored); %d of %d"
-                + " output channels shifted by a constant number of codes", offsetChannels, channels);
+        return String.format(
+                Locale.ROOT,
+                "constant offset per channel: bias missing (or input zero point ignored); %d of %d"
+                        + " output channels shifted by a constant number of codes",
+                offsetChannels,
+                channels);
     }
 
     /** Most codes equal; the differing ones are those farthest from the zero point. */
@@ -333,7 +355,10 @@ final class FaultSignatures {
         if (large < 0.8 * differ || bigJumps < 0.5 * differ) {
             return null;
         }
-        return String.format(Locale.ROOT, "wrap-around at ±32768: accumulator overflow (%.1f%% of codes differ, those with the"
-                + " largest magnitudes, by large jumps)", 100.0 * differ / s.length);
+        return String.format(
+                Locale.ROOT,
+                "wrap-around at ±32768: accumulator overflow (%.1f%% of codes differ, those with the"
+                        + " largest magnitudes, by large jumps)",
+                100.0 * differ / s.length);
     }
 }

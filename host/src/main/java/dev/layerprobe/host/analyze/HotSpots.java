@@ -1,22 +1,18 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.quantize.QuantizationOptions;
 import dev.layerprobe.host.report.Report;
 import dev.layerprobe.onnx.Onnx.ModelProto;
-import dev.layerprobe.onnx.Onnx.NodeProto;
-import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
-import dev.layerprobe.simulator.graph.Graph;
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -72,8 +68,7 @@ public final class HotSpots {
     /** Inputs run through the float program for the activation-range evidence. */
     static final int EVIDENCE_INPUTS = 4;
 
-    private HotSpots() {
-    }
+    private HotSpots() {}
 
     /**
      * What the hot-spot evidence reads: the quantized program that produced the report's rows, the
@@ -87,22 +82,24 @@ public final class HotSpots {
      * @param settings how the run quantized (weights per channel or per tensor, precision, calibration
      *                 algorithm), or null for a QDQ model made elsewhere
      */
-    public record Sources(NpuProgram sim, NpuProgram floatProgram, ModelProto quantizedModel,
-            List<Map<String, Tensor>> feeds, QuantizationOptions settings) {
+    public record Sources(
+            NpuProgram sim,
+            NpuProgram floatProgram,
+            ModelProto quantizedModel,
+            List<Map<String, Tensor>> feeds,
+            QuantizationOptions settings) {
         /** Sources of a QDQ model whose quantization settings are unknown. */
-        public Sources(NpuProgram sim, NpuProgram floatProgram, ModelProto quantizedModel,
-                List<Map<String, Tensor>> feeds) {
+        public Sources(
+                NpuProgram sim, NpuProgram floatProgram, ModelProto quantizedModel, List<Map<String, Tensor>> feeds) {
             this(sim, floatProgram, quantizedModel, feeds, null);
         }
     }
 
     /** A layer selected for diagnosis: its row, its own error and the entire-cos drop across it. */
-    record Ranked(Report.Layer layer, double error, double drop) {
-    }
+    record Ranked(Report.Layer layer, double error, double drop) {}
 
     /** A likely cause and the cheapest fix, in plain words. */
-    record Diagnosis(String cause, String fix) {
-    }
+    record Diagnosis(String cause, String fix) {}
 
     /** The hot spots of a report's rows, worst first; empty for a float run. Never throws on missing evidence. */
     public static List<Report.HotSpot> rank(List<Report.Layer> layers, Sources s) {
@@ -128,13 +125,15 @@ public final class HotSpots {
 
     private static List<Report.HotSpot> diagnoseRanked(List<Ranked> top, Sources s) {
         Map<String, float[]> values = floatValues(s, top);
-        Map<String, Integer> weightScales = weightScaleSizes(s.quantizedModel());
+        Map<String, Integer> weightScales = WeightSpread.scaleSizes(s.quantizedModel());
         List<Report.HotSpot> out = new ArrayList<>();
         for (Ranked r : top) {
             Layer l = s.sim().layer(r.layer().name()).orElse(null);
-            Diagnosis d = l == null ? resolution(r.layer().name(), LayerPrecision.INT8)
+            Diagnosis d = l == null
+                    ? resolution(r.layer().name(), LayerPrecision.INT8)
                     : diagnose(l, s, weightScales, values.get(l.name()));
-            out.add(new Report.HotSpot(r.layer().name(), r.layer().op(), r.layer().perLayer().cos(), d.cause(), d.fix()));
+            out.add(new Report.HotSpot(
+                    r.layer().name(), r.layer().op(), r.layer().perLayer().cos(), d.cause(), d.fix()));
         }
         return out;
     }
@@ -165,8 +164,7 @@ public final class HotSpots {
                 continue;
             }
             double share = sum > 0 ? e * e / sum : 0;
-            if (pl.cos() < OWN_COS || share >= HALF_SHARE
-                    || (share >= OWN_SHARE && share * counted >= OWN_OVER_MEAN)) {
+            if (pl.cos() < OWN_COS || share >= HALF_SHARE || (share >= OWN_SHARE && share * counted >= OWN_OVER_MEAN)) {
                 out.add(l);
             }
         }
@@ -211,7 +209,10 @@ public final class HotSpots {
     }
 
     /** {@link #select(List, Map, int)} over the rows whose name {@code ranked} accepts (all rows still count as producers). */
-    static List<Ranked> select(List<Report.Layer> layers, Map<String, List<String>> producers, int limit,
+    static List<Ranked> select(
+            List<Report.Layer> layers,
+            Map<String, List<String>> producers,
+            int limit,
             java.util.function.Predicate<String> ranked) {
         Map<String, Report.Layer> byName = new HashMap<>();
         for (Report.Layer l : layers) {
@@ -229,7 +230,9 @@ public final class HotSpots {
                 double before = 1;
                 for (String p : producers.getOrDefault(l.name(), List.of())) {
                     Report.Layer pr = byName.get(p);
-                    if (pr != null && pr.entire() != null && !Double.isNaN(pr.entire().cos())) {
+                    if (pr != null
+                            && pr.entire() != null
+                            && !Double.isNaN(pr.entire().cos())) {
                         before = Math.min(before, pr.entire().cos());
                     }
                 }
@@ -260,16 +263,22 @@ public final class HotSpots {
 
     private static Diagnosis diagnose(Layer l, Sources s, Map<String, Integer> weightScales, float[] values) {
         QuantizationOptions run = s.settings();
-        double spread = weightSpread(l, s, weightScales);
+        double spread = WeightSpread.of(l, s, weightScales);
         // A run with --per-channel that still has per-tensor weights here kept them so on purpose.
         if (spread > CHANNEL_SPREAD && (run == null || !run.perChannel())) {
-            return new Diagnosis(String.format(Locale.ROOT, "weight channels of very different ranges under per-tensor"
-                    + " quantization (max|w| per output channel varies %.0fx)", spread), "--per-channel");
+            return new Diagnosis(
+                    String.format(
+                            Locale.ROOT,
+                            "weight channels of very different ranges under per-tensor"
+                                    + " quantization (max|w| per output channel varies %.0fx)",
+                            spread),
+                    "--per-channel");
         }
         QuantParams q = l.outputQuant();
         boolean eightBit = q != null && (q.type() == DType.INT8 || q.type() == DType.UINT8);
         if (eightBit && isLookupTable(l)) {
-            return new Diagnosis("a nonlinear op as a 256-entry lookup table",
+            return new Diagnosis(
+                    "a nonlinear op as a 256-entry lookup table",
                     "promote this layer to int16 (--hybrid, layer " + l.name() + ")");
         }
         String outliers = outliers(q, values);
@@ -292,8 +301,12 @@ public final class HotSpots {
     static String clipping(QuantizationOptions run) {
         CalibrationAlgorithm used = run == null ? null : run.algorithm();
         if (used == CalibrationAlgorithm.PERCENTILE) {
-            return String.format(Locale.ROOT, "calibrate with --algo mse (or a lower --percentile than %s)",
-                    new java.math.BigDecimal(run.percentile()).stripTrailingZeros().toPlainString());
+            return String.format(
+                    Locale.ROOT,
+                    "calibrate with --algo mse (or a lower --percentile than %s)",
+                    new java.math.BigDecimal(run.percentile())
+                            .stripTrailingZeros()
+                            .toPlainString());
         }
         if (used == CalibrationAlgorithm.MSE) {
             return "calibrate with --algo percentile";
@@ -307,14 +320,19 @@ public final class HotSpots {
      */
     static Diagnosis resolution(String layer, LayerPrecision p) {
         return switch (p) {
-            case INT16 -> new Diagnosis("int16 resolution",
-                    "keep this layer in float32 with --hybrid (" + layer + ")");
-            case FP16 -> new Diagnosis("fp16 rounding (11 significant bits)",
-                    "keep this layer in float32 with --hybrid (" + layer + ")");
-            case FLOAT32 -> new Diagnosis("error carried in from the layers before it (this layer runs in float32)",
-                    "look at the hot spots upstream of " + layer);
-            default -> new Diagnosis(p.yamlName() + " resolution",
-                    "promote this layer to int16 or fp16 with --hybrid (" + layer + ")");
+            case INT16 -> new Diagnosis("int16 resolution", "keep this layer in float32 with --hybrid (" + layer + ")");
+            case FP16 ->
+                new Diagnosis(
+                        "fp16 rounding (11 significant bits)",
+                        "keep this layer in float32 with --hybrid (" + layer + ")");
+            case FLOAT32 ->
+                new Diagnosis(
+                        "error carried in from the layers before it (this layer runs in float32)",
+                        "look at the hot spots upstream of " + layer);
+            default ->
+                new Diagnosis(
+                        p.yamlName() + " resolution",
+                        "promote this layer to int16 or fp16 with --hybrid (" + layer + ")");
         };
     }
 
@@ -338,110 +356,19 @@ public final class HotSpots {
         double ratio = needed > 0 ? (hi - lo) / needed : Double.POSITIVE_INFINITY;
         long codes = q.qmax() - q.qmin() + 1;
         if (ratio > OUTLIER_RATIO || (codes >= 256 && central < FEW_CODES && central > 0)) {
-            return String.format(Locale.ROOT, "the quantized range is %.1fx the 99.99th-percentile range; 99%% of"
-                    + " values use %.0f of %d codes", ratio, Math.ceil(central), codes);
+            return String.format(
+                    Locale.ROOT,
+                    "the quantized range is %.1fx the 99.99th-percentile range; 99%% of"
+                            + " values use %.0f of %d codes",
+                    ratio,
+                    Math.ceil(central),
+                    codes);
         }
         return null;
     }
 
     private static double quantile(float[] sorted, double q) {
         return sorted[(int) Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))];
-    }
-
-    /**
-     * max/min over output channels of max|w| (channels with max|w| = 0 left out), when the layer's
-     * weight is quantized per tensor in the quantized model; 0 otherwise. The float program's
-     * weight is used when it has one of that name, so channels that rounded to zero still count.
-     */
-    static double weightSpread(Layer l, Sources s, Map<String, Integer> weightScales) {
-        Graph g = s.sim().graph();
-        Node main = null;
-        for (Node n : g.nodes()) {
-            if (n.opType().equals(l.op()) && (l.fusedNodes().contains(n.name()) || n.outputs().contains(l.name()))) {
-                main = n;
-                break;
-            }
-        }
-        if (main == null || main.inputs().size() < 2) {
-            return 0;
-        }
-        String w = main.input(1);
-        Integer scales = weightScales.get(w);
-        if (scales == null || scales != 1 || !g.isConstant(w)) {
-            return 0;
-        }
-        Tensor t = g.constant(w);
-        if (s.floatProgram() != null && s.floatProgram().graph().isConstant(w)) {
-            Tensor f = s.floatProgram().graph().constant(w);
-            if (Arrays.equals(f.shape(), t.shape())) {
-                t = f;
-            }
-        }
-        int rank = t.rank();
-        if (rank < 1 || !t.isFloating()) {
-            return 0;
-        }
-        int axis = switch (main.opType()) {
-            case "Conv" -> 0;
-            case "ConvTranspose" -> rank > 1 ? 1 : 0;
-            case "Gemm" -> main.attrInt("transB", 0) != 0 ? 0 : rank - 1;
-            case "MatMul" -> rank - 1;
-            default -> -1;
-        };
-        if (axis < 0) {
-            return 0;
-        }
-        return channelSpread(t.floats(), t.shape(), axis);
-    }
-
-    /** max/min over channels of {@code axis} of max|w|, leaving out all-zero channels; 0 with fewer than two. */
-    static double channelSpread(float[] w, int[] shape, int axis) {
-        int channels = shape[axis];
-        long inner = 1;
-        for (int i = axis + 1; i < shape.length; i++) {
-            inner *= shape[i];
-        }
-        double[] max = new double[channels];
-        for (int i = 0; i < w.length; i++) {
-            int c = (int) ((i / inner) % channels);
-            max[c] = Math.max(max[c], Math.abs(w[i]));
-        }
-        double lo = Double.POSITIVE_INFINITY;
-        double hi = 0;
-        int n = 0;
-        for (double m : max) {
-            if (m > 0) {
-                lo = Math.min(lo, m);
-                hi = Math.max(hi, m);
-                n++;
-            }
-        }
-        return n < 2 ? 0 : hi / lo;
-    }
-
-    /** DequantizeLinear outputs of the model to the number of elements of their scale. */
-    private static Map<String, Integer> weightScaleSizes(ModelProto m) {
-        Map<String, Integer> out = new HashMap<>();
-        if (m == null) {
-            return out;
-        }
-        Map<String, Integer> sizes = new HashMap<>();
-        for (TensorProto t : m.getGraph().getInitializerList()) {
-            long n = 1;
-            for (long d : t.getDimsList()) {
-                n *= d;
-            }
-            sizes.put(t.getName(), (int) n);
-        }
-        for (NodeProto n : m.getGraph().getNodeList()) {
-            if (n.getOpType().equals("DequantizeLinear") && n.getInputCount() > 1 && n.getOutputCount() > 0) {
-                Integer size = sizes.get(n.getInput(1));
-                if (size != null) {
-                    out.put(n.getOutput(0), size);
-                }
-            }
-        }
-        return out;
     }
 
     /** The float program's outputs of the ranked layers over the first few inputs; empty when it cannot run. */
@@ -456,11 +383,13 @@ public final class HotSpots {
         }
         Map<String, List<float[]>> parts = new HashMap<>();
         try {
-            for (Map<String, Tensor> feed : s.feeds().subList(0, Math.min(EVIDENCE_INPUTS, s.feeds().size()))) {
+            for (Map<String, Tensor> feed :
+                    s.feeds().subList(0, Math.min(EVIDENCE_INPUTS, s.feeds().size()))) {
                 s.floatProgram().run(feed, (layer, v) -> {
                     for (String o : layer.outputs()) {
                         if (wanted.containsKey(o) && v.real().isFloating()) {
-                            parts.computeIfAbsent(o, k -> new ArrayList<>()).add(v.real().floats());
+                            parts.computeIfAbsent(o, k -> new ArrayList<>())
+                                    .add(v.real().floats());
                         }
                     }
                 });

@@ -1,12 +1,12 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.host.quantize.Quantizer;
 import dev.layerprobe.host.report.Report;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.NpuProgram;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,8 +68,7 @@ final class InputFit {
     /** Calibration files read for the reference, spread evenly over the set. */
     static final int REFERENCE_SAMPLES = 64;
 
-    private InputFit() {
-    }
+    private InputFit() {}
 
     /** Per-channel statistics of a set of tensors (see the class comment). Not thread-safe. */
     static final class Reference {
@@ -156,14 +155,23 @@ final class InputFit {
         }
         List<MixUp> base = new ArrayList<>();
         base.add(MixUp.AS_GIVEN);
-        base.add(new MixUp("values 255 times too large (0..255 pixels where the calibration saw them scaled"
-                + " by 1/255)", false, 1 / 255.0, false));
-        base.add(new MixUp("values 255 times too small (pixels scaled by 1/255 where the calibration saw"
-                + " 0..255)", false, 255, false));
+        base.add(new MixUp(
+                "values 255 times too large (0..255 pixels where the calibration saw them scaled" + " by 1/255)",
+                false,
+                1 / 255.0,
+                false));
+        base.add(new MixUp(
+                "values 255 times too small (pixels scaled by 1/255 where the calibration saw" + " 0..255)",
+                false,
+                255,
+                false));
         if (meanStd) {
             base.add(new MixUp("mean/std left out", false, 1, true));
-            base.add(new MixUp("raw 0..255 pixels (neither scaled by 1/255 nor normalised with mean/std)", false,
-                    1 / 255.0, true));
+            base.add(new MixUp(
+                    "raw 0..255 pixels (neither scaled by 1/255 nor normalised with mean/std)",
+                    false,
+                    1 / 255.0,
+                    true));
         }
         List<MixUp> all = new ArrayList<>();
         for (MixUp m : base) {
@@ -179,8 +187,8 @@ final class InputFit {
             }
         }
         // Reversal alone is the commonest mix-up: try it first among equals.
-        all.sort(java.util.Comparator.comparingInt(m -> m.label().startsWith("channels reversed")
-                && !m.label().contains(",") ? 0 : 1));
+        all.sort(java.util.Comparator.comparingInt(
+                m -> m.label().startsWith("channels reversed") && !m.label().contains(",") ? 0 : 1));
         return all;
     }
 
@@ -193,8 +201,8 @@ final class InputFit {
      * @param inputQuant the quantization of the model input (its calibrated range), or null
      * @param spec the preprocessing the calibration data was loaded with
      */
-    static Report.InputEvidence check(String name, Tensor input, Reference reference, QuantParams inputQuant,
-            InputSpec spec) {
+    static Report.InputEvidence check(
+            String name, Tensor input, Reference reference, QuantParams inputQuant, InputSpec spec) {
         if (!input.isFloating()) {
             return null;
         }
@@ -231,15 +239,19 @@ final class InputFit {
                     reference.add(InputLoader.load(files.get((int) ((long) i * files.size() / n)), shape, o.spec()));
                 }
             } catch (InputException e) {
-                reference = null;   // calibration reported its own errors; the check is evidence only
+                reference = null; // calibration reported its own errors; the check is evidence only
             }
         } else if (o.quantized() == null) {
-            return null;            // calibrated on the inputs themselves: they fit by construction
+            return null; // calibrated on the inputs themselves: they fit by construction
         }
         Report.InputEvidence worst = null;
         for (int i = 0; i < feeds.size(); i++) {
-            Report.InputEvidence e = check(o.inputs().get(i).getFileName().toString(), feeds.get(i).get(name),
-                    reference, sim.quantOf(name), o.spec());
+            Report.InputEvidence e = check(
+                    o.inputs().get(i).getFileName().toString(),
+                    feeds.get(i).get(name),
+                    reference,
+                    sim.quantOf(name),
+                    o.spec());
             if (e != null && (worst == null || e.outsideRange() > worst.outsideRange())) {
                 worst = e;
             }
@@ -247,8 +259,8 @@ final class InputFit {
         return worst;
     }
 
-    private static Report.InputEvidence withReference(String name, Tensor input, Reference ref, InputSpec spec,
-            int channels) {
+    private static Report.InputEvidence withReference(
+            String name, Tensor input, Reference ref, InputSpec spec, int channels) {
         double[] mean = new double[channels];
         double[] std = new double[channels];
         stats(input, channels, mean, std);
@@ -294,26 +306,42 @@ final class InputFit {
         }
         // Out of range: a mix-up that brings the input within every range and no farther from the
         // data explains it. In range but far: the mix-up is at least BETTER times closer (the rule above).
-        String likely = best == null ? null
-                : outside >= OUTSIDE ? (bestDistance <= Math.max(distance, FAR) ? best.label() : null)
-                : best.label();
+        String likely = best == null
+                ? null
+                : outside >= OUTSIDE ? (bestDistance <= Math.max(distance, FAR) ? best.label() : null) : best.label();
         float[] range = range(input);
         List<String> parts = new ArrayList<>();
         if (outside >= OUTSIDE) {
             int c = worstChannel[0];
-            parts.add(String.format(Locale.ROOT, "%.1f%% of its values in channel %d lie outside the range the"
-                    + " calibration data take there [%.3f, %.3f] (the input spans [%.3f, %.3f])", 100 * outside, c,
-                    ref.min[c], ref.max[c], range[0], range[1]));
+            parts.add(String.format(
+                    Locale.ROOT,
+                    "%.1f%% of its values in channel %d lie outside the range the"
+                            + " calibration data take there [%.3f, %.3f] (the input spans [%.3f, %.3f])",
+                    100 * outside,
+                    c,
+                    ref.min[c],
+                    ref.max[c],
+                    range[0],
+                    range[1]));
         }
-        parts.add(String.format(Locale.ROOT, "its channels' means and spreads lie %.2f calibration standard"
-                + " deviations from the calibration data's (%d samples)%s", distance, ref.samples(),
-                likely != null ? String.format(Locale.ROOT, "; with %s they would lie %.2f from them and within"
-                        + " its ranges", likely, bestDistance) : ""));
+        parts.add(String.format(
+                Locale.ROOT,
+                "its channels' means and spreads lie %.2f calibration standard"
+                        + " deviations from the calibration data's (%d samples)%s",
+                distance,
+                ref.samples(),
+                likely != null
+                        ? String.format(
+                                Locale.ROOT,
+                                "; with %s they would lie %.2f from them and within" + " its ranges",
+                                likely,
+                                bestDistance)
+                        : ""));
         return new Report.InputEvidence(name, String.join("; ", parts), likely, outside, distance);
     }
 
-    private static Report.InputEvidence againstQuantization(String name, Tensor input, QuantParams q, InputSpec spec,
-            int channels) {
+    private static Report.InputEvidence againstQuantization(
+            String name, Tensor input, QuantParams q, InputSpec spec, int channels) {
         double step = q.scale(0);
         double lo = (q.qmin() - q.zeroPoint(0)) * step - step;
         double hi = (q.qmax() - q.zeroPoint(0)) * step + step;
@@ -333,16 +361,22 @@ final class InputFit {
             }
         }
         float[] range = range(input);
-        String evidence = String.format(Locale.ROOT, "%.1f%% of its values lie outside the range its quantization"
-                + " was calibrated for [%.3f, %.3f] and are clipped (the input spans [%.3f, %.3f])%s", 100 * clipped,
-                lo + step, hi - step, range[0], range[1],
+        String evidence = String.format(
+                Locale.ROOT,
+                "%.1f%% of its values lie outside the range its quantization"
+                        + " was calibrated for [%.3f, %.3f] and are clipped (the input spans [%.3f, %.3f])%s",
+                100 * clipped,
+                lo + step,
+                hi - step,
+                range[0],
+                range[1],
                 likely != null ? "; with " + likely + " they would fit" : "");
         return new Report.InputEvidence(name, evidence, likely, clipped, null);
     }
 
     /** The largest fraction over channels of mixed-up values outside [lo[c], hi[c]]; its channel into {@code worst[0]}. */
-    private static double outside(Tensor t, int channels, MixUp m, InputSpec spec, double[] lo, double[] hi,
-            int[] worst) {
+    private static double outside(
+            Tensor t, int channels, MixUp m, InputSpec spec, double[] lo, double[] hi, int[] worst) {
         float[] v = t.floats();
         long inner = inner(t.shape());
         long per = v.length / channels;

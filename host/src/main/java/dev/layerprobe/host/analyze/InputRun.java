@@ -48,8 +48,14 @@ final class InputRun {
      * @param modelId the device's id of the uploaded model {@code sim} was compiled from
      * @param byName the rows, by layer name, that the comparisons add to
      */
-    InputRun(Path reportDir, String modelName, GoldenRunner golden, NpuProgram sim, AgentClient client,
-            String modelId, Map<String, LayerComparison> byName) {
+    InputRun(
+            Path reportDir,
+            String modelName,
+            GoldenRunner golden,
+            NpuProgram sim,
+            AgentClient client,
+            String modelId,
+            Map<String, LayerComparison> byName) {
         this.reportDir = reportDir;
         this.modelName = modelName;
         this.golden = golden;
@@ -64,8 +70,8 @@ final class InputRun {
      *
      * @param dumps where the golden, simulator and runtime dumps of this input are kept, or null to keep none
      */
-    void run(Map<String, Tensor> feed, Path dumps) throws IOException, GoldenException, SimulatorException,
-            AgentException {
+    void run(Map<String, Tensor> feed, Path dumps)
+            throws IOException, GoldenException, SimulatorException, AgentException {
         Path spill = Files.createTempDirectory(reportDir, ".spill-");
         try {
             Path goldenAll = spill.resolve("golden");
@@ -74,9 +80,10 @@ final class InputRun {
             }
             DumpValues g = DumpValues.open(goldenAll);
             Path simDir = dumps != null ? dumps.resolve("simulator") : spill.resolve("simulator");
-            try (DumpWriter goldenDump = dumps == null ? null
-                    : DumpWriter.create(dumps.resolve("golden"), modelName, "golden", true);
-                 DumpWriter simDump = DumpWriter.create(simDir, modelName, "simulator", true)) {
+            try (DumpWriter goldenDump = dumps == null
+                            ? null
+                            : DumpWriter.create(dumps.resolve("golden"), modelName, "golden", true);
+                    DumpWriter simDump = DumpWriter.create(simDir, modelName, "simulator", true)) {
                 sim.run(feed, (layer, v) -> {
                     LayerComparison c = byName.get(layer.name());
                     c.setShape(v.shape());
@@ -98,29 +105,34 @@ final class InputRun {
                     }
                 });
             }
-            sim.runPerLayer(name -> {
-                DumpManifest.Layer l = g.layer(name);
-                try {
-                    return l == null ? null : g.readWhole(l);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, (layer, v) -> {
-                DumpManifest.Layer gl = ChunkedComparison.floatLayer(g, layer.name());
-                if (gl == null) {
-                    return;
-                }
-                ChunkedComparison.checkSize(layer, gl, v);
-                try {
-                    chunks.addLayer(g, gl, v, byName.get(layer.name()).perLayerMetrics(), null);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-            try (DumpWriter runtimeDump = dumps == null ? null
-                    : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
-                client.run(modelId, feed, DumpFormat.NATIVE, new StreamingComparison(byName, DumpValues.open(simDir), g,
-                        runtimeDump, chunks));
+            sim.runPerLayer(
+                    name -> {
+                        DumpManifest.Layer l = g.layer(name);
+                        try {
+                            return l == null ? null : g.readWhole(l);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    },
+                    (layer, v) -> {
+                        DumpManifest.Layer gl = ChunkedComparison.floatLayer(g, layer.name());
+                        if (gl == null) {
+                            return;
+                        }
+                        ChunkedComparison.checkSize(layer, gl, v);
+                        try {
+                            chunks.addLayer(g, gl, v, byName.get(layer.name()).perLayerMetrics(), null);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    });
+            try (DumpWriter runtimeDump =
+                    dumps == null ? null : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
+                client.run(
+                        modelId,
+                        feed,
+                        DumpFormat.NATIVE,
+                        new StreamingComparison(byName, DumpValues.open(simDir), g, runtimeDump, chunks));
             }
         } finally {
             deleteTree(spill);

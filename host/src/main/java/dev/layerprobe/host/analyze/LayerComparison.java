@@ -1,11 +1,11 @@
 package dev.layerprobe.host.analyze;
 
-import dev.layerprobe.host.compare.MetricResult;
-import dev.layerprobe.host.compare.Metrics;
-import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.host.compare.MetricResult;
+import dev.layerprobe.host.compare.Metrics;
+import dev.layerprobe.simulator.Layer;
 
 /**
  * The four comparisons of one layer (docs/architecture.md#three-results-four-comparisons), accumulated over every input of an analysis:
@@ -56,8 +56,8 @@ final class LayerComparison {
         float[] a = sim.real().floats();
         float[] b = runtime.real().floats();
         if (a.length != b.length) {
-            throw new IllegalStateException("layer '" + layer.name() + "': simulator has " + a.length
-                    + " values, the device sent " + b.length);
+            throw new IllegalStateException(
+                    "layer '" + layer.name() + "': simulator has " + a.length + " values, the device sent " + b.length);
         }
         simuErr.add(a, b);
         QTensor qa = sim.codes();
@@ -74,8 +74,8 @@ final class LayerComparison {
         float[] a = golden.floats();
         float[] b = other.floats();
         if (a.length != b.length) {
-            throw new IllegalStateException("layer '" + layer.name() + "': reference has " + a.length
-                    + " values, the other side " + b.length);
+            throw new IllegalStateException(
+                    "layer '" + layer.name() + "': reference has " + a.length + " values, the other side " + b.length);
         }
         Metrics r = m == null ? new Metrics(atol, rtol) : m;
         r.add(a, b);

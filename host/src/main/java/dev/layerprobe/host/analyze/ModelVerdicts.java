@@ -52,8 +52,7 @@ final class ModelVerdicts {
     static final String FEW_LAYERS = "few_layers";
     static final String SPREAD = "spread_amplified";
 
-    private ModelVerdicts() {
-    }
+    private ModelVerdicts() {}
 
     /**
      * The figures of a report's rows.
@@ -65,8 +64,13 @@ final class ModelVerdicts {
      * @param culpritShare the summed share of the culprits
      * @param layerCount rows with a per_layer value
      */
-    record Figures(Report.Layer output, double layersRelErr, Report.Layer worst, List<Share> culprits,
-            double culpritShare, int layerCount) {
+    record Figures(
+            Report.Layer output,
+            double layersRelErr,
+            Report.Layer worst,
+            List<Share> culprits,
+            double culpritShare,
+            int layerCount) {
         double amplification() {
             return layersRelErr > 0 ? output.entire().relEuc() / layersRelErr : Double.NaN;
         }
@@ -77,14 +81,15 @@ final class ModelVerdicts {
     }
 
     /** A row and its share of Σ ε². */
-    record Share(Report.Layer layer, double share) {
-    }
+    record Share(Report.Layer layer, double share) {}
 
     /** The figures, or null when no output row has an entire column. */
     static Figures figures(List<Report.Layer> layers, Collection<String> outputs) {
         Report.Layer out = null;
         for (Report.Layer l : layers) {
-            if (outputs.contains(l.name()) && l.entire() != null && !Double.isNaN(l.entire().cos())
+            if (outputs.contains(l.name())
+                    && l.entire() != null
+                    && !Double.isNaN(l.entire().cos())
                     && (out == null || l.entire().cos() < out.entire().cos())) {
                 out = l;
             }
@@ -155,18 +160,31 @@ final class ModelVerdicts {
      * @param settings how the run quantized, or null for a QDQ file made elsewhere
      * @param check the quick re-run, or null
      */
-    static Report.ModelVerdict verdict(String modelCase, Figures f, List<Report.Culprit> culprits,
-            Report.InputEvidence input, Report.Layer first, QuantizationOptions settings, Report.QuickCheck check,
-            double warnCos, double wrongCos) {
+    static Report.ModelVerdict verdict(
+            String modelCase,
+            Figures f,
+            List<Report.Culprit> culprits,
+            Report.InputEvidence input,
+            Report.Layer first,
+            QuantizationOptions settings,
+            Report.QuickCheck check,
+            double warnCos,
+            double wrongCos) {
         Report.Layer out = f.output();
         String head = headline(f, warnCos, wrongCos);
         String text;
         String fix;
         switch (modelCase) {
             case INPUT -> {
-                String firstCos = first != null && first.entire() != null && first.entire().cos() < warnCos
-                        ? String.format(Locale.ROOT, "; the first layer '%s' already has entire cos %s", first.name(),
-                        cos5(first.entire().cos())) : "";
+                String firstCos = first != null
+                                && first.entire() != null
+                                && first.entire().cos() < warnCos
+                        ? String.format(
+                                Locale.ROOT,
+                                "; the first layer '%s' already has entire cos %s",
+                                first.name(),
+                                cos5(first.entire().cos()))
+                        : "";
                 text = head + "; the input " + input.input() + " does not look like what the model was calibrated"
                         + " on: " + input.evidence() + (input.likely() != null ? "; likely " + input.likely() : "")
                         + firstCos + ".";
@@ -178,12 +196,23 @@ final class ModelVerdicts {
             case FEW_LAYERS -> {
                 List<String> named = new ArrayList<>();
                 for (Report.Culprit c : culprits) {
-                    named.add(String.format(Locale.ROOT, "'%s' (%s, per_layer cos %s, %.0f%%: %s)", c.layer(),
-                            c.op(), cos5(c.cos()), 100 * c.share(), c.cause()));
+                    named.add(String.format(
+                            Locale.ROOT,
+                            "'%s' (%s, per_layer cos %s, %.0f%%: %s)",
+                            c.layer(),
+                            c.op(),
+                            cos5(c.cos()),
+                            100 * c.share(),
+                            c.cause()));
                 }
-                text = String.format(Locale.ROOT, "%s; %s of the error the layers make by themselves: %s.", head,
-                        culprits.size() == 1 ? "one layer makes " + pct(f.culpritShare())
-                                : culprits.size() + " layers make " + pct(f.culpritShare()), String.join(", ", named));
+                text = String.format(
+                        Locale.ROOT,
+                        "%s; %s of the error the layers make by themselves: %s.",
+                        head,
+                        culprits.size() == 1
+                                ? "one layer makes " + pct(f.culpritShare())
+                                : culprits.size() + " layers make " + pct(f.culpritShare()),
+                        String.join(", ", named));
                 List<String> fixes = new ArrayList<>();
                 for (Report.Culprit c : culprits) {
                     if (!fixes.contains(c.fix())) {
@@ -196,19 +225,37 @@ final class ModelVerdicts {
                 Report.Layer w = f.worst();
                 double amp = f.amplification();
                 double vsWorst = out.entire().relEuc() / ownError(w);
-                text = String.format(Locale.ROOT, "%s; no single layer is to blame: every layer's own error is small"
-                        + " (the largest, '%s', per_layer cos %s, relative error %.3g), but %s: the output's"
-                        + " relative error %.3g is %.1fx what all %d layers' own errors add up to (%.3g) and %.0fx the"
-                        + " largest.", head, w.name(), cos5(w.perLayer().cos()), ownError(w),
+                text = String.format(
+                        Locale.ROOT,
+                        "%s; no single layer is to blame: every layer's own error is small"
+                                + " (the largest, '%s', per_layer cos %s, relative error %.3g), but %s: the output's"
+                                + " relative error %.3g is %.1fx what all %d layers' own errors add up to (%.3g) and %.0fx the"
+                                + " largest.",
+                        head,
+                        w.name(),
+                        cos5(w.perLayer().cos()),
+                        ownError(w),
                         amp > AMPLIFIES ? "the network amplifies them" : "they add up over the network",
-                        out.entire().relEuc(), amp, f.layerCount(), f.layersRelErr(), vsWorst);
+                        out.entire().relEuc(),
+                        amp,
+                        f.layerCount(),
+                        f.layersRelErr(),
+                        vsWorst);
                 if (!f.culprits().isEmpty()) {
                     // Hot spots may still be worth fixing; they just do not explain the output.
                     boolean one = f.culprits().size() == 1;
-                    text += String.format(Locale.ROOT, " %s whose own error stands out (%s) make%s only %s of the"
-                            + " layers' own error: worth fixing, but %s not explain the output.",
-                            one ? "The one layer" : "The layers", String.join(", ", f.culprits().stream()
-                            .map(c -> "'" + c.layer().name() + "'").toList()), one ? "s" : "", pct(f.culpritShare()),
+                    text += String.format(
+                            Locale.ROOT,
+                            " %s whose own error stands out (%s) make%s only %s of the"
+                                    + " layers' own error: worth fixing, but %s not explain the output.",
+                            one ? "The one layer" : "The layers",
+                            String.join(
+                                    ", ",
+                                    f.culprits().stream()
+                                            .map(c -> "'" + c.layer().name() + "'")
+                                            .toList()),
+                            one ? "s" : "",
+                            pct(f.culpritShare()),
                             one ? "it does" : "they do");
                 }
                 fix = spreadFix(settings);
@@ -220,25 +267,54 @@ final class ModelVerdicts {
         }
         List<Report.Culprit> named = FEW_LAYERS.equals(modelCase) ? culprits : List.of();
         Report.Layer w = f.worst();
-        return new Report.ModelVerdict(modelCase, out.name(), out.entire().cos(), out.entire().relEuc(),
-                finite(f.layersRelErr()), finite(f.amplification()), w == null ? null : w.name(),
-                w == null ? null : w.perLayer().cos(), w == null ? null : finite(ownError(w)), named,
-                INPUT.equals(modelCase) ? input : null, check, text, fix);
+        return new Report.ModelVerdict(
+                modelCase,
+                out.name(),
+                out.entire().cos(),
+                out.entire().relEuc(),
+                finite(f.layersRelErr()),
+                finite(f.amplification()),
+                w == null ? null : w.name(),
+                w == null ? null : w.perLayer().cos(),
+                w == null ? null : finite(ownError(w)),
+                named,
+                INPUT.equals(modelCase) ? input : null,
+                check,
+                text,
+                fix);
     }
 
     /** The model's part of the one-sentence verdict, or null when its case is {@code ok}. */
     static String sentence(Report.ModelVerdict v, double warnCos, double wrongCos) {
-        String head = String.format(Locale.ROOT, "the quantized model is %s at its output '%s' (entire cos %s)",
-                v.outputCos() < wrongCos ? "wrong" : "off", v.output(), cos5(v.outputCos()));
+        String head = String.format(
+                Locale.ROOT,
+                "the quantized model is %s at its output '%s' (entire cos %s)",
+                v.outputCos() < wrongCos ? "wrong" : "off",
+                v.output(),
+                cos5(v.outputCos()));
         return switch (v.modelCase()) {
-            case INPUT -> (v.outputCos() < warnCos ? head + ", and the input" : "the input") + " does not look like"
-                    + " the calibration data" + (v.input().likely() != null ? " (likely " + v.input().likely() + ")" : "");
-            case FEW_LAYERS -> head + ": " + (v.layers().size() == 1 ? "one layer makes " : v.layers().size()
-                    + " layers make ") + "most of the error (" + String.join(", ", v.layers().stream()
-                    .map(c -> "'" + c.layer() + "'").toList()) + ")";
-            case SPREAD -> head + String.format(Locale.ROOT, ": the loss is spread over the network%s, no single"
-                    + " layer is to blame", v.amplification() != null && v.amplification() > AMPLIFIES
-                    ? String.format(Locale.ROOT, " and amplified %.1fx", v.amplification()) : "");
+            case INPUT ->
+                (v.outputCos() < warnCos ? head + ", and the input" : "the input") + " does not look like"
+                        + " the calibration data"
+                        + (v.input().likely() != null ? " (likely " + v.input().likely() + ")" : "");
+            case FEW_LAYERS ->
+                head + ": "
+                        + (v.layers().size() == 1
+                                ? "one layer makes "
+                                : v.layers().size() + " layers make ") + "most of the error ("
+                        + String.join(
+                                ", ",
+                                v.layers().stream()
+                                        .map(c -> "'" + c.layer() + "'")
+                                        .toList()) + ")";
+            case SPREAD ->
+                head
+                        + String.format(
+                                Locale.ROOT,
+                                ": the loss is spread over the network%s, no single" + " layer is to blame",
+                                v.amplification() != null && v.amplification() > AMPLIFIES
+                                        ? String.format(Locale.ROOT, " and amplified %.1fx", v.amplification())
+                                        : "");
             default -> null;
         };
     }
@@ -247,15 +323,23 @@ final class ModelVerdicts {
         Report.Layer out = f.output();
         double cos = out.entire().cos();
         if (cos < wrongCos) {
-            return String.format(Locale.ROOT, "the quantized model is wrong at its output '%s': entire cos %s, below"
-                    + " --wrong-cos %s", out.name(), cos5(cos), trim(wrongCos));
+            return String.format(
+                    Locale.ROOT,
+                    "the quantized model is wrong at its output '%s': entire cos %s, below" + " --wrong-cos %s",
+                    out.name(),
+                    cos5(cos),
+                    trim(wrongCos));
         }
         if (cos < warnCos) {
-            return String.format(Locale.ROOT, "the quantized model is off at its output '%s': entire cos %s, below"
-                    + " --warn-cos %s", out.name(), cos5(cos), trim(warnCos));
+            return String.format(
+                    Locale.ROOT,
+                    "the quantized model is off at its output '%s': entire cos %s, below" + " --warn-cos %s",
+                    out.name(),
+                    cos5(cos),
+                    trim(warnCos));
         }
-        return String.format(Locale.ROOT, "the quantized model keeps its output '%s' at entire cos %s", out.name(),
-                cos5(cos));
+        return String.format(
+                Locale.ROOT, "the quantized model keeps its output '%s' at entire cos %s", out.name(), cos5(cos));
     }
 
     /** What more precision for the whole network means for the run's own settings. */

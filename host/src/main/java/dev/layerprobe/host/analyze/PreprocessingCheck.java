@@ -3,6 +3,10 @@ package dev.layerprobe.host.analyze;
 import dev.layerprobe.agent.AgentSetupException;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.tensor.Channels;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentEndpoint;
 import dev.layerprobe.host.client.AgentException;
@@ -19,7 +23,6 @@ import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
@@ -27,9 +30,6 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.quant.Calibration;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -61,13 +61,20 @@ public final class PreprocessingCheck {
     public static final double MATCH_COS = 0.99;
 
     /** What to check: the model, the image (or tensor) and how the user preprocesses it. */
-    public record Options(Path model, Path input, Path deviceInput, AgentEndpoint device, Path profile, InputSpec spec,
-            Map<String, int[]> inputShapes, int[] size, boolean floatUpload) {
-    }
+    public record Options(
+            Path model,
+            Path input,
+            Path deviceInput,
+            AgentEndpoint device,
+            Path profile,
+            InputSpec spec,
+            Map<String, int[]> inputShapes,
+            int[] size,
+            boolean floatUpload) {}
 
     /** One candidate preprocessing and how well the host's first layer on it matches the device's. */
-    public record Candidate(String label, boolean swapChannels, boolean nhwc, boolean pixels255, boolean noMeanStd,
-            double cos) {
+    public record Candidate(
+            String label, boolean swapChannels, boolean nhwc, boolean pixels255, boolean noMeanStd, double cos) {
         public boolean asGiven() {
             return !swapChannels && !nhwc && !pixels255 && !noMeanStd;
         }
@@ -108,8 +115,10 @@ public final class PreprocessingCheck {
         DeviceProfile localProfile = o.profile() == null ? DeviceProfile.DEFAULT : DeviceProfile.load(o.profile());
         NpuProgram floatProgram = Simulator.compile(model, CompileOptions.DEFAULT);
         if (floatProgram.inputs().size() != 1) {
-            throw new SimulatorException(SimulatorException.Code.BAD_INPUT, "the model has "
-                    + floatProgram.inputs().size() + " inputs; check-input supports single-input models");
+            throw new SimulatorException(
+                    SimulatorException.Code.BAD_INPUT,
+                    "the model has " + floatProgram.inputs().size()
+                            + " inputs; check-input supports single-input models");
         }
         ValueInfo in = floatProgram.inputs().get(0);
         int[] wanted = InputShapes.resolve(in, o.inputShapes().get(in.name()), o.size());
@@ -125,7 +134,8 @@ public final class PreprocessingCheck {
             floatProgram = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(Map.of(in.name(), shape)));
         }
         // Raw RGB pixels 0..255, NCHW: from the image, or recovered from a tensor by undoing the spec.
-        Tensor raw = isTensorFile(o.input()) ? unapply(givenTensor, spec)
+        Tensor raw = isTensorFile(o.input())
+                ? unapply(givenTensor, spec)
                 : ImageLoader.load(o.input(), shape[2], shape[3], InputSpec.DEFAULT.withScale(1f));
         Tensor deviceFeed = o.deviceInput() == null ? givenTensor : InputLoader.load(o.deviceInput(), shape, spec);
 
@@ -137,8 +147,16 @@ public final class PreprocessingCheck {
         }
     }
 
-    private Result check(AgentClient client, ModelProto floatModel, NpuProgram floatProgram, String modelName,
-            ValueInfo in, InputSpec spec, Tensor raw, Tensor deviceFeed, DeviceProfile localProfile)
+    private Result check(
+            AgentClient client,
+            ModelProto floatModel,
+            NpuProgram floatProgram,
+            String modelName,
+            ValueInfo in,
+            InputSpec spec,
+            Tensor raw,
+            Tensor deviceFeed,
+            DeviceProfile localProfile)
             throws InputException, SimulatorException, AgentException, IOException {
         ModelProto deviceModel;
         String deviceModelName;
@@ -148,8 +166,8 @@ public final class PreprocessingCheck {
         } else {
             Quantizer quantizer = new Quantizer(out);
             QuantizationOptions q = QuantizationOptions.DEFAULT;
-            Calibration calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), List.of(o.input()),
-                    spec, q);
+            Calibration calibration =
+                    quantizer.calibrate(floatProgram, floatModel.toByteArray(), List.of(o.input()), spec, q);
             deviceModel = quantizer.quantize(floatProgram, calibration, q);
             deviceModelName = DeviceModel.stripOnnx(modelName) + ".qdq.onnx";
         }
@@ -176,8 +194,10 @@ public final class PreprocessingCheck {
         firstName = firstLayer[0];
         Layer hostLayer = floatProgram.layer(firstName).orElse(null);
         if (hostLayer == null) {
-            throw new SimulatorException(SimulatorException.Code.INVALID_MODEL, "the device's first layer '"
-                    + firstName + "' is not a layer of the float model; cannot compare preprocessing");
+            throw new SimulatorException(
+                    SimulatorException.Code.INVALID_MODEL,
+                    "the device's first layer '" + firstName
+                            + "' is not a layer of the float model; cannot compare preprocessing");
         }
         Tensor onDevice = first[0].real();
         QuantParams grid = first[0].isQuantized() ? first[0].codes().params() : null;
@@ -212,7 +232,12 @@ public final class PreprocessingCheck {
                             onHost = QTensor.quantize(onHost, grid).dequantize();
                         }
                         double cos = Metrics.compare(onHost, onDevice).cos();
-                        candidates.add(new Candidate(label(spec, swap, nhwc, p255, noNorm), swap, nhwc, p255, noNorm,
+                        candidates.add(new Candidate(
+                                label(spec, swap, nhwc, p255, noNorm),
+                                swap,
+                                nhwc,
+                                p255,
+                                noNorm,
                                 Double.isNaN(cos) ? -1 : cos));
                     }
                 }
@@ -225,10 +250,15 @@ public final class PreprocessingCheck {
     }
 
     private void print(Result r) {
-        out.println("device's first layer: " + r.layer() + " (" + r.op() + "), " + (o.floatUpload()
-                ? "float model" : "int8 QDQ model calibrated on the input") + "; preprocessing as given: " + describe(o.spec()));
-        out.println(String.format(Locale.ROOT, "  %-9s  %s", "cos", "candidate preprocessing (host float first layer"
-                + (o.floatUpload() ? ")" : ", on the device's output codes)")));
+        out.println("device's first layer: " + r.layer() + " (" + r.op() + "), "
+                + (o.floatUpload() ? "float model" : "int8 QDQ model calibrated on the input")
+                + "; preprocessing as given: " + describe(o.spec()));
+        out.println(String.format(
+                Locale.ROOT,
+                "  %-9s  %s",
+                "cos",
+                "candidate preprocessing (host float first layer"
+                        + (o.floatUpload() ? ")" : ", on the device's output codes)")));
         for (Candidate c : r.candidates()) {
             out.println(String.format(Locale.ROOT, "  %-9.5f  %s", c.cos(), c.label()));
         }
@@ -236,21 +266,35 @@ public final class PreprocessingCheck {
         Candidate given = r.asGiven();
         String verdict;
         if (best.cos() < MATCH_COS) {
-            verdict = String.format(Locale.ROOT, "no candidate preprocessing matches the device's first layer; the"
-                    + " closest is the input %s: cos %.5f; as given: cos %.5f", best.label(), best.cos(), given.cos());
+            verdict = String.format(
+                    Locale.ROOT,
+                    "no candidate preprocessing matches the device's first layer; the"
+                            + " closest is the input %s: cos %.5f; as given: cos %.5f",
+                    best.label(),
+                    best.cos(),
+                    given.cos());
         } else if (best.asGiven() || given.cos() >= best.cos() - 1e-4) {
-            verdict = String.format(Locale.ROOT, "the device's first layer matches golden run on the input as given:"
-                    + " cos %.5f; the preprocessing agrees", given.cos());
+            verdict = String.format(
+                    Locale.ROOT,
+                    "the device's first layer matches golden run on the input as given:"
+                            + " cos %.5f; the preprocessing agrees",
+                    given.cos());
         } else {
-            verdict = String.format(Locale.ROOT, "the device's first layer matches golden run on the input with %s:"
-                    + " cos %.5f; as given: cos %.5f", best.label(), best.cos(), given.cos());
+            verdict = String.format(
+                    Locale.ROOT,
+                    "the device's first layer matches golden run on the input with %s:"
+                            + " cos %.5f; as given: cos %.5f",
+                    best.label(),
+                    best.cos(),
+                    given.cos());
         }
         out.println();
         out.println("Verdict: " + verdict + ".");
         out.flush();
     }
 
-    private static Tensor hostFirstLayer(NpuProgram p, Layer layer, String input, Tensor feed) throws SimulatorException {
+    private static Tensor hostFirstLayer(NpuProgram p, Layer layer, String input, Tensor feed)
+            throws SimulatorException {
         if (layer.inputs().stream().allMatch(input::equals)) {
             return p.runLayer(layer.name(), Map.of(input, feed)).real();
         }
@@ -266,7 +310,7 @@ public final class PreprocessingCheck {
     static String label(InputSpec given, boolean swap, boolean nhwc, boolean p255, boolean noNorm) {
         List<String> parts = new ArrayList<>();
         if (swap) {
-            parts.add("channels swapped (" + (given.rgb2bgr() ? "RGB" : "BGR") + ")");  // mean/std move with them
+            parts.add("channels swapped (" + (given.rgb2bgr() ? "RGB" : "BGR") + ")"); // mean/std move with them
         }
         if (nhwc) {
             parts.add("NHWC layout (its NHWC data read as NCHW)");
@@ -282,8 +326,10 @@ public final class PreprocessingCheck {
 
     private static String describe(InputSpec s) {
         return (s.rgb2bgr() ? "BGR" : "RGB") + ", NCHW, " + (s.scale() == 1f ? "0..255" : "0..1")
-                + (isIdentity(s) ? "" : ", mean " + java.util.Arrays.toString(s.mean()) + " std "
-                + java.util.Arrays.toString(s.std()));
+                + (isIdentity(s)
+                        ? ""
+                        : ", mean " + java.util.Arrays.toString(s.mean()) + " std "
+                                + java.util.Arrays.toString(s.std()));
     }
 
     private static boolean isIdentity(InputSpec s) {

@@ -37,8 +37,14 @@ import java.util.Map;
  * @param input the first input's file name, as the check names it
  * @param dumps the first input's dumps ({@code golden/} and {@code simulator/}), the baseline
  */
-record QuickFixCheck(QuantizationOptions options, Calibration calibration, NpuProgram floatProgram,
-        DeviceProfile hostProfile, Map<String, Tensor> feed, String input, Path dumps) {
+record QuickFixCheck(
+        QuantizationOptions options,
+        Calibration calibration,
+        NpuProgram floatProgram,
+        DeviceProfile hostProfile,
+        Map<String, Tensor> feed,
+        String input,
+        Path dumps) {
 
     /**
      * The check of the fix for {@code modelCase}; null when the run did not calibrate here (a QDQ
@@ -63,21 +69,24 @@ record QuickFixCheck(QuantizationOptions options, Calibration calibration, NpuPr
                 if (q.precision() != LayerPrecision.INT8 && q.precision() != LayerPrecision.UINT8) {
                     return null;
                 }
-                QuantizationOptions wide = new QuantizationOptions(LayerPrecision.INT16, q.perChannel(), q.algorithm(),
-                        q.percentile(), null, null);
+                QuantizationOptions wide = new QuantizationOptions(
+                        LayerPrecision.INT16, q.perChannel(), q.algorithm(), q.percentile(), null, null);
                 config = Quantizer.config(wide);
                 calib = calibration.withOptions(Quantizer.calibrationOptions(wide));
                 what = "every layer in int16";
             } else if (ModelVerdicts.FEW_LAYERS.equals(modelCase)) {
                 if (!q.perChannel() && culprits.stream().anyMatch(c -> c.fix().equals("--per-channel"))) {
-                    config = Quantizer.config(new QuantizationOptions(q.precision(), true, q.algorithm(), q.percentile(),
-                            null, null)).withOverrides(overrides);
+                    config = Quantizer.config(new QuantizationOptions(
+                                    q.precision(), true, q.algorithm(), q.percentile(), null, null))
+                            .withOverrides(overrides);
                     what = "weights per output channel (--per-channel)";
                 } else {
                     List<String> promoted = new ArrayList<>();
                     for (Report.Culprit c : culprits) {
-                        LayerPrecision p = sim.layer(c.layer()).map(Layer::precision).orElse(q.precision());
-                        LayerPrecision up = p == LayerPrecision.INT8 || p == LayerPrecision.UINT8 ? LayerPrecision.INT16
+                        LayerPrecision p =
+                                sim.layer(c.layer()).map(Layer::precision).orElse(q.precision());
+                        LayerPrecision up = p == LayerPrecision.INT8 || p == LayerPrecision.UINT8
+                                ? LayerPrecision.INT16
                                 : LayerPrecision.FLOAT32;
                         overrides.put(c.layer(), up);
                         promoted.add("'" + c.layer() + "' in " + up.yamlName());
@@ -103,7 +112,8 @@ record QuickFixCheck(QuantizationOptions options, Calibration calibration, NpuPr
             }
             Tensor g = golden.readWhole(golden.layer(output));
             double cos = Metrics.compare(g, got[0]).cos();
-            double baseline = Metrics.compare(g, base.readWhole(base.layer(output))).cos();
+            double baseline =
+                    Metrics.compare(g, base.readWhole(base.layer(output))).cos();
             return new Report.QuickCheck(what, input, output, cos, baseline);
         } catch (Exception e) {
             return null;

@@ -21,16 +21,23 @@ import java.util.function.Function;
  * {@code report.html}). Stateless.
  */
 final class ReportFiles {
-    private ReportFiles() {
-    }
+    private ReportFiles() {}
 
     /** One report row per comparison, in execution order. */
     static List<Report.Layer> rows(List<LayerComparison> comparisons) {
         List<Report.Layer> layers = new ArrayList<>();
         for (LayerComparison c : comparisons) {
             Layer l = c.layer;
-            layers.add(new Report.Layer(l.name(), l.opLabel(), c.shape(), l.placement() == null ? null
-                    : l.placement().label(), c.entire(), c.perLayer(), c.simuErr(), c.goldenErr(), l.fusedNodes()));
+            layers.add(new Report.Layer(
+                    l.name(),
+                    l.opLabel(),
+                    c.shape(),
+                    l.placement() == null ? null : l.placement().label(),
+                    c.entire(),
+                    c.perLayer(),
+                    c.simuErr(),
+                    c.goldenErr(),
+                    l.fusedNodes()));
         }
         return layers;
     }
@@ -40,8 +47,12 @@ final class ReportFiles {
      *
      * @param last the column counted for a row (null: the row is not counted)
      */
-    static Report.Summary summary(List<Report.Layer> layers, Function<Report.Layer, MetricResult> last, double warnCos,
-            double wrongCos, String verdict) {
+    static Report.Summary summary(
+            List<Report.Layer> layers,
+            Function<Report.Layer, MetricResult> last,
+            double warnCos,
+            double wrongCos,
+            String verdict) {
         int warnings = 0;
         int wrong = 0;
         for (Report.Layer l : layers) {
@@ -75,8 +86,10 @@ final class ReportFiles {
         for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
             if (Files.exists(p)) {
                 if (!Files.isDirectory(p)) {
-                    throw new InputException("--report " + dir + ": " + (p.equals(dir.toAbsolutePath())
-                            ? "it exists and is not a folder" : p + " exists and is not a folder")
+                    throw new InputException("--report " + dir + ": "
+                            + (p.equals(dir.toAbsolutePath())
+                                    ? "it exists and is not a folder"
+                                    : p + " exists and is not a folder")
                             + "; give a folder (new or existing)");
                 }
                 break;

@@ -21,8 +21,7 @@ import java.util.stream.Collectors;
 final class RuntimeLocalizer {
     private static final double FLOAT_COS = 0.99999;
 
-    private RuntimeLocalizer() {
-    }
+    private RuntimeLocalizer() {}
 
     static boolean matches(MetricResult simuErr) {
         if (simuErr == null) {
@@ -36,8 +35,7 @@ final class RuntimeLocalizer {
 
     /** The root cause, or null when the device matches the simulator everywhere. */
     static Report.RuntimeFault locate(List<LayerComparison> rows) {
-        return locate(rows, LayerComparison::simuErr, RuntimeLocalizer::matches,
-                (r, s) -> evidence(r.layer, s));
+        return locate(rows, LayerComparison::simuErr, RuntimeLocalizer::matches, (r, s) -> evidence(r.layer, s));
     }
 
     /**
@@ -46,8 +44,11 @@ final class RuntimeLocalizer {
      *
      * @param evidence the sentence for the found row and its column's metrics
      */
-    static Report.RuntimeFault locate(List<LayerComparison> rows, Function<LayerComparison, MetricResult> column,
-            Predicate<MetricResult> matches, BiFunction<LayerComparison, MetricResult, String> evidence) {
+    static Report.RuntimeFault locate(
+            List<LayerComparison> rows,
+            Function<LayerComparison, MetricResult> column,
+            Predicate<MetricResult> matches,
+            BiFunction<LayerComparison, MetricResult, String> evidence) {
         Map<String, LayerComparison> byOutput = new HashMap<>();
         for (LayerComparison r : rows) {
             for (String o : r.layer.outputs()) {
@@ -78,18 +79,25 @@ final class RuntimeLocalizer {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "simu_err cos %.5f", s.cos()));
         if (s.hasCodes()) {
-            b.append(String.format(Locale.ROOT, ", %.1f%% of codes differ (up to %d LSB)",
-                    100 * (1 - s.bitExact()), s.maxLsb()));
+            b.append(String.format(
+                    Locale.ROOT, ", %.1f%% of codes differ (up to %d LSB)", 100 * (1 - s.bitExact()), s.maxLsb()));
         } else {
             b.append(String.format(Locale.ROOT, ", max |diff| %.4g", s.maxAbs()));
         }
         b.append(", while ");
-        b.append(layer.inputs().isEmpty() ? "it has no inputs"
-                : layer.inputs().size() == 1 ? "its input matches the simulator exactly"
-                : "all its inputs match the simulator exactly");
+        b.append(
+                layer.inputs().isEmpty()
+                        ? "it has no inputs"
+                        : layer.inputs().size() == 1
+                                ? "its input matches the simulator exactly"
+                                : "all its inputs match the simulator exactly");
         if (!layer.attributes().isEmpty()) {
-            b.append("; ").append(layer.opLabel()).append(' ').append(layer.attributes().entrySet().stream()
-                    .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+            b.append("; ")
+                    .append(layer.opLabel())
+                    .append(' ')
+                    .append(layer.attributes().entrySet().stream()
+                            .map(e -> e.getKey() + "=" + e.getValue())
+                            .collect(Collectors.joining(" ")));
         }
         return b.toString();
     }

@@ -1,14 +1,14 @@
 package dev.layerprobe.host.analyze;
 
-import dev.layerprobe.host.client.LayerSink;
-import dev.layerprobe.host.client.WireTensors;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.dump.DumpManifest;
 import dev.layerprobe.dump.DumpValues;
 import dev.layerprobe.dump.DumpWriter;
+import dev.layerprobe.host.client.LayerSink;
+import dev.layerprobe.host.client.WireTensors;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.LayerHeader;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QuantParams;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
@@ -42,7 +42,11 @@ final class StreamingComparison implements LayerSink {
      * @param runtimeDump where the device's layers are written, or null
      * @param chunks the comparison routine (and its buffers), not used by anyone else meanwhile
      */
-    StreamingComparison(Map<String, LayerComparison> byName, DumpValues sim, DumpValues golden, DumpWriter runtimeDump,
+    StreamingComparison(
+            Map<String, LayerComparison> byName,
+            DumpValues sim,
+            DumpValues golden,
+            DumpWriter runtimeDump,
             ChunkedComparison chunks) {
         this.byName = byName;
         this.sim = sim;
@@ -56,12 +60,16 @@ final class StreamingComparison implements LayerSink {
         try {
             type = WireTensors.dtype(h.getDtype());
             shape = WireTensors.shape(h);
-            quant = h.getDtype() == DataType.FLOAT32 || h.getDtype() == DataType.FLOAT16 ? null
+            quant = h.getDtype() == DataType.FLOAT32 || h.getDtype() == DataType.FLOAT16
+                    ? null
                     : WireTensors.quantParams(h.getDtype(), h.hasQuant() ? h.getQuant() : null);
         } catch (IllegalArgumentException e) {
             throw new IOException(h.getName() + ": " + e.getMessage(), e);
         }
-        if (type != DType.FLOAT32 && type != DType.INT8 && type != DType.UINT8 && type != DType.INT16
+        if (type != DType.FLOAT32
+                && type != DType.INT8
+                && type != DType.UINT8
+                && type != DType.INT16
                 && type != DType.INT32) {
             throw new IOException("layer '" + h.getName() + "' arrived as " + h.getDtype()
                     + ", expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
@@ -87,8 +95,12 @@ final class StreamingComparison implements LayerSink {
 
     /** As {@link QuantParams#sameMapping}, except that the axis of per-tensor parameters is moot (a dump does not keep it). */
     private static boolean sameMapping(QuantParams a, QuantParams b) {
-        return a != null && b != null && a.type() == b.type() && java.util.Arrays.equals(a.scale(), b.scale())
-                && java.util.Arrays.equals(a.zeroPoint(), b.zeroPoint()) && (a.isPerTensor() || a.axis() == b.axis());
+        return a != null
+                && b != null
+                && a.type() == b.type()
+                && java.util.Arrays.equals(a.scale(), b.scale())
+                && java.util.Arrays.equals(a.zeroPoint(), b.zeroPoint())
+                && (a.isPerTensor() || a.axis() == b.axis());
     }
 
     @Override
@@ -97,7 +109,7 @@ final class StreamingComparison implements LayerSink {
             runtimeDump.write(data);
         }
         if (current == null) {
-            return;   // a layer the host simulator does not have: nothing to compare it with
+            return; // a layer the host simulator does not have: nothing to compare it with
         }
         int eb = type.bytes();
         if (offset % eb != 0 || data.length % eb != 0) {

@@ -10,8 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -21,13 +21,18 @@ import picocli.CommandLine.Spec;
  * RKNN-Toolkit2 snapshot folder, its golden, simulator and runtime sides compared as {@code analyze}
  * compares its three runs.
  */
-@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Compare two per-layer dump folders (LayerProbe, .npy, RKNN snapshot or runtime, TIDL traces,"
-                + " Vitis AI), mapping their layer names onto each other or onto the model, and say where B departs"
-                + " from A.",
-                "With one folder, an RKNN-Toolkit2 accuracy_analysis snapshot: golden vs runtime, with the simulator"
-                + " side as a third column where it exists. RKNN's own error_analysis.txt, when beside the dumps, is"
-                + " shown next to LayerProbe's figures."})
+@Command(
+        name = "compare",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Compare two per-layer dump folders (LayerProbe, .npy, RKNN snapshot or runtime, TIDL traces,"
+                    + " Vitis AI), mapping their layer names onto each other or onto the model, and say where B departs"
+                    + " from A.",
+            "With one folder, an RKNN-Toolkit2 accuracy_analysis snapshot: golden vs runtime, with the simulator"
+                    + " side as a third column where it exists. RKNN's own error_analysis.txt, when beside the dumps, is"
+                    + " shown next to LayerProbe's figures."
+        })
 final class CompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -35,15 +40,23 @@ final class CompareCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "A", description = "the reference dump folder (e.g. golden or simulator)")
     Path a;
 
-    @Parameters(index = "1", paramLabel = "B", arity = "0..1",
-            description = "the dump folder compared with A (e.g. the device's); leave out when A is a whole RKNN snapshot")
+    @Parameters(
+            index = "1",
+            paramLabel = "B",
+            arity = "0..1",
+            description =
+                    "the dump folder compared with A (e.g. the device's); leave out when A is a whole RKNN snapshot")
     Path b;
 
-    @Option(names = "--model", paramLabel = "MODEL.onnx",
+    @Option(
+            names = "--model",
+            paramLabel = "MODEL.onnx",
             description = "the ONNX model (float or QDQ): its layers, op types and shapes to map the dumps onto")
     Path model;
 
-    @Option(names = "--map", paramLabel = "MAP.yaml",
+    @Option(
+            names = "--map",
+            paramLabel = "MAP.yaml",
             description = "dump layer names to ONNX names, and scales of raw fixed-point files")
     Path map;
 
@@ -62,12 +75,17 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--fix-pos", paramLabel = "N", description = "Vitis AI fix position for layers without one")
     Integer fixPos;
 
-    @Option(names = "--vendor-report", paramLabel = "FILE",
+    @Option(
+            names = "--vendor-report",
+            paramLabel = "FILE",
             description = "RKNN-Toolkit2's error_analysis.txt to show beside LayerProbe's figures (default: the one at"
                     + " the root of the snapshot the dumps belong to, if any)")
     Path vendorReport;
 
-    @Option(names = "--report", paramLabel = "DIR", defaultValue = "layerprobe-compare",
+    @Option(
+            names = "--report",
+            paramLabel = "DIR",
+            defaultValue = "layerprobe-compare",
             description = "where report.json, report.csv and report.html go (default: ${DEFAULT-VALUE})")
     Path report;
 
@@ -104,14 +122,29 @@ final class CompareCommand implements Callable<Integer> {
             Path sim = a.resolve("simulator");
             Path runtime = a.resolve("runtime");
             if (!Files.isDirectory(golden) || !(Files.isDirectory(runtime) || Files.isDirectory(sim))) {
-                throw new UsageException("the RKNN snapshot " + a + " needs golden/ and runtime/ or simulator/ to compare");
+                throw new UsageException(
+                        "the RKNN snapshot " + a + " needs golden/ and runtime/ or simulator/ to compare");
             }
             refDir = golden;
             otherDir = Files.isDirectory(runtime) ? runtime : sim;
             simulator = Files.isDirectory(runtime) && Files.isDirectory(sim) ? sim : null;
         }
-        CompareOptions o = new CompareOptions(refDir, otherDir, layoutA, layoutB, model, map, scale, zeroPoint, fixPos,
-                report, thresholds.warnCos, thresholds.wrongCos, thresholds.atol, thresholds.rtol, simulator,
+        CompareOptions o = new CompareOptions(
+                refDir,
+                otherDir,
+                layoutA,
+                layoutB,
+                model,
+                map,
+                scale,
+                zeroPoint,
+                fixPos,
+                report,
+                thresholds.warnCos,
+                thresholds.wrongCos,
+                thresholds.atol,
+                thresholds.rtol,
+                simulator,
                 vendorReport);
         new DumpComparison(o, spec.commandLine().getOut()).run();
         return 0;

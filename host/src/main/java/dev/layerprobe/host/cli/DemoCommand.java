@@ -24,9 +24,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code layerprobe demo}: the whole path on a model built in code, with no file from outside the
@@ -34,7 +34,9 @@ import picocli.CommandLine.Model.CommandSpec;
  * emulated device, whose profile computes the first PixelShuffle (DepthToSpace) in the wrong mode,
  * as the DPU compiler did to the MobilePose deployment; the analysis must point at that layer.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
         description = "Run the analysis end to end on a built-in MobilePose-like model and an emulated device"
                 + " with a PixelShuffle (DepthToSpace) fault.")
 final class DemoCommand implements Callable<Integer> {
@@ -43,7 +45,10 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--report", paramLabel = "DIR", defaultValue = "layerprobe-demo",
+    @Option(
+            names = "--report",
+            paramLabel = "DIR",
+            defaultValue = "layerprobe-demo",
             description = "where the model, profile, report and dumps go (default: ${DEFAULT-VALUE})")
     Path report;
 
@@ -51,8 +56,9 @@ final class DemoCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws InputException, LayerProbeException, GoldenException, AgentException, AgentSetupException,
-            IOException {
+    public Integer call()
+            throws InputException, LayerProbeException, GoldenException, AgentException, AgentSetupException,
+                    IOException {
         PrintWriter out = spec.commandLine().getOut();
         Files.createDirectories(report);
         Path model = report.resolve("demo_pose.onnx");
@@ -61,20 +67,34 @@ final class DemoCommand implements Callable<Integer> {
         List<Path> files = extractImages(images);
 
         NpuProgram plan = Simulator.compile(model, CompileOptions.DEFAULT);
-        Layer target = plan.layers().stream().filter(l -> l.op().equals("DepthToSpace")).findFirst()
+        Layer target = plan.layers().stream()
+                .filter(l -> l.op().equals("DepthToSpace"))
+                .findFirst()
                 .orElseThrow(() -> new IllegalStateException("the demo model has no DepthToSpace layer"));
         Path profile = report.resolve("demo_profile.yaml");
-        Files.writeString(profile, "# An emulated NPU whose compiler lowers this PixelShuffle with the wrong channel order\n"
-                + "name: demo-npu\n"
-                + "faults:\n"
-                + "  - kind: depth_to_space_mode_swap\n"
-                + "    layer: " + target.name() + "\n");
+        Files.writeString(
+                profile,
+                "# An emulated NPU whose compiler lowers this PixelShuffle with the wrong channel order\n"
+                        + "name: demo-npu\n"
+                        + "faults:\n"
+                        + "  - kind: depth_to_space_mode_swap\n"
+                        + "    layer: " + target.name() + "\n");
         out.println("LayerProbe demo: model " + model + " (" + plan.layers().size() + " layers), device profile "
                 + profile + " (depth_to_space_mode_swap on layer '" + target.name() + "')");
         out.flush();
 
-        AnalysisOptions o = new AnalysisOptions(model, List.of(files.get(0)), images, null, profile, report,
-                InputSpec.IMAGENET, 0.99, 0.98, 1e-5, 1e-3);
+        AnalysisOptions o = new AnalysisOptions(
+                model,
+                List.of(files.get(0)),
+                images,
+                null,
+                profile,
+                report,
+                InputSpec.IMAGENET,
+                0.99,
+                0.98,
+                1e-5,
+                1e-3);
         Report r = new Analysis(o, out).run();
         Report.RuntimeFault f = r.rootCause().runtime();
         out.println();

@@ -9,19 +9,27 @@ import picocli.CommandLine.Option;
  * (with its token and TLS CA), or an emulated one started in this process.
  */
 final class DeviceOptions {
-    @Option(names = "--device", paramLabel = "HOST:PORT",
+    @Option(
+            names = "--device",
+            paramLabel = "HOST:PORT",
             description = "a running agent (default: an emulated device started in this process)")
     String device;
 
-    @Option(names = "--token-file", paramLabel = "FILE",
+    @Option(
+            names = "--token-file",
+            paramLabel = "FILE",
             description = "bearer token for the agent (one line, file mode 600), as the agent's --token-file")
     Path tokenFile;
 
-    @Option(names = "--tls-ca", paramLabel = "CA.pem",
+    @Option(
+            names = "--tls-ca",
+            paramLabel = "CA.pem",
             description = "connect with TLS, trusting this PEM certificate (the agent's, or its CA's)")
     Path tlsCa;
 
-    @Option(names = "--profile", paramLabel = "P.yaml",
+    @Option(
+            names = "--profile",
+            paramLabel = "P.yaml",
             description = "device profile for the emulated device: numerics and faults")
     Path profile;
 

@@ -1,12 +1,12 @@
 package dev.layerprobe.host.cli;
 
 import dev.layerprobe.agent.AgentSetupException;
+import dev.layerprobe.core.ExitCode;
+import dev.layerprobe.core.OneLine;
 import dev.layerprobe.dump.DumpFormatException;
 import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
-import dev.layerprobe.core.ExitCode;
-import dev.layerprobe.core.OneLine;
 import java.io.UncheckedIOException;
 import picocli.CommandLine;
 
@@ -42,13 +42,16 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
     }
 
     static int code(Throwable t) {
-        if (t instanceof InputException || t instanceof UsageException || t instanceof AgentSetupException
+        if (t instanceof InputException
+                || t instanceof UsageException
+                || t instanceof AgentSetupException
                 || t instanceof DumpFormatException) {
             return BAD_INPUT;
         }
         if (t instanceof AgentException a) {
             return a.code() == AgentException.Code.BAD_ADDRESS || a.code() == AgentException.Code.BAD_CREDENTIALS
-                    ? BAD_INPUT : DEVICE;
+                    ? BAD_INPUT
+                    : DEVICE;
         }
         if (t instanceof GoldenException) {
             return REFERENCE;

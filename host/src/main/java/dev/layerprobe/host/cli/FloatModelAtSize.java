@@ -26,7 +26,8 @@ import java.util.Map;
  * @param shape        the concrete input shape
  * @param files        the calibration files, sorted
  */
-record FloatModelAtSize(ModelProto floatModel, NpuProgram floatProgram, ValueInfo input, int[] shape, List<Path> files) {
+record FloatModelAtSize(
+        ModelProto floatModel, NpuProgram floatProgram, ValueInfo input, int[] shape, List<Path> files) {
 
     static FloatModelAtSize load(Path model, Path calibDir, InputOptions input, String command)
             throws UsageException, InputException, SimulatorException {

@@ -18,7 +18,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code layerprobe info}: what a device's agent says about itself ({@code GetInfo}). */
-@Command(name = "info", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "info",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = "Print what the device's agent reports: device, backend, capabilities, profile, active"
                 + " faults, model size limit and versions.")
 final class InfoCommand implements Callable<Integer> {
@@ -35,7 +38,9 @@ final class InfoCommand implements Callable<Integer> {
         String where;
         try (EmbeddedDevice device = EmbeddedDevice.connect(target.endpoint(), profile)) {
             info = device.client().info();
-            where = target.device == null ? "embedded emulated device" : device.client().target();
+            where = target.device == null
+                    ? "embedded emulated device"
+                    : device.client().target();
         }
         print(info, where, spec.commandLine().getOut());
         return 0;
@@ -47,11 +52,18 @@ final class InfoCommand implements Callable<Integer> {
         out.println("backend       " + info.getBackend());
         out.println("profile       " + (info.getProfile().isEmpty() ? "-" : info.getProfile()));
         out.println("capabilities  " + String.join(", ", info.getCapabilitiesList()));
-        out.println("faults        " + (info.getFaultsCount() == 0 ? "none" : info.getFaultsList().stream()
-                .map(InfoCommand::describe).collect(Collectors.joining(", "))));
+        out.println("faults        "
+                + (info.getFaultsCount() == 0
+                        ? "none"
+                        : info.getFaultsList().stream()
+                                .map(InfoCommand::describe)
+                                .collect(Collectors.joining(", "))));
         out.println("max model     " + (info.getMaxModelBytes() >> 20) + " MiB");
-        out.println("versions      " + new TreeMap<>(info.getVersionsMap()).entrySet().stream()
-                .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", ")));
+        out.println("versions      "
+                + new TreeMap<>(info.getVersionsMap())
+                        .entrySet().stream()
+                                .map(e -> e.getKey() + " " + e.getValue())
+                                .collect(Collectors.joining(", ")));
         out.flush();
     }
 

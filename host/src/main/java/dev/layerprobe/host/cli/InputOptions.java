@@ -18,11 +18,15 @@ final class InputOptions {
     @Option(names = "--rgb2bgr", description = "feed channels in BGR order")
     boolean rgb2bgr;
 
-    @Option(names = "--input-shape", paramLabel = "NAME=DIMS",
+    @Option(
+            names = "--input-shape",
+            paramLabel = "NAME=DIMS",
             description = "concrete shape of a dynamic input, e.g. input=1x3x640x640; repeatable")
     List<String> inputShape;
 
-    @Option(names = "--size", paramLabel = "WxH",
+    @Option(
+            names = "--size",
+            paramLabel = "WxH",
             description = "resize images to this size (for models with dynamic height and width)")
     String size;
 

@@ -1,19 +1,33 @@
 package dev.layerprobe.host.cli;
 
-import dev.layerprobe.core.io.Terminal;
 import dev.layerprobe.agent.NettyDefaults;
+import dev.layerprobe.core.io.Terminal;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code layerprobe} command: subcommands for analysis, the device agent and the demo. */
-@Command(name = "layerprobe", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+@Command(
+        name = "layerprobe",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
         description = "Finds where a quantized network departs from its float model: in preprocessing, "
                 + "quantization, or the device's runtime, layer by layer.",
-        subcommands = {AnalyzeCommand.class, CompareCommand.class, CheckInputCommand.class, QuantizeCommand.class, ProposeHybridCommand.class,
-                PlanCommand.class, OpsCommand.class, DemoCommand.class, AgentCommand.class, InfoCommand.class,
-                RunsCommand.class, PullCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {
+            AnalyzeCommand.class,
+            CompareCommand.class,
+            CheckInputCommand.class,
+            QuantizeCommand.class,
+            ProposeHybridCommand.class,
+            PlanCommand.class,
+            OpsCommand.class,
+            DemoCommand.class,
+            AgentCommand.class,
+            InfoCommand.class,
+            RunsCommand.class,
+            PullCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class LayerProbeCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

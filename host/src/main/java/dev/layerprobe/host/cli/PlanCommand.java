@@ -1,6 +1,7 @@
 package dev.layerprobe.host.cli;
 
 import dev.layerprobe.core.LayerProbeException;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputShapes;
 import dev.layerprobe.simulator.CompileOptions;
@@ -11,7 +12,6 @@ import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -20,17 +20,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code layerprobe plan}: the NPU program the simulator compiles from a model: its layers in
  * execution order, the op (with fused activations), the ONNX nodes each layer covers, output
  * shapes, and where each layer runs (npu or cpu) once quantized.
  */
-@Command(name = "plan", mixinStandardHelpOptions = true,
+@Command(
+        name = "plan",
+        mixinStandardHelpOptions = true,
         description = "Print the compiled NPU program: layers, op, fused ONNX nodes, shapes, placement (npu/cpu).")
 final class PlanCommand implements Callable<Integer> {
     @Spec
@@ -39,7 +41,9 @@ final class PlanCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "an ONNX model (float or QDQ)")
     Path model;
 
-    @Option(names = "--input-shape", paramLabel = "NAME=DIMS",
+    @Option(
+            names = "--input-shape",
+            paramLabel = "NAME=DIMS",
             description = "concrete shape of a dynamic input, e.g. input=1x3x640x640; repeatable")
     List<String> inputShape;
 
@@ -66,15 +70,27 @@ final class PlanCommand implements Callable<Integer> {
         }
         NpuProgram p = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(shapes));
         Map<String, int[]> outShapes = shapesByDryRun(p, shapes);
-        long npu = p.layers().stream().filter(l -> l.placement() == Placement.NPU).count();
-        out.printf("%s: %d layers (%d npu, %d cpu), %s, inputs %s%n", model.getFileName(), p.layers().size(), npu,
-                p.layers().size() - npu, p.isQuantized() ? "quantized (QDQ)" : "float",
+        long npu =
+                p.layers().stream().filter(l -> l.placement() == Placement.NPU).count();
+        out.printf(
+                "%s: %d layers (%d npu, %d cpu), %s, inputs %s%n",
+                model.getFileName(),
+                p.layers().size(),
+                npu,
+                p.layers().size() - npu,
+                p.isQuantized() ? "quantized (QDQ)" : "float",
                 describeInputs(shapes));
         out.printf("%4s  %-44s %-22s %-16s %-5s %s%n", "#", "layer", "op", "shape", "place", "covers ONNX nodes");
         for (Layer l : p.layers()) {
             int[] s = outShapes.get(l.name());
-            out.printf("%4d  %-44s %-22s %-16s %-5s %s%n", l.index(), ellipsize(l.name(), 44), ellipsize(l.opLabel(), 22),
-                    s == null ? "" : InputShapes.describe(s), l.placement().label(), String.join(", ", l.fusedNodes()));
+            out.printf(
+                    "%4d  %-44s %-22s %-16s %-5s %s%n",
+                    l.index(),
+                    ellipsize(l.name(), 44),
+                    ellipsize(l.opLabel(), 22),
+                    s == null ? "" : InputShapes.describe(s),
+                    l.placement().label(),
+                    String.join(", ", l.fusedNodes()));
         }
         out.flush();
         return 0;
@@ -95,7 +111,8 @@ final class PlanCommand implements Callable<Integer> {
 
     private static String describeInputs(Map<String, int[]> shapes) {
         StringBuilder b = new StringBuilder();
-        shapes.forEach((k, v) -> b.append(b.length() > 0 ? ", " : "").append(k).append(' ').append(InputShapes.describe(v)));
+        shapes.forEach((k, v) ->
+                b.append(b.length() > 0 ? ", " : "").append(k).append(' ').append(InputShapes.describe(v)));
         return b.toString();
     }
 

@@ -4,8 +4,7 @@ import dev.layerprobe.host.input.InputSpec;
 
 /** Turns the preprocessing options shared by commands into an {@link InputSpec}. */
 final class Preprocessing {
-    private Preprocessing() {
-    }
+    private Preprocessing() {}
 
     static InputSpec spec(float[] mean, float[] std, boolean rgb2bgr) throws UsageException {
         float[] m = mean == null ? new float[] {0f} : mean;

@@ -2,6 +2,7 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.io.AtomicFiles;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
@@ -14,7 +15,6 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.HybridSpec;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -36,7 +36,10 @@ import picocli.CommandLine.Spec;
  * or fp16) that brings the quantized model's final output to a cos target against ONNX Runtime's
  * float run; the search is {@link HybridSearch}'s.
  */
-@Command(name = "propose-hybrid", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "propose-hybrid",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = "Propose the few layers to run at a higher precision so the quantized model reaches a cos"
                 + " target; writes a hybrid YAML for quantize/analyze --hybrid.")
 final class ProposeHybridCommand implements Callable<Integer> {
@@ -49,23 +52,36 @@ final class ProposeHybridCommand implements Callable<Integer> {
     @Option(names = "--calib", required = true, paramLabel = "DIR", description = "calibration images or .npy files")
     Path calib;
 
-    @Option(names = "--target-cos", required = true, paramLabel = "COS",
+    @Option(
+            names = "--target-cos",
+            required = true,
+            paramLabel = "COS",
             description = "the final output's cos against ONNX Runtime (float) to reach, e.g. 0.99")
     double targetCos;
 
-    @Option(names = "--to", defaultValue = "int16", paramLabel = "TYPE",
+    @Option(
+            names = "--to",
+            defaultValue = "int16",
+            paramLabel = "TYPE",
             description = "precision of promoted layers: int16 or fp16 (default ${DEFAULT-VALUE})")
     LayerPrecision to;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "HYBRID.yaml",
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "HYBRID.yaml",
             description = "the proposed hybrid file (default: MODEL.hybrid.yaml next to the model)")
     Path output;
 
-    @Option(names = "--eval", defaultValue = "4", paramLabel = "N",
+    @Option(
+            names = "--eval",
+            defaultValue = "4",
+            paramLabel = "N",
             description = "calibration samples that score each step (${DEFAULT-VALUE})")
     int eval;
 
-    @Option(names = "--max-layers", paramLabel = "K",
+    @Option(
+            names = "--max-layers",
+            paramLabel = "K",
             description = "the most layers to promote (default: as many as it takes)")
     Integer maxLayers;
 
@@ -79,8 +95,7 @@ final class ProposeHybridCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws UsageException, InputException, LayerProbeException, GoldenException,
-            IOException {
+    public Integer call() throws UsageException, InputException, LayerProbeException, GoldenException, IOException {
         PrintWriter out = spec.commandLine().getOut();
         QuantizationOptions q = quant.toOptions();
         if (to != LayerPrecision.INT16 && to != LayerPrecision.FP16) {
@@ -112,34 +127,58 @@ final class ProposeHybridCommand implements Callable<Integer> {
             h.validate(floatProgram);
             start.putAll(h.layers());
         }
-        Calibration calibration = new Quantizer(out).calibrate(floatProgram, floatModel.toByteArray(), files,
-                input.spec(), q);
+        Calibration calibration =
+                new Quantizer(out).calibrate(floatProgram, floatModel.toByteArray(), files, input.spec(), q);
         List<Map<String, Tensor>> samples = new ArrayList<>();
         for (Path f : files.subList(0, Math.min(eval, files.size()))) {
             samples.add(Map.of(in.name(), InputLoader.load(f, shape, input.spec())));
         }
-        HybridSearch.Result r = new HybridSearch(out).run(floatProgram, calibration, floatModel,
-                model.getFileName().toString(), samples, q, start, to, targetCos, budget);
+        HybridSearch.Result r = new HybridSearch(out)
+                .run(
+                        floatProgram,
+                        calibration,
+                        floatModel,
+                        model.getFileName().toString(),
+                        samples,
+                        q,
+                        start,
+                        to,
+                        targetCos,
+                        budget);
 
         Path target = output != null ? output : defaultOutput(model);
         AtomicFiles.writeString(target, yaml(r.layers()));
         String where = r.layers().size() + " layer" + (r.layers().size() == 1 ? "" : "s") + " in " + to.yamlName();
         if (!start.isEmpty()) {
-            where = r.promoted() + " promoted to " + to.yamlName() + ", " + r.layers().size()
-                    + " in the hybrid file";
+            where = r.promoted() + " promoted to " + to.yamlName() + ", "
+                    + r.layers().size() + " in the hybrid file";
         }
         if (r.reached()) {
-            out.printf(Locale.ROOT, "target %s reached: cos %.6f (base %.6f) with %d layer%s promoted to %s%n",
-                    HybridSearch.format(targetCos), r.bestCos(), r.baseCos(), r.promoted(),
-                    r.promoted() == 1 ? "" : "s", to.yamlName());
+            out.printf(
+                    Locale.ROOT,
+                    "target %s reached: cos %.6f (base %.6f) with %d layer%s promoted to %s%n",
+                    HybridSearch.format(targetCos),
+                    r.bestCos(),
+                    r.baseCos(),
+                    r.promoted(),
+                    r.promoted() == 1 ? "" : "s",
+                    to.yamlName());
         } else {
-            String within = maxLayers == null ? "even with every candidate layer in " + to.yamlName()
+            String within = maxLayers == null
+                    ? "even with every candidate layer in " + to.yamlName()
                     : "with at most " + budget + " layer" + (budget == 1 ? "" : "s") + " in " + to.yamlName();
-            out.printf(Locale.ROOT, "target %s out of reach %s: best cos %.6f (base %.6f) with %s%n",
-                    HybridSearch.format(targetCos), within, r.bestCos(), r.baseCos(), where);
+            out.printf(
+                    Locale.ROOT,
+                    "target %s out of reach %s: best cos %.6f (base %.6f) with %s%n",
+                    HybridSearch.format(targetCos),
+                    within,
+                    r.bestCos(),
+                    r.baseCos(),
+                    where);
         }
-        out.printf("wrote %s; use it with: layerprobe quantize %s --calib %s --hybrid %s (and the same options)%n", target, model, calib,
-                target);
+        out.printf(
+                "wrote %s; use it with: layerprobe quantize %s --calib %s --hybrid %s (and the same options)%n",
+                target, model, calib, target);
         out.flush();
         return 0;
     }
@@ -152,8 +191,11 @@ final class ProposeHybridCommand implements Callable<Integer> {
         }
         b.append("layers:\n");
         for (Map.Entry<String, LayerPrecision> e : layers.entrySet()) {
-            b.append("  \"").append(e.getKey().replace("\\", "\\\\").replace("\"", "\\\"")).append("\": ")
-                    .append(e.getValue().yamlName()).append('\n');
+            b.append("  \"")
+                    .append(e.getKey().replace("\\", "\\\\").replace("\"", "\\\""))
+                    .append("\": ")
+                    .append(e.getValue().yamlName())
+                    .append('\n');
         }
         return b.toString();
     }

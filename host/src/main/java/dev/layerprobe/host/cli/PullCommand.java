@@ -12,12 +12,14 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code layerprobe pull}: a run the agent stored, as a dump directory; resumes an interrupted pull. */
-@Command(name = "pull", mixinStandardHelpOptions = true,
+@Command(
+        name = "pull",
+        mixinStandardHelpOptions = true,
         description = "Pull a run the agent has stored into a dump directory (manifest.json and one .npy per"
                 + " layer). Run it again after an interruption: complete layers are kept, a partial layer"
                 + " continues where it stopped, and every layer's sha256 is checked against the agent's.")
@@ -28,13 +30,24 @@ final class PullCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions target;
 
-    @Option(names = "--run", required = true, paramLabel = "ID", description = "the run id (layerprobe runs lists them)")
+    @Option(
+            names = "--run",
+            required = true,
+            paramLabel = "ID",
+            description = "the run id (layerprobe runs lists them)")
     String run;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "the dump directory")
+    @Option(
+            names = {"-o", "--output"},
+            required = true,
+            paramLabel = "DIR",
+            description = "the dump directory")
     Path output;
 
-    @Option(names = "--chunk-kb", paramLabel = "N", defaultValue = "0",
+    @Option(
+            names = "--chunk-kb",
+            paramLabel = "N",
+            defaultValue = "0",
             description = "KiB per message to ask for (default: the agent's choice)")
     int chunkKb;
 
@@ -47,7 +60,8 @@ final class PullCommand implements Callable<Integer> {
             throw new UsageException("pull needs --device HOST:PORT, the agent that stored the run");
         }
         if (target.profile != null) {
-            throw new UsageException("--profile configures an emulated device; pull reads a running agent's stored runs");
+            throw new UsageException(
+                    "--profile configures an emulated device; pull reads a running agent's stored runs");
         }
         if (run == null || run.isBlank()) {
             throw new UsageException("--run needs a run id; layerprobe runs --device HOST:PORT lists them");
@@ -64,10 +78,18 @@ final class PullCommand implements Callable<Integer> {
                 r = new RunPull(client, chunkKb << 10).pull(run, output, progress::stepBy);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            out.println(String.format(Locale.ROOT, "pulled run %s: %d layers (%d already there, %d resumed), %.1f MiB"
-                    + " received in %.2f s (%.0f MiB/s) into %s; every layer's sha256 matches the agent's", run,
-                    r.layers(), r.kept(), r.resumed(), r.bytesReceived() / 1048576.0, seconds,
-                    r.bytesReceived() / 1048576.0 / Math.max(seconds, 1e-9), output));
+            out.println(String.format(
+                    Locale.ROOT,
+                    "pulled run %s: %d layers (%d already there, %d resumed), %.1f MiB"
+                            + " received in %.2f s (%.0f MiB/s) into %s; every layer's sha256 matches the agent's",
+                    run,
+                    r.layers(),
+                    r.kept(),
+                    r.resumed(),
+                    r.bytesReceived() / 1048576.0,
+                    seconds,
+                    r.bytesReceived() / 1048576.0 / Math.max(seconds, 1e-9),
+                    output));
             out.flush();
         }
         return 0;

@@ -9,7 +9,10 @@ import picocli.CommandLine.Option;
 
 /** Quantization options shared by {@code quantize} and {@code analyze}. */
 final class QuantOptions {
-    @Option(names = "--dtype", defaultValue = "int8", paramLabel = "TYPE",
+    @Option(
+            names = "--dtype",
+            defaultValue = "int8",
+            paramLabel = "TYPE",
             description = "precision of every layer: int8, uint8, int16, fp16 (analyze also: float32, the simulator"
                     + " checked unquantized against ONNX Runtime); default ${DEFAULT-VALUE}")
     LayerPrecision dtype;
@@ -25,18 +28,25 @@ final class QuantOptions {
         boolean perTensor;
     }
 
-    @Option(names = "--algo", defaultValue = "minmax", paramLabel = "ALGO",
+    @Option(
+            names = "--algo",
+            defaultValue = "minmax",
+            paramLabel = "ALGO",
             description = "calibration: minmax, percentile, kl (entropy), mse (default ${DEFAULT-VALUE})")
     CalibrationAlgorithm algo;
 
     @Option(names = "--percentile", defaultValue = "99.99", description = "for --algo percentile (${DEFAULT-VALUE})")
     double percentile;
 
-    @Option(names = "--hybrid", paramLabel = "HYBRID.yaml",
+    @Option(
+            names = "--hybrid",
+            paramLabel = "HYBRID.yaml",
             description = "per-layer precisions: layers: {<ONNX output name>: int8|uint8|int16|fp16|float32}")
     Path hybrid;
 
-    @Option(names = "--calib-cache", paramLabel = "FILE",
+    @Option(
+            names = "--calib-cache",
+            paramLabel = "FILE",
             description = "calibration statistics: reused when they match the model, images and preprocessing")
     Path calibCache;
 

@@ -2,6 +2,7 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.io.AtomicFiles;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
@@ -17,7 +18,6 @@ import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -27,17 +27,20 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code layerprobe quantize}: calibrate a float model and write it as QDQ ONNX, which the
  * simulator, the agent and ONNX Runtime all run; or, with {@code --compare-algos}, compare
  * calibration algorithms and precisions on the calibration set.
  */
-@Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "quantize",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = "Quantize a float ONNX model on a calibration set and write it as QDQ ONNX.")
 final class QuantizeCommand implements Callable<Integer> {
     @Spec
@@ -49,7 +52,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--calib", required = true, paramLabel = "DIR", description = "calibration images or .npy files")
     Path calib;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "OUT.qdq.onnx",
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "OUT.qdq.onnx",
             description = "the quantized model (default: MODEL.qdq.onnx next to the model)")
     Path output;
 
@@ -59,12 +64,16 @@ final class QuantizeCommand implements Callable<Integer> {
     @Mixin
     InputOptions input;
 
-    @Option(names = "--compare-algos",
+    @Option(
+            names = "--compare-algos",
             description = "quantize with every algorithm, per tensor and per channel, and in int16 and fp16; print"
                     + " the final output's cos and sqnr against ONNX Runtime on the calibration set, and the best")
     boolean compare;
 
-    @Option(names = "--eval", defaultValue = "16", paramLabel = "N",
+    @Option(
+            names = "--eval",
+            defaultValue = "16",
+            paramLabel = "N",
             description = "calibration samples used to score each variant with --compare-algos (${DEFAULT-VALUE})")
     int eval;
 
@@ -72,8 +81,7 @@ final class QuantizeCommand implements Callable<Integer> {
     boolean verbose;
 
     @Override
-    public Integer call() throws UsageException, InputException, LayerProbeException, GoldenException,
-            IOException {
+    public Integer call() throws UsageException, InputException, LayerProbeException, GoldenException, IOException {
         PrintWriter out = spec.commandLine().getOut();
         QuantizationOptions q = quant.toOptions();
         if (q.precision() == LayerPrecision.FLOAT32) {
@@ -89,8 +97,8 @@ final class QuantizeCommand implements Callable<Integer> {
         int[] shape = m.shape();
         List<Path> files = m.files();
         Quantizer quantizer = new Quantizer(out);
-        Calibration calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), files, input.spec(),
-                compare ? withHistograms(q) : q);
+        Calibration calibration = quantizer.calibrate(
+                floatProgram, floatModel.toByteArray(), files, input.spec(), compare ? withHistograms(q) : q);
         if (compare) {
             List<Map<String, Tensor>> samples = new ArrayList<>();
             for (Path f : files.subList(0, Math.min(eval, files.size()))) {
@@ -106,15 +114,25 @@ final class QuantizeCommand implements Callable<Integer> {
         Path target = output != null ? output : defaultOutput(model);
         AtomicFiles.write(target, qdq.toByteArray());
         NpuProgram check = Simulator.compile(qdq, target.getFileName().toString(), CompileOptions.DEFAULT);
-        long npu = check.layers().stream().filter(l -> l.placement() == Placement.NPU).count();
-        out.printf("wrote %s: %s, %d layers (%d npu, %d cpu), calibrated on %d inputs%n", target,
-                Quantizer.describeWritten(q, qdq), check.layers().size(), npu, check.layers().size() - npu,
+        long npu = check.layers().stream()
+                .filter(l -> l.placement() == Placement.NPU)
+                .count();
+        out.printf(
+                "wrote %s: %s, %d layers (%d npu, %d cpu), calibrated on %d inputs%n",
+                target,
+                Quantizer.describeWritten(q, qdq),
+                check.layers().size(),
+                npu,
+                check.layers().size() - npu,
                 files.size());
         for (String note : Quantizer.formNotes(floatModel, qdq)) {
             out.println("note: " + note);
         }
-        List<String> cpu = check.layers().stream().filter(l -> l.placement() == Placement.CPU)
-                .map(Layer::opLabel).distinct().toList();
+        List<String> cpu = check.layers().stream()
+                .filter(l -> l.placement() == Placement.CPU)
+                .map(Layer::opLabel)
+                .distinct()
+                .toList();
         if (!cpu.isEmpty()) {
             out.println("on the CPU (no integer kernel): " + String.join(", ", cpu));
         }
@@ -124,8 +142,15 @@ final class QuantizeCommand implements Callable<Integer> {
 
     /** --compare-algos derives every algorithm from one pass, which needs histograms. */
     private static QuantizationOptions withHistograms(QuantizationOptions q) {
-        return q.algorithm().needsHistogram() ? q : new QuantizationOptions(q.precision(), q.perChannel(),
-                dev.layerprobe.simulator.quant.CalibrationAlgorithm.KL, q.percentile(), q.hybrid(), q.calibCache());
+        return q.algorithm().needsHistogram()
+                ? q
+                : new QuantizationOptions(
+                        q.precision(),
+                        q.perChannel(),
+                        dev.layerprobe.simulator.quant.CalibrationAlgorithm.KL,
+                        q.percentile(),
+                        q.hybrid(),
+                        q.calibCache());
     }
 
     private static Path defaultOutput(Path model) {
@@ -133,5 +158,4 @@ final class QuantizeCommand implements Callable<Integer> {
         String base = n.endsWith(".onnx") ? n.substring(0, n.length() - 5) : n;
         return model.resolveSibling(base + ".qdq.onnx");
     }
-
 }

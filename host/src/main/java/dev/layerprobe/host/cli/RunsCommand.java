@@ -10,11 +10,13 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code layerprobe runs}: the runs an agent has stored, newest first. */
-@Command(name = "runs", mixinStandardHelpOptions = true,
+@Command(
+        name = "runs",
+        mixinStandardHelpOptions = true,
         description = "List the runs an agent has stored (newest first), for layerprobe pull.")
 final class RunsCommand implements Callable<Integer> {
     @Spec
@@ -35,9 +37,14 @@ final class RunsCommand implements Callable<Integer> {
                 out.println("no stored runs on " + client.target());
             }
             for (RunInfo r : runs) {
-                out.println(String.format(Locale.ROOT, "%s  %s  %4d layers  %10.1f MiB  model %s", r.getRunId(),
-                        Instant.ofEpochMilli(r.getCreatedUnixMillis()), r.getLayers(),
-                        r.getTotalBytes() / 1048576.0, r.getModelId()));
+                out.println(String.format(
+                        Locale.ROOT,
+                        "%s  %s  %4d layers  %10.1f MiB  model %s",
+                        r.getRunId(),
+                        Instant.ofEpochMilli(r.getCreatedUnixMillis()),
+                        r.getLayers(),
+                        r.getTotalBytes() / 1048576.0,
+                        r.getModelId()));
             }
             out.flush();
         }

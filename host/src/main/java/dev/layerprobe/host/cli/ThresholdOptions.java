@@ -7,7 +7,9 @@ final class ThresholdOptions {
     @Option(names = "--warn-cos", defaultValue = "0.99", description = "cos below this is a warning (${DEFAULT-VALUE})")
     double warnCos;
 
-    @Option(names = "--wrong-cos", defaultValue = "0.98",
+    @Option(
+            names = "--wrong-cos",
+            defaultValue = "0.98",
             description = "cos below this is wrong; compare: a float layer below it departs from A (${DEFAULT-VALUE})")
     double wrongCos;
 

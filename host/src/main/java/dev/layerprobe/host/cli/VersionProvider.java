@@ -7,7 +7,8 @@ final class VersionProvider implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
         String v = LayerProbeCli.class.getPackage().getImplementationVersion();
-        return new String[] {"layerprobe " + (v == null ? "development" : v) + ", Java "
-                + System.getProperty("java.version")};
+        return new String[] {
+            "layerprobe " + (v == null ? "development" : v) + ", Java " + System.getProperty("java.version")
+        };
     }
 }

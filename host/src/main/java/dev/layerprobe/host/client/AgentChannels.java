@@ -33,8 +33,7 @@ final class AgentChannels {
     private static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
-    private AgentChannels() {
-    }
+    private AgentChannels() {}
 
     /** A plaintext channel to {@code host:port} without a token. */
     static ManagedChannel plaintext(String host, int port) {
@@ -72,17 +71,21 @@ final class AgentChannels {
      * answers still get small reads.
      */
     private static NettyChannelBuilder transport(String host, int port) {
-        return NettyChannelBuilder.forAddress(host, port).maxInboundMessageSize(AgentClient.MAX_INBOUND_MESSAGE_BYTES)
+        return NettyChannelBuilder.forAddress(host, port)
+                .maxInboundMessageSize(AgentClient.MAX_INBOUND_MESSAGE_BYTES)
                 .flowControlWindow(AgentClient.FLOW_CONTROL_WINDOW_BYTES)
-                .withOption(ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(2048, 16 << 10, 256 << 10));
+                .withOption(
+                        ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(2048, 16 << 10, 256 << 10));
     }
 
     private static SslContext trusting(Path ca) throws AgentException {
         try {
             return GrpcSslContexts.forClient().trustManager(ca.toFile()).build();
         } catch (IOException | IllegalArgumentException e) {
-            throw new AgentException(AgentException.Code.BAD_CREDENTIALS, "cannot use --tls-ca " + ca
-                    + " (PEM certificates expected): " + OneLine.ofRootCause(e), e);
+            throw new AgentException(
+                    AgentException.Code.BAD_CREDENTIALS,
+                    "cannot use --tls-ca " + ca + " (PEM certificates expected): " + OneLine.ofRootCause(e),
+                    e);
         }
     }
 
@@ -111,8 +114,10 @@ final class AgentChannels {
                 // reported below with the whole address
             }
             if (host.isEmpty() || port < 1 || port > 65535) {
-                throw new AgentException(AgentException.Code.BAD_ADDRESS, "bad device address '" + target
-                        + "', expected HOST:PORT (e.g. 127.0.0.1:50051)", null);
+                throw new AgentException(
+                        AgentException.Code.BAD_ADDRESS,
+                        "bad device address '" + target + "', expected HOST:PORT (e.g. 127.0.0.1:50051)",
+                        null);
             }
             return new HostPort(host, port);
         }

@@ -74,10 +74,12 @@ public final class AgentClient implements AutoCloseable {
         public static final Options DEFAULT = new Options(Duration.ofSeconds(60), Duration.ofMinutes(30));
 
         public Options {
-            if (callDeadline.isNegative() || callDeadline.isZero() || runDeadline.isNegative()
+            if (callDeadline.isNegative()
+                    || callDeadline.isZero()
+                    || runDeadline.isNegative()
                     || runDeadline.isZero()) {
-                throw new IllegalArgumentException("deadlines must be positive, got " + callDeadline + " and "
-                        + runDeadline);
+                throw new IllegalArgumentException(
+                        "deadlines must be positive, got " + callDeadline + " and " + runDeadline);
             }
         }
     }
@@ -163,20 +165,25 @@ public final class AgentClient implements AutoCloseable {
      */
     public LayerValue runLayer(String modelId, String layer, Map<String, Tensor> inputs) throws AgentException {
         checkOpen();
-        RunLayerRequest.Builder req = RunLayerRequest.newBuilder().setModelId(modelId).setLayer(layer)
-                .setFormat(DumpFormat.NATIVE);
+        RunLayerRequest.Builder req =
+                RunLayerRequest.newBuilder().setModelId(modelId).setLayer(layer).setFormat(DumpFormat.NATIVE);
         inputs.forEach((name, t) -> req.addInputs(WireTensors.toWire(name, t)));
         RunLayerResponse r = unary("RunLayer", s -> s.runLayer(req.build()));
         byte[] data = r.getData().toByteArray();
         if (!Sha256.hexOf(data).equals(r.getSha256())) {
-            throw new AgentException(AgentException.Code.CHECKSUM, "device at " + target + " sent layer '" + layer
-                    + "' with a wrong sha256 (got " + Sha256.hexOf(data) + ", announced " + r.getSha256() + ")", null);
+            throw new AgentException(
+                    AgentException.Code.CHECKSUM,
+                    "device at " + target + " sent layer '" + layer + "' with a wrong sha256 (got " + Sha256.hexOf(data)
+                            + ", announced " + r.getSha256() + ")",
+                    null);
         }
         try {
             return WireTensors.toLayerValue(r.getHeader(), data);
         } catch (IllegalArgumentException e) {
-            throw new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " sent layer '" + layer
-                    + "' that cannot be decoded: " + e.getMessage(), e);
+            throw new AgentException(
+                    AgentException.Code.PROTOCOL,
+                    "device at " + target + " sent layer '" + layer + "' that cannot be decoded: " + e.getMessage(),
+                    e);
         }
     }
 
@@ -220,11 +227,11 @@ public final class AgentClient implements AutoCloseable {
      * @throws AgentException with code CHECKSUM when a layer's bytes do not match its sha256,
      *     PROTOCOL when the stream is out of order, SINK when the sink fails
      */
-    public RunSummary run(String modelId, Map<String, Tensor> inputs, DumpFormat format, int chunkBytes,
-            LayerSink sink) throws AgentException {
+    public RunSummary run(String modelId, Map<String, Tensor> inputs, DumpFormat format, int chunkBytes, LayerSink sink)
+            throws AgentException {
         checkOpen();
-        RunRequest.Builder req = RunRequest.newBuilder().setModelId(modelId).setFormat(format)
-                .setChunkBytes(chunkBytes);
+        RunRequest.Builder req =
+                RunRequest.newBuilder().setModelId(modelId).setFormat(format).setChunkBytes(chunkBytes);
         inputs.forEach((name, t) -> req.addInputs(WireTensors.toWire(name, t)));
         return RunReceiver.call(blocking, options.runDeadline(), target, req.build(), sink);
     }
@@ -232,16 +239,22 @@ public final class AgentClient implements AutoCloseable {
     /** The runs the agent has stored, newest first, without their layers. */
     public List<RunInfo> listRuns() throws AgentException {
         checkOpen();
-        return unary("ListRuns", s -> s.listRuns(ListRunsRequest.getDefaultInstance())).getRunsList();
+        return unary("ListRuns", s -> s.listRuns(ListRunsRequest.getDefaultInstance()))
+                .getRunsList();
     }
 
     /** One stored run with its layers (headers and sha256s). */
     public RunInfo storedRun(String runId) throws AgentException {
         checkOpen();
-        ListRunsResponse r = unary("ListRuns", s -> s.listRuns(ListRunsRequest.newBuilder().setRunId(runId).build()));
+        ListRunsResponse r = unary(
+                "ListRuns",
+                s -> s.listRuns(ListRunsRequest.newBuilder().setRunId(runId).build()));
         if (r.getRunsCount() != 1 || !r.getRuns(0).getRunId().equals(runId)) {
-            throw new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " answered ListRuns for run "
-                    + runId + " with " + r.getRunsCount() + " other runs", null);
+            throw new AgentException(
+                    AgentException.Code.PROTOCOL,
+                    "device at " + target + " answered ListRuns for run " + runId + " with " + r.getRunsCount()
+                            + " other runs",
+                    null);
         }
         return r.getRuns(0);
     }
@@ -259,8 +272,12 @@ public final class AgentClient implements AutoCloseable {
     public String pullLayer(String runId, LayerHeader layer, long offset, int chunkBytes, ByteSink sink)
             throws AgentException {
         checkOpen();
-        PullDumpRequest req = PullDumpRequest.newBuilder().setRunId(runId).setLayer(layer.getIndex())
-                .setOffset(offset).setChunkBytes(chunkBytes).build();
+        PullDumpRequest req = PullDumpRequest.newBuilder()
+                .setRunId(runId)
+                .setLayer(layer.getIndex())
+                .setOffset(offset)
+                .setChunkBytes(chunkBytes)
+                .build();
         return PullDumpReceiver.call(channel, options.runDeadline(), target, req, layer, sink);
     }
 

@@ -63,18 +63,31 @@ public final class AgentException extends Exception {
         Status s = e.getStatus();
         String why = describe(s);
         return switch (s.getCode()) {
-            case UNAVAILABLE -> new AgentException(Code.UNAVAILABLE, s.getCode(),
-                    "cannot reach device at " + target + ": " + why, e);
-            case UNAUTHENTICATED -> new AgentException(Code.REMOTE, s.getCode(),
-                    "device at " + target + " refused " + call + ": " + why
-                            + (why.contains("--token-file") ? "" : " (check --token-file)"), e);
-            case DEADLINE_EXCEEDED -> new AgentException(Code.DEADLINE_EXCEEDED, s.getCode(),
-                    "device at " + target + " did not finish " + call + " within " + human(deadline)
-                            + " (deadline exceeded)", e);
-            case CANCELLED -> new AgentException(Code.CANCELLED, s.getCode(),
-                    call + " on device at " + target + " was cancelled: " + why, e);
-            default -> new AgentException(Code.REMOTE, s.getCode(),
-                    "device at " + target + " failed " + call + ": " + s.getCode() + ": " + why, e);
+            case UNAVAILABLE ->
+                new AgentException(Code.UNAVAILABLE, s.getCode(), "cannot reach device at " + target + ": " + why, e);
+            case UNAUTHENTICATED ->
+                new AgentException(
+                        Code.REMOTE,
+                        s.getCode(),
+                        "device at " + target + " refused " + call + ": " + why
+                                + (why.contains("--token-file") ? "" : " (check --token-file)"),
+                        e);
+            case DEADLINE_EXCEEDED ->
+                new AgentException(
+                        Code.DEADLINE_EXCEEDED,
+                        s.getCode(),
+                        "device at " + target + " did not finish " + call + " within " + human(deadline)
+                                + " (deadline exceeded)",
+                        e);
+            case CANCELLED ->
+                new AgentException(
+                        Code.CANCELLED, s.getCode(), call + " on device at " + target + " was cancelled: " + why, e);
+            default ->
+                new AgentException(
+                        Code.REMOTE,
+                        s.getCode(),
+                        "device at " + target + " failed " + call + ": " + s.getCode() + ": " + why,
+                        e);
         };
     }
 
@@ -96,7 +109,9 @@ public final class AgentException extends Exception {
         }
         String cause = c == null || c.getMessage() == null ? null : c.getMessage();
         String out = d == null ? cause : cause == null || d.contains(cause) ? d : d + " (" + cause + ")";
-        return out == null ? s.getCode().toString() : out.lines().findFirst().orElse(out).trim();
+        return out == null
+                ? s.getCode().toString()
+                : out.lines().findFirst().orElse(out).trim();
     }
 
     static String human(Duration d) {

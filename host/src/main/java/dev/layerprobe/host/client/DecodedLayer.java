@@ -1,7 +1,7 @@
 package dev.layerprobe.host.client;
 
-import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.proto.v1.LayerHeader;
 
 /**
  * A streamed layer decoded in memory: its header and its value (codes with quantization for a

@@ -43,8 +43,12 @@ public final class EmbeddedDevice implements AutoCloseable {
         if (target != null) {
             return new EmbeddedDevice(null, AgentClient.connect(target, AgentClient.Options.DEFAULT));
         }
-        AgentServer server = AgentServer.netty(AgentConfig.builder().profile(profile).bindHost("127.0.0.1").port(0)
-                .maxInboundMessageBytes(EMBEDDED_MAX_MESSAGE_BYTES).build());
+        AgentServer server = AgentServer.netty(AgentConfig.builder()
+                .profile(profile)
+                .bindHost("127.0.0.1")
+                .port(0)
+                .maxInboundMessageBytes(EMBEDDED_MAX_MESSAGE_BYTES)
+                .build());
         server.start();
         try {
             return new EmbeddedDevice(server, new AgentClient("127.0.0.1", server.port()));

@@ -1,7 +1,7 @@
 package dev.layerprobe.host.client;
 
-import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.proto.v1.LayerHeader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -41,8 +41,8 @@ public final class LayerCollector implements LayerSink {
     @Override
     public void begin(LayerHeader header) throws IOException {
         if (header.getSizeBytes() > maxLayerBytes) {
-            throw new IOException(WireTensors.describe(header) + " is " + header.getSizeBytes()
-                    + " bytes, over the " + maxLayerBytes + "-byte limit for decoding in memory");
+            throw new IOException(WireTensors.describe(header) + " is " + header.getSizeBytes() + " bytes, over the "
+                    + maxLayerBytes + "-byte limit for decoding in memory");
         }
         buf = new ByteArrayOutputStream((int) Math.max(0, header.getSizeBytes()));
     }

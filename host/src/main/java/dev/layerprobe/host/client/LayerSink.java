@@ -31,6 +31,5 @@ public interface LayerSink {
     void end(LayerHeader header, String sha256) throws IOException;
 
     /** The run is complete. */
-    default void summary(RunSummary summary) throws IOException {
-    }
+    default void summary(RunSummary summary) throws IOException {}
 }

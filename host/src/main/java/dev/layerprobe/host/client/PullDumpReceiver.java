@@ -44,8 +44,8 @@ final class PullDumpReceiver implements StreamObserver<RunEvent> {
     private String sha;
     private Exception failure;
 
-    private PullDumpReceiver(String target, LayerHeader layer, long offset, AgentClient.ByteSink sink,
-            ClientCall<?, ?> call) {
+    private PullDumpReceiver(
+            String target, LayerHeader layer, long offset, AgentClient.ByteSink sink, ClientCall<?, ?> call) {
         this.target = target;
         this.layer = new LayerProgress(layer, offset);
         this.out = new SinkOutput(sink);
@@ -63,11 +63,20 @@ final class PullDumpReceiver implements StreamObserver<RunEvent> {
      *     CANCELLED when the waiting thread is interrupted, or the mapped gRPC failure (a dropped
      *     connection is UNAVAILABLE)
      */
-    static String call(Channel channel, Duration deadline, String target, PullDumpRequest request, LayerHeader layer,
-            AgentClient.ByteSink sink) throws AgentException {
-        ClientCall<PullDumpRequest, RunEvent> call = channel.newCall(DeviceAgentGrpc.getPullDumpMethod().toBuilder()
-                        .setResponseMarshaller(new InPlaceParser()).build(),
-                CallOptions.DEFAULT.withExecutor(Runnable::run)
+    static String call(
+            Channel channel,
+            Duration deadline,
+            String target,
+            PullDumpRequest request,
+            LayerHeader layer,
+            AgentClient.ByteSink sink)
+            throws AgentException {
+        ClientCall<PullDumpRequest, RunEvent> call = channel.newCall(
+                DeviceAgentGrpc.getPullDumpMethod().toBuilder()
+                        .setResponseMarshaller(new InPlaceParser())
+                        .build(),
+                CallOptions.DEFAULT
+                        .withExecutor(Runnable::run)
                         .withMaxInboundMessageSize(AgentClient.MAX_INBOUND_MESSAGE_BYTES)
                         .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS));
         PullDumpReceiver receiver = new PullDumpReceiver(target, layer, request.getOffset(), sink, call);
@@ -87,8 +96,11 @@ final class PullDumpReceiver implements StreamObserver<RunEvent> {
                 throw AgentException.fromStatus(s, target, "PullDump", deadline);
             }
             if (c instanceof IOException io) {
-                throw new AgentException(AgentException.Code.SINK, "writing " + WireTensors.describe(layer)
-                        + " pulled from " + target + " failed: " + io.getMessage(), io);
+                throw new AgentException(
+                        AgentException.Code.SINK,
+                        "writing " + WireTensors.describe(layer) + " pulled from " + target + " failed: "
+                                + io.getMessage(),
+                        io);
             }
             throw new AgentException(AgentException.Code.PROTOCOL, "PullDump from " + target + " failed: " + c, c);
         }
@@ -103,7 +115,8 @@ final class PullDumpReceiver implements StreamObserver<RunEvent> {
         try {
             switch (e.getEventCase()) {
                 case HEADER -> {
-                    if (e.getHeader().getIndex() != h.getIndex() || e.getHeader().getSizeBytes() != h.getSizeBytes()) {
+                    if (e.getHeader().getIndex() != h.getIndex()
+                            || e.getHeader().getSizeBytes() != h.getSizeBytes()) {
                         throw protocol("header of " + WireTensors.describe(e.getHeader()));
                     }
                 }
@@ -142,8 +155,8 @@ final class PullDumpReceiver implements StreamObserver<RunEvent> {
     }
 
     private AgentException protocol(String what) {
-        return AgentException.brokenProtocol(target, "PullDump protocol for " + WireTensors.describe(layer.layer()),
-                what);
+        return AgentException.brokenProtocol(
+                target, "PullDump protocol for " + WireTensors.describe(layer.layer()), what);
     }
 
     /** Hands a ByteString's backing buffers to a {@link AgentClient.ByteSink} without copying them. */

@@ -31,6 +31,7 @@ final class RunReceiver {
     private final LayerSink sink;
     /** The layer between its header and its end, or null between layers. */
     private LayerProgress layer;
+
     private MessageDigest digest;
 
     private RunReceiver(String target, LayerSink sink) {
@@ -47,20 +48,28 @@ final class RunReceiver {
      * @throws AgentException with code CHECKSUM when a layer's bytes do not match its sha256,
      *     PROTOCOL when the stream is out of order, SINK when the sink fails, or the mapped gRPC failure
      */
-    static RunSummary call(DeviceAgentGrpc.DeviceAgentBlockingStub stub, Duration deadline, String target,
-            RunRequest request, LayerSink sink) throws AgentException {
+    static RunSummary call(
+            DeviceAgentGrpc.DeviceAgentBlockingStub stub,
+            Duration deadline,
+            String target,
+            RunRequest request,
+            LayerSink sink)
+            throws AgentException {
         // Cancelling this context ends the server stream when we stop early (sink or checksum
         // failure), so the agent does not keep producing layers nobody reads.
         Context.CancellableContext ctx = Context.current().withCancellation();
         Context previous = ctx.attach();
         try {
-            Iterator<RunEvent> events = stub.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS).run(request);
+            Iterator<RunEvent> events = stub.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
+                    .run(request);
             return new RunReceiver(target, sink).consume(events);
         } catch (StatusRuntimeException e) {
             throw AgentException.fromStatus(e, target, "Run", deadline);
         } catch (IOException e) {
-            throw new AgentException(AgentException.Code.SINK, "writing the layers of run on " + target
-                    + " failed: " + e.getMessage(), e);
+            throw new AgentException(
+                    AgentException.Code.SINK,
+                    "writing the layers of run on " + target + " failed: " + e.getMessage(),
+                    e);
         } finally {
             ctx.detach(previous);
             ctx.cancel(null);
@@ -84,8 +93,10 @@ final class RunReceiver {
                 default -> throw protocol("empty run event");
             }
         }
-        throw protocol(layer != null ? "the stream ended inside " + WireTensors.describe(layer.layer())
-                : "the stream ended without a summary");
+        throw protocol(
+                layer != null
+                        ? "the stream ended inside " + WireTensors.describe(layer.layer())
+                        : "the stream ended without a summary");
     }
 
     private void header(LayerHeader h) throws AgentException, IOException {
@@ -106,10 +117,12 @@ final class RunReceiver {
         LayerHeader h = layer.layer();
         ByteString data = c.getData();
         switch (layer.take(c.getOffset(), data.size())) {
-            case WRONG_OFFSET -> throw protocol("chunk of " + WireTensors.describe(h) + " at offset " + c.getOffset()
-                    + ", expected " + layer.position());
-            case PAST_END -> throw protocol(WireTensors.describe(h) + " sent " + (layer.position() + data.size())
-                    + " bytes, its header says " + h.getSizeBytes());
+            case WRONG_OFFSET ->
+                throw protocol("chunk of " + WireTensors.describe(h) + " at offset " + c.getOffset() + ", expected "
+                        + layer.position());
+            case PAST_END ->
+                throw protocol(WireTensors.describe(h) + " sent " + (layer.position() + data.size())
+                        + " bytes, its header says " + h.getSizeBytes());
             case CONTINUES -> {
                 byte[] bytes = data.toByteArray();
                 digest.update(bytes);
@@ -130,9 +143,12 @@ final class RunReceiver {
         }
         String got = Sha256.hex(digest);
         if (!got.equalsIgnoreCase(end.getSha256())) {
-            throw new AgentException(AgentException.Code.CHECKSUM, WireTensors.describe(h) + " from " + target
-                    + " is corrupt: sha256 of the received bytes is " + got + ", the device sent "
-                    + (end.getSha256().isEmpty() ? "none" : end.getSha256()), null);
+            throw new AgentException(
+                    AgentException.Code.CHECKSUM,
+                    WireTensors.describe(h) + " from " + target
+                            + " is corrupt: sha256 of the received bytes is " + got + ", the device sent "
+                            + (end.getSha256().isEmpty() ? "none" : end.getSha256()),
+                    null);
         }
         layer = null;
         sink.end(h, got);

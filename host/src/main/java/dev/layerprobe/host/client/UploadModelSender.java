@@ -45,25 +45,36 @@ final class UploadModelSender implements ClientResponseObserver<UploadModelReque
      * @throws AgentException PROTOCOL when the agent answers with another model id or not at all,
      *     CANCELLED when the waiting thread is interrupted, or the mapped gRPC failure
      */
-    static UploadModelResponse call(DeviceAgentGrpc.DeviceAgentStub stub, Duration deadline, String target,
-            byte[] model, String name) throws AgentException {
+    static UploadModelResponse call(
+            DeviceAgentGrpc.DeviceAgentStub stub, Duration deadline, String target, byte[] model, String name)
+            throws AgentException {
         String sha = Sha256.hexOf(model);
-        UploadModelSender sender = new UploadModelSender(model, ModelHeader.newBuilder().setName(name)
-                .setSize(model.length).setSha256(sha).build());
+        UploadModelSender sender = new UploadModelSender(
+                model,
+                ModelHeader.newBuilder()
+                        .setName(name)
+                        .setSize(model.length)
+                        .setSha256(sha)
+                        .build());
         stub.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS).uploadModel(sender);
         try {
             UploadModelResponse r = sender.result.get();
             if (!r.getModelId().isEmpty() && !r.getModelId().equalsIgnoreCase(sha)) {
-                throw new AgentException(AgentException.Code.PROTOCOL, "device at " + target + " gave model id "
-                        + r.getModelId() + " for model '" + name + "' whose sha256 is " + sha, null);
+                throw new AgentException(
+                        AgentException.Code.PROTOCOL,
+                        "device at " + target + " gave model id " + r.getModelId() + " for model '" + name
+                                + "' whose sha256 is " + sha,
+                        null);
             }
             return r;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof StatusRuntimeException s) {
                 throw AgentException.fromStatus(s, target, "UploadModel", deadline);
             }
-            throw new AgentException(AgentException.Code.PROTOCOL, "UploadModel to " + target + " failed: "
-                    + e.getCause(), e.getCause());
+            throw new AgentException(
+                    AgentException.Code.PROTOCOL,
+                    "UploadModel to " + target + " failed: " + e.getCause(),
+                    e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AgentException(AgentException.Code.CANCELLED, "UploadModel to " + target + " interrupted", e);
@@ -75,12 +86,14 @@ final class UploadModelSender implements ClientResponseObserver<UploadModelReque
         requests.setOnReadyHandler(() -> {
             while (requests.isReady() && !done) {
                 if (!headerSent) {
-                    requests.onNext(UploadModelRequest.newBuilder().setHeader(header).build());
+                    requests.onNext(
+                            UploadModelRequest.newBuilder().setHeader(header).build());
                     headerSent = true;
                 } else if (offset < model.length) {
                     int n = Math.min(AgentClient.UPLOAD_CHUNK_BYTES, model.length - offset);
                     requests.onNext(UploadModelRequest.newBuilder()
-                            .setData(ByteString.copyFrom(model, offset, n)).build());
+                            .setData(ByteString.copyFrom(model, offset, n))
+                            .build());
                     offset += n;
                 } else {
                     done = true;

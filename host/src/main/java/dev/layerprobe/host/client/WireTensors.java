@@ -1,15 +1,15 @@
 package dev.layerprobe.host.client;
 
 import com.google.protobuf.ByteString;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.npy.TensorBytes;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.QuantInfo;
-import dev.layerprobe.core.tensor.LayerValue;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.Arrays;
 
 /**
@@ -19,8 +19,7 @@ import java.util.Arrays;
  * Stateless and thread-safe.
  */
 public final class WireTensors {
-    private WireTensors() {
-    }
+    private WireTensors() {}
 
     /** The simulator type for a wire type. */
     public static DType dtype(DataType t) {
@@ -32,8 +31,9 @@ public final class WireTensors {
             case INT32 -> DType.INT32;
             case FLOAT16 -> DType.FLOAT16;
             case INT64 -> DType.INT64;
-            default -> throw new IllegalArgumentException("unsupported wire data type " + t
-                    + ", expected one of [FLOAT32, INT8, UINT8, INT16, INT32, FLOAT16, INT64]");
+            default ->
+                throw new IllegalArgumentException("unsupported wire data type " + t
+                        + ", expected one of [FLOAT32, INT8, UINT8, INT16, INT32, FLOAT16, INT64]");
         };
     }
 
@@ -47,8 +47,9 @@ public final class WireTensors {
             case INT32 -> DataType.INT32;
             case FLOAT16 -> DataType.FLOAT16;
             case INT64 -> DataType.INT64;
-            default -> throw new IllegalArgumentException("type " + t + " has no wire form, expected one of "
-                    + "[FLOAT32, INT8, UINT8, INT16, INT32, FLOAT16, INT64]");
+            default ->
+                throw new IllegalArgumentException("type " + t + " has no wire form, expected one of "
+                        + "[FLOAT32, INT8, UINT8, INT16, INT32, FLOAT16, INT64]");
         };
     }
 
@@ -65,8 +66,10 @@ public final class WireTensors {
     /** A host tensor as a wire tensor: floating tensors as FLOAT32, integer tensors in their type. */
     public static dev.layerprobe.proto.v1.Tensor toWire(String name, Tensor t) {
         DType type = t.isFloating() ? DType.FLOAT32 : t.dtype();
-        dev.layerprobe.proto.v1.Tensor.Builder b = dev.layerprobe.proto.v1.Tensor.newBuilder().setName(name)
-                .setDtype(wireType(type)).setData(ByteString.copyFrom(TensorBytes.encode(t, type)));
+        dev.layerprobe.proto.v1.Tensor.Builder b = dev.layerprobe.proto.v1.Tensor.newBuilder()
+                .setName(name)
+                .setDtype(wireType(type))
+                .setData(ByteString.copyFrom(TensorBytes.encode(t, type)));
         for (int d : t.shape()) {
             b.addShape(d);
         }
@@ -100,7 +103,8 @@ public final class WireTensors {
      */
     public static LayerValue toLayerValue(LayerHeader h, byte[] data) {
         int[] shape = shape(h);
-        QuantParams q = h.getDtype() == DataType.FLOAT32 || h.getDtype() == DataType.FLOAT16 ? null
+        QuantParams q = h.getDtype() == DataType.FLOAT32 || h.getDtype() == DataType.FLOAT16
+                ? null
                 : quantParams(h.getDtype(), h.hasQuant() ? h.getQuant() : null);
         Tensor t = decode(h.getDtype(), shape, data);
         if (q == null) {
@@ -115,7 +119,7 @@ public final class WireTensors {
     }
 
     static String describe(LayerHeader h) {
-        return "layer '" + h.getName() + "' (#" + h.getIndex() + ", " + h.getOp() + ", "
-                + Arrays.toString(shape(h)) + " " + h.getDtype() + ")";
+        return "layer '" + h.getName() + "' (#" + h.getIndex() + ", " + h.getOp() + ", " + Arrays.toString(shape(h))
+                + " " + h.getDtype() + ")";
     }
 }

@@ -23,15 +23,41 @@ import java.util.Map;
  * @param maxLsb largest |code difference|, or null when codes were not compared
  * @param spread the per-input cos (mean and worst) when inputs were marked, else null
  */
-public record MetricResult(long count, double cos, double euc, double relEuc, double mse, double sqnrDb,
-        double maxAbs, double meanAbs, double allclose, double atol, double rtol, long nanCount,
-        Double bitExact, Long maxLsb, InputSpread spread) {
+public record MetricResult(
+        long count,
+        double cos,
+        double euc,
+        double relEuc,
+        double mse,
+        double sqnrDb,
+        double maxAbs,
+        double meanAbs,
+        double allclose,
+        double atol,
+        double rtol,
+        long nanCount,
+        Double bitExact,
+        Long maxLsb,
+        InputSpread spread) {
 
     /** A result without a per-input spread. */
-    public MetricResult(long count, double cos, double euc, double relEuc, double mse, double sqnrDb,
-            double maxAbs, double meanAbs, double allclose, double atol, double rtol, long nanCount,
-            Double bitExact, Long maxLsb) {
-        this(count, cos, euc, relEuc, mse, sqnrDb, maxAbs, meanAbs, allclose, atol, rtol, nanCount, bitExact, maxLsb,
+    public MetricResult(
+            long count,
+            double cos,
+            double euc,
+            double relEuc,
+            double mse,
+            double sqnrDb,
+            double maxAbs,
+            double meanAbs,
+            double allclose,
+            double atol,
+            double rtol,
+            long nanCount,
+            Double bitExact,
+            Long maxLsb) {
+        this(
+                count, cos, euc, relEuc, mse, sqnrDb, maxAbs, meanAbs, allclose, atol, rtol, nanCount, bitExact, maxLsb,
                 null);
     }
 
@@ -90,8 +116,13 @@ public record MetricResult(long count, double cos, double euc, double relEuc, do
 
     @Override
     public String toString() {
-        return String.format(java.util.Locale.ROOT, "cos=%.6f rel_euc=%.4g sqnr=%.2fdB max_abs=%.4g%s", cos, relEuc,
-                sqnrDb, maxAbs, hasCodes() ? String.format(java.util.Locale.ROOT, " bit_exact=%.4f max_lsb=%d",
-                        bitExact, maxLsb) : "");
+        return String.format(
+                java.util.Locale.ROOT,
+                "cos=%.6f rel_euc=%.4g sqnr=%.2fdB max_abs=%.4g%s",
+                cos,
+                relEuc,
+                sqnrDb,
+                maxAbs,
+                hasCodes() ? String.format(java.util.Locale.ROOT, " bit_exact=%.4f max_lsb=%d", bitExact, maxLsb) : "");
     }
 }

@@ -207,7 +207,8 @@ public final class Metrics {
         double cos = cos(sumAB, sumAA, sumBB);
         double euc = Math.sqrt(sumDD);
         double relEuc = sumDD == 0 ? 0.0 : sumAA == 0 ? Double.POSITIVE_INFINITY : euc / Math.sqrt(sumAA);
-        double sqnr = sumDD == 0 ? Double.POSITIVE_INFINITY
+        double sqnr = sumDD == 0
+                ? Double.POSITIVE_INFINITY
                 : sumAA == 0 ? Double.NEGATIVE_INFINITY : 10.0 * Math.log10(sumAA / sumDD);
         if (Double.isNaN(sumDD)) {
             relEuc = Double.NaN;
@@ -219,10 +220,10 @@ public final class Metrics {
         Double bitExact = codeCount == 0 ? null : (double) codeEqual / codeCount;
         Long lsb = codeCount == 0 ? null : maxLsb;
         double max = nans > 0 ? Double.NaN : maxAbs;
-        InputSpread spread = inputs == 0 ? null
-                : new InputSpread(inputs, sumInputCos / inputs, worstInputCos, worstInput);
-        return new MetricResult(count, cos, euc, relEuc, mse, sqnr, max, meanAbs, allclose, atol, rtol, nans,
-                bitExact, lsb, spread);
+        InputSpread spread =
+                inputs == 0 ? null : new InputSpread(inputs, sumInputCos / inputs, worstInputCos, worstInput);
+        return new MetricResult(
+                count, cos, euc, relEuc, mse, sqnr, max, meanAbs, allclose, atol, rtol, nans, bitExact, lsb, spread);
     }
 
     private static double cos(double ab, double aa, double bb) {
@@ -242,8 +243,8 @@ public final class Metrics {
     /** Compares two whole tensors of the same shape (integer tensors are compared as their values). */
     public static MetricResult compare(Tensor a, Tensor b) {
         if (!Arrays.equals(a.shape(), b.shape())) {
-            throw new IllegalArgumentException("cannot compare shape " + Arrays.toString(a.shape()) + " with "
-                    + Arrays.toString(b.shape()));
+            throw new IllegalArgumentException(
+                    "cannot compare shape " + Arrays.toString(a.shape()) + " with " + Arrays.toString(b.shape()));
         }
         return new Metrics().add(a.toFloat().floats(), b.toFloat().floats()).result();
     }

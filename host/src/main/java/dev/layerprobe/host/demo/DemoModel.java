@@ -1,13 +1,13 @@
 package dev.layerprobe.host.demo;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,22 +38,26 @@ public final class DemoModel {
     /** Builds the model with the given weight seed. */
     public static ModelProto build(long seed) {
         DemoModel m = new DemoModel(seed);
-        String x = m.conv(INPUT, 3, 16, 3, 2, 1, true);                 // 64x64
+        String x = m.conv(INPUT, 3, 16, 3, 2, 1, true); // 64x64
         x = m.invertedResidual(x, 16, 16, 1, 1);
-        x = m.invertedResidual(x, 16, 24, 2, 4);                        // 32x32
+        x = m.invertedResidual(x, 16, 24, 2, 4); // 32x32
         x = m.invertedResidual(x, 24, 24, 1, 4);
-        x = m.invertedResidual(x, 24, 32, 2, 4);                        // 16x16
+        x = m.invertedResidual(x, 24, 32, 2, 4); // 16x16
         x = m.invertedResidual(x, 32, 32, 1, 4);
         x = m.conv(x, 32, 64 * 4, 1, 1, 1, false);
-        x = m.pixelShuffle(x, 2);                                       // 64 x 32x32
+        x = m.pixelShuffle(x, 2); // 64 x 32x32
         x = m.relu(x);
         x = m.conv(x, 64, 16 * 4, 3, 1, 1, false);
-        x = m.pixelShuffle(x, 2);                                       // 16 x 64x64
+        x = m.pixelShuffle(x, 2); // 16 x 64x64
         x = m.relu(x);
-        x = m.conv(x, 16, 8, 3, 2, 1, false);                           // 8 x 32x32
+        x = m.conv(x, 16, 8, 3, 2, 1, false); // 8 x 32x32
         m.rename(x, OUTPUT);
-        Graph g = new Graph("layerprobe_demo_pose", m.nodes, m.constants,
-                List.of(new ValueInfo(INPUT, DType.FLOAT32, new int[] {1, 3, SIZE, SIZE})), List.of(OUTPUT),
+        Graph g = new Graph(
+                "layerprobe_demo_pose",
+                m.nodes,
+                m.constants,
+                List.of(new ValueInfo(INPUT, DType.FLOAT32, new int[] {1, 3, SIZE, SIZE})),
+                List.of(OUTPUT),
                 Map.of("", 13));
         return OnnxGraphs.toModel(g, "layerprobe-demo", Map.of());
     }

@@ -7,15 +7,15 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.ort.OrtSessions;
-import ai.onnxruntime.TensorInfo;
+import dev.layerprobe.core.tensor.Half;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.onnx.IntermediateOutputs;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.Half;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -76,7 +76,8 @@ public final class GoldenRunner implements AutoCloseable {
      */
     public static GoldenRunner of(ModelProto model, String what) throws GoldenException {
         IntermediateOutputs exposedModel = IntermediateOutputs.everyNodeOutput(model);
-        List<String> exposed = new ArrayList<>(exposedModel.values().stream().map(IntermediateOutputs.Exposed::tensor)
+        List<String> exposed = new ArrayList<>(exposedModel.values().stream()
+                .map(IntermediateOutputs.Exposed::tensor)
                 .toList());
         byte[] bytes = exposedModel.model().toByteArray();
         OrtSession s;
@@ -150,10 +151,10 @@ public final class GoldenRunner implements AutoCloseable {
             for (Map.Entry<String, NodeInfo> e : inputs.entrySet()) {
                 Tensor t = feeds.get(e.getKey());
                 if (t == null) {
-                    throw new GoldenException("missing input '" + e.getKey() + "', the model needs "
-                            + inputs.keySet());
+                    throw new GoldenException("missing input '" + e.getKey() + "', the model needs " + inputs.keySet());
                 }
-                ort.put(e.getKey(), toOrt(e.getKey(), t, (TensorInfo) e.getValue().getInfo()));
+                ort.put(e.getKey(), toOrt(e.getKey(), t, (TensorInfo)
+                        e.getValue().getInfo()));
             }
             String current = null;
             try {
@@ -194,8 +195,8 @@ public final class GoldenRunner implements AutoCloseable {
             ok = want[i] < 0 || want[i] == have[i];
         }
         if (!ok) {
-            throw new GoldenException("input '" + name + "' has shape " + Arrays.toString(have)
-                    + ", the model expects " + Arrays.toString(want));
+            throw new GoldenException("input '" + name + "' has shape " + Arrays.toString(have) + ", the model expects "
+                    + Arrays.toString(want));
         }
         long[] shape = Arrays.stream(have).asLongStream().toArray();
         int n = t.size();
@@ -260,7 +261,7 @@ public final class GoldenRunner implements AutoCloseable {
                 // getFloatBuffer widens float16/bfloat16 to float32.
                 FloatBuffer b = t.getFloatBuffer();
                 if (b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.array().length == b.remaining()) {
-                    data = b.array();   // already a fresh copy: a second one would double the peak for big tensors
+                    data = b.array(); // already a fresh copy: a second one would double the peak for big tensors
                 } else {
                     data = new float[b.remaining()];
                     b.get(data);

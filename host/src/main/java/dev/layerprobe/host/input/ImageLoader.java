@@ -21,8 +21,7 @@ import javax.imageio.ImageIO;
  * differ from it by up to one grey level. Stateless and thread-safe.
  */
 public final class ImageLoader {
-    private ImageLoader() {
-    }
+    private ImageLoader() {}
 
     /**
      * Loads {@code file} as a {@code [1, 3, height, width]} float tensor.
@@ -46,8 +45,8 @@ public final class ImageLoader {
             throw new InputException("cannot read image " + file + ": " + e.getMessage(), e);
         }
         if (img == null) {
-            throw new InputException("cannot read image " + file + ": not a format javax.imageio can decode "
-                    + "(PNG, JPEG, BMP, GIF)");
+            throw new InputException(
+                    "cannot read image " + file + ": not a format javax.imageio can decode " + "(PNG, JPEG, BMP, GIF)");
         }
         return img;
     }
@@ -82,7 +81,8 @@ public final class ImageLoader {
         float[][] p = new float[3][h * w];
         Raster r = img.getRaster();
         int bands = r.getNumBands();
-        boolean grey8 = (bands == 1 || bands == 2) && r.getSampleModel().getSampleSize(0) == 8
+        boolean grey8 = (bands == 1 || bands == 2)
+                && r.getSampleModel().getSampleSize(0) == 8
                 && img.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY;
         if (grey8) {
             int[] row = new int[w];

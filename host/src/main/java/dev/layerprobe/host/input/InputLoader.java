@@ -1,9 +1,9 @@
 package dev.layerprobe.host.input;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.onnx.TensorProtos;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -26,8 +26,7 @@ import java.util.Locale;
 public final class InputLoader {
     private static final List<String> IMAGE_EXTENSIONS = List.of("png", "jpg", "jpeg", "bmp", "gif");
 
-    private InputLoader() {
-    }
+    private InputLoader() {}
 
     /**
      * The input files of a folder, sorted by name: every file {@link #load} reads ({@code .npy},
@@ -42,7 +41,9 @@ public final class InputLoader {
         }
         List<Path> files;
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> Files.isRegularFile(p) && isInputFile(p)).sorted().toList();
+            files = s.filter(p -> Files.isRegularFile(p) && isInputFile(p))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new InputException("cannot list " + role + " folder " + dir + ": " + e.getMessage());
         }
@@ -102,8 +103,8 @@ public final class InputLoader {
             }
             return ImageLoader.load(file, modelShape[2], modelShape[3], spec);
         }
-        throw new InputException("unsupported input file type '" + (ext.isEmpty() ? name : "." + ext) + "' for "
-                + file + ", expected one of [.npy, .pb, .png, .jpg, .jpeg, .bmp, .gif]");
+        throw new InputException("unsupported input file type '" + (ext.isEmpty() ? name : "." + ext) + "' for " + file
+                + ", expected one of [.npy, .pb, .png, .jpg, .jpeg, .bmp, .gif]");
     }
 
     private static Tensor readNpy(Path file) throws InputException {
@@ -113,8 +114,8 @@ public final class InputLoader {
             throw new InputException("input file not found: " + file, e);
         } catch (IOException | IllegalArgumentException e) {
             String m = e.getMessage();
-            throw new InputException(m != null && m.contains(file.toString()) ? m
-                    : "cannot read " + file + ": " + m, e);
+            throw new InputException(
+                    m != null && m.contains(file.toString()) ? m : "cannot read " + file + ": " + m, e);
         }
     }
 

@@ -13,8 +13,7 @@ import java.util.Map;
  * that (-1) are taken from the first input file (an image's own size, a .npy's shape).
  */
 public final class InputShapes {
-    private InputShapes() {
-    }
+    private InputShapes() {}
 
     /** Parses {@code name=1x3x640x640} (repeatable option values) into shapes by input name. */
     public static Map<String, int[]> parse(Iterable<String> specs) throws InputException {
@@ -79,8 +78,8 @@ public final class InputShapes {
         int[] s = model.clone();
         if (heightWidth != null) {
             if (s.length != 4) {
-                throw new InputException("--size applies to NCHW image inputs; '" + input.name() + "' has shape "
-                        + describe(model));
+                throw new InputException(
+                        "--size applies to NCHW image inputs; '" + input.name() + "' has shape " + describe(model));
             }
             for (int i = 0; i < 2; i++) {
                 if (s[2 + i] > 0 && s[2 + i] != heightWidth[i]) {

@@ -15,8 +15,8 @@ public record InputSpec(float[] mean, float[] std, boolean rgb2bgr, float scale)
     /** No normalisation: RGB, 0..1. */
     public static final InputSpec DEFAULT = new InputSpec(new float[] {0f}, new float[] {1f}, false, 1f / 255f);
     /** ImageNet mean/std on 0..1 RGB, what torchvision classifiers (and shared/models) expect. */
-    public static final InputSpec IMAGENET = new InputSpec(new float[] {0.485f, 0.456f, 0.406f},
-            new float[] {0.229f, 0.224f, 0.225f}, false, 1f / 255f);
+    public static final InputSpec IMAGENET =
+            new InputSpec(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}, false, 1f / 255f);
 
     public InputSpec {
         if (mean.length == 0 || std.length == 0) {
@@ -76,13 +76,18 @@ public record InputSpec(float[] mean, float[] std, boolean rgb2bgr, float scale)
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof InputSpec s && Arrays.equals(mean, s.mean) && Arrays.equals(std, s.std)
-                && rgb2bgr == s.rgb2bgr && Float.compare(scale, s.scale) == 0;
+        return o instanceof InputSpec s
+                && Arrays.equals(mean, s.mean)
+                && Arrays.equals(std, s.std)
+                && rgb2bgr == s.rgb2bgr
+                && Float.compare(scale, s.scale) == 0;
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(mean) * 31 + Arrays.hashCode(std) * 17 + Boolean.hashCode(rgb2bgr)
+        return Arrays.hashCode(mean) * 31
+                + Arrays.hashCode(std) * 17
+                + Boolean.hashCode(rgb2bgr)
                 + Float.hashCode(scale);
     }
 

@@ -1,8 +1,8 @@
 package dev.layerprobe.host.input;
 
-import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.ValueInfo;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,8 +21,7 @@ import java.util.Random;
  * an {@link InputException} naming the input and its shape. Stateless and thread-safe.
  */
 public final class SeededInputs {
-    private SeededInputs() {
-    }
+    private SeededInputs() {}
 
     /**
      * The concrete shape of every input, by name, in the model's order.
@@ -40,8 +39,8 @@ public final class SeededInputs {
         for (ValueInfo in : inputs) {
             int[] s = InputShapes.resolve(in, shapes.get(in.name()), null);
             if (!InputShapes.isStatic(s)) {
-                throw new InputException("input '" + in.name() + "' has dynamic dimensions ("
-                        + InputShapes.describe(s) + "); give them with --input-shape " + in.name() + "=DIMS");
+                throw new InputException("input '" + in.name() + "' has dynamic dimensions (" + InputShapes.describe(s)
+                        + "); give them with --input-shape " + in.name() + "=DIMS");
             }
             out.put(in.name(), s);
         }

@@ -40,10 +40,15 @@ public final class Progress implements AutoCloseable {
     /** A bar on a terminal, else plain lines on {@code out}. */
     public static Progress start(String label, long total, PrintWriter out) {
         if (Terminal.interactive()) {
-            ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(label).setInitialMax(total)
+            ProgressBarBuilder b = new ProgressBarBuilder()
+                    .setTaskName(label)
+                    .setInitialMax(total)
                     .setUpdateIntervalMillis(200);
             // Unicode blocks garble on terminals without a UTF-8 charset.
-            if (!Charset.defaultCharset().name().toUpperCase(java.util.Locale.ROOT).contains("UTF")) {
+            if (!Charset.defaultCharset()
+                    .name()
+                    .toUpperCase(java.util.Locale.ROOT)
+                    .contains("UTF")) {
                 b.setStyle(ProgressBarStyle.ASCII);
             }
             return new Progress(label, total, b.build(), null);

@@ -1,16 +1,16 @@
 package dev.layerprobe.host.pull;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.dump.DumpManifest;
+import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.client.WireTensors;
-import dev.layerprobe.dump.DumpManifest;
-import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.RunInfo;
 import dev.layerprobe.proto.v1.StoredLayer;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QuantParams;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,8 +38,7 @@ public final class RunPull {
      * @param resumed layers continued from a partial file
      * @param bytesReceived bytes that came over the wire in this pull
      */
-    public record Result(int layers, int kept, int resumed, long bytesReceived) {
-    }
+    public record Result(int layers, int kept, int resumed, long bytesReceived) {}
 
     private final AgentClient client;
     private final int chunkBytes;
@@ -73,7 +72,8 @@ public final class RunPull {
                 StoredLayer stored = run.getLayerList(i);
                 LayerHeader h = stored.getHeader();
                 DType dtype = WireTensors.dtype(h.getDtype());
-                QuantParams quant = h.getDtype() == DataType.FLOAT32 || h.getDtype() == DataType.FLOAT16 ? null
+                QuantParams quant = h.getDtype() == DataType.FLOAT32 || h.getDtype() == DataType.FLOAT16
+                        ? null
                         : WireTensors.quantParams(h.getDtype(), h.hasQuant() ? h.getQuant() : null);
                 long offset = writer.resumeLayer(h.getName(), h.getOp(), WireTensors.shape(h), dtype, quant);
                 if (offset > 0) {
@@ -99,9 +99,14 @@ public final class RunPull {
                     throw e;
                 }
                 if (!sha.equalsIgnoreCase(stored.getSha256()) || writer.endLayer(stored.getSha256()) == null) {
-                    throw new AgentException(AgentException.Code.CHECKSUM, "layer '" + h.getName() + "' (#" + i
-                            + ") pulled from " + client.target() + " does not match the sha256 the agent stored ("
-                            + stored.getSha256() + "); its file was removed, so pulling again fetches it afresh", null);
+                    throw new AgentException(
+                            AgentException.Code.CHECKSUM,
+                            "layer '" + h.getName() + "' (#" + i
+                                    + ") pulled from " + client.target()
+                                    + " does not match the sha256 the agent stored ("
+                                    + stored.getSha256()
+                                    + "); its file was removed, so pulling again fetches it afresh",
+                            null);
                 }
             }
         }
@@ -118,7 +123,8 @@ public final class RunPull {
             DumpManifest.Layer l = have.get(i);
             if (!l.name().equals(s.getHeader().getName()) || !s.getSha256().equalsIgnoreCase(l.sha256())) {
                 throw new IOException(dir + " holds another dump: its layer #" + i + " '" + l.name()
-                        + "' differs from run " + run.getRunId() + "'s '" + s.getHeader().getName()
+                        + "' differs from run " + run.getRunId() + "'s '"
+                        + s.getHeader().getName()
                         + "'; pull into an empty directory");
             }
         }

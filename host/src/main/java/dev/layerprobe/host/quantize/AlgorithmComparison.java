@@ -1,5 +1,7 @@
 package dev.layerprobe.host.quantize;
 
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.host.golden.GoldenException;
@@ -8,14 +10,12 @@ import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -31,8 +31,7 @@ import java.util.Map;
  */
 public final class AlgorithmComparison {
     /** One variant's result: its options and the final output's metrics pooled over the samples. */
-    public record Row(QuantizationOptions options, MetricResult metrics) {
-    }
+    public record Row(QuantizationOptions options, MetricResult metrics) {}
 
     private final PrintWriter out;
 
@@ -50,16 +49,21 @@ public final class AlgorithmComparison {
             }
         }
         if (p != LayerPrecision.INT16) {
-            v.add(new QuantizationOptions(LayerPrecision.INT16, true, CalibrationAlgorithm.MINMAX, base.percentile(),
-                    base.hybrid(), null));
+            v.add(new QuantizationOptions(
+                    LayerPrecision.INT16, true, CalibrationAlgorithm.MINMAX, base.percentile(), base.hybrid(), null));
         }
-        v.add(new QuantizationOptions(LayerPrecision.FP16, false, CalibrationAlgorithm.MINMAX, base.percentile(),
-                base.hybrid(), null));
+        v.add(new QuantizationOptions(
+                LayerPrecision.FP16, false, CalibrationAlgorithm.MINMAX, base.percentile(), base.hybrid(), null));
         return v;
     }
 
-    public List<Row> run(NpuProgram floatProgram, Calibration calibration, ModelProto floatModel, String modelName,
-            List<Map<String, Tensor>> evalSamples, QuantizationOptions base)
+    public List<Row> run(
+            NpuProgram floatProgram,
+            Calibration calibration,
+            ModelProto floatModel,
+            String modelName,
+            List<Map<String, Tensor>> evalSamples,
+            QuantizationOptions base)
             throws SimulatorException, GoldenException, IOException {
         String output = floatProgram.outputs().get(0);
         List<Tensor> golden = new ArrayList<>();
@@ -95,8 +99,10 @@ public final class AlgorithmComparison {
             if (r.options().precision() != precision) {
                 continue;
             }
-            if (best == null || r.metrics().cos() > best.metrics().cos()
-                    || (r.metrics().cos() == best.metrics().cos() && r.metrics().sqnrDb() > best.metrics().sqnrDb())) {
+            if (best == null
+                    || r.metrics().cos() > best.metrics().cos()
+                    || (r.metrics().cos() == best.metrics().cos()
+                            && r.metrics().sqnrDb() > best.metrics().sqnrDb())) {
                 best = r;
             }
         }
@@ -109,16 +115,26 @@ public final class AlgorithmComparison {
         for (Row r : rows) {
             QuantizationOptions o = r.options();
             boolean integer = o.precision().isInteger();
-            out.printf(Locale.ROOT, "%-8s %-11s %-17s %12.6f %10.2f %10.4g%n", o.precision().yamlName(),
+            out.printf(
+                    Locale.ROOT,
+                    "%-8s %-11s %-17s %12.6f %10.2f %10.4g%n",
+                    o.precision().yamlName(),
                     integer ? (o.perChannel() ? "per-channel" : "per-tensor") : "-",
-                    integer ? algorithmLabel(o) : "-", r.metrics().cos(), r.metrics().sqnrDb(), r.metrics().maxAbs());
+                    integer ? algorithmLabel(o) : "-",
+                    r.metrics().cos(),
+                    r.metrics().sqnrDb(),
+                    r.metrics().maxAbs());
         }
         Row b = best(rows, precision);
         if (b != null) {
-            out.printf(Locale.ROOT, "best %s: %s (cos %.6f, sqnr %.2f dB)%n", precision.yamlName(),
+            out.printf(
+                    Locale.ROOT,
+                    "best %s: %s (cos %.6f, sqnr %.2f dB)%n",
+                    precision.yamlName(),
                     "--algo " + algorithmLabel(b.options()).replace(" ", " --percentile ")
                             + (b.options().perChannel() ? " --per-channel" : " --per-tensor"),
-                    b.metrics().cos(), b.metrics().sqnrDb());
+                    b.metrics().cos(),
+                    b.metrics().sqnrDb());
         }
         out.flush();
     }

@@ -1,5 +1,7 @@
 package dev.layerprobe.host.quantize;
 
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.golden.GoldenRunner;
@@ -7,7 +9,6 @@ import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
@@ -15,7 +16,6 @@ import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.quant.QdqWriter;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -56,15 +56,13 @@ public final class HybridSearch {
     static final int GREEDY_TRIALS = 10;
 
     /** One candidate's own error: its per_layer cos at the base precision. */
-    public record Candidate(String layer, String op, double perLayerCos) {
-    }
+    public record Candidate(String layer, String op, double perLayerCos) {}
 
     /**
      * One step tried: what it did in words, the cos with it, the change against the best before,
      * whether it was kept, and how many layers were promoted in the model it scored.
      */
-    public record Step(int number, String action, double cos, double delta, boolean kept, int promoted) {
-    }
+    public record Step(int number, String action, double cos, double delta, boolean kept, int promoted) {}
 
     /**
      * The outcome.
@@ -76,9 +74,13 @@ public final class HybridSearch {
      * @param steps    every step tried
      * @param reached  whether bestCos reached the target
      */
-    public record Result(double baseCos, double bestCos, Map<String, LayerPrecision> layers, int promoted,
-            List<Step> steps, boolean reached) {
-    }
+    public record Result(
+            double baseCos,
+            double bestCos,
+            Map<String, LayerPrecision> layers,
+            int promoted,
+            List<Step> steps,
+            boolean reached) {}
 
     private final PrintWriter out;
 
@@ -99,8 +101,15 @@ public final class HybridSearch {
         final LayerPrecision to;
         final List<Step> steps = new ArrayList<>();
 
-        Run(NpuProgram floatProgram, Calibration calibration, QuantizationOptions base, String modelName,
-                List<Map<String, Tensor>> samples, List<Tensor> golden, String output, Map<String, LayerPrecision> start,
+        Run(
+                NpuProgram floatProgram,
+                Calibration calibration,
+                QuantizationOptions base,
+                String modelName,
+                List<Map<String, Tensor>> samples,
+                List<Tensor> golden,
+                String output,
+                Map<String, LayerPrecision> start,
                 LayerPrecision to) {
             this.floatProgram = floatProgram;
             this.calibration = calibration;
@@ -129,7 +138,13 @@ public final class HybridSearch {
         void step(String action, double cos, double before, boolean kept, int promoted) {
             Step s = new Step(steps.size() + 1, action, cos, cos - before, kept, promoted);
             steps.add(s);
-            out.printf(Locale.ROOT, "step %d: %s -> cos %.6f (%+.6f)%s%n", s.number(), action, cos, s.delta(),
+            out.printf(
+                    Locale.ROOT,
+                    "step %d: %s -> cos %.6f (%+.6f)%s%n",
+                    s.number(),
+                    action,
+                    cos,
+                    s.delta(),
                     kept ? "" : ", undone");
             out.flush();
         }
@@ -143,9 +158,18 @@ public final class HybridSearch {
      * @param targetCos  the final cos to reach
      * @param maxLayers  the most layers the proposal may promote
      */
-    public Result run(NpuProgram floatProgram, Calibration calibration, ModelProto floatModel, String modelName,
-            List<Map<String, Tensor>> evalSamples, QuantizationOptions base, Map<String, LayerPrecision> start,
-            LayerPrecision to, double targetCos, int maxLayers) throws SimulatorException, GoldenException {
+    public Result run(
+            NpuProgram floatProgram,
+            Calibration calibration,
+            ModelProto floatModel,
+            String modelName,
+            List<Map<String, Tensor>> evalSamples,
+            QuantizationOptions base,
+            Map<String, LayerPrecision> start,
+            LayerPrecision to,
+            double targetCos,
+            int maxLayers)
+            throws SimulatorException, GoldenException {
         String output = floatProgram.outputs().get(0);
         List<Tensor> golden = new ArrayList<>();
         List<Map<String, Tensor>> goldenAll = new ArrayList<>();
@@ -161,9 +185,14 @@ public final class HybridSearch {
         Run run = new Run(floatProgram, calibration, base, modelName, evalSamples, golden, output, start, to);
         NpuProgram baseProgram = compile(floatProgram, calibration, base, start, modelName);
         double baseCos = score(baseProgram, evalSamples, golden, output);
-        out.printf(Locale.ROOT, "base (%s%s): cos %.6f over %d samples, target %s%n", base.precision().yamlName(),
-                start.isEmpty() ? "" : ", " + start.size() + " layers from the hybrid file", baseCos,
-                evalSamples.size(), format(targetCos));
+        out.printf(
+                Locale.ROOT,
+                "base (%s%s): cos %.6f over %d samples, target %s%n",
+                base.precision().yamlName(),
+                start.isEmpty() ? "" : ", " + start.size() + " layers from the hybrid file",
+                baseCos,
+                evalSamples.size(),
+                format(targetCos));
         List<Candidate> candidates = rank(floatProgram, baseProgram, goldenAll, start.keySet());
         out.printf("%d candidate layers ranked by their own per_layer error%n", candidates.size());
         out.flush();
@@ -180,7 +209,12 @@ public final class HybridSearch {
             trial.add(c.layer());
             double cos = run.score(trial);
             boolean keep = cos > bestCos;
-            run.step("promote " + c.layer() + " (" + c.op() + ")", cos, bestCos, keep, keep ? trial.size() : kept.size());
+            run.step(
+                    "promote " + c.layer() + " (" + c.op() + ")",
+                    cos,
+                    bestCos,
+                    keep,
+                    keep ? trial.size() : kept.size());
             if (keep) {
                 kept = trial;
                 bestCos = cos;
@@ -201,8 +235,12 @@ public final class HybridSearch {
             List<String> all = concat(kept, rest);
             double allCos = run.score(all);
             boolean reaches = allCos >= targetCos;
-            run.step("promote " + rest.size() + " more candidates in rank order (" + all.size() + " layers)", allCos,
-                    proposalCos, reaches || allCos > proposalCos, all.size());
+            run.step(
+                    "promote " + rest.size() + " more candidates in rank order (" + all.size() + " layers)",
+                    allCos,
+                    proposalCos,
+                    reaches || allCos > proposalCos,
+                    all.size());
             if (allCos > proposalCos) {
                 proposal = all;
                 proposalCos = allCos;
@@ -216,8 +254,12 @@ public final class HybridSearch {
                     List<String> trial = concat(kept, rest.subList(0, mid));
                     double cos = run.score(trial);
                     boolean ok = cos >= targetCos;
-                    run.step("promote the first " + mid + " of them (" + trial.size() + " layers)", cos, proposalCos,
-                            ok, ok ? trial.size() : proposal.size());
+                    run.step(
+                            "promote the first " + mid + " of them (" + trial.size() + " layers)",
+                            cos,
+                            proposalCos,
+                            ok,
+                            ok ? trial.size() : proposal.size());
                     if (ok) {
                         hi = mid;
                         proposal = trial;
@@ -232,7 +274,8 @@ public final class HybridSearch {
         // Prune: demote again what the target does not need, least own error first.
         if (proposalCos >= targetCos && proposal.size() > 1) {
             List<String> order = new ArrayList<>(proposal);
-            order.sort(Comparator.comparingDouble((String l) -> byName.get(l).perLayerCos()).reversed());
+            order.sort(Comparator.comparingDouble((String l) -> byName.get(l).perLayerCos())
+                    .reversed());
             for (String l : order) {
                 if (proposal.size() <= 1) {
                     break;
@@ -241,7 +284,11 @@ public final class HybridSearch {
                 trial.remove(l);
                 double cos = run.score(trial);
                 boolean ok = cos >= targetCos;
-                run.step("demote " + l + " (" + byName.get(l).op() + ")", cos, proposalCos, ok,
+                run.step(
+                        "demote " + l + " (" + byName.get(l).op() + ")",
+                        cos,
+                        proposalCos,
+                        ok,
                         ok ? trial.size() : proposal.size());
                 if (ok) {
                     proposal = trial;
@@ -249,8 +296,13 @@ public final class HybridSearch {
                 }
             }
         }
-        return new Result(baseCos, proposalCos, Collections.unmodifiableMap(run.overrides(proposal)), proposal.size(),
-                List.copyOf(run.steps), proposalCos >= targetCos);
+        return new Result(
+                baseCos,
+                proposalCos,
+                Collections.unmodifiableMap(run.overrides(proposal)),
+                proposal.size(),
+                List.copyOf(run.steps),
+                proposalCos >= targetCos);
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
@@ -261,12 +313,20 @@ public final class HybridSearch {
 
     /** cos printed with enough digits to tell it from the target. */
     public static String format(double cos) {
-        return String.format(Locale.ROOT, "%.6f", cos).replaceAll("(\\.\\d*?)0+$", "$1").replaceAll("\\.$", "");
+        return String.format(Locale.ROOT, "%.6f", cos)
+                .replaceAll("(\\.\\d*?)0+$", "$1")
+                .replaceAll("\\.$", "");
     }
 
-    private static NpuProgram compile(NpuProgram floatProgram, Calibration calibration, QuantizationOptions base,
-            Map<String, LayerPrecision> overrides, String modelName) throws SimulatorException {
-        ModelProto qdq = QdqWriter.write(floatProgram, calibration, Quantizer.config(base).withOverrides(overrides));
+    private static NpuProgram compile(
+            NpuProgram floatProgram,
+            Calibration calibration,
+            QuantizationOptions base,
+            Map<String, LayerPrecision> overrides,
+            String modelName)
+            throws SimulatorException {
+        ModelProto qdq = QdqWriter.write(
+                floatProgram, calibration, Quantizer.config(base).withOverrides(overrides));
         return Simulator.compile(qdq, modelName, CompileOptions.DEFAULT);
     }
 
@@ -287,8 +347,9 @@ public final class HybridSearch {
      * the float program has (so a hybrid file can name them), with a floating golden value, not already
      * in the starting hybrid file.
      */
-    private static List<Candidate> rank(NpuProgram floatProgram, NpuProgram sim, List<Map<String, Tensor>> goldenAll,
-            Set<String> exclude) throws SimulatorException {
+    private static List<Candidate> rank(
+            NpuProgram floatProgram, NpuProgram sim, List<Map<String, Tensor>> goldenAll, Set<String> exclude)
+            throws SimulatorException {
         Set<String> known = floatProgram.layers().stream().map(Layer::name).collect(Collectors.toSet());
         Map<String, Metrics> perLayer = new HashMap<>();
         for (Map<String, Tensor> g : goldenAll) {
@@ -307,7 +368,10 @@ public final class HybridSearch {
         List<Candidate> candidates = new ArrayList<>();
         for (Layer l : sim.layers()) {
             Metrics m = perLayer.get(l.name());
-            if (m == null || !known.contains(l.name()) || exclude.contains(l.name()) || l.placement() != Placement.NPU) {
+            if (m == null
+                    || !known.contains(l.name())
+                    || exclude.contains(l.name())
+                    || l.placement() != Placement.NPU) {
                 continue;
             }
             double cos = m.result().cos();

@@ -14,15 +14,23 @@ import java.nio.file.Path;
  * @param hybrid     a YAML file of per-layer precisions, or null
  * @param calibCache a calibration cache file (read when it matches, written otherwise), or null
  */
-public record QuantizationOptions(LayerPrecision precision, boolean perChannel, CalibrationAlgorithm algorithm,
-        double percentile, Path hybrid, Path calibCache) {
-    public static final QuantizationOptions DEFAULT = new QuantizationOptions(LayerPrecision.INT8, true,
-            CalibrationAlgorithm.MINMAX, 99.99, null, null);
+public record QuantizationOptions(
+        LayerPrecision precision,
+        boolean perChannel,
+        CalibrationAlgorithm algorithm,
+        double percentile,
+        Path hybrid,
+        Path calibCache) {
+    public static final QuantizationOptions DEFAULT =
+            new QuantizationOptions(LayerPrecision.INT8, true, CalibrationAlgorithm.MINMAX, 99.99, null, null);
 
     public String describe() {
-        return precision.yamlName() + (precision.isInteger() ? (perChannel ? " per-channel" : " per-tensor") : "")
-                + (precision.isInteger() ? ", " + algorithm.name().toLowerCase(java.util.Locale.ROOT)
-                        + (algorithm == CalibrationAlgorithm.PERCENTILE ? " " + percentile : "") : "")
+        return precision.yamlName()
+                + (precision.isInteger() ? (perChannel ? " per-channel" : " per-tensor") : "")
+                + (precision.isInteger()
+                        ? ", " + algorithm.name().toLowerCase(java.util.Locale.ROOT)
+                                + (algorithm == CalibrationAlgorithm.PERCENTILE ? " " + percentile : "")
+                        : "")
                 + (hybrid == null ? "" : ", hybrid " + hybrid.getFileName());
     }
 }

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.quantize;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputSpec;
@@ -18,7 +19,6 @@ import dev.layerprobe.simulator.quant.HybridSpec;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.quant.QdqWriter;
 import dev.layerprobe.simulator.quant.QuantConfig;
-import dev.layerprobe.core.tensor.Tensor;
 import java.awt.Dimension;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -56,13 +56,15 @@ public final class Quantizer {
      * Calibrates on the files (loaded lazily, one at a time per pass), or reuses the cache when it
      * matches the model, the files and the preprocessing.
      */
-    public Calibration calibrate(NpuProgram floatProgram, byte[] modelBytes, List<Path> files, InputSpec spec,
-            QuantizationOptions q) throws SimulatorException, InputException, IOException {
+    public Calibration calibrate(
+            NpuProgram floatProgram, byte[] modelBytes, List<Path> files, InputSpec spec, QuantizationOptions q)
+            throws SimulatorException, InputException, IOException {
         ValueInfo in = floatProgram.inputs().get(0);
         int[] shape = in.shape();
         noteResizedImages(files, shape);
         CalibrationOptions copts = calibrationOptions(q);
-        String key = q.calibCache() == null ? null
+        String key = q.calibCache() == null
+                ? null
                 : CalibrationCache.key(modelBytes, files, spec + " shape " + Arrays.toString(shape));
         if (q.calibCache() != null) {
             CalibrationCache.Lookup hit = CalibrationCache.lookup(q.calibCache(), key, copts.algorithm());
@@ -75,11 +77,14 @@ public final class Quantizer {
             }
         }
         // Histograms are always gathered when caching, so a cache serves every algorithm later.
-        CalibrationOptions collectWith = q.calibCache() != null && !copts.algorithm().needsHistogram()
-                ? copts.withAlgorithm(CalibrationAlgorithm.KL) : copts;
+        CalibrationOptions collectWith =
+                q.calibCache() != null && !copts.algorithm().needsHistogram()
+                        ? copts.withAlgorithm(CalibrationAlgorithm.KL)
+                        : copts;
         LazyInputs samples = new LazyInputs(files, in.name(), shape, spec);
         Calibration c;
-        try (Progress progress = Progress.start("calibrating", (long) files.size() * Calibration.passes(collectWith.algorithm()), out)) {
+        try (Progress progress =
+                Progress.start("calibrating", (long) files.size() * Calibration.passes(collectWith.algorithm()), out)) {
             c = Calibration.collect(floatProgram, samples, collectWith, n -> progress.stepTo(n));
         } catch (LazyInputs.LoadFailure e) {
             throw e.getCause();
@@ -144,8 +149,8 @@ public final class Quantizer {
             if (w.getDimsCount() == 0) {
                 return 1;
             }
-            boolean transB = reader.getAttributeList().stream()
-                    .anyMatch(a -> a.getName().equals("transB") && a.getI() != 0);
+            boolean transB =
+                    reader.getAttributeList().stream().anyMatch(a -> a.getName().equals("transB") && a.getI() != 0);
             int axis = reader.getOpType().equals("Gemm") && !transB && w.getDimsCount() > 1 ? 1 : 0;
             return w.getDims(axis);
         }
@@ -153,8 +158,11 @@ public final class Quantizer {
 
     /** The ONNX-domain opset a model imports. */
     public static int onnxOpset(ModelProto m) {
-        return m.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
-                .mapToInt(o -> (int) o.getVersion()).findFirst().orElse(0);
+        return m.getOpsetImportList().stream()
+                .filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
+                .mapToInt(o -> (int) o.getVersion())
+                .findFirst()
+                .orElse(0);
     }
 
     /**
@@ -166,11 +174,14 @@ public final class Quantizer {
         if (!q.precision().isInteger() || w.perChannel() + w.perTensor() == 0) {
             return q.describe();
         }
-        String d = new QuantizationOptions(q.precision(), w.perChannel() > 0, q.algorithm(), q.percentile(),
-                q.hybrid(), q.calibCache()).describe();
+        String d = new QuantizationOptions(
+                        q.precision(), w.perChannel() > 0, q.algorithm(), q.percentile(), q.hybrid(), q.calibCache())
+                .describe();
         if (w.perChannel() > 0 && w.perTensor() > 0) {
-            d = d.replaceFirst(" per-channel", " per-channel (" + w.perTensor() + " of "
-                    + (w.perChannel() + w.perTensor()) + " weights per-tensor)");
+            d = d.replaceFirst(
+                    " per-channel",
+                    " per-channel (" + w.perTensor() + " of " + (w.perChannel() + w.perTensor())
+                            + " weights per-tensor)");
         }
         return d;
     }
@@ -222,7 +233,8 @@ public final class Quantizer {
             }
         }
         if (other > 0) {
-            out.printf("note: %d of %d calibration images are not %dx%d (%s); they are resized to the model input%n",
+            out.printf(
+                    "note: %d of %d calibration images are not %dx%d (%s); they are resized to the model input%n",
                     other, files.size(), shape[3], shape[2], example);
         }
     }

@@ -15,6 +15,7 @@ import java.util.Locale;
 public final class ConsoleTable {
     /** Default width of the layer-name column. */
     public static final int DEFAULT_NAME_WIDTH = 40;
+
     private static final int OP_WIDTH = 18;
     private static final int NUM_WIDTH = 10;
     private static final String MARKER = "  <- runtime fault";
@@ -34,16 +35,25 @@ public final class ConsoleTable {
 
     /** Prints the header and one row per layer; flushes. */
     public void print(Report r, PrintWriter out) {
-        String fault = r.rootCause() != null && r.rootCause().runtime() != null ? r.rootCause().runtime().layer()
+        String fault = r.rootCause() != null && r.rootCause().runtime() != null
+                ? r.rootCause().runtime().layer()
                 : null;
-        String fmt = "%-" + nameWidth + "s %-" + OP_WIDTH + "s %" + NUM_WIDTH + "s %" + NUM_WIDTH + "s %"
-                + NUM_WIDTH + "s %" + NUM_WIDTH + "s";
+        String fmt = "%-" + nameWidth + "s %-" + OP_WIDTH + "s %" + NUM_WIDTH + "s %" + NUM_WIDTH + "s %" + NUM_WIDTH
+                + "s %" + NUM_WIDTH + "s";
         out.println(String.format(Locale.ROOT, fmt, "layer", "op", "entire", "per_layer", "simu_err", "golden_err")
                 .stripTrailing());
         out.println("-".repeat(nameWidth) + " " + "-".repeat(OP_WIDTH) + (" " + "-".repeat(NUM_WIDTH)).repeat(4));
         for (Report.Layer l : r.layers()) {
-            String row = String.format(Locale.ROOT, fmt, fit(l.name(), nameWidth), fit(l.op(), OP_WIDTH),
-                    cos(l.entire()), cos(l.perLayer()), cos(l.simuErr()), cos(l.goldenErr())).stripTrailing();
+            String row = String.format(
+                            Locale.ROOT,
+                            fmt,
+                            fit(l.name(), nameWidth),
+                            fit(l.op(), OP_WIDTH),
+                            cos(l.entire()),
+                            cos(l.perLayer()),
+                            cos(l.simuErr()),
+                            cos(l.goldenErr()))
+                    .stripTrailing();
             out.println(l.name() != null && l.name().equals(fault) ? row + MARKER : row);
         }
         out.flush();

@@ -42,14 +42,14 @@ public final class DiagnosisPrinter {
         if (model != null) {
             out.println("  Model: " + capitalize(model.text()));
             if (model.fix() != null) {
-                out.println("    Fix: " + model.fix() + (model.check() == null ? "" : "; "
-                        + checkText(model.check())) + ".");
+                out.println("    Fix: " + model.fix() + (model.check() == null ? "" : "; " + checkText(model.check()))
+                        + ".");
             }
         }
         Report.RuntimeFault f = r.rootCause().runtime();
         if (f != null) {
-            out.println("  Runtime: the device first departs from the simulator at layer '" + f.layer() + "' ("
-                    + f.op() + "): " + f.evidence() + ".");
+            out.println("  Runtime: the device first departs from the simulator at layer '" + f.layer() + "' (" + f.op()
+                    + "): " + f.evidence() + ".");
             out.println("  Every layer before it matches the simulator bit-exactly, so the device's runtime or"
                     + " compiler computes this layer wrongly; quantization is not the cause.");
         } else {
@@ -59,9 +59,14 @@ public final class DiagnosisPrinter {
             Report.Layer worst = worst(r, Report.Layer::entire);
             if (worst != null) {
                 double cos = worst.entire().cos();
-                out.println(String.format(Locale.ROOT, "  Simulator: the float simulator %s ONNX Runtime; its lowest"
-                        + " entire cos is %.7f at '%s' (%s).", cos >= 0.99999 ? "matches" : "departs from", cos,
-                        worst.name(), worst.op()));
+                out.println(String.format(
+                        Locale.ROOT,
+                        "  Simulator: the float simulator %s ONNX Runtime; its lowest"
+                                + " entire cos is %.7f at '%s' (%s).",
+                        cos >= 0.99999 ? "matches" : "departs from",
+                        cos,
+                        worst.name(),
+                        worst.op()));
             }
         } else {
             List<Report.HotSpot> spots = r.rootCause().quantization();
@@ -72,8 +77,15 @@ public final class DiagnosisPrinter {
                 out.println("  Quantization hot spots (largest own error and largest entire-cos drop first):");
                 for (int i = 0; i < spots.size(); i++) {
                     Report.HotSpot h = spots.get(i);
-                    out.println(String.format(Locale.ROOT, "    %d. '%s' (%s), per_layer cos %.5f: %s; fix: %s", i + 1,
-                            h.layer(), h.op(), h.cos(), h.cause(), h.fix()));
+                    out.println(String.format(
+                            Locale.ROOT,
+                            "    %d. '%s' (%s), per_layer cos %.5f: %s; fix: %s",
+                            i + 1,
+                            h.layer(),
+                            h.op(),
+                            h.cos(),
+                            h.cause(),
+                            h.fix()));
                 }
             }
         }
@@ -95,9 +107,17 @@ public final class DiagnosisPrinter {
                     InputSpread s = m.spread();
                     String column = columns[k];
                     String worst = s.worstInput() < inputs.size() ? inputs.get(s.worstInput()) : "#" + s.worstInput();
-                    out.println(String.format(Locale.ROOT, "  Inputs: %d; at the last layer '%s' %s cos is %.5f"
-                            + " pooled, %.5f on average and %.5f at worst (%s); report.json has the mean and worst"
-                            + " of every layer.", s.inputs(), l.name(), column, m.cos(), s.meanCos(), s.worstCos(),
+                    out.println(String.format(
+                            Locale.ROOT,
+                            "  Inputs: %d; at the last layer '%s' %s cos is %.5f"
+                                    + " pooled, %.5f on average and %.5f at worst (%s); report.json has the mean and worst"
+                                    + " of every layer.",
+                            s.inputs(),
+                            l.name(),
+                            column,
+                            m.cos(),
+                            s.meanCos(),
+                            s.worstCos(),
                             worst));
                     return;
                 }
@@ -132,37 +152,56 @@ public final class DiagnosisPrinter {
         out.println("Diagnosis:");
         Report.RuntimeFault f = r.rootCause().runtime();
         if (f != null) {
-            out.println("  " + other + " first departs from " + reference + " at layer '" + f.layer() + "'"
-                    + opLabel(f) + ": " + f.evidence() + ".");
+            out.println("  " + other + " first departs from " + reference + " at layer '" + f.layer() + "'" + opLabel(f)
+                    + ": " + f.evidence() + ".");
         } else {
             out.println("  " + other + " agrees with " + reference + " on every mapped layer ("
-                    + (codes ? "codes bit-exact" : String.format(Locale.ROOT, "cos >= %.2f", r.summary().wrongCos()))
+                    + (codes
+                            ? "codes bit-exact"
+                            : String.format(
+                                    Locale.ROOT, "cos >= %.2f", r.summary().wrongCos()))
                     + ").");
         }
         Map<LayerMapping.Method, Long> by = mapping.countByMethod();
         out.println("  Mapping: " + mapping.entries().size() + " of " + other + "'s layers mapped ("
-                + by.entrySet().stream().map(e -> e.getValue() + " by " + e.getKey().label())
-                        .collect(Collectors.joining(", ")) + ")"
+                + by.entrySet().stream()
+                        .map(e -> e.getValue() + " by " + e.getKey().label())
+                        .collect(Collectors.joining(", "))
+                + ")"
                 + (mapping.entries().stream().anyMatch(LayerMapping.Entry::nhwc)
-                ? ", channels-last layers converted to NCHW" : "") + ".");
+                        ? ", channels-last layers converted to NCHW"
+                        : "")
+                + ".");
         Report.Mapping m = r.mapping();
         if (!m.unmapped().isEmpty()) {
-            out.println("  Unmapped layers of " + other + " (" + m.unmapped().size() + "): " + abbreviate(m.unmapped()));
+            out.println(
+                    "  Unmapped layers of " + other + " (" + m.unmapped().size() + "): " + abbreviate(m.unmapped()));
         }
         if (!m.missing().isEmpty()) {
-            out.println("  Layers without a value in " + other + " (" + m.missing().size() + "): "
-                    + abbreviate(m.missing()));
+            out.println("  Layers without a value in " + other + " ("
+                    + m.missing().size() + "): " + abbreviate(m.missing()));
         }
         Report.VendorSource v = m.vendor();
         if (v != null) {
-            out.println("  " + v.tool() + "'s own figures (" + v.source() + ", " + v.form() + "): " + v.mapped().size()
+            out.println("  " + v.tool() + "'s own figures (" + v.source() + ", " + v.form() + "): "
+                    + v.mapped().size()
                     + " of its " + (v.mapped().size() + v.unmapped().size()) + " rows with figures mapped onto layers"
                     + (v.unmapped().isEmpty() ? "" : " (unmapped: " + abbreviate(v.unmapped()) + ")") + "; "
                     + (v.compared() - v.differences().size())
                     + " of " + v.compared() + " figures on both sides fall in the same threshold band"
-                    + (v.differences().isEmpty() ? "." : ", they differ at: " + abbreviate(v.differences().stream()
-                            .map(d -> String.format(Locale.ROOT, "%s %s (ours %.5f, %s %.5f)", d.layer(), d.column(),
-                                    d.cos(), v.tool(), d.vendorCos())).toList())));
+                    + (v.differences().isEmpty()
+                            ? "."
+                            : ", they differ at: "
+                                    + abbreviate(v.differences().stream()
+                                            .map(d -> String.format(
+                                                    Locale.ROOT,
+                                                    "%s %s (ours %.5f, %s %.5f)",
+                                                    d.layer(),
+                                                    d.column(),
+                                                    d.cos(),
+                                                    v.tool(),
+                                                    d.vendorCos()))
+                                            .toList())));
         }
         out.println("  Verdict: " + r.summary().verdict() + ".");
     }
@@ -177,8 +216,13 @@ public final class DiagnosisPrinter {
 
     /** The quick check of the model verdict's fix in words, as printed after the fix. */
     static String checkText(Report.QuickCheck check) {
-        return String.format(Locale.ROOT, "quick check on %s: with %s (same calibration) '%s' reaches entire cos %s"
-                + " (this run: %s)", check.input(), check.what(), check.output(), ConsoleTable.cos5(check.cos()),
+        return String.format(
+                Locale.ROOT,
+                "quick check on %s: with %s (same calibration) '%s' reaches entire cos %s" + " (this run: %s)",
+                check.input(),
+                check.what(),
+                check.output(),
+                ConsoleTable.cos5(check.cos()),
                 ConsoleTable.cos5(check.baselineCos()));
     }
 

@@ -9,8 +9,7 @@ import java.util.Locale;
  * {@link ConsoleTable#cos5}, so the page and the console agree. Stateless.
  */
 final class Html {
-    private Html() {
-    }
+    private Html() {}
 
     /** HTML-escapes text and attribute values; null becomes the empty string. */
     static String esc(String s) {
@@ -40,7 +39,10 @@ final class Html {
 
     /** A row of a key-value table; {@code htmlValue} is already HTML. */
     static void kv(StringBuilder b, String k, String htmlValue) {
-        b.append("<tr><th>").append(k).append("</th><td>").append(htmlValue == null ? "" : htmlValue)
+        b.append("<tr><th>")
+                .append(k)
+                .append("</th><td>")
+                .append(htmlValue == null ? "" : htmlValue)
                 .append("</td></tr>\n");
     }
 

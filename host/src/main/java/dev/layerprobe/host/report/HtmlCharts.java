@@ -30,11 +30,11 @@ final class HtmlCharts {
     private static final String[] COLORS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
     /** Dash patterns, so overlapping series stay distinguishable. */
     private static final String[] DASHES = {"", "7 4", "2 4", "10 4 2 4"};
+
     private static final double[] WIDTHS = {2.6, 2.2, 2.2, 2.0};
     private static final int WORST = 12;
 
-    private HtmlCharts() {
-    }
+    private HtmlCharts() {}
 
     /** The nines value of a cosine, clamped to [0, MAX_NINES]; NaN stays NaN. */
     static double nines(double cos) {
@@ -75,18 +75,40 @@ final class HtmlCharts {
         double ph = h - top - bottom;
         java.util.function.DoubleUnaryOperator x = i -> left + (n <= 1 ? pw / 2 : pw * i / (n - 1));
         java.util.function.DoubleUnaryOperator y = v -> top + ph * (1 - v / MAX_NINES);
-        b.append("<svg class=\"chart\" id=\"cos-chart\" viewBox=\"0 0 ").append(f(w)).append(' ').append(f(h))
+        b.append("<svg class=\"chart\" id=\"cos-chart\" viewBox=\"0 0 ")
+                .append(f(w))
+                .append(' ')
+                .append(f(h))
                 .append("\" width=\"100%\" role=\"img\" aria-label=\"cosine per layer\" ")
                 .append(">\n");
-        b.append("<rect x=\"").append(f(left)).append("\" y=\"").append(f(top)).append("\" width=\"").append(f(pw))
-                .append("\" height=\"").append(f(ph)).append("\" class=\"plot\"/>\n");
+        b.append("<rect x=\"")
+                .append(f(left))
+                .append("\" y=\"")
+                .append(f(top))
+                .append("\" width=\"")
+                .append(f(pw))
+                .append("\" height=\"")
+                .append(f(ph))
+                .append("\" class=\"plot\"/>\n");
         // y grid and labels
         for (int k = 0; k <= MAX_NINES; k++) {
             double yy = y.applyAsDouble(k);
-            b.append("<line class=\"grid\" x1=\"").append(f(left)).append("\" x2=\"").append(f(left + pw))
-                    .append("\" y1=\"").append(f(yy)).append("\" y2=\"").append(f(yy)).append("\"/>")
-                    .append("<text class=\"ytick\" x=\"").append(f(left - 8)).append("\" y=\"").append(f(yy + 4))
-                    .append("\">").append(tickLabel(k)).append("</text>\n");
+            b.append("<line class=\"grid\" x1=\"")
+                    .append(f(left))
+                    .append("\" x2=\"")
+                    .append(f(left + pw))
+                    .append("\" y1=\"")
+                    .append(f(yy))
+                    .append("\" y2=\"")
+                    .append(f(yy))
+                    .append("\"/>")
+                    .append("<text class=\"ytick\" x=\"")
+                    .append(f(left - 8))
+                    .append("\" y=\"")
+                    .append(f(yy + 4))
+                    .append("\">")
+                    .append(tickLabel(k))
+                    .append("</text>\n");
         }
         // thresholds
         thresholdLine(b, left, pw, y.applyAsDouble(nines(warn)), "warn " + num(warn), "warnline");
@@ -95,28 +117,62 @@ final class HtmlCharts {
         int step = niceStep(n);
         for (int i = 0; i < n; i += step) {
             double xx = x.applyAsDouble(i);
-            b.append("<line class=\"tick\" x1=\"").append(f(xx)).append("\" x2=\"").append(f(xx)).append("\" y1=\"")
-                    .append(f(top + ph)).append("\" y2=\"").append(f(top + ph + 5)).append("\"/>")
-                    .append("<text class=\"xtick\" x=\"").append(f(xx)).append("\" y=\"").append(f(top + ph + 19))
-                    .append("\">").append(i).append("</text>\n");
+            b.append("<line class=\"tick\" x1=\"")
+                    .append(f(xx))
+                    .append("\" x2=\"")
+                    .append(f(xx))
+                    .append("\" y1=\"")
+                    .append(f(top + ph))
+                    .append("\" y2=\"")
+                    .append(f(top + ph + 5))
+                    .append("\"/>")
+                    .append("<text class=\"xtick\" x=\"")
+                    .append(f(xx))
+                    .append("\" y=\"")
+                    .append(f(top + ph + 19))
+                    .append("\">")
+                    .append(i)
+                    .append("</text>\n");
         }
-        b.append("<text class=\"axis\" x=\"").append(f(left + pw / 2)).append("\" y=\"").append(f(h - 12))
+        b.append("<text class=\"axis\" x=\"")
+                .append(f(left + pw / 2))
+                .append("\" y=\"")
+                .append(f(h - 12))
                 .append("\">layer index (execution order; hover a point for its name)</text>\n");
-        b.append("<text class=\"axis\" transform=\"translate(16 ").append(f(top + ph / 2))
+        b.append("<text class=\"axis\" transform=\"translate(16 ")
+                .append(f(top + ph / 2))
                 .append(") rotate(-90)\">cos, scale &#8722;log10(1 &#8722; cos)</text>\n");
         // root cause marker
         int fault = indexOf(layers, faultLayer);
         if (fault >= 0) {
             double xx = x.applyAsDouble(fault);
             boolean rightSide = xx > left + pw * 0.7;
-            b.append("<g class=\"root-cause\" data-layer=\"").append(esc(faultLayer)).append("\">")
-                    .append("<title>runtime fault: ").append(esc(faultLayer)).append("</title>")
-                    .append("<line x1=\"").append(f(xx)).append("\" x2=\"").append(f(xx)).append("\" y1=\"")
-                    .append(f(top - 6)).append("\" y2=\"").append(f(top + ph)).append("\"/>")
-                    .append("<text x=\"").append(f(rightSide ? xx - 6 : xx + 6)).append("\" y=\"")
-                    .append(f(top + ph - 8)).append("\" text-anchor=\"").append(rightSide ? "end" : "start")
-                    .append("\">runtime fault: ").append(esc(shorten(faultLayer, 48))).append(" (#")
-                    .append(fault).append(")</text></g>\n");
+            b.append("<g class=\"root-cause\" data-layer=\"")
+                    .append(esc(faultLayer))
+                    .append("\">")
+                    .append("<title>runtime fault: ")
+                    .append(esc(faultLayer))
+                    .append("</title>")
+                    .append("<line x1=\"")
+                    .append(f(xx))
+                    .append("\" x2=\"")
+                    .append(f(xx))
+                    .append("\" y1=\"")
+                    .append(f(top - 6))
+                    .append("\" y2=\"")
+                    .append(f(top + ph))
+                    .append("\"/>")
+                    .append("<text x=\"")
+                    .append(f(rightSide ? xx - 6 : xx + 6))
+                    .append("\" y=\"")
+                    .append(f(top + ph - 8))
+                    .append("\" text-anchor=\"")
+                    .append(rightSide ? "end" : "start")
+                    .append("\">runtime fault: ")
+                    .append(esc(shorten(faultLayer, 48)))
+                    .append(" (#")
+                    .append(fault)
+                    .append(")</text></g>\n");
         }
         // series: one path per column (gaps where a column has no value), then the points
         for (int c = 0; c < 4; c++) {
@@ -129,19 +185,31 @@ final class HtmlCharts {
                     pen = false;
                     continue;
                 }
-                d.append(pen ? " L" : (d.length() == 0 ? "M" : " M")).append(f(x.applyAsDouble(i))).append(' ')
+                d.append(pen ? " L" : (d.length() == 0 ? "M" : " M"))
+                        .append(f(x.applyAsDouble(i)))
+                        .append(' ')
                         .append(f(y.applyAsDouble(v)));
                 pen = true;
             }
             String col = ReportWriter.COLUMNS.get(c);
-            b.append("<path class=\"series\" data-column=\"").append(col).append("\" fill=\"none\" stroke=\"")
-                    .append(COLORS[c]).append("\" stroke-width=\"").append(f(WIDTHS[c])).append('"')
+            b.append("<path class=\"series\" data-column=\"")
+                    .append(col)
+                    .append("\" fill=\"none\" stroke=\"")
+                    .append(COLORS[c])
+                    .append("\" stroke-width=\"")
+                    .append(f(WIDTHS[c]))
+                    .append('"')
                     .append(DASHES[c].isEmpty() ? "" : " stroke-dasharray=\"" + DASHES[c] + "\"")
-                    .append(" d=\"").append(d.length() == 0 ? "M0 0" : d).append("\"/>\n");
+                    .append(" d=\"")
+                    .append(d.length() == 0 ? "M0 0" : d)
+                    .append("\"/>\n");
         }
         for (int c = 0; c < 4; c++) {
             String col = ReportWriter.COLUMNS.get(c);
-            b.append("<g class=\"points\" data-column=\"").append(col).append("\" fill=\"").append(COLORS[c])
+            b.append("<g class=\"points\" data-column=\"")
+                    .append(col)
+                    .append("\" fill=\"")
+                    .append(COLORS[c])
                     .append("\">");
             for (int i = 0; i < n; i++) {
                 Report.Layer l = layers.get(i);
@@ -150,10 +218,22 @@ final class HtmlCharts {
                 if (Double.isNaN(v)) {
                     continue;
                 }
-                b.append("<circle cx=\"").append(f(x.applyAsDouble(i))).append("\" cy=\"")
-                        .append(f(y.applyAsDouble(v))).append("\" r=\"").append(n > 150 ? "2" : "3.2")
-                        .append("\"><title>#").append(i).append(' ').append(esc(l.name())).append(" (")
-                        .append(esc(l.op())).append(")\n").append(col).append(" cos = ").append(full(m.cos()))
+                b.append("<circle cx=\"")
+                        .append(f(x.applyAsDouble(i)))
+                        .append("\" cy=\"")
+                        .append(f(y.applyAsDouble(v)))
+                        .append("\" r=\"")
+                        .append(n > 150 ? "2" : "3.2")
+                        .append("\"><title>#")
+                        .append(i)
+                        .append(' ')
+                        .append(esc(l.name()))
+                        .append(" (")
+                        .append(esc(l.op()))
+                        .append(")\n")
+                        .append(col)
+                        .append(" cos = ")
+                        .append(full(m.cos()))
                         .append("</title></circle>");
             }
             b.append("</g>\n");
@@ -162,11 +242,19 @@ final class HtmlCharts {
         double lx = left + 10;
         for (int c = 0; c < 4; c++) {
             double xx = lx + c * 150;
-            b.append("<g class=\"legend\"><line x1=\"").append(f(xx)).append("\" x2=\"").append(f(xx + 34))
-                    .append("\" y1=\"20\" y2=\"20\" stroke=\"").append(COLORS[c]).append("\" stroke-width=\"3\"")
+            b.append("<g class=\"legend\"><line x1=\"")
+                    .append(f(xx))
+                    .append("\" x2=\"")
+                    .append(f(xx + 34))
+                    .append("\" y1=\"20\" y2=\"20\" stroke=\"")
+                    .append(COLORS[c])
+                    .append("\" stroke-width=\"3\"")
                     .append(DASHES[c].isEmpty() ? "" : " stroke-dasharray=\"" + DASHES[c] + "\"")
-                    .append("/><text x=\"").append(f(xx + 40)).append("\" y=\"25\">")
-                    .append(ReportWriter.COLUMNS.get(c)).append("</text></g>\n");
+                    .append("/><text x=\"")
+                    .append(f(xx + 40))
+                    .append("\" y=\"25\">")
+                    .append(ReportWriter.COLUMNS.get(c))
+                    .append("</text></g>\n");
         }
         b.append("</svg>\n<p class=\"note\">y axis: cos on a &#8220;nines&#8221; scale, &#8722;log10(1 &#8722; cos),")
                 .append(" so 0.9, 0.99, 0.999 are equally spaced; cos &#8805; 1 &#8722; 1e-7 is drawn at the top,")
@@ -175,17 +263,30 @@ final class HtmlCharts {
     }
 
     private static void thresholdLine(StringBuilder b, double left, double pw, double yy, String label, String cls) {
-        b.append("<line class=\"").append(cls).append("\" x1=\"").append(f(left)).append("\" x2=\"")
-                .append(f(left + pw)).append("\" y1=\"").append(f(yy)).append("\" y2=\"").append(f(yy))
-                .append("\"/><text class=\"").append(cls).append("\" x=\"").append(f(left + pw - 4))
-                .append("\" y=\"").append(f(cls.equals("warnline") ? yy - 4 : yy + 13))
-                .append("\" text-anchor=\"end\">").append(label).append("</text>\n");
+        b.append("<line class=\"")
+                .append(cls)
+                .append("\" x1=\"")
+                .append(f(left))
+                .append("\" x2=\"")
+                .append(f(left + pw))
+                .append("\" y1=\"")
+                .append(f(yy))
+                .append("\" y2=\"")
+                .append(f(yy))
+                .append("\"/><text class=\"")
+                .append(cls)
+                .append("\" x=\"")
+                .append(f(left + pw - 4))
+                .append("\" y=\"")
+                .append(f(cls.equals("warnline") ? yy - 4 : yy + 13))
+                .append("\" text-anchor=\"end\">")
+                .append(label)
+                .append("</text>\n");
     }
 
     /** The bar chart of the worst layers, by the worst column of each. */
     static void worstChart(StringBuilder b, Report r, double warn, double wrong) {
-        record Worst(int index, Report.Layer layer, int column, double cos) {
-        }
+        record Worst(int index, Report.Layer layer, int column, double cos) {}
         List<Worst> all = new ArrayList<>();
         for (int i = 0; i < r.layers().size(); i++) {
             Report.Layer l = r.layers().get(i);
@@ -218,10 +319,15 @@ final class HtmlCharts {
         double barW = w - labelW - 140;
         double row = 24;
         double h = 30 + row * top.size();
-        b.append("<svg class=\"chart\" id=\"worst-chart\" viewBox=\"0 0 ").append(f(w)).append(' ').append(f(h))
+        b.append("<svg class=\"chart\" id=\"worst-chart\" viewBox=\"0 0 ")
+                .append(f(w))
+                .append(' ')
+                .append(f(h))
                 .append("\" width=\"100%\" role=\"img\" aria-label=\"worst layers\" ")
                 .append(">\n")
-                .append("<text class=\"axis\" x=\"").append(f(labelW + barW / 2)).append("\" y=\"14\">")
+                .append("<text class=\"axis\" x=\"")
+                .append(f(labelW + barW / 2))
+                .append("\" y=\"14\">")
                 .append("bar length = error, 1 &#8722; cos, log scale from 1e-7 (none) to 1; worst column of each")
                 .append(" layer</text>\n");
         for (int j = 0; j < top.size(); j++) {
@@ -229,17 +335,46 @@ final class HtmlCharts {
             double yy = 24 + j * row;
             double len = Double.isNaN(t.cos()) ? barW : barW * (MAX_NINES - nines(t.cos())) / MAX_NINES;
             String c = cls(t.cos(), warn, wrong);
-            b.append("<g class=\"bar ").append(c).append("\"><title>#").append(t.index()).append(' ')
-                    .append(esc(t.layer().name())).append(" (").append(esc(t.layer().op())).append(")\n")
-                    .append(ReportWriter.COLUMNS.get(t.column())).append(" cos = ").append(full(t.cos()))
-                    .append("</title><text class=\"barlabel\" x=\"").append(f(labelW - 8)).append("\" y=\"")
-                    .append(f(yy + 15)).append("\">#").append(t.index()).append(' ')
-                    .append(esc(shorten(t.layer().name(), 44))).append(" (").append(esc(shorten(t.layer().op(), 18)))
-                    .append(")</text><rect x=\"").append(f(labelW)).append("\" y=\"").append(f(yy + 3))
-                    .append("\" width=\"").append(f(Math.max(1, len))).append("\" height=\"").append(f(row - 6))
-                    .append("\" fill=\"").append(COLORS[t.column()]).append("\"/><text class=\"barvalue\" x=\"")
-                    .append(f(labelW + Math.max(1, len) + 6)).append("\" y=\"").append(f(yy + 15)).append("\">")
-                    .append(ReportWriter.COLUMNS.get(t.column())).append(' ').append(cos5(t.cos()))
+            b.append("<g class=\"bar ")
+                    .append(c)
+                    .append("\"><title>#")
+                    .append(t.index())
+                    .append(' ')
+                    .append(esc(t.layer().name()))
+                    .append(" (")
+                    .append(esc(t.layer().op()))
+                    .append(")\n")
+                    .append(ReportWriter.COLUMNS.get(t.column()))
+                    .append(" cos = ")
+                    .append(full(t.cos()))
+                    .append("</title><text class=\"barlabel\" x=\"")
+                    .append(f(labelW - 8))
+                    .append("\" y=\"")
+                    .append(f(yy + 15))
+                    .append("\">#")
+                    .append(t.index())
+                    .append(' ')
+                    .append(esc(shorten(t.layer().name(), 44)))
+                    .append(" (")
+                    .append(esc(shorten(t.layer().op(), 18)))
+                    .append(")</text><rect x=\"")
+                    .append(f(labelW))
+                    .append("\" y=\"")
+                    .append(f(yy + 3))
+                    .append("\" width=\"")
+                    .append(f(Math.max(1, len)))
+                    .append("\" height=\"")
+                    .append(f(row - 6))
+                    .append("\" fill=\"")
+                    .append(COLORS[t.column()])
+                    .append("\"/><text class=\"barvalue\" x=\"")
+                    .append(f(labelW + Math.max(1, len) + 6))
+                    .append("\" y=\"")
+                    .append(f(yy + 15))
+                    .append("\">")
+                    .append(ReportWriter.COLUMNS.get(t.column()))
+                    .append(' ')
+                    .append(cos5(t.cos()))
                     .append("</text></g>\n");
         }
         b.append("</svg>\n");

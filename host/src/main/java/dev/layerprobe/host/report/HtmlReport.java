@@ -29,8 +29,7 @@ import java.util.TreeMap;
  * Stateless.
  */
 public final class HtmlReport {
-    private HtmlReport() {
-    }
+    private HtmlReport() {}
 
     /** Writes the page to {@code file} atomically (a temporary file in the same folder, then a move). */
     public static void write(Report r, Path file) throws IOException {
@@ -42,12 +41,17 @@ public final class HtmlReport {
         double warn = r.summary() != null ? r.summary().warnCos() : 0.99;
         double wrong = r.summary() != null ? r.summary().wrongCos() : 0.98;
         String faultLayer = r.rootCause() != null && r.rootCause().runtime() != null
-                ? r.rootCause().runtime().layer() : null;
+                ? r.rootCause().runtime().layer()
+                : null;
         StringBuilder b = new StringBuilder(64 * 1024);
         b.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
                 .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-                .append("<title>LayerProbe report: ").append(esc(r.model())).append("</title>\n")
-                .append("<style>\n").append(CSS).append("</style>\n</head>\n<body>\n");
+                .append("<title>LayerProbe report: ")
+                .append(esc(r.model()))
+                .append("</title>\n")
+                .append("<style>\n")
+                .append(CSS)
+                .append("</style>\n</head>\n<body>\n");
         header(b, r);
         HtmlVerdict.verdict(b, r, warn, wrong);
         b.append("<section>\n<h2>Cosine per layer, execution order</h2>\n");
@@ -62,7 +66,8 @@ public final class HtmlReport {
     }
 
     private static void header(StringBuilder b, Report r) {
-        b.append("<header>\n<h1>LayerProbe report <span class=\"model\">").append(esc(r.model()))
+        b.append("<header>\n<h1>LayerProbe report <span class=\"model\">")
+                .append(esc(r.model()))
                 .append("</span></h1>\n<table class=\"kv\">\n");
         kv(b, "model", esc(r.model()));
         Report.Device d = r.device();
@@ -82,7 +87,10 @@ public final class HtmlReport {
             kv(b, "faults", f.toString().trim());
             StringBuilder v = new StringBuilder();
             for (Map.Entry<String, String> e : new TreeMap<>(d.versions()).entrySet()) {
-                v.append("<span class=\"tag\">").append(esc(e.getKey())).append(' ').append(esc(e.getValue()))
+                v.append("<span class=\"tag\">")
+                        .append(esc(e.getKey()))
+                        .append(' ')
+                        .append(esc(e.getValue()))
                         .append("</span> ");
             }
             kv(b, "versions", v.length() == 0 ? "" : v.toString().trim());

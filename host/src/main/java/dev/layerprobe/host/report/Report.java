@@ -25,7 +25,12 @@ import java.util.TreeMap;
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.ALWAYS)
-public record Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary,
+public record Report(
+        String model,
+        Device device,
+        List<Layer> layers,
+        RootCause rootCause,
+        Summary summary,
         @JsonInclude(JsonInclude.Include.NON_NULL) Mapping mapping) {
     public Report {
         layers = List.copyOf(layers);
@@ -53,8 +58,14 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      *               null when there was none
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Mapping(String reference, String other, List<String> referenceMapped, List<String> mapped,
-            List<String> unmappedReference, List<String> unmapped, List<String> missing,
+    public record Mapping(
+            String reference,
+            String other,
+            List<String> referenceMapped,
+            List<String> mapped,
+            List<String> unmappedReference,
+            List<String> unmapped,
+            List<String> missing,
             @JsonInclude(JsonInclude.Include.NON_NULL) String simulator,
             @JsonInclude(JsonInclude.Include.NON_NULL) List<String> simulatorMapped,
             @JsonInclude(JsonInclude.Include.NON_NULL) VendorSource vendor) {
@@ -68,8 +79,14 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
         }
 
         /** A mapping of two dumps, without a third dump or a vendor table. */
-        public Mapping(String reference, String other, List<String> referenceMapped, List<String> mapped,
-                List<String> unmappedReference, List<String> unmapped, List<String> missing) {
+        public Mapping(
+                String reference,
+                String other,
+                List<String> referenceMapped,
+                List<String> mapped,
+                List<String> unmappedReference,
+                List<String> unmapped,
+                List<String> missing) {
             this(reference, other, referenceMapped, mapped, unmappedReference, unmapped, missing, null, null, null);
         }
     }
@@ -89,8 +106,15 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param differences the figures where the two disagree, in layer order
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record VendorSource(String tool, String source, String form, int rows, List<String> mapped,
-            List<String> unmapped, int compared, List<VendorDifference> differences) {
+    public record VendorSource(
+            String tool,
+            String source,
+            String form,
+            int rows,
+            List<String> mapped,
+            List<String> unmapped,
+            int compared,
+            List<VendorDifference> differences) {
         public VendorSource {
             mapped = List.copyOf(mapped);
             unmapped = List.copyOf(unmapped);
@@ -107,8 +131,7 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param vendorCos the vendor's cosine
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record VendorDifference(String layer, String column, double cos, double vendorCos) {
-    }
+    public record VendorDifference(String layer, String column, double cos, double vendorCos) {}
 
     /**
      * The vendor tool's figures for one layer, beside ours: each is the vendor's figure for the
@@ -124,8 +147,15 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param goldenErr golden vs device, accumulated (RKNN {@code runtime_error entire})
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Vendor(String tool, String source, String layer, String op, VendorFigure entire,
-            VendorFigure perLayer, VendorFigure simuErr, VendorFigure goldenErr) {
+    public record Vendor(
+            String tool,
+            String source,
+            String layer,
+            String op,
+            VendorFigure entire,
+            VendorFigure perLayer,
+            VendorFigure simuErr,
+            VendorFigure goldenErr) {
 
         /** The figure for one of {@code ReportWriter.COLUMNS}' columns, or null. */
         public VendorFigure column(String column) {
@@ -162,8 +192,8 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param versions component versions, sorted by component so that report.json is the same from run to run
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Device(String name, String backend, String profile, List<String> faults,
-            Map<String, String> versions) {
+    public record Device(
+            String name, String backend, String profile, List<String> faults, Map<String, String> versions) {
         public Device {
             faults = faults == null ? List.of() : List.copyOf(faults);
             // Map.copyOf would iterate in an order that changes with every JVM.
@@ -189,22 +219,45 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record Layer(String name, String op, int[] shape, String placement, MetricResult entire,
-            MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr, List<String> fusedNodes,
+    public record Layer(
+            String name,
+            String op,
+            int[] shape,
+            String placement,
+            MetricResult entire,
+            MetricResult perLayer,
+            MetricResult simuErr,
+            MetricResult goldenErr,
+            List<String> fusedNodes,
             @JsonInclude(JsonInclude.Include.NON_NULL) Vendor vendor) {
         public Layer {
             fusedNodes = fusedNodes == null ? List.of() : List.copyOf(fusedNodes);
         }
 
         /** A row without vendor figures. */
-        public Layer(String name, String op, int[] shape, String placement, MetricResult entire,
-                MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr, List<String> fusedNodes) {
+        public Layer(
+                String name,
+                String op,
+                int[] shape,
+                String placement,
+                MetricResult entire,
+                MetricResult perLayer,
+                MetricResult simuErr,
+                MetricResult goldenErr,
+                List<String> fusedNodes) {
             this(name, op, shape, placement, entire, perLayer, simuErr, goldenErr, fusedNodes, null);
         }
 
         /** A row without covered-node information. */
-        public Layer(String name, String op, int[] shape, String placement, MetricResult entire,
-                MetricResult perLayer, MetricResult simuErr, MetricResult goldenErr) {
+        public Layer(
+                String name,
+                String op,
+                int[] shape,
+                String placement,
+                MetricResult entire,
+                MetricResult perLayer,
+                MetricResult simuErr,
+                MetricResult goldenErr) {
             this(name, op, shape, placement, entire, perLayer, simuErr, goldenErr, List.of());
         }
 
@@ -237,8 +290,7 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param op ONNX op type
      * @param evidence one or more sentences saying why (metrics, RunLayer confirmation)
      */
-    public record RuntimeFault(String layer, String op, String evidence) {
-    }
+    public record RuntimeFault(String layer, String op, String evidence) {}
 
     /**
      * A layer that loses accuracy in quantization.
@@ -249,8 +301,7 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param cause the likely cause in plain words
      * @param fix the cheapest fix in plain words
      */
-    public record HotSpot(String layer, String op, double cos, String cause, String fix) {
-    }
+    public record HotSpot(String layer, String op, double cos, String cause, String fix) {}
 
     /**
      * Counts over the layers, by the cosine of the last column computed for each, and the verdicts.
@@ -267,8 +318,15 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param model the figures behind {@code modelCase}, or null with it
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Summary(int layers, int warnings, int wrong, double warnCos, double wrongCos, String verdict,
-            String modelCase, ModelVerdict model) {
+    public record Summary(
+            int layers,
+            int warnings,
+            int wrong,
+            double warnCos,
+            double wrongCos,
+            String verdict,
+            String modelCase,
+            ModelVerdict model) {
         /** A summary without a model verdict. */
         public Summary(int layers, int warnings, int wrong, double warnCos, double wrongCos, String verdict) {
             this(layers, warnings, wrong, warnCos, wrongCos, verdict, null, null);
@@ -301,9 +359,20 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param fix what to do, in plain words (the quick check, when one ran, is in {@code check})
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record ModelVerdict(String modelCase, String output, double outputCos, double outputRelErr,
-            Double layersRelErr, Double amplification, String worstLayer, Double worstLayerCos,
-            Double worstLayerRelErr, List<Culprit> layers, InputEvidence input, QuickCheck check, String text,
+    public record ModelVerdict(
+            String modelCase,
+            String output,
+            double outputCos,
+            double outputRelErr,
+            Double layersRelErr,
+            Double amplification,
+            String worstLayer,
+            Double worstLayerCos,
+            Double worstLayerRelErr,
+            List<Culprit> layers,
+            InputEvidence input,
+            QuickCheck check,
+            String text,
             String fix) {
         public ModelVerdict {
             layers = layers == null ? List.of() : List.copyOf(layers);
@@ -321,8 +390,7 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param fix the fix, as for a hot spot
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Culprit(String layer, String op, double cos, double share, String cause, String fix) {
-    }
+    public record Culprit(String layer, String op, double cos, double share, String cause, String fix) {}
 
     /**
      * Why the input does not look like what the model was calibrated on.
@@ -337,8 +405,7 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      *                 in calibration standard deviations (null without calibration data)
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record InputEvidence(String input, String evidence, String likely, double outsideRange, Double distance) {
-    }
+    public record InputEvidence(String input, String evidence, String likely, double outsideRange, Double distance) {}
 
     /**
      * A cheap re-run of the simulator that shows what a fix reaches: the first input only, the same
@@ -351,6 +418,5 @@ public record Report(String model, Device device, List<Layer> layers, RootCause 
      * @param baselineCos entire cos at that output in the run itself, on the same input
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record QuickCheck(String what, String input, String output, double cos, double baselineCos) {
-    }
+    public record QuickCheck(String what, String input, String output, double cos, double baselineCos) {}
 }

@@ -1,12 +1,12 @@
 package dev.layerprobe.host.report;
 
-import dev.layerprobe.core.io.AtomicFiles;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
+import dev.layerprobe.core.io.AtomicFiles;
 import dev.layerprobe.host.compare.MetricResult;
 import java.io.IOException;
 import java.io.Writer;
@@ -34,15 +34,27 @@ import java.util.Map;
  */
 public final class ReportWriter {
     /** The metric keys written to CSV, per column, in order. */
-    public static final List<String> CSV_METRICS = List.of("cos", "euc", "rel_euc", "mse", "sqnr_db", "max_abs",
-            "mean_abs", "allclose", "bit_exact", "max_lsb", "cos_mean", "cos_worst", "worst_input");
+    public static final List<String> CSV_METRICS = List.of(
+            "cos",
+            "euc",
+            "rel_euc",
+            "mse",
+            "sqnr_db",
+            "max_abs",
+            "mean_abs",
+            "allclose",
+            "bit_exact",
+            "max_lsb",
+            "cos_mean",
+            "cos_worst",
+            "worst_input");
     /** The four comparison columns, in report order. */
     public static final List<String> COLUMNS = List.of("entire", "per_layer", "simu_err", "golden_err");
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
-            .registerModule(new SimpleModule("layerprobe-metrics").addSerializer(MetricResult.class,
-                    new StdSerializer<MetricResult>(MetricResult.class) {
+            .registerModule(new SimpleModule("layerprobe-metrics")
+                    .addSerializer(MetricResult.class, new StdSerializer<MetricResult>(MetricResult.class) {
                         @Override
                         public void serialize(MetricResult m, JsonGenerator gen, SerializerProvider p)
                                 throws IOException {
@@ -50,8 +62,7 @@ public final class ReportWriter {
                         }
                     }));
 
-    private ReportWriter() {
-    }
+    private ReportWriter() {}
 
     /** The mapper used for report.json, for callers that embed the report elsewhere (HTML). */
     public static ObjectMapper json() {
@@ -87,14 +98,23 @@ public final class ReportWriter {
         if (vendor) {
             head.append(",vendor.layer");
             for (String c : COLUMNS) {
-                head.append(",vendor.").append(c).append(".cos,vendor.").append(c).append(".euc");
+                head.append(",vendor.")
+                        .append(c)
+                        .append(".cos,vendor.")
+                        .append(c)
+                        .append(".euc");
             }
         }
         w.write(head.append("\r\n").toString());
         for (Report.Layer l : r.layers()) {
             StringBuilder row = new StringBuilder();
-            row.append(cell(l.name())).append(',').append(cell(l.op())).append(',')
-                    .append(cell(shape(l.shape()))).append(',').append(cell(l.placement()));
+            row.append(cell(l.name()))
+                    .append(',')
+                    .append(cell(l.op()))
+                    .append(',')
+                    .append(cell(shape(l.shape())))
+                    .append(',')
+                    .append(cell(l.placement()));
             for (MetricResult m : new MetricResult[] {l.entire(), l.perLayer(), l.simuErr(), l.goldenErr()}) {
                 Map<String, Object> values = m == null ? Map.of() : m.toMap();
                 for (String k : CSV_METRICS) {
@@ -106,8 +126,10 @@ public final class ReportWriter {
                 row.append(',').append(cell(v == null ? null : v.layer()));
                 for (String c : COLUMNS) {
                     Report.VendorFigure f = v == null ? null : v.column(c);
-                    row.append(',').append(f == null || f.cos() == null ? "" : f.cos().toString())
-                            .append(',').append(f == null || f.euc() == null ? "" : f.euc().toString());
+                    row.append(',')
+                            .append(f == null || f.cos() == null ? "" : f.cos().toString())
+                            .append(',')
+                            .append(f == null || f.euc() == null ? "" : f.euc().toString());
                 }
             }
             w.write(row.append("\r\n").toString());

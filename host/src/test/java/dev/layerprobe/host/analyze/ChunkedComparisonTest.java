@@ -38,7 +38,7 @@ class ChunkedComparisonTest {
         Random rnd = new Random(7);
         float[] golden = new float[n];
         for (int i = 0; i < n; i++) {
-            golden[i] = (float) rnd.nextGaussian() * (1 + i / (301 * 300));   // channels of different ranges
+            golden[i] = (float) rnd.nextGaussian() * (1 + i / (301 * 300)); // channels of different ranges
         }
         QuantParams q = new QuantParams(DType.INT8, new float[] {0.01f, 0.02f, 0.03f}, new long[] {0, 3, -2}, 1);
         LayerValue sim = LayerValue.of(QTensor.quantize(Tensor.ofFloats(SHAPE, golden), q));
@@ -73,7 +73,7 @@ class ChunkedComparisonTest {
         DumpManifest.Layer layer = dump.layer("x");
         assertNull(ChunkedComparison.floatLayer(dump, "x"), "codes are no float layer for golden");
 
-        float[] device = {1.0f, 1.5f, 2.5f};   // codes 2, 3, 5 against the dump's 2, 3, 4
+        float[] device = {1.0f, 1.5f, 2.5f}; // codes 2, 3, 5 against the dump's 2, 3, 4
         int[] deviceCodes = {2, 3, 5};
         ChunkedComparison chunks = new ChunkedComparison();
         Metrics withCodes = new Metrics();
@@ -91,10 +91,12 @@ class ChunkedComparisonTest {
     @Test
     void aSizeMismatchNamesTheLayer() throws Exception {
         DumpValues dump = dump("golden", LayerValue.of(Tensor.ofFloats(new int[] {4}, new float[4])));
-        Layer layer = new Layer(0, "x", "Relu", List.of("in"), List.of("x"), List.of(), List.of(), Map.of(),
-                Placement.NPU, null);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ChunkedComparison.checkSize(layer,
-                dump.layer("x"), LayerValue.of(Tensor.ofFloats(new int[] {5}, new float[5]))));
+        Layer layer = new Layer(
+                0, "x", "Relu", List.of("in"), List.of("x"), List.of(), List.of(), Map.of(), Placement.NPU, null);
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> ChunkedComparison.checkSize(
+                        layer, dump.layer("x"), LayerValue.of(Tensor.ofFloats(new int[] {5}, new float[5]))));
         assertEquals("layer 'x': reference has 4 values, the other side 5", e.getMessage());
     }
 

@@ -26,6 +26,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class FaultSignaturesTest {
     @TempDir
     static Path tmp;
+
     static Path calib;
 
     @BeforeAll
@@ -58,22 +59,43 @@ class FaultSignaturesTest {
         Path dir = tmp.resolve(kind);
         Path profile = tmp.resolve(kind + ".yaml");
         Files.writeString(profile, "name: faulty-npu\nfaults:\n  - kind: " + kind + "\n    layer: " + layer + "\n");
-        String[] args = {"analyze", SharedData.require("models/" + model).toString(), "--input",
-            SharedData.require("images/photos/astronaut.png").toString(), "--calib", calib.toString(),
-            "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225", "--report", dir.toString(),
-            "--profile", profile.toString()};
+        String[] args = {
+            "analyze",
+            SharedData.require("models/" + model).toString(),
+            "--input",
+            SharedData.require("images/photos/astronaut.png").toString(),
+            "--calib",
+            calib.toString(),
+            "--mean",
+            "0.485,0.456,0.406",
+            "--std",
+            "0.229,0.224,0.225",
+            "--report",
+            dir.toString(),
+            "--profile",
+            profile.toString()
+        };
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = LayerProbeCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+        int exit = LayerProbeCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true))
+                .execute(args);
         assertEquals(0, exit, err.toString());
         JsonNode r = new ObjectMapper().readTree(dir.resolve("report.json").toFile());
-        assertEquals(layer, r.at("/root_cause/runtime/layer").asText(), r.get("root_cause").toString());
+        assertEquals(
+                layer,
+                r.at("/root_cause/runtime/layer").asText(),
+                r.get("root_cause").toString());
         String evidence = r.at("/root_cause/runtime/evidence").asText();
         assertTrue(evidence.contains("confirmed with RunLayer"), evidence);
         assertTrue(evidence.contains(signature), kind + " should read '" + signature + "': " + evidence);
         assertTrue(out.toString().contains(signature), "the diagnosis prints the evidence");
-        List<String> others = List.of("reading of a", "constant offset per channel", "values off by a factor of 2",
-                "wrap-around", "channels swapped", "distinct output codes");
+        List<String> others = List.of(
+                "reading of a",
+                "constant offset per channel",
+                "values off by a factor of 2",
+                "wrap-around",
+                "channels swapped",
+                "distinct output codes");
         for (String o : others) {
             if (!signature.contains(o) && !o.contains(signature)) {
                 assertTrue(!evidence.contains(o), kind + " should not also read '" + o + "': " + evidence);
@@ -96,10 +118,18 @@ class FaultSignaturesTest {
         Files.writeString(profile, "name: faulty-npu\nfaults:\n  - kind: " + kind + "\n    layer: " + layer + "\n");
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = LayerProbeCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute("analyze",
-                SharedData.require("models/" + model).toString(), "--input",
-                SharedData.require("images/photos/astronaut.png").toString(), "--calib", calib.toString(),
-                "--report", tmp.resolve("refused-" + kind).toString(), "--profile", profile.toString());
+        int exit = LayerProbeCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true))
+                .execute(
+                        "analyze",
+                        SharedData.require("models/" + model).toString(),
+                        "--input",
+                        SharedData.require("images/photos/astronaut.png").toString(),
+                        "--calib",
+                        calib.toString(),
+                        "--report",
+                        tmp.resolve("refused-" + kind).toString(),
+                        "--profile",
+                        profile.toString());
         assertTrue(exit != 0, "exit " + exit);
         String e = err.toString().strip();
         assertEquals(1, e.lines().count(), e);

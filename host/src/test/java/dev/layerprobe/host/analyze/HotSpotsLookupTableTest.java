@@ -32,7 +32,16 @@ import org.junit.jupiter.api.Test;
 /** The hot-spot diagnosis of a lookup-table layer agrees with the simulator's op table. */
 class HotSpotsLookupTableTest {
     private static Layer layer(String op, Placement placement) {
-        return new Layer(0, "t", op, List.of("x"), List.of("t"), List.of("n"), List.of(), Map.of(), placement,
+        return new Layer(
+                0,
+                "t",
+                op,
+                List.of("x"),
+                List.of("t"),
+                List.of("n"),
+                List.of(),
+                Map.of(),
+                placement,
                 QuantParams.perTensor(DType.INT8, 0.1f, 0));
     }
 
@@ -61,16 +70,24 @@ class HotSpotsLookupTableTest {
             x[i] = -6 + 12f * i / (x.length - 1);
         }
         Map<String, Tensor> feed = Map.of("x", Tensor.ofFloats(new int[] {1, x.length}, x));
-        Graph g = new Graph("silu", List.of(new Node("s", "Sigmoid", "", List.of("x"), List.of("t"), Map.of()),
-                new Node("m", "Mul", "", List.of("x", "t"), List.of("y"), Map.of())), Map.of(),
-                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, x.length})), List.of("y"), Map.of("", 13));
+        Graph g = new Graph(
+                "silu",
+                List.of(
+                        new Node("s", "Sigmoid", "", List.of("x"), List.of("t"), Map.of()),
+                        new Node("m", "Mul", "", List.of("x", "t"), List.of("y"), Map.of())),
+                Map.of(),
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, x.length})),
+                List.of("y"),
+                Map.of("", 13));
         NpuProgram fp = Simulator.compile(OnnxGraphs.toModel(g, "test", Map.of()), "silu", CompileOptions.DEFAULT);
-        ModelProto qdq = QdqWriter.write(fp, Calibration.collect(fp, List.of(feed), n -> { }), QuantConfig.INT8);
+        ModelProto qdq = QdqWriter.write(fp, Calibration.collect(fp, List.of(feed), n -> {}), QuantConfig.INT8);
         NpuProgram sim = Simulator.compile(qdq, "silu.qdq", CompileOptions.DEFAULT);
         Layer silu = sim.layer("y").orElseThrow();
         assertEquals("SiLU", silu.op());
-        List<Report.HotSpot> d = HotSpots.diagnose(List.of(new Report.Layer("y", "SiLU", new int[] {1, x.length},
-                "npu", null, HotSpotsTest.cos(0.99), null, null)), new HotSpots.Sources(sim, fp, qdq, List.of(feed)));
+        List<Report.HotSpot> d = HotSpots.diagnose(
+                List.of(new Report.Layer(
+                        "y", "SiLU", new int[] {1, x.length}, "npu", null, HotSpotsTest.cos(0.99), null, null)),
+                new HotSpots.Sources(sim, fp, qdq, List.of(feed)));
         assertEquals("a nonlinear op as a 256-entry lookup table", d.get(0).cause());
         assertTrue(d.get(0).fix().contains("int16"), d.get(0).fix());
     }

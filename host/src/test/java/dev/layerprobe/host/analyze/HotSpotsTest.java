@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.cli.LayerProbeCli;
 import dev.layerprobe.host.compare.MetricResult;
@@ -15,8 +17,6 @@ import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QuantParams;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -45,9 +45,21 @@ class HotSpotsTest {
         if (m == null || m.isNull()) {
             return null;
         }
-        return new MetricResult(m.get("count").asLong(), m.get("cos").asDouble(), m.get("euc").asDouble(),
-                m.get("rel_euc").asDouble(), m.get("mse").asDouble(), Double.NaN, m.get("max_abs").asDouble(),
-                m.get("mean_abs").asDouble(), Double.NaN, 1e-5, 1e-3, 0, null, null);
+        return new MetricResult(
+                m.get("count").asLong(),
+                m.get("cos").asDouble(),
+                m.get("euc").asDouble(),
+                m.get("rel_euc").asDouble(),
+                m.get("mse").asDouble(),
+                Double.NaN,
+                m.get("max_abs").asDouble(),
+                m.get("mean_abs").asDouble(),
+                Double.NaN,
+                1e-5,
+                1e-3,
+                0,
+                null,
+                null);
     }
 
     @Test
@@ -59,24 +71,35 @@ class HotSpotsTest {
         }
         rows.add(row("twice", 0.97, 0.99980));
         rows.add(row("bad", 0.90, 0.995));
-        List<String> counted = HotSpots.significant(rows).stream().map(Report.Layer::name).toList();
+        List<String> counted =
+                HotSpots.significant(rows).stream().map(Report.Layer::name).toList();
         assertEquals(List.of("bad"), counted, "a layer at twice the floor holds too small a share to count");
         // Below OWN_COS a layer always counts, whatever its share.
         rows.add(row("wrong", 0.5, 0.98));
-        assertTrue(HotSpots.significant(rows).stream().map(Report.Layer::name).toList().contains("wrong"));
+        assertTrue(HotSpots.significant(rows).stream()
+                .map(Report.Layer::name)
+                .toList()
+                .contains("wrong"));
     }
 
     @Test
     void clippingAdviceNeverRepeatsTheRunsAlgorithm() {
-        for (dev.layerprobe.simulator.quant.CalibrationAlgorithm a
-                : dev.layerprobe.simulator.quant.CalibrationAlgorithm.values()) {
-            var run = new dev.layerprobe.host.quantize.QuantizationOptions(LayerPrecision.INT8, true, a, 99.9, null, null);
+        for (dev.layerprobe.simulator.quant.CalibrationAlgorithm a :
+                dev.layerprobe.simulator.quant.CalibrationAlgorithm.values()) {
+            var run = new dev.layerprobe.host.quantize.QuantizationOptions(
+                    LayerPrecision.INT8, true, a, 99.9, null, null);
             String fix = HotSpots.clipping(run);
             assertFalse(fix.contains("--algo " + a.name().toLowerCase(java.util.Locale.ROOT)), a + ": " + fix);
             assertFalse(fix.contains(" or " + a.name().toLowerCase(java.util.Locale.ROOT)), a + ": " + fix);
         }
-        assertTrue(HotSpots.clipping(new dev.layerprobe.host.quantize.QuantizationOptions(LayerPrecision.INT8, true,
-                dev.layerprobe.simulator.quant.CalibrationAlgorithm.PERCENTILE, 99.9, null, null)).contains("99.9"));
+        assertTrue(HotSpots.clipping(new dev.layerprobe.host.quantize.QuantizationOptions(
+                        LayerPrecision.INT8,
+                        true,
+                        dev.layerprobe.simulator.quant.CalibrationAlgorithm.PERCENTILE,
+                        99.9,
+                        null,
+                        null))
+                .contains("99.9"));
     }
 
     static Report.Layer row(String name, double entire, double perLayer) {
@@ -86,29 +109,34 @@ class HotSpotsTest {
     @Test
     void ranksByOwnErrorOrEntireDropWorstFirst() {
         List<Report.Layer> rows = List.of(
-                row("a", 0.99999, 0.99999),  // clean
-                row("b", 0.999, 0.999),      // own error 1e-3, drop 1e-3 from the graph input
-                row("c", 0.990, 0.9999),     // per_layer clean, but entire drops 0.009 across it
-                row("d", 0.989, 0.995),      // own error 5e-3, drop from min(b, c) = 0.990 is 1e-3
-                row("e", 0.989, 0.99995));   // nothing lost here
-        Map<String, List<String>> producers = Map.of("a", List.of(), "b", List.of("a"), "c", List.of("b"),
-                "d", List.of("b", "c"), "e", List.of("d"));
+                row("a", 0.99999, 0.99999), // clean
+                row("b", 0.999, 0.999), // own error 1e-3, drop 1e-3 from the graph input
+                row("c", 0.990, 0.9999), // per_layer clean, but entire drops 0.009 across it
+                row("d", 0.989, 0.995), // own error 5e-3, drop from min(b, c) = 0.990 is 1e-3
+                row("e", 0.989, 0.99995)); // nothing lost here
+        Map<String, List<String>> producers =
+                Map.of("a", List.of(), "b", List.of("a"), "c", List.of("b"), "d", List.of("b", "c"), "e", List.of("d"));
         List<HotSpots.Ranked> r = HotSpots.select(rows, producers, 5);
         // By own error: d, b. By drop: c (0.009), d (0.001), b (0.00099). In turn: d, c, b.
-        assertEquals(List.of("d", "c", "b"), r.stream().map(x -> x.layer().name()).toList());
+        assertEquals(
+                List.of("d", "c", "b"), r.stream().map(x -> x.layer().name()).toList());
         assertEquals(0.005, r.get(0).error(), 1e-6);
         assertEquals(0.001, r.get(0).drop(), 1e-6, "drop from the worst of its producers");
         assertEquals(0.009, r.get(1).drop(), 1e-6);
         assertEquals(0.99999 - 0.999, r.get(2).drop(), 1e-6, "drop from a graph input is from 1");
-        assertEquals(List.of("d", "c"), HotSpots.select(rows, producers, 2).stream()
-                .map(x -> x.layer().name()).toList());
+        assertEquals(
+                List.of("d", "c"),
+                HotSpots.select(rows, producers, 2).stream()
+                        .map(x -> x.layer().name())
+                        .toList());
     }
 
     @Test
     void equalScoresKeepExecutionOrderAndRowsWithoutPerLayerAreSkipped() {
         List<Report.Layer> rows = List.of(
                 new Report.Layer("x", "Conv", new int[] {1}, "npu", cos(0.9), null, null, null),
-                row("p", 1.0, 0.99), row("q", 1.0, 0.99));
+                row("p", 1.0, 0.99),
+                row("q", 1.0, 0.99));
         List<HotSpots.Ranked> r = HotSpots.select(rows, Map.of(), 5);
         assertEquals(List.of("p", "q"), r.stream().map(x -> x.layer().name()).toList());
     }
@@ -116,16 +144,17 @@ class HotSpotsTest {
     @Test
     void channelSpreadAndOutlierEvidence() {
         // Two output channels of a [2,1,1,2] Conv weight: max|w| 0.5 and 20.
-        assertEquals(40, HotSpots.channelSpread(new float[] {0.5f, -0.1f, 3, -20}, new int[] {2, 1, 1, 2}, 0), 1e-9);
-        assertEquals(0, HotSpots.channelSpread(new float[] {1, 2}, new int[] {1, 2}, 0));
+        assertEquals(
+                40, WeightSpread.channelSpread(new float[] {0.5f, -0.1f, 3, -20}, new int[] {2, 1, 1, 2}, 0), 1e-9);
+        assertEquals(0, WeightSpread.channelSpread(new float[] {1, 2}, new int[] {1, 2}, 0));
 
         float[] v = new float[100_000];
         for (int i = 0; i < v.length; i++) {
-            v[i] = (i % 100) / 100f;   // 0..0.99
+            v[i] = (i % 100) / 100f; // 0..0.99
         }
         QuantParams tight = QuantParams.perTensor(DType.INT8, 1f / 127, 0);
         assertEquals(null, HotSpots.outliers(tight, v));
-        v[7] = 50;                        // one outlier the calibration took as the max
+        v[7] = 50; // one outlier the calibration took as the max
         QuantParams wide = QuantParams.perTensor(DType.INT8, 50f / 127, 0);
         String evidence = HotSpots.outliers(wide, v);
         assertTrue(evidence != null && evidence.contains("99.99th-percentile"), String.valueOf(evidence));
@@ -134,7 +163,8 @@ class HotSpotsTest {
     /** MobilePose-like, per-tensor weights, four calibration images: hot spots with actionable fixes. */
     @Test
     void resolutionNamesTheLayersOwnPrecisionAndTheNextStepUp() {
-        assertEquals("int8 resolution", HotSpots.resolution("c", LayerPrecision.INT8).cause());
+        assertEquals(
+                "int8 resolution", HotSpots.resolution("c", LayerPrecision.INT8).cause());
         assertTrue(HotSpots.resolution("c", LayerPrecision.INT8).fix().contains("int16 or fp16"));
         // fp16 has fewer significant bits than int16: the step up from either is float32.
         for (LayerPrecision p : List.of(LayerPrecision.INT16, LayerPrecision.FP16)) {
@@ -158,27 +188,49 @@ class HotSpotsTest {
         Path dir = tmp.resolve("report");
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = LayerProbeCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(
-                "analyze", model.toString(), "--input", image.toString(), "--calib", calib.toString(),
-                "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225", "--per-tensor",
-                "--report", dir.toString());
+        int code = LayerProbeCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true))
+                .execute(
+                        "analyze",
+                        model.toString(),
+                        "--input",
+                        image.toString(),
+                        "--calib",
+                        calib.toString(),
+                        "--mean",
+                        "0.485,0.456,0.406",
+                        "--std",
+                        "0.229,0.224,0.225",
+                        "--per-tensor",
+                        "--report",
+                        dir.toString());
         assertEquals(0, code, err.toString());
         JsonNode r = new ObjectMapper().readTree(dir.resolve("report.json").toFile());
         JsonNode spots = r.at("/root_cause/quantization");
-        assertTrue(spots.isArray() && spots.size() > 0 && spots.size() <= HotSpots.LIMIT, r.get("root_cause").toString());
+        assertTrue(
+                spots.isArray() && spots.size() > 0 && spots.size() <= HotSpots.LIMIT,
+                r.get("root_cause").toString());
 
         List<Report.Layer> rows = new ArrayList<>();
         for (JsonNode l : r.get("layers")) {
-            rows.add(new Report.Layer(l.get("name").asText(), l.get("op").asText(), null, null,
-                    metric(l.get("entire")), metric(l.get("per_layer")), null, null));
+            rows.add(new Report.Layer(
+                    l.get("name").asText(),
+                    l.get("op").asText(),
+                    null,
+                    null,
+                    metric(l.get("entire")),
+                    metric(l.get("per_layer")),
+                    null,
+                    null));
         }
         // Ordered as the ranking orders the report's rows over the quantized model's layers, among the
         // layers whose own error counts.
         NpuProgram qdq = Simulator.compile(dir.resolve("mobilepose_like.qdq.onnx"), CompileOptions.DEFAULT);
         java.util.Set<String> counted = new java.util.HashSet<>();
         HotSpots.significant(rows).forEach(l -> counted.add(l.name()));
-        List<String> expected = HotSpots.select(rows, HotSpots.producers(qdq), HotSpots.LIMIT, counted::contains)
-                .stream().map(x -> x.layer().name()).toList();
+        List<String> expected =
+                HotSpots.select(rows, HotSpots.producers(qdq), HotSpots.LIMIT, counted::contains).stream()
+                        .map(x -> x.layer().name())
+                        .toList();
         List<String> got = new ArrayList<>();
         spots.forEach(h -> got.add(h.get("layer").asText()));
         assertEquals(expected, got);
@@ -187,7 +239,9 @@ class HotSpotsTest {
             JsonNode h = spots.get(i);
             assertFalse(h.get("cause").asText().isBlank());
             String fix = h.get("fix").asText();
-            actionable |= fix.contains("--per-channel") || fix.contains("percentile") || fix.contains("mse")
+            actionable |= fix.contains("--per-channel")
+                    || fix.contains("percentile")
+                    || fix.contains("mse")
                     || fix.contains("--hybrid");
             JsonNode row = null;
             for (JsonNode l : r.get("layers")) {
@@ -209,8 +263,12 @@ class HotSpotsTest {
         assertTrue(text.contains("Quantization hot spots ("), text);
         // The hot spot is worth fixing but does not explain the output: the model verdict says both.
         assertEquals("spread_amplified", r.at("/summary/model_case").asText());
-        assertTrue(r.at("/summary/model/text").asText().contains("whose own error stands out ('"
-                + spots.get(0).get("layer").asText() + "'"), r.at("/summary/model/text").asText());
+        assertTrue(
+                r.at("/summary/model/text")
+                        .asText()
+                        .contains("whose own error stands out ('"
+                                + spots.get(0).get("layer").asText() + "'"),
+                r.at("/summary/model/text").asText());
         assertTrue(text.contains("1. '" + spots.get(0).get("layer").asText() + "'"), text);
         System.out.println(text.substring(text.indexOf("Diagnosis:")));
         System.out.println(spots.toPrettyString());

@@ -1,18 +1,18 @@
 package dev.layerprobe.host.analyze;
 
-import dev.layerprobe.core.tensor.Channels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.Channels;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.input.ImageLoader;
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.host.report.Report;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -64,8 +64,8 @@ class InputFitTest {
         for (int n : new int[] {4, 8, 16}) {
             InputFit.Reference ref = calib224(n);
             for (Path p : photos()) {
-                Report.InputEvidence e = InputFit.check(p.getFileName().toString(), ImageLoader.load(p, 224, 224, SPEC),
-                        ref, null, SPEC);
+                Report.InputEvidence e = InputFit.check(
+                        p.getFileName().toString(), ImageLoader.load(p, 224, 224, SPEC), ref, null, SPEC);
                 assertNull(e, n + " calibration images, " + p.getFileName() + ": " + (e == null ? "" : e.evidence()));
             }
         }
@@ -77,7 +77,8 @@ class InputFitTest {
         for (Path p : photos()) {
             Tensor t = Channels.reverse(ImageLoader.load(p, 224, 224, SPEC));
             Report.InputEvidence e = InputFit.check(p.getFileName().toString(), t, ref, null, SPEC);
-            System.out.println(p.getFileName() + " reversed: " + (e == null ? "fits" : e.likely() + " | " + e.evidence()));
+            System.out.println(
+                    p.getFileName() + " reversed: " + (e == null ? "fits" : e.likely() + " | " + e.evidence()));
         }
         Path astronaut = SharedData.require("images/photos/astronaut.png");
         int named = 0;
@@ -102,29 +103,36 @@ class InputFitTest {
         InputFit.Reference ref = calib224();
         Path astronaut = SharedData.require("images/photos/astronaut.png");
         for (Path p : photos()) {
-            for (InputSpec wrong : List.of(SPEC.withMeanStd(new float[] {0f}, new float[] {1f}),
-                    InputSpec.DEFAULT.withScale(1f), SPEC.withRgb2bgr(true))) {
+            for (InputSpec wrong : List.of(
+                    SPEC.withMeanStd(new float[] {0f}, new float[] {1f}),
+                    InputSpec.DEFAULT.withScale(1f),
+                    SPEC.withRgb2bgr(true))) {
                 Tensor t = ImageLoader.load(p, 224, 224, wrong);
                 Report.InputEvidence e = InputFit.check(p.getFileName().toString(), t, ref, null, SPEC);
-                System.out.println(p.getFileName() + " " + wrong + ": " + (e == null ? "fits" : e.likely() + " | "
-                        + e.evidence()));
+                System.out.println(p.getFileName() + " " + wrong + ": "
+                        + (e == null ? "fits" : e.likely() + " | " + e.evidence()));
             }
         }
         for (Path p : photos()) {
-            Report.InputEvidence e = InputFit.check("a", ImageLoader.load(p, 224, 224, InputSpec.DEFAULT.withScale(1f)),
-                    ref, null, SPEC);
+            Report.InputEvidence e = InputFit.check(
+                    "a", ImageLoader.load(p, 224, 224, InputSpec.DEFAULT.withScale(1f)), ref, null, SPEC);
             assertNotNull(e, p.toString());
             // page.png (white paper) scaled by 1/255 lies within every range too, and "values 255 times too
             // large" is the simpler of the two: either names the 0..255 pixels.
-            assertTrue(e.likely().contains("0..255 pixels") && !e.likely().startsWith("channels reversed"),
+            assertTrue(
+                    e.likely().contains("0..255 pixels") && !e.likely().startsWith("channels reversed"),
                     p + ": " + e.likely());
         }
-        Report.InputEvidence noNorm = InputFit.check("a", ImageLoader.load(astronaut, 224, 224,
-                SPEC.withMeanStd(new float[] {0f}, new float[] {1f})), ref, null, SPEC);
+        Report.InputEvidence noNorm = InputFit.check(
+                "a",
+                ImageLoader.load(astronaut, 224, 224, SPEC.withMeanStd(new float[] {0f}, new float[] {1f})),
+                ref,
+                null,
+                SPEC);
         assertNotNull(noNorm);
         assertEquals("mean/std left out", noNorm.likely(), noNorm.evidence());
-        Report.InputEvidence raw = InputFit.check("a", ImageLoader.load(astronaut, 224, 224,
-                InputSpec.DEFAULT.withScale(1f)), ref, null, SPEC);
+        Report.InputEvidence raw = InputFit.check(
+                "a", ImageLoader.load(astronaut, 224, 224, InputSpec.DEFAULT.withScale(1f)), ref, null, SPEC);
         assertNotNull(raw);
         assertTrue(raw.likely().startsWith("raw 0..255 pixels"), raw.likely());
     }
@@ -133,10 +141,11 @@ class InputFitTest {
     void withoutCalibrationDataClippingAtTheInputsQuantizationCounts() throws Exception {
         Path astronaut = SharedData.require("images/photos/astronaut.png");
         // The int8 range calibrated on ImageNet-normalised images: about [-2.12, 2.64].
-        QuantParams q = QuantParams.perTensor(DType.INT8, (2.64f + 2.12f) / 255f, -128 + Math.round(2.12f / ((2.64f + 2.12f) / 255f)));
+        QuantParams q = QuantParams.perTensor(
+                DType.INT8, (2.64f + 2.12f) / 255f, -128 + Math.round(2.12f / ((2.64f + 2.12f) / 255f)));
         assertNull(InputFit.check("a", ImageLoader.load(astronaut, 224, 224, SPEC), null, q, SPEC));
-        Report.InputEvidence e = InputFit.check("a", ImageLoader.load(astronaut, 224, 224,
-                InputSpec.DEFAULT.withScale(1f)), null, q, SPEC);
+        Report.InputEvidence e = InputFit.check(
+                "a", ImageLoader.load(astronaut, 224, 224, InputSpec.DEFAULT.withScale(1f)), null, q, SPEC);
         assertNotNull(e);
         assertTrue(e.outsideRange() > 0.5, e.evidence());
         assertNull(e.distance());

@@ -32,8 +32,8 @@ class AgentEntryPointsTest {
     private static AgentConfig viaLayerprobeAgent(String... args) throws Exception {
         List<String> all = new ArrayList<>(List.of("agent"));
         all.addAll(List.of(args));
-        CommandLine.ParseResult parsed = LayerProbeCli.commandLine(sink(), sink())
-                .parseArgs(all.toArray(String[]::new));
+        CommandLine.ParseResult parsed =
+                LayerProbeCli.commandLine(sink(), sink()).parseArgs(all.toArray(String[]::new));
         AgentCommand agent = parsed.subcommand().commandSpec().commandLine().getCommand();
         return agent.options.config();
     }
@@ -44,8 +44,7 @@ class AgentEntryPointsTest {
         return ((AgentOptions) cl.getCommandSpec().mixins().get("options").userObject()).config();
     }
 
-    private record Failure(int exit, String line) {
-    }
+    private record Failure(int exit, String line) {}
 
     private static Failure failingLayerprobeAgent(String... args) {
         List<String> all = new ArrayList<>(List.of("agent"));
@@ -75,12 +74,49 @@ class AgentEntryPointsTest {
                 """);
         String[][] commandLines = {
             {},
-            {"--port", "7000", "--bind", "10.0.0.2", "--insecure", "--profile", profile.toString(),
-                "--max-model-mb", "64", "--max-runs", "3"},
-            {"--bind", "0.0.0.0", "--token-file", "/etc/lp/token", "--tls-cert", "agent.crt", "--tls-key", "agent.key",
-                "--max-message-mb", "16", "--max-inputs", "4", "--default-deadline-s", "60"},
-            {"--backend", "exec", "--backend-config", "agent.yaml", "--model-dir", "models", "--data-dir", "data",
-                "--keep-runs-mb", "10", "--keep-runs-hours", "2"},
+            {
+                "--port",
+                "7000",
+                "--bind",
+                "10.0.0.2",
+                "--insecure",
+                "--profile",
+                profile.toString(),
+                "--max-model-mb",
+                "64",
+                "--max-runs",
+                "3"
+            },
+            {
+                "--bind",
+                "0.0.0.0",
+                "--token-file",
+                "/etc/lp/token",
+                "--tls-cert",
+                "agent.crt",
+                "--tls-key",
+                "agent.key",
+                "--max-message-mb",
+                "16",
+                "--max-inputs",
+                "4",
+                "--default-deadline-s",
+                "60"
+            },
+            {
+                "--backend",
+                "exec",
+                "--backend-config",
+                "agent.yaml",
+                "--model-dir",
+                "models",
+                "--data-dir",
+                "data",
+                "--keep-runs-mb",
+                "10",
+                "--keep-runs-hours",
+                "2"
+            },
             {"--backend", "ort", "--port", "50051", "--model-dir", "/var/lib/layerprobe/models"},
         };
         for (String[] args : commandLines) {

@@ -29,6 +29,7 @@ class AnalyzeCommandTest {
 
     @TempDir
     static Path tmp;
+
     static Path calib;
     static Path faultProfile;
 
@@ -47,16 +48,27 @@ class AnalyzeCommandTest {
             }
         }
         faultProfile = tmp.resolve("fault.yaml");
-        Files.writeString(faultProfile, "name: faulty-npu\nfaults:\n  - kind: depth_to_space_mode_swap\n    layer: "
-                + FIRST_D2S + "\n");
+        Files.writeString(
+                faultProfile,
+                "name: faulty-npu\nfaults:\n  - kind: depth_to_space_mode_swap\n    layer: " + FIRST_D2S + "\n");
     }
 
     static String[] args(Path report, String... extra) {
         Path model = SharedData.require("models/mobilepose_like.onnx");
         Path image = SharedData.require("images/photos/astronaut.png");
-        List<String> a = new java.util.ArrayList<>(List.of("analyze", model.toString(), "--input", image.toString(),
-                "--calib", calib.toString(), "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225",
-                "--report", report.toString()));
+        List<String> a = new java.util.ArrayList<>(List.of(
+                "analyze",
+                model.toString(),
+                "--input",
+                image.toString(),
+                "--calib",
+                calib.toString(),
+                "--mean",
+                "0.485,0.456,0.406",
+                "--std",
+                "0.229,0.224,0.225",
+                "--report",
+                report.toString()));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }
@@ -70,7 +82,8 @@ class AnalyzeCommandTest {
         JsonNode r = report(dir);
         assertEquals(FIRST_D2S, r.at("/root_cause/runtime/layer").asText());
         assertEquals("DepthToSpace", r.at("/root_cause/runtime/op").asText());
-        assertTrue(r.at("/root_cause/runtime/evidence").asText().contains("confirmed with RunLayer"),
+        assertTrue(
+                r.at("/root_cause/runtime/evidence").asText().contains("confirmed with RunLayer"),
                 "device-side isolation confirms the fault: " + r.at("/root_cause/runtime/evidence"));
         boolean before = true;
         for (JsonNode l : r.get("layers")) {
@@ -123,7 +136,8 @@ class AnalyzeCommandTest {
                 double worst = m.get("cos_worst").asDouble();
                 double mean = m.get("cos_mean").asDouble();
                 assertTrue(worst <= mean + 1e-12 && mean <= 1 + 1e-12, column + " of " + l.get("name") + ": " + m);
-                assertTrue(m.get("worst_input").asInt() >= 0 && m.get("worst_input").asInt() < 4);
+                assertTrue(m.get("worst_input").asInt() >= 0
+                        && m.get("worst_input").asInt() < 4);
             }
         }
         assertTrue(run.out().contains("Inputs: 4;"), run.out());
@@ -141,12 +155,15 @@ class AnalyzeCommandTest {
 
     @Test
     void separateAgentOverLoopbackWithFault() throws Exception {
-        AgentConfig config = AgentConfig.builder().profile(DeviceProfile.load(faultProfile)).port(0).build();
+        AgentConfig config = AgentConfig.builder()
+                .profile(DeviceProfile.load(faultProfile))
+                .port(0)
+                .build();
         try (AgentServer agent = AgentServer.netty(config)) {
             agent.start();
             Path dir = tmp.resolve("device");
-            CliRun run = CliRun.of(args(dir, "--profile", faultProfile.toString(), "--device",
-                    "127.0.0.1:" + agent.port()));
+            CliRun run =
+                    CliRun.of(args(dir, "--profile", faultProfile.toString(), "--device", "127.0.0.1:" + agent.port()));
             assertEquals(0, run.exit(), run.err());
             assertFaultAtFirstDepthToSpace(dir);
             assertEquals("faulty-npu", report(dir).at("/device/name").asText());

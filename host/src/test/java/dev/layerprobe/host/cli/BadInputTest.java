@@ -3,21 +3,21 @@ package dev.layerprobe.host.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.awt.image.BufferedImage;
-import javax.imageio.ImageIO;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,12 +34,25 @@ class BadInputTest {
             for (int i = 0; i < w.length; i++) {
                 w[i] = ((i * 37) % 11 - 5) / 10f;
             }
-            Graph g = new Graph("tiny", List.of(
-                    new Node("conv", "Conv", "", List.of("x", "w"), List.of("c"),
-                            Map.of("pads", Attribute.ofInts(1, 1, 1, 1), "kernel_shape", Attribute.ofInts(3, 3))),
-                    new Node("relu", "Relu", "", List.of("c"), List.of("y"), Map.of())),
+            Graph g = new Graph(
+                    "tiny",
+                    List.of(
+                            new Node(
+                                    "conv",
+                                    "Conv",
+                                    "",
+                                    List.of("x", "w"),
+                                    List.of("c"),
+                                    Map.of(
+                                            "pads",
+                                            Attribute.ofInts(1, 1, 1, 1),
+                                            "kernel_shape",
+                                            Attribute.ofInts(3, 3))),
+                            new Node("relu", "Relu", "", List.of("c"), List.of("y"), Map.of())),
                     Map.of("w", Tensor.ofFloats(new int[] {4, 3, 3, 3}, w)),
-                    List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 3, 96, 96})), List.of("y"), Map.of("", 13));
+                    List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 3, 96, 96})),
+                    List.of("y"),
+                    Map.of("", 13));
             Files.write(p, OnnxGraphs.toModel(g, "test", Map.of()).toByteArray());
         }
         return p;
@@ -60,8 +73,13 @@ class BadInputTest {
     }
 
     private CliRun analyze(Path model, Path input, String... extra) throws Exception {
-        List<String> a = new java.util.ArrayList<>(List.of("analyze", model.toString(), "--input", input.toString(),
-                "--report", tmp.resolve("report").toString()));
+        List<String> a = new java.util.ArrayList<>(List.of(
+                "analyze",
+                model.toString(),
+                "--input",
+                input.toString(),
+                "--report",
+                tmp.resolve("report").toString()));
         a.addAll(List.of(extra));
         return CliRun.of(a.toArray(String[]::new));
     }
@@ -132,7 +150,13 @@ class BadInputTest {
     void unreachableDeviceFailsBeforeCalibrating() throws Exception {
         int port = closedPort();
         long t0 = System.nanoTime();
-        CliRun r = analyze(espcn(), image(), "--device", "127.0.0.1:" + port, "--calib", calibrationFolder().toString());
+        CliRun r = analyze(
+                espcn(),
+                image(),
+                "--device",
+                "127.0.0.1:" + port,
+                "--calib",
+                calibrationFolder().toString());
         double seconds = (System.nanoTime() - t0) / 1e9;
         assertEquals(ExitCodes.DEVICE, r.exit(), r.err());
         assertTrue(r.oneLineError(), r.err());
@@ -145,8 +169,8 @@ class BadInputTest {
     void checkInputWithUnreachableDeviceFailsBeforeCalibrating() throws Exception {
         int port = closedPort();
         long t0 = System.nanoTime();
-        CliRun r = CliRun.of("check-input", espcn().toString(), "--input", image().toString(),
-                "--device", "127.0.0.1:" + port);
+        CliRun r = CliRun.of(
+                "check-input", espcn().toString(), "--input", image().toString(), "--device", "127.0.0.1:" + port);
         double seconds = (System.nanoTime() - t0) / 1e9;
         assertEquals(ExitCodes.DEVICE, r.exit(), r.err());
         assertTrue(r.oneLineError(), r.err());
@@ -164,7 +188,12 @@ class BadInputTest {
         assertTrue(r.err().contains("--report " + file + ": it exists and is not a folder"), r.err());
         assertEquals("not a folder\n", Files.readString(file));
 
-        CliRun under = CliRun.of("analyze", espcn().toString(), "--input", image().toString(), "--report",
+        CliRun under = CliRun.of(
+                "analyze",
+                espcn().toString(),
+                "--input",
+                image().toString(),
+                "--report",
                 file.resolve("sub").toString());
         assertEquals(ExitCodes.BAD_INPUT, under.exit(), under.err());
         assertTrue(under.oneLineError(), under.err());
@@ -185,12 +214,21 @@ class BadInputTest {
 
     @Test
     void unsupportedOpsAreAllNamed() throws Exception {
-        Graph g = new Graph("unsupported", List.of(
-                new Node("relu_1", "Relu", "", List.of("x"), List.of("a"), Map.of()),
-                new Node("einsum_7", "Einsum", "", List.of("a", "a"), List.of("b"),
-                        Map.of("equation", Attribute.ofString("nchw,nchw->nchw"))),
-                new Node("det_9", "Det", "", List.of("b"), List.of("y"), Map.of())),
-                Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 3, 96, 96})), List.of("y"),
+        Graph g = new Graph(
+                "unsupported",
+                List.of(
+                        new Node("relu_1", "Relu", "", List.of("x"), List.of("a"), Map.of()),
+                        new Node(
+                                "einsum_7",
+                                "Einsum",
+                                "",
+                                List.of("a", "a"),
+                                List.of("b"),
+                                Map.of("equation", Attribute.ofString("nchw,nchw->nchw"))),
+                        new Node("det_9", "Det", "", List.of("b"), List.of("y"), Map.of())),
+                Map.of(),
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 3, 96, 96})),
+                List.of("y"),
                 Map.of("", 13));
         Path model = tmp.resolve("unsupported.onnx");
         Files.write(model, OnnxGraphs.toModel(g, "test", Map.of()).toByteArray());
@@ -211,7 +249,8 @@ class BadInputTest {
 
     @Test
     void profileNamingAMissingLayer() throws Exception {
-        Path p = Files.writeString(tmp.resolve("p.yaml"),
+        Path p = Files.writeString(
+                tmp.resolve("p.yaml"),
                 "name: x\nfaults:\n  - kind: depth_to_space_mode_swap\n    layer: no_such_layer\n");
         CliRun r = analyze(espcn(), image(), "--profile", p.toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exit());

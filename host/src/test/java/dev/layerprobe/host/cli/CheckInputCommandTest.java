@@ -3,11 +3,11 @@ package dev.layerprobe.host.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.analyze.PreprocessingCheck;
 import dev.layerprobe.host.input.ImageLoader;
 import dev.layerprobe.host.input.InputSpec;
-import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Simulator;
 import java.nio.file.Files;
@@ -31,26 +31,32 @@ class CheckInputCommandTest {
     static String[] args(String... extra) {
         Path model = SharedData.require("models/mobilenet_v2.onnx");
         Path image = SharedData.require("images/photos/astronaut.png");
-        List<String> a = new ArrayList<>(List.of("check-input", model.toString(), "--input", image.toString(),
-                "--mean", MEAN, "--std", STD));
+        List<String> a = new ArrayList<>(
+                List.of("check-input", model.toString(), "--input", image.toString(), "--mean", MEAN, "--std", STD));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }
 
     static String verdict(CliRun r) {
-        return r.out().lines().filter(l -> l.startsWith("Verdict: ")).findFirst().orElse("(no verdict)\n" + r.out());
+        return r.out()
+                .lines()
+                .filter(l -> l.startsWith("Verdict: "))
+                .findFirst()
+                .orElse("(no verdict)\n" + r.out());
     }
 
     @Test
     void channelSwapFaultOnFirstLayerIsNamed() throws Exception {
         Path model = SharedData.require("models/mobilenet_v2.onnx");
-        String first = Simulator.compile(model, CompileOptions.DEFAULT).layers().get(0).name();
+        String first =
+                Simulator.compile(model, CompileOptions.DEFAULT).layers().get(0).name();
         Path profile = tmp.resolve("swap.yaml");
-        Files.writeString(profile, "name: swapping-npu\nfaults:\n  - kind: input_channel_swap\n    layer: " + first + "\n");
+        Files.writeString(
+                profile, "name: swapping-npu\nfaults:\n  - kind: input_channel_swap\n    layer: " + first + "\n");
         CliRun r = CliRun.of(args("--profile", profile.toString()));
         assertEquals(0, r.exit(), r.err());
-        assertTrue(verdict(r).contains("matches golden run on the input with channels swapped (BGR): cos 0.99"),
-                r.out());
+        assertTrue(
+                verdict(r).contains("matches golden run on the input with channels swapped (BGR): cos 0.99"), r.out());
     }
 
     @Test

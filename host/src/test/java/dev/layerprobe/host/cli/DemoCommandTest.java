@@ -31,6 +31,10 @@ class DemoCommandTest {
     void helpListsTheCommands() {
         CliRun r = CliRun.of("--help");
         assertEquals(0, r.exit());
-        assertTrue(r.out().contains("analyze") && r.out().contains("agent") && r.out().contains("demo"), r.out());
+        assertTrue(
+                r.out().contains("analyze")
+                        && r.out().contains("agent")
+                        && r.out().contains("demo"),
+                r.out());
     }
 }

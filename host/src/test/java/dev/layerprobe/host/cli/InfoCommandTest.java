@@ -42,15 +42,32 @@ class InfoCommandTest {
     void talksToAnAgentWithTokenAndTls() throws Exception {
         TestCertificates certs = TestCertificates.create(dir);
         Path token = tokenFile("token", TOKEN);
-        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0)
-                .tokenFile(token).tls(certs.cert(), certs.key()).build()).start()) {
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder()
+                        .port(0)
+                        .tokenFile(token)
+                        .tls(certs.cert(), certs.key())
+                        .build())
+                .start()) {
             String device = "127.0.0.1:" + agent.port();
 
-            CliRun ok = CliRun.of("info", "--device", device, "--token-file", token.toString(),
-                    "--tls-ca", certs.cert().toString());
-            CliRun noToken = CliRun.of("info", "--device", device, "--tls-ca", certs.cert().toString());
-            CliRun wrongToken = CliRun.of("info", "--device", device, "--tls-ca", certs.cert().toString(),
-                    "--token-file", tokenFile("other", "another-token-of-enough-length").toString());
+            CliRun ok = CliRun.of(
+                    "info",
+                    "--device",
+                    device,
+                    "--token-file",
+                    token.toString(),
+                    "--tls-ca",
+                    certs.cert().toString());
+            CliRun noToken = CliRun.of(
+                    "info", "--device", device, "--tls-ca", certs.cert().toString());
+            CliRun wrongToken = CliRun.of(
+                    "info",
+                    "--device",
+                    device,
+                    "--tls-ca",
+                    certs.cert().toString(),
+                    "--token-file",
+                    tokenFile("other", "another-token-of-enough-length").toString());
             CliRun plaintext = CliRun.of("info", "--device", device, "--token-file", token.toString());
 
             assertEquals(0, ok.exit(), ok.err());
@@ -69,7 +86,12 @@ class InfoCommandTest {
     void badCredentialsAreBadInput() throws Exception {
         Path open = Files.writeString(dir.resolve("open"), TOKEN);
         CliRun noDevice = CliRun.of("info", "--token-file", open.toString());
-        CliRun missing = CliRun.of("info", "--device", "127.0.0.1:1", "--token-file", dir.resolve("nope").toString());
+        CliRun missing = CliRun.of(
+                "info",
+                "--device",
+                "127.0.0.1:1",
+                "--token-file",
+                dir.resolve("nope").toString());
         CliRun badCa = CliRun.of("info", "--device", "127.0.0.1:1", "--tls-ca", open.toString());
 
         assertEquals(ExitCodes.BAD_INPUT, noDevice.exit());
@@ -86,8 +108,11 @@ class InfoCommandTest {
 
         assertEquals(ExitCodes.BAD_INPUT, r.exit());
         assertTrue(r.oneLineError(), r.err());
-        assertTrue(r.err().contains("not a loopback address") && r.err().contains("--token-file")
-                && r.err().contains("--insecure"), r.err());
+        assertTrue(
+                r.err().contains("not a loopback address")
+                        && r.err().contains("--token-file")
+                        && r.err().contains("--insecure"),
+                r.err());
         assertEquals("", r.out());
     }
 }

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.OrtInt8;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.client.AgentClient;
@@ -19,8 +21,6 @@ import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.proto.v1.BackendInfo;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,11 +40,13 @@ import org.junit.jupiter.api.io.TempDir;
 class OrtAgentEndToEndTest {
     @TempDir
     static Path tmp;
+
     static AgentServer agent;
 
     @BeforeAll
     static void startAgent() throws Exception {
-        agent = AgentServer.netty(AgentConfig.builder().backend("ort").port(0).build()).start();
+        agent = AgentServer.netty(AgentConfig.builder().backend("ort").port(0).build())
+                .start();
     }
 
     @AfterAll
@@ -61,9 +63,19 @@ class OrtAgentEndToEndTest {
     private static String[] args(Path report, String... extra) {
         Path model = SharedData.require("models/mobilenet_v2.onnx");
         Path image = SharedData.require("images/photos/astronaut.png");
-        List<String> a = new ArrayList<>(List.of("analyze", model.toString(), "--input", image.toString(),
-                "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225", "--device", device(),
-                "--report", report.toString()));
+        List<String> a = new ArrayList<>(List.of(
+                "analyze",
+                model.toString(),
+                "--input",
+                image.toString(),
+                "--mean",
+                "0.485,0.456,0.406",
+                "--std",
+                "0.229,0.224,0.225",
+                "--device",
+                device(),
+                "--report",
+                report.toString()));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }
@@ -79,28 +91,42 @@ class OrtAgentEndToEndTest {
 
             assertEquals("ort", info.getBackend());
             assertEquals(List.of("run", "native_dumps"), info.getCapabilitiesList());
-            assertTrue(info.getVersionsMap().containsKey("onnxruntime"), info.getVersionsMap().toString());
-            List<String> active = info.getBackendsList().stream().filter(BackendInfo::getActive)
-                    .map(BackendInfo::getName).toList();
+            assertTrue(
+                    info.getVersionsMap().containsKey("onnxruntime"),
+                    info.getVersionsMap().toString());
+            List<String> active = info.getBackendsList().stream()
+                    .filter(BackendInfo::getActive)
+                    .map(BackendInfo::getName)
+                    .toList();
             assertEquals(List.of("ort"), active);
-            assertTrue(info.getBackendsList().stream().anyMatch(b -> b.getName().equals("sim")
-                    && b.getCapabilitiesList().contains("run_layer")), info.getBackendsList().toString());
+            assertTrue(
+                    info.getBackendsList().stream()
+                            .anyMatch(b -> b.getName().equals("sim")
+                                    && b.getCapabilitiesList().contains("run_layer")),
+                    info.getBackendsList().toString());
         }
     }
 
     @Test
     void runLayerIsRefusedAsUnimplementedNamingTheBackend() throws Exception {
-        GraphProto graph = GraphProto.newBuilder().setName("relu")
+        GraphProto graph = GraphProto.newBuilder()
+                .setName("relu")
                 .addNode(NodeProto.newBuilder().setOpType("Relu").addInput("x").addOutput("y"))
                 .addInput(OnnxGraphs.valueInfoProto("x", DType.FLOAT32, new int[] {1, 4}))
-                .addOutput(OnnxGraphs.valueInfoProto("y", DType.FLOAT32, new int[] {1, 4})).build();
-        byte[] model = ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).build().toByteArray();
+                .addOutput(OnnxGraphs.valueInfoProto("y", DType.FLOAT32, new int[] {1, 4}))
+                .build();
+        byte[] model = ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setGraph(graph)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13))
+                .build()
+                .toByteArray();
         try (AgentClient client = AgentClient.connect(device())) {
             String id = client.upload(model, "relu.onnx");
 
-            AgentException e = assertThrows(AgentException.class, () -> client.runLayer(id, "y",
-                    Map.of("x", Tensor.ofFloats(new int[] {1, 4}, new float[4]))));
+            AgentException e = assertThrows(
+                    AgentException.class,
+                    () -> client.runLayer(id, "y", Map.of("x", Tensor.ofFloats(new int[] {1, 4}, new float[4]))));
             assertTrue(e.getMessage().contains("backend 'ort' cannot run single layers"), e.getMessage());
         }
     }
@@ -119,8 +145,10 @@ class OrtAgentEndToEndTest {
         assertTrue(r.at("/root_cause/runtime").isNull(), "no runtime root cause: " + r.get("root_cause"));
         int layers = 0;
         for (JsonNode l : r.get("layers")) {
-            assertEquals(1.0, l.at("/simu_err/bit_exact").asDouble(), "codes of " + l.get("name") + ": "
-                    + l.get("simu_err"));
+            assertEquals(
+                    1.0,
+                    l.at("/simu_err/bit_exact").asDouble(),
+                    "codes of " + l.get("name") + ": " + l.get("simu_err"));
             layers++;
         }
         assertEquals(65, layers, "every layer of the simulator has a device value");
@@ -137,13 +165,17 @@ class OrtAgentEndToEndTest {
         assertEquals(0, run.exit(), run.err());
         JsonNode r = report(dir);
         for (JsonNode l : r.get("layers")) {
-            assertTrue(l.at("/golden_err/cos").asDouble() >= 0.99999, "golden_err of " + l.get("name") + ": "
-                    + l.get("golden_err"));
+            assertTrue(
+                    l.at("/golden_err/cos").asDouble() >= 0.99999,
+                    "golden_err of " + l.get("name") + ": " + l.get("golden_err"));
         }
         JsonNode fault = r.at("/root_cause/runtime");
         // ONNX Runtime's float kernels and the simulator's round differently at the 1e-5 level; should
         // that flag a layer, the report must say that RunLayer could not confirm it.
-        assertTrue(fault.isNull() || (fault.get("evidence").asText().contains("cannot run single layers")
-                && run.out().contains("whose float kernels round differently")), fault + "\n" + run.out());
+        assertTrue(
+                fault.isNull()
+                        || (fault.get("evidence").asText().contains("cannot run single layers")
+                                && run.out().contains("whose float kernels round differently")),
+                fault + "\n" + run.out());
     }
 }

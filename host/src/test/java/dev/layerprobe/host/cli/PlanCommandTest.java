@@ -14,7 +14,8 @@ class PlanCommandTest {
         CliRun r = CliRun.of("plan", model, "--size", "192x48");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("inputs x 1x3x48x192"), r.out());
-        assertTrue(r.out().contains("HardSwish") && r.out().contains("p2o.Add.0, p2o.Clip.0, p2o.Mul.0, p2o.Div.0"),
+        assertTrue(
+                r.out().contains("HardSwish") && r.out().contains("p2o.Add.0, p2o.Clip.0, p2o.Mul.0, p2o.Div.0"),
                 r.out());
         assertTrue(r.out().contains("p2o.Conv.0, p2o.BatchNormalization.0"), "BatchNorm folded into the Conv");
         assertTrue(r.out().contains("1x8x24x96"), "output shapes");

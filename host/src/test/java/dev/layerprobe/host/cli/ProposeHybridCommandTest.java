@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code layerprobe propose-hybrid}. */
 class ProposeHybridCommandTest {
-    private static final Pattern STEP = Pattern.compile("step (\\d+): (promote|demote) (.+) -> cos ([0-9.]+) \\(([+-][0-9.]+)\\)");
+    private static final Pattern STEP =
+            Pattern.compile("step (\\d+): (promote|demote) (.+) -> cos ([0-9.]+) \\(([+-][0-9.]+)\\)");
     private static final Pattern REACHED = Pattern.compile("target [0-9.]+ reached: cos ([0-9.]+)");
 
     @TempDir
@@ -40,8 +41,15 @@ class ProposeHybridCommandTest {
     void promotesLayersUntilTheTargetIsReachedAndWritesAValidHybridFile() throws Exception {
         Path model = SharedData.require("models/espcn_x3.onnx");
         Path yaml = tmp.resolve("hybrid.yaml");
-        CliRun r = CliRun.of("propose-hybrid", model.toString(), "--calib", calibSubset(4).toString(),
-                "--target-cos", "0.9999", "-o", yaml.toString());
+        CliRun r = CliRun.of(
+                "propose-hybrid",
+                model.toString(),
+                "--calib",
+                calibSubset(4).toString(),
+                "--target-cos",
+                "0.9999",
+                "-o",
+                yaml.toString());
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(Files.exists(yaml), r.out());
         HybridSpec spec = HybridSpec.load(yaml);
@@ -67,8 +75,17 @@ class ProposeHybridCommandTest {
     void anUnreachableTargetSaysSoAndStillWritesTheBest() throws Exception {
         Path model = SharedData.require("models/espcn_x3.onnx");
         Path yaml = tmp.resolve("best.yaml");
-        CliRun r = CliRun.of("propose-hybrid", model.toString(), "--calib", calibSubset(4).toString(),
-                "--target-cos", "1.0", "--max-layers", "2", "-o", yaml.toString());
+        CliRun r = CliRun.of(
+                "propose-hybrid",
+                model.toString(),
+                "--calib",
+                calibSubset(4).toString(),
+                "--target-cos",
+                "1.0",
+                "--max-layers",
+                "2",
+                "-o",
+                yaml.toString());
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("target 1 out of reach with at most 2 layers in int16: best cos"), r.out());
         assertTrue(r.out().contains("step 1: promote"), r.out());

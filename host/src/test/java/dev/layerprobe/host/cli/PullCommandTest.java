@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
-import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.access.TestCertificates;
 import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.dump.DumpReader;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DumpFormat;
@@ -26,12 +26,20 @@ class PullCommandTest {
 
     @Test
     void runsListsAStoredRunAndPullWritesItAsADump() throws Exception {
-        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0).build()).start()) {
+        try (AgentServer agent =
+                AgentServer.netty(AgentConfig.builder().port(0).build()).start()) {
             RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
             byte[] data = new byte[4 * 6];
             ByteBuffer.wrap(data).putFloat(1.5f);
-            w.beginLayer(LayerHeader.newBuilder().setIndex(0).setName("out").setOp("Conv").setDtype(DataType.FLOAT32)
-                    .addShape(2).addShape(3).setSizeBytes(data.length).build());
+            w.beginLayer(LayerHeader.newBuilder()
+                    .setIndex(0)
+                    .setName("out")
+                    .setOp("Conv")
+                    .setDtype(DataType.FLOAT32)
+                    .addShape(2)
+                    .addShape(3)
+                    .setSizeBytes(data.length)
+                    .build());
             w.write(ByteBuffer.wrap(data));
             w.endLayer(Sha256.hexOf(data));
             String id = w.commit().getRunId();
@@ -41,7 +49,14 @@ class PullCommandTest {
             assertEquals(0, runs.exit(), runs.err());
             assertTrue(runs.out().startsWith(id) && runs.out().contains("1 layers"), runs.out());
 
-            CliRun pull = CliRun.of("pull", "--device", device, "--run", id, "-o", tmp.resolve("d").toString());
+            CliRun pull = CliRun.of(
+                    "pull",
+                    "--device",
+                    device,
+                    "--run",
+                    id,
+                    "-o",
+                    tmp.resolve("d").toString());
             assertEquals(0, pull.exit(), pull.err());
             assertTrue(pull.out().contains("pulled run " + id + ": 1 layers"), pull.out());
             DumpReader dump = DumpReader.open(tmp.resolve("d"));
@@ -68,21 +83,40 @@ class PullCommandTest {
         if (Files.getFileAttributeView(token, PosixFileAttributeView.class) != null) {
             Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
         }
-        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().port(0)
-                .tokenFile(token).tls(certs.cert(), certs.key()).build()).start()) {
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder()
+                        .port(0)
+                        .tokenFile(token)
+                        .tls(certs.cert(), certs.key())
+                        .build())
+                .start()) {
             RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
             byte[] data = new byte[4];
-            w.beginLayer(LayerHeader.newBuilder().setIndex(0).setName("out").setOp("Relu").setDtype(DataType.FLOAT32)
-                    .addShape(1).setSizeBytes(data.length).build());
+            w.beginLayer(LayerHeader.newBuilder()
+                    .setIndex(0)
+                    .setName("out")
+                    .setOp("Relu")
+                    .setDtype(DataType.FLOAT32)
+                    .addShape(1)
+                    .setSizeBytes(data.length)
+                    .build());
             w.write(ByteBuffer.wrap(data));
             w.endLayer(Sha256.hexOf(data));
             String id = w.commit().getRunId();
             String device = "127.0.0.1:" + agent.port();
-            String[] access = {"--device", device, "--token-file", token.toString(), "--tls-ca", certs.cert().toString()};
+            String[] access = {
+                "--device",
+                device,
+                "--token-file",
+                token.toString(),
+                "--tls-ca",
+                certs.cert().toString()
+            };
 
             CliRun runs = CliRun.of(concat(new String[] {"runs"}, access));
-            CliRun pull = CliRun.of(concat(new String[] {"pull", "--run", id, "-o", tmp.resolve("d").toString()}, access));
-            CliRun noToken = CliRun.of("runs", "--device", device, "--tls-ca", certs.cert().toString());
+            CliRun pull = CliRun.of(concat(
+                    new String[] {"pull", "--run", id, "-o", tmp.resolve("d").toString()}, access));
+            CliRun noToken = CliRun.of(
+                    "runs", "--device", device, "--tls-ca", certs.cert().toString());
             CliRun emptyRun = CliRun.of(concat(new String[] {"pull", "--run", "", "-o", tmp.toString()}, access));
 
             assertEquals(0, runs.exit(), runs.err());

@@ -43,14 +43,24 @@ class QuantizeCommandTest {
     void writesAQdqModelTheSimulatorRunsOnTheNpu() throws Exception {
         Path model = SharedData.require("models/mobilenet_v2.onnx");
         Path out = tmp.resolve("m.qdq.onnx");
-        List<String> a = new ArrayList<>(List.of("quantize", model.toString(), "--calib", calibSubset(4).toString(),
-                "-o", out.toString(), "--algo", "percentile", "--per-tensor"));
+        List<String> a = new ArrayList<>(List.of(
+                "quantize",
+                model.toString(),
+                "--calib",
+                calibSubset(4).toString(),
+                "-o",
+                out.toString(),
+                "--algo",
+                "percentile",
+                "--per-tensor"));
         a.addAll(imagenet());
         CliRun r = CliRun.of(a.toArray(String[]::new));
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("int8 per-tensor, percentile 99.99"), r.out());
         ModelProto m = ModelProto.parseFrom(Files.readAllBytes(out));
-        long q = m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("QuantizeLinear")).count();
+        long q = m.getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("QuantizeLinear"))
+                .count();
         assertTrue(q > 50, "QuantizeLinear nodes: " + q);
         java.util.Set<String> weights = new java.util.HashSet<>();
         for (NodeProto n : m.getGraph().getNodeList()) {
@@ -73,13 +83,14 @@ class QuantizeCommandTest {
         Path model = SharedData.require("models/mobilepose_like.onnx");
         Path image = SharedData.require("images/photos/astronaut.png");
         Path calib = calibSubset(6);
-        List<String> base = new ArrayList<>(List.of("analyze", model.toString(), "--input", image.toString(),
-                "--calib", calib.toString()));
+        List<String> base = new ArrayList<>(
+                List.of("analyze", model.toString(), "--input", image.toString(), "--calib", calib.toString()));
         base.addAll(imagenet());
         List<String> first = new ArrayList<>(base);
         first.addAll(List.of("--report", tmp.resolve("int8").toString()));
         assertEquals(0, CliRun.of(first.toArray(String[]::new)).exit());
-        JsonNode r8 = new ObjectMapper().readTree(tmp.resolve("int8/report.json").toFile());
+        JsonNode r8 =
+                new ObjectMapper().readTree(tmp.resolve("int8/report.json").toFile());
         String worst = null;
         double worstCos = 2;
         for (JsonNode l : r8.get("layers")) {
@@ -91,10 +102,12 @@ class QuantizeCommandTest {
         }
         Path hybrid = Files.writeString(tmp.resolve("hybrid.yaml"), "layers:\n  \"" + worst + "\": int16\n");
         List<String> second = new ArrayList<>(base);
-        second.addAll(List.of("--hybrid", hybrid.toString(), "--report", tmp.resolve("hybrid").toString()));
+        second.addAll(List.of(
+                "--hybrid", hybrid.toString(), "--report", tmp.resolve("hybrid").toString()));
         CliRun r = CliRun.of(second.toArray(String[]::new));
         assertEquals(0, r.exit(), r.err());
-        JsonNode rh = new ObjectMapper().readTree(tmp.resolve("hybrid/report.json").toFile());
+        JsonNode rh =
+                new ObjectMapper().readTree(tmp.resolve("hybrid/report.json").toFile());
         double promoted = Double.NaN;
         for (JsonNode l : rh.get("layers")) {
             if (l.get("name").asText().equals(worst)) {
@@ -108,11 +121,19 @@ class QuantizeCommandTest {
     void hybridNamingAMissingLayerListsTheClosestNames() throws Exception {
         Path model = SharedData.require("models/espcn_x3.onnx");
         Path hybrid = Files.writeString(tmp.resolve("h.yaml"), "layers:\n  /body/body.2/Conv_outptu_0: int16\n");
-        CliRun r = CliRun.of("quantize", model.toString(), "--calib", calibSubset(2).toString(), "--hybrid",
-                hybrid.toString(), "-o", tmp.resolve("x.onnx").toString());
+        CliRun r = CliRun.of(
+                "quantize",
+                model.toString(),
+                "--calib",
+                calibSubset(2).toString(),
+                "--hybrid",
+                hybrid.toString(),
+                "-o",
+                tmp.resolve("x.onnx").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exit(), r.err());
         assertTrue(r.oneLineError(), r.err());
-        assertTrue(r.err().contains("/body/body.2/Conv_outptu_0") && r.err().contains("/body/body.2/Conv_output_0"),
+        assertTrue(
+                r.err().contains("/body/body.2/Conv_outptu_0") && r.err().contains("/body/body.2/Conv_output_0"),
                 r.err());
     }
 
@@ -123,7 +144,12 @@ class QuantizeCommandTest {
         BufferedImage img = new BufferedImage(50, 40, BufferedImage.TYPE_INT_RGB);
         ImageIO.write(img, "png", dir.resolve("a.png").toFile());
         ImageIO.write(img, "png", dir.resolve("b.png").toFile());
-        CliRun r = CliRun.of("quantize", model.toString(), "--calib", dir.toString(), "-o",
+        CliRun r = CliRun.of(
+                "quantize",
+                model.toString(),
+                "--calib",
+                dir.toString(),
+                "-o",
                 tmp.resolve("e.onnx").toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("note: 2 of 2 calibration images are not 96x96"), r.out());
@@ -132,7 +158,11 @@ class QuantizeCommandTest {
     @Test
     void emptyCalibrationFolderIsAOneLineError() throws Exception {
         Path model = SharedData.require("models/espcn_x3.onnx");
-        CliRun r = CliRun.of("quantize", model.toString(), "--calib", Files.createDirectories(tmp.resolve("e")).toString());
+        CliRun r = CliRun.of(
+                "quantize",
+                model.toString(),
+                "--calib",
+                Files.createDirectories(tmp.resolve("e")).toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exit());
         assertTrue(r.oneLineError() && r.err().contains("has no images"), r.err());
     }
@@ -141,8 +171,16 @@ class QuantizeCommandTest {
     void qdqWithATypeTheSimulatorLacksIsAOneLineError() throws Exception {
         Path model = SharedData.require("models/espcn_x3.onnx");
         Path qdq = tmp.resolve("e.qdq.onnx");
-        assertEquals(0, CliRun.of("quantize", model.toString(), "--calib", calibSubset(2).toString(), "-o",
-                qdq.toString()).exit());
+        assertEquals(
+                0,
+                CliRun.of(
+                                "quantize",
+                                model.toString(),
+                                "--calib",
+                                calibSubset(2).toString(),
+                                "-o",
+                                qdq.toString())
+                        .exit());
         ModelProto m = ModelProto.parseFrom(Files.readAllBytes(qdq));
         var g = m.getGraph().toBuilder();
         for (int i = 0; i < g.getInitializerCount(); i++) {
@@ -155,8 +193,15 @@ class QuantizeCommandTest {
         }
         Path bad = tmp.resolve("bad.qdq.onnx");
         Files.write(bad, m.toBuilder().setGraph(g).build().toByteArray());
-        CliRun r = CliRun.of("analyze", model.toString(), "--input", SharedData.require("images/photos/chelsea.png")
-                .toString(), "--quantized", bad.toString(), "--report", tmp.resolve("rep").toString());
+        CliRun r = CliRun.of(
+                "analyze",
+                model.toString(),
+                "--input",
+                SharedData.require("images/photos/chelsea.png").toString(),
+                "--quantized",
+                bad.toString(),
+                "--report",
+                tmp.resolve("rep").toString());
         assertEquals(ExitCodes.UNSUPPORTED, r.exit(), r.err());
         assertTrue(r.oneLineError(), r.err());
         assertTrue(r.err().contains("FLOAT8E4M3FN"), r.err());
@@ -166,12 +211,30 @@ class QuantizeCommandTest {
     void analyzeRunsAGivenQdqFile() throws Exception {
         Path model = SharedData.require("models/espcn_x3.onnx");
         Path qdq = tmp.resolve("g.qdq.onnx");
-        assertEquals(0, CliRun.of("quantize", model.toString(), "--calib", calibSubset(2).toString(), "--dtype", "int16",
-                "-o", qdq.toString()).exit());
-        CliRun r = CliRun.of("analyze", model.toString(), "--input", SharedData.require("images/photos/chelsea.png")
-                .toString(), "--quantized", qdq.toString(), "--report", tmp.resolve("rep").toString());
+        assertEquals(
+                0,
+                CliRun.of(
+                                "quantize",
+                                model.toString(),
+                                "--calib",
+                                calibSubset(2).toString(),
+                                "--dtype",
+                                "int16",
+                                "-o",
+                                qdq.toString())
+                        .exit());
+        CliRun r = CliRun.of(
+                "analyze",
+                model.toString(),
+                "--input",
+                SharedData.require("images/photos/chelsea.png").toString(),
+                "--quantized",
+                qdq.toString(),
+                "--report",
+                tmp.resolve("rep").toString());
         assertEquals(0, r.exit(), r.err());
-        JsonNode rep = new ObjectMapper().readTree(tmp.resolve("rep/report.json").toFile());
+        JsonNode rep =
+                new ObjectMapper().readTree(tmp.resolve("rep/report.json").toFile());
         JsonNode last = rep.get("layers").get(rep.get("layers").size() - 1);
         assertTrue(last.at("/entire/cos").asDouble() > 0.9999, "int16 model from the file: " + last.get("entire"));
     }
@@ -186,8 +249,20 @@ class QuantizeCommandTest {
         Path model = SharedData.require("models/ppocr_cls.onnx");
         Path text = SharedData.require("images/text");
         Path out = tmp.resolve("cls.qdq.onnx");
-        CliRun r = CliRun.of("quantize", model.toString(), "--calib", text.toString(), "--mean", "0.5", "--std", "0.5",
-                "--rgb2bgr", "--size", "192x48", "-o", out.toString());
+        CliRun r = CliRun.of(
+                "quantize",
+                model.toString(),
+                "--calib",
+                text.toString(),
+                "--mean",
+                "0.5",
+                "--std",
+                "0.5",
+                "--rgb2bgr",
+                "--size",
+                "192x48",
+                "-o",
+                out.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("int8 per-channel, minmax"), r.out());
         assertTrue(r.out().contains("note: opset 9 raised to 11"), r.out());
@@ -209,8 +284,21 @@ class QuantizeCommandTest {
         }
         assertEquals(53, perChannel, "every Conv of ppocr_cls");
 
-        CliRun pt = CliRun.of("quantize", model.toString(), "--calib", text.toString(), "--mean", "0.5", "--std", "0.5",
-                "--rgb2bgr", "--size", "192x48", "--per-tensor", "-o", tmp.resolve("pt.qdq.onnx").toString());
+        CliRun pt = CliRun.of(
+                "quantize",
+                model.toString(),
+                "--calib",
+                text.toString(),
+                "--mean",
+                "0.5",
+                "--std",
+                "0.5",
+                "--rgb2bgr",
+                "--size",
+                "192x48",
+                "--per-tensor",
+                "-o",
+                tmp.resolve("pt.qdq.onnx").toString());
         assertEquals(0, pt.exit(), pt.err());
         assertTrue(pt.out().contains("int8 per-tensor") && !pt.out().contains("com.microsoft"), pt.out());
     }
@@ -219,8 +307,13 @@ class QuantizeCommandTest {
     void aModelWithAnOpTheSimulatorLacksIsRefusedInOneLine() throws Exception {
         Path model = SharedData.require("models/gru_kws.onnx");
         Path out = tmp.resolve("gru.qdq.onnx");
-        CliRun r = CliRun.of("quantize", model.toString(), "--calib", SharedData.require("images/mfcc").toString(),
-                "-o", out.toString());
+        CliRun r = CliRun.of(
+                "quantize",
+                model.toString(),
+                "--calib",
+                SharedData.require("images/mfcc").toString(),
+                "-o",
+                out.toString());
         assertEquals(ExitCodes.UNSUPPORTED, r.exit(), r.err());
         assertTrue(r.oneLineError(), r.err());
         assertTrue(r.err().contains("GRU"), r.err());

@@ -28,11 +28,22 @@ class WholeModelsTest {
         a.add("analyze");
         a.add(SharedData.require("models/" + model).toString());
         if (model.startsWith("ppocr")) {
-            a.addAll(List.of("--input", SharedData.require("images/text/text_01_rot180.png").toString(),
-                    "--mean", "0.5", "--std", "0.5", "--rgb2bgr"));
+            a.addAll(List.of(
+                    "--input",
+                    SharedData.require("images/text/text_01_rot180.png").toString(),
+                    "--mean",
+                    "0.5",
+                    "--std",
+                    "0.5",
+                    "--rgb2bgr"));
         } else {
-            a.addAll(List.of("--input", SharedData.require("images/photos/astronaut.png").toString(),
-                    "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"));
+            a.addAll(List.of(
+                    "--input",
+                    SharedData.require("images/photos/astronaut.png").toString(),
+                    "--mean",
+                    "0.485,0.456,0.406",
+                    "--std",
+                    "0.229,0.224,0.225"));
         }
         a.addAll(List.of("--report", report.toString()));
         a.addAll(List.of(extra));
@@ -81,7 +92,8 @@ class WholeModelsTest {
         JsonNode r = run(args("ppocr_cls.onnx", report, "--size", size, "--dtype", "float32"), report);
         int width = Integer.parseInt(size.substring(0, size.indexOf('x')));
         JsonNode first = r.get("layers").get(0);
-        assertEquals(width / 2, first.get("shape").get(3).asInt(), "first conv halves the width: " + first.get("shape"));
+        assertEquals(
+                width / 2, first.get("shape").get(3).asInt(), "first conv halves the width: " + first.get("shape"));
         JsonNode last = r.get("layers").get(r.get("layers").size() - 1);
         assertEquals(2, last.get("shape").get(1).asInt());
         assertTrue(last.at("/entire/cos").asDouble() >= 0.99999);

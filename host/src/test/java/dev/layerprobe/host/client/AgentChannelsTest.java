@@ -24,9 +24,13 @@ class AgentChannelsTest {
     void clientsAndAgentsLeaveNettysProcessSettingsAlone() throws Exception {
         ResourceLeakDetector.Level before = ResourceLeakDetector.getLevel();
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
-        try (AgentServer agent = AgentServer.netty(AgentConfig.builder().bindHost("127.0.0.1").port(0).build()).start();
-             AgentClient plain = new AgentClient("127.0.0.1", agent.port());
-             AgentClient connected = AgentClient.connect("127.0.0.1:" + agent.port())) {
+        try (AgentServer agent = AgentServer.netty(AgentConfig.builder()
+                                .bindHost("127.0.0.1")
+                                .port(0)
+                                .build())
+                        .start();
+                AgentClient plain = new AgentClient("127.0.0.1", agent.port());
+                AgentClient connected = AgentClient.connect("127.0.0.1:" + agent.port())) {
             assertEquals(plain.info().getDevice(), connected.info().getDevice());
             assertEquals(ResourceLeakDetector.Level.PARANOID, ResourceLeakDetector.getLevel());
         } finally {

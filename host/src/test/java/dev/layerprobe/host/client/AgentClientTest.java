@@ -1,6 +1,5 @@
 package dev.layerprobe.host.client;
 
-import dev.layerprobe.core.io.Sha256;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.layerprobe.core.io.Sha256;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.npy.TensorBytes;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
@@ -23,9 +26,6 @@ import dev.layerprobe.proto.v1.RunRequest;
 import dev.layerprobe.proto.v1.RunSummary;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
-import dev.layerprobe.core.tensor.LayerValue;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -54,6 +54,7 @@ class AgentClientTest {
         volatile boolean hangInfo;
         /** Send the first header, then keep the call open, as a slow device would. */
         volatile boolean holdRunOpen;
+
         final List<UploadModelRequest> uploads = new ArrayList<>();
         volatile RunRequest lastRun;
         final CountDownLatch runCancelled = new CountDownLatch(1);
@@ -66,7 +67,10 @@ class AgentClientTest {
             if (hangInfo) {
                 return;
             }
-            out.onNext(DeviceInfo.newBuilder().setDevice("fake-npu").setBackend("simulator").build());
+            out.onNext(DeviceInfo.newBuilder()
+                    .setDevice("fake-npu")
+                    .setBackend("simulator")
+                    .build());
             out.onCompleted();
         }
 
@@ -89,17 +93,21 @@ class AgentClientTest {
                 }
 
                 @Override
-                public void onError(Throwable t) {
-                }
+                public void onError(Throwable t) {}
 
                 @Override
                 public void onCompleted() {
                     String got = Sha256.hexOf(data.toByteArray());
                     if (!got.equals(sha)) {
-                        out.onError(Status.INVALID_ARGUMENT.withDescription("sha256 mismatch").asRuntimeException());
+                        out.onError(Status.INVALID_ARGUMENT
+                                .withDescription("sha256 mismatch")
+                                .asRuntimeException());
                         return;
                     }
-                    out.onNext(UploadModelResponse.newBuilder().setModelId(got).setSize(data.size()).build());
+                    out.onNext(UploadModelResponse.newBuilder()
+                            .setModelId(got)
+                            .setSize(data.size())
+                            .build());
                     out.onCompleted();
                 }
             };
@@ -113,19 +121,36 @@ class AgentClientTest {
                 out.onError(runError.asRuntimeException());
                 return;
             }
-            LayerHeader f = LayerHeader.newBuilder().setIndex(0).setName("conv").setOp("Conv").addShape(1)
-                    .addShape(5).setDtype(DataType.FLOAT32).setSizeBytes(20).setPlacement("npu").build();
+            LayerHeader f = LayerHeader.newBuilder()
+                    .setIndex(0)
+                    .setName("conv")
+                    .setOp("Conv")
+                    .addShape(1)
+                    .addShape(5)
+                    .setDtype(DataType.FLOAT32)
+                    .setSizeBytes(20)
+                    .setPlacement("npu")
+                    .build();
             if (holdRunOpen) {
                 out.onNext(RunEvent.newBuilder().setHeader(f).build());
                 return;
             }
             send(out, f, TensorBytes.encodeFloats(FLOATS, 0, FLOATS.length), 8, false);
-            LayerHeader q = LayerHeader.newBuilder().setIndex(1).setName("relu").setOp("Relu").addShape(2)
-                    .addShape(3).setDtype(DataType.INT8).setSizeBytes(6)
-                    .setQuant(QuantInfo.newBuilder().addScale(0.5f).addZeroPoint(-1)).build();
+            LayerHeader q = LayerHeader.newBuilder()
+                    .setIndex(1)
+                    .setName("relu")
+                    .setOp("Relu")
+                    .addShape(2)
+                    .addShape(3)
+                    .setDtype(DataType.INT8)
+                    .setSizeBytes(6)
+                    .setQuant(QuantInfo.newBuilder().addScale(0.5f).addZeroPoint(-1))
+                    .build();
             send(out, q, TensorBytes.encodeCodes(DType.INT8, CODES, 0, CODES.length), 4, corruptSecondLayer);
-            out.onNext(RunEvent.newBuilder().setSummary(RunSummary.newBuilder().setRunId("r1").setLayers(2)
-                    .setTotalBytes(26)).build());
+            out.onNext(RunEvent.newBuilder()
+                    .setSummary(
+                            RunSummary.newBuilder().setRunId("r1").setLayers(2).setTotalBytes(26))
+                    .build());
             out.onCompleted();
         }
 
@@ -138,10 +163,16 @@ class AgentClientTest {
             }
             for (int off = 0; off < sent.length; off += chunk) {
                 int n = Math.min(chunk, sent.length - off);
-                out.onNext(RunEvent.newBuilder().setChunk(LayerChunk.newBuilder().setIndex(h.getIndex()).setOffset(off)
-                        .setData(ByteString.copyFrom(sent, off, n))).build());
+                out.onNext(RunEvent.newBuilder()
+                        .setChunk(LayerChunk.newBuilder()
+                                .setIndex(h.getIndex())
+                                .setOffset(off)
+                                .setData(ByteString.copyFrom(sent, off, n)))
+                        .build());
             }
-            out.onNext(RunEvent.newBuilder().setEnd(LayerEnd.newBuilder().setIndex(h.getIndex()).setSha256(sha)).build());
+            out.onNext(RunEvent.newBuilder()
+                    .setEnd(LayerEnd.newBuilder().setIndex(h.getIndex()).setSha256(sha))
+                    .build());
         }
     }
 
@@ -181,8 +212,13 @@ class AgentClientTest {
     @BeforeEach
     void start() throws IOException {
         String name = InProcessServerBuilder.generateName();
-        server = InProcessServerBuilder.forName(name).directExecutor().addService(agent).build().start();
-        ManagedChannel ch = InProcessChannelBuilder.forName(name).directExecutor().build();
+        server = InProcessServerBuilder.forName(name)
+                .directExecutor()
+                .addService(agent)
+                .build()
+                .start();
+        ManagedChannel ch =
+                InProcessChannelBuilder.forName(name).directExecutor().build();
         client = new AgentClient(ch, "fake:1", new AgentClient.Options(Duration.ofSeconds(5), Duration.ofSeconds(10)));
     }
 
@@ -218,14 +254,27 @@ class AgentClientTest {
         Tensor x = Tensor.ofFloats(new int[] {1, 2}, new float[] {0.25f, -1f});
         RunSummary s = client.run("abc", Map.of("x", x), DumpFormat.NATIVE, sink);
         assertEquals("r1", s.getRunId());
-        assertEquals(List.of("begin conv", "chunk conv@0+8", "chunk conv@8+8", "chunk conv@16+4", "end conv",
-                "begin relu", "chunk relu@0+4", "chunk relu@4+2", "end relu", "summary 2"), sink.events);
+        assertEquals(
+                List.of(
+                        "begin conv",
+                        "chunk conv@0+8",
+                        "chunk conv@8+8",
+                        "chunk conv@16+4",
+                        "end conv",
+                        "begin relu",
+                        "chunk relu@0+4",
+                        "chunk relu@4+2",
+                        "end relu",
+                        "summary 2"),
+                sink.events);
         assertEquals("abc", agent.lastRun.getModelId());
         assertEquals(DumpFormat.NATIVE, agent.lastRun.getFormat());
         dev.layerprobe.proto.v1.Tensor in = agent.lastRun.getInputs(0);
         assertEquals(DataType.FLOAT32, in.getDtype());
-        assertArrayEquals(new float[] {0.25f, -1f},
-                WireTensors.decode(in.getDtype(), new int[] {1, 2}, in.getData().toByteArray()).floats());
+        assertArrayEquals(
+                new float[] {0.25f, -1f},
+                WireTensors.decode(in.getDtype(), new int[] {1, 2}, in.getData().toByteArray())
+                        .floats());
     }
 
     @Test
@@ -256,10 +305,11 @@ class AgentClientTest {
     void aCorruptLayerFailsTheRunAndIsNeverEnded() {
         agent.corruptSecondLayer = true;
         RecordingSink sink = new RecordingSink();
-        AgentException e = assertThrows(AgentException.class,
-                () -> client.run("abc", Map.of(), DumpFormat.NATIVE, sink));
+        AgentException e =
+                assertThrows(AgentException.class, () -> client.run("abc", Map.of(), DumpFormat.NATIVE, sink));
         assertEquals(AgentException.Code.CHECKSUM, e.code());
-        assertTrue(e.getMessage().startsWith("layer 'relu' (#1, Relu, [2, 3] INT8) from fake:1 is corrupt: sha256"),
+        assertTrue(
+                e.getMessage().startsWith("layer 'relu' (#1, Relu, [2, 3] INT8) from fake:1 is corrupt: sha256"),
                 e.getMessage());
         assertTrue(sink.events.contains("end conv"));
         assertFalse(sink.events.contains("end relu"));
@@ -270,8 +320,8 @@ class AgentClientTest {
         agent.holdRunOpen = true;
         RecordingSink sink = new RecordingSink();
         sink.failOn = new IOException("disk full");
-        AgentException e = assertThrows(AgentException.class,
-                () -> client.run("abc", Map.of(), DumpFormat.NATIVE, sink));
+        AgentException e =
+                assertThrows(AgentException.class, () -> client.run("abc", Map.of(), DumpFormat.NATIVE, sink));
         assertEquals(AgentException.Code.SINK, e.code());
         assertTrue(e.getMessage().endsWith("disk full"), e.getMessage());
         assertTrue(agent.runCancelled.await(5, TimeUnit.SECONDS), "the agent saw the cancellation");
@@ -280,8 +330,8 @@ class AgentClientTest {
     @Test
     void remoteErrorsCarryTheStatusDescription() {
         agent.runError = Status.NOT_FOUND.withDescription("unknown model 'abc'");
-        AgentException e = assertThrows(AgentException.class,
-                () -> client.run("abc", Map.of(), DumpFormat.FLOAT, new RecordingSink()));
+        AgentException e = assertThrows(
+                AgentException.class, () -> client.run("abc", Map.of(), DumpFormat.FLOAT, new RecordingSink()));
         assertEquals(AgentException.Code.REMOTE, e.code());
         assertEquals(Status.Code.NOT_FOUND, e.status());
         assertEquals("device at fake:1 failed Run: NOT_FOUND: unknown model 'abc'", e.getMessage());
@@ -291,8 +341,11 @@ class AgentClientTest {
     void deadlinesAreEnforced() throws IOException {
         agent.hangInfo = true;
         String name = InProcessServerBuilder.generateName();
-        Server s = InProcessServerBuilder.forName(name).addService(agent).build().start();
-        try (AgentClient c = new AgentClient(InProcessChannelBuilder.forName(name).build(), "slow:1",
+        Server s =
+                InProcessServerBuilder.forName(name).addService(agent).build().start();
+        try (AgentClient c = new AgentClient(
+                InProcessChannelBuilder.forName(name).build(),
+                "slow:1",
                 new AgentClient.Options(Duration.ofMillis(200), Duration.ofSeconds(1)))) {
             AgentException e = assertThrows(AgentException.class, c::info);
             assertEquals(AgentException.Code.DEADLINE_EXCEEDED, e.code());

@@ -15,7 +15,9 @@ class MetricsTest {
     @Test
     void handComputedStatistics() {
         // a=[1,2,3], b=[1,2,4]: Σab=17, Σa²=14, Σb²=21, Σ(a-b)²=1.
-        MetricResult r = new Metrics(0.5, 0.1).add(new float[] {1, 2, 3}, new float[] {1, 2, 4}).result();
+        MetricResult r = new Metrics(0.5, 0.1)
+                .add(new float[] {1, 2, 3}, new float[] {1, 2, 4})
+                .result();
         assertEquals(3, r.count());
         assertEquals(17 / Math.sqrt(14 * 21), r.cos(), EPS);
         assertEquals(1.0, r.euc(), EPS);
@@ -33,10 +35,20 @@ class MetricsTest {
     @Test
     void allcloseMeasuresRelativeToTheFirstArgument() {
         // 1 <= 0.5 + 0.15*|b|=1.1 but not <= 0.5 + 0.15*|a|=0.95: a is the reference.
-        assertEquals(2.0 / 3, new Metrics(0.5, 0.15).add(new float[] {1, 2, 3}, new float[] {1, 2, 4}).result()
-                .allclose(), EPS);
-        assertEquals(1.0, new Metrics(0.5, 0.15).add(new float[] {1, 2, 4}, new float[] {1, 2, 3}).result()
-                .allclose(), EPS);
+        assertEquals(
+                2.0 / 3,
+                new Metrics(0.5, 0.15)
+                        .add(new float[] {1, 2, 3}, new float[] {1, 2, 4})
+                        .result()
+                        .allclose(),
+                EPS);
+        assertEquals(
+                1.0,
+                new Metrics(0.5, 0.15)
+                        .add(new float[] {1, 2, 4}, new float[] {1, 2, 3})
+                        .result()
+                        .allclose(),
+                EPS);
     }
 
     @Test
@@ -72,13 +84,15 @@ class MetricsTest {
 
     @Test
     void exactlyOneSideZero() {
-        MetricResult refZero = new Metrics().add(new float[] {0, 0}, new float[] {3, 4}).result();
+        MetricResult refZero =
+                new Metrics().add(new float[] {0, 0}, new float[] {3, 4}).result();
         assertEquals(0.0, refZero.cos());
         assertEquals(5.0, refZero.euc(), EPS);
         assertEquals(Double.POSITIVE_INFINITY, refZero.relEuc());
         assertEquals(Double.NEGATIVE_INFINITY, refZero.sqnrDb());
 
-        MetricResult candZero = new Metrics().add(new float[] {3, 4}, new float[] {0, 0}).result();
+        MetricResult candZero =
+                new Metrics().add(new float[] {3, 4}, new float[] {0, 0}).result();
         assertEquals(0.0, candZero.cos());
         assertEquals(1.0, candZero.relEuc(), EPS);
         assertEquals(0.0, candZero.sqnrDb(), EPS);
@@ -102,7 +116,9 @@ class MetricsTest {
         assertEquals(0, r.count());
 
         // real = 0.5 * (code - 1): a = [0, 1], b = [0, 2]
-        MetricResult q = new Metrics().addCodes(new int[] {1, 3}, new int[] {1, 5}, 0, 2, 0.5f, 1).result();
+        MetricResult q = new Metrics()
+                .addCodes(new int[] {1, 3}, new int[] {1, 5}, 0, 2, 0.5f, 1)
+                .result();
         assertEquals(0.5, q.bitExact(), EPS);
         assertEquals(2L, q.maxLsb());
         assertEquals(1.0, q.maxAbs(), EPS);
@@ -111,7 +127,9 @@ class MetricsTest {
 
     @Test
     void nanIsCountedAndNeverClose() {
-        MetricResult r = new Metrics().add(new float[] {1, Float.NaN}, new float[] {1, 1}).result();
+        MetricResult r = new Metrics()
+                .add(new float[] {1, Float.NaN}, new float[] {1, 1})
+                .result();
         assertEquals(1, r.nanCount());
         assertEquals(0.5, r.allclose(), EPS);
         assertTrue(Double.isNaN(r.cos()));
@@ -143,7 +161,9 @@ class MetricsTest {
     void perInputSpreadBesidesPooledStatistics() {
         Metrics m = new Metrics();
         // input 0 in two chunks: identical -> cos 1; input 1: orthogonal -> cos 0; input 2: cos 17/sqrt(14*21)
-        m.add(new float[] {1, 2}, new float[] {1, 2}).add(new float[] {3}, new float[] {3}).endInput();
+        m.add(new float[] {1, 2}, new float[] {1, 2})
+                .add(new float[] {3}, new float[] {3})
+                .endInput();
         m.endInput(); // nothing added since: no input counted
         m.add(new float[] {1, 0}, new float[] {0, 1}).endInput();
         m.add(new float[] {1, 2, 3}, new float[] {1, 2, 4}).endInput();
@@ -163,7 +183,8 @@ class MetricsTest {
 
     @Test
     void oneInputHasNoSpreadInTheReportAndNanIsTheWorst() {
-        MetricResult one = new Metrics().add(new float[] {1}, new float[] {2}).endInput().result();
+        MetricResult one =
+                new Metrics().add(new float[] {1}, new float[] {2}).endInput().result();
         assertFalse(one.hasSpread());
         assertFalse(one.toMap().containsKey("cos_mean"));
         Metrics m = new Metrics();

@@ -17,8 +17,7 @@ import java.util.stream.Stream;
 public final class DemoRun {
     private static Path dir;
 
-    private DemoRun() {
-    }
+    private DemoRun() {}
 
     /** The demo's report folder, created on first use. */
     public static synchronized Path dir() throws IOException {
@@ -47,7 +46,9 @@ public final class DemoRun {
 
     /** The name of the layer the demo's device computes wrongly (the DepthToSpace layer). */
     public static String faultLayer() throws IOException {
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir().resolve("report.json").toFile())
-                .at("/root_cause/runtime/layer").asText();
+        return new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dir().resolve("report.json").toFile())
+                .at("/root_cause/runtime/layer")
+                .asText();
     }
 }

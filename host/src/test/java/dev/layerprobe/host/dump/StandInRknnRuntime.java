@@ -18,8 +18,7 @@ import java.util.Map;
  * <p>Usage: {@code StandInRknnRuntime MODEL.onnx INPUT.npy DUMP_DIR PROFILE.yaml}
  */
 public final class StandInRknnRuntime {
-    private StandInRknnRuntime() {
-    }
+    private StandInRknnRuntime() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length != 4) {
@@ -29,7 +28,8 @@ public final class StandInRknnRuntime {
         DeviceProfile profile = DeviceProfile.load(Path.of(args[3]));
         NpuProgram program = Simulator.compile(Path.of(args[0]), CompileOptions.of(profile));
         List<VendorDumpWriters.Named> layers = new ArrayList<>();
-        program.run(Map.of(program.inputs().get(0).name(), Npy.read(Path.of(args[1]))),
+        program.run(
+                Map.of(program.inputs().get(0).name(), Npy.read(Path.of(args[1]))),
                 (layer, v) -> layers.add(new VendorDumpWriters.Named(layer.name(), layer.opLabel(), v)));
         VendorDumpWriters.rknnRuntime(Path.of(args[2]), layers);
         System.out.println("stand-in runtime: " + layers.size() + " layers dumped to " + args[2]);

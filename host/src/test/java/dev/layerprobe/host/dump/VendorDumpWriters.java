@@ -1,5 +1,9 @@
 package dev.layerprobe.host.dump;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.DumpManifest;
 import dev.layerprobe.dump.DumpReader;
 import dev.layerprobe.dump.layout.FixedPointOptions;
@@ -9,10 +13,6 @@ import dev.layerprobe.dump.layout.VitisDumpLayout;
 import dev.layerprobe.dump.mapping.LayerMapper;
 import dev.layerprobe.dump.npy.Npy;
 import dev.layerprobe.dump.npy.TensorBytes;
-import dev.layerprobe.core.tensor.LayerValue;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -30,12 +30,10 @@ import java.util.stream.Collectors;
  * tests and the stand-in vendor runtime. Each writer follows the assumptions its reader documents.
  */
 public final class VendorDumpWriters {
-    private VendorDumpWriters() {
-    }
+    private VendorDumpWriters() {}
 
     /** One layer of a run, in execution order. */
-    public record Named(String name, String op, LayerValue value) {
-    }
+    public record Named(String name, String op, LayerValue value) {}
 
     /** Every layer of a LayerProbe dump folder. */
     public static List<Named> read(Path dumpDir) throws IOException {
@@ -89,7 +87,8 @@ public final class VendorDumpWriters {
             }
             if (npy) {
                 Files.createDirectories(dir.resolve(RknnSnapshotLayout.NPY_DIR));
-                Npy.write(dir.resolve(RknnSnapshotLayout.NPY_DIR).resolve(file.replace(".txt", ".npy")),
+                Npy.write(
+                        dir.resolve(RknnSnapshotLayout.NPY_DIR).resolve(file.replace(".txt", ".npy")),
                         n.value().real().toFloat());
             }
             map.append(n.name()).append(' ').append(file).append('\n');
@@ -98,8 +97,7 @@ public final class VendorDumpWriters {
     }
 
     /** One row of an RKNN error analysis table: a layer and its cosines by LayerProbe column (NaN: no cell). */
-    public record ErrorRow(String name, String op, double entire, double single, double goldenErr, double singleSim) {
-    }
+    public record ErrorRow(String name, String op, double entire, double single, double goldenErr, double singleSim) {}
 
     /**
      * RKNN-Toolkit2's {@code error_analysis.txt} in the 2.x form ({@code cos | euc} cells) or the 1.x
@@ -109,7 +107,8 @@ public final class VendorDumpWriters {
      */
     public static void rknnErrorAnalysis(Path file, List<ErrorRow> rows, boolean toolkit2) throws IOException {
         StringBuilder b = new StringBuilder();
-        b.append("# simulator_error: calculate the output error of each layer of the simulator (compared to the 'golden' value).\n")
+        b.append(
+                        "# simulator_error: calculate the output error of each layer of the simulator (compared to the 'golden' value).\n")
                 .append("#              entire: output error of each layer between 'golden' and 'simulator'.\n")
                 .append("#              single: single-layer output error between 'golden' and 'simulator'.\n")
                 .append("# runtime_error: calculate the output error of each layer of the runtime.\n")
@@ -117,12 +116,14 @@ public final class VendorDumpWriters {
                 .append("#              single_sim: single-layer output error between 'simulator' and 'runtime'.\n\n");
         String cell = toolkit2 ? "%-18s" : "%-10s";
         b.append(String.format("%-40s%-36s%s\n", "layer_name", "simulator_error", "runtime_error"));
-        b.append(String.format("%-40s" + cell + cell + cell + cell + "\n", "", "entire", "single", "entire", "single_sim"));
+        b.append(String.format(
+                "%-40s" + cell + cell + cell + cell + "\n", "", "entire", "single", "entire", "single_sim"));
         if (toolkit2) {
             b.append(String.format("%-40s%s\n", "", "cos      euc       ".repeat(4)));
         }
         b.append("-".repeat(110)).append('\n');
-        b.append(String.format("%-40s%s\n", "[Input] input", toolkit2 ? "1.00000 | 0.0      1.00000 | 0.0" : "1.00000   1.00000"));
+        b.append(String.format(
+                "%-40s%s\n", "[Input] input", toolkit2 ? "1.00000 | 0.0      1.00000 | 0.0" : "1.00000   1.00000"));
         for (ErrorRow r : rows) {
             String[] ops = r.op().split("\\+", -1);
             if (ops.length > 1) {
@@ -134,10 +135,12 @@ public final class VendorDumpWriters {
                     break;
                 }
                 String cos = String.format(java.util.Locale.ROOT, "%.5f", Math.floor(c * 1e5) / 1e5);
-                cells.append(String.format(cell, toolkit2 ? cos + " | " + String.format(java.util.Locale.ROOT, "%.4f",
-                        (1 - c) * 100) : cos));
+                cells.append(String.format(
+                        cell,
+                        toolkit2 ? cos + " | " + String.format(java.util.Locale.ROOT, "%.4f", (1 - c) * 100) : cos));
             }
-            b.append(String.format("%-40s%s", "[" + ops[ops.length - 1] + "] " + r.name(), cells).stripTrailing())
+            b.append(String.format("%-40s%s", "[" + ops[ops.length - 1] + "] " + r.name(), cells)
+                            .stripTrailing())
                     .append('\n');
         }
         Files.writeString(file, b);
@@ -177,8 +180,10 @@ public final class VendorDumpWriters {
     private static void writeRknnNpy(Path dir, int index, String op, Named n) throws IOException {
         Tensor t = n.value().real().toFloat();
         String dims = Arrays.stream(t.shape()).mapToObj(Integer::toString).collect(Collectors.joining("_"));
-        Npy.write(dir.resolve(String.format("%03d_%s_%s_shape_%s_float.npy", index, op,
-                LayerMapper.sanitise(n.name()), dims)), t);
+        Npy.write(
+                dir.resolve(String.format(
+                        "%03d_%s_%s_shape_%s_float.npy", index, op, LayerMapper.sanitise(n.name()), dims)),
+                t);
     }
 
     /**
@@ -198,14 +203,26 @@ public final class VendorDumpWriters {
             String base = TidlTraceLayout.baseName(0, dataId, v.shape());
             if (v.isQuantized()) {
                 QTensor q = v.codes();
-                Files.write(dir.resolve(base + ".y"), TensorBytes.encodeCodes(q.params().type(), q.codes(), 0, q.size()));
-                quant.put(n.name(), new FixedPointOptions.LayerQuant((double) q.params().scale(0),
-                        q.params().zeroPoint(0), null, q.params().type()));
+                Files.write(
+                        dir.resolve(base + ".y"),
+                        TensorBytes.encodeCodes(q.params().type(), q.codes(), 0, q.size()));
+                quant.put(
+                        n.name(),
+                        new FixedPointOptions.LayerQuant(
+                                (double) q.params().scale(0),
+                                q.params().zeroPoint(0),
+                                null,
+                                q.params().type()));
             } else {
                 float[] f = v.real().toFloat().floats();
                 Files.write(dir.resolve(base + "_float.bin"), TensorBytes.encodeFloats(f, 0, f.length));
             }
-            info.append(i).append(' ').append(dataId).append(' ').append(n.name()).append('\n');
+            info.append(i)
+                    .append(' ')
+                    .append(dataId)
+                    .append(' ')
+                    .append(n.name())
+                    .append('\n');
         }
         Files.writeString(dir.resolve("subgraph_0_tidl_net.bin.layer_info.txt"), info);
         return quant;
@@ -222,9 +239,16 @@ public final class VendorDumpWriters {
         for (int i = 0; i < layers.size(); i++) {
             Named n = layers.get(i);
             float[] f = n.value().real().toFloat().floats();
-            Files.write(dir.resolve(TidlTraceLayout.documentedName(100 + i, n.value().shape()) + "_float.bin"),
+            Files.write(
+                    dir.resolve(
+                            TidlTraceLayout.documentedName(100 + i, n.value().shape()) + "_float.bin"),
                     TensorBytes.encodeFloats(f, 0, f.length));
-            info.append(i).append(' ').append(100 + i).append(' ').append(n.name()).append('\n');
+            info.append(i)
+                    .append(' ')
+                    .append(100 + i)
+                    .append(' ')
+                    .append(n.name())
+                    .append('\n');
         }
         Files.writeString(dir.resolve("model_tidl_net.bin.layer_info.txt"), info);
     }
@@ -242,9 +266,15 @@ public final class VendorDumpWriters {
             int sg = i < split ? 0 : 1;
             int id = sg == 0 ? i : i - split;
             float[] f = n.value().real().toFloat().floats();
-            Files.write(dir.resolve(TidlTraceLayout.baseName(sg, id, n.value().shape()) + "_float.bin"),
+            Files.write(
+                    dir.resolve(TidlTraceLayout.baseName(sg, id, n.value().shape()) + "_float.bin"),
                     TensorBytes.encodeFloats(f, 0, f.length));
-            info[sg].append(id).append(' ').append(id).append(' ').append(n.name()).append('\n');
+            info[sg].append(id)
+                    .append(' ')
+                    .append(id)
+                    .append(' ')
+                    .append(n.name())
+                    .append('\n');
         }
         Files.writeString(dir.resolve("subgraph_0_tidl_net.bin.layer_info.txt"), info[0]);
         Files.writeString(dir.resolve("subgraph_1_tidl_net.bin.layer_info.txt"), info[1]);
@@ -276,8 +306,12 @@ public final class VendorDumpWriters {
             String name = VitisDumpLayout.sanitise(n.name());
             Files.write(dir.resolve(name + ".bin"), TensorBytes.encodeCodes(DType.INT8, codes, 0, codes.length));
             int fixPos = (int) Math.round(-Math.log(q.params().scale(0)) / Math.log(2));
-            fix.append(n.name()).append(' ').append(fixPos).append(' ')
-                    .append(Arrays.stream(nhwc).mapToObj(Integer::toString).collect(Collectors.joining("x"))).append('\n');
+            fix.append(n.name())
+                    .append(' ')
+                    .append(fixPos)
+                    .append(' ')
+                    .append(Arrays.stream(nhwc).mapToObj(Integer::toString).collect(Collectors.joining("x")))
+                    .append('\n');
             written.add(n.name());
         }
         Files.writeString(dir.resolve(VitisDumpLayout.FIX_POS_FILE), fix);
@@ -306,8 +340,13 @@ public final class VendorDumpWriters {
             for (int i = 0; i < f.length; i++) {
                 codes[i] = Math.max(-128, Math.min(127, Math.round(f[i] / scale)));
             }
-            requantized.add(new Named(n.name(), n.op(), LayerValue.of(new QTensor(t.shape(), codes,
-                    dev.layerprobe.core.tensor.QuantParams.perTensor(DType.INT8, scale, 0)))));
+            requantized.add(new Named(
+                    n.name(),
+                    n.op(),
+                    LayerValue.of(new QTensor(
+                            t.shape(),
+                            codes,
+                            dev.layerprobe.core.tensor.QuantParams.perTensor(DType.INT8, scale, 0)))));
         }
         vitis(dir, requantized);
     }

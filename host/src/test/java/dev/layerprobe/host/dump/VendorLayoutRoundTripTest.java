@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.dump.layout.DumpLayouts;
 import dev.layerprobe.dump.layout.FixedPointOptions;
 import dev.layerprobe.dump.layout.LayerDump;
@@ -20,7 +21,6 @@ import dev.layerprobe.dump.mapping.LayerMapping;
 import dev.layerprobe.dump.mapping.MappingTarget;
 import dev.layerprobe.dump.mapping.Relayout;
 import dev.layerprobe.dump.npy.Npy;
-import dev.layerprobe.core.tensor.LayerValue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,7 +61,9 @@ class VendorLayoutRoundTripTest {
         Path dir = tmp.resolve("npy");
         Files.createDirectories(dir);
         for (int i = 0; i < golden.size(); i++) {
-            Npy.write(dir.resolve(String.format("%04d_%s.npy", i, golden.get(i).name())), golden.get(i).value().real());
+            Npy.write(
+                    dir.resolve(String.format("%04d_%s.npy", i, golden.get(i).name())),
+                    golden.get(i).value().real());
         }
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(ManifestLayout.NPY, d.layout());
@@ -77,29 +79,41 @@ class VendorLayoutRoundTripTest {
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(RknnSnapshotLayout.NAME, d.layout());
         assertReadBack(floats(sim), d, false);
-        assertReadBack(golden, DumpLayouts.open(tmp.resolve("snapshot/golden"), null, FixedPointOptions.NONE),
-                false);
+        assertReadBack(golden, DumpLayouts.open(tmp.resolve("snapshot/golden"), null, FixedPointOptions.NONE), false);
     }
 
     @Test
     void rknnSnapshotRootMapAppliesToEverySideAndNpyCopiesKeepTheShape() throws Exception {
         Path root = tmp.resolve("snapshot");
         VendorDumpWriters.rknnSnapshotRoot(root, golden, floats(sim), floats(sim));
-        assertFalse(Files.exists(root.resolve("golden").resolve(RknnSnapshotLayout.MAP_FILE)), "the map is at the root only");
+        assertFalse(
+                Files.exists(root.resolve("golden").resolve(RknnSnapshotLayout.MAP_FILE)),
+                "the map is at the root only");
         for (String side : List.of("simulator", "runtime")) {
             LayerDump d = DumpLayouts.open(root.resolve(side), null, FixedPointOptions.NONE);
             assertEquals(RknnSnapshotLayout.NAME, d.layout(), side);
             assertReadBack(floats(sim), d, false);
         }
         LayerDump g = DumpLayouts.open(root.resolve("golden"), null, FixedPointOptions.NONE);
-        assertTrue(g.layers().get(0).file().startsWith(RknnSnapshotLayout.NPY_DIR), g.layers().get(0).file());
-        assertArrayEquals(golden.get(0).value().shape(), g.read(g.layers().get(0)).shape(), "npy/ keeps the shape");
+        assertTrue(
+                g.layers().get(0).file().startsWith(RknnSnapshotLayout.NPY_DIR),
+                g.layers().get(0).file());
+        assertArrayEquals(
+                golden.get(0).value().shape(), g.read(g.layers().get(0)).shape(), "npy/ keeps the shape");
         assertReadBack(golden, g, false);
 
         // A side holds only what was dumped: a tensor the board fused away is not a layer of it.
-        String gone = g.layers().get(3).file().replace(RknnSnapshotLayout.NPY_DIR + "/", "").replace(".npy", ".txt");
+        String gone = g.layers()
+                .get(3)
+                .file()
+                .replace(RknnSnapshotLayout.NPY_DIR + "/", "")
+                .replace(".npy", ".txt");
         Files.delete(root.resolve("runtime").resolve(gone));
-        assertEquals(sim.size() - 1, DumpLayouts.open(root.resolve("runtime"), null, FixedPointOptions.NONE).layers().size());
+        assertEquals(
+                sim.size() - 1,
+                DumpLayouts.open(root.resolve("runtime"), null, FixedPointOptions.NONE)
+                        .layers()
+                        .size());
 
         IOException whole = assertThrows(IOException.class, () -> DumpLayouts.detect(root));
         assertTrue(whole.getMessage().contains("whole RKNN snapshot"), whole.getMessage());
@@ -111,7 +125,8 @@ class VendorLayoutRoundTripTest {
     void tidlTracesInTheNamingTiDocumentsAreBitForBit() throws Exception {
         Path dir = tmp.resolve("tidl_documented");
         VendorDumpWriters.tidlDocumented(dir, golden);
-        assertTrue(Files.exists(dir.resolve(TidlTraceLayout.documentedName(100, golden.get(0).value().shape()) + "_float.bin")));
+        assertTrue(Files.exists(dir.resolve(
+                TidlTraceLayout.documentedName(100, golden.get(0).value().shape()) + "_float.bin")));
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(TidlTraceLayout.NAME, d.layout());
         assertEquals(golden.get(0).name(), d.layers().get(0).name(), "names from the layer info file");
@@ -123,8 +138,10 @@ class VendorLayoutRoundTripTest {
         Path dir = tmp.resolve("tidl_two");
         VendorDumpWriters.tidlTwoSubgraphs(dir, golden, 10);
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
-        assertEquals(golden.stream().map(VendorDumpWriters.Named::name).toList(),
-                d.layers().stream().map(l -> l.name()).toList(), "data ids repeat across subgraphs, names do not");
+        assertEquals(
+                golden.stream().map(VendorDumpWriters.Named::name).toList(),
+                d.layers().stream().map(l -> l.name()).toList(),
+                "data ids repeat across subgraphs, names do not");
         assertReadBack(golden, d, false);
     }
 
@@ -133,14 +150,19 @@ class VendorLayoutRoundTripTest {
         Path dir = tmp.resolve("tidl_cores");
         VendorDumpWriters.tidlDocumented(dir, golden);
         try (var files = Files.list(dir)) {
-            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("tidl_trace")).toList()) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("tidl_trace"))
+                    .toList()) {
                 Files.copy(f, dir.resolve("C7X_1_" + f.getFileName()));
                 Files.move(f, dir.resolve("C7X_2_" + f.getFileName()));
             }
         }
         IOException e = assertThrows(IOException.class, () -> DumpLayouts.open(dir, null, FixedPointOptions.NONE));
-        assertTrue(e.getMessage().contains("per-core TIDL traces") && e.getMessage().contains("stitch")
-                && e.getMessage().contains("[1, 2]") && !e.getMessage().contains("\n"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("per-core TIDL traces")
+                        && e.getMessage().contains("stitch")
+                        && e.getMessage().contains("[1, 2]")
+                        && !e.getMessage().contains("\n"),
+                e.getMessage());
 
         VendorDumpWriters.tidlDocumented(dir, golden);
         assertReadBack(golden, DumpLayouts.open(dir, null, FixedPointOptions.NONE), false);
@@ -171,7 +193,8 @@ class VendorLayoutRoundTripTest {
     void vitisDumpKeepsCodesExactlyAndConvertsNhwc() throws Exception {
         Path dir = tmp.resolve("vitis");
         List<String> written = VendorDumpWriters.vitis(dir, sim);
-        List<VendorDumpWriters.Named> int8 = sim.stream().filter(n -> written.contains(n.name())).toList();
+        List<VendorDumpWriters.Named> int8 =
+                sim.stream().filter(n -> written.contains(n.name())).toList();
         LayerDump d = DumpLayouts.open(dir, null, FixedPointOptions.NONE);
         assertEquals(VitisDumpLayout.NAME, d.layout());
         LayerMapping m = assertReadBack(int8, d, true);
@@ -179,15 +202,18 @@ class VendorLayoutRoundTripTest {
     }
 
     private static List<VendorDumpWriters.Named> floats(List<VendorDumpWriters.Named> run) {
-        return run.stream().map(n -> new VendorDumpWriters.Named(n.name(), n.op(), LayerValue.of(n.value().real().toFloat())))
+        return run.stream()
+                .map(n -> new VendorDumpWriters.Named(
+                        n.name(), n.op(), LayerValue.of(n.value().real().toFloat())))
                 .toList();
     }
 
     /** Reads every layer back, maps it onto the original and checks values (and codes) are identical. */
-    private static LayerMapping assertReadBack(List<VendorDumpWriters.Named> original, LayerDump d,
-            boolean codes) throws Exception {
+    private static LayerMapping assertReadBack(List<VendorDumpWriters.Named> original, LayerDump d, boolean codes)
+            throws Exception {
         List<MappingTarget> targets = original.stream()
-                .map(n -> new MappingTarget(n.name(), n.op(), n.value().shape())).toList();
+                .map(n -> new MappingTarget(n.name(), n.op(), n.value().shape()))
+                .toList();
         LayerMapping m = LayerMapper.map(d.layers(), targets, Map.of());
         assertTrue(m.unmappedDump().isEmpty(), "unmapped: " + m.unmappedDump());
         assertTrue(m.unmatchedTargets().isEmpty(), "unmatched: " + m.unmatchedTargets());
@@ -198,7 +224,8 @@ class VendorLayoutRoundTripTest {
             if (codes && n.value().isQuantized()) {
                 assertTrue(back.isQuantized(), n.name() + " reads back as codes");
                 assertArrayEquals(n.value().codes().codes(), back.codes().codes(), n.name());
-                assertEquals(n.value().codes().params().type(), back.codes().params().type(), n.name());
+                assertEquals(
+                        n.value().codes().params().type(), back.codes().params().type(), n.name());
             } else {
                 float[] a = n.value().real().toFloat().floats();
                 float[] b = back.real().toFloat().floats();

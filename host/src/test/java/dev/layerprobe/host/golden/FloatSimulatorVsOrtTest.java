@@ -2,6 +2,7 @@ package dev.layerprobe.host.golden;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.host.input.InputLoader;
@@ -9,7 +10,6 @@ import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
@@ -14,7 +15,6 @@ import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.onnx.Onnx.TensorShapeProto;
 import dev.layerprobe.onnx.Onnx.TypeProto;
 import dev.layerprobe.onnx.Onnx.ValueInfoProto;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -25,23 +25,47 @@ import org.junit.jupiter.api.Test;
 class GoldenRunnerTest {
     /** x[1,4] -> Relu -> r -> Add(c) -> y (graph output); Shape(x) -> s (int64, not a float layer). */
     static ModelProto tinyModel() {
-        TypeProto.Tensor.Builder tt = TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE)
+        TypeProto.Tensor.Builder tt = TypeProto.Tensor.newBuilder()
+                .setElemType(TensorProto.DataType.FLOAT_VALUE)
                 .setShape(TensorShapeProto.newBuilder()
                         .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(1))
                         .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(4)));
         TypeProto type = TypeProto.newBuilder().setTensorType(tt).build();
-        GraphProto g = GraphProto.newBuilder().setName("tiny")
+        GraphProto g = GraphProto.newBuilder()
+                .setName("tiny")
                 .addInput(ValueInfoProto.newBuilder().setName("x").setType(type))
                 .addOutput(ValueInfoProto.newBuilder().setName("y").setType(type))
-                .addInitializer(TensorProto.newBuilder().setName("c").setDataType(TensorProto.DataType.FLOAT_VALUE)
-                        .addDims(4).addFloatData(10).addFloatData(20).addFloatData(30).addFloatData(40))
-                .addNode(NodeProto.newBuilder().setName("relu").setOpType("Relu").addInput("x").addOutput("r"))
-                .addNode(NodeProto.newBuilder().setName("shape").setOpType("Shape").addInput("x").addOutput("s"))
-                .addNode(NodeProto.newBuilder().setName("add").setOpType("Add").addInput("r").addInput("c")
+                .addInitializer(TensorProto.newBuilder()
+                        .setName("c")
+                        .setDataType(TensorProto.DataType.FLOAT_VALUE)
+                        .addDims(4)
+                        .addFloatData(10)
+                        .addFloatData(20)
+                        .addFloatData(30)
+                        .addFloatData(40))
+                .addNode(NodeProto.newBuilder()
+                        .setName("relu")
+                        .setOpType("Relu")
+                        .addInput("x")
+                        .addOutput("r"))
+                .addNode(NodeProto.newBuilder()
+                        .setName("shape")
+                        .setOpType("Shape")
+                        .addInput("x")
+                        .addOutput("s"))
+                .addNode(NodeProto.newBuilder()
+                        .setName("add")
+                        .setOpType("Add")
+                        .addInput("r")
+                        .addInput("c")
                         .addOutput("y"))
                 .build();
-        return ModelProto.newBuilder().setIrVersion(8).setProducerName("test")
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13)).setGraph(g).build();
+        return ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setProducerName("test")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
+                .setGraph(g)
+                .build();
     }
 
     @Test
@@ -62,8 +86,8 @@ class GoldenRunnerTest {
     @Test
     void feedsAreChecked() throws Exception {
         try (GoldenRunner r = GoldenRunner.of(tinyModel(), "tiny")) {
-            GoldenException e = assertThrows(GoldenException.class,
-                    () -> r.run(Map.of("images", Tensor.zeros(new int[] {1, 4}))));
+            GoldenException e =
+                    assertThrows(GoldenException.class, () -> r.run(Map.of("images", Tensor.zeros(new int[] {1, 4}))));
             assertEquals("unknown input 'images', expected one of [x]", e.getMessage());
             e = assertThrows(GoldenException.class, () -> r.run(Map.of()));
             assertEquals("missing input 'x', the model needs [x]", e.getMessage());
@@ -77,8 +101,15 @@ class GoldenRunnerTest {
 
     @Test
     void brokenModelsGiveOneLineErrors() {
-        ModelProto bad = tinyModel().toBuilder().setGraph(tinyModel().getGraph().toBuilder()
-                .setNode(0, NodeProto.newBuilder().setOpType("NoSuchOp").addInput("x").addOutput("r"))).build();
+        ModelProto bad = tinyModel().toBuilder()
+                .setGraph(tinyModel().getGraph().toBuilder()
+                        .setNode(
+                                0,
+                                NodeProto.newBuilder()
+                                        .setOpType("NoSuchOp")
+                                        .addInput("x")
+                                        .addOutput("r")))
+                .build();
         GoldenException e = assertThrows(GoldenException.class, () -> GoldenRunner.of(bad, "bad.onnx"));
         assertTrue(e.getMessage().startsWith("ONNX Runtime cannot load bad.onnx: "), e.getMessage());
         assertEquals(1, e.getMessage().lines().count());

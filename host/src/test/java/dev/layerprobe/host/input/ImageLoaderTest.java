@@ -31,8 +31,7 @@ class ImageLoaderTest {
         BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_INT_RGB);
         img.setRGB(0, 0, 0xFF0033); // R=255, G=0, B=51
         img.setRGB(1, 0, 0x000000);
-        InputSpec spec = new InputSpec(new float[] {0.1f, 0.2f, 0.3f}, new float[] {0.5f, 0.5f, 0.5f}, true,
-                1f / 255f);
+        InputSpec spec = new InputSpec(new float[] {0.1f, 0.2f, 0.3f}, new float[] {0.5f, 0.5f, 0.5f}, true, 1f / 255f);
         Tensor t = ImageLoader.load(png(img, "a.png"), 1, 2, spec);
         assertArrayEquals(new int[] {1, 3, 1, 2}, t.shape());
         float[] v = t.floats();

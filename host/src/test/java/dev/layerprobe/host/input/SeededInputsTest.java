@@ -6,14 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -43,25 +43,32 @@ class SeededInputsTest {
             assertTrue(v >= 0 && v < 8, "integer inputs lie in [0, 8): " + v);
         }
         // Inputs are drawn from seed + index, so another seed changes them and inputs differ from each other.
-        assertFalse(java.util.Arrays.equals(a.get("image").floats(),
+        assertFalse(java.util.Arrays.equals(
+                a.get("image").floats(),
                 SeededInputs.of(INPUTS, given, 43).get("image").floats()));
     }
 
     @Test
     void dynamicDimensionsWithoutAShapeAndUnknownNamesAreNamed() {
         InputException missing = assertThrows(InputException.class, () -> SeededInputs.of(INPUTS, Map.of(), 1));
-        assertTrue(missing.getMessage().contains("'image'") && missing.getMessage().contains("1x3x?x?")
-                && missing.getMessage().contains("--input-shape image=DIMS"), missing.getMessage());
-        InputException unknown = assertThrows(InputException.class, () -> SeededInputs.of(INPUTS,
-                Map.of("image", new int[] {1, 3, 8, 8}, "imgae", new int[] {1}), 1));
-        assertTrue(unknown.getMessage().contains("'imgae'") && unknown.getMessage().contains("[image, tokens, scalar]"),
+        assertTrue(
+                missing.getMessage().contains("'image'")
+                        && missing.getMessage().contains("1x3x?x?")
+                        && missing.getMessage().contains("--input-shape image=DIMS"),
+                missing.getMessage());
+        InputException unknown = assertThrows(
+                InputException.class,
+                () -> SeededInputs.of(INPUTS, Map.of("image", new int[] {1, 3, 8, 8}, "imgae", new int[] {1}), 1));
+        assertTrue(
+                unknown.getMessage().contains("'imgae'") && unknown.getMessage().contains("[image, tokens, scalar]"),
                 unknown.getMessage());
     }
 
     @Test
     void aDynamicSharedModelRunsOnItsSeededInputs() throws Exception {
         var model = SharedData.require("models/ppocr_cls.onnx");
-        List<ValueInfo> inputs = Simulator.compile(model, CompileOptions.DEFAULT).inputs();
+        List<ValueInfo> inputs =
+                Simulator.compile(model, CompileOptions.DEFAULT).inputs();
         Map<String, int[]> shapes = SeededInputs.shapes(inputs, InputShapes.parse(List.of("x=1x3x48x192")));
         NpuProgram p = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(shapes));
         var out = p.run(SeededInputs.of(inputs, shapes, 42), LayerObserver.NONE);

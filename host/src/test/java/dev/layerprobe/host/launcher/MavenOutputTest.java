@@ -31,18 +31,22 @@ class MavenOutputTest {
     @Test
     void mavenThroughTheWrapperPrintsNoEscapeSequencesIntoAPipe() throws Exception {
         Assumptions.assumeTrue(onPath("mvn"), "mvn is not on the PATH: test skipped");
-        Path pom = Files.writeString(tmp.resolve("pom.xml"), "<project><modelVersion>4.0.0</modelVersion>"
-                + "<groupId>t</groupId><artifactId>t</artifactId><version>1</version><packaging>pom</packaging>"
-                + "</project>\n");
+        Path pom = Files.writeString(
+                tmp.resolve("pom.xml"),
+                "<project><modelVersion>4.0.0</modelVersion>"
+                        + "<groupId>t</groupId><artifactId>t</artifactId><version>1</version><packaging>pom</packaging>"
+                        + "</project>\n");
         // Without -q as well: the banner and the build summary are where Maven colours its output.
         for (List<String> flags : List.of(List.of("-q"), List.<String>of())) {
-            List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("scripts/mvn-quiet").toString(), "-o", "-f",
-                    pom.toString()));
+            List<String> cmd =
+                    new ArrayList<>(List.of(ROOT.resolve("scripts/mvn-quiet").toString(), "-o", "-f", pom.toString()));
             cmd.addAll(flags);
             cmd.add("validate");
             Run r = run(cmd);
             assertEquals(0, r.exit(), r.output());
-            assertFalse(r.output().contains("\u001b"), "escape sequence in: " + r.output().replace("\u001b", "ESC"));
+            assertFalse(
+                    r.output().contains("\u001b"),
+                    "escape sequence in: " + r.output().replace("\u001b", "ESC"));
         }
     }
 
@@ -61,8 +65,7 @@ class MavenOutputTest {
         }
     }
 
-    private record Run(int exit, String output) {
-    }
+    private record Run(int exit, String output) {}
 
     private static Run run(List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

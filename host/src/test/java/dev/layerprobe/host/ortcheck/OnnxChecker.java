@@ -44,11 +44,10 @@ import java.util.Set;
 final class OnnxChecker {
     private static final Set<String> KNOWN_DOMAINS = Set.of("", "ai.onnx", "com.microsoft", "ai.onnx.ml");
     /** Lowest IR version for an ONNX opset (onnx/helper.py VERSION_TABLE), from opset 9 up. */
-    private static final int[][] IR_FOR_OPSET = {{9, 4}, {10, 5}, {11, 6}, {12, 7}, {15, 8}, {19, 9}, {21, 10},
-            {23, 11}};
+    private static final int[][] IR_FOR_OPSET = {{9, 4}, {10, 5}, {11, 6}, {12, 7}, {15, 8}, {19, 9}, {21, 10}, {23, 11}
+    };
 
-    private OnnxChecker() {
-    }
+    private OnnxChecker() {}
 
     /** Fails with every problem listed. */
     static void assertValid(ModelProto m, String what) {
@@ -72,8 +71,8 @@ final class OnnxChecker {
         }
         for (int[] e : IR_FOR_OPSET) {
             if (opset >= e[0] && m.getIrVersion() < e[1]) {
-                problems.add("IR version " + m.getIrVersion() + " is below " + e[1] + ", which opset " + opset
-                        + " needs");
+                problems.add(
+                        "IR version " + m.getIrVersion() + " is below " + e[1] + ", which opset " + opset + " needs");
                 break;
             }
         }
@@ -127,7 +126,12 @@ final class OnnxChecker {
         return problems;
     }
 
-    private static void checkOp(NodeProto n, String what, String domain, int version, Map<String, TensorProto> init,
+    private static void checkOp(
+            NodeProto n,
+            String what,
+            String domain,
+            int version,
+            Map<String, TensorProto> init,
             List<String> problems) {
         String op = n.getOpType();
         boolean q = op.equals("QuantizeLinear");
@@ -147,8 +151,8 @@ final class OnnxChecker {
                 return;
             }
             if (hasAttr(n, "axis") && version < 13) {
-                problems.add(what + " has attribute axis, which ONNX's takes from opset 13; the model is opset "
-                        + version);
+                problems.add(
+                        what + " has attribute axis, which ONNX's takes from opset 13; the model is opset " + version);
             }
             Set<Integer> types = new HashSet<>(Set.of(2, 3)); // UINT8, INT8
             if (dq) {
@@ -175,15 +179,15 @@ final class OnnxChecker {
             case "Pad" -> attrsUntil(n, what, version, 11, List.of("pads", "value"), problems);
             case "Upsample" -> {
                 if (version >= 10) {
-                    problems.add(what + " is deprecated from opset 10 (Resize replaces it); the model is opset " + version);
+                    problems.add(
+                            what + " is deprecated from opset 10 (Resize replaces it); the model is opset " + version);
                 }
             }
             case "Slice" -> attrsUntil(n, what, version, 10, List.of("starts", "ends", "axes"), problems);
             case "TopK" -> attrsUntil(n, what, version, 10, List.of("k"), problems);
             case "Clip" -> attrsUntil(n, what, version, 11, List.of("min", "max"), problems);
             case "BatchNormalization" -> attrsUntil(n, what, version, 9, List.of("spatial"), problems);
-            default -> {
-            }
+            default -> {}
         }
     }
 
@@ -194,8 +198,8 @@ final class OnnxChecker {
     }
 
     /** Attributes that the op has up to (not including) opset {@code until}. */
-    private static void attrsUntil(NodeProto n, String what, int version, int until, List<String> attrs,
-            List<String> problems) {
+    private static void attrsUntil(
+            NodeProto n, String what, int version, int until, List<String> attrs, List<String> problems) {
         if (version < until) {
             return;
         }
@@ -215,8 +219,8 @@ final class OnnxChecker {
         return false;
     }
 
-    private static void checkQdq(NodeProto n, String what, Map<String, TensorProto> init, Set<Integer> types,
-            List<String> problems) {
+    private static void checkQdq(
+            NodeProto n, String what, Map<String, TensorProto> init, Set<Integer> types, List<String> problems) {
         if (n.getInputCount() < 2) {
             problems.add(what + " has no scale");
             return;
@@ -230,8 +234,9 @@ final class OnnxChecker {
         if (scale.getDataType() != TensorProto.DataType.FLOAT_VALUE) {
             problems.add(what + ": scale '" + scale.getName() + "' is not FLOAT");
         }
-        int type = zp != null ? zp.getDataType() : x != null && n.getOpType().equals("DequantizeLinear")
-                ? x.getDataType() : -1;
+        int type = zp != null
+                ? zp.getDataType()
+                : x != null && n.getOpType().equals("DequantizeLinear") ? x.getDataType() : -1;
         if (type >= 0 && !types.contains(type)) {
             problems.add(what + ": quantized type " + TensorProto.DataType.forNumber(type) + " is not allowed here");
         }

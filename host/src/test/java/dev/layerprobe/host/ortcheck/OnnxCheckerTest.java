@@ -3,6 +3,8 @@ package dev.layerprobe.host.ortcheck;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.AttributeProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
@@ -12,8 +14,6 @@ import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.onnx.TensorProtos;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -23,13 +23,18 @@ import org.junit.jupiter.api.Test;
 class OnnxCheckerTest {
     /** x -> Q -> DQ -> Relu -> y, ONNX domain, at the given opset. */
     private static ModelProto model(int opset) {
-        Map<String, Tensor> c = Map.of("s", Tensor.scalar(0.1f),
-                "z", Tensor.ofLongs(DType.INT8, new int[0], new long[] {0}));
-        Graph g = new Graph("g", List.of(
-                new Node("q", "QuantizeLinear", "", List.of("x", "s", "z"), List.of("xq"), Map.of()),
-                new Node("dq", "DequantizeLinear", "", List.of("xq", "s", "z"), List.of("xd"), Map.of()),
-                new Node("relu", "Relu", "", List.of("xd"), List.of("y"), Map.of())),
-                c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 4})), List.of("y"), Map.of("", opset));
+        Map<String, Tensor> c =
+                Map.of("s", Tensor.scalar(0.1f), "z", Tensor.ofLongs(DType.INT8, new int[0], new long[] {0}));
+        Graph g = new Graph(
+                "g",
+                List.of(
+                        new Node("q", "QuantizeLinear", "", List.of("x", "s", "z"), List.of("xq"), Map.of()),
+                        new Node("dq", "DequantizeLinear", "", List.of("xq", "s", "z"), List.of("xd"), Map.of()),
+                        new Node("relu", "Relu", "", List.of("xd"), List.of("y"), Map.of())),
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 4})),
+                List.of("y"),
+                Map.of("", opset));
         return OnnxGraphs.toModel(g, "test", Map.of());
     }
 
@@ -69,18 +74,25 @@ class OnnxCheckerTest {
     @Test
     void quantizeLinearBeforeOpset10AndAxisBefore13AreFound() {
         assertProblem(model(9), "QuantizeLinear 'q' does not exist at opset 9");
-        AttributeProto axis = AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT)
-                .setI(0).build();
+        AttributeProto axis = AttributeProto.newBuilder()
+                .setName("axis")
+                .setType(AttributeProto.AttributeType.INT)
+                .setI(0)
+                .build();
         assertProblem(editNode(model(11), 1, n -> n.addAttribute(axis)), "has attribute axis");
         assertEquals(List.of(), OnnxChecker.problems(editNode(model(13), 1, n -> n.addAttribute(axis))));
     }
 
     @Test
     void domainsMustBeKnownAndImported() {
-        assertProblem(editNode(model(13), 1, n -> n.setDomain("com.microsoft")),
+        assertProblem(
+                editNode(model(13), 1, n -> n.setDomain("com.microsoft")),
                 "in domain 'com.microsoft', which the model does not import");
         ModelProto imported = editNode(model(11), 1, n -> n.setDomain("com.microsoft")).toBuilder()
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1)).build();
+                .addOpsetImport(OperatorSetIdProto.newBuilder()
+                        .setDomain("com.microsoft")
+                        .setVersion(1))
+                .build();
         assertEquals(List.of(), OnnxChecker.problems(imported));
         assertProblem(editNode(model(13), 2, n -> n.setDomain("org.example")), "unknown domain 'org.example'");
     }
@@ -88,28 +100,50 @@ class OnnxCheckerTest {
     @Test
     void perAxisScalesMustMatchTheInput() {
         ModelProto.Builder b = model(13).toBuilder();
-        b.getGraphBuilder().addInitializer(TensorProtos.fromTensor("w",
-                Tensor.ofLongs(DType.INT8, new int[] {3, 2}, new long[6])));
-        b.getGraphBuilder().addInitializer(TensorProtos.fromTensor("ws", Tensor.ofFloats(new int[] {2},
-                new float[] {0.1f, 0.2f})));
-        b.getGraphBuilder().addInitializer(TensorProtos.fromTensor("wz", Tensor.ofLongs(DType.INT8, new int[] {2},
-                new long[2])));
-        AttributeProto axis = AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT)
-                .setI(0).build();
-        b.getGraphBuilder().addNode(NodeProto.newBuilder().setName("wdq").setOpType("DequantizeLinear")
-                .addInput("w").addInput("ws").addInput("wz").addOutput("wd").addAttribute(axis));
+        b.getGraphBuilder()
+                .addInitializer(
+                        TensorProtos.fromTensor("w", Tensor.ofLongs(DType.INT8, new int[] {3, 2}, new long[6])));
+        b.getGraphBuilder().addInitializer(TensorProtos.fromTensor("ws", Tensor.ofFloats(new int[] {2}, new float[] {
+            0.1f, 0.2f
+        })));
+        b.getGraphBuilder()
+                .addInitializer(TensorProtos.fromTensor("wz", Tensor.ofLongs(DType.INT8, new int[] {2}, new long[2])));
+        AttributeProto axis = AttributeProto.newBuilder()
+                .setName("axis")
+                .setType(AttributeProto.AttributeType.INT)
+                .setI(0)
+                .build();
+        b.getGraphBuilder()
+                .addNode(NodeProto.newBuilder()
+                        .setName("wdq")
+                        .setOpType("DequantizeLinear")
+                        .addInput("w")
+                        .addInput("ws")
+                        .addInput("wz")
+                        .addOutput("wd")
+                        .addAttribute(axis));
         assertProblem(b.build(), "2 scales along axis 0 of an input of shape [3, 2]");
-        b.getGraphBuilder().setNode(3, b.getGraph().getNode(3).toBuilder().setAttribute(0,
-                axis.toBuilder().setI(1)));
+        b.getGraphBuilder()
+                .setNode(
+                        3,
+                        b.getGraph().getNode(3).toBuilder()
+                                .setAttribute(0, axis.toBuilder().setI(1)));
         assertEquals(List.of(), OnnxChecker.problems(b.build()));
     }
 
     @Test
     void oldOpFormsAtNewerOpsetsAreFound() {
         ModelProto.Builder b = model(13).toBuilder();
-        b.getGraphBuilder().addNode(NodeProto.newBuilder().setName("slice").setOpType("Slice").addInput("y")
-                .addOutput("y2").addAttribute(AttributeProto.newBuilder().setName("starts")
-                        .setType(AttributeProto.AttributeType.INTS).addInts(0)));
+        b.getGraphBuilder()
+                .addNode(NodeProto.newBuilder()
+                        .setName("slice")
+                        .setOpType("Slice")
+                        .addInput("y")
+                        .addOutput("y2")
+                        .addAttribute(AttributeProto.newBuilder()
+                                .setName("starts")
+                                .setType(AttributeProto.AttributeType.INTS)
+                                .addInts(0)));
         assertProblem(b.build(), "Slice 'slice' has attribute starts");
     }
 }

@@ -6,16 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.backend.LoadedModel;
 import dev.layerprobe.agent.backend.OrtBackend;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.input.InputLoader;
 import dev.layerprobe.host.input.InputSpec;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,7 +55,7 @@ class OrtBackendExposureTest {
         float[] plain = OrtCheck.runOrt(qdq, feed).get(output);
         Map<String, LayerValue> layers = new HashMap<>();
         try (OrtBackend backend = new OrtBackend();
-             LoadedModel loaded = backend.load(qdq.toByteArray(), model + "-" + activations)) {
+                LoadedModel loaded = backend.load(qdq.toByteArray(), model + "-" + activations)) {
             loaded.run(feed, (layer, value) -> layers.put(layer.name(), value));
         }
 
@@ -63,6 +63,8 @@ class OrtBackendExposureTest {
         assertNotNull(last, "the graph output is one of the layers: " + layers.keySet());
         assertTrue(last.isQuantized(), output + " comes as codes");
         assertArrayEquals(plain, last.real().floats(), 0f, model + " " + activations);
-        assertTrue(layers.size() >= fp.layers().size() / 2, layers.size() + " layers for " + fp.layers().size());
+        assertTrue(
+                layers.size() >= fp.layers().size() / 2,
+                layers.size() + " layers for " + fp.layers().size());
     }
 }

@@ -4,11 +4,14 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.Graph;
@@ -18,9 +21,6 @@ import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.QdqWriter;
 import dev.layerprobe.simulator.quant.QuantConfig;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,8 +37,7 @@ import java.util.TreeMap;
  * graph outputs are requested, so the fusion is not disturbed).
  */
 final class OrtCheck {
-    private OrtCheck() {
-    }
+    private OrtCheck() {}
 
     /** Agreement of final output codes. */
     record Agreement(long equal, long total, int maxDiff, Map<String, Integer> ortOps) {
@@ -73,8 +72,7 @@ final class OrtCheck {
 
     static ModelProto qdq(NpuProgram floatProgram, List<Map<String, Tensor>> calib, DType activations)
             throws Exception {
-        Calibration c = Calibration.collect(floatProgram, calib, n -> {
-        });
+        Calibration c = Calibration.collect(floatProgram, calib, n -> {});
         return QdqWriter.write(floatProgram, c, new QuantConfig(activations, DType.INT8, true));
     }
 
@@ -109,7 +107,7 @@ final class OrtCheck {
     /** ORT's graph outputs (float, as the final DequantizeLinear gives them). */
     static Map<String, float[]> runOrt(ModelProto qdq, Map<String, Tensor> feeds) throws Exception {
         try (OrtSession.SessionOptions so = options();
-             OrtSession s = OrtEnvironment.getEnvironment().createSession(qdq.toByteArray(), so)) {
+                OrtSession s = OrtEnvironment.getEnvironment().createSession(qdq.toByteArray(), so)) {
             return runOrt(s, feeds);
         }
     }
@@ -124,7 +122,10 @@ final class OrtCheck {
                 for (int i = 0; i < sh.length; i++) {
                     shape[i] = sh[i];
                 }
-                in.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().floats()), shape));
+                in.put(
+                        e.getKey(),
+                        OnnxTensor.createTensor(
+                                env, FloatBuffer.wrap(e.getValue().floats()), shape));
             }
             Map<String, float[]> out = new HashMap<>();
             try (OrtSession.Result r = s.run(in)) {
@@ -148,13 +149,13 @@ final class OrtCheck {
      */
     static Agreement compare(ModelProto qdq, List<Map<String, Tensor>> inputs) throws Exception {
         OnnxChecker.assertValid(qdq, "the QDQ file");
-        NpuProgram p = Simulator.compile(qdq, "qdq",
-                CompileOptions.of(DeviceProfile.DEFAULT.withRequant(RequantMode.FLOAT)));
+        NpuProgram p =
+                Simulator.compile(qdq, "qdq", CompileOptions.of(DeviceProfile.DEFAULT.withRequant(RequantMode.FLOAT)));
         long equal = 0;
         long total = 0;
         int max = 0;
         try (OrtSession.SessionOptions so = options();
-             OrtSession session = OrtEnvironment.getEnvironment().createSession(qdq.toByteArray(), so)) {
+                OrtSession session = OrtEnvironment.getEnvironment().createSession(qdq.toByteArray(), so)) {
             for (Map<String, Tensor> feeds : inputs) {
                 Map<String, float[]> ort = runOrt(session, feeds);
                 Map<String, LayerValue> sim = p.run(feeds, LayerObserver.NONE);
@@ -163,8 +164,8 @@ final class OrtCheck {
                     float[] f = ort.get(out);
                     int[] c = q.codes();
                     if (f.length != c.length) {
-                        throw new AssertionError(out + ": ORT gives " + f.length + " values, the simulator "
-                                + c.length);
+                        throw new AssertionError(
+                                out + ": ORT gives " + f.length + " values, the simulator " + c.length);
                     }
                     for (int i = 0; i < f.length; i++) {
                         int d = (int) Math.abs(q.params().quantize(f[i], 0) - c[i]);

@@ -3,6 +3,8 @@ package dev.layerprobe.host.ortcheck;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.OrtInt8;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.input.InputLoader;
@@ -16,8 +18,6 @@ import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.QdqWriter;
 import dev.layerprobe.simulator.quant.QuantConfig;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,10 +51,11 @@ class OrtCrossCheckTest {
             }
         }
         ModelProto qdq = OrtCheck.qdq(fp, calib, activations);
-        OrtCheck.Agreement a = OrtCheck.compare(qdq,
-                List.of(Map.of(input, InputLoader.load(photo, shape, InputSpec.IMAGENET))));
-        System.out.printf("ORT vs simulator (requant: float), %s, %s activations: %s%n  ORT ops: %s%n", model,
-                activations, a, a.ortOps());
+        OrtCheck.Agreement a =
+                OrtCheck.compare(qdq, List.of(Map.of(input, InputLoader.load(photo, shape, InputSpec.IMAGENET))));
+        System.out.printf(
+                "ORT vs simulator (requant: float), %s, %s activations: %s%n  ORT ops: %s%n",
+                model, activations, a, a.ortOps());
         return a;
     }
 
@@ -70,18 +71,22 @@ class OrtCrossCheckTest {
         Path photo = SharedData.require("images/photos/astronaut.png");
         NpuProgram fp = Simulator.compile(file, CompileOptions.DEFAULT);
         String input = fp.inputs().get(0).name();
-        Map<String, Tensor> feed = Map.of(input, InputLoader.load(photo, fp.inputs().get(0).shape(), InputSpec.IMAGENET));
-        ModelProto qdq = QdqWriter.write(fp, Calibration.collect(fp, List.of(feed), n -> {
-        }), QuantConfig.FP16);
+        Map<String, Tensor> feed =
+                Map.of(input, InputLoader.load(photo, fp.inputs().get(0).shape(), InputSpec.IMAGENET));
+        ModelProto qdq = QdqWriter.write(fp, Calibration.collect(fp, List.of(feed), n -> {}), QuantConfig.FP16);
         String out = fp.outputs().get(0);
         float[] golden = OrtCheck.runOrt(OnnxGraphs.readModel(file), feed).get(out);
         float[] ort = OrtCheck.runOrt(qdq, feed).get(out);
-        float[] sim = Simulator.compile(qdq, "fp16", CompileOptions.DEFAULT).run(feed, LayerObserver.NONE).get(out)
-                .real().floats();
+        float[] sim = Simulator.compile(qdq, "fp16", CompileOptions.DEFAULT)
+                .run(feed, LayerObserver.NONE)
+                .get(out)
+                .real()
+                .floats();
         double simOrt = cos(sim, ort);
         double simGolden = cos(sim, golden);
         double ortGolden = cos(ort, golden);
-        System.out.printf("fp16 mobilepose_like: cos(sim, ORT) %.7f, cos(sim, golden) %.6f, cos(ORT, golden) %.6f%n",
+        System.out.printf(
+                "fp16 mobilepose_like: cos(sim, ORT) %.7f, cos(sim, golden) %.6f, cos(ORT, golden) %.6f%n",
                 simOrt, simGolden, ortGolden);
         assertTrue(1 - simOrt < (1 - simGolden) / 10, "simulator and ORT differ as much as fp16 differs from float");
         assertEquals(ortGolden, simGolden, 0.001);
@@ -104,8 +109,14 @@ class OrtCrossCheckTest {
      * on at least 99.9% of elements and never more than 1 LSB apart (today all are bit-exact).
      */
     @ParameterizedTest
-    @CsvSource({"mobilenet_v2, INT8", "mobilenet_v2, UINT8", "mobilepose_like, INT8", "mobilepose_like, UINT8",
-            "espcn_x3, INT8", "espcn_x3, UINT8"})
+    @CsvSource({
+        "mobilenet_v2, INT8",
+        "mobilenet_v2, UINT8",
+        "mobilepose_like, INT8",
+        "mobilepose_like, UINT8",
+        "espcn_x3, INT8",
+        "espcn_x3, UINT8"
+    })
     void finalCodesAgreeWithOnnxRuntime(String model, DType activations) throws Exception {
         OrtInt8.assumeExactKernels();
         OrtCheck.Agreement a = measure(model, activations);

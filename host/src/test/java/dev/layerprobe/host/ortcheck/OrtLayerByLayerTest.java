@@ -4,15 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.backend.LoadedModel;
 import dev.layerprobe.agent.backend.OrtBackend;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.OrtInt8;
 import dev.layerprobe.simulator.CompileOptions;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -34,18 +34,20 @@ class OrtLayerByLayerTest {
     private static final int INPUTS = 3;
 
     @ParameterizedTest
-    @EnumSource(value = LayerPrecision.class, names = {"INT8", "UINT8"})
+    @EnumSource(
+            value = LayerPrecision.class,
+            names = {"INT8", "UINT8"})
     void everyTinyTransformerLayerEqualsOnnxRuntime(LayerPrecision precision) throws Exception {
-        QuantizedSharedModelsTest.Quantized m = QuantizedSharedModelsTest.quantize("tiny_transformer", "calib224", 8,
-                "imagenet", null, precision);
+        QuantizedSharedModelsTest.Quantized m =
+                QuantizedSharedModelsTest.quantize("tiny_transformer", "calib224", 8, "imagenet", null, precision);
         OrtInt8.assumeExactKernels();
-        NpuProgram p = Simulator.compile(m.qdq(), "qdq",
-                CompileOptions.of(DeviceProfile.DEFAULT.withRequant(RequantMode.FLOAT)));
+        NpuProgram p = Simulator.compile(
+                m.qdq(), "qdq", CompileOptions.of(DeviceProfile.DEFAULT.withRequant(RequantMode.FLOAT)));
         // Per layer: codes compared, codes equal, largest difference.
         Map<String, long[]> stats = new LinkedHashMap<>();
         long total = 0;
         try (OrtBackend backend = new OrtBackend();
-             LoadedModel loaded = backend.load(m.qdq().toByteArray(), "tiny_transformer-" + precision)) {
+                LoadedModel loaded = backend.load(m.qdq().toByteArray(), "tiny_transformer-" + precision)) {
             // Photos and calibration images alternately, from the end of the list and its start.
             List<Map<String, Tensor>> inputs = m.inputs();
             for (int i = 0; i < INPUTS; i++) {
@@ -53,12 +55,14 @@ class OrtLayerByLayerTest {
                 Map<String, LayerValue> ort = new HashMap<>();
                 loaded.run(feed, (layer, value) -> ort.put(layer.name(), value));
                 Map<String, LayerValue> sim = new LinkedHashMap<>();
-                p.runPerLayer(t -> feed.containsKey(t) ? feed.get(t) : ort.get(t).real(),
+                p.runPerLayer(
+                        t -> feed.containsKey(t) ? feed.get(t) : ort.get(t).real(),
                         (layer, value) -> sim.put(layer.name() + " (" + layer.opLabel() + ")", value));
                 for (Map.Entry<String, LayerValue> e : sim.entrySet()) {
                     String name = e.getKey().substring(0, e.getKey().indexOf(" ("));
                     LayerValue o = ort.get(name);
-                    assertTrue(o != null && o.isQuantized() && e.getValue().isQuantized(),
+                    assertTrue(
+                            o != null && o.isQuantized() && e.getValue().isQuantized(),
                             name + " is a quantized layer in both");
                     int[] a = o.codes().codes();
                     int[] b = e.getValue().codes().codes();
@@ -79,10 +83,11 @@ class OrtLayerByLayerTest {
                 differing.add(String.format("%s: %d/%d equal, max %d LSB", layer, s[1], s[0], s[2]));
             }
         });
-        System.out.printf("tiny_transformer %s: %d layers, %d codes over %d inputs, %d layers differ%n", precision,
-                stats.size(), total, INPUTS, differing.size());
+        System.out.printf(
+                "tiny_transformer %s: %d layers, %d codes over %d inputs, %d layers differ%n",
+                precision, stats.size(), total, INPUTS, differing.size());
         assertTrue(stats.size() > 60, "every layer compared: " + stats.keySet());
-        assertTrue(differing.isEmpty(), "layers whose codes differ from ONNX Runtime's:\n" + String.join("\n",
-                differing));
+        assertTrue(
+                differing.isEmpty(), "layers whose codes differ from ONNX Runtime's:\n" + String.join("\n", differing));
     }
 }

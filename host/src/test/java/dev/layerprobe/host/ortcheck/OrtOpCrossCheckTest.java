@@ -3,14 +3,14 @@ package dev.layerprobe.host.ortcheck;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.OrtInt8;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -35,8 +35,7 @@ class OrtOpCrossCheckTest {
      * A one-op model: its graph, its inputs' shapes and ranges, and the op ORT must run it as
      * ({@code domain:op} as {@link OrtCheck#ortOps} lists it, no domain for ONNX ops).
      */
-    private record Case(Graph graph, Map<String, float[]> ranges, String fusedOp) {
-    }
+    private record Case(Graph graph, Map<String, float[]> ranges, String fusedOp) {}
 
     private static Map<String, Tensor> w(Map<String, Tensor> m, String name, Tensor t) {
         m.put(name, t);
@@ -51,9 +50,21 @@ class OrtOpCrossCheckTest {
         w(c, "b", OrtCheck.random(r, new int[] {oc}, -0.3f, 0.3f));
         List<Node> nodes = new ArrayList<>();
         long p = k / 2;
-        nodes.add(new Node("conv", "Conv", "", List.of("x", "w", "b"), List.of(act == null ? "y" : "c"),
-                Map.of("pads", Attribute.ofInts(p, p, p, p), "kernel_shape", Attribute.ofInts(k, k),
-                        "strides", Attribute.ofInts(stride, stride), "group", Attribute.ofInt(group))));
+        nodes.add(new Node(
+                "conv",
+                "Conv",
+                "",
+                List.of("x", "w", "b"),
+                List.of(act == null ? "y" : "c"),
+                Map.of(
+                        "pads",
+                        Attribute.ofInts(p, p, p, p),
+                        "kernel_shape",
+                        Attribute.ofInts(k, k),
+                        "strides",
+                        Attribute.ofInts(stride, stride),
+                        "group",
+                        Attribute.ofInt(group))));
         if ("Relu".equals(act)) {
             nodes.add(new Node("relu", "Relu", "", List.of("c"), List.of("y"), Map.of()));
         } else if ("Clip".equals(act)) {
@@ -61,15 +72,36 @@ class OrtOpCrossCheckTest {
             c.put("hi", Tensor.scalar(6f));
             nodes.add(new Node("clip", "Clip", "", List.of("c", "lo", "hi"), List.of("y"), Map.of()));
         }
-        Graph g = new Graph("conv", nodes, c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, ic, size, size})),
-                List.of("y"), Map.of("", 13));
+        Graph g = new Graph(
+                "conv",
+                nodes,
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, ic, size, size})),
+                List.of("y"),
+                Map.of("", 13));
         return new Case(g, Map.of("x", new float[] {-2f, 3f}), "com.microsoft:QLinearConv");
     }
 
     enum Op {
-        CONV_1X1, CONV_3X3, CONV_3X3_STRIDE2, CONV_FIRST_LAYER, DEPTHWISE, DEPTHWISE_STRIDE2, CONV_RELU, CONV_CLIP,
-        ADD, GLOBAL_AVERAGE_POOL, GEMM, RESIDUAL, SOFTMAX, SOFTMAX_OPSET11, SOFTMAX_ATTENTION, MATMUL_FLOAT_WEIGHTS,
-        MATMUL_FLOAT_WEIGHTS_DEEP, MATMUL_ACTIVATIONS, LAYER_NORM;
+        CONV_1X1,
+        CONV_3X3,
+        CONV_3X3_STRIDE2,
+        CONV_FIRST_LAYER,
+        DEPTHWISE,
+        DEPTHWISE_STRIDE2,
+        CONV_RELU,
+        CONV_CLIP,
+        ADD,
+        GLOBAL_AVERAGE_POOL,
+        GEMM,
+        RESIDUAL,
+        SOFTMAX,
+        SOFTMAX_OPSET11,
+        SOFTMAX_ATTENTION,
+        MATMUL_FLOAT_WEIGHTS,
+        MATMUL_FLOAT_WEIGHTS_DEEP,
+        MATMUL_ACTIVATIONS,
+        LAYER_NORM;
 
         Case build(Random r) {
             switch (this) {
@@ -93,29 +125,46 @@ class OrtOpCrossCheckTest {
                     // Calibrated on random data; evaluated on a grid holding every pair of input
                     // codes (see grid()), since the float formulas differ only near ties.
                     int[] s = {1, 1, GRID, GRID};
-                    Graph g = new Graph("add", List.of(new Node("add", "Add", "", List.of("a", "b"), List.of("y"),
-                            Map.of())), Map.of(), List.of(new ValueInfo("a", DType.FLOAT32, s),
-                            new ValueInfo("b", DType.FLOAT32, s)), List.of("y"), Map.of("", 13));
+                    Graph g = new Graph(
+                            "add",
+                            List.of(new Node("add", "Add", "", List.of("a", "b"), List.of("y"), Map.of())),
+                            Map.of(),
+                            List.of(new ValueInfo("a", DType.FLOAT32, s), new ValueInfo("b", DType.FLOAT32, s)),
+                            List.of("y"),
+                            Map.of("", 13));
                     Map<String, float[]> ranges = new LinkedHashMap<>();
                     ranges.put("a", new float[] {-0.5f - 2 * r.nextFloat(), 0.5f + 2 * r.nextFloat()});
                     ranges.put("b", new float[] {-0.5f - 6 * r.nextFloat(), 0.5f + 6 * r.nextFloat()});
                     return new Case(g, ranges, "com.microsoft:QLinearAdd");
                 }
                 case GLOBAL_AVERAGE_POOL: {
-                    Graph g = new Graph("gap", List.of(new Node("gap", "GlobalAveragePool", "", List.of("x"),
-                            List.of("y"), Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32,
-                            new int[] {1, 64, 7, 7})), List.of("y"), Map.of("", 13));
+                    Graph g = new Graph(
+                            "gap",
+                            List.of(new Node("gap", "GlobalAveragePool", "", List.of("x"), List.of("y"), Map.of())),
+                            Map.of(),
+                            List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 64, 7, 7})),
+                            List.of("y"),
+                            Map.of("", 13));
                     return new Case(g, Map.of("x", new float[] {-1f, 5f}), "com.microsoft:QLinearGlobalAveragePool");
                 }
                 case GEMM: {
                     Map<String, Tensor> c = new HashMap<>();
                     w(c, "w", OrtCheck.random(r, new int[] {40, 96}, -0.2f, 0.2f));
                     w(c, "b", OrtCheck.random(r, new int[] {40}, -0.5f, 0.5f));
-                    Graph g = new Graph("gemm", List.of(
-                            new Node("flat", "Flatten", "", List.of("x"), List.of("f"), Map.of()),
-                            new Node("fc", "Gemm", "", List.of("f", "w", "b"), List.of("y"),
-                                    Map.of("transB", Attribute.ofInt(1)))),
-                            c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 96, 1, 1})), List.of("y"),
+                    Graph g = new Graph(
+                            "gemm",
+                            List.of(
+                                    new Node("flat", "Flatten", "", List.of("x"), List.of("f"), Map.of()),
+                                    new Node(
+                                            "fc",
+                                            "Gemm",
+                                            "",
+                                            List.of("f", "w", "b"),
+                                            List.of("y"),
+                                            Map.of("transB", Attribute.ofInt(1)))),
+                            c,
+                            List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 96, 1, 1})),
+                            List.of("y"),
                             Map.of("", 13));
                     return new Case(g, Map.of("x", new float[] {-0.5f, 6f}), "com.microsoft:QGemm");
                 }
@@ -132,13 +181,22 @@ class OrtOpCrossCheckTest {
                     w(c, "w2", OrtCheck.random(r, new int[] {ch, ch, 3, 3}, -b2, b2));
                     w(c, "b2", OrtCheck.random(r, new int[] {ch}, -0.3f, 0.3f));
                     w(c, "w3", OrtCheck.random(r, new int[] {32, ch, 1, 1}, -b1, b1));
-                    Graph g = new Graph("res", List.of(
-                            new Node("c1", "Conv", "", List.of("x", "w1", "b1"), List.of("t"), Map.of()),
-                            new Node("c2", "Conv", "", List.of("t", "w2", "b2"), List.of("u"),
-                                    Map.of("pads", Attribute.ofInts(1, 1, 1, 1))),
-                            new Node("add", "Add", "", List.of("t", "u"), List.of("v"), Map.of()),
-                            new Node("c3", "Conv", "", List.of("v", "w3"), List.of("y"), Map.of())),
-                            c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, ch, 16, 16})), List.of("y"),
+                    Graph g = new Graph(
+                            "res",
+                            List.of(
+                                    new Node("c1", "Conv", "", List.of("x", "w1", "b1"), List.of("t"), Map.of()),
+                                    new Node(
+                                            "c2",
+                                            "Conv",
+                                            "",
+                                            List.of("t", "w2", "b2"),
+                                            List.of("u"),
+                                            Map.of("pads", Attribute.ofInts(1, 1, 1, 1))),
+                                    new Node("add", "Add", "", List.of("t", "u"), List.of("v"), Map.of()),
+                                    new Node("c3", "Conv", "", List.of("v", "w3"), List.of("y"), Map.of())),
+                            c,
+                            List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, ch, 16, 16})),
+                            List.of("y"),
                             Map.of("", 13));
                     return new Case(g, Map.of("x", new float[] {-1f, 2f}), "com.microsoft:QLinearAdd");
                 }
@@ -146,18 +204,26 @@ class OrtOpCrossCheckTest {
                 case SOFTMAX_OPSET11: {
                     // Along the last axis from opset 13; before, over everything from axis 1 on.
                     int opset = this == SOFTMAX ? 13 : 11;
-                    Graph g = new Graph("softmax", List.of(new Node("sm", "Softmax", "", List.of("x"), List.of("y"),
-                            Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {2, 6, 40})),
-                            List.of("y"), Map.of("", opset));
+                    Graph g = new Graph(
+                            "softmax",
+                            List.of(new Node("sm", "Softmax", "", List.of("x"), List.of("y"), Map.of())),
+                            Map.of(),
+                            List.of(new ValueInfo("x", DType.FLOAT32, new int[] {2, 6, 40})),
+                            List.of("y"),
+                            Map.of("", opset));
                     return new Case(g, Map.of("x", new float[] {-4f, 6f}), "com.microsoft:QLinearSoftmax");
                 }
                 case SOFTMAX_ATTENTION: {
                     // Rows of 144 attention scores with probabilities far below 1, so that the
                     // output scale is small and QLinearSoftmax's integer scale floor(1 / s_y) large:
                     // the last bit of its exponential table shows in the codes.
-                    Graph g = new Graph("softmax", List.of(new Node("sm", "Softmax", "", List.of("x"), List.of("y"),
-                            Map.of())), Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {4, 144, 144})),
-                            List.of("y"), Map.of("", 13));
+                    Graph g = new Graph(
+                            "softmax",
+                            List.of(new Node("sm", "Softmax", "", List.of("x"), List.of("y"), Map.of())),
+                            Map.of(),
+                            List.of(new ValueInfo("x", DType.FLOAT32, new int[] {4, 144, 144})),
+                            List.of("y"),
+                            Map.of("", 13));
                     return new Case(g, Map.of("x", new float[] {-2.5f, 2.5f}), "com.microsoft:QLinearSoftmax");
                 }
                 case MATMUL_FLOAT_WEIGHTS:
@@ -169,7 +235,8 @@ class OrtOpCrossCheckTest {
                     int k = this == MATMUL_FLOAT_WEIGHTS ? 128 : 600;
                     int n = 256;
                     float bound = (float) (1.5 / Math.sqrt(k));
-                    float[] wv = OrtCheck.random(r, new int[] {k, n}, -bound, bound).floats();
+                    float[] wv =
+                            OrtCheck.random(r, new int[] {k, n}, -bound, bound).floats();
                     for (int j = 0; j < n; j++) {
                         float mean = 0f;
                         for (int t = 0; t < k; t++) {
@@ -181,17 +248,26 @@ class OrtOpCrossCheckTest {
                     }
                     Map<String, Tensor> c = new HashMap<>();
                     w(c, "w", Tensor.ofFloats(new int[] {k, n}, wv));
-                    Graph g = new Graph("matmul", List.of(new Node("mm", "MatMul", "", List.of("x", "w"),
-                            List.of("y"), Map.of())), c, List.of(new ValueInfo("x", DType.FLOAT32,
-                            new int[] {256, 1, k})), List.of("y"), Map.of("", 13));
+                    Graph g = new Graph(
+                            "matmul",
+                            List.of(new Node("mm", "MatMul", "", List.of("x", "w"), List.of("y"), Map.of())),
+                            c,
+                            List.of(new ValueInfo("x", DType.FLOAT32, new int[] {256, 1, k})),
+                            List.of("y"),
+                            Map.of("", 13));
                     return new Case(g, Map.of("x", new float[] {4f, 6f}), "MatMul");
                 }
                 case MATMUL_ACTIVATIONS: {
                     // Attention's products: both operands activations, B's batch broadcast.
-                    Graph g = new Graph("matmul", List.of(new Node("mm", "MatMul", "", List.of("a", "b"),
-                            List.of("y"), Map.of())), Map.of(), List.of(
-                            new ValueInfo("a", DType.FLOAT32, new int[] {2, 4, 128, 256}),
-                            new ValueInfo("b", DType.FLOAT32, new int[] {4, 256, 128})), List.of("y"), Map.of("", 13));
+                    Graph g = new Graph(
+                            "matmul",
+                            List.of(new Node("mm", "MatMul", "", List.of("a", "b"), List.of("y"), Map.of())),
+                            Map.of(),
+                            List.of(
+                                    new ValueInfo("a", DType.FLOAT32, new int[] {2, 4, 128, 256}),
+                                    new ValueInfo("b", DType.FLOAT32, new int[] {4, 256, 128})),
+                            List.of("y"),
+                            Map.of("", 13));
                     Map<String, float[]> ranges = new LinkedHashMap<>();
                     ranges.put("a", new float[] {3f, 5f});
                     ranges.put("b", new float[] {-1f, 1f});
@@ -203,9 +279,18 @@ class OrtOpCrossCheckTest {
                     Map<String, Tensor> c = new HashMap<>();
                     w(c, "scale", OrtCheck.random(r, new int[] {64}, 0.5f, 1.5f));
                     w(c, "bias", OrtCheck.random(r, new int[] {64}, -0.2f, 0.2f));
-                    Graph g = new Graph("ln", List.of(new Node("ln", "LayerNormalization", "",
-                            List.of("x", "scale", "bias"), List.of("y"), Map.of("axis", Attribute.ofInt(-1)))),
-                            c, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 256, 64})), List.of("y"),
+                    Graph g = new Graph(
+                            "ln",
+                            List.of(new Node(
+                                    "ln",
+                                    "LayerNormalization",
+                                    "",
+                                    List.of("x", "scale", "bias"),
+                                    List.of("y"),
+                                    Map.of("axis", Attribute.ofInt(-1)))),
+                            c,
+                            List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 256, 64})),
+                            List.of("y"),
                             Map.of("", 17));
                     return new Case(g, Map.of("x", new float[] {40f, 50f}), "LayerNormalization");
                 }
@@ -286,8 +371,7 @@ class OrtOpCrossCheckTest {
                 assertEquals(1, a.ortOps().getOrDefault("Add", 0), "unfused float Add: " + a.ortOps());
             } else {
                 String fused = op.build(new Random(0)).fusedOp();
-                assertTrue(a.ortOps().containsKey(fused), op + ": ORT did not run it as " + fused + ": "
-                        + a.ortOps());
+                assertTrue(a.ortOps().containsKey(fused), op + ": ORT did not run it as " + fused + ": " + a.ortOps());
             }
             if (op == Op.ADD) {
                 // Open: ORT's int8 QLinearAdd is not MLAS's float FMA kernel (that one matches uint8

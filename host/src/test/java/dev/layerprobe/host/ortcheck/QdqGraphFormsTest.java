@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.OrtInt8;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
@@ -17,8 +19,6 @@ import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.onnx.TensorProtos;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -62,8 +62,15 @@ class QdqGraphFormsTest {
     private static final int SAMPLES = 4;
     private static final int SIZE = 12;
 
-    enum Form { SHARED_WEIGHTS, SHARED_ZERO_BIAS, IDENTITY_INITIALIZERS, FAN_OUT, PADDLE_AFFINE_OPSET11,
-        UPSAMPLE_SLICE_OPSET9, DATA_MOVEMENT }
+    enum Form {
+        SHARED_WEIGHTS,
+        SHARED_ZERO_BIAS,
+        IDENTITY_INITIALIZERS,
+        FAN_OUT,
+        PADDLE_AFFINE_OPSET11,
+        UPSAMPLE_SLICE_OPSET9,
+        DATA_MOVEMENT
+    }
 
     /** The ops of {@link Form#DATA_MOVEMENT}, in graph order. */
     private static final List<String> MOVES = List.of("Pad", "Gather", "Tile", "Expand");
@@ -76,8 +83,13 @@ class QdqGraphFormsTest {
     private static Node conv(String name, String x, String w, String b, String y, int k) {
         List<String> in = b == null ? List.of(x, w) : List.of(x, w, b);
         long p = k / 2;
-        return new Node(name, "Conv", "", in, List.of(y), Map.of("pads", Attribute.ofInts(p, p, p, p),
-                "kernel_shape", Attribute.ofInts(k, k)));
+        return new Node(
+                name,
+                "Conv",
+                "",
+                in,
+                List.of(y),
+                Map.of("pads", Attribute.ofInts(p, p, p, p), "kernel_shape", Attribute.ofInts(k, k)));
     }
 
     private static Node node(String op, String name, List<String> in, String out) {
@@ -157,26 +169,51 @@ class QdqGraphFormsTest {
                 k.put("b2", OrtCheck.random(r, new int[] {c}, -0.3f, 0.3f));
                 k.put("scales", Tensor.ofFloats(new int[] {4}, new float[] {1, 1, 2, 2}));
                 n.add(conv("c1", "x", "w1", null, "t", 3));
-                n.add(new Node("up", "Upsample", "", List.of("t", "scales"), List.of("u"),
+                n.add(new Node(
+                        "up",
+                        "Upsample",
+                        "",
+                        List.of("t", "scales"),
+                        List.of("u"),
                         Map.of("mode", Attribute.ofString("nearest"))));
-                n.add(new Node("crop", "Slice", "", List.of("u"), List.of("v"), Map.of(
-                        "starts", Attribute.ofInts(1, 2), "ends", Attribute.ofInts(SIZE * 2 - 1, SIZE * 2 - 3),
-                        "axes", Attribute.ofInts(2, 3))));
-                n.add(new Node("relu6", "Clip", "", List.of("v"), List.of("v6"), Map.of("min", Attribute.ofFloat(0f),
-                        "max", Attribute.ofFloat(6f))));
+                n.add(new Node(
+                        "crop",
+                        "Slice",
+                        "",
+                        List.of("u"),
+                        List.of("v"),
+                        Map.of(
+                                "starts",
+                                Attribute.ofInts(1, 2),
+                                "ends",
+                                Attribute.ofInts(SIZE * 2 - 1, SIZE * 2 - 3),
+                                "axes",
+                                Attribute.ofInts(2, 3))));
+                n.add(new Node(
+                        "relu6",
+                        "Clip",
+                        "",
+                        List.of("v"),
+                        List.of("v6"),
+                        Map.of("min", Attribute.ofFloat(0f), "max", Attribute.ofFloat(6f))));
                 n.add(conv("c2", "v6", "w2", "b2", "y", 3));
             }
             case DATA_MOVEMENT -> {
                 k.put("w1", weights(r, c, c, 3));
                 k.put("w2", weights(r, c, c, 3));
                 k.put("pads", Tensor.ofLongs(DType.INT64, new int[] {8}, new long[] {0, 0, 1, 1, 0, 0, 1, 1}));
-                k.put("channels", Tensor.ofLongs(DType.INT64, new int[] {c / 2},
-                        new long[] {0, 2, 4, 6, 8, 10, 12, 14}));
+                k.put("channels", Tensor.ofLongs(DType.INT64, new int[] {c / 2}, new long[] {0, 2, 4, 6, 8, 10, 12, 14
+                }));
                 k.put("repeats", Tensor.ofLongs(DType.INT64, new int[] {4}, new long[] {1, 2, 1, 1}));
                 k.put("batch", Tensor.ofLongs(DType.INT64, new int[] {4}, new long[] {2, 1, 1, 1}));
                 n.add(conv("c1", "x", "w1", null, "t", 3));
                 n.add(node("Pad", "pad", List.of("t", "pads"), "p"));
-                n.add(new Node("gather", "Gather", "", List.of("p", "channels"), List.of("g"),
+                n.add(new Node(
+                        "gather",
+                        "Gather",
+                        "",
+                        List.of("p", "channels"),
+                        List.of("g"),
                         Map.of("axis", Attribute.ofInt(1))));
                 n.add(node("Tile", "tile", List.of("g", "repeats"), "tl"));
                 n.add(node("Expand", "expand", List.of("tl", "batch"), "e"));
@@ -184,18 +221,27 @@ class QdqGraphFormsTest {
             }
             default -> throw new AssertionError(form);
         }
-        return new Graph(form.name().toLowerCase(java.util.Locale.ROOT), n, k, List.of(new ValueInfo("x", DType.FLOAT32, inShape)),
-                List.of("y"), Map.of("", opset));
+        return new Graph(
+                form.name().toLowerCase(java.util.Locale.ROOT),
+                n,
+                k,
+                List.of(new ValueInfo("x", DType.FLOAT32, inShape)),
+                List.of("y"),
+                Map.of("", opset));
     }
 
     /** DequantizeLinear nodes of the file whose input is a quantized copy of this float initializer. */
     private static List<NodeProto> dequantizersOf(ModelProto m, String initializer) {
-        return m.getGraph().getNodeList().stream().filter(d -> d.getOpType().equals("DequantizeLinear")
-                && d.getInput(0).startsWith(initializer + "_quantized")).toList();
+        return m.getGraph().getNodeList().stream()
+                .filter(d -> d.getOpType().equals("DequantizeLinear")
+                        && d.getInput(0).startsWith(initializer + "_quantized"))
+                .toList();
     }
 
     private static List<NodeProto> readers(ModelProto m, String tensor) {
-        return m.getGraph().getNodeList().stream().filter(x -> x.getInputList().contains(tensor)).toList();
+        return m.getGraph().getNodeList().stream()
+                .filter(x -> x.getInputList().contains(tensor))
+                .toList();
     }
 
     private static float[] scales(ModelProto m, NodeProto dq) throws Exception {
@@ -223,39 +269,50 @@ class QdqGraphFormsTest {
                 assertNotEquals(scales(m, z.get(0))[0], scales(m, z.get(1))[0]);
             }
             case IDENTITY_INITIALIZERS -> {
-                assertTrue(m.getGraph().getNodeList().stream().noneMatch(x -> x.getOpType().equals("Identity")));
+                assertTrue(m.getGraph().getNodeList().stream()
+                        .noneMatch(x -> x.getOpType().equals("Identity")));
                 assertEquals(1, dequantizersOf(m, "w").size(), "w and its Identity chain are one weight");
                 assertEquals(2, dequantizersOf(m, "b").size(), "b at each Conv's input scale");
             }
             case FAN_OUT -> {
-                long q = m.getGraph().getNodeList().stream().filter(x -> x.getOpType().equals("QuantizeLinear")
-                        && x.getInput(0).equals("t")).count();
+                long q = m.getGraph().getNodeList().stream()
+                        .filter(x -> x.getOpType().equals("QuantizeLinear")
+                                && x.getInput(0).equals("t"))
+                        .count();
                 assertEquals(1, q, "one QuantizeLinear for the four readers of t");
             }
             case PADDLE_AFFINE_OPSET11 -> {
                 List<NodeProto> convs = m.getGraph().getNodeList().stream()
-                        .filter(x -> x.getOpType().equals("Conv")).toList();
+                        .filter(x -> x.getOpType().equals("Conv"))
+                        .toList();
                 assertEquals(2, convs.size(), "Mul and Add folded into the Convs");
                 for (NodeProto conv : convs) {
                     NodeProto dq = m.getGraph().getNodeList().stream()
-                            .filter(x -> x.getOutputList().contains(conv.getInput(1))).findFirst().orElseThrow();
+                            .filter(x -> x.getOutputList().contains(conv.getInput(1)))
+                            .findFirst()
+                            .orElseThrow();
                     assertEquals("com.microsoft", dq.getDomain(), dq.getName());
                     assertEquals(16, scales(m, dq).length, dq.getName() + " per channel");
                 }
             }
             case UPSAMPLE_SLICE_OPSET9 -> {
                 assertEquals(11, dev.layerprobe.host.quantize.Quantizer.onnxOpset(m));
-                Set<String> ops = m.getGraph().getNodeList().stream().map(NodeProto::getOpType)
+                Set<String> ops = m.getGraph().getNodeList().stream()
+                        .map(NodeProto::getOpType)
                         .collect(Collectors.toCollection(TreeSet::new));
                 assertTrue(ops.contains("Resize") && !ops.contains("Upsample"), ops.toString());
-                NodeProto slice = m.getGraph().getNodeList().stream().filter(x -> x.getOpType().equals("Slice"))
-                        .findFirst().orElseThrow();
+                NodeProto slice = m.getGraph().getNodeList().stream()
+                        .filter(x -> x.getOpType().equals("Slice"))
+                        .findFirst()
+                        .orElseThrow();
                 assertEquals(4, slice.getInputCount(), "data, starts, ends, axes");
             }
             case DATA_MOVEMENT -> {
                 for (String op : MOVES) {
-                    NodeProto move = m.getGraph().getNodeList().stream().filter(x -> x.getOpType().equals(op))
-                            .findFirst().orElseThrow();
+                    NodeProto move = m.getGraph().getNodeList().stream()
+                            .filter(x -> x.getOpType().equals(op))
+                            .findFirst()
+                            .orElseThrow();
                     NodeProto in = producer(m, move.getInput(0));
                     NodeProto out = readers(m, move.getOutput(0)).get(0);
                     assertEquals("DequantizeLinear", in.getOpType(), op);
@@ -268,7 +325,9 @@ class QdqGraphFormsTest {
     }
 
     private static NodeProto producer(ModelProto m, String tensor) {
-        return m.getGraph().getNodeList().stream().filter(x -> x.getOutputList().contains(tensor)).findFirst()
+        return m.getGraph().getNodeList().stream()
+                .filter(x -> x.getOutputList().contains(tensor))
+                .findFirst()
                 .orElseThrow();
     }
 

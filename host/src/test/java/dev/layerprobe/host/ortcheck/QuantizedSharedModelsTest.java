@@ -3,6 +3,7 @@ package dev.layerprobe.host.ortcheck;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.OrtInt8;
 import dev.layerprobe.host.SharedData;
 import dev.layerprobe.host.input.InputLoader;
@@ -17,7 +18,6 @@ import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -52,11 +52,11 @@ class QuantizedSharedModelsTest {
     private static final InputSpec PADDLE = new InputSpec(new float[] {0.5f}, new float[] {0.5f}, true, 1f / 255f);
 
     /** The QDQ file and its inputs: the model quantized as {@code quantize} would. */
-    record Quantized(ModelProto floatModel, ModelProto qdq, List<Map<String, Tensor>> inputs) {
-    }
+    record Quantized(ModelProto floatModel, ModelProto qdq, List<Map<String, Tensor>> inputs) {}
 
-    static Quantized quantize(String model, String calib, int calibCount, String preprocessing, int[] shape,
-            LayerPrecision precision) throws Exception {
+    static Quantized quantize(
+            String model, String calib, int calibCount, String preprocessing, int[] shape, LayerPrecision precision)
+            throws Exception {
         return quantize(model, calib, calibCount, preprocessing, shape, precision, EVAL_CALIBRATION_INPUTS);
     }
 
@@ -64,8 +64,15 @@ class QuantizedSharedModelsTest {
      * @param evalCalibration how many images of the calibration directory (in name order, those
      *                        calibrated on first) to evaluate on, besides the photos
      */
-    static Quantized quantize(String model, String calib, int calibCount, String preprocessing, int[] shape,
-            LayerPrecision precision, int evalCalibration) throws Exception {
+    static Quantized quantize(
+            String model,
+            String calib,
+            int calibCount,
+            String preprocessing,
+            int[] shape,
+            LayerPrecision precision,
+            int evalCalibration)
+            throws Exception {
         Path file = SharedData.require("models/" + model + ".onnx");
         Path calibDir = SharedData.require("images/" + calib);
         Path photos = SharedData.require("images/photos");
@@ -82,8 +89,8 @@ class QuantizedSharedModelsTest {
             calibFiles = l.sorted().toList();
         }
         List<Path> files = calibFiles.subList(0, Math.min(calibCount, calibFiles.size()));
-        QuantizationOptions q = new QuantizationOptions(precision, true, CalibrationAlgorithm.MINMAX, 99.99, null,
-                null);
+        QuantizationOptions q =
+                new QuantizationOptions(precision, true, CalibrationAlgorithm.MINMAX, 99.99, null, null);
         Quantizer quantizer = new Quantizer(new PrintWriter(new StringWriter()));
         Calibration c = quantizer.calibrate(fp, floatModel.toByteArray(), files, spec, q);
         ModelProto qdq = quantizer.quantize(fp, c, q);
@@ -100,12 +107,18 @@ class QuantizedSharedModelsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"mobilenet_v2, calib224, 8, imagenet, INT8, 4", "mobilepose_like, calib224, 8, imagenet, INT8, 4",
-            "espcn_x3, calib224, 8, imagenet, INT8, 4", "tiny_transformer, calib224, 8, imagenet, INT8, 64",
-            "tiny_transformer, calib224, 8, imagenet, UINT8, 64", "ppocr_cls, text, 12, paddle, INT8, 4",
-            "ppocr_cls, text, 12, paddle, UINT8, 4"})
-    void quantizedFileIsValidAndAgreesWithOnnxRuntime(String model, String calib, int count, String preprocessing,
-            LayerPrecision precision, int evalCalibration) throws Exception {
+    @CsvSource({
+        "mobilenet_v2, calib224, 8, imagenet, INT8, 4",
+        "mobilepose_like, calib224, 8, imagenet, INT8, 4",
+        "espcn_x3, calib224, 8, imagenet, INT8, 4",
+        "tiny_transformer, calib224, 8, imagenet, INT8, 64",
+        "tiny_transformer, calib224, 8, imagenet, UINT8, 64",
+        "ppocr_cls, text, 12, paddle, INT8, 4",
+        "ppocr_cls, text, 12, paddle, UINT8, 4"
+    })
+    void quantizedFileIsValidAndAgreesWithOnnxRuntime(
+            String model, String calib, int count, String preprocessing, LayerPrecision precision, int evalCalibration)
+            throws Exception {
         int[] shape = model.equals("ppocr_cls") ? new int[] {1, 3, 48, 192} : null;
         Quantized m = quantize(model, calib, count, preprocessing, shape, precision, evalCalibration);
         OnnxChecker.assertValid(m.qdq(), model);
@@ -120,8 +133,9 @@ class QuantizedSharedModelsTest {
         }
         OrtInt8.assumeExactKernels();
         OrtCheck.Agreement a = OrtCheck.compare(m.qdq(), m.inputs());
-        System.out.printf("ORT vs simulator (requant: float), %s, %s, %d inputs: %s%n", model, precision,
-                m.inputs().size(), a);
+        System.out.printf(
+                "ORT vs simulator (requant: float), %s, %s, %d inputs: %s%n",
+                model, precision, m.inputs().size(), a);
         assertTrue(a.fraction() >= 0.999, model + " " + precision + ": " + a);
         assertTrue(a.maxDiff() <= 1, model + " " + precision + ": " + a);
     }

@@ -16,7 +16,9 @@ class ProgressTest {
             p.step();
             p.step();
         }
-        assertEquals(List.of("calibrating: 1/3", "calibrating: 2/3", "calibrating: 3/3"), s.toString().lines().toList());
+        assertEquals(
+                List.of("calibrating: 1/3", "calibrating: 2/3", "calibrating: 3/3"),
+                s.toString().lines().toList());
     }
 
     @Test

@@ -50,31 +50,34 @@ final class CuttingProxy implements AutoCloseable {
                 pump(client, agent, Long.MAX_VALUE, client, agent);
                 pump(agent, client, budget, client, agent);
             } catch (IOException e) {
-                return;   // closed
+                return; // closed
             }
         }
     }
 
     private void pump(Socket from, Socket to, long budget, Socket a, Socket b) {
-        Thread t = new Thread(() -> {
-            byte[] buf = new byte[1 << 14];
-            long left = budget;
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-                for (int n; (n = in.read(buf, 0, (int) Math.min(buf.length, left))) > 0; ) {
-                    out.write(buf, 0, n);
-                    left -= n;
-                    if (left == 0) {
-                        cuts.incrementAndGet();
-                        break;
+        Thread t = new Thread(
+                () -> {
+                    byte[] buf = new byte[1 << 14];
+                    long left = budget;
+                    try (InputStream in = from.getInputStream();
+                            OutputStream out = to.getOutputStream()) {
+                        for (int n; (n = in.read(buf, 0, (int) Math.min(buf.length, left))) > 0; ) {
+                            out.write(buf, 0, n);
+                            left -= n;
+                            if (left == 0) {
+                                cuts.incrementAndGet();
+                                break;
+                            }
+                        }
+                    } catch (IOException e) {
+                        // the other direction closed the sockets
+                    } finally {
+                        close(a);
+                        close(b);
                     }
-                }
-            } catch (IOException e) {
-                // the other direction closed the sockets
-            } finally {
-                close(a);
-                close(b);
-            }
-        }, "cutting-proxy-pump");
+                },
+                "cutting-proxy-pump");
         t.setDaemon(true);
         t.start();
     }

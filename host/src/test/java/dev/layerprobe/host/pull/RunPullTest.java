@@ -10,13 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.agent.NettyDefaults;
-import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.agent.store.RunStore;
-import dev.layerprobe.host.client.AgentClient;
-import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.dump.DumpManifest;
 import dev.layerprobe.dump.DumpReader;
 import dev.layerprobe.dump.npy.Npy;
+import dev.layerprobe.host.client.AgentClient;
+import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.LayerHeader;
@@ -38,8 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Pulling a stored run over real loopback sockets, cut at random points by a proxy. */
 class RunPullTest {
-    private static final AgentClient.Options SHORT = new AgentClient.Options(Duration.ofSeconds(10),
-            Duration.ofSeconds(30));
+    private static final AgentClient.Options SHORT =
+            new AgentClient.Options(Duration.ofSeconds(10), Duration.ofSeconds(30));
 
     @TempDir
     Path tmp;
@@ -61,15 +61,20 @@ class RunPullTest {
         RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
         // int8 codes, float32 and int16 layers of uneven sizes, so cuts land anywhere in a layer and between them.
         int[][] shapes = {{1, 8, 300, 301}, {1, 1000}, {1, 4, 250, 250}, {1, 3, 7}, {1, 16, 200, 200}, {1, 2, 9, 9}};
-        DataType[] types = {DataType.INT8, DataType.FLOAT32, DataType.INT16, DataType.INT8, DataType.INT8,
-                DataType.FLOAT32};
+        DataType[] types = {
+            DataType.INT8, DataType.FLOAT32, DataType.INT16, DataType.INT8, DataType.INT8, DataType.FLOAT32
+        };
         for (int i = 0; i < shapes.length; i++) {
             int elements = Arrays.stream(shapes[i]).reduce(1, (a, b) -> a * b);
             int bytes = elements * (types[i] == DataType.INT8 ? 1 : types[i] == DataType.INT16 ? 2 : 4);
             byte[] data = new byte[bytes];
             r.nextBytes(data);
-            LayerHeader.Builder h = LayerHeader.newBuilder().setIndex(i).setName("layer/" + i).setOp("Conv")
-                    .setDtype(types[i]).setSizeBytes(bytes);
+            LayerHeader.Builder h = LayerHeader.newBuilder()
+                    .setIndex(i)
+                    .setName("layer/" + i)
+                    .setOp("Conv")
+                    .setDtype(types[i])
+                    .setSizeBytes(bytes);
             for (int d : shapes[i]) {
                 h.addShape(d);
             }
@@ -104,10 +109,13 @@ class RunPullTest {
                     try {
                         done = new RunPull(client, 64 << 10).pull(runId, out, n -> got[0] += n);
                     } catch (AgentException e) {
-                        assertTrue(e.code() == AgentException.Code.UNAVAILABLE
-                                || e.code() == AgentException.Code.CANCELLED, e.getMessage());
+                        assertTrue(
+                                e.code() == AgentException.Code.UNAVAILABLE
+                                        || e.code() == AgentException.Code.CANCELLED,
+                                e.getMessage());
                         if (Files.exists(out.resolve("manifest.json"))) {
-                            assertFalse(DumpReader.open(out).manifest().complete(),
+                            assertFalse(
+                                    DumpReader.open(out).manifest().complete(),
                                     "an interrupted pull leaves the dump marked incomplete");
                         }
                     }
@@ -138,7 +146,7 @@ class RunPullTest {
 
         // Pulling a complete dump again keeps everything and receives nothing.
         try (AgentClient client = new AgentClient("127.0.0.1", agent.port(), SHORT)) {
-            RunPull.Result again = new RunPull(client, 0).pull(runId, out, n -> { });
+            RunPull.Result again = new RunPull(client, 0).pull(runId, out, n -> {});
             assertEquals(layers.size(), again.kept());
             assertEquals(0, again.bytesReceived());
         }
@@ -156,9 +164,18 @@ class RunPullTest {
         for (int i = 0; i < 4; i++) {
             byte[] data = new byte[8 << 20];
             r.nextBytes(data);
-            w.beginLayer(LayerHeader.newBuilder().setIndex(i).setName("large/" + i).setOp("Conv")
-                    .setDtype(DataType.INT8).addShape(1).addShape(8).addShape(1024).addShape(1024)
-                    .setSizeBytes(data.length).setQuant(QuantInfo.newBuilder().addScale(0.1f).addZeroPoint(0)).build());
+            w.beginLayer(LayerHeader.newBuilder()
+                    .setIndex(i)
+                    .setName("large/" + i)
+                    .setOp("Conv")
+                    .setDtype(DataType.INT8)
+                    .addShape(1)
+                    .addShape(8)
+                    .addShape(1024)
+                    .addShape(1024)
+                    .setSizeBytes(data.length)
+                    .setQuant(QuantInfo.newBuilder().addScale(0.1f).addZeroPoint(0))
+                    .build());
             w.write(ByteBuffer.wrap(data));
             w.endLayer(Sha256.hexOf(data));
         }
@@ -174,7 +191,7 @@ class RunPullTest {
                         RunPull.Result last = null;
                         for (int round = 0; round < 3; round++) {
                             // Every layer's sha256 is checked against the agent's; a mismatch throws.
-                            last = new RunPull(client, 0).pull(large, out.resolve("round-" + round), n -> { });
+                            last = new RunPull(client, 0).pull(large, out.resolve("round-" + round), n -> {});
                         }
                         return last;
                     }
@@ -192,12 +209,14 @@ class RunPullTest {
     void aCorruptedPartialFileFailsItsChecksumAndIsPulledAfreshNextTime() throws Exception {
         Path out = tmp.resolve("dump");
         try (CuttingProxy proxy = new CuttingProxy(agent.port(), 1, 400_000, 400_001);
-             AgentClient client = new AgentClient("127.0.0.1", proxy.port(), SHORT)) {
-            assertThrows(AgentException.class, () -> new RunPull(client, 64 << 10).pull(runId, out, n -> { }));
+                AgentClient client = new AgentClient("127.0.0.1", proxy.port(), SHORT)) {
+            assertThrows(AgentException.class, () -> new RunPull(client, 64 << 10).pull(runId, out, n -> {}));
         }
         Path partial;
         try (var s = Files.list(out)) {
-            partial = s.filter(p -> p.getFileName().toString().startsWith("0000_")).findFirst().orElseThrow();
+            partial = s.filter(p -> p.getFileName().toString().startsWith("0000_"))
+                    .findFirst()
+                    .orElseThrow();
         }
         try (RandomAccessFile f = new RandomAccessFile(partial.toFile(), "rw")) {
             f.seek(f.length() - 10);
@@ -206,10 +225,11 @@ class RunPullTest {
             f.write(b ^ 0xff);
         }
         try (AgentClient client = new AgentClient("127.0.0.1", agent.port(), SHORT)) {
-            AgentException e = assertThrows(AgentException.class, () -> new RunPull(client, 0).pull(runId, out, n -> { }));
+            AgentException e =
+                    assertThrows(AgentException.class, () -> new RunPull(client, 0).pull(runId, out, n -> {}));
             assertEquals(AgentException.Code.CHECKSUM, e.code());
             assertTrue(e.getMessage().contains("layer 'layer/0' (#0)"), e.getMessage());
-            RunPull.Result r = new RunPull(client, 0).pull(runId, out, n -> { });
+            RunPull.Result r = new RunPull(client, 0).pull(runId, out, n -> {});
             assertEquals(0, r.resumed(), "the corrupt layer starts over");
         }
         DumpReader dump = DumpReader.open(out);
@@ -222,14 +242,19 @@ class RunPullTest {
     void aDirectoryHoldingAnotherRunIsRefused() throws Exception {
         Path out = tmp.resolve("dump");
         try (AgentClient client = new AgentClient("127.0.0.1", agent.port(), SHORT)) {
-            new RunPull(client, 0).pull(runId, out, n -> { });
+            new RunPull(client, 0).pull(runId, out, n -> {});
             RunStore.Writer w = agent.runs().begin("other", DumpFormat.NATIVE);
-            w.beginLayer(LayerHeader.newBuilder().setIndex(0).setName("x").setDtype(DataType.FLOAT32)
-                    .addShape(1).setSizeBytes(4).build());
+            w.beginLayer(LayerHeader.newBuilder()
+                    .setIndex(0)
+                    .setName("x")
+                    .setDtype(DataType.FLOAT32)
+                    .addShape(1)
+                    .setSizeBytes(4)
+                    .build());
             w.write(ByteBuffer.allocate(4));
             w.endLayer(Sha256.hexOf(new byte[4]));
             String other = w.commit().getRunId();
-            var e = assertThrows(java.io.IOException.class, () -> new RunPull(client, 0).pull(other, out, n -> { }));
+            var e = assertThrows(java.io.IOException.class, () -> new RunPull(client, 0).pull(other, out, n -> {}));
             assertTrue(e.getMessage().contains("pull into an empty directory"), e.getMessage());
         }
     }

@@ -25,7 +25,8 @@ class DiagnosisPrinterTest {
         String other = print(r, true, RequantMode.FIXED);
         assertTrue(other.contains(REQUANT_NOTE), other);
         assertFalse(print(r, true, RequantMode.FLOAT).contains(REQUANT_NOTE));
-        assertFalse(print(report(SimBackend.NAME, null, exact()), true, RequantMode.FIXED).contains("Note:"));
+        assertFalse(print(report(SimBackend.NAME, null, exact()), true, RequantMode.FIXED)
+                .contains("Note:"));
     }
 
     @Test
@@ -34,7 +35,8 @@ class DiagnosisPrinterTest {
         String withFault = print(report(OrtBackend.NAME, fault, exact()), false, RequantMode.FIXED);
         assertTrue(withFault.contains(FLOAT_NOTE), withFault);
         assertTrue(withFault.indexOf("  Verdict:") < withFault.indexOf(FLOAT_NOTE), "notes follow the verdict");
-        assertFalse(print(report(OrtBackend.NAME, null, exact()), false, RequantMode.FIXED).contains("Note:"));
+        assertFalse(print(report(OrtBackend.NAME, null, exact()), false, RequantMode.FIXED)
+                .contains("Note:"));
     }
 
     @Test
@@ -44,7 +46,8 @@ class DiagnosisPrinterTest {
         m.endInput();
         m.add(new float[] {1, 2, 3}, new float[] {3, 2, 1});
         m.endInput();
-        String out = print(report(SimBackend.NAME, null, m.result()), true, RequantMode.FIXED, List.of("a.png", "b.png"));
+        String out =
+                print(report(SimBackend.NAME, null, m.result()), true, RequantMode.FIXED, List.of("a.png", "b.png"));
         assertTrue(out.contains("  Inputs: 2; at the last layer 'conv' entire cos is "), out);
         assertTrue(out.contains("at worst (b.png)"), out);
     }
@@ -61,10 +64,14 @@ class DiagnosisPrinterTest {
     }
 
     private static Report report(String backend, Report.RuntimeFault fault, MetricResult entire) {
-        List<Report.Layer> layers = List.of(new Report.Layer("conv", "Conv", new int[] {1, 3}, "npu", entire, entire,
-                entire, entire));
-        return new Report("m.onnx", new Report.Device("emulated", backend, "default", List.of(), Map.of()), layers,
-                new Report.RootCause(fault, List.of()), new Report.Summary(1, 0, 0, 0.99, 0.98, "verdict"));
+        List<Report.Layer> layers =
+                List.of(new Report.Layer("conv", "Conv", new int[] {1, 3}, "npu", entire, entire, entire, entire));
+        return new Report(
+                "m.onnx",
+                new Report.Device("emulated", backend, "default", List.of(), Map.of()),
+                layers,
+                new Report.RootCause(fault, List.of()),
+                new Report.Summary(1, 0, 0, 0.99, 0.98, "verdict"));
     }
 
     private static String print(Report r, boolean quantized, RequantMode requant) {

@@ -20,29 +20,34 @@ import org.junit.jupiter.api.io.TempDir;
  * (with the reason) where Chromium is not installed; the script itself installs it on Debian.
  */
 class HtmlReportRenderTest {
-    private static final Path SCRIPT = Path.of("..", "scripts", "screenshot-report").toAbsolutePath().normalize();
+    private static final Path SCRIPT =
+            Path.of("..", "scripts", "screenshot-report").toAbsolutePath().normalize();
 
     @TempDir
     Path dir;
 
     @BeforeAll
     static void needsChromium() throws Exception {
-        Process p = new ProcessBuilder("sh", "-c", "command -v chromium").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("sh", "-c", "command -v chromium")
+                .redirectErrorStream(true)
+                .start();
         boolean found = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        Assumptions.assumeTrue(found, "chromium is not installed: skipping the headless rendering of report.html"
-                + " (apt-get install chromium, or run scripts/screenshot-report once as root)");
+        Assumptions.assumeTrue(
+                found,
+                "chromium is not installed: skipping the headless rendering of report.html"
+                        + " (apt-get install chromium, or run scripts/screenshot-report once as root)");
     }
 
     private static Result screenshot(Path html, Path png) throws Exception {
-        Process p = new ProcessBuilder(SCRIPT.toString(), html.toString(), png.toString()).redirectErrorStream(true)
+        Process p = new ProcessBuilder(SCRIPT.toString(), html.toString(), png.toString())
+                .redirectErrorStream(true)
                 .start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "chromium did not finish");
         return new Result(p.exitValue(), log);
     }
 
-    record Result(int exit, String log) {
-    }
+    record Result(int exit, String log) {}
 
     @Test
     void rendersWithoutErrorsAndTheChartIsVisible() throws Exception {
@@ -71,8 +76,8 @@ class HtmlReportRenderTest {
     @Test
     void aPageWithAJavaScriptErrorFailsTheScript() throws Exception {
         Path html = dir.resolve("broken.html");
-        Files.writeString(html, "<!DOCTYPE html><html><body><p>x</p><script>throw new Error('boom')</script>"
-                + "</body></html>");
+        Files.writeString(
+                html, "<!DOCTYPE html><html><body><p>x</p><script>throw new Error('boom')</script>" + "</body></html>");
         Result r = screenshot(html, dir.resolve("broken.png"));
         assertEquals(1, r.exit(), r.log());
         assertTrue(r.log().contains("JavaScript errors"), r.log());

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -31,10 +30,15 @@ class HtmlReportTest {
     static Report sample() {
         Report base = ReportTest.sample();
         List<Report.Layer> layers = new ArrayList<>(base.layers());
-        layers.add(2, new Report.Layer(EVIL, "Relu<'op'>", new int[] {1, 2}, "cpu", cos(0.985), cos(0.995), cos(0.5),
-                null));
-        return new Report("m<odel>.onnx", base.device(), layers,
-                new Report.RootCause(new Report.RuntimeFault(EVIL, "Relu<'op'>", "codes differ & <i>so</i>"),
+        layers.add(
+                2,
+                new Report.Layer(EVIL, "Relu<'op'>", new int[] {1, 2}, "cpu", cos(0.985), cos(0.995), cos(0.5), null));
+        return new Report(
+                "m<odel>.onnx",
+                base.device(),
+                layers,
+                new Report.RootCause(
+                        new Report.RuntimeFault(EVIL, "Relu<'op'>", "codes differ & <i>so</i>"),
                         List.of(new Report.HotSpot(EVIL, "Relu", 0.985, "range <outliers>", "per-channel"))),
                 new Report.Summary(layers.size(), 2, 1, 0.99, 0.98, "runtime fault at " + EVIL));
     }
@@ -42,11 +46,26 @@ class HtmlReportTest {
     @Test
     void showsTheModelVerdictEscaped() {
         Report base = sample();
-        Report.ModelVerdict m = new Report.ModelVerdict("few_layers", EVIL, 0.5, 0.9, 0.1, 9.0, EVIL, 0.9, 0.4,
-                List.of(new Report.Culprit(EVIL, "Conv", 0.9, 0.8, "spread <weights>", "--per-channel")), null,
+        Report.ModelVerdict m = new Report.ModelVerdict(
+                "few_layers",
+                EVIL,
+                0.5,
+                0.9,
+                0.1,
+                9.0,
+                EVIL,
+                0.9,
+                0.4,
+                List.of(new Report.Culprit(EVIL, "Conv", 0.9, 0.8, "spread <weights>", "--per-channel")),
+                null,
                 new Report.QuickCheck("weights per output channel (--per-channel)", "x.npy", EVIL, 0.999, 0.5),
-                "one layer <makes> it", "--per-channel");
-        Report r = new Report(base.model(), base.device(), base.layers(), base.rootCause(),
+                "one layer <makes> it",
+                "--per-channel");
+        Report r = new Report(
+                base.model(),
+                base.device(),
+                base.layers(),
+                base.rootCause(),
                 new Report.Summary(base.layers().size(), 2, 1, 0.99, 0.98, "the model <is> wrong", "few_layers", m));
         String h = HtmlReport.render(r);
         assertTrue(h.contains("id=\"model-verdict\"") && h.contains("<code>few_layers</code>"), h);
@@ -114,7 +133,8 @@ class HtmlReportTest {
     @Test
     void marksTheRootCauseLayer() throws Exception {
         String h = written();
-        assertTrue(h.contains("<g class=\"root-cause\" data-layer=\"&lt;b&gt;&amp;&quot;x&quot;\">"),
+        assertTrue(
+                h.contains("<g class=\"root-cause\" data-layer=\"&lt;b&gt;&amp;&quot;x&quot;\">"),
                 "vertical line in the chart");
         assertEquals(1, count(h, "<tr class=\"fault\" id=\"row-fault\">"), "highlighted table row");
         assertTrue(h.contains("id=\"root-cause\""), "root cause box");
@@ -146,8 +166,8 @@ class HtmlReportTest {
 
     @Test
     void worksWithoutDeviceOrLayers() throws Exception {
-        Report empty = new Report("x.onnx", null, List.of(), Report.RootCause.NONE,
-                new Report.Summary(0, 0, 0, 0.99, 0.98, "nothing"));
+        Report empty = new Report(
+                "x.onnx", null, List.of(), Report.RootCause.NONE, new Report.Summary(0, 0, 0, 0.99, 0.98, "nothing"));
         String h = HtmlReport.render(empty);
         assertTrue(h.contains("none (no runtime column)"));
         assertEquals(4, count(h, "<path class=\"series\""));

@@ -32,12 +32,26 @@ class ReportTest {
         MetricResult off = codes.result();
         List<Report.Layer> layers = List.of(
                 new Report.Layer("input", "Input", new int[] {1, 3, 4, 4}, null, exact, null, null, exact),
-                new Report.Layer("/features/features.0/features.0.0/Conv_output_0", "Conv+Relu", new int[] {1, 8, 2, 2},
-                        "npu", close, close, exact, close),
+                new Report.Layer(
+                        "/features/features.0/features.0.0/Conv_output_0",
+                        "Conv+Relu",
+                        new int[] {1, 8, 2, 2},
+                        "npu",
+                        close,
+                        close,
+                        exact,
+                        close),
                 new Report.Layer("up", "DepthToSpace", new int[] {1, 2, 4, 4}, "npu", close, exact, off, off),
                 new Report.Layer("inner", "Add", null, null, null, null, null, null));
-        return new Report("tiny.onnx", new Report.Device("emulated", "simulator", "default",
-                List.of("depth_to_space_mode_swap on layer up"), Map.of("agent", "0.1.0")), layers,
+        return new Report(
+                "tiny.onnx",
+                new Report.Device(
+                        "emulated",
+                        "simulator",
+                        "default",
+                        List.of("depth_to_space_mode_swap on layer up"),
+                        Map.of("agent", "0.1.0")),
+                layers,
                 new Report.RootCause(new Report.RuntimeFault("up", "DepthToSpace", "codes differ"), List.of()),
                 new Report.Summary(4, 1, 1, 0.99, 0.98, "runtime fault at up (DepthToSpace)"));
     }
@@ -46,7 +60,8 @@ class ReportTest {
     void consoleTableMatchesGolden() {
         StringWriter s = new StringWriter();
         new ConsoleTable(30).print(sample(), new PrintWriter(s));
-        String expected = String.join(System.lineSeparator(),
+        String expected = String.join(
+                System.lineSeparator(),
                 "layer                          op                     entire  per_layer   simu_err golden_err",
                 "------------------------------ ------------------ ---------- ---------- ---------- ----------",
                 "input                          Input                 1.00000                          1.00000",

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.compiler;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 
 /**
@@ -11,8 +11,7 @@ import java.util.List;
  * its last output, and listing it among the nodes it covers.
  */
 final class Absorption {
-    private Absorption() {
-    }
+    private Absorption() {}
 
     /** Adds a constant under a name derived from {@code base} that no constant uses yet; returns the name. */
     static String addConstant(Graph g, String base, Tensor value) {

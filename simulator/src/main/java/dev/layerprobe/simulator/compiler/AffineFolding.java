@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.compiler;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,8 +23,7 @@ import java.util.List;
  * are already quantized as its author chose.
  */
 final class AffineFolding {
-    private AffineFolding() {
-    }
+    private AffineFolding() {}
 
     static void run(Graph g) {
         for (Node n : new ArrayList<>(g.nodes())) {
@@ -99,8 +98,10 @@ final class AffineFolding {
             }
         }
         Absorption.setInput(conv, 1, wName);
-        Absorption.setInput(conv, 2, Absorption.addConstant(g, conv.name() + "_bias_folded",
-                Tensor.ofFloats(new int[] {oc}, bias)));
+        Absorption.setInput(
+                conv,
+                2,
+                Absorption.addConstant(g, conv.name() + "_bias_folded", Tensor.ofFloats(new int[] {oc}, bias)));
         Absorption.absorb(g, conv, next);
         return true;
     }
@@ -128,8 +129,11 @@ final class AffineFolding {
 
     private static void foldBatchNormIntoGemm(Graph g, Node gemm) {
         Node bn = soleConsumer(g, gemm);
-        if (bn == null || !bn.opType().equals("BatchNormalization") || bn.outputs().size() != 1
-                || !g.isConstant(gemm.input(1)) || (gemm.hasInput(2) && !g.isConstant(gemm.input(2)))) {
+        if (bn == null
+                || !bn.opType().equals("BatchNormalization")
+                || bn.outputs().size() != 1
+                || !g.isConstant(gemm.input(1))
+                || (gemm.hasInput(2) && !g.isConstant(gemm.input(2)))) {
             return;
         }
         Tensor b = g.constant(gemm.input(1));
@@ -160,9 +164,10 @@ final class AffineFolding {
             double cv = c0 == null ? 0 : c0.getDouble(c0.size() == 1 ? 0 : o) * gBeta;
             c[o] = (float) ((cv - mean.getDouble(o)) * kk + beta.getDouble(o));
         }
-        Absorption.setInput(gemm, 1, Absorption.addConstant(g, gemm.input(1) + "_bnfold", Tensor.ofFloats(b.shape(), bf)));
-        Absorption.setInput(gemm, 2, Absorption.addConstant(g, gemm.name() + "_bias_bnfold",
-                Tensor.ofFloats(new int[] {n}, c)));
+        Absorption.setInput(
+                gemm, 1, Absorption.addConstant(g, gemm.input(1) + "_bnfold", Tensor.ofFloats(b.shape(), bf)));
+        Absorption.setInput(
+                gemm, 2, Absorption.addConstant(g, gemm.name() + "_bias_bnfold", Tensor.ofFloats(new int[] {n}, c)));
         gemm.attributes().put("beta", Attribute.ofFloat(1f));
         Absorption.absorb(g, gemm, bn);
     }

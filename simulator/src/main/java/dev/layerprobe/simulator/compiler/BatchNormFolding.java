@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.compiler;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 
 /**
@@ -12,8 +12,7 @@ import java.util.ArrayList;
  * layer keeps the ONNX name of its last output.
  */
 final class BatchNormFolding {
-    private BatchNormFolding() {
-    }
+    private BatchNormFolding() {}
 
     static void run(Graph g) {
         for (Node bn : new ArrayList<>(g.nodes())) {
@@ -21,8 +20,11 @@ final class BatchNormFolding {
                 continue;
             }
             Node conv = g.producer(bn.input(0));
-            if (conv == null || !conv.opType().equals("Conv") || !g.isConstant(conv.input(1))
-                    || g.consumers(conv.output(0)).size() != 1 || g.outputs().contains(conv.output(0))) {
+            if (conv == null
+                    || !conv.opType().equals("Conv")
+                    || !g.isConstant(conv.input(1))
+                    || g.consumers(conv.output(0)).size() != 1
+                    || g.outputs().contains(conv.output(0))) {
                 continue;
             }
             Tensor scale = g.constant(bn.input(1));
@@ -50,9 +52,12 @@ final class BatchNormFolding {
                 double b = b0 == null ? 0 : b0.getDouble(c);
                 bias[c] = (float) ((b - mean.getDouble(c)) * k + beta.getDouble(c));
             }
-            Absorption.setInput(conv, 1, Absorption.addConstant(g, conv.input(1) + "_bnfold", Tensor.ofFloats(w.shape(), wf)));
-            Absorption.setInput(conv, 2, Absorption.addConstant(g, conv.name() + "_bias_bnfold",
-                    Tensor.ofFloats(new int[] {oc}, bias)));
+            Absorption.setInput(
+                    conv, 1, Absorption.addConstant(g, conv.input(1) + "_bnfold", Tensor.ofFloats(w.shape(), wf)));
+            Absorption.setInput(
+                    conv,
+                    2,
+                    Absorption.addConstant(g, conv.name() + "_bias_bnfold", Tensor.ofFloats(new int[] {oc}, bias)));
             Absorption.absorb(g, conv, bn);
         }
         g.pruneConstants();

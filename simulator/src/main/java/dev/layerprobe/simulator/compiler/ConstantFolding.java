@@ -1,11 +1,11 @@
 package dev.layerprobe.simulator.compiler;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,8 +15,7 @@ import java.util.List;
  * pre-processing), as an NPU compiler does before it plans layers.
  */
 final class ConstantFolding {
-    private ConstantFolding() {
-    }
+    private ConstantFolding() {}
 
     static void run(Graph g) {
         List<Node> nodes = new ArrayList<>(g.nodes());
@@ -36,7 +35,9 @@ final class ConstantFolding {
                 g.nodes().remove(n);
                 continue;
             }
-            if (allConstant(g, n) && FloatKernels.supports(n.opType()) && !g.outputs().contains(n.output(0))) {
+            if (allConstant(g, n)
+                    && FloatKernels.supports(n.opType())
+                    && !g.outputs().contains(n.output(0))) {
                 try {
                     Tensor[] in = new Tensor[n.inputs().size()];
                     for (int i = 0; i < in.length; i++) {
@@ -82,7 +83,8 @@ final class ConstantFolding {
             return Tensor.ofLongs(DType.INT64, new int[0], new long[] {a.i()});
         }
         if ((a = n.attr("value_ints")) != null) {
-            return Tensor.ofLongs(DType.INT64, new int[] {a.ints().length}, a.ints().clone());
+            return Tensor.ofLongs(
+                    DType.INT64, new int[] {a.ints().length}, a.ints().clone());
         }
         return null;
     }

@@ -1,13 +1,13 @@
 package dev.layerprobe.simulator.compiler;
 
 import dev.layerprobe.core.tensor.Channels;
-import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.simulator.kernels.quantized.QLut;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
 import dev.layerprobe.simulator.profile.Fault;
 import dev.layerprobe.simulator.profile.FaultKind;
-import dev.layerprobe.core.tensor.QuantParams;
 import java.util.List;
 
 /**
@@ -34,8 +34,10 @@ final class FaultedKernels {
 
     /** Whether a fault changes a Conv/Gemm's integer arithmetic (so the layer must use the integer kernel). */
     boolean changesAccumulation() {
-        return has(FaultKind.DROP_BIAS) || has(FaultKind.REQUANT_SHIFT_OFF_BY_ONE)
-                || has(FaultKind.ACCUMULATOR_INT16_WRAP) || has(FaultKind.ZERO_POINT_IGNORED);
+        return has(FaultKind.DROP_BIAS)
+                || has(FaultKind.REQUANT_SHIFT_OFF_BY_ONE)
+                || has(FaultKind.ACCUMULATOR_INT16_WRAP)
+                || has(FaultKind.ZERO_POINT_IGNORED);
     }
 
     /** drop_bias: the accumulator starts at 0 instead of the bias. */
@@ -111,5 +113,4 @@ final class FaultedKernels {
             return exec.run(swapped);
         };
     }
-
 }

@@ -1,20 +1,19 @@
 package dev.layerprobe.simulator.compiler;
 
-import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /** Binds a layer's nodes to float kernels: the float program, and CPU layers of quantized ones. */
 final class FloatLayers {
-    private FloatLayers() {
-    }
+    private FloatLayers() {}
 
     /** A float evaluation of the nodes in order; returns the last node's outputs as float values. */
     static LayerExec build(Graph g, List<Node> nodes, List<String> inputs) {
@@ -60,7 +59,8 @@ final class FloatLayers {
             return null;
         }
         if (g.opset() < 11) {
-            return new float[] {a.attrFloat("min", Float.NEGATIVE_INFINITY), a.attrFloat("max", Float.POSITIVE_INFINITY)};
+            return new float[] {a.attrFloat("min", Float.NEGATIVE_INFINITY), a.attrFloat("max", Float.POSITIVE_INFINITY)
+            };
         }
         float lo = Float.NEGATIVE_INFINITY;
         float hi = Float.POSITIVE_INFINITY;
@@ -125,8 +125,12 @@ final class FloatLayers {
         return t;
     }
 
-    static Tensor[] evaluate(List<Node> nodes, FloatKernel[] kernels, Map<String, Tensor> constants,
-            List<String> inputs, Tensor[] args) {
+    static Tensor[] evaluate(
+            List<Node> nodes,
+            FloatKernel[] kernels,
+            Map<String, Tensor> constants,
+            List<String> inputs,
+            Tensor[] args) {
         Map<String, Tensor> env = new HashMap<>(constants);
         for (int i = 0; i < args.length; i++) {
             env.put(inputs.get(i), args[i]);

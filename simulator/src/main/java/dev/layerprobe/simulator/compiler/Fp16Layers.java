@@ -1,13 +1,13 @@
 package dev.layerprobe.simulator.compiler;
 
-import dev.layerprobe.simulator.LayerExec;
+import dev.layerprobe.core.tensor.Half;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.core.tensor.Half;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,8 +28,7 @@ import java.util.Map;
  * Placement NPU. Stateless and thread-safe after compilation.
  */
 final class Fp16Layers {
-    private Fp16Layers() {
-    }
+    private Fp16Layers() {}
 
     static LayerExec build(Graph g, List<Node> nodes, List<String> inputs) {
         FloatKernel[] kernels = new FloatKernel[nodes.size()];

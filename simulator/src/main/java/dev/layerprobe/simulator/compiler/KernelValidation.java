@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.compiler;
 
-import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;
@@ -28,8 +28,7 @@ public final class KernelValidation {
     /** Nodes listed in the message; a model built from unsupported blocks can have hundreds. */
     static final int MAX_LISTED = 20;
 
-    private KernelValidation() {
-    }
+    private KernelValidation() {}
 
     /**
      * Checks every node of the graph.
@@ -52,8 +51,12 @@ public final class KernelValidation {
         if (problems.isEmpty()) {
             return;
         }
-        StringBuilder msg = new StringBuilder("unsupported op").append(ops.size() > 1 ? "s " : " ").append(ops)
-                .append(" in ").append(problems.size()).append(problems.size() > 1 ? " nodes: " : " node: ");
+        StringBuilder msg = new StringBuilder("unsupported op")
+                .append(ops.size() > 1 ? "s " : " ")
+                .append(ops)
+                .append(" in ")
+                .append(problems.size())
+                .append(problems.size() > 1 ? " nodes: " : " node: ");
         msg.append(String.join("; ", problems.subList(0, Math.min(MAX_LISTED, problems.size()))));
         if (problems.size() > MAX_LISTED) {
             msg.append("; and ").append(problems.size() - MAX_LISTED).append(" more");
@@ -76,7 +79,8 @@ public final class KernelValidation {
             return null;
         } catch (IllegalArgumentException e) {
             // FloatKernels prefixes the node and op, which this message already names.
-            return e.getMessage().replaceFirst("^node '.*?' \\(" + java.util.regex.Pattern.quote(n.opType()) + "\\): ", "");
+            return e.getMessage()
+                    .replaceFirst("^node '.*?' \\(" + java.util.regex.Pattern.quote(n.opType()) + "\\): ", "");
         }
     }
 

@@ -6,14 +6,16 @@ import java.util.List;
 
 /** Suggests the known names closest to a misspelt one (edit distance), for error messages. */
 public final class NameSuggestions {
-    private NameSuggestions() {
-    }
+    private NameSuggestions() {}
 
     /** Up to {@code n} names of {@code known} closest to {@code wrong}, best first. */
     public static List<String> closest(String wrong, Collection<String> known, int n) {
-        return known.stream().distinct()
-                .sorted(Comparator.comparingInt((String k) -> distance(wrong, k)).thenComparing(k -> k))
-                .limit(n).toList();
+        return known.stream()
+                .distinct()
+                .sorted(Comparator.comparingInt((String k) -> distance(wrong, k))
+                        .thenComparing(k -> k))
+                .limit(n)
+                .toList();
     }
 
     static int distance(String a, String b) {

@@ -1,5 +1,7 @@
 package dev.layerprobe.simulator.compiler;
 
+import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
@@ -7,7 +9,6 @@ import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
@@ -20,12 +21,11 @@ import dev.layerprobe.simulator.profile.Fault;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.quant.QdqImport;
 import dev.layerprobe.simulator.quant.QuantSpec;
-import dev.layerprobe.core.tensor.QuantParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -51,8 +51,7 @@ import java.util.TreeSet;
  * </ol>
  */
 public final class NpuCompiler {
-    private NpuCompiler() {
-    }
+    private NpuCompiler() {}
 
     public static NpuProgram compile(ModelProto model, Path baseDir, String name, CompileOptions options)
             throws SimulatorException {
@@ -80,12 +79,15 @@ public final class NpuCompiler {
             String layerName = last.output(0);
             String pattern = patterns.get(nodes);
             String op = pattern != null ? pattern : main.opType();
-            List<Fault> faults = profile.faults().stream().filter(f -> f.matches(layerName, op)).toList();
+            List<Fault> faults = profile.faults().stream()
+                    .filter(f -> f.matches(layerName, op))
+                    .toList();
             List<String> inputs = runtimeInputs(g, nodes);
             List<String> outputs = new ArrayList<>(last.outputs());
             List<String> covers = new ArrayList<>();
             nodes.forEach(n -> covers.addAll(n.covers()));
-            List<String> fusedOps = pattern != null ? List.of()
+            List<String> fusedOps = pattern != null
+                    ? List.of()
                     : nodes.subList(1, nodes.size()).stream().map(Node::opType).toList();
             Map<String, String> attrs = new LinkedHashMap<>();
             if (pattern == null) {
@@ -116,8 +118,18 @@ public final class NpuCompiler {
                 exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
                 placement = Placements.placement(op);
             }
-            layers.add(new Layer(layers.size(), layerName, op, List.copyOf(inputs), List.copyOf(outputs),
-                    List.copyOf(covers), fusedOps, attrs, placement, outQ, precision));
+            layers.add(new Layer(
+                    layers.size(),
+                    layerName,
+                    op,
+                    List.copyOf(inputs),
+                    List.copyOf(outputs),
+                    List.copyOf(covers),
+                    fusedOps,
+                    attrs,
+                    placement,
+                    outQ,
+                    precision));
             execs.add(exec);
         }
         Map<String, QuantParams> tensorQuant = new HashMap<>(spec.activations());
@@ -136,18 +148,23 @@ public final class NpuCompiler {
     private static void applyInputShapes(Graph g, Map<String, int[]> shapes) throws SimulatorException {
         for (String name : shapes.keySet()) {
             if (g.inputs().stream().noneMatch(v -> v.name().equals(name))) {
-                throw new SimulatorException(Code.BAD_INPUT, "unknown input '" + name + "' in input shapes, expected one of "
-                        + g.inputs().stream().map(ValueInfo::name).toList());
+                throw new SimulatorException(
+                        Code.BAD_INPUT,
+                        "unknown input '" + name + "' in input shapes, expected one of "
+                                + g.inputs().stream().map(ValueInfo::name).toList());
             }
         }
-        g.inputs().replaceAll(v -> shapes.containsKey(v.name()) ? new ValueInfo(v.name(), v.dtype(), shapes.get(v.name())) : v);
+        g.inputs()
+                .replaceAll(v ->
+                        shapes.containsKey(v.name()) ? new ValueInfo(v.name(), v.dtype(), shapes.get(v.name())) : v);
     }
 
     private static void checkSupported(Graph g) throws SimulatorException {
         KernelValidation.check(g);
     }
 
-    private static List<List<Node>> group(Graph g, QuantSpec spec, boolean fuse, IdentityHashMap<List<Node>, String> patterns) {
+    private static List<List<Node>> group(
+            Graph g, QuantSpec spec, boolean fuse, IdentityHashMap<List<Node>, String> patterns) {
         List<List<Node>> groups = new ArrayList<>();
         Set<Node> taken = new HashSet<>();
         Map<Node, UnaryPatternFusion.Pattern> byLast = new HashMap<>();
@@ -171,12 +188,17 @@ public final class NpuCompiler {
             List<Node> group = new ArrayList<>();
             group.add(n);
             taken.add(n);
-            if (fuse && OpTraits.of(n.opType()).absorbsActivation() && n.outputs().size() == 1) {
+            if (fuse
+                    && OpTraits.of(n.opType()).absorbsActivation()
+                    && n.outputs().size() == 1) {
                 String out = n.output(0);
                 List<Node> users = g.consumers(out);
-                if (users.size() == 1 && !g.outputs().contains(out) && spec.activation(out) == null
+                if (users.size() == 1
+                        && !g.outputs().contains(out)
+                        && spec.activation(out) == null
                         && !taken.contains(users.get(0))
-                        && isFusableActivation(g, users.get(0)) && users.get(0).input(0).equals(out)) {
+                        && isFusableActivation(g, users.get(0))
+                        && users.get(0).input(0).equals(out)) {
                     group.add(users.get(0));
                     taken.add(users.get(0));
                 }
@@ -231,31 +253,41 @@ public final class NpuCompiler {
         return out;
     }
 
-    private static void checkFaults(DeviceProfile profile, List<List<Node>> groups, IdentityHashMap<List<Node>, String> patterns)
+    private static void checkFaults(
+            DeviceProfile profile, List<List<Node>> groups, IdentityHashMap<List<Node>, String> patterns)
             throws SimulatorException {
         Map<String, String> layerOps = new LinkedHashMap<>();
         for (List<Node> nodes : groups) {
-            layerOps.put(nodes.get(nodes.size() - 1).output(0), patterns.getOrDefault(nodes, nodes.get(0).opType()));
+            layerOps.put(
+                    nodes.get(nodes.size() - 1).output(0),
+                    patterns.getOrDefault(nodes, nodes.get(0).opType()));
         }
         for (Fault f : profile.faults()) {
             if (f.layer() != null) {
                 String op = layerOps.get(f.layer());
                 if (op == null) {
-                    throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + ": no layer named '"
-                            + f.layer() + "'; closest: " + NameSuggestions.closest(f.layer(), layerOps.keySet(), 5));
+                    throw new SimulatorException(
+                            Code.BAD_PROFILE,
+                            "fault " + f.kind().yamlName() + ": no layer named '" + f.layer() + "'; closest: "
+                                    + NameSuggestions.closest(f.layer(), layerOps.keySet(), 5));
                 }
                 if (!OpTraits.faultApplies(f.kind(), op)) {
-                    throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + " applies to "
-                            + OpTraits.faultTargets(f.kind()) + ", but layer '" + f.layer() + "' is " + op);
+                    throw new SimulatorException(
+                            Code.BAD_PROFILE,
+                            "fault " + f.kind().yamlName() + " applies to " + OpTraits.faultTargets(f.kind())
+                                    + ", but layer '" + f.layer() + "' is " + op);
                 }
             } else {
                 if (!OpTraits.faultApplies(f.kind(), f.op())) {
-                    throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + " applies to "
-                            + OpTraits.faultTargets(f.kind()) + ", not to op " + f.op());
+                    throw new SimulatorException(
+                            Code.BAD_PROFILE,
+                            "fault " + f.kind().yamlName() + " applies to " + OpTraits.faultTargets(f.kind())
+                                    + ", not to op " + f.op());
                 }
                 if (!layerOps.containsValue(f.op())) {
-                    throw new SimulatorException(Code.BAD_PROFILE, "fault " + f.kind().yamlName() + ": the model has no "
-                            + f.op() + " layer");
+                    throw new SimulatorException(
+                            Code.BAD_PROFILE,
+                            "fault " + f.kind().yamlName() + ": the model has no " + f.op() + " layer");
                 }
             }
         }

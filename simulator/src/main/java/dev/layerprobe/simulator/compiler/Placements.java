@@ -11,8 +11,7 @@ import dev.layerprobe.simulator.ops.OpTraits;
  * reports; the binding itself stays in the compiler. Immutable and thread-safe.
  */
 public final class Placements {
-    private Placements() {
-    }
+    private Placements() {}
 
     /** The placement of a layer whose op is this op type or pattern name. */
     public static Placement placement(String opOrPattern) {

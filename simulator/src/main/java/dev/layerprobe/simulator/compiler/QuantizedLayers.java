@@ -1,23 +1,22 @@
 package dev.layerprobe.simulator.compiler;
 
-import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
+import dev.layerprobe.simulator.kernels.quantized.OrtFloatConv;
 import dev.layerprobe.simulator.kernels.quantized.QAdd;
 import dev.layerprobe.simulator.kernels.quantized.QConv;
 import dev.layerprobe.simulator.kernels.quantized.QGemm;
 import dev.layerprobe.simulator.kernels.quantized.QGlobalAveragePool;
 import dev.layerprobe.simulator.kernels.quantized.QLut;
 import dev.layerprobe.simulator.kernels.quantized.QMul;
-import dev.layerprobe.simulator.kernels.quantized.OrtFloatConv;
-import dev.layerprobe.simulator.kernels.quantized.OrtFloatLayerNorm;
-import dev.layerprobe.simulator.kernels.quantized.OrtFloatMatMul;
-import dev.layerprobe.simulator.kernels.quantized.OrtQLinearMatMul;
-import dev.layerprobe.simulator.kernels.quantized.OrtQLinearSoftmax;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
 import dev.layerprobe.simulator.ops.NpuForm;
@@ -26,10 +25,6 @@ import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.QuantSpec;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -43,18 +38,22 @@ import java.util.Map;
  * needed) or a lookup table.
  */
 final class QuantizedLayers {
-    record Built(LayerExec exec, Placement placement) {
-    }
+    record Built(LayerExec exec, Placement placement) {}
 
-    private QuantizedLayers() {
-    }
+    private QuantizedLayers() {}
 
     /**
      * @param pattern the name of a fused unary pattern (HardSwish, Gelu, ...) the nodes compute, or
      *                null for an op with optional fused activation
      */
-    static Built build(Graph g, List<Node> original, List<String> inputs, QuantSpec spec, DeviceProfile profile,
-            List<Fault> faults, String pattern) {
+    static Built build(
+            Graph g,
+            List<Node> original,
+            List<String> inputs,
+            QuantSpec spec,
+            DeviceProfile profile,
+            List<Fault> faults,
+            String pattern) {
         FaultedKernels fk = new FaultedKernels(faults);
         Built b = build(g, original, inputs, spec, profile, faults, pattern, fk);
         if (b.placement() == Placement.NPU) {
@@ -62,12 +61,20 @@ final class QuantizedLayers {
         }
         // Device faults live in the NPU: a layer the CPU runs stays correct, also when a fault
         // rewrote its nodes (a DepthToSpace mode) before the binding fell back to the CPU.
-        return faults.isEmpty() ? b : build(g, original, inputs, spec, profile, List.of(), pattern,
-                new FaultedKernels(List.of()));
+        return faults.isEmpty()
+                ? b
+                : build(g, original, inputs, spec, profile, List.of(), pattern, new FaultedKernels(List.of()));
     }
 
-    private static Built build(Graph g, List<Node> original, List<String> inputs, QuantSpec spec,
-            DeviceProfile profile, List<Fault> faults, String pattern, FaultedKernels fk) {
+    private static Built build(
+            Graph g,
+            List<Node> original,
+            List<String> inputs,
+            QuantSpec spec,
+            DeviceProfile profile,
+            List<Fault> faults,
+            String pattern,
+            FaultedKernels fk) {
         List<Node> nodes = NpuCompiler.withFaults(original, faults);
         Node main = nodes.get(0);
         Node last = nodes.get(nodes.size() - 1);
@@ -82,15 +89,8 @@ final class QuantizedLayers {
         if (complete && pattern != null && inputs.size() == 1) {
             return lut(g, nodes, inputs, inQ.get(0), outQ, fk);
         }
-        if (complete && profile.requant() == RequantMode.FLOAT && ortFusesSoftmax(nodes, inputs, inQ, outQ)) {
-            // Still a CPU layer; ONNX Runtime computes it with its integer QLinearSoftmax, reproduced here.
-            QuantParams xq = inQ.get(0);
-            Long axis = main.attr("axis") == null ? null : main.attrInt("axis", 0);
-            OrtQLinearSoftmax softmax = new OrtQLinearSoftmax(xq, outQ, g.opset(), axis);
-            return new Built(args -> single(softmax.run(QuantizedValues.codesOf(args[0], xq))), Placement.CPU);
-        }
         if (complete && profile.requant() == RequantMode.FLOAT) {
-            Built ort = ortCpuLayer(g, nodes, inputs, spec, inQ, outQ);
+            Built ort = OrtCpuLayers.layer(g, nodes, inputs, spec, inQ, outQ);
             if (ort != null) {
                 return ort;
             }
@@ -113,9 +113,9 @@ final class QuantizedLayers {
                 }
                 QuantParams xq = inQ.get(0);
                 int oc = w.shape()[0];
-                if (ortLeavesUnfused(g, nodes, inputs, mode, outQ) && !fk.changesAccumulation()) {
-                    OrtFloatConv fc = new OrtFloatConv(main, w, floatBias(g, spec, main.hasInput(2) ? main.input(2)
-                            : null, oc), xq, outQ, lo, hi);
+                if (OrtCpuLayers.leavesUnfused(g, nodes, inputs, mode, outQ) && !fk.changesAccumulation()) {
+                    OrtFloatConv fc = new OrtFloatConv(
+                            main, w, floatBias(g, spec, main.hasInput(2) ? main.input(2) : null, oc), xq, outQ, lo, hi);
                     return npu(args -> single(fc.run(QuantizedValues.codesOf(args[0], xq))));
                 }
                 long[] bias = fk.bias(accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, w.params(), oc));
@@ -130,8 +130,11 @@ final class QuantizedLayers {
             }
             case "Gemm": {
                 QTensor b = spec.constantCodes(main.input(1));
-                if (b == null || inputs.size() != 1 || main.attrFloat("alpha", 1f) != 1f
-                        || main.attrFloat("beta", 1f) != 1f || b.shape().length != 2) {
+                if (b == null
+                        || inputs.size() != 1
+                        || main.attrFloat("alpha", 1f) != 1f
+                        || main.attrFloat("beta", 1f) != 1f
+                        || b.shape().length != 2) {
                     return cpu(g, nodes, inputs, spec);
                 }
                 boolean transB = main.attrInt("transB", 0) != 0;
@@ -156,40 +159,53 @@ final class QuantizedLayers {
                 long[] bias = fk.bias(accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, bq, n));
                 bias = fk.zeroPointBias(bias, xq, bt, zp, k);
                 Requantizer[] rq = fk.requantizers(requantizers(xq, bq, outQ, n, mode));
-                QGemm gemm = new QGemm(bt, n, k, zp, bias, rq, xq, outQ, lo, hi, main.attrInt("transA", 0) != 0,
-                        fk.wrapInt16());
+                QGemm gemm = new QGemm(
+                        bt, n, k, zp, bias, rq, xq, outQ, lo, hi, main.attrInt("transA", 0) != 0, fk.wrapInt16());
                 return npu(args -> single(gemm.run(QuantizedValues.codesOf(args[0], xq))));
             }
             case "Add":
             case "Sub": {
-                if (inputs.size() != 2 || !main.input(0).equals(inputs.get(0)) || !main.input(1).equals(inputs.get(1))) {
+                if (inputs.size() != 2
+                        || !main.input(0).equals(inputs.get(0))
+                        || !main.input(1).equals(inputs.get(1))) {
                     return cpu(g, nodes, inputs, spec);
                 }
-                QAdd add = new QAdd(fk.inputForArithmetic(inQ.get(0)), fk.inputForArithmetic(inQ.get(1)), outQ, mode,
-                        lo, hi, op.equals("Sub"), ortLeavesUnfused(g, nodes, inputs, mode, outQ), fk.shiftDelta());
-                return npu(args -> single(add.run(QuantizedValues.codesOf(args[0], inQ.get(0)),
-                        QuantizedValues.codesOf(args[1], inQ.get(1)))));
+                QAdd add = new QAdd(
+                        fk.inputForArithmetic(inQ.get(0)),
+                        fk.inputForArithmetic(inQ.get(1)),
+                        outQ,
+                        mode,
+                        lo,
+                        hi,
+                        op.equals("Sub"),
+                        OrtCpuLayers.leavesUnfused(g, nodes, inputs, mode, outQ),
+                        fk.shiftDelta());
+                return npu(args -> single(add.run(
+                        QuantizedValues.codesOf(args[0], inQ.get(0)), QuantizedValues.codesOf(args[1], inQ.get(1)))));
             }
             case "Mul": {
-                if (inputs.size() != 2 || !main.input(0).equals(inputs.get(0)) || !main.input(1).equals(inputs.get(1))) {
+                if (inputs.size() != 2
+                        || !main.input(0).equals(inputs.get(0))
+                        || !main.input(1).equals(inputs.get(1))) {
                     return cpu(g, nodes, inputs, spec);
                 }
                 QMul mul = new QMul(inQ.get(0), inQ.get(1), outQ, mode, lo, hi, fk.shiftDelta());
-                return npu(args -> single(mul.run(QuantizedValues.codesOf(args[0], inQ.get(0)),
-                        QuantizedValues.codesOf(args[1], inQ.get(1)))));
+                return npu(args -> single(mul.run(
+                        QuantizedValues.codesOf(args[0], inQ.get(0)), QuantizedValues.codesOf(args[1], inQ.get(1)))));
             }
             case "Relu":
             case "Clip": {
                 QuantParams xq = inQ.get(0);
                 return npu(args -> {
                     QTensor x = QuantizedValues.codesOf(args[0], xq);
-                    return single(new QTensor(x.shape(), QuantizedValues.rescale(x.codes(), xq, outQ, mode, lo, hi), outQ));
+                    return single(
+                            new QTensor(x.shape(), QuantizedValues.rescale(x.codes(), xq, outQ, mode, lo, hi), outQ));
                 });
             }
             case "GlobalAveragePool": {
                 QuantParams xq = inQ.get(0);
-                QGlobalAveragePool pool = new QGlobalAveragePool(fk.inputForArithmetic(xq), outQ, mode, lo, hi,
-                        fk.shiftDelta());
+                QGlobalAveragePool pool =
+                        new QGlobalAveragePool(fk.inputForArithmetic(xq), outQ, mode, lo, hi, fk.shiftDelta());
                 return npu(args -> single(pool.run(QuantizedValues.codesOf(args[0], xq))));
             }
             case "Concat": {
@@ -201,8 +217,10 @@ final class QuantizedLayers {
                     Tensor[] parts = new Tensor[args.length];
                     for (int i = 0; i < args.length; i++) {
                         QTensor x = QuantizedValues.codesOf(args[i], inQ.get(i));
-                        parts[i] = QuantizedValues.codesAsFloats(new QTensor(x.shape(),
-                                QuantizedValues.rescale(x.codes(), inQ.get(i), outQ, mode, outQ.qmin(), outQ.qmax()), outQ));
+                        parts[i] = QuantizedValues.codesAsFloats(new QTensor(
+                                x.shape(),
+                                QuantizedValues.rescale(x.codes(), inQ.get(i), outQ, mode, outQ.qmin(), outQ.qmax()),
+                                outQ));
                     }
                     Tensor y = k.run(parts)[0];
                     return single(new QTensor(y.shape(), QuantizedValues.floatsAsCodes(y), outQ));
@@ -211,7 +229,10 @@ final class QuantizedLayers {
             default:
                 break;
         }
-        if (form == NpuForm.DATA_MOVEMENT && act == null && inputs.size() == 1 && main.input(0).equals(inputs.get(0))) {
+        if (form == NpuForm.DATA_MOVEMENT
+                && act == null
+                && inputs.size() == 1
+                && main.input(0).equals(inputs.get(0))) {
             QuantParams xq = inQ.get(0);
             Node moving = op.equals("Pad") ? padWithZeroPointCode(g, main, xq) : main;
             FloatKernel k = FloatKernels.create(moving, g.opset());
@@ -223,7 +244,10 @@ final class QuantizedLayers {
             return npu(args -> {
                 QTensor x = QuantizedValues.codesOf(args[0], xq);
                 boolean padsWithValue = op.equals("Pad") && g.opset() >= 11;
-                Tensor[] in = new Tensor[padsWithValue ? Math.max(3, main.inputs().size()) : main.inputs().size()];
+                Tensor[] in = new Tensor
+                        [padsWithValue
+                                ? Math.max(3, main.inputs().size())
+                                : main.inputs().size()];
                 in[0] = QuantizedValues.codesAsFloats(x);
                 for (int i = 1; i < main.inputs().size(); i++) {
                     in[i] = main.hasInput(i) ? constants.get(main.input(i)) : null;
@@ -239,28 +263,43 @@ final class QuantizedLayers {
                 return single(new QTensor(y.shape(), codes, outQ));
             });
         }
-        if (form == NpuForm.LUT && act == null && inputs.size() == 1 && main.inputs().size() == 1) {
+        if (form == NpuForm.LUT
+                && act == null
+                && inputs.size() == 1
+                && main.inputs().size() == 1) {
             FloatKernel k = FloatKernels.create(main, g.opset());
             QuantParams xq = inQ.get(0);
-            QLut lut = fk.lut(new QLut(x -> k.run(new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0]
-                    .floats()[0], xq, outQ, lo, hi));
+            QLut lut = fk.lut(new QLut(
+                    x -> k.run(new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0]
+                            .floats()[0],
+                    xq,
+                    outQ,
+                    lo,
+                    hi));
             return npu(args -> single(lut.run(QuantizedValues.codesOf(args[0], xq))));
         }
         return cpu(g, nodes, inputs, spec);
     }
 
     /** A unary layer (one op or a fused pattern of several) as a table over every input code. */
-    private static Built lut(Graph g, List<Node> nodes, List<String> inputs, QuantParams xq, QuantParams outQ,
-            FaultedKernels fk) {
+    private static Built lut(
+            Graph g, List<Node> nodes, List<String> inputs, QuantParams xq, QuantParams outQ, FaultedKernels fk) {
         FloatKernel[] kernels = new FloatKernel[nodes.size()];
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = FloatKernels.create(nodes.get(i), g.opset());
         }
         Map<String, Tensor> constants = new HashMap<>();
         nodes.forEach(n -> constants.putAll(constantsOf(g, n)));
-        QLut lut = fk.lut(new QLut(x -> FloatLayers.evaluate(nodes, kernels, constants, inputs,
-                new Tensor[] {Tensor.ofFloats(new int[] {1}, new float[] {(float) x})})[0].toFloat().floats()[0],
-                xq, outQ, outQ.qmin(), outQ.qmax()));
+        QLut lut = fk.lut(new QLut(
+                x -> FloatLayers.evaluate(nodes, kernels, constants, inputs, new Tensor[] {
+                            Tensor.ofFloats(new int[] {1}, new float[] {(float) x})
+                        })[0]
+                        .toFloat()
+                        .floats()[0],
+                xq,
+                outQ,
+                outQ.qmin(),
+                outQ.qmax()));
         return npu(args -> single(lut.run(QuantizedValues.codesOf(args[0], xq))));
     }
 
@@ -273,8 +312,8 @@ final class QuantizedLayers {
             return pad;
         }
         Node copy = new Node(pad.name(), pad.opType(), pad.domain(), pad.inputs(), pad.outputs(), pad.attributes());
-        copy.attributes().put("value", dev.layerprobe.simulator.graph.Attribute.ofFloat(
-                (float) xq.quantize(pad.attrFloat("value", 0f), 0)));
+        copy.attributes().put("value", dev.layerprobe.simulator.graph.Attribute.ofFloat((float)
+                xq.quantize(pad.attrFloat("value", 0f), 0)));
         return copy;
     }
 
@@ -282,7 +321,7 @@ final class QuantizedLayers {
         return new Built(exec, Placement.NPU);
     }
 
-    private static LayerValue[] single(QTensor t) {
+    static LayerValue[] single(QTensor t) {
         return new LayerValue[] {LayerValue.of(t)};
     }
 
@@ -295,16 +334,19 @@ final class QuantizedLayers {
         Map<String, Tensor> constants = new HashMap<>();
         nodes.forEach(n -> constants.putAll(constantsOf(g, n)));
         List<String> outputs = nodes.get(nodes.size() - 1).outputs();
-        return new Built(args -> {
-            Tensor[] out = FloatLayers.evaluate(nodes, kernels, constants, inputs, FloatLayers.real(args));
-            LayerValue[] v = new LayerValue[out.length];
-            for (int i = 0; i < v.length; i++) {
-                QuantParams q = i < outputs.size() ? spec.activation(outputs.get(i)) : null;
-                v[i] = q != null && out[i].isFloating() ? LayerValue.of(QTensor.quantize(out[i].toFloat(), q))
-                        : LayerValue.of(out[i]);
-            }
-            return v;
-        }, Placement.CPU);
+        return new Built(
+                args -> {
+                    Tensor[] out = FloatLayers.evaluate(nodes, kernels, constants, inputs, FloatLayers.real(args));
+                    LayerValue[] v = new LayerValue[out.length];
+                    for (int i = 0; i < v.length; i++) {
+                        QuantParams q = i < outputs.size() ? spec.activation(outputs.get(i)) : null;
+                        v[i] = q != null && out[i].isFloating()
+                                ? LayerValue.of(QTensor.quantize(out[i].toFloat(), q))
+                                : LayerValue.of(out[i]);
+                    }
+                    return v;
+                },
+                Placement.CPU);
     }
 
     private static Map<String, Tensor> constantsOf(Graph g, Node n) {
@@ -347,87 +389,6 @@ final class QuantizedLayers {
         return new long[] {lo, hi};
     }
 
-    /**
-     * Whether ONNX Runtime (1.23, x86-64 CPU provider) leaves this layer as DequantizeLinear → float
-     * op → QuantizeLinear instead of fusing it into a QLinear kernel, which the FLOAT requant mode
-     * reproduces. Measured, not documented by ORT: with int8 activations, a Conv or Add that reads
-     * or writes a tensor with several consumers (the skip connection of a residual block) is not
-     * fused; with uint8 activations everything is.
-     */
-    private static boolean ortLeavesUnfused(Graph g, List<Node> nodes, List<String> inputs, RequantMode mode,
-            QuantParams outQ) {
-        if (mode != RequantMode.FLOAT || outQ.type() != dev.layerprobe.core.tensor.DType.INT8) {
-            return false;
-        }
-        for (String in : inputs) {
-            if (g.consumers(in).size() > 1) {
-                return true;
-            }
-        }
-        return g.consumers(nodes.get(nodes.size() - 1).output(0)).size() > 1;
-    }
-
-    /**
-     * Whether ONNX Runtime fuses this layer, DequantizeLinear → Softmax → QuantizeLinear, into its
-     * QLinearSoftmax: one ONNX Softmax reading the layer input, int8 or uint8 on both sides.
-     */
-    private static boolean ortFusesSoftmax(List<Node> nodes, List<String> inputs, List<QuantParams> inQ,
-            QuantParams outQ) {
-        Node n = nodes.get(0);
-        DType t = outQ.type();
-        return nodes.size() == 1 && n.opType().equals("Softmax") && n.domain().isEmpty() && inputs.size() == 1
-                && n.input(0).equals(inputs.get(0)) && inQ.get(0).type() == t && (t == DType.INT8 || t == DType.UINT8);
-    }
-
-    /**
-     * For the FLOAT requant mode, a CPU layer built as ONNX Runtime computes it where a float kernel
-     * followed by quantization would miss ORT's codes now and then; null for any other layer. One
-     * ONNX node reading the layer inputs:
-     * <ul>
-     *   <li>MatMul of two int8 (or two uint8; uint8 by int8) activations with an output of A's
-     *       type: ORT fuses it into QLinearMatMul, integer;</li>
-     *   <li>MatMul of one activation by a float 2-D constant (no DequantizeLinear, so not fused):
-     *       ORT's float SGEMM with B packed ahead;</li>
-     *   <li>LayerNormalization with constant scale and bias: ORT's float arithmetic.</li>
-     * </ul>
-     */
-    private static Built ortCpuLayer(Graph g, List<Node> nodes, List<String> inputs, QuantSpec spec,
-            List<QuantParams> inQ, QuantParams outQ) {
-        Node n = nodes.get(0);
-        if (nodes.size() != 1 || !n.domain().isEmpty() || n.outputs().size() != 1 || inputs.isEmpty()
-                || !n.input(0).equals(inputs.get(0))) {
-            return null;
-        }
-        QuantParams aq = inQ.get(0);
-        DType t = outQ.type();
-        boolean bytes = aq.type() == t && (t == DType.INT8 || t == DType.UINT8);
-        if (n.opType().equals("MatMul") && bytes && inputs.size() == 2 && n.input(1).equals(inputs.get(1))) {
-            QuantParams bq = inQ.get(1);
-            if (bq.type() == DType.INT8 || (bq.type() == DType.UINT8 && t == DType.UINT8)) {
-                OrtQLinearMatMul mm = new OrtQLinearMatMul(aq, bq, outQ);
-                return new Built(args -> single(mm.run(QuantizedValues.codesOf(args[0], aq),
-                        QuantizedValues.codesOf(args[1], bq))), Placement.CPU);
-            }
-        }
-        if (n.opType().equals("MatMul") && inputs.size() == 1 && g.isConstant(n.input(1))
-                && spec.constantCodes(n.input(1)) == null && g.constant(n.input(1)).rank() == 2
-                && g.constant(n.input(1)).isFloating()) {
-            Tensor b = g.constant(n.input(1));
-            OrtFloatMatMul mm = new OrtFloatMatMul(b.toFloat().floats(), b.shape()[0], b.shape()[1], aq, outQ);
-            return new Built(args -> single(mm.run(QuantizedValues.codesOf(args[0], aq))), Placement.CPU);
-        }
-        if (n.opType().equals("LayerNormalization") && inputs.size() == 1 && g.isConstant(n.input(1))
-                && (!n.hasInput(2) || g.isConstant(n.input(2)))) {
-            Tensor bias = n.hasInput(2) ? g.constant(n.input(2)) : null;
-            long axis = n.attrInt("axis", -1);
-            float epsilon = n.attrFloat("epsilon", 1e-5f);
-            OrtFloatLayerNorm ln = new OrtFloatLayerNorm(g.constant(n.input(1)).toFloat().floats(),
-                    bias == null ? null : bias.toFloat().floats(), axis, epsilon, aq, outQ);
-            return new Built(args -> single(ln.run(QuantizedValues.codesOf(args[0], aq))), Placement.CPU);
-        }
-        return null;
-    }
-
     /** The bias as ORT dequantizes it, {@code code * scale} in float32, or the float constant. */
     private static float[] floatBias(Graph g, QuantSpec spec, String bias, int channels) {
         if (bias == null) {
@@ -450,8 +411,8 @@ final class QuantizedLayers {
         return out;
     }
 
-    private static Requantizer[] requantizers(QuantParams xq, QuantParams wq, QuantParams yq, int channels,
-            RequantMode mode) {
+    private static Requantizer[] requantizers(
+            QuantParams xq, QuantParams wq, QuantParams yq, int channels, RequantMode mode) {
         Requantizer[] r = new Requantizer[channels];
         for (int c = 0; c < channels; c++) {
             float sw = wq.scale(wq.isPerTensor() ? 0 : c);
@@ -477,7 +438,8 @@ final class QuantizedLayers {
         for (int c = 0; c < channels; c++) {
             int i = broadcast ? 0 : c;
             float accScale = xq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : c);
-            if (codes != null && codes.params().zeroPoint(codes.params().isPerTensor() ? 0 : i) == 0
+            if (codes != null
+                    && codes.params().zeroPoint(codes.params().isPerTensor() ? 0 : i) == 0
                     && codes.params().scale(codes.params().isPerTensor() ? 0 : i) == accScale) {
                 out[c] = codes.codes()[i];
             } else {

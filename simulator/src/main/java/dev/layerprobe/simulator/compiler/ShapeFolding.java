@@ -1,11 +1,11 @@
 package dev.layerprobe.simulator.compiler;
 
+import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.core.tensor.Shapes;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -28,14 +28,32 @@ import java.util.Set;
  */
 final class ShapeFolding {
     /** Ops whose output shape is given by the values of their inputs after the first. */
-    private static final Set<String> VALUE_SHAPED = Set.of("Reshape", "Expand", "Tile", "Slice", "Pad", "Squeeze",
-            "Unsqueeze", "Split", "TopK", "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
-            "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare");
+    private static final Set<String> VALUE_SHAPED = Set.of(
+            "Reshape",
+            "Expand",
+            "Tile",
+            "Slice",
+            "Pad",
+            "Squeeze",
+            "Unsqueeze",
+            "Split",
+            "TopK",
+            "Resize",
+            "Upsample",
+            "ReduceMean",
+            "ReduceSum",
+            "ReduceMax",
+            "ReduceMin",
+            "ReduceProd",
+            "ReduceL1",
+            "ReduceL2",
+            "ReduceLogSum",
+            "ReduceLogSumExp",
+            "ReduceSumSquare");
     /** Ops whose output shape is given by the values of all their inputs. */
     private static final Set<String> FULLY_VALUE_SHAPED = Set.of("ConstantOfShape", "Range");
 
-    private ShapeFolding() {
-    }
+    private ShapeFolding() {}
 
     static void run(Graph g) {
         List<Node> nodes = g.nodes();
@@ -52,7 +70,10 @@ final class ShapeFolding {
         Set<String> dataShaped = dataShapedTensors(g, prefix);
         List<Node> folded = new ArrayList<>();
         for (Node n : prefix) {
-            if (isShapeOp(n) && n.hasInput(0) && !dataShaped.contains(n.input(0)) && !g.outputs().contains(n.output(0))) {
+            if (isShapeOp(n)
+                    && n.hasInput(0)
+                    && !dataShaped.contains(n.input(0))
+                    && !g.outputs().contains(n.output(0))) {
                 folded.add(n);
             }
         }
@@ -71,7 +92,8 @@ final class ShapeFolding {
     }
 
     private static boolean isShapeOp(Node n) {
-        return (n.opType().equals("Shape") || n.opType().equals("Size")) && n.outputs().size() == 1;
+        return (n.opType().equals("Shape") || n.opType().equals("Size"))
+                && n.outputs().size() == 1;
     }
 
     private static boolean allInputsStatic(Graph g) {
@@ -109,8 +131,10 @@ final class ShapeFolding {
                     boolean v = n.hasInput(i) && dataValued.contains(in);
                     boolean s = n.hasInput(i) && dataShaped.contains(in);
                     valued |= v || s;
-                    shaped |= s || (v && (FULLY_VALUE_SHAPED.contains(n.opType())
-                            || (i > 0 && VALUE_SHAPED.contains(n.opType()))));
+                    shaped |= s
+                            || (v
+                                    && (FULLY_VALUE_SHAPED.contains(n.opType())
+                                            || (i > 0 && VALUE_SHAPED.contains(n.opType()))));
                 }
             }
             for (String out : n.outputs()) {
@@ -167,7 +191,8 @@ final class ShapeFolding {
 
     private static Tensor zeros(ValueInfo v) {
         int n = Math.toIntExact(Shapes.size(v.shape()));
-        return v.dtype().isFloating() ? Tensor.ofFloats(v.dtype(), v.shape(), new float[n])
+        return v.dtype().isFloating()
+                ? Tensor.ofFloats(v.dtype(), v.shape(), new float[n])
                 : Tensor.ofLongs(v.dtype(), v.shape(), new long[n]);
     }
 }

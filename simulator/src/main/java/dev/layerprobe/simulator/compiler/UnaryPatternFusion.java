@@ -1,12 +1,12 @@
 package dev.layerprobe.simulator.compiler;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
 import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.quant.QuantSpec;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -29,15 +29,13 @@ import java.util.Set;
  */
 final class UnaryPatternFusion {
     /** A fused pattern: its name (the layer's op), its nodes in graph order, and its input. */
-    record Pattern(String name, List<Node> nodes, String input) {
-    }
+    record Pattern(String name, List<Node> nodes, String input) {}
 
     private static final double[] SAMPLES = samples();
     /** Largest error, relative to max(1, |f(x)|), of a sampled group that computes a known f. */
     private static final double MATCH_TOLERANCE = 1e-3;
 
-    private UnaryPatternFusion() {
-    }
+    private UnaryPatternFusion() {}
 
     static List<Pattern> find(Graph g, QuantSpec spec) {
         List<Pattern> found = new ArrayList<>();
@@ -133,8 +131,8 @@ final class UnaryPatternFusion {
                     }
                 }
             }
-            Tensor[] out = FloatLayers.evaluate(nodes, kernels, constants, List.of(x),
-                    new Tensor[] {Tensor.ofFloats(new int[] {xs.length}, xs)});
+            Tensor[] out = FloatLayers.evaluate(
+                    nodes, kernels, constants, List.of(x), new Tensor[] {Tensor.ofFloats(new int[] {xs.length}, xs)});
             if (out == null || out[0].size() != xs.length || !out[0].isFloating()) {
                 return null;
             }

@@ -7,11 +7,19 @@ import java.util.Arrays;
  * An ONNX node attribute. Exactly the field matching {@link #kind()} is meaningful; integer lists
  * are {@code long[]} as in ONNX.
  */
-public record Attribute(Kind kind, long i, float f, String s, long[] ints, float[] floats, String[] strings,
-        Tensor t) {
+public record Attribute(Kind kind, long i, float f, String s, long[] ints, float[] floats, String[] strings, Tensor t) {
 
     /** ONNX attribute kinds the simulator keeps (graphs and sparse tensors are not executed). */
-    public enum Kind { INT, FLOAT, STRING, INTS, FLOATS, STRINGS, TENSOR, OTHER }
+    public enum Kind {
+        INT,
+        FLOAT,
+        STRING,
+        INTS,
+        FLOATS,
+        STRINGS,
+        TENSOR,
+        OTHER
+    }
 
     public static Attribute ofInt(long v) {
         return new Attribute(Kind.INT, v, 0, null, null, null, null, null);

@@ -22,8 +22,13 @@ public final class Graph {
     private final Map<String, Integer> opsets;
     private final String name;
 
-    public Graph(String name, List<Node> nodes, Map<String, Tensor> constants, List<ValueInfo> inputs,
-            List<String> outputs, Map<String, Integer> opsets) {
+    public Graph(
+            String name,
+            List<Node> nodes,
+            Map<String, Tensor> constants,
+            List<ValueInfo> inputs,
+            List<String> outputs,
+            Map<String, Integer> opsets) {
         this.name = name;
         this.nodes = new ArrayList<>(nodes);
         this.constants = new LinkedHashMap<>(constants);

@@ -19,7 +19,12 @@ public final class Node {
     /** Names of the original ONNX nodes this node now stands for (itself, plus folded/fused ones). */
     private final List<String> covers = new ArrayList<>();
 
-    public Node(String name, String opType, String domain, List<String> inputs, List<String> outputs,
+    public Node(
+            String name,
+            String opType,
+            String domain,
+            List<String> inputs,
+            List<String> outputs,
             Map<String, Attribute> attributes) {
         this.name = name;
         this.opType = opType;

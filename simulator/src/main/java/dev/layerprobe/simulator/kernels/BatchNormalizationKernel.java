@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -39,8 +39,8 @@ public final class BatchNormalizationKernel implements FloatKernel {
         int n = x.dim(0);
         int c = x.rank() > 1 ? x.dim(1) : 1;
         if (scale.length != c || bias.length != c || mean.length != c || var.length != c) {
-            throw new IllegalArgumentException("per-channel inputs must have " + c + " values for X "
-                    + Arrays.toString(x.shape()));
+            throw new IllegalArgumentException(
+                    "per-channel inputs must have " + c + " values for X " + Arrays.toString(x.shape()));
         }
         int plane = n * c == 0 ? 0 : x.size() / (n * c);
         float[] s = x.floats();

@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -15,11 +15,27 @@ import java.util.Arrays;
  * Runtime. Comparisons yield BOOL. Stateless and thread-safe.
  */
 public final class BinaryKernels {
-    private BinaryKernels() {
-    }
+    private BinaryKernels() {}
 
     private enum Op {
-        ADD, SUB, MUL, DIV, POW, MOD, FMOD, PRELU, MIN, MAX, EQ, GT, LT, GE, LE, AND, OR, XOR;
+        ADD,
+        SUB,
+        MUL,
+        DIV,
+        POW,
+        MOD,
+        FMOD,
+        PRELU,
+        MIN,
+        MAX,
+        EQ,
+        GT,
+        LT,
+        GE,
+        LE,
+        AND,
+        OR,
+        XOR;
 
         boolean comparison() {
             return this == EQ || this == GT || this == LT || this == GE || this == LE;
@@ -31,7 +47,8 @@ public final class BinaryKernels {
     }
 
     private static FloatKernel binary(Op op) {
-        return inputs -> new Tensor[] {apply(op, KernelArgs.required(inputs, 0, "A"), KernelArgs.required(inputs, 1, "B"))};
+        return inputs ->
+                new Tensor[] {apply(op, KernelArgs.required(inputs, 0, "A"), KernelArgs.required(inputs, 1, "B"))};
     }
 
     static FloatKernel add(Node n, int opset) {
@@ -140,8 +157,8 @@ public final class BinaryKernels {
         int[] ib = Arrays.equals(b.shape(), shape) ? null : IndexMaps.broadcast(b.shape(), shape);
         if (op.logical()) {
             if (a.dtype() != DType.BOOL || b.dtype() != DType.BOOL) {
-                throw new IllegalArgumentException(op + " of " + a.dtype() + " and " + b.dtype()
-                        + " is not supported (valid: BOOL)");
+                throw new IllegalArgumentException(
+                        op + " of " + a.dtype() + " and " + b.dtype() + " is not supported (valid: BOOL)");
             }
         } else if (op != Op.POW && a.isFloating() != b.isFloating()) {
             throw new IllegalArgumentException(op + " of " + a.dtype() + " and " + b.dtype() + " mixes element types");

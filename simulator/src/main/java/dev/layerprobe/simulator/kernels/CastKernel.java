@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX Cast (target type from the {@code to} attribute) and CastLike (the type of input 1).
@@ -28,7 +28,8 @@ public final class CastKernel implements FloatKernel {
     }
 
     static FloatKernel castLike(Node node, int opset) {
-        return inputs -> new CastKernel(KernelArgs.required(inputs, 1, "target_type").dtype()).run(inputs);
+        return inputs ->
+                new CastKernel(KernelArgs.required(inputs, 1, "target_type").dtype()).run(inputs);
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX Clip: y = min(max(x, min), max). Before opset 11 the bounds are the attributes {@code min}
@@ -31,7 +31,8 @@ public final class ClipKernel implements FloatKernel {
         Tensor hi = boundsAreInputs ? KernelArgs.optional(inputs, 2) : null;
         for (Tensor b : new Tensor[] {lo, hi}) {
             if (b != null && b.size() != 1) {
-                throw new IllegalArgumentException("Clip bounds must be scalars, got a tensor of " + b.size() + " values");
+                throw new IllegalArgumentException(
+                        "Clip bounds must be scalars, got a tensor of " + b.size() + " values");
             }
         }
         if (x.isFloating()) {

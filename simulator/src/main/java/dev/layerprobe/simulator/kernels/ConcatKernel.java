@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -59,7 +59,8 @@ public final class ConcatKernel implements FloatKernel {
             }
             col += row;
         }
-        Tensor y = first.isFloating() ? Tensor.ofFloats(first.dtype(), shape, (float[]) out)
+        Tensor y = first.isFloating()
+                ? Tensor.ofFloats(first.dtype(), shape, (float[]) out)
                 : Tensor.ofLongs(first.dtype(), shape, (long[]) out);
         return new Tensor[] {y};
     }

@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Attribute;
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Attribute;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX Constant: outputs the value of its one attribute: {@code value} (a tensor),
@@ -36,10 +36,12 @@ public final class ConstantKernel implements FloatKernel {
             return Tensor.ofLongs(DType.INT64, new int[0], new long[] {a.i()});
         }
         if ((a = node.attr("value_ints")) != null) {
-            return Tensor.ofLongs(DType.INT64, new int[] {a.ints().length}, a.ints().clone());
+            return Tensor.ofLongs(
+                    DType.INT64, new int[] {a.ints().length}, a.ints().clone());
         }
-        throw new IllegalArgumentException("value attribute " + node.attributes().keySet()
-                + " is not supported (valid: value, value_float, value_floats, value_int, value_ints)");
+        throw new IllegalArgumentException(
+                "value attribute " + node.attributes().keySet()
+                        + " is not supported (valid: value, value_float, value_floats, value_int, value_ints)");
     }
 
     @Override

@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Attribute;
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Attribute;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -24,14 +24,13 @@ import java.util.stream.IntStream;
 public final class ConvKernel implements FloatKernel {
     /** Below this many multiply-adds the fork/join overhead outweighs the parallel speed-up. */
     private static final long PARALLEL_MACS = 1L << 18;
-    /** Output elements per tile of the 1x1 path: the accumulating tile stays in L1. */
-    private static final int TILE = 2048;
     /** Output channels per group from which the blocked matrix product pays off. */
     private static final int GEMM_MIN_CHANNELS = 4;
     /** Largest im2col band, in floats (16 MiB). */
     private static final int IM2COL_FLOATS = 1 << 22;
     /** Up to this many floats (4 MiB) the im2col matrix lives in a per-thread buffer kept between runs. */
     private static final int IM2COL_REUSE_FLOATS = 1 << 20;
+
     private static final ThreadLocal<Im2colBuffer> IM2COL_SCRATCH = ThreadLocal.withInitial(Im2colBuffer::new);
     /** Depthwise channels per task: one task's scratch rows are reused across them. */
     private static final int DEPTHWISE_CHUNK = 8;
@@ -44,6 +43,7 @@ public final class ConvKernel implements FloatKernel {
     private final long[] pads;
     /** A fused activation's bounds, applied to each output plane while it is still in cache. */
     private final float clampLo;
+
     private final float clampHi;
     private final boolean clamped;
     /** The transposed 1x1 weights of the last run on a small plane; see {@link #transposedWeights}. */
@@ -86,8 +86,7 @@ public final class ConvKernel implements FloatKernel {
     }
 
     /** Output size and leading pad of one spatial dimension. */
-    private record Dim(int in, int k, int stride, int dilation, int padBegin, int out) {
-    }
+    record Dim(int in, int k, int stride, int dilation, int padBegin, int out) {}
 
     private Dim dim(int i, int spatial, int in, int k) {
         int s = strides == null ? 1 : Math.toIntExact(strides[i]);
@@ -132,8 +131,8 @@ public final class ConvKernel implements FloatKernel {
         KernelArgs.requireFloating(w, "W");
         int spatial = x.rank() - 2;
         if (spatial < 1 || spatial > 2) {
-            throw new IllegalArgumentException("Conv with " + spatial
-                    + " spatial dimensions is not supported (valid: 1, 2)");
+            throw new IllegalArgumentException(
+                    "Conv with " + spatial + " spatial dimensions is not supported (valid: 1, 2)");
         }
         if (w.rank() != x.rank()) {
             throw new IllegalArgumentException("W has rank " + w.rank() + ", X has rank " + x.rank());
@@ -151,8 +150,8 @@ public final class ConvKernel implements FloatKernel {
         int m = w.dim(0);
         int cg = w.dim(1);
         if (cg * group != c || m % group != 0) {
-            throw new IllegalArgumentException("group=" + group + " does not fit X channels " + c + ", W "
-                    + Arrays.toString(w.shape()));
+            throw new IllegalArgumentException(
+                    "group=" + group + " does not fit X channels " + c + ", W " + Arrays.toString(w.shape()));
         }
         Dim dh = spatial == 2 ? dim(0, 2, x.dim(2), w.dim(2)) : new Dim(1, 1, 1, 1, 0, 1);
         Dim dw = dim(spatial - 1, spatial, x.dim(-1), w.dim(-1));
@@ -163,8 +162,14 @@ public final class ConvKernel implements FloatKernel {
         if (bias != null && bias.length != m) {
             throw new IllegalArgumentException("B has " + bias.length + " values, W has " + m + " output channels");
         }
-        boolean pointwise = dh.k == 1 && dw.k == 1 && dh.stride == 1 && dw.stride == 1
-                && dh.padBegin == 0 && dw.padBegin == 0 && dh.out == dh.in && dw.out == dw.in;
+        boolean pointwise = dh.k == 1
+                && dw.k == 1
+                && dh.stride == 1
+                && dw.stride == 1
+                && dh.padBegin == 0
+                && dw.padBegin == 0
+                && dh.out == dh.in
+                && dw.out == dw.in;
         float[] xs = x.floats();
         float[] ws = w.floats();
         int mg = m / group;
@@ -177,21 +182,26 @@ public final class ConvKernel implements FloatKernel {
             int kdim = cg * dh.k * dw.k;
             for (int g = 0; g < group; g++) {
                 int wBase = g * mg * kdim;
-                float[][] wt = pointwise && Sgemm.transposed(mg, plane) ? transposedWeights(ws, g, mg, cg, parallel)
-                        : null;
+                float[][] wt =
+                        pointwise && Sgemm.transposed(mg, plane) ? transposedWeights(ws, g, mg, cg, parallel) : null;
                 for (int img = 0; img < n; img++) {
                     int xBase = (img * c + g * cg) * dh.in * dw.in;
                     int oBase = (img * m + g * mg) * plane;
                     if (pointwise) {
-                        Sgemm.biasProduct(ws, wBase, cg, xs, xBase, plane, out, oBase, plane, mg, cg, plane, bias,
-                                g * mg, clamped, clampLo, clampHi, wt, parallel);
+                        Sgemm.biasProduct(
+                                ws, wBase, cg, xs, xBase, plane, out, oBase, plane, mg, cg, plane, bias, g * mg,
+                                clamped, clampLo, clampHi, wt, parallel);
                     } else {
                         im2colProduct(xs, xBase, cg, ws, wBase, mg, out, oBase, dh, dw, bias, g * mg, parallel);
                     }
                 }
             }
-        } else if (cg == 1 && mg == 1 && spatial == 2 && dh.stride == dw.stride
-                && Depthwise3x3.supports(dh.k, dw.k, dh.stride, dh.dilation) && dw.dilation == 1
+        } else if (cg == 1
+                && mg == 1
+                && spatial == 2
+                && dh.stride == dw.stride
+                && Depthwise3x3.supports(dh.k, dw.k, dh.stride, dh.dilation)
+                && dw.dilation == 1
                 && Depthwise3x3.flatSupports(dh.in, dw.in, dh.out, dw.out, dh.stride, dh.padBegin, dw.padBegin)) {
             // Small planes a batch at a time (planes t are consecutive in X and out: c == m), large
             // ones in bands of rows.
@@ -207,11 +217,33 @@ public final class ConvKernel implements FloatKernel {
             tasks.forEach(u -> {
                 int t0 = (u / bands) * per;
                 int r0 = (u % bands) * band;
-                Depthwise3x3.flat(xs, ws, bias, m, out, t0, Math.min(total, t0 + per), r0, Math.min(dh.out, r0 + band),
-                        dh.in, dw.in, dh.out, dw.out, dh.stride, dh.padBegin, dw.padBegin, clamped, clampLo, clampHi);
+                Depthwise3x3.flat(
+                        xs,
+                        ws,
+                        bias,
+                        m,
+                        out,
+                        t0,
+                        Math.min(total, t0 + per),
+                        r0,
+                        Math.min(dh.out, r0 + band),
+                        dh.in,
+                        dw.in,
+                        dh.out,
+                        dw.out,
+                        dh.stride,
+                        dh.padBegin,
+                        dw.padBegin,
+                        clamped,
+                        clampLo,
+                        clampHi);
             });
-        } else if (cg == 1 && mg == 1 && spatial == 2 && dh.stride == dw.stride
-                && Depthwise3x3.supports(dh.k, dw.k, dh.stride, dh.dilation) && dw.dilation == 1) {
+        } else if (cg == 1
+                && mg == 1
+                && spatial == 2
+                && dh.stride == dw.stride
+                && Depthwise3x3.supports(dh.k, dw.k, dh.stride, dh.dilation)
+                && dw.dilation == 1) {
             int chunks = (n * m + DEPTHWISE_CHUNK - 1) / DEPTHWISE_CHUNK;
             IntStream tasks = IntStream.range(0, chunks);
             if (parallel) {
@@ -220,8 +252,7 @@ public final class ConvKernel implements FloatKernel {
             tasks.forEach(chunk -> {
                 Depthwise3x3 dwc = new Depthwise3x3(dh.in, dw.in, dh.out, dw.out, dh.stride, dh.padBegin, dw.padBegin);
                 for (int t = chunk * DEPTHWISE_CHUNK; t < Math.min(n * m, (chunk + 1) * DEPTHWISE_CHUNK); t++) {
-                    dwc.plane(xs, t * dh.in * dw.in, ws, (t % m) * 9, bias == null ? 0f : bias[t % m], out,
-                            t * plane);
+                    dwc.plane(xs, t * dh.in * dw.in, ws, (t % m) * 9, bias == null ? 0f : bias[t % m], out, t * plane);
                     clamp(out, t * plane, (t + 1) * plane);
                 }
             });
@@ -235,9 +266,9 @@ public final class ConvKernel implements FloatKernel {
                 int xBase = ((t / m) * c + (oc / mg) * cg) * dh.in * dw.in;
                 float bv = bias == null ? 0f : bias[oc];
                 if (pointwise) {
-                    pointwisePlane(xs, xBase, ws, oc * cg, cg, out, t * plane, plane, bv);
+                    DirectConv.pointwisePlane(xs, xBase, ws, oc * cg, cg, out, t * plane, plane, bv);
                 } else {
-                    plane(xs, xBase, ws, oc * cg * dh.k * dw.k, cg, out, t * plane, bv, dh, dw);
+                    DirectConv.plane(xs, xBase, ws, oc * cg * dh.k * dw.k, cg, out, t * plane, bv, dh, dw);
                 }
                 clamp(out, t * plane, (t + 1) * plane);
             });
@@ -272,16 +303,27 @@ public final class ConvKernel implements FloatKernel {
     }
 
     /** The weights of a 1x1 conv transposed, per group (null until made), and the array they came from. */
-    private record TransposedWeights(float[] source, int mg, int cg, float[][][] groups) {
-    }
+    private record TransposedWeights(float[] source, int mg, int cg, float[][][] groups) {}
 
     /**
      * out[mg x plane] = clamp(bias + W[mg x cg*kH*kW] * im2col(x)), with the im2col matrix built a
      * band of output rows at a time so it stays below {@link #IM2COL_FLOATS}. Padding taps are zeros
      * in the matrix.
      */
-    private void im2colProduct(float[] x, int xBase, int cg, float[] w, int wBase, int mg, float[] out,
-            int oBase, Dim dh, Dim dw, float[] bias, int biasOff, boolean parallel) {
+    private void im2colProduct(
+            float[] x,
+            int xBase,
+            int cg,
+            float[] w,
+            int wBase,
+            int mg,
+            float[] out,
+            int oBase,
+            Dim dh,
+            Dim dw,
+            float[] bias,
+            int biasOff,
+            boolean parallel) {
         int kdim = cg * dh.k * dw.k;
         int ow = dw.out;
         int bandRows = Math.max(1, Math.min(dh.out, IM2COL_FLOATS / Math.max(1, kdim * ow)));
@@ -312,8 +354,22 @@ public final class ConvKernel implements FloatKernel {
         }
     }
 
-    private void im2colBands(float[] x, int xBase, int kdim, float[] w, int wBase, int mg, float[] out, int oBase,
-            Dim dh, Dim dw, float[] bias, int biasOff, boolean parallel, float[] cols, int bandRows) {
+    private void im2colBands(
+            float[] x,
+            int xBase,
+            int kdim,
+            float[] w,
+            int wBase,
+            int mg,
+            float[] out,
+            int oBase,
+            Dim dh,
+            Dim dw,
+            float[] bias,
+            int biasOff,
+            boolean parallel,
+            float[] cols,
+            int bandRows) {
         int ow = dw.out;
         int plane = dh.out * ow;
         for (int r0 = 0; r0 < dh.out; r0 += bandRows) {
@@ -325,14 +381,32 @@ public final class ConvKernel implements FloatKernel {
                 krows = krows.parallel();
             }
             krows.forEach(kr -> im2colRow(x, xBase, kr, dh, dw, band, rows, cols, kr * width));
-            Sgemm.biasProduct(w, wBase, kdim, cols, 0, width, out, oBase + r0 * ow, plane, mg, kdim, width, bias,
-                    biasOff, clamped, clampLo, clampHi, null, parallel);
+            Sgemm.biasProduct(
+                    w,
+                    wBase,
+                    kdim,
+                    cols,
+                    0,
+                    width,
+                    out,
+                    oBase + r0 * ow,
+                    plane,
+                    mg,
+                    kdim,
+                    width,
+                    bias,
+                    biasOff,
+                    clamped,
+                    clampLo,
+                    clampHi,
+                    null,
+                    parallel);
         }
     }
 
     /** Row {@code kr} = (ci, kh, kw) of the im2col matrix for output rows [r0, r0+rows). */
-    private static void im2colRow(float[] x, int xBase, int kr, Dim dh, Dim dw, int r0, int rows, float[] cols,
-            int dst) {
+    private static void im2colRow(
+            float[] x, int xBase, int kr, Dim dh, Dim dw, int r0, int rows, float[] cols, int dst) {
         int kw = kr % dw.k;
         int kh = (kr / dw.k) % dh.k;
         int ci = kr / (dw.k * dh.k);
@@ -356,68 +430,6 @@ public final class ConvKernel implements FloatKernel {
             } else {
                 for (int o = lo; o < hi; o++) {
                     cols[d + o] = x[xo + o * sw];
-                }
-            }
-        }
-    }
-
-    /** A 1x1 stride-1 conv is a matrix product; tiling the plane keeps the accumulator in L1. */
-    private static void pointwisePlane(float[] x, int xBase, float[] w, int wBase, int cg, float[] out, int oBase,
-            int plane, float bias) {
-        for (int t0 = 0; t0 < plane; t0 += TILE) {
-            int t1 = Math.min(plane, t0 + TILE);
-            Arrays.fill(out, oBase + t0, oBase + t1, bias);
-            for (int ci = 0; ci < cg; ci++) {
-                float wv = w[wBase + ci];
-                int xo = xBase + ci * plane - oBase;
-                for (int j = oBase + t0; j < oBase + t1; j++) {
-                    out[j] += wv * x[xo + j];
-                }
-            }
-        }
-    }
-
-    private static void plane(float[] x, int xBase, float[] w, int wBase, int cg, float[] out, int oBase, float bias,
-            Dim dh, Dim dw) {
-        int ow = dw.out;
-        int inPlane = dh.in * dw.in;
-        Arrays.fill(out, oBase, oBase + dh.out * ow, bias);
-        // Valid output-column range per kernel column: outside it the tap reads padding.
-        int[] lo = new int[dw.k];
-        int[] hi = new int[dw.k];
-        for (int kw = 0; kw < dw.k; kw++) {
-            int off = kw * dw.dilation - dw.padBegin;
-            lo[kw] = Math.max(0, -Math.floorDiv(off, dw.stride));
-            hi[kw] = Math.min(ow, -Math.floorDiv(-(dw.in - off), dw.stride));
-        }
-        int sw = dw.stride;
-        for (int ci = 0; ci < cg; ci++) {
-            int xc = xBase + ci * inPlane;
-            int wc = wBase + ci * dh.k * dw.k;
-            for (int oh = 0; oh < dh.out; oh++) {
-                int oRow = oBase + oh * ow;
-                for (int kh = 0; kh < dh.k; kh++) {
-                    int ih = oh * dh.stride - dh.padBegin + kh * dh.dilation;
-                    if (ih < 0 || ih >= dh.in) {
-                        continue;
-                    }
-                    int xRow = xc + ih * dw.in;
-                    for (int kw = 0; kw < dw.k; kw++) {
-                        float wv = w[wc + kh * dw.k + kw];
-                        int xo = xRow + kw * dw.dilation - dw.padBegin;
-                        int a = lo[kw];
-                        int e = hi[kw];
-                        if (sw == 1) {
-                            int d = xo - oRow;
-                            for (int j = oRow + a; j < oRow + e; j++) {
-                                out[j] += wv * x[d + j];
-                            }
-                        } else {
-                            for (int o = a; o < e; o++) {
-                                out[oRow + o] += wv * x[xo + o * sw];
-                            }
-                        }
-                    }
                 }
             }
         }

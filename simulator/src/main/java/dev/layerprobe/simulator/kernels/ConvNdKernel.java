@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -80,8 +80,8 @@ public final class ConvNdKernel implements FloatKernel {
         int m = w.dim(0);
         int cg = w.dim(1);
         if (cg * group != c || m % group != 0) {
-            throw new IllegalArgumentException("group=" + group + " does not fit X channels " + c + ", W "
-                    + Arrays.toString(w.shape()));
+            throw new IllegalArgumentException(
+                    "group=" + group + " does not fit X channels " + c + ", W " + Arrays.toString(w.shape()));
         }
         int[] in = new int[sp];
         int[] k = new int[sp];
@@ -159,7 +159,8 @@ public final class ConvNdKernel implements FloatKernel {
     }
 
     /** For output position p and kernel position q, the flat input position read, or -1 in padding. */
-    private static int[] sources(int[] in, int[] k, int[] s, int[] d, int[] begin, int[] out, int outPlane, int kPlane) {
+    private static int[] sources(
+            int[] in, int[] k, int[] s, int[] d, int[] begin, int[] out, int outPlane, int kPlane) {
         int sp = in.length;
         int[] source = new int[Math.multiplyExact(outPlane, kPlane)];
         int[] inStrides = Shapes.strides(in);

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -59,7 +59,8 @@ public final class ConvTransposeKernel implements FloatKernel {
             return dflt;
         }
         if (i >= v.length) {
-            throw new IllegalArgumentException(attr + "=" + Arrays.toString(v) + " has fewer than " + spatial + " values");
+            throw new IllegalArgumentException(
+                    attr + "=" + Arrays.toString(v) + " has fewer than " + spatial + " values");
         }
         return Math.toIntExact(v[i]);
     }
@@ -73,16 +74,16 @@ public final class ConvTransposeKernel implements FloatKernel {
         KernelArgs.requireFloating(w, "W");
         int sp = x.rank() - 2;
         if (sp < 1 || w.rank() != x.rank()) {
-            throw new IllegalArgumentException("X " + Arrays.toString(x.shape()) + " and W " + Arrays.toString(w.shape())
-                    + " must have the same rank, at least 3");
+            throw new IllegalArgumentException("X " + Arrays.toString(x.shape()) + " and W "
+                    + Arrays.toString(w.shape()) + " must have the same rank, at least 3");
         }
         int n = x.dim(0);
         int c = x.dim(1);
         int mg = w.dim(1);
         int m = mg * group;
         if (w.dim(0) != c || c % group != 0) {
-            throw new IllegalArgumentException("W " + Arrays.toString(w.shape()) + " does not fit X channels " + c
-                    + " with group=" + group);
+            throw new IllegalArgumentException(
+                    "W " + Arrays.toString(w.shape()) + " does not fit X channels " + c + " with group=" + group);
         }
         int cg = c / group;
         int[] in = new int[sp];
@@ -108,7 +109,8 @@ public final class ConvTransposeKernel implements FloatKernel {
             int full = s[i] * (in[i] - 1) + op + (k[i] - 1) * d[i] + 1;
             if (outputShape != null || autoPad.startsWith("SAME")) {
                 // output_shape may list all dims or only the spatial ones.
-                int want = outputShape == null ? in[i] * s[i]
+                int want = outputShape == null
+                        ? in[i] * s[i]
                         : Math.toIntExact(outputShape[outputShape.length == sp + 2 ? i + 2 : i]);
                 int total = full - want;
                 // Floor division, as the ONNX reference splits a negative total.
@@ -121,7 +123,8 @@ public final class ConvTransposeKernel implements FloatKernel {
                 out[i] = full - begin[i] - at(pads, i + sp, 0, "pads", 2 * sp);
             }
             if (out[i] < 0) {
-                throw new IllegalArgumentException("output length " + out[i] + " along spatial axis " + i + " is negative");
+                throw new IllegalArgumentException(
+                        "output length " + out[i] + " along spatial axis " + i + " is negative");
             }
         }
         float[] bias = b == null ? null : b.floats();
@@ -179,7 +182,8 @@ public final class ConvTransposeKernel implements FloatKernel {
         int sp = in.length;
         long cells = (long) inPlane * kPlane;
         if (cells > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("ConvTranspose '" + name + "' is too large: " + cells + " input x kernel positions");
+            throw new IllegalArgumentException(
+                    "ConvTranspose '" + name + "' is too large: " + cells + " input x kernel positions");
         }
         int[] target = new int[(int) cells];
         int[] outStrides = Shapes.strides(out);

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX CumSum along the axis given by the second input (a scalar), optionally {@code exclusive}
@@ -18,8 +18,8 @@ public final class CumSumKernel implements FloatKernel {
     }
 
     static FloatKernel create(Node node, int opset) {
-        return new CumSumKernel(KernelArgs.oneOf(node, "exclusive", 0, 0, 1) == 1,
-                KernelArgs.oneOf(node, "reverse", 0, 0, 1) == 1);
+        return new CumSumKernel(
+                KernelArgs.oneOf(node, "exclusive", 0, 0, 1) == 1, KernelArgs.oneOf(node, "reverse", 0, 0, 1) == 1);
     }
 
     @Override

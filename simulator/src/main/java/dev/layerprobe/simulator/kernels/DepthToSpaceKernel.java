@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -56,7 +56,8 @@ public final class DepthToSpaceKernel implements FloatKernel {
         if (h % b != 0 || w % b != 0) {
             throw new IllegalArgumentException("spatial size " + h + "x" + w + " not divisible by blocksize " + b);
         }
-        Tensor y = TransposeKernel.permute(x.reshape(new int[] {n, c, h / b, b, w / b, b}), new int[] {0, 3, 5, 1, 2, 4});
+        Tensor y =
+                TransposeKernel.permute(x.reshape(new int[] {n, c, h / b, b, w / b, b}), new int[] {0, 3, 5, 1, 2, 4});
         return new Tensor[] {y.reshape(new int[] {n, c * b * b, h / b, w / b})};
     }
 }

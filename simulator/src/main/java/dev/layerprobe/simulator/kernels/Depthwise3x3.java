@@ -32,6 +32,7 @@ final class Depthwise3x3 {
     private final int padLeft;
     /** Tap rows by ring slot and kernel column. */
     private final float[][][] taps = new float[3][3][];
+
     private final int[] rowOfSlot = new int[3];
     private final float[] outRow;
 
@@ -106,8 +107,26 @@ final class Depthwise3x3 {
      * rather than one short row. Each output is the bias plus the taps in kernel order, pad taps
      * adding w*0, as in {@link #plane}.
      */
-    static void flat(float[] x, float[] w, float[] bias, int m, float[] out, int t0, int t1, int r0, int r1, int ih,
-            int iw, int oh, int ow, int stride, int padTop, int padLeft, boolean clamp, float lo, float hi) {
+    static void flat(
+            float[] x,
+            float[] w,
+            float[] bias,
+            int m,
+            float[] out,
+            int t0,
+            int t1,
+            int r0,
+            int r1,
+            int ih,
+            int iw,
+            int oh,
+            int ow,
+            int stride,
+            int padTop,
+            int padLeft,
+            boolean clamp,
+            float lo,
+            float hi) {
         int planes = t1 - t0;
         int inPlane = ih * iw;
         int plane = oh * ow;

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX Expand (broadcast the input with the shape input, numpy rules in both directions) and
@@ -27,14 +27,16 @@ public final class ExpandKernel implements FloatKernel {
     @Override
     public Tensor[] run(Tensor[] inputs) {
         Tensor x = KernelArgs.required(inputs, 0, "input");
-        long[] arg = KernelArgs.longs(KernelArgs.required(inputs, 1, tile ? "repeats" : "shape"), tile ? "repeats" : "shape");
+        long[] arg = KernelArgs.longs(
+                KernelArgs.required(inputs, 1, tile ? "repeats" : "shape"), tile ? "repeats" : "shape");
         int[] in = x.shape();
         if (!tile) {
             int[] out = Shapes.broadcast(in, KernelArgs.toInts(arg));
             return new Tensor[] {Outputs.gather(x, out, IndexMaps.broadcast(in, out))};
         }
         if (arg.length != in.length) {
-            throw new IllegalArgumentException("repeats has " + arg.length + " values for an input of rank " + in.length);
+            throw new IllegalArgumentException(
+                    "repeats has " + arg.length + " values for an input of rank " + in.length);
         }
         int r = in.length;
         int[] out = new int[r];

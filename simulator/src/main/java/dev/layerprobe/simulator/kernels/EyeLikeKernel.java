@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -24,7 +24,8 @@ public final class EyeLikeKernel implements FloatKernel {
             long code = node.attrInt("dtype", 0);
             t = DType.fromOnnx((int) code);
             if (t == null) {
-                throw new IllegalArgumentException("dtype=" + code + " is not supported (valid: " + Arrays.toString(DType.values()) + ")");
+                throw new IllegalArgumentException(
+                        "dtype=" + code + " is not supported (valid: " + Arrays.toString(DType.values()) + ")");
             }
         }
         return new EyeLikeKernel(node.attrInt("k", 0), t);

@@ -97,8 +97,20 @@ public final class FloatKernels {
 
         register("MaxPool", PoolKernel::maxPool);
         register("AveragePool", PoolKernel::averagePool);
-        for (String op : new String[] {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1",
-                "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin"}) {
+        for (String op : new String[] {
+            "ReduceMean",
+            "ReduceMax",
+            "ReduceMin",
+            "ReduceSum",
+            "ReduceProd",
+            "ReduceL1",
+            "ReduceL2",
+            "ReduceLogSum",
+            "ReduceLogSumExp",
+            "ReduceSumSquare",
+            "ArgMax",
+            "ArgMin"
+        }) {
             register(op, ReduceKernel.factory(op));
         }
         register("Shape", ShapeKernel::shape);
@@ -147,8 +159,7 @@ public final class FloatKernels {
         register("RoiAlign", RoiAlignKernel::create);
     }
 
-    private FloatKernels() {
-    }
+    private FloatKernels() {}
 
     static void register(String opType, KernelFactory f) {
         REGISTRY.put(opType, f);
@@ -188,7 +199,8 @@ public final class FloatKernels {
         try {
             return f.create(node, opset);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("node '" + node.name() + "' (" + node.opType() + "): " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "node '" + node.name() + "' (" + node.opType() + "): " + e.getMessage(), e);
         }
     }
 }

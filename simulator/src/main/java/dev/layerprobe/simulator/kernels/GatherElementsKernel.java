@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -29,8 +29,8 @@ public final class GatherElementsKernel implements FloatKernel {
         int[] ds = data.shape();
         int[] is = ind.shape();
         if (is.length != ds.length) {
-            throw new IllegalArgumentException("indices " + Arrays.toString(is) + " and data " + Arrays.toString(ds)
-                    + " must have the same rank");
+            throw new IllegalArgumentException(
+                    "indices " + Arrays.toString(is) + " and data " + Arrays.toString(ds) + " must have the same rank");
         }
         int a = KernelArgs.axis(axis, ds.length, "axis");
         int[] map = elementMap(ds, is, idx, a);
@@ -48,8 +48,8 @@ public final class GatherElementsKernel implements FloatKernel {
         for (int p = 0; p < idx.length; p++) {
             long k = idx[p] < 0 ? idx[p] + ds[a] : idx[p];
             if (k < 0 || k >= ds[a]) {
-                throw new IndexOutOfBoundsException("index " + idx[p] + " out of range for axis " + a + " of size " + ds[a]
-                        + " in data " + Arrays.toString(ds));
+                throw new IndexOutOfBoundsException("index " + idx[p] + " out of range for axis " + a + " of size "
+                        + ds[a] + " in data " + Arrays.toString(ds));
             }
             int off = 0;
             for (int d = 0; d < is.length; d++) {

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -35,8 +35,8 @@ public final class GemmKernel implements FloatKernel {
         KernelArgs.requireFloating(a, "A");
         KernelArgs.requireFloating(b, "B");
         if (a.rank() != 2 || b.rank() != 2) {
-            throw new IllegalArgumentException("Gemm needs 2-D A and B, got " + Arrays.toString(a.shape())
-                    + " and " + Arrays.toString(b.shape()));
+            throw new IllegalArgumentException(
+                    "Gemm needs 2-D A and B, got " + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()));
         }
         int m = transA ? a.dim(1) : a.dim(0);
         int k = transA ? a.dim(0) : a.dim(1);
@@ -49,8 +49,23 @@ public final class GemmKernel implements FloatKernel {
         }
         // Transposes are folded into the operand strides; the product runs over the n columns.
         float[] y = new float[m * n];
-        Sgemm.run(a.floats(), 0, transA ? 1 : k, transA ? m : 1, b.floats(), 0, transB ? 1 : n, transB ? k : 1,
-                y, 0, n, 1, m, k, n, true);
+        Sgemm.run(
+                a.floats(),
+                0,
+                transA ? 1 : k,
+                transA ? m : 1,
+                b.floats(),
+                0,
+                transB ? 1 : n,
+                transB ? k : 1,
+                y,
+                0,
+                n,
+                1,
+                m,
+                k,
+                n,
+                true);
         if (alpha != 1f) {
             for (int i = 0; i < y.length; i++) {
                 y[i] *= alpha;

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /** ONNX Identity: returns its input tensor itself (tensors are immutable). Thread-safe. */
 public final class IdentityKernel implements FloatKernel {

@@ -9,8 +9,7 @@ import java.util.Arrays;
  * strided walk over the input, which is what {@link #strided} computes.
  */
 final class IndexMaps {
-    private IndexMaps() {
-    }
+    private IndexMaps() {}
 
     /** Index map of a strided view: element (i0..ik) of outShape reads offset + sum(i_d * strides_d). */
     static int[] strided(int[] outShape, int[] strides, int offset) {
@@ -45,7 +44,8 @@ final class IndexMaps {
     static int[] broadcast(int[] in, int[] outShape) {
         int r = outShape.length;
         if (in.length > r) {
-            throw new IllegalArgumentException("cannot broadcast " + Arrays.toString(in) + " to " + Arrays.toString(outShape));
+            throw new IllegalArgumentException(
+                    "cannot broadcast " + Arrays.toString(in) + " to " + Arrays.toString(outShape));
         }
         int[] inStrides = Shapes.strides(in);
         int[] st = new int[r];
@@ -53,7 +53,8 @@ final class IndexMaps {
             int j = i - (r - in.length);
             if (j >= 0 && in[j] != 1) {
                 if (in[j] != outShape[i]) {
-                    throw new IllegalArgumentException("cannot broadcast " + Arrays.toString(in) + " to " + Arrays.toString(outShape));
+                    throw new IllegalArgumentException(
+                            "cannot broadcast " + Arrays.toString(in) + " to " + Arrays.toString(outShape));
                 }
                 st[i] = inStrides[j];
             }

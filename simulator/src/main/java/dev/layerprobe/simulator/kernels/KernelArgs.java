@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -10,8 +10,7 @@ import java.util.Arrays;
  * set. Every failure is an {@link IllegalArgumentException} that names the argument.
  */
 final class KernelArgs {
-    private KernelArgs() {
-    }
+    private KernelArgs() {}
 
     /** Input i, or null if omitted or beyond the node's input list. */
     static Tensor optional(Tensor[] inputs, int i) {
@@ -30,8 +29,8 @@ final class KernelArgs {
     /** An axis in [-rank, rank) normalised to [0, rank). */
     static int axis(long axis, int rank, String attr) {
         if (axis < -rank || axis >= rank) {
-            throw new IllegalArgumentException(attr + "=" + axis + " is out of range for rank " + rank
-                    + " (valid: " + -rank + ".." + (rank - 1) + ")");
+            throw new IllegalArgumentException(attr + "=" + axis + " is out of range for rank " + rank + " (valid: "
+                    + -rank + ".." + (rank - 1) + ")");
         }
         return (int) (axis < 0 ? axis + rank : axis);
     }
@@ -52,7 +51,8 @@ final class KernelArgs {
                 return v;
             }
         }
-        throw new IllegalArgumentException(attr + "='" + v + "' is not supported (valid: " + Arrays.toString(valid) + ")");
+        throw new IllegalArgumentException(
+                attr + "='" + v + "' is not supported (valid: " + Arrays.toString(valid) + ")");
     }
 
     /** Checks an integer attribute against its valid values. */
@@ -63,7 +63,8 @@ final class KernelArgs {
                 return v;
             }
         }
-        throw new IllegalArgumentException(attr + "=" + v + " is not supported (valid: " + Arrays.toString(valid) + ")");
+        throw new IllegalArgumentException(
+                attr + "=" + v + " is not supported (valid: " + Arrays.toString(valid) + ")");
     }
 
     static int[] toInts(long[] v) {
@@ -77,7 +78,8 @@ final class KernelArgs {
     /** Fails with a clear message when a kernel that computes in float gets an integer tensor. */
     static void requireFloating(Tensor t, String what) {
         if (!t.isFloating()) {
-            throw new IllegalArgumentException(what + " of type " + t.dtype() + " is not supported (valid: FLOAT32, FLOAT16, DOUBLE)");
+            throw new IllegalArgumentException(
+                    what + " of type " + t.dtype() + " is not supported (valid: FLOAT32, FLOAT16, DOUBLE)");
         }
     }
 }

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -27,8 +27,8 @@ public final class MatMulKernel implements FloatKernel {
         int[] as = a.shape();
         int[] bs = b.shape();
         if (as.length == 0 || bs.length == 0) {
-            throw new IllegalArgumentException("MatMul operands must have rank >= 1, got "
-                    + Arrays.toString(as) + " and " + Arrays.toString(bs));
+            throw new IllegalArgumentException(
+                    "MatMul operands must have rank >= 1, got " + Arrays.toString(as) + " and " + Arrays.toString(bs));
         }
         boolean aVec = as.length == 1;
         boolean bVec = bs.length == 1;

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX MeanVarianceNormalization: {@code (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9)} with the

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,7 +39,10 @@ public final class NonMaxSuppressionKernel implements FloatKernel {
         Tensor scoreT = KernelArgs.optional(inputs, 4);
         KernelArgs.requireFloating(boxes, "boxes");
         KernelArgs.requireFloating(scores, "scores");
-        if (boxes.rank() != 3 || boxes.dim(2) != 4 || scores.rank() != 3 || scores.dim(0) != boxes.dim(0)
+        if (boxes.rank() != 3
+                || boxes.dim(2) != 4
+                || scores.rank() != 3
+                || scores.dim(0) != boxes.dim(0)
                 || scores.dim(2) != boxes.dim(1)) {
             throw new IllegalArgumentException("boxes " + Arrays.toString(boxes.shape()) + " and scores "
                     + Arrays.toString(scores.shape()) + " must be [B, N, 4] and [B, C, N]");
@@ -106,8 +109,12 @@ public final class NonMaxSuppressionKernel implements FloatKernel {
             float hh = bx[o + 3] / 2f;
             return new float[] {yc - hh, xc - hw, yc + hh, xc + hw};
         }
-        return new float[] {Math.min(bx[o], bx[o + 2]), Math.min(bx[o + 1], bx[o + 3]),
-            Math.max(bx[o], bx[o + 2]), Math.max(bx[o + 1], bx[o + 3])};
+        return new float[] {
+            Math.min(bx[o], bx[o + 2]),
+            Math.min(bx[o + 1], bx[o + 3]),
+            Math.max(bx[o], bx[o + 2]),
+            Math.max(bx[o + 1], bx[o + 3])
+        };
     }
 
     private static float iou(float[] a, float[] b) {

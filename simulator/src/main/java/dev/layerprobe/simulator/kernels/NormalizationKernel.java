@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -99,7 +99,8 @@ public final class NormalizationKernel implements FloatKernel {
         for (int i = a; i < r; i++) {
             statShape[i] = 1;
         }
-        return new Tensor[] {out, Tensor.ofFloats(DType.FLOAT32, statShape, means),
-                Tensor.ofFloats(DType.FLOAT32, statShape, invStd)};
+        return new Tensor[] {
+            out, Tensor.ofFloats(DType.FLOAT32, statShape, means), Tensor.ofFloats(DType.FLOAT32, statShape, invStd)
+        };
     }
 }

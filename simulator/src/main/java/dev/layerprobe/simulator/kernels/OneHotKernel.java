@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX OneHot: indices, depth (scalar, any numeric type, truncated to an integer) and values
@@ -26,8 +26,8 @@ public final class OneHotKernel implements FloatKernel {
         Tensor depthT = KernelArgs.required(inputs, 1, "depth");
         Tensor values = KernelArgs.required(inputs, 2, "values");
         if (depthT.size() != 1 || values.size() != 2) {
-            throw new IllegalArgumentException("depth must hold one value and values two, got " + depthT.size()
-                    + " and " + values.size());
+            throw new IllegalArgumentException(
+                    "depth must hold one value and values two, got " + depthT.size() + " and " + values.size());
         }
         long depth = (long) depthT.getDouble(0);
         if (depth < 1) {

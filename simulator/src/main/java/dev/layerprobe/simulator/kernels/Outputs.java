@@ -11,8 +11,7 @@ import dev.layerprobe.core.tensor.Tensor;
  * as integer arithmetic does on a device and in numpy.
  */
 final class Outputs {
-    private Outputs() {
-    }
+    private Outputs() {}
 
     /** A floating tensor of the given type; the array is taken over (and rounded for FLOAT16). */
     static Tensor floats(DType dtype, int[] shape, float[] data) {

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX PRelu across opsets: from opset 7 the slope broadcasts to X unidirectionally (numpy rules,
@@ -10,8 +10,7 @@ import dev.layerprobe.core.tensor.Tensor;
  * reshaped to [C, 1, ..., 1] first. Thread-safe.
  */
 public final class PReluKernel {
-    private PReluKernel() {
-    }
+    private PReluKernel() {}
 
     static FloatKernel create(Node node, int opset) {
         FloatKernel numpy = BinaryKernels.prelu(node, opset);

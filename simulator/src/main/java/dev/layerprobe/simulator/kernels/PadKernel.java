@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -56,7 +56,8 @@ public final class PadKernel implements FloatKernel {
             }
         }
         if (pads == null || pads.length != 2 * r) {
-            throw new IllegalArgumentException("pads=" + Arrays.toString(pads) + " must have 2 * rank = " + 2 * r + " values");
+            throw new IllegalArgumentException(
+                    "pads=" + Arrays.toString(pads) + " must have 2 * rank = " + 2 * r + " values");
         }
         int[] in = x.shape();
         int[] out = new int[r];

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -56,8 +56,8 @@ public final class PoolKernel implements FloatKernel {
         }
         int sp = x.rank() - 2;
         if (sp < 1 || kernelShape.length != sp) {
-            throw new IllegalArgumentException("kernel_shape=" + Arrays.toString(kernelShape) + " does not fit X "
-                    + Arrays.toString(x.shape()));
+            throw new IllegalArgumentException(
+                    "kernel_shape=" + Arrays.toString(kernelShape) + " does not fit X " + Arrays.toString(x.shape()));
         }
         int[] in = Arrays.copyOfRange(x.shape(), 2, x.rank());
         int[] k = new int[sp];

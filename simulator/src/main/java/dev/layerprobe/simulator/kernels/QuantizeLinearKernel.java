@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -57,7 +57,8 @@ public final class QuantizeLinearKernel implements FloatKernel {
         float[] scale = scaleT.floats();
         DType type = zpT != null ? zpT.dtype() : quantize ? DType.UINT8 : x.dtype();
         if (zpT != null && zpT.isFloating()) {
-            throw new IllegalArgumentException("zero point of type " + zpT.dtype() + " is not supported (valid: integer types)");
+            throw new IllegalArgumentException(
+                    "zero point of type " + zpT.dtype() + " is not supported (valid: integer types)");
         }
         long[] zp = zpT != null ? zpT.longs() : new long[scale.length];
         if (zp.length != scale.length) {
@@ -99,8 +100,8 @@ public final class QuantizeLinearKernel implements FloatKernel {
 
     private static DType integerType(Tensor x) {
         if (x.isFloating()) {
-            throw new IllegalArgumentException("x of type " + x.dtype()
-                    + " is not supported (valid: INT8, UINT8, INT16, UINT16, INT32)");
+            throw new IllegalArgumentException(
+                    "x of type " + x.dtype() + " is not supported (valid: INT8, UINT8, INT16, UINT16, INT32)");
         }
         return x.dtype();
     }

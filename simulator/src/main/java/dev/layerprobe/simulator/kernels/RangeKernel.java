@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX Range: start + i * delta for i in [0, max(ceil((limit - start) / delta), 0)), of the type

@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX Reduce* operators (Mean, Max, Min, Sum, Prod, L1, L2, LogSum, LogSumExp, SumSquare) and
@@ -14,7 +14,20 @@ import dev.layerprobe.core.tensor.Tensor;
  * Sum/Prod/Max/Min also reduce integer tensors. Stateless and thread-safe.
  */
 public final class ReduceKernel implements FloatKernel {
-    private enum Kind { MEAN, MAX, MIN, SUM, PROD, L1, L2, LOG_SUM, LOG_SUM_EXP, SUM_SQUARE, ARG_MAX, ARG_MIN }
+    private enum Kind {
+        MEAN,
+        MAX,
+        MIN,
+        SUM,
+        PROD,
+        L1,
+        L2,
+        LOG_SUM,
+        LOG_SUM_EXP,
+        SUM_SQUARE,
+        ARG_MAX,
+        ARG_MIN
+    }
 
     private final Kind kind;
     private final long[] attrAxes;
@@ -26,7 +39,8 @@ public final class ReduceKernel implements FloatKernel {
     private ReduceKernel(Kind kind, Node node, boolean axesInput) {
         this.kind = kind;
         this.axesInput = axesInput;
-        attrAxes = kind == Kind.ARG_MAX || kind == Kind.ARG_MIN ? new long[] {node.attrInt("axis", 0)}
+        attrAxes = kind == Kind.ARG_MAX || kind == Kind.ARG_MIN
+                ? new long[] {node.attrInt("axis", 0)}
                 : node.attrInts("axes", null);
         keepDims = KernelArgs.oneOf(node, "keepdims", 1, 0, 1) == 1;
         noopWithEmptyAxes = KernelArgs.oneOf(node, "noop_with_empty_axes", 0, 0, 1) == 1;
@@ -49,7 +63,8 @@ public final class ReduceKernel implements FloatKernel {
             case "ArgMin" -> Kind.ARG_MIN;
             default -> throw new IllegalArgumentException("not a reduction: " + op);
         };
-        int axesInputSince = kind == Kind.SUM ? 13 : kind == Kind.ARG_MAX || kind == Kind.ARG_MIN ? Integer.MAX_VALUE : 18;
+        int axesInputSince =
+                kind == Kind.SUM ? 13 : kind == Kind.ARG_MAX || kind == Kind.ARG_MIN ? Integer.MAX_VALUE : 18;
         return (node, opset) -> new ReduceKernel(kind, node, opset >= axesInputSince);
     }
 
@@ -133,12 +148,13 @@ public final class ReduceKernel implements FloatKernel {
         float[] ys = new float[n];
         for (int t = 0; t < n; t++) {
             double a = acc[t];
-            ys[t] = (float) switch (kind) {
-                case MEAN -> a / cnt[t];
-                case L2 -> Math.sqrt(a);
-                case LOG_SUM, LOG_SUM_EXP -> Math.log(a);
-                default -> a;
-            };
+            ys[t] = (float)
+                    switch (kind) {
+                        case MEAN -> a / cnt[t];
+                        case L2 -> Math.sqrt(a);
+                        case LOG_SUM, LOG_SUM_EXP -> Math.log(a);
+                        default -> a;
+                    };
         }
         return new Tensor[] {Outputs.floats(x.dtype(), outShape, ys)};
     }
@@ -146,14 +162,17 @@ public final class ReduceKernel implements FloatKernel {
     private Tensor reduceLongs(Tensor x, int[] target, int n, int[] outShape) {
         long[] xs = x.longs();
         long[] acc = new long[n];
-        java.util.Arrays.fill(acc, switch (kind) {
-            case MAX -> Long.MIN_VALUE;
-            case MIN -> Long.MAX_VALUE;
-            case PROD -> 1L;
-            case SUM, MEAN, L1, SUM_SQUARE -> 0L;
-            default -> throw new IllegalArgumentException(kind + " of type " + x.dtype()
-                    + " is not supported (valid: floating types)");
-        });
+        java.util.Arrays.fill(
+                acc,
+                switch (kind) {
+                    case MAX -> Long.MIN_VALUE;
+                    case MIN -> Long.MAX_VALUE;
+                    case PROD -> 1L;
+                    case SUM, MEAN, L1, SUM_SQUARE -> 0L;
+                    default ->
+                        throw new IllegalArgumentException(
+                                kind + " of type " + x.dtype() + " is not supported (valid: floating types)");
+                });
         int[] cnt = new int[n];
         for (int i = 0; i < xs.length; i++) {
             long v = xs[i];

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -25,7 +25,8 @@ public final class ReshapeKernel implements FloatKernel {
     @Override
     public Tensor[] run(Tensor[] inputs) {
         Tensor x = KernelArgs.required(inputs, 0, "data");
-        long[] target = attrShape != null ? attrShape : KernelArgs.longs(KernelArgs.required(inputs, 1, "shape"), "shape");
+        long[] target =
+                attrShape != null ? attrShape : KernelArgs.longs(KernelArgs.required(inputs, 1, "shape"), "shape");
         return new Tensor[] {x.reshape(resolve(x.shape(), target, allowZero))};
     }
 
@@ -62,11 +63,13 @@ public final class ReshapeKernel implements FloatKernel {
         }
         if (infer >= 0) {
             if (known == 0 || size % known != 0) {
-                throw new IllegalArgumentException("cannot reshape " + Arrays.toString(in) + " to " + Arrays.toString(target));
+                throw new IllegalArgumentException(
+                        "cannot reshape " + Arrays.toString(in) + " to " + Arrays.toString(target));
             }
             out[infer] = Math.toIntExact(size / known);
         } else if (known != size) {
-            throw new IllegalArgumentException("cannot reshape " + Arrays.toString(in) + " to " + Arrays.toString(target));
+            throw new IllegalArgumentException(
+                    "cannot reshape " + Arrays.toString(in) + " to " + Arrays.toString(target));
         }
         return out;
     }

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX Resize (opset 10: X, scales, asymmetric; 11+: X, roi, scales, sizes) and Upsample (scales
@@ -32,7 +32,8 @@ public final class ResizeKernel implements FloatKernel {
     private ResizeKernel(Node node, int opset, boolean upsample) {
         this.upsample = upsample;
         this.opset = opset;
-        String mode = upsample ? KernelArgs.oneOf(node, "mode", "nearest", "nearest", "linear", "bilinear")
+        String mode = upsample
+                ? KernelArgs.oneOf(node, "mode", "nearest", "nearest", "linear", "bilinear")
                 : KernelArgs.oneOf(node, "mode", "nearest", "nearest", "linear", "bilinear", "cubic");
         cubic = mode.equals("cubic");
         linear = !mode.equals("nearest");
@@ -44,11 +45,24 @@ public final class ResizeKernel implements FloatKernel {
             nearestMode = "floor";
         } else {
             // Resize 10 has no such attribute: its coordinates are Upsample's, asymmetric.
-            transform = KernelArgs.oneOf(node, "coordinate_transformation_mode",
-                    opset < 11 ? "asymmetric" : "half_pixel", "half_pixel", "pytorch_half_pixel", "align_corners",
-                    "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize");
-            nearestMode = KernelArgs.oneOf(node, "nearest_mode", opset < 11 ? "floor" : "round_prefer_floor",
-                    "round_prefer_floor", "round_prefer_ceil", "floor", "ceil");
+            transform = KernelArgs.oneOf(
+                    node,
+                    "coordinate_transformation_mode",
+                    opset < 11 ? "asymmetric" : "half_pixel",
+                    "half_pixel",
+                    "pytorch_half_pixel",
+                    "align_corners",
+                    "asymmetric",
+                    "tf_half_pixel_for_nn",
+                    "tf_crop_and_resize");
+            nearestMode = KernelArgs.oneOf(
+                    node,
+                    "nearest_mode",
+                    opset < 11 ? "floor" : "round_prefer_floor",
+                    "round_prefer_floor",
+                    "round_prefer_ceil",
+                    "floor",
+                    "ceil");
             KernelArgs.oneOf(node, "antialias", 0, 0);
             KernelArgs.oneOf(node, "keep_aspect_ratio_policy", "stretch", "stretch");
             if (node.attr("axes") != null) {
@@ -75,7 +89,9 @@ public final class ResizeKernel implements FloatKernel {
         Tensor sizesT = null;
         float[] roi = null;
         if (upsample) {
-            scales = opset < 9 ? attrScales : KernelArgs.required(inputs, 1, "scales").toFloat().floats();
+            scales = opset < 9
+                    ? attrScales
+                    : KernelArgs.required(inputs, 1, "scales").toFloat().floats();
         } else if (opset < 11) {
             scales = KernelArgs.required(inputs, 1, "scales").toFloat().floats();
         } else {
@@ -105,7 +121,8 @@ public final class ResizeKernel implements FloatKernel {
                 out[i] = (int) Math.floor(in[i] * (double) scales[i]);
             }
         } else {
-            throw new IllegalArgumentException("scales or sizes must be given for every one of the " + r + " dimensions");
+            throw new IllegalArgumentException(
+                    "scales or sizes must be given for every one of the " + r + " dimensions");
         }
         if (!linear) {
             int[] strides = Shapes.strides(in);
@@ -143,7 +160,8 @@ public final class ResizeKernel implements FloatKernel {
             if (out[d] == shape[d] && scale[d] == 1f && roi == null) {
                 continue;
             }
-            data = cubic || roi != null ? tapsAlong(data, shape, d, out[d], scale[d], roi)
+            data = cubic || roi != null
+                    ? tapsAlong(data, shape, d, out[d], scale[d], roi)
                     : linearAlong(data, shape, d, out[d], scale[d]);
             shape[d] = out[d];
         }
@@ -287,7 +305,8 @@ public final class ResizeKernel implements FloatKernel {
         if (roi != null) {
             float r0 = roi[d];
             float r1 = roi[d + roi.length / 2];
-            return out > 1 ? (float) (r0 * (in - 1) + o * (double) (r1 - r0) * (in - 1) / (out - 1))
+            return out > 1
+                    ? (float) (r0 * (in - 1) + o * (double) (r1 - r0) * (in - 1) / (out - 1))
                     : (float) (0.5 * (r0 + r1) * (in - 1));
         }
         return switch (transform) {

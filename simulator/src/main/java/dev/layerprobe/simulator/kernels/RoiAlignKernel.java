@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -28,8 +28,13 @@ public final class RoiAlignKernel implements FloatKernel {
         outW = Math.toIntExact(node.attrInt("output_width", 1));
         samplingRatio = Math.toIntExact(node.attrInt("sampling_ratio", 0));
         spatialScale = node.attrFloat("spatial_scale", 1f);
-        halfPixel = KernelArgs.oneOf(node, "coordinate_transformation_mode", opset >= 16 ? "half_pixel" : "output_half_pixel",
-                "half_pixel", "output_half_pixel").equals("half_pixel");
+        halfPixel = KernelArgs.oneOf(
+                        node,
+                        "coordinate_transformation_mode",
+                        opset >= 16 ? "half_pixel" : "output_half_pixel",
+                        "half_pixel",
+                        "output_half_pixel")
+                .equals("half_pixel");
         if (outH < 1 || outW < 1 || samplingRatio < 0) {
             throw new IllegalArgumentException("output_height=" + outH + ", output_width=" + outW + ", sampling_ratio="
                     + samplingRatio + " must be positive (sampling_ratio may be 0)");
@@ -47,8 +52,9 @@ public final class RoiAlignKernel implements FloatKernel {
         long[] batch = KernelArgs.longs(KernelArgs.required(inputs, 2, "batch_indices"), "batch_indices");
         KernelArgs.requireFloating(x, "X");
         if (x.rank() != 4 || rois.rank() != 2 || rois.dim(1) != 4 || batch.length != rois.dim(0)) {
-            throw new IllegalArgumentException("X " + Arrays.toString(x.shape()) + ", rois " + Arrays.toString(rois.shape())
-                    + " and batch_indices of " + batch.length + " must be [N, C, H, W], [R, 4] and [R]");
+            throw new IllegalArgumentException(
+                    "X " + Arrays.toString(x.shape()) + ", rois " + Arrays.toString(rois.shape())
+                            + " and batch_indices of " + batch.length + " must be [N, C, H, W], [R, 4] and [R]");
         }
         int c = x.dim(1);
         int h = x.dim(2);
@@ -60,8 +66,8 @@ public final class RoiAlignKernel implements FloatKernel {
         double offset = halfPixel ? 0.5 : 0;
         for (int k = 0; k < r; k++) {
             if (batch[k] < 0 || batch[k] >= x.dim(0)) {
-                throw new IndexOutOfBoundsException("batch index " + batch[k] + " of roi " + k + " out of range for N="
-                        + x.dim(0));
+                throw new IndexOutOfBoundsException(
+                        "batch index " + batch[k] + " of roi " + k + " out of range for N=" + x.dim(0));
             }
             double x1 = rs[k * 4] * spatialScale - offset;
             double y1 = rs[k * 4 + 1] * spatialScale - offset;

@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -46,7 +46,8 @@ public final class ScatterElementsKernel implements FloatKernel {
     /** A copy of data with updates element p combined into position map[p], in order. */
     static Tensor scatter(Tensor data, Tensor upd, int[] map, String reduction) {
         if (data.isFloating() != upd.isFloating()) {
-            throw new IllegalArgumentException("updates of type " + upd.dtype() + " do not match data of type " + data.dtype());
+            throw new IllegalArgumentException(
+                    "updates of type " + upd.dtype() + " do not match data of type " + data.dtype());
         }
         if (data.isFloating()) {
             float[] out = data.floats().clone();

@@ -42,8 +42,7 @@ final class Sgemm {
      */
     private static final int TRANSPOSE_BELOW = 256;
 
-    private Sgemm() {
-    }
+    private Sgemm() {}
 
     /**
      * C[m x n] += A[m x k] B[k x n], with A at {@code a[aOff + i*lda + kk]}, B at
@@ -51,8 +50,20 @@ final class Sgemm {
      *
      * @param parallel whether tasks may run on the common pool (they still own disjoint C tiles)
      */
-    static void multiplyAdd(float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
-            int m, int k, int n, boolean parallel) {
+    static void multiplyAdd(
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            float[] c,
+            int cOff,
+            int ldc,
+            int m,
+            int k,
+            int n,
+            boolean parallel) {
         if (m == 0 || n == 0 || k == 0) {
             return;
         }
@@ -70,8 +81,23 @@ final class Sgemm {
      * X[r][kk] = x[xOff + r*xr + kk*xk], Y[kk][t] = y[yOff + kk*yk + t*yt], C[r][t] = c[cOff + r*cr +
      * t*ct].
      */
-    static void run(float[] x, int xOff, int xr, int xk, float[] y, int yOff, int yk, int yt,
-            float[] c, int cOff, int cr, int ct, int rows, int k, int cols, boolean parallel) {
+    static void run(
+            float[] x,
+            int xOff,
+            int xr,
+            int xk,
+            float[] y,
+            int yOff,
+            int yk,
+            int yt,
+            float[] c,
+            int cOff,
+            int cr,
+            int ct,
+            int rows,
+            int k,
+            int cols,
+            boolean parallel) {
         if (rows == 0 || cols == 0 || k == 0) {
             return;
         }
@@ -93,9 +119,26 @@ final class Sgemm {
      * @param at A transposed as whole rows, {@code at[kk][i] = A[i][kk]}, as made by
      *           {@link #transpose}, or null to make it here when the product runs transposed
      */
-    static void biasProduct(float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff,
-            int ldc, int m, int k, int n, float[] bias, int biasOff, boolean clamp, float lo, float hi,
-            float[][] at, boolean parallel) {
+    static void biasProduct(
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            float[] c,
+            int cOff,
+            int ldc,
+            int m,
+            int k,
+            int n,
+            float[] bias,
+            int biasOff,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[][] at,
+            boolean parallel) {
         if (m == 0 || n == 0) {
             return;
         }

@@ -34,6 +34,7 @@ final class SgemmJob {
 
     /** Where C rows start: C's own values, the bias of the row, the bias of the column. */
     static final int INIT_C = 0;
+
     static final int INIT_ROW_BIAS = 1;
     static final int INIT_COL_BIAS = 2;
 
@@ -53,6 +54,7 @@ final class SgemmJob {
     final int cols;
     /** Y gathered per tile: Y[kk][t] = y[yOff + kk*yk + t*yt]; or whole rows in yRows. */
     float[] y;
+
     int yOff;
     int yk;
     int yt;
@@ -149,8 +151,8 @@ final class SgemmJob {
                 int xo1 = xOff + (r + 1) * xr;
                 // The first products go with the start value, saving a pass over the rows.
                 int first = initPairWithProducts(acc0, acc1, r, t0, panel, xo0, xo1, lo, hi);
-                SgemmLoops.accumulate2(acc0, acc1, panel, first, k - first, x, xo0 + first * xk, xo1 + first * xk, xk, lo,
-                        hi);
+                SgemmLoops.accumulate2(
+                        acc0, acc1, panel, first, k - first, x, xo0 + first * xk, xo1 + first * xk, xk, lo, hi);
                 finishRow(acc0, r, t0, lo, hi);
                 finishRow(acc1, r + 1, t0, lo, hi);
             }
@@ -173,8 +175,18 @@ final class SgemmJob {
             }
             int r = r0;
             for (; r + 2 <= r1; r += 2) {
-                SgemmLoops.accumulate2(acc[r - r0], acc[r + 1 - r0], panel, p0, kn, x, xOff + r * xr + k0 * xk,
-                        xOff + (r + 1) * xr + k0 * xk, xk, lo, hi);
+                SgemmLoops.accumulate2(
+                        acc[r - r0],
+                        acc[r + 1 - r0],
+                        panel,
+                        p0,
+                        kn,
+                        x,
+                        xOff + r * xr + k0 * xk,
+                        xOff + (r + 1) * xr + k0 * xk,
+                        xk,
+                        lo,
+                        hi);
             }
             if (r < r1) {
                 SgemmLoops.accumulate(acc[r - r0], panel, p0, kn, x, xOff + r * xr + k0 * xk, xk, lo, hi);
@@ -241,8 +253,8 @@ final class SgemmJob {
      * row bias, three with a column bias, none otherwise, or when k is too small); returns how
      * many k it took. Same order as initialising and then accumulating.
      */
-    private int initPairWithProducts(float[] acc0, float[] acc1, int r, int t0, float[][] panel, int xo0, int xo1,
-            int lo, int hi) {
+    private int initPairWithProducts(
+            float[] acc0, float[] acc1, int r, int t0, float[][] panel, int xo0, int xo1, int lo, int hi) {
         if (init == INIT_ROW_BIAS && k >= 4) {
             float b0 = bias == null ? 0f : bias[biasOff + r];
             float b1 = bias == null ? 0f : bias[biasOff + r + 1];

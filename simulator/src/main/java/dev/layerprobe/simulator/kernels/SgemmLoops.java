@@ -6,15 +6,13 @@ package dev.layerprobe.simulator.kernels;
  * vectorise). Stateless.
  */
 final class SgemmLoops {
-    private SgemmLoops() {
-    }
+    private SgemmLoops() {}
 
     /**
      * acc[t] += sum_kk x[xo + kk*xk] * panel[p0 + kk][t] for t in [lo, hi), kk ascending; four k
      * per pass over acc.
      */
-    static void accumulate(float[] acc, float[][] panel, int p0, int kn, float[] x, int xo, int xk, int lo,
-            int hi) {
+    static void accumulate(float[] acc, float[][] panel, int p0, int kn, float[] x, int xo, int xk, int lo, int hi) {
         int kk = 0;
         for (; kk + 4 <= kn; kk += 4) {
             int xi = xo + kk * xk;
@@ -45,8 +43,18 @@ final class SgemmLoops {
      * ascending; three k per pass, so each loaded panel value feeds two rows (C2 still vectorises
      * a loop of five arrays; with six it falls back to scalar code).
      */
-    static void accumulate2(float[] acc0, float[] acc1, float[][] panel, int p0, int kn, float[] x, int xo0,
-            int xo1, int xk, int lo, int hi) {
+    static void accumulate2(
+            float[] acc0,
+            float[] acc1,
+            float[][] panel,
+            int p0,
+            int kn,
+            float[] x,
+            int xo0,
+            int xo1,
+            int xk,
+            int lo,
+            int hi) {
         int kk = 0;
         for (; kk + 3 <= kn; kk += 3) {
             int i0 = xo0 + kk * xk;

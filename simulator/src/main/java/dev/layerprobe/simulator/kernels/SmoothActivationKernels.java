@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * The smooth activations of transformer and detector networks: Gelu (opset 20; {@code approximate}
@@ -10,8 +10,7 @@ import dev.layerprobe.core.tensor.Tensor;
  * {@link UnaryKernels}. Stateless and thread-safe.
  */
 public final class SmoothActivationKernels {
-    private SmoothActivationKernels() {
-    }
+    private SmoothActivationKernels() {}
 
     private static FloatKernel map(UnaryKernels.FloatFn f) {
         return inputs -> {

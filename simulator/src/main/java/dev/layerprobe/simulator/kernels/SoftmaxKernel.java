@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * ONNX Softmax, LogSoftmax and Hardmax. From opset 13 they act along {@code axis} (default -1);
@@ -10,7 +10,11 @@ import dev.layerprobe.core.tensor.Tensor;
  * maximum, then rounded to float32. Stateless and thread-safe.
  */
 public final class SoftmaxKernel implements FloatKernel {
-    private enum Kind { SOFTMAX, LOG_SOFTMAX, HARDMAX }
+    private enum Kind {
+        SOFTMAX,
+        LOG_SOFTMAX,
+        HARDMAX
+    }
 
     private final Kind kind;
     private final long axis;

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**
@@ -45,8 +45,8 @@ public final class SplitKernel implements FloatKernel {
             }
         }
         if (Arrays.stream(split).sum() != in[a]) {
-            throw new IllegalArgumentException("split=" + Arrays.toString(split) + " does not add up to dimension "
-                    + in[a] + " of axis " + a);
+            throw new IllegalArgumentException(
+                    "split=" + Arrays.toString(split) + " does not add up to dimension " + in[a] + " of axis " + a);
         }
         int[] strides = Shapes.strides(in);
         Tensor[] out = new Tensor[split.length];

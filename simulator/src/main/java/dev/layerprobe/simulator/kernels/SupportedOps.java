@@ -11,8 +11,7 @@ import dev.layerprobe.simulator.ops.OpTraits;
  * {@code SupportedOpsTest} fails when the README's copy is stale.
  */
 public final class SupportedOps {
-    private SupportedOps() {
-    }
+    private SupportedOps() {}
 
     /**
      * The op table in GitHub markdown, one row per registered op sorted by op type, then the fused
@@ -24,16 +23,28 @@ public final class SupportedOps {
         b.append("|---|---|---|\n");
         for (String op : FloatKernels.supportedOps()) {
             OpTraits.Op t = OpTraits.of(op);
-            b.append("| ").append(op).append(" | ").append(t.floatNote() == null ? "yes" : "yes: " + t.floatNote())
-                    .append(" | ").append(t.npuCell()).append(" |\n");
+            b.append("| ")
+                    .append(op)
+                    .append(" | ")
+                    .append(t.floatNote() == null ? "yes" : "yes: " + t.floatNote())
+                    .append(" | ")
+                    .append(t.npuCell())
+                    .append(" |\n");
         }
         b.append("\nActivations spelt out as elementwise nodes, which the compiler makes one layer (named as below in"
                 + " `plan`):\n\n");
         b.append("| pattern | computes | usual spelling | int8 on NPU |\n");
         b.append("|---|---|---|---|\n");
         for (OpTraits.Pattern p : OpTraits.patterns()) {
-            b.append("| ").append(p.name()).append(" | `").append(p.formula()).append("` | ")
-                    .append(String.join(", ", p.spelling())).append(" | ").append(p.traits().npuCell()).append(" |\n");
+            b.append("| ")
+                    .append(p.name())
+                    .append(" | `")
+                    .append(p.formula())
+                    .append("` | ")
+                    .append(String.join(", ", p.spelling()))
+                    .append(" | ")
+                    .append(p.traits().npuCell())
+                    .append(" |\n");
         }
         return b.toString();
     }

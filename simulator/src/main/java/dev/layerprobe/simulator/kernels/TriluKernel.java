@@ -1,7 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
 
 /**

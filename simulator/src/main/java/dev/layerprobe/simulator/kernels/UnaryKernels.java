@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /**
  * Elementwise unary ONNX operators, one factory per op type. Transcendental functions are
@@ -11,8 +11,7 @@ import dev.layerprobe.core.tensor.Tensor;
  * integer tensors; the others reject them. The kernels are stateless and thread-safe.
  */
 public final class UnaryKernels {
-    private UnaryKernels() {
-    }
+    private UnaryKernels() {}
 
     /** A float32 function of one value. */
     @FunctionalInterface
@@ -38,8 +37,8 @@ public final class UnaryKernels {
                 return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), r)};
             }
             if (l == null) {
-                throw new IllegalArgumentException(op + " of type " + x.dtype()
-                        + " is not supported (valid: FLOAT32, FLOAT16, DOUBLE)");
+                throw new IllegalArgumentException(
+                        op + " of type " + x.dtype() + " is not supported (valid: FLOAT32, FLOAT16, DOUBLE)");
             }
             long[] s = x.longs();
             long[] r = new long[s.length];
@@ -162,10 +161,13 @@ public final class UnaryKernels {
     }
 
     static FloatKernel asinh(Node n, int opset) {
-        return map("Asinh", x -> {
-            double d = x;
-            return (float) (Math.signum(d) * Math.log(Math.abs(d) + Math.sqrt(d * d + 1)));
-        }, null);
+        return map(
+                "Asinh",
+                x -> {
+                    double d = x;
+                    return (float) (Math.signum(d) * Math.log(Math.abs(d) + Math.sqrt(d * d + 1)));
+                },
+                null);
     }
 
     static FloatKernel acosh(Node n, int opset) {
@@ -216,8 +218,8 @@ public final class UnaryKernels {
 
     static FloatKernel celu(Node n, int opset) {
         float alpha = n.attrFloat("alpha", 1f);
-        return map("Celu", x -> (float) (Math.max(0.0, x) + Math.min(0.0, alpha * Math.expm1(x / (double) alpha))),
-                null);
+        return map(
+                "Celu", x -> (float) (Math.max(0.0, x) + Math.min(0.0, alpha * Math.expm1(x / (double) alpha))), null);
     }
 
     static FloatKernel thresholdedRelu(Node n, int opset) {
@@ -238,8 +240,8 @@ public final class UnaryKernels {
     static FloatKernel isInf(Node n, int opset) {
         boolean neg = n.attrInt("detect_negative", 1) != 0;
         boolean pos = n.attrInt("detect_positive", 1) != 0;
-        return predicate("IsInf", x -> (pos && x == Float.POSITIVE_INFINITY) || (neg && x == Float.NEGATIVE_INFINITY)
-                ? 1f : 0f);
+        return predicate(
+                "IsInf", x -> (pos && x == Float.POSITIVE_INFINITY) || (neg && x == Float.NEGATIVE_INFINITY) ? 1f : 0f);
     }
 
     static FloatKernel not(Node n, int opset) {

@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
 
 /** ONNX Where: condition ? X : Y with numpy broadcasting of all three. Any element type. Thread-safe. */
 public final class WhereKernel implements FloatKernel {

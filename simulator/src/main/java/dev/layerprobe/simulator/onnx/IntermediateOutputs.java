@@ -1,14 +1,14 @@
 package dev.layerprobe.simulator.onnx;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.AttributeProto;
 import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.onnx.Onnx.ValueInfoProto;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -55,6 +55,7 @@ public final class IntermediateOutputs {
      * suffix: ONNX Runtime does not fuse a group whose QuantizeLinear itself produces a graph output.
      */
     static final String CODES_SUFFIX = "/layerprobe_codes";
+
     private static final String U8_ZERO_POINT_SUFFIX = "/layerprobe_u8_zero_point";
     private static final int U8_SHIFT = 128;
 
@@ -169,18 +170,25 @@ public final class IntermediateOutputs {
         List<Exposed> fetched = new ArrayList<>();
         GraphProto.Builder gb = g.toBuilder();
         for (Exposed e : values) {
-            fetched.add(e.isCodes() && shiftToUint8(gb, e, consumers, constants, graphOutputs)
-                    ? new Exposed(e.layer(), e.tensor(), e.producer(), e.quant(), U8_SHIFT) : e);
+            fetched.add(
+                    e.isCodes() && shiftToUint8(gb, e, consumers, constants, graphOutputs)
+                            ? new Exposed(e.layer(), e.tensor(), e.producer(), e.quant(), U8_SHIFT)
+                            : e);
         }
-        return new IntermediateOutputs(withOutputs(model.toBuilder().setGraph(gb).build(), fetched), fetched);
+        return new IntermediateOutputs(
+                withOutputs(model.toBuilder().setGraph(gb).build(), fetched), fetched);
     }
 
     /**
      * Rewrites the int8 QuantizeLinear/DequantizeLinear pair whose codes {@code e} fetches to uint8
      * as ONNX Runtime's {@code QDQS8ToU8Transformer} would, if it would; returns whether it did.
      */
-    private static boolean shiftToUint8(GraphProto.Builder gb, Exposed e, Map<String, List<NodeProto>> consumers,
-            Map<String, TensorProto> constants, Set<String> graphOutputs) {
+    private static boolean shiftToUint8(
+            GraphProto.Builder gb,
+            Exposed e,
+            Map<String, List<NodeProto>> consumers,
+            Map<String, TensorProto> constants,
+            Set<String> graphOutputs) {
         String codes = codesTensor(e);
         List<NodeProto> readers = consumers.getOrDefault(codes, List.of());
         if (graphOutputs.contains(codes) || readers.size() != 1 || !isQdq(readers.get(0), "DequantizeLinear")) {
@@ -213,8 +221,8 @@ public final class IntermediateOutputs {
             return false;
         }
         String zp = codes + U8_ZERO_POINT_SUFFIX;
-        gb.addInitializer(TensorProtos.fromTensor(zp, Tensor.ofLongs(DType.UINT8, new int[0],
-                new long[] {qz + U8_SHIFT})));
+        gb.addInitializer(
+                TensorProtos.fromTensor(zp, Tensor.ofLongs(DType.UINT8, new int[0], new long[] {qz + U8_SHIFT})));
         gb.setNode(qi, q.toBuilder().setInput(2, zp));
         gb.setNode(dqi, dq.toBuilder().setInput(2, zp));
         return true;
@@ -237,11 +245,16 @@ public final class IntermediateOutputs {
     }
 
     /** The codes of an activation QuantizeLinear, or null when it is not one (nothing dequantizes it, or its mapping is not constant). */
-    private static Exposed codes(NodeProto q, Map<String, NodeProto> producers, Map<String, List<NodeProto>> consumers,
-            Map<String, TensorProto> constants, Set<String> graphOutputs) {
+    private static Exposed codes(
+            NodeProto q,
+            Map<String, NodeProto> producers,
+            Map<String, List<NodeProto>> consumers,
+            Map<String, TensorProto> constants,
+            Set<String> graphOutputs) {
         String codes = q.getOutput(0);
         List<NodeProto> dqs = consumers.getOrDefault(codes, List.of()).stream()
-                .filter(c -> isQdq(c, "DequantizeLinear")).toList();
+                .filter(c -> isQdq(c, "DequantizeLinear"))
+                .toList();
         QuantParams quant = params(q, constants);
         if (dqs.isEmpty() || quant == null) {
             return null;
@@ -303,7 +316,10 @@ public final class IntermediateOutputs {
         GraphProto.Builder gb = g.toBuilder();
         for (Exposed e : values) {
             if (e.isCodes()) {
-                gb.addNode(NodeProto.newBuilder().setOpType("Identity").setName(e.tensor()).addInput(codesTensor(e))
+                gb.addNode(NodeProto.newBuilder()
+                        .setOpType("Identity")
+                        .setName(e.tensor())
+                        .addInput(codesTensor(e))
                         .addOutput(e.tensor()));
             }
             if (outputs.add(e.tensor())) {

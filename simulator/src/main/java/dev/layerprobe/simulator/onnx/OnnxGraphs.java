@@ -2,6 +2,9 @@ package dev.layerprobe.simulator.onnx;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.AttributeProto;
 import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
@@ -12,13 +15,10 @@ import dev.layerprobe.onnx.Onnx.TensorShapeProto;
 import dev.layerprobe.onnx.Onnx.TypeProto;
 import dev.layerprobe.onnx.Onnx.ValueInfoProto;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,8 +35,7 @@ import java.util.Set;
 
 /** Reads ONNX files into {@link Graph}s and writes graphs back as ONNX models. */
 public final class OnnxGraphs {
-    private OnnxGraphs() {
-    }
+    private OnnxGraphs() {}
 
     /** Reads and parses an ONNX file; errors name the file and what is wrong with it. */
     public static ModelProto readModel(Path file) throws SimulatorException {
@@ -107,8 +106,7 @@ public final class OnnxGraphs {
         return new Graph(g.getName(), topologicalOrder(nodes, available), constants, inputs, outputs, opsets);
     }
 
-    private static List<Node> topologicalOrder(List<Node> nodes, Set<String> available)
-            throws SimulatorException {
+    private static List<Node> topologicalOrder(List<Node> nodes, Set<String> available) throws SimulatorException {
         Map<String, Node> producers = new HashMap<>();
         for (Node n : nodes) {
             for (String o : n.outputs()) {
@@ -127,8 +125,10 @@ public final class OnnxGraphs {
                 }
                 Node p = producers.get(in);
                 if (p == null) {
-                    throw new SimulatorException(Code.INVALID_MODEL, "node '" + n.name() + "' (" + n.opType()
-                            + ") reads tensor '" + in + "' that no node, input or initializer provides");
+                    throw new SimulatorException(
+                            Code.INVALID_MODEL,
+                            "node '" + n.name() + "' (" + n.opType() + ") reads tensor '" + in
+                                    + "' that no node, input or initializer provides");
                 }
                 ready = false;
             }
@@ -139,8 +139,8 @@ public final class OnnxGraphs {
             } else {
                 pending.add(n);
                 if (++stalled > pending.size()) {
-                    throw new SimulatorException(Code.INVALID_MODEL, "the graph has a cycle through node '"
-                            + n.name() + "'");
+                    throw new SimulatorException(
+                            Code.INVALID_MODEL, "the graph has a cycle through node '" + n.name() + "'");
                 }
             }
         }
@@ -160,7 +160,8 @@ public final class OnnxGraphs {
             shape = new int[dims.size()];
             for (int i = 0; i < shape.length; i++) {
                 shape[i] = dims.get(i).hasDimValue() && dims.get(i).getDimValue() > 0
-                        ? (int) dims.get(i).getDimValue() : -1;
+                        ? (int) dims.get(i).getDimValue()
+                        : -1;
             }
         }
         return new ValueInfo(v.getName(), t, shape);
@@ -203,8 +204,8 @@ public final class OnnxGraphs {
                 try {
                     return Attribute.ofTensor(TensorProtos.toTensor(a.getT(), baseDir));
                 } catch (IllegalArgumentException e) {
-                    throw new SimulatorException(Code.INVALID_MODEL, "attribute '" + a.getName() + "': "
-                            + e.getMessage(), e);
+                    throw new SimulatorException(
+                            Code.INVALID_MODEL, "attribute '" + a.getName() + "': " + e.getMessage(), e);
                 }
             default:
                 return new Attribute(Attribute.Kind.OTHER, 0, 0, null, null, null, null, null);
@@ -252,8 +253,11 @@ public final class OnnxGraphs {
             gb.addInitializer(TensorProtos.fromTensor(c.getKey(), c.getValue()));
         }
         for (Node n : g.nodes()) {
-            NodeProto.Builder nb = NodeProto.newBuilder().setName(n.name()).setOpType(n.opType())
-                    .addAllInput(n.inputs()).addAllOutput(n.outputs());
+            NodeProto.Builder nb = NodeProto.newBuilder()
+                    .setName(n.name())
+                    .setOpType(n.opType())
+                    .addAllInput(n.inputs())
+                    .addAllOutput(n.outputs());
             if (!n.domain().isEmpty()) {
                 nb.setDomain(n.domain());
             }
@@ -262,9 +266,13 @@ public final class OnnxGraphs {
             }
             gb.addNode(nb);
         }
-        ModelProto.Builder mb = ModelProto.newBuilder().setIrVersion(8).setProducerName(producer).setGraph(gb);
+        ModelProto.Builder mb = ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setProducerName(producer)
+                .setGraph(gb);
         for (Map.Entry<String, Integer> o : g.opsets().entrySet()) {
-            mb.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(o.getKey()).setVersion(o.getValue()));
+            mb.addOpsetImport(
+                    OperatorSetIdProto.newBuilder().setDomain(o.getKey()).setVersion(o.getValue()));
         }
         return mb.build();
     }
@@ -274,12 +282,17 @@ public final class OnnxGraphs {
         if (shape != null) {
             TensorShapeProto.Builder sb = TensorShapeProto.newBuilder();
             for (int i = 0; i < shape.length; i++) {
-                sb.addDim(shape[i] >= 0 ? TensorShapeProto.Dimension.newBuilder().setDimValue(shape[i])
-                        : TensorShapeProto.Dimension.newBuilder().setDimParam(name + "_d" + i));
+                sb.addDim(
+                        shape[i] >= 0
+                                ? TensorShapeProto.Dimension.newBuilder().setDimValue(shape[i])
+                                : TensorShapeProto.Dimension.newBuilder().setDimParam(name + "_d" + i));
             }
             tt.setShape(sb);
         }
-        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(tt)).build();
+        return ValueInfoProto.newBuilder()
+                .setName(name)
+                .setType(TypeProto.newBuilder().setTensorType(tt))
+                .build();
     }
 
     private static AttributeProto attributeProto(String name, Attribute a) {

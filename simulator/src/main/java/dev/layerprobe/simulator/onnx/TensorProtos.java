@@ -1,10 +1,10 @@
 package dev.layerprobe.simulator.onnx;
 
 import com.google.protobuf.ByteString;
-import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Half;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.onnx.Onnx.TensorProto;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -17,8 +17,7 @@ import java.nio.file.Path;
  * fields, and external data files resolved against the model's folder.
  */
 public final class TensorProtos {
-    private TensorProtos() {
-    }
+    private TensorProtos() {}
 
     /** Reads a tensor whose data is inline (raw or typed). */
     public static Tensor toTensor(TensorProto p) {
@@ -161,8 +160,8 @@ public final class TensorProtos {
 
     private static void checkCount(TensorProto p, int have, int n) {
         if (have != n) {
-            throw new IllegalArgumentException("tensor '" + p.getName() + "' has " + have
-                    + " values, its shape needs " + n);
+            throw new IllegalArgumentException(
+                    "tensor '" + p.getName() + "' has " + have + " values, its shape needs " + n);
         }
     }
 
@@ -175,7 +174,7 @@ public final class TensorProtos {
                 case "location" -> location = e.getValue();
                 case "offset" -> offset = Long.parseLong(e.getValue());
                 case "length" -> length = Long.parseLong(e.getValue());
-                default -> { }
+                default -> {}
             }
         }
         if (location == null) {
@@ -187,8 +186,8 @@ public final class TensorProtos {
         }
         Path file = baseDir.resolve(location).normalize();
         if (!file.startsWith(baseDir.normalize())) {
-            throw new IllegalArgumentException("tensor '" + p.getName() + "' external data path '" + location
-                    + "' leaves the model's folder");
+            throw new IllegalArgumentException(
+                    "tensor '" + p.getName() + "' external data path '" + location + "' leaves the model's folder");
         }
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
             long len = length >= 0 ? length : f.length() - offset;
@@ -197,8 +196,8 @@ public final class TensorProtos {
             f.readFully(data);
             return ByteString.copyFrom(data);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read external data '" + file + "' of tensor '"
-                    + p.getName() + "': " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "cannot read external data '" + file + "' of tensor '" + p.getName() + "': " + e.getMessage(), e);
         }
     }
 
@@ -219,7 +218,9 @@ public final class TensorProtos {
             }
         }
         b.flip();
-        TensorProto.Builder p = TensorProto.newBuilder().setName(name).setDataType(t.dtype().onnxCode())
+        TensorProto.Builder p = TensorProto.newBuilder()
+                .setName(name)
+                .setDataType(t.dtype().onnxCode())
                 .setRawData(ByteString.copyFrom(b));
         for (int d : t.shape()) {
             p.addDims(d);

@@ -45,11 +45,18 @@ public final class OpTraits {
      * @param floatNote         the float kernel's limit worth knowing, or null for the full operator
      * @param npuNote           the op table's text for its quantized form, or null for the form's own
      */
-    public record Op(String name, NpuForm form, String ownOutputQuant, Set<FaultKind> faults, boolean patternMember,
-            boolean absorbsActivation, String floatNote, String npuNote) {
+    public record Op(
+            String name,
+            NpuForm form,
+            String ownOutputQuant,
+            Set<FaultKind> faults,
+            boolean patternMember,
+            boolean absorbsActivation,
+            String floatNote,
+            String npuNote) {
         public Op {
-            faults = Collections.unmodifiableSet(faults.isEmpty() ? EnumSet.noneOf(FaultKind.class)
-                    : EnumSet.copyOf(faults));
+            faults = Collections.unmodifiableSet(
+                    faults.isEmpty() ? EnumSet.noneOf(FaultKind.class) : EnumSet.copyOf(faults));
         }
 
         /**
@@ -117,9 +124,13 @@ public final class OpTraits {
     private static final List<Op> OPS = List.of(
             // Integer kernels. Their faults are those of the arithmetic each has: a bias and a wide
             // accumulator (Conv, Gemm), a requantization, a subtracted input zero point.
-            kernel("Conv", DROP_BIAS, REQUANT_SHIFT_OFF_BY_ONE, ACCUMULATOR_INT16_WRAP, ZERO_POINT_IGNORED).absorbing(),
-            kernel("Gemm", DROP_BIAS, REQUANT_SHIFT_OFF_BY_ONE, ACCUMULATOR_INT16_WRAP, ZERO_POINT_IGNORED).absorbing(),
-            kernel("Add", REQUANT_SHIFT_OFF_BY_ONE, ZERO_POINT_IGNORED).absorbing().member(),
+            kernel("Conv", DROP_BIAS, REQUANT_SHIFT_OFF_BY_ONE, ACCUMULATOR_INT16_WRAP, ZERO_POINT_IGNORED)
+                    .absorbing(),
+            kernel("Gemm", DROP_BIAS, REQUANT_SHIFT_OFF_BY_ONE, ACCUMULATOR_INT16_WRAP, ZERO_POINT_IGNORED)
+                    .absorbing(),
+            kernel("Add", REQUANT_SHIFT_OFF_BY_ONE, ZERO_POINT_IGNORED)
+                    .absorbing()
+                    .member(),
             kernel("Sub", REQUANT_SHIFT_OFF_BY_ONE, ZERO_POINT_IGNORED).member(),
             // The binding emulates zero_point_ignored for the sums and the accumulations, not for Mul.
             kernel("Mul", REQUANT_SHIFT_OFF_BY_ONE).member(),
@@ -145,11 +156,13 @@ public final class OpTraits {
             move("Tile"),
             // A pad value outside the input's range is clamped to it, as ONNX Runtime's quantizer does.
             move("Pad").npuText("data movement (pads with the zero point's code)"),
-            move("Resize").ownQuant("cubic interpolation overshoots the input's range and tf_crop_and_resize"
-                    + " writes extrapolation_value, so the output is calibrated for itself")
+            move("Resize")
+                    .ownQuant("cubic interpolation overshoots the input's range and tf_crop_and_resize"
+                            + " writes extrapolation_value, so the output is calibrated for itself")
                     .floatLimit("nearest, linear, cubic; all coordinate modes; no antialias or axes")
                     .npuText("resampling on codes (nearest exact; linear and cubic rounded to the nearest code)"),
-            move("Upsample").ownQuant("written as Resize (opset 11), quantized as Resize is")
+            move("Upsample")
+                    .ownQuant("written as Resize (opset 11), quantized as Resize is")
                     .floatLimit("nearest, linear")
                     .npuText("resampling on codes (nearest exact; linear and cubic rounded to the nearest code)"),
 
@@ -185,24 +198,40 @@ public final class OpTraits {
             cpu("Dropout").floatLimit("inference mode only (identity)"),
             cpu("LpNormalization").floatLimit("p = 1 or 2"),
             // QDQ pairs are read into the program's quantization and removed before layers are built.
-            cpu("QuantizeLinear").floatLimit("per tensor or per axis; no blocked quantization")
+            cpu("QuantizeLinear")
+                    .floatLimit("per tensor or per axis; no blocked quantization")
                     .npuText("absorbed into the quantization (QDQ import)"),
-            cpu("DequantizeLinear").floatLimit("per tensor or per axis; no blocked quantization")
+            cpu("DequantizeLinear")
+                    .floatLimit("per tensor or per axis; no blocked quantization")
                     .npuText("absorbed into the quantization (QDQ import)"));
 
     /** The closest function to the sampled nodes names the layer; of equally close ones, the first. */
     private static final List<Pattern> PATTERNS = List.of(
-            new Pattern("HardSwish", "x * clip(x + 3, 0, 6) / 6", List.of("Add", "Clip", "Mul", "Div"),
+            new Pattern(
+                    "HardSwish",
+                    "x * clip(x + 3, 0, 6) / 6",
+                    List.of("Add", "Clip", "Mul", "Div"),
                     x -> x * Math.min(Math.max(x + 3, 0), 6) / 6),
-            new Pattern("HardSigmoid", "clip(x / 6 + 0.5, 0, 1)", List.of("Div", "Add", "Clip"),
+            new Pattern(
+                    "HardSigmoid",
+                    "clip(x / 6 + 0.5, 0, 1)",
+                    List.of("Div", "Add", "Clip"),
                     x -> Math.min(Math.max(x / 6 + 0.5, 0), 1)),
-            new Pattern("Gelu", "0.5 * x * (1 + erf(x / sqrt 2))", List.of("Div", "Erf", "Add", "Mul", "Mul"),
+            new Pattern(
+                    "Gelu",
+                    "0.5 * x * (1 + erf(x / sqrt 2))",
+                    List.of("Div", "Erf", "Add", "Mul", "Mul"),
                     x -> 0.5 * x * (1 + erf(x / Math.sqrt(2)))),
-            new Pattern("GeluTanh", "0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))",
+            new Pattern(
+                    "GeluTanh",
+                    "0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))",
                     List.of("Pow", "Mul", "Add", "Mul", "Tanh", "Add", "Mul", "Mul"),
                     x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)))),
             new Pattern("SiLU", "x * sigmoid(x)", List.of("Sigmoid", "Mul"), x -> x / (1 + Math.exp(-x))),
-            new Pattern("Mish", "x * tanh(softplus(x))", List.of("Softplus", "Tanh", "Mul"),
+            new Pattern(
+                    "Mish",
+                    "x * tanh(softplus(x))",
+                    List.of("Softplus", "Tanh", "Mul"),
                     x -> x * Math.tanh(Math.log1p(Math.exp(x)))));
 
     /** Op rows, then the layers of patterns whose name is no op type. */
@@ -219,8 +248,7 @@ public final class OpTraits {
         }
     }
 
-    private OpTraits() {
-    }
+    private OpTraits() {}
 
     /** The facts of a layer whose op is this op type or pattern name; a CPU op without a row for any other. */
     public static Op of(String opOrPattern) {
@@ -273,8 +301,10 @@ public final class OpTraits {
     /** erf to about 1e-7 (Abramowitz and Stegun 7.1.26), enough to recognise a Gelu. */
     static double erf(double x) {
         double t = 1 / (1 + 0.3275911 * Math.abs(x));
-        double y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
-                + 0.254829592) * t * Math.exp(-x * x);
+        double y = 1
+                - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592)
+                        * t
+                        * Math.exp(-x * x);
         return x >= 0 ? y : -y;
     }
 }

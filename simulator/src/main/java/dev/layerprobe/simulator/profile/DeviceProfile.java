@@ -6,8 +6,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.simulator.SimulatorException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -55,14 +55,14 @@ public record DeviceProfile(String name, RequantMode requant, List<Fault> faults
 
     /** Parses profile YAML; {@code what} names the source in errors. */
     public static DeviceProfile parse(String yaml, String what) throws SimulatorException {
-        ObjectMapper mapper = new ObjectMapper(new YAMLFactory())
-                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        ObjectMapper mapper =
+                new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         Doc doc;
         try {
             doc = mapper.readValue(yaml, Doc.class);
         } catch (JsonProcessingException e) {
-            throw new SimulatorException(Code.BAD_PROFILE, "profile " + what + " is not valid: "
-                    + e.getOriginalMessage(), e);
+            throw new SimulatorException(
+                    Code.BAD_PROFILE, "profile " + what + " is not valid: " + e.getOriginalMessage(), e);
         }
         if (doc == null) {
             throw new SimulatorException(Code.BAD_PROFILE, "profile " + what + " is empty");
@@ -72,8 +72,9 @@ public record DeviceProfile(String name, RequantMode requant, List<Fault> faults
             try {
                 mode = RequantMode.valueOf(doc.requant.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new SimulatorException(Code.BAD_PROFILE, "profile " + what + ": requant '" + doc.requant
-                        + "' is not one of [fixed, float]");
+                throw new SimulatorException(
+                        Code.BAD_PROFILE,
+                        "profile " + what + ": requant '" + doc.requant + "' is not one of [fixed, float]");
             }
         }
         List<Fault> faults = new ArrayList<>();
@@ -81,7 +82,8 @@ public record DeviceProfile(String name, RequantMode requant, List<Fault> faults
             for (FaultDoc f : doc.faults) {
                 try {
                     if (f.kind == null) {
-                        throw new IllegalArgumentException("a fault has no 'kind', expected one of " + FaultKind.names());
+                        throw new IllegalArgumentException(
+                                "a fault has no 'kind', expected one of " + FaultKind.names());
                     }
                     faults.add(new Fault(FaultKind.parse(f.kind), f.layer, f.op));
                 } catch (IllegalArgumentException e) {
@@ -95,14 +97,24 @@ public record DeviceProfile(String name, RequantMode requant, List<Fault> faults
 
     @JsonIgnoreProperties(value = {"description"})
     private static final class Doc {
-        @JsonProperty String name;
-        @JsonProperty String requant;
-        @JsonProperty List<FaultDoc> faults;
+        @JsonProperty
+        String name;
+
+        @JsonProperty
+        String requant;
+
+        @JsonProperty
+        List<FaultDoc> faults;
     }
 
     private static final class FaultDoc {
-        @JsonProperty String kind;
-        @JsonProperty String layer;
-        @JsonProperty String op;
+        @JsonProperty
+        String kind;
+
+        @JsonProperty
+        String layer;
+
+        @JsonProperty
+        String op;
     }
 }

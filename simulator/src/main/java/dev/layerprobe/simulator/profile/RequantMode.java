@@ -9,4 +9,7 @@ package dev.layerprobe.simulator.profile;
  *       QLinear kernels do, for cross-checks against ORT.</li>
  * </ul>
  */
-public enum RequantMode { FIXED, FLOAT }
+public enum RequantMode {
+    FIXED,
+    FLOAT
+}

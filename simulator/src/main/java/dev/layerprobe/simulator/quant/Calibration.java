@@ -1,11 +1,11 @@
 package dev.layerprobe.simulator.quant;
 
-import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -58,8 +58,9 @@ public final class Calibration {
     }
 
     /** Min/max calibration: {@code collect(floatProgram, samples, CalibrationOptions.DEFAULT, progress)}. */
-    public static Calibration collect(NpuProgram floatProgram, Iterable<Map<String, Tensor>> samples,
-            IntConsumer progress) throws SimulatorException {
+    public static Calibration collect(
+            NpuProgram floatProgram, Iterable<Map<String, Tensor>> samples, IntConsumer progress)
+            throws SimulatorException {
         return collect(floatProgram, samples, CalibrationOptions.DEFAULT, progress);
     }
 
@@ -74,8 +75,12 @@ public final class Calibration {
      *                 so far over both passes: 1 .. {@code passes(options.algorithm()) * n}
      * @throws IllegalArgumentException if the second pass sees another number of samples
      */
-    public static Calibration collect(NpuProgram floatProgram, Iterable<Map<String, Tensor>> samples,
-            CalibrationOptions options, IntConsumer progress) throws SimulatorException {
+    public static Calibration collect(
+            NpuProgram floatProgram,
+            Iterable<Map<String, Tensor>> samples,
+            CalibrationOptions options,
+            IntConsumer progress)
+            throws SimulatorException {
         Calibration c = new Calibration(options);
         int done = 0;
         for (Map<String, Tensor> feeds : samples) {
@@ -227,7 +232,8 @@ public final class Calibration {
             throw new IllegalStateException("calibration was collected with " + options.algorithm()
                     + " and holds no histograms; " + o.algorithm() + " needs them (collect with one of "
                     + Arrays.stream(CalibrationAlgorithm.values())
-                            .filter(CalibrationAlgorithm::needsHistogram).toList() + ")");
+                            .filter(CalibrationAlgorithm::needsHistogram)
+                            .toList() + ")");
         }
     }
 
@@ -281,8 +287,12 @@ public final class Calibration {
     // ---- for CalibrationCache
 
     /** histograms and magnitudes have the same keys, a subset of minMax's. */
-    static Calibration restore(CalibrationOptions options, int samples, Map<String, float[]> minMax,
-            Map<String, Histogram> histograms, Map<String, Histogram> magnitudes) {
+    static Calibration restore(
+            CalibrationOptions options,
+            int samples,
+            Map<String, float[]> minMax,
+            Map<String, Histogram> histograms,
+            Map<String, Histogram> magnitudes) {
         Calibration c = new Calibration(options);
         minMax.forEach((k, v) -> c.minMax.put(k, v.clone()));
         c.histograms.putAll(histograms);

@@ -22,6 +22,7 @@ public enum CalibrationAlgorithm {
     MSE("mse", "mmse");
 
     private final String cliName;
+
     @SuppressWarnings("ImmutableEnumChecker") // List.of: unmodifiable
     private final List<String> aliases;
 

@@ -1,13 +1,13 @@
 package dev.layerprobe.simulator.quant;
 
-import dev.layerprobe.core.OneLine;
-import dev.layerprobe.core.io.AtomicFiles;
-import dev.layerprobe.core.io.Sha256;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.layerprobe.core.OneLine;
+import dev.layerprobe.core.io.AtomicFiles;
+import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.core.tensor.DType;
 import java.io.IOException;
 import java.io.InputStream;
@@ -52,8 +52,7 @@ public final class CalibrationCache {
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS); // exact decimal → float round trip
 
-    private CalibrationCache() {
-    }
+    private CalibrationCache() {}
 
     /**
      * The outcome of reading a cache: the calibration on a hit, otherwise why not (absent file,
@@ -101,17 +100,23 @@ public final class CalibrationCache {
             throws IOException {
         StringBuilder sb = new StringBuilder();
         sb.append("model sha256=").append(modelSha256).append('\n');
-        sb.append("preprocessing=").append(preprocessing.replace("\\", "\\\\").replace("\n", "\\n")).append('\n');
+        sb.append("preprocessing=")
+                .append(preprocessing.replace("\\", "\\\\").replace("\n", "\\n"))
+                .append('\n');
         List<Path> files = new ArrayList<>(calibrationFiles);
-        files.sort(Comparator.comparing((Path p) -> String.valueOf(p.getFileName())).thenComparing(Path::toString));
+        files.sort(Comparator.comparing((Path p) -> String.valueOf(p.getFileName()))
+                .thenComparing(Path::toString));
         for (Path f : files) {
-            sb.append("file ").append(f.getFileName()).append(" size=").append(Files.size(f))
-                    .append(" sha256=").append(Sha256.hexOf(f)).append('\n');
+            sb.append("file ")
+                    .append(f.getFileName())
+                    .append(" size=")
+                    .append(Files.size(f))
+                    .append(" sha256=")
+                    .append(Sha256.hexOf(f))
+                    .append('\n');
         }
         return sb.toString();
     }
-
-
 
     /** Reads the cache for this key; never throws. */
     public static Lookup lookup(Path file, String key) {
@@ -133,13 +138,15 @@ public final class CalibrationCache {
             return Lookup.miss("calibration cache " + file + " is unreadable (" + OneLine.of(e) + ")");
         }
         try {
-            if (root == null || !root.isObject() || !FORMAT.equals(root.path("format").asText())) {
+            if (root == null
+                    || !root.isObject()
+                    || !FORMAT.equals(root.path("format").asText())) {
                 return Lookup.miss("calibration cache " + file + " is not a " + FORMAT + " file");
             }
             int version = root.path("version").asInt(-1);
             if (version != VERSION) {
-                return Lookup.miss("calibration cache " + file + " has version " + root.path("version")
-                        + ", expected " + VERSION);
+                return Lookup.miss(
+                        "calibration cache " + file + " has version " + root.path("version") + ", expected " + VERSION);
             }
             String cachedKey = text(root, "key");
             if (!cachedKey.equals(key)) {
@@ -156,7 +163,6 @@ public final class CalibrationCache {
         }
     }
 
-
     private static final class CorruptCacheException extends Exception {
         CorruptCacheException(String message) {
             super(message);
@@ -167,8 +173,11 @@ public final class CalibrationCache {
         JsonNode o = object(root, "options");
         CalibrationOptions options;
         try {
-            options = new CalibrationOptions(CalibrationAlgorithm.fromCliName(text(o, "algorithm")),
-                    number(o, "percentile"), DType.valueOf(text(o, "activations")), (int) integer(o, "bins"));
+            options = new CalibrationOptions(
+                    CalibrationAlgorithm.fromCliName(text(o, "algorithm")),
+                    number(o, "percentile"),
+                    DType.valueOf(text(o, "activations")),
+                    (int) integer(o, "bins"));
         } catch (IllegalArgumentException e) {
             throw new CorruptCacheException("bad options: " + e.getMessage());
         }
@@ -202,8 +211,11 @@ public final class CalibrationCache {
                 throw new CorruptCacheException("tensor '" + name + "': " + e.getMessage());
             }
         }
-        if (!histograms.isEmpty() && histograms.size() != minMax.values().stream()
-                .filter(r -> Float.isFinite(r[0]) && Float.isFinite(r[1])).count()) {
+        if (!histograms.isEmpty()
+                && histograms.size()
+                        != minMax.values().stream()
+                                .filter(r -> Float.isFinite(r[0]) && Float.isFinite(r[1]))
+                                .count()) {
             throw new CorruptCacheException("some finite tensors lack histograms");
         }
         return Calibration.restore(options, (int) samples, minMax, histograms, magnitudes);
@@ -339,7 +351,10 @@ public final class CalibrationCache {
     }
 
     private static String firstWithHistogram(Calibration c) {
-        return c.tensors().stream().filter(t -> c.histogram(t) != null).findFirst().orElseThrow();
+        return c.tensors().stream()
+                .filter(t -> c.histogram(t) != null)
+                .findFirst()
+                .orElseThrow();
     }
 
     private static void putFloat(ObjectNode n, String field, float v) {

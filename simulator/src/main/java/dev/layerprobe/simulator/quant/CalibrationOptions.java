@@ -30,18 +30,19 @@ public record CalibrationOptions(CalibrationAlgorithm algorithm, double percenti
 
     public CalibrationOptions {
         if (algorithm == null) {
-            throw new IllegalArgumentException("calibration algorithm is null, expected one of "
-                    + List.of(CalibrationAlgorithm.values()));
+            throw new IllegalArgumentException(
+                    "calibration algorithm is null, expected one of " + List.of(CalibrationAlgorithm.values()));
         }
         if (!(percentile > 50 && percentile <= 100)) {
             throw new IllegalArgumentException("percentile " + percentile + " is outside (50, 100]");
         }
         if (!ACTIVATION_TYPES.contains(activations)) {
-            throw new IllegalArgumentException("activation type " + activations + " cannot be calibrated, expected one of "
-                    + ACTIVATION_TYPES);
+            throw new IllegalArgumentException(
+                    "activation type " + activations + " cannot be calibrated, expected one of " + ACTIVATION_TYPES);
         }
         if (bins < MIN_BINS || bins > MAX_BINS) {
-            throw new IllegalArgumentException("histogram bins " + bins + " outside [" + MIN_BINS + ", " + MAX_BINS + "]");
+            throw new IllegalArgumentException(
+                    "histogram bins " + bins + " outside [" + MIN_BINS + ", " + MAX_BINS + "]");
         }
     }
 

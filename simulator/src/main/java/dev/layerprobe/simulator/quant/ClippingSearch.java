@@ -18,12 +18,12 @@ import dev.layerprobe.core.tensor.DType;
 final class ClippingSearch {
     /** Candidates of the MSE search: factors 1, r, r^2, ..., 1/256 applied to min and max. */
     static final int MSE_STEPS = 128;
+
     static final double MSE_SMALLEST_FACTOR = 1.0 / 256;
     /** KL smoothing of empty bins, as in MXNet, ONNX Runtime and TensorRT's reference script. */
     private static final double KL_EPS = 1e-4;
 
-    private ClippingSearch() {
-    }
+    private ClippingSearch() {}
 
     /**
      * @param h          the tensor's values over [min, max]

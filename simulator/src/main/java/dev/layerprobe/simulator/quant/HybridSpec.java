@@ -4,10 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.compiler.NameSuggestions;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -63,17 +63,20 @@ public final class HybridSpec {
      * in one {@link Code#BAD_INPUT} error with the valid ones.
      */
     public static HybridSpec parse(String yaml, String what) throws SimulatorException {
-        ObjectMapper mapper = new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        ObjectMapper mapper =
+                new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         Doc doc;
         try {
             doc = mapper.readValue(yaml, Doc.class);
         } catch (JsonProcessingException e) {
-            throw new SimulatorException(Code.BAD_INPUT, "hybrid file " + what + " is not valid: "
-                    + e.getOriginalMessage(), e);
+            throw new SimulatorException(
+                    Code.BAD_INPUT, "hybrid file " + what + " is not valid: " + e.getOriginalMessage(), e);
         }
         if (doc == null || doc.layers == null) {
-            throw new SimulatorException(Code.BAD_INPUT, "hybrid file " + what + " has no 'layers' map"
-                    + " (layer name -> one of " + LayerPrecision.names() + ")");
+            throw new SimulatorException(
+                    Code.BAD_INPUT,
+                    "hybrid file " + what + " has no 'layers' map" + " (layer name -> one of " + LayerPrecision.names()
+                            + ")");
         }
         Map<String, LayerPrecision> layers = new LinkedHashMap<>();
         List<String> bad = new ArrayList<>();
@@ -85,8 +88,10 @@ public final class HybridSpec {
             }
         }
         if (!bad.isEmpty()) {
-            throw new SimulatorException(Code.BAD_INPUT, "hybrid file " + what + ": unknown precision for "
-                    + String.join(", ", bad) + "; expected one of " + LayerPrecision.names());
+            throw new SimulatorException(
+                    Code.BAD_INPUT,
+                    "hybrid file " + what + ": unknown precision for " + String.join(", ", bad) + "; expected one of "
+                            + LayerPrecision.names());
         }
         return new HybridSpec(layers, what);
     }
@@ -103,7 +108,8 @@ public final class HybridSpec {
      *                            existing names
      */
     public void validate(NpuProgram floatProgram) throws SimulatorException {
-        Set<String> known = floatProgram.layers().stream().map(Layer::name)
+        Set<String> known = floatProgram.layers().stream()
+                .map(Layer::name)
                 .collect(Collectors.toCollection(java.util.LinkedHashSet::new));
         List<String> missing = new ArrayList<>();
         for (String layer : layers.keySet()) {
@@ -112,18 +118,23 @@ public final class HybridSpec {
             }
         }
         if (!missing.isEmpty()) {
-            throw new SimulatorException(Code.BAD_INPUT, source + ": no layer named " + String.join(", ", missing)
-                    + " in model " + floatProgram.modelName());
+            throw new SimulatorException(
+                    Code.BAD_INPUT,
+                    source + ": no layer named " + String.join(", ", missing) + " in model "
+                            + floatProgram.modelName());
         }
     }
 
     @Override
     public String toString() {
-        return "HybridSpec" + layers.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue().yamlName())
-                .collect(Collectors.joining(", ", "{", "}"));
+        return "HybridSpec"
+                + layers.entrySet().stream()
+                        .map(e -> e.getKey() + ": " + e.getValue().yamlName())
+                        .collect(Collectors.joining(", ", "{", "}"));
     }
 
     private static final class Doc {
-        @com.fasterxml.jackson.annotation.JsonProperty Map<String, String> layers;
+        @com.fasterxml.jackson.annotation.JsonProperty
+        Map<String, String> layers;
     }
 }

@@ -1,12 +1,12 @@
 package dev.layerprobe.simulator.quant;
 
-import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -40,10 +40,10 @@ import java.util.Set;
 final class OpsetUpgrade {
     /** The opset QDQ files are written at, at least. */
     static final int QDQ_OPSET = 11;
+
     private static final int OLDEST = 7;
 
-    private OpsetUpgrade() {
-    }
+    private OpsetUpgrade() {}
 
     /** The graph itself when its opset is {@value #QDQ_OPSET} or later; otherwise a converted copy. */
     static Graph toQdqOpset(Graph g) throws SimulatorException {
@@ -52,9 +52,11 @@ final class OpsetUpgrade {
             return g;
         }
         if (from < OLDEST) {
-            throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "the model's opset " + from
-                    + " predates QuantizeLinear/DequantizeLinear and cannot be converted here; convert it to opset "
-                    + QDQ_OPSET + " or later first (onnx.version_converter)");
+            throw new SimulatorException(
+                    Code.UNSUPPORTED_QUANTIZATION,
+                    "the model's opset " + from
+                            + " predates QuantizeLinear/DequantizeLinear and cannot be converted here; convert it to opset "
+                            + QDQ_OPSET + " or later first (onnx.version_converter)");
         }
         Map<String, Tensor> constants = new LinkedHashMap<>(g.constants());
         Set<String> names = new HashSet<>(constants.keySet());
@@ -82,9 +84,11 @@ final class OpsetUpgrade {
                     return n;
                 }
                 if (attrs.remove("spatial").i() != 1) {
-                    throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "BatchNormalization '" + n.name()
-                            + "' has spatial=0, which opset 9 and later cannot express; the QDQ form needs opset "
-                            + QDQ_OPSET);
+                    throw new SimulatorException(
+                            Code.UNSUPPORTED_QUANTIZATION,
+                            "BatchNormalization '" + n.name()
+                                    + "' has spatial=0, which opset 9 and later cannot express; the QDQ form needs opset "
+                                    + QDQ_OPSET);
                 }
                 return new Node(n.name(), n.opType(), "", n.inputs(), n.outputs(), attrs);
             }
@@ -143,7 +147,8 @@ final class OpsetUpgrade {
             case "Pad": {
                 Attribute pads = attrs.remove("pads");
                 Attribute value = attrs.remove("value");
-                List<String> in = new ArrayList<>(List.of(n.input(0),
+                List<String> in = new ArrayList<>(List.of(
+                        n.input(0),
                         longs(constants, names, n.name() + "_pads", pads == null ? new long[0] : pads.ints())));
                 if (value != null) {
                     in.add(floats(constants, names, n.name() + "_value", value.f()));

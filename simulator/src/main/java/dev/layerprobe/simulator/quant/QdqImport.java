@@ -1,17 +1,17 @@
 package dev.layerprobe.simulator.quant;
 
+import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.AttributeProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -56,14 +56,35 @@ public final class QdqImport {
     /** Domains whose QuantizeLinear/DequantizeLinear are the quantization nodes. */
     private static final Set<String> QDQ_DOMAINS = Set.of("", "ai.onnx", "com.microsoft");
     /** Ops whose (first) output is never a float: a Cast(to=FLOAT) after them is a real conversion. */
-    static final Set<String> NOT_FLOAT_OUTPUT = Set.of("Shape", "Size", "NonZero", "ArgMax", "ArgMin", "Equal",
-            "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "IsInf", "Cast",
-            "CastLike", "NonMaxSuppression", "ConstantOfShape", "Range", "OneHot", "QuantizeLinear");
+    static final Set<String> NOT_FLOAT_OUTPUT = Set.of(
+            "Shape",
+            "Size",
+            "NonZero",
+            "ArgMax",
+            "ArgMin",
+            "Equal",
+            "Less",
+            "LessOrEqual",
+            "Greater",
+            "GreaterOrEqual",
+            "And",
+            "Or",
+            "Xor",
+            "Not",
+            "IsNaN",
+            "IsInf",
+            "Cast",
+            "CastLike",
+            "NonMaxSuppression",
+            "ConstantOfShape",
+            "Range",
+            "OneHot",
+            "QuantizeLinear");
+
     private static final int ONNX_FLOAT = 1;
     private static final int ONNX_FLOAT16 = 10;
 
-    private QdqImport() {
-    }
+    private QdqImport() {}
 
     /**
      * Rejects quantization the simulator lacks, on the model as stored, before anything is converted
@@ -96,8 +117,10 @@ public final class QdqImport {
             String what = n.getOpType() + " '" + n.getName() + "'";
             for (AttributeProto a : n.getAttributeList()) {
                 if (a.getName().equals("block_size") && a.getI() != 0) {
-                    throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, what + " uses blocked quantization"
-                            + " (block_size=" + a.getI() + "); supported: per-tensor and per-axis scales");
+                    throw new SimulatorException(
+                            Code.UNSUPPORTED_QUANTIZATION,
+                            what + " uses blocked quantization" + " (block_size=" + a.getI()
+                                    + "); supported: per-tensor and per-axis scales");
                 }
                 if (a.getName().equals("output_dtype") && a.getI() != 0) {
                     requireOnnxType(what, "output_dtype", (int) a.getI(), ACTIVATION_TYPES);
@@ -120,8 +143,10 @@ public final class QdqImport {
         DType t = DType.fromOnnx(code);
         if (t == null || !allowed.contains(t)) {
             TensorProto.DataType name = TensorProto.DataType.forNumber(code);
-            throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, what + " has a " + role + " of type "
-                    + (name != null ? name.name() : "#" + code) + "; the simulator supports " + allowed + " there");
+            throw new SimulatorException(
+                    Code.UNSUPPORTED_QUANTIZATION,
+                    what + " has a " + role + " of type " + (name != null ? name.name() : "#" + code)
+                            + "; the simulator supports " + allowed + " there");
         }
     }
 
@@ -137,9 +162,11 @@ public final class QdqImport {
         List<Node> dqs = new ArrayList<>();
         for (Node n : g.nodes()) {
             if ((isQdq(n, "DequantizeLinear") || isQdq(n, "QuantizeLinear")) && n.attrInt("block_size", 0) != 0) {
-                throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, n.opType() + " '" + n.name()
-                        + "' uses blocked quantization (block_size=" + n.attrInt("block_size", 0)
-                        + "); supported: per-tensor and per-axis scales");
+                throw new SimulatorException(
+                        Code.UNSUPPORTED_QUANTIZATION,
+                        n.opType() + " '" + n.name()
+                                + "' uses blocked quantization (block_size=" + n.attrInt("block_size", 0)
+                                + "); supported: per-tensor and per-axis scales");
             }
             if (isQdq(n, "DequantizeLinear")) {
                 dqs.add(n);
@@ -163,9 +190,11 @@ public final class QdqImport {
             }
             Node qn = g.producer(x);
             if (qn == null || !isQdq(qn, "QuantizeLinear")) {
-                throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "DequantizeLinear '" + dq.name()
-                        + "' reads '" + x + "', which is neither a constant nor a QuantizeLinear output;"
-                        + " only QDQ models (QuantizeLinear -> DequantizeLinear pairs) are supported");
+                throw new SimulatorException(
+                        Code.UNSUPPORTED_QUANTIZATION,
+                        "DequantizeLinear '" + dq.name()
+                                + "' reads '" + x + "', which is neither a constant nor a QuantizeLinear output;"
+                                + " only QDQ models (QuantizeLinear -> DequantizeLinear pairs) are supported");
             }
             requireType(dq, q.type(), ACTIVATION_TYPES);
             String t = qn.input(0);
@@ -186,8 +215,10 @@ public final class QdqImport {
         }
         for (Node n : g.nodes()) {
             if (isQdq(n, "QuantizeLinear")) {
-                throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "QuantizeLinear '" + n.name()
-                        + "' has no DequantizeLinear after it; integer graph outputs are not supported");
+                throw new SimulatorException(
+                        Code.UNSUPPORTED_QUANTIZATION,
+                        "QuantizeLinear '" + n.name()
+                                + "' has no DequantizeLinear after it; integer graph outputs are not supported");
             }
         }
         extractFloat32Marks(g, spec);
@@ -203,7 +234,9 @@ public final class QdqImport {
      */
     private static void foldConstantIdentities(Graph g) {
         for (Node n : new ArrayList<>(g.nodes())) {
-            if (n.opType().equals("Identity") && n.domain().isEmpty() && g.isConstant(n.input(0))
+            if (n.opType().equals("Identity")
+                    && n.domain().isEmpty()
+                    && g.isConstant(n.input(0))
                     && !g.outputs().contains(n.output(0))) {
                 g.renameUses(n.output(0), n.input(0));
                 g.nodes().remove(n);
@@ -214,10 +247,12 @@ public final class QdqImport {
     /** FLOAT16 constant -> Cast(to=FLOAT) becomes a float32 constant holding the fp16 values. */
     private static void foldFp16Constants(Graph g) {
         for (Node n : new ArrayList<>(g.nodes())) {
-            if (isCastTo(n, ONNX_FLOAT) && g.isConstant(n.input(0))
+            if (isCastTo(n, ONNX_FLOAT)
+                    && g.isConstant(n.input(0))
                     && g.constant(n.input(0)).dtype() == DType.FLOAT16) {
                 Tensor h = g.constant(n.input(0));
-                g.constants().put(n.output(0), Tensor.ofFloats(h.shape(), h.floats().clone()));
+                g.constants()
+                        .put(n.output(0), Tensor.ofFloats(h.shape(), h.floats().clone()));
                 g.nodes().remove(n);
             }
         }
@@ -235,8 +270,8 @@ public final class QdqImport {
             if (producer == null || NOT_FLOAT_OUTPUT.contains(producer.opType())) {
                 continue;
             }
-            boolean marks = spec.activation(out) != null
-                    || g.consumers(out).stream().anyMatch(c -> castPairEnd(g, c) != null);
+            boolean marks =
+                    spec.activation(out) != null || g.consumers(out).stream().anyMatch(c -> castPairEnd(g, c) != null);
             if (marks) {
                 g.nodes().remove(n);
                 spec.markFloat32(collapse(g, spec, t, out));
@@ -276,7 +311,9 @@ public final class QdqImport {
     }
 
     private static boolean isCastTo(Node n, int type) {
-        return n.opType().equals("Cast") && n.domain().isEmpty() && n.attrInt("to", -1) == type
+        return n.opType().equals("Cast")
+                && n.domain().isEmpty()
+                && n.attrInt("to", -1) == type
                 && n.outputs().size() == 1;
     }
 
@@ -305,21 +342,25 @@ public final class QdqImport {
                 }
             }
         }
-        g.inputs().replaceAll(v -> v.name().equals(from)
-                ? new dev.layerprobe.simulator.graph.ValueInfo(to, v.dtype(), v.shape()) : v);
+        g.inputs()
+                .replaceAll(v -> v.name().equals(from)
+                        ? new dev.layerprobe.simulator.graph.ValueInfo(to, v.dtype(), v.shape())
+                        : v);
         g.renameUses(from, to);
     }
 
     private static QuantParams params(Graph g, Node dq, String x) throws SimulatorException {
         Tensor scale = g.constant(dq.input(1));
         if (scale == null) {
-            throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "DequantizeLinear '" + dq.name()
-                    + "' has a scale that is not a constant");
+            throw new SimulatorException(
+                    Code.UNSUPPORTED_QUANTIZATION,
+                    "DequantizeLinear '" + dq.name() + "' has a scale that is not a constant");
         }
         Tensor zp = dq.hasInput(2) ? g.constant(dq.input(2)) : null;
         if (dq.hasInput(2) && zp == null) {
-            throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "DequantizeLinear '" + dq.name()
-                    + "' has a zero point that is not a constant");
+            throw new SimulatorException(
+                    Code.UNSUPPORTED_QUANTIZATION,
+                    "DequantizeLinear '" + dq.name() + "' has a zero point that is not a constant");
         }
         DType type;
         if (zp != null) {
@@ -329,16 +370,21 @@ public final class QdqImport {
         } else {
             type = DType.UINT8;
         }
-        if (type.isFloating() || !Set.of(DType.INT8, DType.UINT8, DType.INT16, DType.INT32).contains(type)) {
-            throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "DequantizeLinear '" + dq.name()
-                    + "' uses type " + type + "; the simulator quantizes to [INT8, UINT8, INT16, INT32]");
+        if (type.isFloating()
+                || !Set.of(DType.INT8, DType.UINT8, DType.INT16, DType.INT32).contains(type)) {
+            throw new SimulatorException(
+                    Code.UNSUPPORTED_QUANTIZATION,
+                    "DequantizeLinear '" + dq.name() + "' uses type " + type
+                            + "; the simulator quantizes to [INT8, UINT8, INT16, INT32]");
         }
         float[] s = scale.toFloat().floats();
         long[] z = new long[s.length];
         if (zp != null) {
             if (zp.size() != s.length) {
-                throw new SimulatorException(Code.INVALID_MODEL, "DequantizeLinear '" + dq.name()
-                        + "': scale has " + s.length + " values, zero point " + zp.size());
+                throw new SimulatorException(
+                        Code.INVALID_MODEL,
+                        "DequantizeLinear '" + dq.name() + "': scale has " + s.length + " values, zero point "
+                                + zp.size());
             }
             for (int i = 0; i < z.length; i++) {
                 z[i] = zp.longs()[i];
@@ -352,15 +398,16 @@ public final class QdqImport {
         try {
             return new QuantParams(type, s, z, axis);
         } catch (IllegalArgumentException e) {
-            throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "DequantizeLinear '" + dq.name() + "': "
-                    + e.getMessage());
+            throw new SimulatorException(
+                    Code.UNSUPPORTED_QUANTIZATION, "DequantizeLinear '" + dq.name() + "': " + e.getMessage());
         }
     }
 
     private static void requireType(Node dq, DType t, Set<DType> allowed) throws SimulatorException {
         if (!allowed.contains(t)) {
-            throw new SimulatorException(Code.UNSUPPORTED_QUANTIZATION, "DequantizeLinear '" + dq.name()
-                    + "' uses " + t + " here; supported: " + allowed);
+            throw new SimulatorException(
+                    Code.UNSUPPORTED_QUANTIZATION,
+                    "DequantizeLinear '" + dq.name() + "' uses " + t + " here; supported: " + allowed);
         }
     }
 }

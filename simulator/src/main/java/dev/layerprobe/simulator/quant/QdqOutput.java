@@ -90,7 +90,8 @@ final class QdqOutput {
             String half = tensor(name + "_float16");
             String back = tensor(half + "_Cast_Output");
             // Stored as FLOAT16: writing the initializer rounds to binary16.
-            constants.put(half, Tensor.ofFloats(DType.FLOAT16, c.shape(), c.toFloat().floats()));
+            constants.put(
+                    half, Tensor.ofFloats(DType.FLOAT16, c.shape(), c.toFloat().floats()));
             nodes.add(cast(node(half + "_Cast"), half, back, ONNX_FLOAT));
             return back;
         });
@@ -116,10 +117,20 @@ final class QdqOutput {
         constants.put(scale, Tensor.scalar(q.scale(0)));
         constants.put(zp, Tensor.ofLongs(q.type(), new int[0], new long[] {q.zeroPoint(0)}));
         String domain = qdqDomain(q.type(), false);
-        nodes.add(new Node(node(stem + "_QuantizeLinear"), "QuantizeLinear", domain, List.of(in, scale, zp),
-                List.of(mid), Map.of()));
-        nodes.add(new Node(node(stem + "_DequantizeLinear"), "DequantizeLinear", domain,
-                List.of(mid, scale, zp), List.of(result), Map.of()));
+        nodes.add(new Node(
+                node(stem + "_QuantizeLinear"),
+                "QuantizeLinear",
+                domain,
+                List.of(in, scale, zp),
+                List.of(mid),
+                Map.of()));
+        nodes.add(new Node(
+                node(stem + "_DequantizeLinear"),
+                "DequantizeLinear",
+                domain,
+                List.of(mid, scale, zp),
+                List.of(result),
+                Map.of()));
     }
 
     void addDq(String codes, String result, QuantParams q) {
@@ -134,7 +145,12 @@ final class QdqOutput {
             constants.put(zp, Tensor.ofLongs(q.type(), new int[] {q.scale().length}, q.zeroPoint()));
             attrs.put("axis", Attribute.ofInt(q.axis()));
         }
-        nodes.add(new Node(node(codes + "_DequantizeLinear"), "DequantizeLinear",
-                qdqDomain(q.type(), !q.isPerTensor()), List.of(codes, scale, zp), List.of(result), attrs));
+        nodes.add(new Node(
+                node(codes + "_DequantizeLinear"),
+                "DequantizeLinear",
+                qdqDomain(q.type(), !q.isPerTensor()),
+                List.of(codes, scale, zp),
+                List.of(result),
+                attrs));
     }
 }

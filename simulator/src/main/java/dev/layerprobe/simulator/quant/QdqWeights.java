@@ -17,19 +17,16 @@ import java.util.List;
  */
 final class QdqWeights {
     /** A quantized copy of a constant already written: its parameters and the DequantizeLinear output. */
-    record Dequantized(QuantParams params, String output) {
-    }
+    record Dequantized(QuantParams params, String output) {}
 
-    private QdqWeights() {
-    }
+    private QdqWeights() {}
 
     /**
      * Points a Conv/Gemm's weight (and bias) at integer codes behind DequantizeLinear, quantized for
      * this consumer: the weight symmetric over itself, the bias at {@code s_x * s_w[c]}, which
      * differs between consumers of one bias whose input scales differ.
      */
-    static void quantize(Node n, List<String> inputs, QdqOutput out, QuantParams xq, DType type,
-            boolean perChannel) {
+    static void quantize(Node n, List<String> inputs, QdqOutput out, QuantParams xq, DType type, boolean perChannel) {
         String wName = n.input(1);
         Tensor w = out.constants.get(wName);
         if (w == null || !w.isFloating() || xq == null) {
@@ -59,7 +56,8 @@ final class QdqWeights {
             }
             QuantParams bq;
             if (fits) {
-                bq = wq.isPerTensor() ? QuantParams.perTensor(DType.INT32, s[0], 0)
+                bq = wq.isPerTensor()
+                        ? QuantParams.perTensor(DType.INT32, s[0], 0)
                         : new QuantParams(DType.INT32, s, new long[channels], 0);
             } else if (type == DType.INT16) {
                 bq = exactBias(b); // see QdqWriter's class comment
@@ -80,7 +78,8 @@ final class QdqWeights {
         for (int c = 0; c < v.length; c++) {
             s[c] = v[c] == 0 ? 1f : Math.scalb(1f, Math.max(Math.getExponent(v[c]), Float.MIN_EXPONENT) - 23);
         }
-        return s.length == 1 ? QuantParams.perTensor(DType.INT32, s[0], 0)
+        return s.length == 1
+                ? QuantParams.perTensor(DType.INT32, s[0], 0)
                 : new QuantParams(DType.INT32, s, new long[s.length], 0);
     }
 

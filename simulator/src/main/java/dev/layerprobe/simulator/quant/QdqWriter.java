@@ -1,18 +1,18 @@
 package dev.layerprobe.simulator.quant;
 
+import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.ops.OpTraits;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -97,8 +97,7 @@ public final class QdqWriter {
         }
     }
 
-    private QdqWriter() {
-    }
+    private QdqWriter() {}
 
     public static ModelProto write(NpuProgram floatProgram, Calibration calibration, QuantConfig config)
             throws SimulatorException {
@@ -141,10 +140,17 @@ public final class QdqWriter {
             if (type == null) {
                 continue;
             }
-            QuantParams inherited = p.isInteger() && OpTraits.of(l.op()).keepsInputQuant() && l.fusedOps().isEmpty()
-                    && !l.inputs().isEmpty() ? act.get(l.inputs().get(0)) : null;
-            act.put(name, inherited != null && inherited.type() == type ? inherited
-                    : activationParams(name, calibration, type));
+            QuantParams inherited = p.isInteger()
+                            && OpTraits.of(l.op()).keepsInputQuant()
+                            && l.fusedOps().isEmpty()
+                            && !l.inputs().isEmpty()
+                    ? act.get(l.inputs().get(0))
+                    : null;
+            act.put(
+                    name,
+                    inherited != null && inherited.type() == type
+                            ? inherited
+                            : activationParams(name, calibration, type));
         }
 
         QdqOutput out = new QdqOutput(g);
@@ -181,8 +187,7 @@ public final class QdqWriter {
                     }
                 }
             }
-            Node copy = new Node(out.sourceNode(n.name()), n.opType(), n.domain(), inputs, n.outputs(),
-                    n.attributes());
+            Node copy = new Node(out.sourceNode(n.name()), n.opType(), n.domain(), inputs, n.outputs(), n.attributes());
             out.nodes.add(copy);
             for (int i = 0; i < n.outputs().size(); i++) {
                 String t = n.output(i);
@@ -193,7 +198,15 @@ public final class QdqWriter {
                 int index = i;
                 Versions v = new Versions();
                 versions.put(t, v);
-                writeOutput(out, g, t, tp, act.get(t), readers.get(t), v, raw -> copy.outputs().set(index, raw));
+                writeOutput(
+                        out,
+                        g,
+                        t,
+                        tp,
+                        act.get(t),
+                        readers.get(t),
+                        v,
+                        raw -> copy.outputs().set(index, raw));
             }
         }
         Map<String, Integer> opsets = new HashMap<>(g.opsets());
@@ -209,8 +222,15 @@ public final class QdqWriter {
      * Writes the marks after a layer output t (see the class comment) and fills in the names its
      * readers use; {@code rename} receives the name the producing node writes when it is not t.
      */
-    private static void writeOutput(QdqOutput out, Graph g, String t, LayerPrecision p, QuantParams q,
-            List<LayerPrecision> readers, Versions v, java.util.function.Consumer<String> rename) {
+    private static void writeOutput(
+            QdqOutput out,
+            Graph g,
+            String t,
+            LayerPrecision p,
+            QuantParams q,
+            List<LayerPrecision> readers,
+            Versions v,
+            java.util.function.Consumer<String> rename) {
         boolean graphOutput = g.outputs().contains(t);
         boolean halfReaders = hasReader(readers, LayerPrecision.FP16);
         if (p.isInteger()) {
@@ -304,5 +324,4 @@ public final class QdqWriter {
         zp = Math.max(qmin, Math.min(qmax, zp));
         return QuantParams.perTensor(type, scale, zp);
     }
-
 }

@@ -32,8 +32,8 @@ public record QuantConfig(DType activations, DType weights, boolean perChannel, 
     public QuantConfig {
         LayerPrecision.of(activations); // rejects types that are not a precision
         if (!WEIGHT_TYPES.contains(weights)) {
-            throw new IllegalArgumentException("weights of type " + weights + " are not supported, expected one of "
-                    + WEIGHT_TYPES);
+            throw new IllegalArgumentException(
+                    "weights of type " + weights + " are not supported, expected one of " + WEIGHT_TYPES);
         }
         overrides = Map.copyOf(overrides);
     }

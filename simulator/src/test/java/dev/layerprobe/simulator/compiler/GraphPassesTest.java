@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
@@ -16,8 +18,6 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.kernels.FloatKernels;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -37,15 +37,19 @@ class GraphPassesTest {
     }
 
     private static Graph graph(String name, List<Node> nodes, Map<String, Tensor> constants, List<String> outputs) {
-        return new Graph(name, nodes, constants, List.of(new ValueInfo("x", DType.FLOAT32, X_SHAPE)), outputs,
-                Map.of("", 13));
+        return new Graph(
+                name, nodes, constants, List.of(new ValueInfo("x", DType.FLOAT32, X_SHAPE)), outputs, Map.of("", 13));
     }
 
     @Test
     void convBatchNormReluIsOneLayerWithTheUnfusedValues() throws Exception {
-        Node conv = node("conv", "Conv", List.of("x", "w", "b"), List.of("c"),
-                Map.of("pads", Attribute.ofInts(1, 1, 1, 1)));
-        Node bn = node("bn", "BatchNormalization", List.of("c", "gamma", "beta", "mean", "var"), List.of("n"),
+        Node conv = node(
+                "conv", "Conv", List.of("x", "w", "b"), List.of("c"), Map.of("pads", Attribute.ofInts(1, 1, 1, 1)));
+        Node bn = node(
+                "bn",
+                "BatchNormalization",
+                List.of("c", "gamma", "beta", "mean", "var"),
+                List.of("n"),
                 Map.of("epsilon", Attribute.ofFloat(1e-3f)));
         Node relu = node("relu", "Relu", List.of("n"), List.of("y"), Map.of());
         Map<String, Tensor> constants = Map.of(
@@ -68,8 +72,10 @@ class GraphPassesTest {
         Tensor x = random(X_SHAPE, 7);
         Tensor got = p.run(Map.of("x", x), LayerObserver.NONE).get("y").real();
         Tensor c = FloatKernels.create(conv, 13).run(new Tensor[] {x, constants.get("w"), constants.get("b")})[0];
-        Tensor n = FloatKernels.create(bn, 13).run(new Tensor[] {c, constants.get("gamma"), constants.get("beta"),
-                constants.get("mean"), constants.get("var")})[0];
+        Tensor n = FloatKernels.create(bn, 13)
+                .run(new Tensor[] {
+                    c, constants.get("gamma"), constants.get("beta"), constants.get("mean"), constants.get("var")
+                })[0];
         Tensor want = FloatKernels.create(relu, 13).run(new Tensor[] {n})[0];
         assertArrayEquals(want.shape(), got.shape());
         int positive = 0;
@@ -87,8 +93,9 @@ class GraphPassesTest {
     void convWhoseOutputIsAGraphOutputIsNotFused() throws Exception {
         Node conv = node("conv", "Conv", List.of("x", "w"), List.of("c"), Map.of());
         Node relu = node("relu", "Relu", List.of("c"), List.of("y"), Map.of());
-        NpuProgram p = compile(graph("cr", List.of(conv, relu), Map.of("w", random(new int[] {2, 3, 1, 1}, 1)),
-                List.of("c", "y")), CompileOptions.DEFAULT);
+        NpuProgram p = compile(
+                graph("cr", List.of(conv, relu), Map.of("w", random(new int[] {2, 3, 1, 1}, 1)), List.of("c", "y")),
+                CompileOptions.DEFAULT);
         assertEquals(List.of("c", "y"), p.layers().stream().map(Layer::name).toList());
         assertEquals(List.of("Conv", "Relu"), p.layers().stream().map(Layer::op).toList());
         assertEquals(List.of(), p.layers().get(0).fusedOps());
@@ -109,11 +116,12 @@ class GraphPassesTest {
                 node("drop", "Dropout", List.of("b"), List.of("d"), Map.of()),
                 node("sig", "Sigmoid", List.of("d"), List.of("y"), Map.of()));
         NpuProgram p = compile(graph("idd", nodes, Map.of(), List.of("y")), CompileOptions.DEFAULT);
-        assertEquals(List.of("Relu", "Sigmoid"), p.layers().stream().map(Layer::op).toList());
+        assertEquals(
+                List.of("Relu", "Sigmoid"), p.layers().stream().map(Layer::op).toList());
         assertEquals(List.of("x"), p.layers().get(0).inputs());
         assertEquals(List.of("b"), p.layers().get(1).inputs());
-        assertTrue(p.graph().nodes().stream().noneMatch(n -> n.opType().equals("Identity")
-                || n.opType().equals("Dropout")));
+        assertTrue(p.graph().nodes().stream()
+                .noneMatch(n -> n.opType().equals("Identity") || n.opType().equals("Dropout")));
         Tensor x = random(X_SHAPE, 3);
         float[] y = p.run(Map.of("x", x), LayerObserver.NONE).get("y").real().floats();
         for (int i = 0; i < y.length; i++) {

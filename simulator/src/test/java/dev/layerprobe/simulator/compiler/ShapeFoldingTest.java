@@ -3,6 +3,8 @@ package dev.layerprobe.simulator.compiler;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
@@ -14,8 +16,6 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -59,8 +59,13 @@ class ShapeFoldingTest {
                 "zero", int64(new int[0], 0),
                 "axes0", int64(new int[] {1}, 0),
                 "minus1", int64(new int[] {1}, -1));
-        return new Graph("flatten", nodes, constants, List.of(new ValueInfo("x", DType.FLOAT32, xShape)),
-                List.of("y"), Map.of("", 13));
+        return new Graph(
+                "flatten",
+                nodes,
+                constants,
+                List.of(new ValueInfo("x", DType.FLOAT32, xShape)),
+                List.of("y"),
+                Map.of("", 13));
     }
 
     private static void assertFlattened(NpuProgram p, int batch) throws Exception {
@@ -77,7 +82,8 @@ class ShapeFoldingTest {
     @Test
     void staticInputFoldsTheShapeArithmetic() throws Exception {
         NpuProgram p = compile(flattenGraph(new int[] {1, 3, 4, 4}), CompileOptions.DEFAULT);
-        assertEquals(List.of("Relu", "Reshape"), p.layers().stream().map(Layer::op).toList());
+        assertEquals(
+                List.of("Relu", "Reshape"), p.layers().stream().map(Layer::op).toList());
         assertEquals(List.of("r"), p.layers().get(1).inputs(), "the target shape is now a constant");
         assertFlattened(p, 1);
     }
@@ -85,7 +91,8 @@ class ShapeFoldingTest {
     @Test
     void dynamicInputKeepsShapeAsALayer() throws Exception {
         NpuProgram p = compile(flattenGraph(new int[] {-1, 3, 4, 4}), CompileOptions.DEFAULT);
-        assertEquals(List.of("Relu", "Shape", "Gather", "Unsqueeze", "Concat", "Reshape"),
+        assertEquals(
+                List.of("Relu", "Shape", "Gather", "Unsqueeze", "Concat", "Reshape"),
                 p.layers().stream().map(Layer::op).toList());
         assertFlattened(p, 2);
         assertFlattened(p, 1);
@@ -93,27 +100,41 @@ class ShapeFoldingTest {
 
     @Test
     void inputShapesGivenAtCompileTimeMakeItStatic() throws Exception {
-        NpuProgram p = compile(flattenGraph(new int[] {-1, 3, 4, 4}),
+        NpuProgram p = compile(
+                flattenGraph(new int[] {-1, 3, 4, 4}),
                 CompileOptions.DEFAULT.withInputShapes(Map.of("x", new int[] {2, 3, 4, 4})));
-        assertEquals(List.of("Relu", "Reshape"), p.layers().stream().map(Layer::op).toList());
+        assertEquals(
+                List.of("Relu", "Reshape"), p.layers().stream().map(Layer::op).toList());
         assertFlattened(p, 2);
     }
 
     @Test
     void shapeStartAndEndAreRespected() throws Exception {
-        // y = Reshape(x, Concat(Shape(x, start=0, end=1), [-1])) for x [2, 3, 4]: [2, 12]; Size(x) = 24 feeds a Reshape to [24].
+        // y = Reshape(x, Concat(Shape(x, start=0, end=1), [-1])) for x [2, 3, 4]: [2, 12]; Size(x) = 24 feeds a Reshape
+        // to [24].
         List<Node> nodes = List.of(
-                node("shape", "Shape", List.of("x"), List.of("s"), Map.of("start", Attribute.ofInt(0),
-                        "end", Attribute.ofInt(-2))),
+                node(
+                        "shape",
+                        "Shape",
+                        List.of("x"),
+                        List.of("s"),
+                        Map.of("start", Attribute.ofInt(0), "end", Attribute.ofInt(-2))),
                 node("concat", "Concat", List.of("s", "minus1"), List.of("shp"), Map.of("axis", Attribute.ofInt(0))),
                 node("reshape", "Reshape", List.of("x", "shp"), List.of("y"), Map.of()),
                 node("size", "Size", List.of("x"), List.of("n"), Map.of()),
                 node("unsqueeze", "Unsqueeze", List.of("n", "axes0"), List.of("n1"), Map.of()),
                 node("flat", "Reshape", List.of("x", "n1"), List.of("z"), Map.of()));
-        Graph g = new Graph("slice", nodes, Map.of("minus1", int64(new int[] {1}, -1), "axes0", int64(new int[] {1}, 0)),
-                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {2, 3, 4})), List.of("y", "z"), Map.of("", 15));
+        Graph g = new Graph(
+                "slice",
+                nodes,
+                Map.of("minus1", int64(new int[] {1}, -1), "axes0", int64(new int[] {1}, 0)),
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {2, 3, 4})),
+                List.of("y", "z"),
+                Map.of("", 15));
         NpuProgram p = compile(g, CompileOptions.DEFAULT);
-        assertEquals(List.of("Reshape", "Reshape"), p.layers().stream().map(Layer::op).toList());
+        assertEquals(
+                List.of("Reshape", "Reshape"),
+                p.layers().stream().map(Layer::op).toList());
         Tensor x = random(new int[] {2, 3, 4}, 9);
         var out = p.run(Map.of("x", x), LayerObserver.NONE);
         assertArrayEquals(new int[] {2, 12}, out.get("y").real().shape());
@@ -129,12 +150,23 @@ class ShapeFoldingTest {
                 node("reshape", "Reshape", List.of("x", "t"), List.of("r"), Map.of()),
                 node("shape", "Shape", List.of("r"), List.of("s"), Map.of()),
                 node("again", "Reshape", List.of("x", "s"), List.of("y"), Map.of()));
-        Graph g = new Graph("dd", nodes, Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 12}),
-                new ValueInfo("t", DType.INT64, new int[] {2})), List.of("y"), Map.of("", 13));
+        Graph g = new Graph(
+                "dd",
+                nodes,
+                Map.of(),
+                List.of(
+                        new ValueInfo("x", DType.FLOAT32, new int[] {1, 12}),
+                        new ValueInfo("t", DType.INT64, new int[] {2})),
+                List.of("y"),
+                Map.of("", 13));
         NpuProgram p = compile(g, CompileOptions.DEFAULT);
-        assertEquals(List.of("Reshape", "Shape", "Reshape"), p.layers().stream().map(Layer::op).toList());
+        assertEquals(
+                List.of("Reshape", "Shape", "Reshape"),
+                p.layers().stream().map(Layer::op).toList());
         Tensor x = random(new int[] {1, 12}, 3);
-        Tensor y = p.run(Map.of("x", x, "t", int64(new int[] {2}, 3, 4)), LayerObserver.NONE).get("y").real();
+        Tensor y = p.run(Map.of("x", x, "t", int64(new int[] {2}, 3, 4)), LayerObserver.NONE)
+                .get("y")
+                .real();
         assertArrayEquals(new int[] {3, 4}, y.shape());
     }
 }

@@ -3,9 +3,9 @@ package dev.layerprobe.simulator.kernels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,15 +22,14 @@ class ConvDeterminismTest {
     private static final int SEED = 20240611;
 
     /** One conv layer of the chain: output channels, kernel size, stride, group (0 = depthwise). */
-    private record Layer(int out, int k, int stride, int group) {
-    }
+    private record Layer(int out, int k, int stride, int group) {}
 
     private static final List<Layer> CHAIN = List.of(
-            new Layer(32, 3, 1, 0),   // depthwise 3x3, 56x56
-            new Layer(96, 1, 1, 1),   // pointwise 32 -> 96
-            new Layer(96, 3, 2, 0),   // depthwise 3x3 stride 2 -> 28x28
-            new Layer(48, 3, 1, 1),   // dense 3x3 through im2col
-            new Layer(40, 3, 2, 1),   // dense 3x3 stride 2 -> 14x14
+            new Layer(32, 3, 1, 0), // depthwise 3x3, 56x56
+            new Layer(96, 1, 1, 1), // pointwise 32 -> 96
+            new Layer(96, 3, 2, 0), // depthwise 3x3 stride 2 -> 28x28
+            new Layer(48, 3, 1, 1), // dense 3x3 through im2col
+            new Layer(40, 3, 2, 1), // dense 3x3 stride 2 -> 14x14
             new Layer(160, 1, 1, 1)); // pointwise on a small plane (transposed product)
 
     @Test
@@ -42,8 +41,9 @@ class ConvDeterminismTest {
         int channels = 32;
         for (Layer l : CHAIN) {
             int group = l.group == 0 ? channels : l.group;
-            params.add(new Tensor[] {randomTensor(random, l.out, channels / group, l.k, l.k),
-                    randomTensor(random, l.out)});
+            params.add(
+                    new Tensor[] {randomTensor(random, l.out, channels / group, l.k, l.k), randomTensor(random, l.out)
+                    });
             kernels.add(kernel(l, group));
             channels = l.out;
         }
@@ -75,8 +75,8 @@ class ConvDeterminismTest {
                 // missing tap errs by ~sum/K, far more for these K (9 to 432).
                 double tol = 1e-5 * ref[1][j] + 1e-6;
                 if (Math.abs(expected[j] - actual[j]) > tol) {
-                    throw new AssertionError("layer " + i + " element " + j + ": expected " + expected[j]
-                            + ", got " + actual[j]);
+                    throw new AssertionError(
+                            "layer " + i + " element " + j + ": expected " + expected[j] + ", got " + actual[j]);
                 }
             }
             in = first.get(i);

@@ -3,9 +3,9 @@ package dev.layerprobe.simulator.kernels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,8 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class DepthwiseConvTest {
     /** Channels, height, width, stride, pads (top, left, bottom, right), or null for SAME_UPPER. */
-    private record Case(int c, int h, int w, int stride, int[] pads) {
-    }
+    private record Case(int c, int h, int w, int stride, int[] pads) {}
 
     private static final List<Case> CASES = List.of(
             new Case(5, 7, 7, 1, new int[] {1, 1, 1, 1}),
@@ -70,8 +69,11 @@ class DepthwiseConvTest {
         float[] x = random(random, images * tc.c * tc.h * tc.w);
         float[] w = random(random, tc.c * 9);
         float[] b = random(random, tc.c);
-        Tensor y = kernel.run(new Tensor[] {Tensor.ofFloats(new int[] {images, tc.c, tc.h, tc.w}, x),
-                Tensor.ofFloats(new int[] {tc.c, 1, 3, 3}, w), Tensor.ofFloats(new int[] {tc.c}, b)})[0];
+        Tensor y = kernel.run(new Tensor[] {
+            Tensor.ofFloats(new int[] {images, tc.c, tc.h, tc.w}, x),
+            Tensor.ofFloats(new int[] {tc.c, 1, 3, 3}, w),
+            Tensor.ofFloats(new int[] {tc.c}, b)
+        })[0];
 
         int s = tc.stride;
         int padTop;

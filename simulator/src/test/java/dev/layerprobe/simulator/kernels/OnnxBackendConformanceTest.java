@@ -2,6 +2,8 @@ package dev.layerprobe.simulator.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.onnx.Onnx.ValueInfoProto;
@@ -11,8 +13,6 @@ import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.onnx.TensorProtos;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,11 +71,13 @@ class OnnxBackendConformanceTest {
     @Test
     void nodeCasesMatchGoldenOutputs() throws IOException {
         Path suite = projectRoot().resolve("../shared/testdata/onnx-backend").normalize();
-        Assumptions.assumeTrue(Files.isDirectory(suite.resolve("node")),
-                suite + " not found: kernel conformance skipped");
+        Assumptions.assumeTrue(
+                Files.isDirectory(suite.resolve("node")), suite + " not found: kernel conformance skipped");
         List<Path> cases;
         try (Stream<Path> s = Files.list(suite.resolve("node"))) {
-            cases = s.filter(p -> Files.isRegularFile(p.resolve("model.onnx"))).sorted().toList();
+            cases = s.filter(p -> Files.isRegularFile(p.resolve("model.onnx")))
+                    .sorted()
+                    .toList();
         }
         int passed = 0;
         List<String> failures = new ArrayList<>();
@@ -93,18 +95,21 @@ class OnnxBackendConformanceTest {
         }
         int nSkipped = skipped.values().stream().mapToInt(List::size).sum();
         StringBuilder report = new StringBuilder();
-        report.append(String.format("ONNX backend node conformance: %d ran, %d passed, %d failed, %d skipped%n",
+        report.append(String.format(
+                "ONNX backend node conformance: %d ran, %d passed, %d failed, %d skipped%n",
                 passed + failures.size(), passed, failures.size(), nSkipped));
         for (String f : failures) {
             report.append("  FAILED ").append(f).append('\n');
         }
         report.append("Skipped, by reason:\n");
         skipped.entrySet().stream()
-                .sorted((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()))
-                .forEach(e -> report.append(String.format("  %3d  %s  %s%n", e.getValue().size(), e.getKey(),
-                        abbreviate(e.getValue()))));
+                .sorted((a, b) ->
+                        Integer.compare(b.getValue().size(), a.getValue().size()))
+                .forEach(e -> report.append(
+                        String.format("  %3d  %s  %s%n", e.getValue().size(), e.getKey(), abbreviate(e.getValue()))));
         System.out.print(report);
-        assertTrue(failures.isEmpty(), failures.size() + " conformance case(s) failed:\n" + String.join("\n", failures));
+        assertTrue(
+                failures.isEmpty(), failures.size() + " conformance case(s) failed:\n" + String.join("\n", failures));
         assertTrue(passed > 0, "no conformance case ran");
     }
 
@@ -152,7 +157,8 @@ class OnnxBackendConformanceTest {
             try {
                 outs = FloatKernels.create(n, opset).run(args);
             } catch (IllegalArgumentException e) {
-                throw new CaseSkipped(n.opType() + ": " + e.getMessage().replaceFirst("^node '[^']*' \\([^)]*\\): ", ""));
+                throw new CaseSkipped(
+                        n.opType() + ": " + e.getMessage().replaceFirst("^node '[^']*' \\([^)]*\\): ", ""));
             } catch (RuntimeException e) {
                 throw new CaseFailed(n + " threw " + e);
             }
@@ -183,7 +189,8 @@ class OnnxBackendConformanceTest {
 
     private static void requireTensorType(ValueInfoProto v) throws CaseSkipped {
         if (v.hasType() && !v.getType().hasTensorType()) {
-            throw new CaseSkipped("graph input or output of non-tensor type " + v.getType().getValueCase());
+            throw new CaseSkipped(
+                    "graph input or output of non-tensor type " + v.getType().getValueCase());
         }
         int elem = v.hasType() ? v.getType().getTensorType().getElemType() : 0;
         // Older suites store bfloat16 data as UINT16 payloads; the declared type is what matters.
@@ -215,8 +222,8 @@ class OnnxBackendConformanceTest {
             if (expected.isFloating()) {
                 double e = expected.getDouble(i);
                 double a = actual.getDouble(i);
-                boolean same = Double.isNaN(e) ? Double.isNaN(a)
-                        : e == a || Math.abs(a - e) <= atol + rtol * Math.abs(e);
+                boolean same =
+                        Double.isNaN(e) ? Double.isNaN(a) : e == a || Math.abs(a - e) <= atol + rtol * Math.abs(e);
                 if (!same) {
                     return "element " + i + " is " + a + ", expected " + e;
                 }

@@ -2,12 +2,14 @@ package dev.layerprobe.simulator.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.onnx.Onnx.ValueInfoProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
@@ -15,8 +17,6 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.onnx.TensorProtos;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,12 +59,16 @@ class OnnxModelConformanceTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"pytorch-operator", "pytorch-converted", "simple"})
     void modelCasesMatchGoldenOutputs(String folder) throws IOException {
-        Path suite = OnnxBackendConformanceTest.projectRoot().resolve("../shared/testdata/onnx-backend").normalize();
+        Path suite = OnnxBackendConformanceTest.projectRoot()
+                .resolve("../shared/testdata/onnx-backend")
+                .normalize();
         Path root = suite.resolve(folder);
         Assumptions.assumeTrue(Files.isDirectory(root), root + " not found: model conformance skipped");
         List<Path> cases;
         try (Stream<Path> s = Files.list(root)) {
-            cases = s.filter(p -> Files.isRegularFile(p.resolve("model.onnx"))).sorted().toList();
+            cases = s.filter(p -> Files.isRegularFile(p.resolve("model.onnx")))
+                    .sorted()
+                    .toList();
         }
         int passed = 0;
         List<String> failures = new ArrayList<>();
@@ -82,7 +86,8 @@ class OnnxModelConformanceTest {
         }
         int nSkipped = skipped.values().stream().mapToInt(List::size).sum();
         StringBuilder report = new StringBuilder();
-        report.append(String.format("ONNX backend %s conformance: %d ran, %d passed, %d failed, %d skipped%n",
+        report.append(String.format(
+                "ONNX backend %s conformance: %d ran, %d passed, %d failed, %d skipped%n",
                 folder, passed + failures.size(), passed, failures.size(), nSkipped));
         for (String f : failures) {
             report.append("  FAILED ").append(f).append('\n');
@@ -91,12 +96,20 @@ class OnnxModelConformanceTest {
             report.append("Skipped, by reason:\n");
         }
         skipped.entrySet().stream()
-                .sorted((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()))
-                .forEach(e -> report.append(String.format("  %3d  %s  %s%n", e.getValue().size(), e.getKey(),
-                        e.getValue().size() <= 4 ? e.getValue()
-                                : e.getValue().subList(0, 4) + " and " + (e.getValue().size() - 4) + " more")));
+                .sorted((a, b) ->
+                        Integer.compare(b.getValue().size(), a.getValue().size()))
+                .forEach(e -> report.append(String.format(
+                        "  %3d  %s  %s%n",
+                        e.getValue().size(),
+                        e.getKey(),
+                        e.getValue().size() <= 4
+                                ? e.getValue()
+                                : e.getValue().subList(0, 4) + " and "
+                                        + (e.getValue().size() - 4) + " more")));
         System.out.print(report);
-        assertTrue(failures.isEmpty(), failures.size() + " " + folder + " case(s) failed:\n" + String.join("\n", failures));
+        assertTrue(
+                failures.isEmpty(),
+                failures.size() + " " + folder + " case(s) failed:\n" + String.join("\n", failures));
     }
 
     private static void runCase(Path dir) throws CaseSkipped, CaseFailed {
@@ -117,7 +130,8 @@ class OnnxModelConformanceTest {
         List<Path> sets;
         try (Stream<Path> s = Files.list(dir)) {
             sets = s.filter(p -> p.getFileName().toString().startsWith("test_data_set_") && Files.isDirectory(p))
-                    .sorted().toList();
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new CaseFailed("cannot list " + dir + ": " + e.getMessage());
         }
@@ -141,8 +155,10 @@ class OnnxModelConformanceTest {
             }
             TensorProto p = readProto(f);
             // The golden file names its input; older exports leave the name empty: position decides.
-            String name = !p.getName().isEmpty() && inputs.stream().anyMatch(v -> v.name().equals(p.getName()))
-                    ? p.getName() : i < inputs.size() ? inputs.get(i).name() : null;
+            String name = !p.getName().isEmpty()
+                            && inputs.stream().anyMatch(v -> v.name().equals(p.getName()))
+                    ? p.getName()
+                    : i < inputs.size() ? inputs.get(i).name() : null;
             if (name == null) {
                 throw new CaseFailed(where + "input_" + i + ".pb has no matching graph input in "
                         + inputs.stream().map(ValueInfo::name).toList());
@@ -156,7 +172,8 @@ class OnnxModelConformanceTest {
             program = Simulator.compile(modelFile, CompileOptions.DEFAULT.withInputShapes(shapes));
         } catch (SimulatorException e) {
             if (e.code() == SimulatorException.Code.UNSUPPORTED_OP) {
-                throw new CaseSkipped(e.getMessage().replaceAll("'[^']*' \\(", "(").replaceAll("\\d+ nodes?: ", ""));
+                throw new CaseSkipped(
+                        e.getMessage().replaceAll("'[^']*' \\(", "(").replaceAll("\\d+ nodes?: ", ""));
             }
             throw new CaseFailed(where + "compile failed: " + e.code() + ": " + e.getMessage());
         }
@@ -186,7 +203,8 @@ class OnnxModelConformanceTest {
 
     private static void requireTensorType(ValueInfoProto v) throws CaseSkipped {
         if (v.hasType() && !v.getType().hasTensorType()) {
-            throw new CaseSkipped("graph input or output of non-tensor type " + v.getType().getValueCase());
+            throw new CaseSkipped(
+                    "graph input or output of non-tensor type " + v.getType().getValueCase());
         }
         int elem = v.hasType() ? v.getType().getTensorType().getElemType() : 0;
         if (elem != 0 && DType.fromOnnx(elem) == null) {

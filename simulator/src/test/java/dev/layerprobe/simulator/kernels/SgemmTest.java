@@ -14,9 +14,22 @@ import org.junit.jupiter.api.Test;
 class SgemmTest {
     private static final int[][] SHAPES = {
         // m, k, n
-        {1, 1, 1}, {3, 5, 7}, {2, 16, 300}, {5, 17, 1000}, {96, 16, 12544 / 4}, {7, 1, 33},
-        {960, 160, 49}, {160, 960, 49}, {33, 1000, 200}, {31, 700, 300}, {250, 2, 100},
-        {1280, 320, 49}, {64, 384, 196}, {9, 2000, 130}, {300, 600, 20}, {200, 3000, 10},
+        {1, 1, 1},
+        {3, 5, 7},
+        {2, 16, 300},
+        {5, 17, 1000},
+        {96, 16, 12544 / 4},
+        {7, 1, 33},
+        {960, 160, 49},
+        {160, 960, 49},
+        {33, 1000, 200},
+        {31, 700, 300},
+        {250, 2, 100},
+        {1280, 320, 49},
+        {64, 384, 196},
+        {9, 2000, 130},
+        {300, 600, 20},
+        {200, 3000, 10},
     };
 
     @Test
@@ -46,13 +59,49 @@ class SgemmTest {
                                 expected[cOff + i * n + j] = clamp ? Math.min(Math.max(acc, -0.5f), 0.75f) : acc;
                             }
                         }
-                        Sgemm.biasProduct(a, aOff, k, b, bOff, n, c, cOff, n, m, k, n, withBias ? bias : null, 1,
-                                clamp, -0.5f, 0.75f, null, parallel);
+                        Sgemm.biasProduct(
+                                a,
+                                aOff,
+                                k,
+                                b,
+                                bOff,
+                                n,
+                                c,
+                                cOff,
+                                n,
+                                m,
+                                k,
+                                n,
+                                withBias ? bias : null,
+                                1,
+                                clamp,
+                                -0.5f,
+                                0.75f,
+                                null,
+                                parallel);
                         assertBits(expected, c, s, "biasProduct");
                         if (Sgemm.transposed(m, n)) {
                             float[] c2 = c.clone();
-                            Sgemm.biasProduct(a, aOff, k, b, bOff, n, c2, cOff, n, m, k, n, withBias ? bias : null, 1,
-                                    clamp, -0.5f, 0.75f, Sgemm.transpose(a, aOff, k, m, k, parallel), parallel);
+                            Sgemm.biasProduct(
+                                    a,
+                                    aOff,
+                                    k,
+                                    b,
+                                    bOff,
+                                    n,
+                                    c2,
+                                    cOff,
+                                    n,
+                                    m,
+                                    k,
+                                    n,
+                                    withBias ? bias : null,
+                                    1,
+                                    clamp,
+                                    -0.5f,
+                                    0.75f,
+                                    Sgemm.transpose(a, aOff, k, m, k, parallel),
+                                    parallel);
                             assertBits(expected, c2, s, "biasProduct with transposed weights");
                         }
                     }
@@ -109,8 +158,11 @@ class SgemmTest {
     private static void assertBits(float[] expected, float[] actual, int[] shape, String what) {
         for (int i = 0; i < expected.length; i++) {
             if (Float.floatToIntBits(expected[i]) != Float.floatToIntBits(actual[i])) {
-                assertEquals(expected[i], actual[i], 0f, what + " m,k,n=" + shape[0] + "," + shape[1] + ","
-                        + shape[2] + " element " + i);
+                assertEquals(
+                        expected[i],
+                        actual[i],
+                        0f,
+                        what + " m,k,n=" + shape[0] + "," + shape[1] + "," + shape[2] + " element " + i);
             }
         }
     }

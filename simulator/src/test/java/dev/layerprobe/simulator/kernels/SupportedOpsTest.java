@@ -23,10 +23,12 @@ class SupportedOpsTest {
         String text = Files.readString(readme, StandardCharsets.UTF_8);
         int b = text.indexOf(BEGIN);
         int e = text.indexOf(END);
-        Assumptions.assumeTrue(b >= 0 && e > b, "README.md has no " + BEGIN + " ... " + END
-                + " markers: op table check skipped");
+        Assumptions.assumeTrue(
+                b >= 0 && e > b, "README.md has no " + BEGIN + " ... " + END + " markers: op table check skipped");
         String between = text.substring(b + BEGIN.length(), e).strip();
-        assertEquals(SupportedOps.markdownTable().strip(), between,
+        assertEquals(
+                SupportedOps.markdownTable().strip(),
+                between,
                 "README op table is stale: regenerate with `java -cp simulator/target/classes "
                         + "dev.layerprobe.simulator.kernels.SupportedOps` and paste it between the markers");
     }

@@ -77,23 +77,40 @@ class OpBindingAgreementTest {
         k.put("c", Tensor.scalar(0.044715f));
         k.put("sqrt2pi", Tensor.scalar((float) Math.sqrt(2 / Math.PI)));
         return switch (pattern) {
-            case "HardSwish" -> List.of(node("a", "Add", List.of("x", "three"), "t1"),
-                    node("c", "Clip", List.of("t1", "zero", "six"), "t2"),
-                    node("m", "Mul", List.of("x", "t2"), "t3"), node("d", "Div", List.of("t3", "six"), "y"));
-            case "HardSigmoid" -> List.of(node("d", "Div", List.of("x", "six"), "t1"),
-                    node("a", "Add", List.of("t1", "half"), "t2"),
-                    node("c", "Clip", List.of("t2", "zero", "one"), "y"));
-            case "Gelu" -> List.of(node("d", "Div", List.of("x", "sqrt2"), "t1"), node("e", "Erf", List.of("t1"), "t2"),
-                    node("a", "Add", List.of("t2", "one"), "t3"), node("m", "Mul", List.of("x", "t3"), "t4"),
-                    node("h", "Mul", List.of("t4", "half"), "y"));
-            case "GeluTanh" -> List.of(node("p", "Pow", List.of("x", "cube"), "t1"),
-                    node("m1", "Mul", List.of("t1", "c"), "t2"), node("a1", "Add", List.of("x", "t2"), "t3"),
-                    node("m2", "Mul", List.of("t3", "sqrt2pi"), "t4"), node("t", "Tanh", List.of("t4"), "t5"),
-                    node("a2", "Add", List.of("t5", "one"), "t6"), node("m3", "Mul", List.of("x", "t6"), "t7"),
-                    node("m4", "Mul", List.of("t7", "half"), "y"));
+            case "HardSwish" ->
+                List.of(
+                        node("a", "Add", List.of("x", "three"), "t1"),
+                        node("c", "Clip", List.of("t1", "zero", "six"), "t2"),
+                        node("m", "Mul", List.of("x", "t2"), "t3"),
+                        node("d", "Div", List.of("t3", "six"), "y"));
+            case "HardSigmoid" ->
+                List.of(
+                        node("d", "Div", List.of("x", "six"), "t1"),
+                        node("a", "Add", List.of("t1", "half"), "t2"),
+                        node("c", "Clip", List.of("t2", "zero", "one"), "y"));
+            case "Gelu" ->
+                List.of(
+                        node("d", "Div", List.of("x", "sqrt2"), "t1"),
+                        node("e", "Erf", List.of("t1"), "t2"),
+                        node("a", "Add", List.of("t2", "one"), "t3"),
+                        node("m", "Mul", List.of("x", "t3"), "t4"),
+                        node("h", "Mul", List.of("t4", "half"), "y"));
+            case "GeluTanh" ->
+                List.of(
+                        node("p", "Pow", List.of("x", "cube"), "t1"),
+                        node("m1", "Mul", List.of("t1", "c"), "t2"),
+                        node("a1", "Add", List.of("x", "t2"), "t3"),
+                        node("m2", "Mul", List.of("t3", "sqrt2pi"), "t4"),
+                        node("t", "Tanh", List.of("t4"), "t5"),
+                        node("a2", "Add", List.of("t5", "one"), "t6"),
+                        node("m3", "Mul", List.of("x", "t6"), "t7"),
+                        node("m4", "Mul", List.of("t7", "half"), "y"));
             case "SiLU" -> List.of(node("s", "Sigmoid", List.of("x"), "t1"), node("m", "Mul", List.of("x", "t1"), "y"));
-            case "Mish" -> List.of(node("s", "Softplus", List.of("x"), "t1"), node("t", "Tanh", List.of("t1"), "t2"),
-                    node("m", "Mul", List.of("x", "t2"), "y"));
+            case "Mish" ->
+                List.of(
+                        node("s", "Softplus", List.of("x"), "t1"),
+                        node("t", "Tanh", List.of("t1"), "t2"),
+                        node("m", "Mul", List.of("x", "t2"), "y"));
             default -> throw new AssertionError("spell the new pattern " + pattern + " here");
         };
     }
@@ -113,7 +130,8 @@ class OpBindingAgreementTest {
         int[] c = output(clean);
         int[] f = output(faulted);
         long distinct = java.util.Arrays.stream(f).distinct().count();
-        assertTrue(distinct <= 16 && java.util.Arrays.stream(c).distinct().count() > 16,
+        assertTrue(
+                distinct <= 16 && java.util.Arrays.stream(c).distinct().count() > 16,
                 op + ": lut_coarse leaves " + distinct + " codes");
     }
 
@@ -125,10 +143,15 @@ class OpBindingAgreementTest {
 
     private static ModelProto qdqFile(List<Node> nodes, Map<String, Tensor> constants, int opset)
             throws SimulatorException {
-        Graph g = new Graph("op", nodes, constants, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1,
-                SAMPLE.length})), List.of("y"), Map.of("", opset));
+        Graph g = new Graph(
+                "op",
+                nodes,
+                constants,
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, SAMPLE.length})),
+                List.of("y"),
+                Map.of("", opset));
         NpuProgram fp = Simulator.compile(OnnxGraphs.toModel(g, "test", Map.of()), "op", CompileOptions.DEFAULT);
-        return QdqWriter.write(fp, Calibration.collect(fp, List.of(feed()), n -> { }), QuantConfig.INT8);
+        return QdqWriter.write(fp, Calibration.collect(fp, List.of(feed()), n -> {}), QuantConfig.INT8);
     }
 
     @Test
@@ -137,8 +160,13 @@ class OpBindingAgreementTest {
             Map<String, Tensor> k = new LinkedHashMap<>();
             List<Node> nodes = spelt(p.name(), k);
             assertEquals(p.spelling(), nodes.stream().map(Node::opType).toList(), p.name() + ": the table's spelling");
-            Graph g = new Graph("p", nodes, k, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1,
-                    SAMPLE.length})), List.of("y"), Map.of("", 13));
+            Graph g = new Graph(
+                    "p",
+                    nodes,
+                    k,
+                    List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, SAMPLE.length})),
+                    List.of("y"),
+                    Map.of("", 13));
             NpuProgram fp = Simulator.compile(OnnxGraphs.toModel(g, "test", Map.of()), "p", CompileOptions.DEFAULT);
             assertEquals(1, fp.layers().size(), p.name() + ": " + fp.layers());
             assertEquals(p.name(), fp.layers().get(0).op());
@@ -170,14 +198,25 @@ class OpBindingAgreementTest {
         k.put("s", Tensor.scalar(0.05f));
         k.put("zp", Tensor.ofLongs(DType.INT8, new int[0], new long[] {0}));
         k.put("scales", Tensor.ofFloats(new int[] {4}, new float[] {1, 1, 2, 2}));
-        List<Node> nodes = List.of(node("q", "QuantizeLinear", List.of("x", "s", "zp"), "xq"),
+        List<Node> nodes = List.of(
+                node("q", "QuantizeLinear", List.of("x", "s", "zp"), "xq"),
                 node("dq", "DequantizeLinear", List.of("xq", "s", "zp"), "xd"),
-                new Node("up", "Upsample", "", List.of("xd", "scales"), List.of("u"),
+                new Node(
+                        "up",
+                        "Upsample",
+                        "",
+                        List.of("xd", "scales"),
+                        List.of("u"),
                         Map.of("mode", Attribute.ofString("nearest"))),
                 node("q2", "QuantizeLinear", List.of("u", "s", "zp"), "uq"),
                 node("dq2", "DequantizeLinear", List.of("uq", "s", "zp"), "y"));
-        Graph g = new Graph("up", nodes, k, List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 1, 4, 4})),
-                List.of("y"), Map.of("", 10));
+        Graph g = new Graph(
+                "up",
+                nodes,
+                k,
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, 1, 4, 4})),
+                List.of("y"),
+                Map.of("", 10));
         NpuProgram p = Simulator.compile(OnnxGraphs.toModel(g, "test", Map.of()), "up", CompileOptions.DEFAULT);
         assertEquals(Placement.NPU, only(p, "Upsample").placement());
     }
@@ -193,7 +232,9 @@ class OpBindingAgreementTest {
         Path suite = SharedData.require("testdata/onnx-backend/node");
         List<Path> cases;
         try (Stream<Path> s = Files.list(suite)) {
-            cases = s.filter(p -> Files.isRegularFile(p.resolve("model.onnx"))).sorted().toList();
+            cases = s.filter(p -> Files.isRegularFile(p.resolve("model.onnx")))
+                    .sorted()
+                    .toList();
         }
         Seen seen = new Seen();
         for (Path dir : cases) {
@@ -216,8 +257,9 @@ class OpBindingAgreementTest {
                 wrong.add(o.name() + ": " + o.form().label() + " in the table, but no case checked it");
             }
         }
-        System.out.println("op binding: " + seen.placements.size() + " ops over " + cases.size()
-                + " cases; not checked: " + seen.unchecked.size() + (seen.unchecked.isEmpty() ? "" : " " + seen.unchecked));
+        System.out.println(
+                "op binding: " + seen.placements.size() + " ops over " + cases.size() + " cases; not checked: "
+                        + seen.unchecked.size() + (seen.unchecked.isEmpty() ? "" : " " + seen.unchecked));
         assertTrue(wrong.isEmpty(), String.join("\n", wrong));
         // A case the compiler crashes on is a bug of the binding (a Gemm's one-element C once was).
         assertTrue(seen.unchecked.isEmpty(), "the binding failed on " + seen.unchecked);
@@ -238,7 +280,8 @@ class OpBindingAgreementTest {
                 }
             }
             Graph g = OnnxGraphs.toGraph(model, dir);
-            if (g.nodes().size() != 1 || !g.nodes().get(0).domain().isEmpty()
+            if (g.nodes().size() != 1
+                    || !g.nodes().get(0).domain().isEmpty()
                     || !FloatKernels.supports(g.nodes().get(0).opType())) {
                 return;
             }
@@ -255,7 +298,9 @@ class OpBindingAgreementTest {
             for (boolean allRuntime : new boolean[] {false, true}) {
                 Placement p = bindVariant(n, g, values, opset, allRuntime);
                 if (p != null) {
-                    seen.placements.computeIfAbsent(n.opType(), k -> new TreeSet<>()).add(p);
+                    seen.placements
+                            .computeIfAbsent(n.opType(), k -> new TreeSet<>())
+                            .add(p);
                 }
             }
         } catch (SimulatorException | IllegalArgumentException | java.io.IOException e) {
@@ -293,10 +338,13 @@ class OpBindingAgreementTest {
         if (fp.layers().size() != 1) {
             return null; // folded away (a constant result)
         }
-        Calibration cal = Calibration.collect(fp, List.of(feed), x -> { });
-        NpuProgram q = Simulator.compile(QdqWriter.write(fp, cal, QuantConfig.INT8), "case.qdq",
-                CompileOptions.DEFAULT);
-        return q.layers().stream().filter(l -> l.op().equals(n.opType())).map(Layer::placement).findFirst()
+        Calibration cal = Calibration.collect(fp, List.of(feed), x -> {});
+        NpuProgram q =
+                Simulator.compile(QdqWriter.write(fp, cal, QuantConfig.INT8), "case.qdq", CompileOptions.DEFAULT);
+        return q.layers().stream()
+                .filter(l -> l.op().equals(n.opType()))
+                .map(Layer::placement)
+                .findFirst()
                 .orElse(null);
     }
 }

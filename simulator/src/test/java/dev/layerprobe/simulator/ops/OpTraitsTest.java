@@ -46,8 +46,9 @@ class OpTraitsTest {
         for (OpTraits.Pattern p : OpTraits.patterns()) {
             for (String op : p.spelling()) {
                 assertTrue(FloatKernels.supports(op), p.name() + " is spelt with " + op + ", which has no kernel");
-                assertTrue(OpTraits.of(op).patternMember(), p.name() + " is spelt with " + op
-                        + ", which the pattern fusion does not take");
+                assertTrue(
+                        OpTraits.of(op).patternMember(),
+                        p.name() + " is spelt with " + op + ", which the pattern fusion does not take");
             }
         }
     }
@@ -118,8 +119,10 @@ class OpTraitsTest {
     void onlyArithmeticLayersTakeAFollowingRelu() {
         for (String op : layerOps()) {
             if (OpTraits.of(op).absorbsActivation()) {
-                assertTrue(Set.of(NpuForm.INTEGER_KERNEL, NpuForm.CPU_FALLBACK).contains(OpTraits.of(op).form()), op
-                        + ": a Relu after a table or a move is no part of its arithmetic");
+                assertTrue(
+                        Set.of(NpuForm.INTEGER_KERNEL, NpuForm.CPU_FALLBACK)
+                                .contains(OpTraits.of(op).form()),
+                        op + ": a Relu after a table or a move is no part of its arithmetic");
             }
         }
     }

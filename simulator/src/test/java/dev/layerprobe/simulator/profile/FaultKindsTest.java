@@ -6,8 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.CompileOptions;
+import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
@@ -20,9 +23,6 @@ import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.QdqWriter;
 import dev.layerprobe.simulator.quant.QuantConfig;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -87,12 +87,22 @@ class FaultKindsTest {
                 new Node("conv3", "Conv", "", List.of("s", "w3"), List.of("t3"), Map.of()),
                 new Node("add", "Add", "", List.of("t2", "t3"), List.of("a"), Map.of()),
                 new Node("gap", "GlobalAveragePool", "", List.of("a"), List.of("gp"), Map.of()),
-                new Node("gemm", "Gemm", "", List.of("xg", "wg", "bg"), List.of("g"),
+                new Node(
+                        "gemm",
+                        "Gemm",
+                        "",
+                        List.of("xg", "wg", "bg"),
+                        List.of("g"),
                         Map.of("transB", Attribute.ofInt(1))));
-        Graph g = new Graph("faults", nodes, CONSTANTS, List.of(new ValueInfo("x", DType.FLOAT32, X),
-                new ValueInfo("xg", DType.FLOAT32, XG)), List.of("gp", "g"), Map.of("", 13));
+        Graph g = new Graph(
+                "faults",
+                nodes,
+                CONSTANTS,
+                List.of(new ValueInfo("x", DType.FLOAT32, X), new ValueInfo("xg", DType.FLOAT32, XG)),
+                List.of("gp", "g"),
+                Map.of("", 13));
         floatProgram = Simulator.compile(OnnxGraphs.toModel(g, "test", Map.of()), "faults", CompileOptions.DEFAULT);
-        Calibration cal = Calibration.collect(floatProgram, List.of(input(10), input(11)), n -> { });
+        Calibration cal = Calibration.collect(floatProgram, List.of(input(10), input(11)), n -> {});
         qdq = QdqWriter.write(floatProgram, cal, QuantConfig.INT8);
         clean = Simulator.compile(qdq, "faults.qdq", CompileOptions.of(DeviceProfile.DEFAULT));
         feed = input(20);
@@ -106,7 +116,8 @@ class FaultKindsTest {
     }
 
     static DeviceProfile profile(String kind, String key, String target) throws SimulatorException {
-        return DeviceProfile.parse("name: x\nfaults:\n  - kind: " + kind + "\n    " + key + ": " + target + "\n", "test");
+        return DeviceProfile.parse(
+                "name: x\nfaults:\n  - kind: " + kind + "\n    " + key + ": " + target + "\n", "test");
     }
 
     static NpuProgram faulted(String kind, String layer) throws SimulatorException {
@@ -145,13 +156,25 @@ class FaultKindsTest {
     void everyKindParsesAndIsListed() throws Exception {
         StringBuilder y = new StringBuilder("name: all\nfaults:\n");
         for (FaultKind k : FaultKind.values()) {
-            y.append("  - kind: ").append(k.yamlName()).append("\n    op: \"").append(OpTraits.faultTargets(k).get(0))
+            y.append("  - kind: ")
+                    .append(k.yamlName())
+                    .append("\n    op: \"")
+                    .append(OpTraits.faultTargets(k).get(0))
                     .append("\"\n");
         }
         DeviceProfile p = DeviceProfile.parse(y.toString(), "test");
-        assertEquals(List.of(FaultKind.values()), p.faults().stream().map(Fault::kind).toList());
-        assertEquals(List.of("depth_to_space_mode_swap", "drop_bias", "requant_shift_off_by_one",
-                "accumulator_int16_wrap", "input_channel_swap", "zero_point_ignored", "lut_coarse"),
+        assertEquals(
+                List.of(FaultKind.values()),
+                p.faults().stream().map(Fault::kind).toList());
+        assertEquals(
+                List.of(
+                        "depth_to_space_mode_swap",
+                        "drop_bias",
+                        "requant_shift_off_by_one",
+                        "accumulator_int16_wrap",
+                        "input_channel_swap",
+                        "zero_point_ignored",
+                        "lut_coarse"),
                 Arrays.stream(FaultKind.values()).map(FaultKind::yamlName).toList());
         assertTrue(OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Sigmoid")
                 && OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Conv"));
@@ -162,17 +185,20 @@ class FaultKindsTest {
 
     @Test
     void faultOnAnotherOpIsRefusedInOneLine() {
-        for (String kind : List.of("drop_bias", "requant_shift_off_by_one", "accumulator_int16_wrap",
-                "zero_point_ignored")) {
+        for (String kind :
+                List.of("drop_bias", "requant_shift_off_by_one", "accumulator_int16_wrap", "zero_point_ignored")) {
             SimulatorException e = assertThrows(SimulatorException.class, () -> faulted(kind, "s"));
-            assertTrue(e.getMessage().contains("fault " + kind + " applies to [") && e.getMessage().contains("is Sigmoid"),
+            assertTrue(
+                    e.getMessage().contains("fault " + kind + " applies to [")
+                            && e.getMessage().contains("is Sigmoid"),
                     e.getMessage());
             assertFalse(e.getMessage().contains("\n"), e.getMessage());
         }
         SimulatorException e = assertThrows(SimulatorException.class, () -> faulted("lut_coarse", "t2"));
         assertTrue(e.getMessage().contains("but layer 't2' is Conv"), e.getMessage());
-        e = assertThrows(SimulatorException.class, () -> Simulator.compile(qdq, "q",
-                CompileOptions.of(profile("drop_bias", "op", "Sigmoid"))));
+        e = assertThrows(
+                SimulatorException.class,
+                () -> Simulator.compile(qdq, "q", CompileOptions.of(profile("drop_bias", "op", "Sigmoid"))));
         assertTrue(e.getMessage().contains("not to op Sigmoid"), e.getMessage());
     }
 
@@ -221,8 +247,8 @@ class FaultKindsTest {
             assertHalved(layer, f);
         }
         // By op type: every Conv layer.
-        NpuProgram byOp = Simulator.compile(qdq, "q", CompileOptions.of(profile("requant_shift_off_by_one", "op",
-                "Conv")));
+        NpuProgram byOp =
+                Simulator.compile(qdq, "q", CompileOptions.of(profile("requant_shift_off_by_one", "op", "Conv")));
         Map<String, LayerValue> f = runAndCompare(byOp, "t1");
         assertHalved("t1", f);
     }
@@ -268,7 +294,10 @@ class FaultKindsTest {
                 } else if (inside(c[i], qy) && inside(d[i], qy)) {
                     // Same multiplier: y - zp proportional to the (wrapped) accumulator.
                     double m = (c[i] - zy) / (double) acc;
-                    assertEquals(m * (short) acc, (double) (d[i] - zy), 1.01 + Math.abs(m * (short) acc) * 0.01,
+                    assertEquals(
+                            m * (short) acc,
+                            (double) (d[i] - zy),
+                            1.01 + Math.abs(m * (short) acc) * 0.01,
                             "t3[" + i + "]: accumulator " + acc + " wraps to " + (short) acc);
                     wrapped++;
                 }
@@ -291,8 +320,8 @@ class FaultKindsTest {
         for (String layer : List.of("t2", "s", "gp")) {
             Map<String, LayerValue> fl = runAndCompare(faulted("input_channel_swap", layer), layer);
             String in = clean.layer(layer).orElseThrow().inputs().get(0);
-            LayerValue expected = clean.runLayer(layer, Map.of(in,
-                    Channels.reverse(cleanRun.get(in).real())));
+            LayerValue expected = clean.runLayer(
+                    layer, Map.of(in, Channels.reverse(cleanRun.get(in).real())));
             assertArrayEquals(expected.codes().codes(), codes(fl, layer), layer);
         }
     }

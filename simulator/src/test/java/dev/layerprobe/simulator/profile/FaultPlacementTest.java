@@ -37,14 +37,19 @@ class FaultPlacementTest {
         constants.put("w", FaultKindsTest.random(new int[] {8, 8, 1, 1}, 7, -1, 1));
         List<Node> nodes = List.of(
                 new Node("conv", "Conv", "", List.of("x", "w"), List.of("c"), Map.of()),
-                new Node("d2s", "DepthToSpace", "", List.of("c"), List.of("y"),
+                new Node(
+                        "d2s",
+                        "DepthToSpace",
+                        "",
+                        List.of("c"),
+                        List.of("y"),
                         Map.of("blocksize", Attribute.ofInt(2), "mode", Attribute.ofString("CRD"))));
-        Graph g = new Graph("d2s", nodes, constants, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"),
-                Map.of("", 13));
-        NpuProgram floatProgram = Simulator.compile(OnnxGraphs.toModel(g, "test", Map.of()), "d2s",
-                CompileOptions.DEFAULT);
+        Graph g = new Graph(
+                "d2s", nodes, constants, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 13));
+        NpuProgram floatProgram =
+                Simulator.compile(OnnxGraphs.toModel(g, "test", Map.of()), "d2s", CompileOptions.DEFAULT);
         Map<String, Tensor> feed = Map.of("x", FaultKindsTest.random(X, 3, -1, 1));
-        Calibration cal = Calibration.collect(floatProgram, List.of(feed), n -> { });
+        Calibration cal = Calibration.collect(floatProgram, List.of(feed), n -> {});
         DeviceProfile swap = DeviceProfile.parse("""
                 name: x
                 faults:
@@ -53,14 +58,21 @@ class FaultPlacementTest {
                 """, "test");
 
         ModelProto onNpu = QdqWriter.write(floatProgram, cal, QuantConfig.INT8);
-        assertFalse(java.util.Arrays.equals(output(onNpu, DeviceProfile.DEFAULT, feed), output(onNpu, swap, feed)),
+        assertFalse(
+                java.util.Arrays.equals(output(onNpu, DeviceProfile.DEFAULT, feed), output(onNpu, swap, feed)),
                 "on the NPU the fault changes the layer");
 
-        ModelProto onCpu = QdqWriter.write(floatProgram, cal,
-                QuantConfig.INT8.withOverrides(Map.of("y", LayerPrecision.FLOAT32)));
-        assertEquals(Placement.CPU, Simulator.compile(onCpu, "d2s", CompileOptions.of(swap)).layer("y").orElseThrow()
-                .placement());
-        assertArrayEquals(output(onCpu, DeviceProfile.DEFAULT, feed), output(onCpu, swap, feed),
+        ModelProto onCpu =
+                QdqWriter.write(floatProgram, cal, QuantConfig.INT8.withOverrides(Map.of("y", LayerPrecision.FLOAT32)));
+        assertEquals(
+                Placement.CPU,
+                Simulator.compile(onCpu, "d2s", CompileOptions.of(swap))
+                        .layer("y")
+                        .orElseThrow()
+                        .placement());
+        assertArrayEquals(
+                output(onCpu, DeviceProfile.DEFAULT, feed),
+                output(onCpu, swap, feed),
                 "a float32 layer on the CPU is computed as the model says");
     }
 

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.NpuProgram;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +29,7 @@ class CalibrationAlgorithmTest {
     static void collectOnce() throws Exception {
         program = CalibrationTestData.reluProgram(N);
         outlierData = CalibrationTestData.gaussianWithOutliers(SAMPLES, N, 11, OUTLIERS);
-        outliers = Calibration.collect(program, outlierData, CalibrationOptions.of(CalibrationAlgorithm.KL), n -> { });
+        outliers = Calibration.collect(program, outlierData, CalibrationOptions.of(CalibrationAlgorithm.KL), n -> {});
     }
 
     static float[] range(Calibration c, String tensor, CalibrationAlgorithm a) {
@@ -47,7 +47,8 @@ class CalibrationAlgorithmTest {
         float[] pct = range(outliers, "x", CalibrationAlgorithm.PERCENTILE);
         float[] kl = range(outliers, "x", CalibrationAlgorithm.KL);
         float[] mse = range(outliers, "x", CalibrationAlgorithm.MSE);
-        String all = "percentile " + Arrays.toString(pct) + " kl " + Arrays.toString(kl) + " mse " + Arrays.toString(mse);
+        String all =
+                "percentile " + Arrays.toString(pct) + " kl " + Arrays.toString(kl) + " mse " + Arrays.toString(mse);
         // 99.99th percentile of a standard normal is 3.72; bins here are 0.98 wide.
         assertTrue(pct[1] > 2.5 && pct[1] < 5.5 && pct[0] < -2.5 && pct[0] > -5.5, all);
         // KL's candidate thresholds start at 128 of 2048 |x| bins over [0, 1000] (62.5); with the
@@ -60,14 +61,17 @@ class CalibrationAlgorithmTest {
     void mseChoiceQuantizesTheDataBetterThanMinmax() {
         float[] mse = range(outliers, "x", CalibrationAlgorithm.MSE);
         double withMse = CalibrationTestData.quantizationMse(outlierData, false, mse, DType.INT8);
-        double withMinmax = CalibrationTestData.quantizationMse(outlierData, false, new float[] {-1000f, 1000f}, DType.INT8);
-        assertTrue(withMse < 0.8 * withMinmax, "mse range " + Arrays.toString(mse) + ": " + withMse + " vs minmax "
-                + withMinmax);
+        double withMinmax =
+                CalibrationTestData.quantizationMse(outlierData, false, new float[] {-1000f, 1000f}, DType.INT8);
+        assertTrue(
+                withMse < 0.8 * withMinmax,
+                "mse range " + Arrays.toString(mse) + ": " + withMse + " vs minmax " + withMinmax);
         // Near the best symmetric clipping measured on the data itself (the optimum is ~ +-145:
         // rounding noise of the bulk against the clipping error of the four outliers).
         double bestMeasured = Double.POSITIVE_INFINITY;
         for (float t = 20; t <= 1000; t *= 1.05f) {
-            bestMeasured = Math.min(bestMeasured,
+            bestMeasured = Math.min(
+                    bestMeasured,
                     CalibrationTestData.quantizationMse(outlierData, false, new float[] {-t, t}, DType.INT8));
         }
         assertTrue(withMse < 1.05 * bestMeasured, withMse + " vs best symmetric " + bestMeasured);
@@ -90,11 +94,12 @@ class CalibrationAlgorithmTest {
     @Test
     void uniformDataKeepsCloseToMinmax() throws Exception {
         List<Map<String, Tensor>> data = CalibrationTestData.uniform(4, N, 21);
-        Calibration c = Calibration.collect(program, data, CalibrationOptions.of(CalibrationAlgorithm.MSE), n -> { });
+        Calibration c = Calibration.collect(program, data, CalibrationOptions.of(CalibrationAlgorithm.MSE), n -> {});
         float[] mm = c.minMax("x");
         for (CalibrationAlgorithm a : CalibrationAlgorithm.values()) {
             float[] r = range(c, "x", a);
-            assertTrue(Math.abs(r[0] - mm[0]) < 0.03 * (mm[1] - mm[0]) && Math.abs(r[1] - mm[1]) < 0.03 * (mm[1] - mm[0]),
+            assertTrue(
+                    Math.abs(r[0] - mm[0]) < 0.03 * (mm[1] - mm[0]) && Math.abs(r[1] - mm[1]) < 0.03 * (mm[1] - mm[0]),
                     a + " " + Arrays.toString(r) + " vs " + Arrays.toString(mm));
         }
     }
@@ -125,7 +130,8 @@ class CalibrationAlgorithmTest {
     @Test
     void sixteenBitActivationsLeaveKlAtMinmaxAndClipLessUnderMse() {
         CalibrationOptions int16 = outliers.options().withActivations(DType.INT16);
-        assertArrayEquals(new float[] {-1000f, 1000f}, outliers.range("x", int16.withAlgorithm(CalibrationAlgorithm.KL)));
+        assertArrayEquals(
+                new float[] {-1000f, 1000f}, outliers.range("x", int16.withAlgorithm(CalibrationAlgorithm.KL)));
         float[] mse16 = outliers.range("x", int16.withAlgorithm(CalibrationAlgorithm.MSE));
         float[] mse8 = range(outliers, "x", CalibrationAlgorithm.MSE);
         assertTrue(mse16[1] >= mse8[1], Arrays.toString(mse16) + " vs " + Arrays.toString(mse8));
@@ -147,22 +153,26 @@ class CalibrationAlgorithmTest {
 
     @Test
     void histogramAlgorithmsNeedHistograms() throws Exception {
-        Calibration minmax = Calibration.collect(program, outlierData.subList(0, 1), n -> { });
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> minmax.withOptions(CalibrationOptions.of(CalibrationAlgorithm.KL)));
+        Calibration minmax = Calibration.collect(program, outlierData.subList(0, 1), n -> {});
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class, () -> minmax.withOptions(CalibrationOptions.of(CalibrationAlgorithm.KL)));
         assertTrue(e.getMessage().contains("kl"), e.getMessage());
         assertArrayEquals(minmax.minMax("x"), minmax.range("x"));
     }
 
     @Test
     void cliNamesAndAliases() {
-        assertEquals(List.of("minmax", "percentile", "kl", "mse"),
-                Arrays.stream(CalibrationAlgorithm.values()).map(CalibrationAlgorithm::cliName).toList());
+        assertEquals(
+                List.of("minmax", "percentile", "kl", "mse"),
+                Arrays.stream(CalibrationAlgorithm.values())
+                        .map(CalibrationAlgorithm::cliName)
+                        .toList());
         assertEquals(CalibrationAlgorithm.KL, CalibrationAlgorithm.fromCliName("KL_divergence"));
         assertEquals(CalibrationAlgorithm.MSE, CalibrationAlgorithm.fromCliName("mmse"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> CalibrationAlgorithm.fromCliName("median"));
-        assertTrue(e.getMessage().contains("'median'") && e.getMessage().contains("[minmax, percentile, kl, mse]"),
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> CalibrationAlgorithm.fromCliName("median"));
+        assertTrue(
+                e.getMessage().contains("'median'") && e.getMessage().contains("[minmax, percentile, kl, mse]"),
                 e.getMessage());
         assertEquals(2, Calibration.passes(CalibrationAlgorithm.PERCENTILE));
         assertEquals(1, Calibration.passes(CalibrationAlgorithm.MINMAX));

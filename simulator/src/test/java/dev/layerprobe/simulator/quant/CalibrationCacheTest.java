@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.NpuProgram;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +34,7 @@ class CalibrationCacheTest {
     static void collect() throws Exception {
         program = CalibrationTestData.reluProgram(N);
         data = CalibrationTestData.gaussianWithOutliers(3, N, 7, 40f, -25f);
-        kl = Calibration.collect(program, data, CalibrationOptions.of(CalibrationAlgorithm.KL), n -> { });
+        kl = Calibration.collect(program, data, CalibrationOptions.of(CalibrationAlgorithm.KL), n -> {});
     }
 
     @Test
@@ -65,9 +65,9 @@ class CalibrationCacheTest {
         Path f = dir.resolve("calib.json");
         kl.save(f, KEY);
         Calibration cached = Calibration.load(f, KEY).orElseThrow();
-        for (CalibrationAlgorithm a : List.of(CalibrationAlgorithm.PERCENTILE, CalibrationAlgorithm.MSE,
-                CalibrationAlgorithm.MINMAX)) {
-            Calibration direct = Calibration.collect(program, data, CalibrationOptions.of(a), n -> { });
+        for (CalibrationAlgorithm a :
+                List.of(CalibrationAlgorithm.PERCENTILE, CalibrationAlgorithm.MSE, CalibrationAlgorithm.MINMAX)) {
+            Calibration direct = Calibration.collect(program, data, CalibrationOptions.of(a), n -> {});
             Calibration derived = cached.withOptions(CalibrationOptions.of(a));
             for (String t : direct.tensors()) {
                 assertArrayEquals(direct.range(t), derived.range(t), t + " " + a);
@@ -83,8 +83,11 @@ class CalibrationCacheTest {
         CalibrationCache.Lookup l = CalibrationCache.lookup(f, KEY.replace("nchw", "nhwc"));
         assertFalse(l.isHit());
         assertTrue(l.found().isEmpty());
-        assertTrue(l.reason().contains("stale") && l.reason().contains("preprocessing changed")
-                && !l.reason().contains("model"), l.reason());
+        assertTrue(
+                l.reason().contains("stale")
+                        && l.reason().contains("preprocessing changed")
+                        && !l.reason().contains("model"),
+                l.reason());
         assertTrue(Calibration.load(f, "something else").isEmpty());
     }
 
@@ -120,19 +123,20 @@ class CalibrationCacheTest {
     @Test
     void aMinmaxCacheServesMinmaxButNotHistogramAlgorithms() throws Exception {
         Path f = dir.resolve("minmax.json");
-        Calibration mm = Calibration.collect(program, data, n -> { });
+        Calibration mm = Calibration.collect(program, data, n -> {});
         mm.save(f, KEY);
         assertTrue(CalibrationCache.lookup(f, KEY).isHit());
         CalibrationCache.Lookup l = CalibrationCache.lookup(f, KEY, CalibrationAlgorithm.KL);
         assertFalse(l.isHit());
         assertTrue(l.reason().contains("min/max only"), l.reason());
-        assertArrayEquals(mm.range("x"), CalibrationCache.lookup(f, KEY).calibration().range("x"));
+        assertArrayEquals(
+                mm.range("x"), CalibrationCache.lookup(f, KEY).calibration().range("x"));
     }
 
     @Test
     void saveReplacesAnOlderCache() throws Exception {
         Path f = dir.resolve("sub/calib.json");
-        Calibration.collect(program, data.subList(0, 1), n -> { }).save(f, "old");
+        Calibration.collect(program, data.subList(0, 1), n -> {}).save(f, "old");
         kl.save(f, KEY);
         assertFalse(CalibrationCache.lookup(f, "old").isHit());
         assertEquals(3, Calibration.load(f, KEY).orElseThrow().samples());
@@ -153,8 +157,8 @@ class CalibrationCacheTest {
         Files.writeString(b, "bbbB");
         String edited = CalibrationCache.key(model, List.of(a, b), "nchw mean=0");
         assertNotEquals(k, edited, "same size, other content");
-        assertEquals("the calibration set changed (2 files cached, 2 given)",
-                CalibrationCache.describeMismatch(k, edited));
+        assertEquals(
+                "the calibration set changed (2 files cached, 2 given)", CalibrationCache.describeMismatch(k, edited));
         Files.writeString(model, "other-model");
         assertTrue(CalibrationCache.describeMismatch(edited, CalibrationCache.key(model, List.of(a, b), "nchw mean=0"))
                 .equals("the model changed"));

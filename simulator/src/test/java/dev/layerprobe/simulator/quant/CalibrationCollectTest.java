@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.NpuProgram;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -41,7 +41,8 @@ class CalibrationCollectTest {
         NpuProgram p = CalibrationTestData.reluProgram(N);
         CountingIterable samples = new CountingIterable(CalibrationTestData.gaussian(5, N, 1));
         List<Integer> progress = new ArrayList<>();
-        Calibration c = Calibration.collect(p, samples, CalibrationOptions.of(CalibrationAlgorithm.PERCENTILE), progress::add);
+        Calibration c =
+                Calibration.collect(p, samples, CalibrationOptions.of(CalibrationAlgorithm.PERCENTILE), progress::add);
         assertEquals(2, samples.iterations);
         assertEquals(IntStream.rangeClosed(1, 10).boxed().toList(), progress, "5 samples x 2 passes");
         assertEquals(5, c.samples(), "samples are counted once");
@@ -87,10 +88,12 @@ class CalibrationCollectTest {
     @Test
     void aOneShotIterableIsRejectedForTwoPasses() throws Exception {
         NpuProgram p = CalibrationTestData.reluProgram(N);
-        Iterator<Map<String, Tensor>> once = CalibrationTestData.gaussian(2, N, 1).iterator();
+        Iterator<Map<String, Tensor>> once =
+                CalibrationTestData.gaussian(2, N, 1).iterator();
         Iterable<Map<String, Tensor>> oneShot = () -> once;
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Calibration.collect(p, oneShot, CalibrationOptions.of(CalibrationAlgorithm.KL), n -> { }));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Calibration.collect(p, oneShot, CalibrationOptions.of(CalibrationAlgorithm.KL), n -> {}));
         assertTrue(e.getMessage().contains("2 items in the first pass and 0 in the second"), e.getMessage());
     }
 
@@ -99,8 +102,8 @@ class CalibrationCollectTest {
         CalibrationOptions d = CalibrationOptions.DEFAULT;
         assertThrows(IllegalArgumentException.class, () -> d.withPercentile(40));
         assertThrows(IllegalArgumentException.class, () -> d.withBins(8));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> d.withActivations(dev.layerprobe.core.tensor.DType.FLOAT16));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> d.withActivations(dev.layerprobe.core.tensor.DType.FLOAT16));
         assertTrue(e.getMessage().contains("FLOAT16") && e.getMessage().contains("INT8"), e.getMessage());
     }
 }

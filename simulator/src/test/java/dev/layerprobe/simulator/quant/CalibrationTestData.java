@@ -1,5 +1,7 @@
 package dev.layerprobe.simulator.quant;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
@@ -8,8 +10,6 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,13 +18,17 @@ import java.util.function.DoubleSupplier;
 
 /** A one-layer float program (x -> Relu -> r) and synthetic calibration sets, seeded seed + index. */
 final class CalibrationTestData {
-    private CalibrationTestData() {
-    }
+    private CalibrationTestData() {}
 
     /** x [1, n] -> Relu -> r. */
     static NpuProgram reluProgram(int n) throws Exception {
-        Graph g = new Graph("relu", List.of(new Node("relu", "Relu", "", List.of("x"), List.of("r"), Map.of())),
-                Map.of(), List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, n})), List.of("r"), Map.of("", 13));
+        Graph g = new Graph(
+                "relu",
+                List.of(new Node("relu", "Relu", "", List.of("x"), List.of("r"), Map.of())),
+                Map.of(),
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, n})),
+                List.of("r"),
+                Map.of("", 13));
         ModelProto m = OnnxGraphs.toModel(g, "test", Map.of());
         return Simulator.compile(m, g.name(), CompileOptions.DEFAULT);
     }
@@ -46,8 +50,8 @@ final class CalibrationTestData {
         return out;
     }
 
-    private static List<Map<String, Tensor>> generate(int samples, int n, long seed,
-            java.util.function.Function<SplittableRandom, DoubleSupplier> dist) {
+    private static List<Map<String, Tensor>> generate(
+            int samples, int n, long seed, java.util.function.Function<SplittableRandom, DoubleSupplier> dist) {
         List<Map<String, Tensor>> out = new ArrayList<>();
         for (int s = 0; s < samples; s++) {
             DoubleSupplier d = dist.apply(new SplittableRandom(seed + s));

@@ -89,7 +89,8 @@ class KlCurveTest {
                 bestFast = i;
             }
         }
-        assertTrue(Math.abs(reference(hist, bestFast, levels) - minRef) < 1e-9 + 1e-6 * minRef,
+        assertTrue(
+                Math.abs(reference(hist, bestFast, levels) - minRef) < 1e-9 + 1e-6 * minRef,
                 "fast argmin " + bestFast + " is as good as the reference's " + bestRef);
     }
 

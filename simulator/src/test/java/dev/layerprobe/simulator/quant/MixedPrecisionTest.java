@@ -5,6 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.Half;
+import dev.layerprobe.core.tensor.LayerValue;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
@@ -12,21 +17,16 @@ import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.SharedData;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.Half;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,8 +77,8 @@ class MixedPrecisionTest {
                 new Node("add", "Add", "", List.of("c1", "c2"), List.of("a"), Map.of()),
                 new Node("sigmoid", "Sigmoid", "", List.of("a"), List.of("s"), Map.of()),
                 new Node("conv3", "Conv", "", List.of("s", "w3", "b3"), List.of("y"), Map.of()));
-        Graph g = new Graph("small", nodes, c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"),
-                Map.of("", 13));
+        Graph g = new Graph(
+                "small", nodes, c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 13));
         return Simulator.compile(OnnxGraphs.toModel(g, "test", Map.of()), "small", CompileOptions.DEFAULT);
     }
 
@@ -87,7 +87,7 @@ class MixedPrecisionTest {
         for (int i = 0; i < samples; i++) {
             feeds.add(Map.of(fp.inputs().get(0).name(), input(fp, i)));
         }
-        return Calibration.collect(fp, feeds, n -> { });
+        return Calibration.collect(fp, feeds, n -> {});
     }
 
     static Tensor input(NpuProgram fp, long seed) {
@@ -124,11 +124,13 @@ class MixedPrecisionTest {
         Calibration c = calibrate(fp, 4);
         ModelProto qdq = QdqWriter.write(fp, c, QuantConfig.INT16);
         List<NodeProto> qdqNodes = qdq.getGraph().getNodeList().stream()
-                .filter(n -> n.getOpType().endsWith("QuantizeLinear")).toList();
+                .filter(n -> n.getOpType().endsWith("QuantizeLinear"))
+                .toList();
         assertTrue(qdqNodes.stream().anyMatch(n -> n.getDomain().equals("com.microsoft")));
         for (NodeProto n : qdqNodes) {
             boolean int16 = qdq.getGraph().getInitializerList().stream()
-                    .anyMatch(t -> t.getName().equals(n.getInput(2)) && t.getDataType() == TensorProto.DataType.INT16_VALUE);
+                    .anyMatch(t ->
+                            t.getName().equals(n.getInput(2)) && t.getDataType() == TensorProto.DataType.INT16_VALUE);
             assertEquals(int16, n.getDomain().equals("com.microsoft"), "domain of " + n.getName());
         }
         assertTrue(qdq.getOpsetImportList().stream()
@@ -152,7 +154,8 @@ class MixedPrecisionTest {
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp, 2), QuantConfig.FP16);
         assertTrue(qdq.getGraph().getInitializerList().stream()
                 .anyMatch(t -> t.getDataType() == TensorProto.DataType.FLOAT16_VALUE));
-        assertTrue(qdq.getGraph().getNodeList().stream().noneMatch(n -> n.getOpType().endsWith("QuantizeLinear")));
+        assertTrue(qdq.getGraph().getNodeList().stream()
+                .noneMatch(n -> n.getOpType().endsWith("QuantizeLinear")));
         NpuProgram hp = Simulator.compile(qdq, "espcn.fp16", CompileOptions.DEFAULT);
         assertEquals(fp.layers().size(), hp.layers().size());
         for (Layer l : hp.layers()) {
@@ -184,7 +187,10 @@ class MixedPrecisionTest {
             Layer a = q8.layers().get(i);
             Layer b = hy.layers().get(i);
             assertEquals(a.name(), b.name());
-            assertEquals(a.name().equals("c1") ? DType.INT16 : DType.INT8, b.outputQuant().type(), "layer " + b.name());
+            assertEquals(
+                    a.name().equals("c1") ? DType.INT16 : DType.INT8,
+                    b.outputQuant().type(),
+                    "layer " + b.name());
             assertEquals(Placement.NPU, b.placement(), "layer " + b.name());
         }
         // conv2 and add (int8) read c1's int16 codes.
@@ -199,15 +205,23 @@ class MixedPrecisionTest {
     void hybridPlacesOnlyFloat32LayersOnTheCpu() throws Exception {
         NpuProgram fp = smallNet();
         Calibration c = calibrate(fp, 3);
-        Map<String, LayerPrecision> layers = Map.of("c1", LayerPrecision.INT16, "c2", LayerPrecision.FLOAT32,
-                "a", LayerPrecision.FP16, "s", LayerPrecision.FLOAT32);
+        Map<String, LayerPrecision> layers = Map.of(
+                "c1",
+                LayerPrecision.INT16,
+                "c2",
+                LayerPrecision.FLOAT32,
+                "a",
+                LayerPrecision.FP16,
+                "s",
+                LayerPrecision.FLOAT32);
         NpuProgram hy = quantize(fp, c, QuantConfig.INT8.withOverrides(layers));
         Map<String, Layer> byName = new LinkedHashMap<>();
         hy.layers().forEach(l -> byName.put(l.name(), l));
         assertEquals(fp.layers().stream().map(Layer::name).toList(), new ArrayList<>(byName.keySet()));
         for (Layer l : hy.layers()) {
             LayerPrecision p = layers.getOrDefault(l.name(), LayerPrecision.INT8);
-            assertEquals(p == LayerPrecision.FLOAT32 ? Placement.CPU : Placement.NPU, l.placement(), "layer " + l.name());
+            assertEquals(
+                    p == LayerPrecision.FLOAT32 ? Placement.CPU : Placement.NPU, l.placement(), "layer " + l.name());
             assertEquals(p, l.precision(), "layer " + l.name());
         }
         assertEquals(DType.INT16, byName.get("c1").outputQuant().type());
@@ -228,7 +242,8 @@ class MixedPrecisionTest {
         Path file = tmp.resolve("hybrid.yaml");
         Files.writeString(file, "# layer -> precision\nlayers:\n  c1: int16\n  c3: fp16\n  relu1: float32\n");
         HybridSpec spec = HybridSpec.load(file);
-        assertEquals(Map.of("c1", LayerPrecision.INT16, "c3", LayerPrecision.FP16, "relu1", LayerPrecision.FLOAT32),
+        assertEquals(
+                Map.of("c1", LayerPrecision.INT16, "c3", LayerPrecision.FP16, "relu1", LayerPrecision.FLOAT32),
                 spec.layers());
         SimulatorException e = assertThrows(SimulatorException.class, () -> spec.validate(fp));
         assertEquals(Code.BAD_INPUT, e.code());
@@ -239,7 +254,8 @@ class MixedPrecisionTest {
         Files.writeString(file, "layers:\n  c1: int4\n  c2: bf16\n  y: fp16\n");
         SimulatorException bad = assertThrows(SimulatorException.class, () -> HybridSpec.load(file));
         assertEquals(Code.BAD_INPUT, bad.code());
-        assertTrue(bad.getMessage().contains("'c1': 'int4'") && bad.getMessage().contains("'c2': 'bf16'"),
+        assertTrue(
+                bad.getMessage().contains("'c1': 'int4'") && bad.getMessage().contains("'c2': 'bf16'"),
                 bad.getMessage());
         assertTrue(bad.getMessage().contains("[int8, uint8, int16, fp16, float32]"), bad.getMessage());
 
@@ -265,19 +281,25 @@ class MixedPrecisionTest {
 
     @Test
     void float8QdqIsUnsupportedQuantizationNamingTheNode() throws Exception {
-        ModelProto m = withZeroPoint(t -> t.toBuilder().setDataType(TensorProto.DataType.FLOAT8E4M3FN_VALUE).build());
-        SimulatorException e = assertThrows(SimulatorException.class, () -> Simulator.compile(m, "f8", CompileOptions.DEFAULT));
+        ModelProto m = withZeroPoint(t -> t.toBuilder()
+                .setDataType(TensorProto.DataType.FLOAT8E4M3FN_VALUE)
+                .build());
+        SimulatorException e =
+                assertThrows(SimulatorException.class, () -> Simulator.compile(m, "f8", CompileOptions.DEFAULT));
         assertEquals(Code.UNSUPPORTED_QUANTIZATION, e.code(), e.getMessage());
         assertTrue(e.getMessage().contains("QuantizeLinear 'c1_QuantizeLinear'"), e.getMessage());
         assertTrue(e.getMessage().contains("FLOAT8E4M3FN") && e.getMessage().contains("INT8"), e.getMessage());
 
-        ModelProto int4 = withZeroPoint(t -> t.toBuilder().setDataType(TensorProto.DataType.INT4_VALUE).build());
+        ModelProto int4 = withZeroPoint(
+                t -> t.toBuilder().setDataType(TensorProto.DataType.INT4_VALUE).build());
         e = assertThrows(SimulatorException.class, () -> Simulator.compile(int4, "i4", CompileOptions.DEFAULT));
         assertEquals(Code.UNSUPPORTED_QUANTIZATION, e.code(), e.getMessage());
         assertTrue(e.getMessage().contains("INT4"), e.getMessage());
 
-        ModelProto u16 = withZeroPoint(t -> t.toBuilder().setDataType(TensorProto.DataType.UINT16_VALUE)
-                .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[2])).build());
+        ModelProto u16 = withZeroPoint(t -> t.toBuilder()
+                .setDataType(TensorProto.DataType.UINT16_VALUE)
+                .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[2]))
+                .build());
         e = assertThrows(SimulatorException.class, () -> Simulator.compile(u16, "u16", CompileOptions.DEFAULT));
         assertEquals(Code.UNSUPPORTED_QUANTIZATION, e.code(), e.getMessage());
         assertTrue(e.getMessage().contains("UINT16") && e.getMessage().contains("c1_"), e.getMessage());
@@ -290,15 +312,24 @@ class MixedPrecisionTest {
         for (int i = 0; i < b.getGraph().getNodeCount(); i++) {
             NodeProto n = b.getGraph().getNode(i);
             if (n.getName().equals("w2_quantized_DequantizeLinear")) {
-                b.getGraphBuilder().setNode(i, n.toBuilder().addAttribute(dev.layerprobe.onnx.Onnx.AttributeProto.newBuilder()
-                        .setName("block_size").setType(dev.layerprobe.onnx.Onnx.AttributeProto.AttributeType.INT).setI(4)));
+                b.getGraphBuilder()
+                        .setNode(
+                                i,
+                                n.toBuilder()
+                                        .addAttribute(dev.layerprobe.onnx.Onnx.AttributeProto.newBuilder()
+                                                .setName("block_size")
+                                                .setType(dev.layerprobe.onnx.Onnx.AttributeProto.AttributeType.INT)
+                                                .setI(4)));
             }
         }
-        b.clearOpsetImport().addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(21));
-        SimulatorException e = assertThrows(SimulatorException.class,
-                () -> Simulator.compile(b.build(), "blocked", CompileOptions.DEFAULT));
+        b.clearOpsetImport()
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(21));
+        SimulatorException e = assertThrows(
+                SimulatorException.class, () -> Simulator.compile(b.build(), "blocked", CompileOptions.DEFAULT));
         assertEquals(Code.UNSUPPORTED_QUANTIZATION, e.code(), e.getMessage());
-        assertTrue(e.getMessage().contains("'w2_quantized_DequantizeLinear'") && e.getMessage().contains("block_size"),
+        assertTrue(
+                e.getMessage().contains("'w2_quantized_DequantizeLinear'")
+                        && e.getMessage().contains("block_size"),
                 e.getMessage());
     }
 }

@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
@@ -15,15 +19,11 @@ import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.SimulatorException;
-import dev.layerprobe.core.LayerProbeException.Code;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -58,8 +58,7 @@ class QdqWriterGraphFormsTest {
             Tensor x = MixedPrecisionTest.random(fp.inputs().get(0).shape(), 10 + i);
             in.add(Map.of(fp.inputs().get(0).name(), x));
         }
-        return Calibration.collect(fp, in, n -> {
-        });
+        return Calibration.collect(fp, in, n -> {});
     }
 
     /** Every node name non-empty and unique; every tensor assigned once, and defined before use. */
@@ -80,8 +79,10 @@ class QdqWriterGraphFormsTest {
     }
 
     private static List<NodeProto> dequantizersOf(ModelProto m, String constant) {
-        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("DequantizeLinear")
-                && n.getInput(0).startsWith(constant + "_quantized")).toList();
+        return m.getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("DequantizeLinear")
+                        && n.getInput(0).startsWith(constant + "_quantized"))
+                .toList();
     }
 
     private static double cos(float[] a, float[] b) {
@@ -98,11 +99,13 @@ class QdqWriterGraphFormsTest {
 
     /** Runs float and quantized programs on one input; the quantized output's cos against float. */
     private static double agreement(NpuProgram fp, ModelProto qdq) throws SimulatorException {
-        Map<String, Tensor> feed = Map.of(fp.inputs().get(0).name(), MixedPrecisionTest.random(
-                fp.inputs().get(0).shape(), 99));
+        Map<String, Tensor> feed = Map.of(
+                fp.inputs().get(0).name(),
+                MixedPrecisionTest.random(fp.inputs().get(0).shape(), 99));
         NpuProgram qp = Simulator.compile(qdq, "q", CompileOptions.DEFAULT);
         String out = fp.outputs().get(0);
-        return cos(fp.run(feed, LayerObserver.NONE).get(out).real().floats(),
+        return cos(
+                fp.run(feed, LayerObserver.NONE).get(out).real().floats(),
                 qp.run(feed, LayerObserver.NONE).get(out).real().floats());
     }
 
@@ -111,9 +114,15 @@ class QdqWriterGraphFormsTest {
         Map<String, Tensor> c = new LinkedHashMap<>();
         c.put("w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 1));
         c.put("b", MixedPrecisionTest.random(new int[] {C}, 2));
-        Graph g = new Graph("shared", List.of(conv("c1", "x", "w", "b", "t"),
-                new Node("relu", "Relu", "", List.of("t"), List.of("u"), Map.of()),
-                conv("c2", "u", "w", "b", "y")), c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"),
+        Graph g = new Graph(
+                "shared",
+                List.of(
+                        conv("c1", "x", "w", "b", "t"),
+                        new Node("relu", "Relu", "", List.of("t"), List.of("u"), Map.of()),
+                        conv("c2", "u", "w", "b", "y")),
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                List.of("y"),
                 Map.of("", 13));
         NpuProgram fp = compile(g);
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp), QuantConfig.INT8);
@@ -149,12 +158,22 @@ class QdqWriterGraphFormsTest {
         c.put("w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 3));
         c.put("x_scale", Tensor.scalar(0.5f));
         c.put("w_quantized", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 4));
-        Graph g = new Graph("clash", List.of(
-                new Node("x_QuantizeLinear", "Mul", "", List.of("x", "x_scale"), List.of("x_DequantizeLinear_Output"),
-                        Map.of()),
-                conv("c1", "x_DequantizeLinear_Output", "w", null, "t"),
-                conv("w_quantized_DequantizeLinear", "t", "w_quantized", null, "y")),
-                c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 13));
+        Graph g = new Graph(
+                "clash",
+                List.of(
+                        new Node(
+                                "x_QuantizeLinear",
+                                "Mul",
+                                "",
+                                List.of("x", "x_scale"),
+                                List.of("x_DequantizeLinear_Output"),
+                                Map.of()),
+                        conv("c1", "x_DequantizeLinear_Output", "w", null, "t"),
+                        conv("w_quantized_DequantizeLinear", "t", "w_quantized", null, "y")),
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                List.of("y"),
+                Map.of("", 13));
         NpuProgram fp = compile(g);
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp), QuantConfig.INT8);
         assertWellFormed(qdq);
@@ -172,22 +191,37 @@ class QdqWriterGraphFormsTest {
         }
         c.put("k", Tensor.ofFloats(new int[] {1, C, 1, 1}, k));
         c.put("shift", MixedPrecisionTest.random(new int[] {1, C, 1, 1}, 6));
-        Graph g = new Graph("paddle", List.of(conv("c1", "x", "w", null, "t"),
-                new Node("mul", "Mul", "", List.of("t", "k"), List.of("m"), Map.of()),
-                new Node("add", "Add", "", List.of("m", "shift"), List.of("y"), Map.of())),
-                c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 11));
+        Graph g = new Graph(
+                "paddle",
+                List.of(
+                        conv("c1", "x", "w", null, "t"),
+                        new Node("mul", "Mul", "", List.of("t", "k"), List.of("m"), Map.of()),
+                        new Node("add", "Add", "", List.of("m", "shift"), List.of("y"), Map.of())),
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                List.of("y"),
+                Map.of("", 11));
         NpuProgram fp = compile(g);
         assertEquals(1, fp.layers().size(), "Mul and Add fold into the Conv");
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp), QuantConfig.INT8);
         assertWellFormed(qdq);
-        assertTrue(qdq.getOpsetImportList().contains(OperatorSetIdProto.newBuilder().setDomain("com.microsoft")
-                .setVersion(1).build()), qdq.getOpsetImportList().toString());
-        NodeProto conv = qdq.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv"))
-                .findFirst().orElseThrow();
+        assertTrue(
+                qdq.getOpsetImportList()
+                        .contains(OperatorSetIdProto.newBuilder()
+                                .setDomain("com.microsoft")
+                                .setVersion(1)
+                                .build()),
+                qdq.getOpsetImportList().toString());
+        NodeProto conv = qdq.getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("Conv"))
+                .findFirst()
+                .orElseThrow();
         for (int i = 1; i <= 2; i++) {
             String in = conv.getInput(i);
-            NodeProto dq = qdq.getGraph().getNodeList().stream().filter(n -> n.getOutputList().contains(in))
-                    .findFirst().orElseThrow();
+            NodeProto dq = qdq.getGraph().getNodeList().stream()
+                    .filter(n -> n.getOutputList().contains(in))
+                    .findFirst()
+                    .orElseThrow();
             assertEquals("com.microsoft", dq.getDomain(), dq.getName());
             assertEquals(0, dq.getAttribute(0).getI(), dq.getName() + " axis");
         }
@@ -198,7 +232,10 @@ class QdqWriterGraphFormsTest {
         }
         Graph back = OnnxGraphs.toGraph(qdq, Path.of("."));
         QuantSpec spec = QdqImport.extract(back);
-        Node folded = back.nodes().stream().filter(n -> n.opType().equals("Conv")).findFirst().orElseThrow();
+        Node folded = back.nodes().stream()
+                .filter(n -> n.opType().equals("Conv"))
+                .findFirst()
+                .orElseThrow();
         QTensor w = spec.constantCodes(folded.input(1));
         assertFalse(w.params().isPerTensor(), "per-channel weights read back");
         assertEquals(C, w.params().scale().length);
@@ -216,10 +253,18 @@ class QdqWriterGraphFormsTest {
 
     @Test
     void perTensorStaysPerTensorWhenAsked() throws Exception {
-        Map<String, Tensor> c = Map.of("w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 7),
-                "b", MixedPrecisionTest.random(new int[] {C}, 8));
-        Graph g = new Graph("pt", List.of(conv("c1", "x", "w", "b", "y")), c,
-                List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 11));
+        Map<String, Tensor> c = Map.of(
+                "w",
+                MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 7),
+                "b",
+                MixedPrecisionTest.random(new int[] {C}, 8));
+        Graph g = new Graph(
+                "pt",
+                List.of(conv("c1", "x", "w", "b", "y")),
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                List.of("y"),
+                Map.of("", 11));
         NpuProgram fp = compile(g);
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp), new QuantConfig(DType.INT8, DType.INT8, false));
         for (NodeProto n : qdq.getGraph().getNodeList()) {
@@ -228,10 +273,16 @@ class QdqWriterGraphFormsTest {
                 assertEquals(0, n.getAttributeCount(), n.getName() + " has no axis");
             }
         }
-        assertEquals(2, qdq.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("DequantizeLinear")
-                && n.getInput(0).endsWith("_quantized")).count(), "weight and bias");
+        assertEquals(
+                2,
+                qdq.getGraph().getNodeList().stream()
+                        .filter(n -> n.getOpType().equals("DequantizeLinear")
+                                && n.getInput(0).endsWith("_quantized"))
+                        .count(),
+                "weight and bias");
         assertTrue(agreement(fp, qdq) > 0.99);
-        assertTrue(qdq.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals("com.microsoft")));
+        assertTrue(
+                qdq.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals("com.microsoft")));
     }
 
     @Test
@@ -239,27 +290,67 @@ class QdqWriterGraphFormsTest {
         Map<String, Tensor> c = new LinkedHashMap<>();
         c.put("w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 8));
         c.put("scales", Tensor.ofFloats(new int[] {4}, new float[] {1, 1, 2, 2}));
-        Graph g = new Graph("old", List.of(conv("c1", "x", "w", null, "t"),
-                new Node("up", "Upsample", "", List.of("t", "scales"), List.of("u"), Map.of()),
-                new Node("crop", "Slice", "", List.of("u"), List.of("v"), Map.of("starts", Attribute.ofInts(1, 1),
-                        "ends", Attribute.ofInts(-1, 11), "axes", Attribute.ofInts(2, 3))),
-                new Node("pad", "Pad", "", List.of("v"), List.of("p"), Map.of("pads",
-                        Attribute.ofInts(0, 0, 1, 0, 0, 0, 0, 2), "value", Attribute.ofFloat(0.25f))),
-                new Node("clip", "Clip", "", List.of("p"), List.of("q"), Map.of("min", Attribute.ofFloat(-0.5f),
-                        "max", Attribute.ofFloat(1.5f))),
-                new Node("top", "TopK", "", List.of("q"), List.of("y", "i"), Map.of("k", Attribute.ofInt(3)))),
-                c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y", "i"), Map.of("", 9));
+        Graph g = new Graph(
+                "old",
+                List.of(
+                        conv("c1", "x", "w", null, "t"),
+                        new Node("up", "Upsample", "", List.of("t", "scales"), List.of("u"), Map.of()),
+                        new Node(
+                                "crop",
+                                "Slice",
+                                "",
+                                List.of("u"),
+                                List.of("v"),
+                                Map.of(
+                                        "starts",
+                                        Attribute.ofInts(1, 1),
+                                        "ends",
+                                        Attribute.ofInts(-1, 11),
+                                        "axes",
+                                        Attribute.ofInts(2, 3))),
+                        new Node(
+                                "pad",
+                                "Pad",
+                                "",
+                                List.of("v"),
+                                List.of("p"),
+                                Map.of(
+                                        "pads",
+                                        Attribute.ofInts(0, 0, 1, 0, 0, 0, 0, 2),
+                                        "value",
+                                        Attribute.ofFloat(0.25f))),
+                        new Node(
+                                "clip",
+                                "Clip",
+                                "",
+                                List.of("p"),
+                                List.of("q"),
+                                Map.of("min", Attribute.ofFloat(-0.5f), "max", Attribute.ofFloat(1.5f))),
+                        new Node("top", "TopK", "", List.of("q"), List.of("y", "i"), Map.of("k", Attribute.ofInt(3)))),
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                List.of("y", "i"),
+                Map.of("", 9));
         NpuProgram fp = compile(g);
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp), QuantConfig.INT8);
         assertWellFormed(qdq);
-        assertEquals(11, qdq.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()).findFirst()
-                .orElseThrow().getVersion());
+        assertEquals(
+                11,
+                qdq.getOpsetImportList().stream()
+                        .filter(o -> o.getDomain().isEmpty())
+                        .findFirst()
+                        .orElseThrow()
+                        .getVersion());
         Map<String, NodeProto> byOp = new LinkedHashMap<>();
         qdq.getGraph().getNodeList().forEach(n -> byOp.put(n.getOpType(), n));
         assertFalse(byOp.containsKey("Upsample"));
         assertEquals(3, byOp.get("Resize").getInputCount(), "X, roi, scales");
         for (String op : List.of("Slice", "Pad", "Clip", "TopK")) {
-            assertEquals(0, byOp.get(op).getAttributeList().stream().filter(a -> !a.getName().equals("mode")).count(),
+            assertEquals(
+                    0,
+                    byOp.get(op).getAttributeList().stream()
+                            .filter(a -> !a.getName().equals("mode"))
+                            .count(),
                     op + " keeps no attribute that became an input");
         }
         assertEquals(4, byOp.get("Slice").getInputCount());
@@ -268,28 +359,52 @@ class QdqWriterGraphFormsTest {
         assertEquals(2, byOp.get("TopK").getInputCount());
 
         ModelProto fp16 = QdqWriter.write(fp, calibrate(fp), QuantConfig.FP16);
-        assertEquals(9, fp16.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()).findFirst()
-                .orElseThrow().getVersion(), "fp16 needs no QuantizeLinear: the opset stays");
+        assertEquals(
+                9,
+                fp16.getOpsetImportList().stream()
+                        .filter(o -> o.getDomain().isEmpty())
+                        .findFirst()
+                        .orElseThrow()
+                        .getVersion(),
+                "fp16 needs no QuantizeLinear: the opset stays");
 
         Map<String, Tensor> feed = Map.of("x", MixedPrecisionTest.random(X, 11));
         var a = fp.run(feed, LayerObserver.NONE);
         var b = compile(OpsetUpgrade.toQdqOpset(fp.graph())).run(feed, LayerObserver.NONE);
         assertArrayEquals(a.get("y").real().floats(), b.get("y").real().floats(), "the two forms compute the same");
-        assertArrayEquals(a.get("i").real().toFloat().floats(), b.get("i").real().toFloat().floats());
+        assertArrayEquals(
+                a.get("i").real().toFloat().floats(),
+                b.get("i").real().toFloat().floats());
     }
 
     @Test
     void opset10ResizeKeepsItsAsymmetricCoordinatesAtOpset11() throws Exception {
         for (String mode : List.of("nearest", "linear")) {
             Map<String, Tensor> c = Map.of("scales", Tensor.ofFloats(new int[] {4}, new float[] {1, 1, 1.5f, 2.5f}));
-            Graph g = new Graph("r10", List.of(new Node("r", "Resize", "", List.of("x", "scales"), List.of("y"),
-                    Map.of("mode", Attribute.ofString(mode)))), c, List.of(new ValueInfo("x", DType.FLOAT32, X)),
-                    List.of("y"), Map.of("", 10));
+            Graph g = new Graph(
+                    "r10",
+                    List.of(new Node(
+                            "r",
+                            "Resize",
+                            "",
+                            List.of("x", "scales"),
+                            List.of("y"),
+                            Map.of("mode", Attribute.ofString(mode)))),
+                    c,
+                    List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                    List.of("y"),
+                    Map.of("", 10));
             Graph raised = OpsetUpgrade.toQdqOpset(g);
             assertEquals("asymmetric", raised.nodes().get(0).attrString("coordinate_transformation_mode", ""));
             Map<String, Tensor> feed = Map.of("x", MixedPrecisionTest.random(X, 14));
-            assertArrayEquals(compile(g).run(feed, LayerObserver.NONE).get("y").real().floats(),
-                    compile(raised).run(feed, LayerObserver.NONE).get("y").real().floats(), mode);
+            assertArrayEquals(
+                    compile(g).run(feed, LayerObserver.NONE).get("y").real().floats(),
+                    compile(raised)
+                            .run(feed, LayerObserver.NONE)
+                            .get("y")
+                            .real()
+                            .floats(),
+                    mode);
         }
     }
 
@@ -297,43 +412,79 @@ class QdqWriterGraphFormsTest {
     void opset7UpsampleAndBatchNormalizationAreConvertedAndSpatial0AndOpset6Refused() throws Exception {
         Map<String, Tensor> c = new LinkedHashMap<>();
         for (String p : List.of("s", "bias", "mean", "var")) {
-            c.put(p, Tensor.ofFloats(new int[] {C}, MixedPrecisionTest.random(new int[] {C}, p.length()).floats()));
+            c.put(
+                    p,
+                    Tensor.ofFloats(
+                            new int[] {C},
+                            MixedPrecisionTest.random(new int[] {C}, p.length()).floats()));
         }
         c.put("var", Tensor.ofFloats(new int[] {C}, new float[] {1, 2, 3, 4, 5, 6, 7, 8}));
-        Node bn = new Node("bn", "BatchNormalization", "", List.of("x", "s", "bias", "mean", "var"), List.of("b"),
+        Node bn = new Node(
+                "bn",
+                "BatchNormalization",
+                "",
+                List.of("x", "s", "bias", "mean", "var"),
+                List.of("b"),
                 Map.of("spatial", Attribute.ofInt(1)));
-        Node up = new Node("up", "Upsample", "", List.of("b"), List.of("y"), Map.of("scales",
-                Attribute.ofFloats(1, 1, 2, 2), "mode", Attribute.ofString("nearest")));
-        Graph g7 = new Graph("g7", List.of(bn, up), c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"),
-                Map.of("", 7));
+        Node up = new Node(
+                "up",
+                "Upsample",
+                "",
+                List.of("b"),
+                List.of("y"),
+                Map.of("scales", Attribute.ofFloats(1, 1, 2, 2), "mode", Attribute.ofString("nearest")));
+        Graph g7 = new Graph(
+                "g7", List.of(bn, up), c, List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 7));
         Graph raised = OpsetUpgrade.toQdqOpset(g7);
         assertEquals(11, raised.opset());
         Node resize = raised.nodes().get(1);
         assertEquals("Resize", resize.opType());
-        assertArrayEquals(new float[] {1, 1, 2, 2}, raised.constant(resize.input(2)).floats());
+        assertArrayEquals(
+                new float[] {1, 1, 2, 2}, raised.constant(resize.input(2)).floats());
         assertTrue(raised.nodes().get(0).attr("spatial") == null);
         Map<String, Tensor> feed = Map.of("x", MixedPrecisionTest.random(X, 12));
-        assertArrayEquals(compile(g7).run(feed, LayerObserver.NONE).get("y").real().floats(),
+        assertArrayEquals(
+                compile(g7).run(feed, LayerObserver.NONE).get("y").real().floats(),
                 compile(raised).run(feed, LayerObserver.NONE).get("y").real().floats());
 
-        Graph spatial0 = new Graph("s0", List.of(new Node("bn", "BatchNormalization", "", bn.inputs(), List.of("y"),
-                Map.of("spatial", Attribute.ofInt(0)))), c, g7.inputs(), List.of("y"), Map.of("", 8));
+        Graph spatial0 = new Graph(
+                "s0",
+                List.of(new Node(
+                        "bn",
+                        "BatchNormalization",
+                        "",
+                        bn.inputs(),
+                        List.of("y"),
+                        Map.of("spatial", Attribute.ofInt(0)))),
+                c,
+                g7.inputs(),
+                List.of("y"),
+                Map.of("", 8));
         SimulatorException e = assertThrows(SimulatorException.class, () -> OpsetUpgrade.toQdqOpset(spatial0));
         assertEquals(Code.UNSUPPORTED_QUANTIZATION, e.code());
         assertTrue(e.getMessage().contains("'bn'") && e.getMessage().contains("spatial=0"), e.getMessage());
 
-        Graph g6 = new Graph("g6", List.of(new Node("relu", "Relu", "", List.of("x"), List.of("y"), Map.of())),
-                Map.of(), g7.inputs(), List.of("y"), Map.of("", 6));
+        Graph g6 = new Graph(
+                "g6",
+                List.of(new Node("relu", "Relu", "", List.of("x"), List.of("y"), Map.of())),
+                Map.of(),
+                g7.inputs(),
+                List.of("y"),
+                Map.of("", 6));
         e = assertThrows(SimulatorException.class, () -> OpsetUpgrade.toQdqOpset(g6));
-        assertTrue(e.getMessage().contains("opset 6") && e.getMessage().contains("version_converter"),
-                e.getMessage());
+        assertTrue(e.getMessage().contains("opset 6") && e.getMessage().contains("version_converter"), e.getMessage());
     }
 
     @Test
     void quantizedCodesBehindIdentityChainsImport() throws Exception {
         Map<String, Tensor> c = Map.of("w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 9));
-        Graph g = new Graph("id", List.of(conv("c1", "x", "w", null, "y")), c,
-                List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 13));
+        Graph g = new Graph(
+                "id",
+                List.of(conv("c1", "x", "w", null, "y")),
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                List.of("y"),
+                Map.of("", 13));
         NpuProgram fp = compile(g);
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp), QuantConfig.INT8);
         // Another tool's form: the weight codes reach their DequantizeLinear through two Identity nodes.
@@ -342,17 +493,30 @@ class QdqWriterGraphFormsTest {
             NodeProto n = b.getGraph().getNode(i);
             if (n.getOpType().equals("DequantizeLinear") && n.getInput(0).equals("w_quantized")) {
                 b.getGraphBuilder().setNode(i, n.toBuilder().setInput(0, "w_codes_2"));
-                b.getGraphBuilder().addNode(0, NodeProto.newBuilder().setName("id2").setOpType("Identity")
-                        .addInput("w_codes_1").addOutput("w_codes_2"));
-                b.getGraphBuilder().addNode(0, NodeProto.newBuilder().setName("id1").setOpType("Identity")
-                        .addInput("w_quantized").addOutput("w_codes_1"));
+                b.getGraphBuilder()
+                        .addNode(
+                                0,
+                                NodeProto.newBuilder()
+                                        .setName("id2")
+                                        .setOpType("Identity")
+                                        .addInput("w_codes_1")
+                                        .addOutput("w_codes_2"));
+                b.getGraphBuilder()
+                        .addNode(
+                                0,
+                                NodeProto.newBuilder()
+                                        .setName("id1")
+                                        .setOpType("Identity")
+                                        .addInput("w_quantized")
+                                        .addOutput("w_codes_1"));
                 break;
             }
         }
         NpuProgram plain = Simulator.compile(qdq, "plain", CompileOptions.DEFAULT);
         NpuProgram chained = Simulator.compile(b.build(), "chained", CompileOptions.DEFAULT);
         Map<String, Tensor> feed = Map.of("x", MixedPrecisionTest.random(X, 13));
-        assertArrayEquals(plain.run(feed, LayerObserver.NONE).get("y").codes().codes(),
+        assertArrayEquals(
+                plain.run(feed, LayerObserver.NONE).get("y").codes().codes(),
                 chained.run(feed, LayerObserver.NONE).get("y").codes().codes());
     }
 
@@ -360,10 +524,15 @@ class QdqWriterGraphFormsTest {
     void anInt16BiasBeyondInt32AtSxSwIsWrittenExactly() throws Exception {
         // int16 scales make s_x * s_w about 1e-9: a bias of 10 is 1e10 accumulator units.
         float[] bias = {10f, -3.7f, 0f, 1e-3f, 123.456f, -0.1f, 7f, 1e-40f};
-        Map<String, Tensor> c = Map.of("w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 15),
-                "b", Tensor.ofFloats(new int[] {C}, bias));
-        Graph g = new Graph("i16", List.of(conv("c1", "x", "w", "b", "y")), c,
-                List.of(new ValueInfo("x", DType.FLOAT32, X)), List.of("y"), Map.of("", 11));
+        Map<String, Tensor> c = Map.of(
+                "w", MixedPrecisionTest.random(new int[] {C, C, 3, 3}, 15), "b", Tensor.ofFloats(new int[] {C}, bias));
+        Graph g = new Graph(
+                "i16",
+                List.of(conv("c1", "x", "w", "b", "y")),
+                c,
+                List.of(new ValueInfo("x", DType.FLOAT32, X)),
+                List.of("y"),
+                Map.of("", 11));
         NpuProgram fp = compile(g);
         ModelProto qdq = QdqWriter.write(fp, calibrate(fp), QuantConfig.INT16);
         assertWellFormed(qdq);
@@ -372,7 +541,10 @@ class QdqWriterGraphFormsTest {
         assertEquals("com.microsoft", dq.get(0).getDomain(), "per-axis below opset 13");
         Graph back = OnnxGraphs.toGraph(qdq, Path.of("."));
         QdqImport.extract(back);
-        Node conv = back.nodes().stream().filter(n -> n.opType().equals("Conv")).findFirst().orElseThrow();
+        Node conv = back.nodes().stream()
+                .filter(n -> n.opType().equals("Conv"))
+                .findFirst()
+                .orElseThrow();
         assertArrayEquals(bias, back.constant(conv.input(2)).floats(), "held exactly");
         assertTrue(agreement(fp, qdq) > 0.9999);
     }

@@ -46,12 +46,15 @@ public final class InPlaceParser implements MethodDescriptor.Marshaller<RunEvent
                 return RunEvent.parseFrom(in);
             }
             CodedInputStream cis = in instanceof HasByteBuffer h && h.byteBufferSupported() && in.markSupported()
-                    ? inPlace(in, h).newCodedInput() : reused(in);
+                    ? inPlace(in, h).newCodedInput()
+                    : reused(in);
             cis.enableAliasing(true);
             return RunEvent.parseFrom(cis);
         } catch (IOException e) {
-            throw Status.INTERNAL.withDescription("cannot read a PullDump message: " + e.getMessage())
-                    .withCause(e).asRuntimeException();
+            throw Status.INTERNAL
+                    .withDescription("cannot read a PullDump message: " + e.getMessage())
+                    .withCause(e)
+                    .asRuntimeException();
         }
     }
 

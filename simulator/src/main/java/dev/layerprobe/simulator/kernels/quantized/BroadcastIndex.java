@@ -4,8 +4,7 @@ import java.util.Arrays;
 
 /** Source indices of numpy broadcasting, for kernels that read an input at output positions. */
 final class BroadcastIndex {
-    private BroadcastIndex() {
-    }
+    private BroadcastIndex() {}
 
     /** For each output element, the index in an input of shape {@code in}; null when shapes are equal. */
     static int[] map(int[] in, int[] out) {

@@ -51,8 +51,9 @@ public record ConvGeometry(int kh, int kw, int sh, int sw, int dh, int dw, int p
                 pb = tph - pt;
                 pr = tpw - pl;
             }
-            default -> throw new IllegalArgumentException("auto_pad '" + auto
-                    + "' is not one of [NOTSET, VALID, SAME_UPPER, SAME_LOWER]");
+            default ->
+                throw new IllegalArgumentException(
+                        "auto_pad '" + auto + "' is not one of [NOTSET, VALID, SAME_UPPER, SAME_LOWER]");
         }
         int oh = (ih + pt + pb - ekh) / sh + 1;
         int ow = (iw + pl + pr - ekw) / sw + 1;

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.stream.IntStream;
 
 /**
@@ -140,8 +140,14 @@ public final class OrtFloatConv {
     }
 
     private static boolean isIdentityGather(ConvGeometry g, int ih, int iw) {
-        return g.kh() == 1 && g.kw() == 1 && g.sh() == 1 && g.sw() == 1 && g.padTop() == 0 && g.padLeft() == 0
-                && g.oh() == ih && g.ow() == iw;
+        return g.kh() == 1
+                && g.kw() == 1
+                && g.sh() == 1
+                && g.sw() == 1
+                && g.padTop() == 0
+                && g.padLeft() == 0
+                && g.oh() == ih
+                && g.ow() == iw;
     }
 
     /** Output channel o over every pixel: the product in MLAS's order, the bias, the output codes. */

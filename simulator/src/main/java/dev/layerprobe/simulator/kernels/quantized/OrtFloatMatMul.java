@@ -43,8 +43,8 @@ public final class OrtFloatMatMul {
     public QTensor run(QTensor a) {
         int[] as = a.shape();
         if (as.length == 0 || as[as.length - 1] != k) {
-            throw new IllegalArgumentException("MatMul shapes " + Arrays.toString(as) + " and [" + k + ", " + n
-                    + "] do not match");
+            throw new IllegalArgumentException(
+                    "MatMul shapes " + Arrays.toString(as) + " and [" + k + ", " + n + "] do not match");
         }
         int rows = a.size() / k;
         float sa = in.scale(0);

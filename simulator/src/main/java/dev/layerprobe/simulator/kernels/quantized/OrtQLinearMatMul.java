@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.simulator.profile.RequantMode;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -43,8 +43,8 @@ public final class OrtQLinearMatMul {
         int[] as = a.shape();
         int[] bs = b.shape();
         if (as.length == 0 || bs.length == 0) {
-            throw new IllegalArgumentException("MatMul operands must have rank >= 1, got " + Arrays.toString(as)
-                    + " and " + Arrays.toString(bs));
+            throw new IllegalArgumentException(
+                    "MatMul operands must have rank >= 1, got " + Arrays.toString(as) + " and " + Arrays.toString(bs));
         }
         boolean aVec = as.length == 1;
         boolean bVec = bs.length == 1;
@@ -54,8 +54,8 @@ public final class OrtQLinearMatMul {
         int k = a2[a2.length - 1];
         int n = b2[b2.length - 1];
         if (b2[b2.length - 2] != k) {
-            throw new IllegalArgumentException("MatMul shapes " + Arrays.toString(as) + " and " + Arrays.toString(bs)
-                    + " do not match");
+            throw new IllegalArgumentException(
+                    "MatMul shapes " + Arrays.toString(as) + " and " + Arrays.toString(bs) + " do not match");
         }
         int[] aBatch = Arrays.copyOf(a2, a2.length - 2);
         int[] bBatch = Arrays.copyOf(b2, b2.length - 2);

@@ -28,8 +28,7 @@ public final class OrtSgemm {
     /** {@code MLAS_SGEMM_PACKED_STRIDEK}: the K slice of a product whose B was packed ahead. */
     public static final int PACKED_STRIDE_K = 256;
 
-    private OrtSgemm() {
-    }
+    private OrtSgemm() {}
 
     /**
      * MLAS's K slice for a product of N columns and depth K with B packed per call: 128, halved
@@ -58,8 +57,19 @@ public final class OrtSgemm {
      *
      * @param acc scratch of at least {@code n} floats (overwritten)
      */
-    public static void row(float[] a, int aOff, int aStride, float[] b, int bOff, int ldb, int k, int n, int strideK,
-            float[] c, int cOff, float[] acc) {
+    public static void row(
+            float[] a,
+            int aOff,
+            int aStride,
+            float[] b,
+            int bOff,
+            int ldb,
+            int k,
+            int n,
+            int strideK,
+            float[] c,
+            int cOff,
+            float[] acc) {
         for (int k0 = 0; k0 < k; k0 += strideK) {
             int k1 = Math.min(k, k0 + strideK);
             Arrays.fill(acc, 0, n, 0f);

@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.simulator.profile.RequantMode;
 
 /**
  * Integer Add (or Sub) of two per-tensor quantized inputs with different scales (numpy
@@ -46,7 +46,14 @@ public final class QAdd {
      * @param viaFloat in FLOAT mode, compute as ORT does when it leaves the Add unfused:
      *                 DequantizeLinear, float Add, QuantizeLinear (ignored in FIXED mode)
      */
-    public QAdd(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi, boolean subtract,
+    public QAdd(
+            QuantParams a,
+            QuantParams b,
+            QuantParams y,
+            RequantMode mode,
+            long lo,
+            long hi,
+            boolean subtract,
             boolean viaFloat) {
         this(a, b, y, mode, lo, hi, subtract, viaFloat, 0);
     }
@@ -56,8 +63,16 @@ public final class QAdd {
      *                   this many extra bits (the result scaled by 2^-shiftDelta); 0 for the
      *                   correct kernel
      */
-    public QAdd(QuantParams a, QuantParams b, QuantParams y, RequantMode mode, long lo, long hi, boolean subtract,
-            boolean viaFloat, int shiftDelta) {
+    public QAdd(
+            QuantParams a,
+            QuantParams b,
+            QuantParams y,
+            RequantMode mode,
+            long lo,
+            long hi,
+            boolean subtract,
+            boolean viaFloat,
+            int shiftDelta) {
         this.shiftDelta = shiftDelta;
         this.viaFloat = viaFloat;
         this.qa = a;

@@ -1,8 +1,8 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.simulator.graph.Node;
 import java.util.stream.IntStream;
 
 /**
@@ -31,8 +31,15 @@ public final class QConv {
     /**
      * @param bias accumulator-unit bias per output channel (scale {@code s_x * s_w[c]})
      */
-    public QConv(Node node, QTensor weights, long[] bias, Requantizer[] requant, QuantParams in, QuantParams out,
-            long lo, long hi) {
+    public QConv(
+            Node node,
+            QTensor weights,
+            long[] bias,
+            Requantizer[] requant,
+            QuantParams in,
+            QuantParams out,
+            long lo,
+            long hi) {
         this(node, weights, bias, requant, in, out, lo, hi, false);
     }
 
@@ -40,8 +47,16 @@ public final class QConv {
      * @param wrapInt16 emulate a device bug: the accumulator is cast to 16 bits ({@code (short)})
      *                  before requantization; false for the correct kernel
      */
-    public QConv(Node node, QTensor weights, long[] bias, Requantizer[] requant, QuantParams in, QuantParams out,
-            long lo, long hi, boolean wrapInt16) {
+    public QConv(
+            Node node,
+            QTensor weights,
+            long[] bias,
+            Requantizer[] requant,
+            QuantParams in,
+            QuantParams out,
+            long lo,
+            long hi,
+            boolean wrapInt16) {
         this.wrapInt16 = wrapInt16;
         this.node = node;
         this.w = weights.codes();
@@ -59,8 +74,8 @@ public final class QConv {
         this.hi = hi;
         this.group = (int) node.attrInt("group", 1);
         if (wShape.length != 4) {
-            throw new IllegalArgumentException("quantized Conv supports 2-D kernels only, weight shape rank "
-                    + wShape.length);
+            throw new IllegalArgumentException(
+                    "quantized Conv supports 2-D kernels only, weight shape rank " + wShape.length);
         }
     }
 

@@ -28,8 +28,18 @@ public final class QGemm {
      * @param weightsNk weight codes laid out [N, K]
      * @param zeroPerN  weight zero point per output column
      */
-    public QGemm(int[] weightsNk, int n, int k, int[] zeroPerN, long[] bias, Requantizer[] requant, QuantParams in,
-            QuantParams out, long lo, long hi, boolean transA) {
+    public QGemm(
+            int[] weightsNk,
+            int n,
+            int k,
+            int[] zeroPerN,
+            long[] bias,
+            Requantizer[] requant,
+            QuantParams in,
+            QuantParams out,
+            long lo,
+            long hi,
+            boolean transA) {
         this(weightsNk, n, k, zeroPerN, bias, requant, in, out, lo, hi, transA, false);
     }
 
@@ -37,8 +47,19 @@ public final class QGemm {
      * @param wrapInt16 emulate a device bug: the accumulator is cast to 16 bits ({@code (short)})
      *                  before requantization; false for the correct kernel
      */
-    public QGemm(int[] weightsNk, int n, int k, int[] zeroPerN, long[] bias, Requantizer[] requant, QuantParams in,
-            QuantParams out, long lo, long hi, boolean transA, boolean wrapInt16) {
+    public QGemm(
+            int[] weightsNk,
+            int n,
+            int k,
+            int[] zeroPerN,
+            long[] bias,
+            Requantizer[] requant,
+            QuantParams in,
+            QuantParams out,
+            long lo,
+            long hi,
+            boolean transA,
+            boolean wrapInt16) {
         this.wrapInt16 = wrapInt16;
         this.bT = weightsNk;
         this.n = n;

@@ -16,8 +16,8 @@ public final class QGlobalAveragePool {
     private final long hi;
     private final int shiftDelta;
 
-    public QGlobalAveragePool(QuantParams in, QuantParams out, dev.layerprobe.simulator.profile.RequantMode mode,
-            long lo, long hi) {
+    public QGlobalAveragePool(
+            QuantParams in, QuantParams out, dev.layerprobe.simulator.profile.RequantMode mode, long lo, long hi) {
         this(in, out, mode, lo, hi, 0);
     }
 
@@ -25,8 +25,13 @@ public final class QGlobalAveragePool {
      * @param shiftDelta fault hook (requant_shift_off_by_one): extra right shift of the
      *                   requantization, 0 for the correct kernel
      */
-    public QGlobalAveragePool(QuantParams in, QuantParams out, dev.layerprobe.simulator.profile.RequantMode mode,
-            long lo, long hi, int shiftDelta) {
+    public QGlobalAveragePool(
+            QuantParams in,
+            QuantParams out,
+            dev.layerprobe.simulator.profile.RequantMode mode,
+            long lo,
+            long hi,
+            int shiftDelta) {
         this.shiftDelta = shiftDelta;
         this.in = in;
         this.out = out;

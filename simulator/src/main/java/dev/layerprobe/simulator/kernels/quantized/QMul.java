@@ -1,9 +1,9 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
-import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Shapes;
+import dev.layerprobe.simulator.profile.RequantMode;
 
 /**
  * Integer elementwise Mul of two per-tensor quantized inputs (numpy broadcasting), e.g. the

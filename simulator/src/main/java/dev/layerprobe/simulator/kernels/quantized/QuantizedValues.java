@@ -1,15 +1,14 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
 import dev.layerprobe.core.tensor.LayerValue;
-import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.profile.RequantMode;
 
 /** Conversions of layer values into the integer codes a quantized kernel expects. */
 public final class QuantizedValues {
-    private QuantizedValues() {
-    }
+    private QuantizedValues() {}
 
     /**
      * The codes of a value in the given quantization: its own codes when they already use it, else

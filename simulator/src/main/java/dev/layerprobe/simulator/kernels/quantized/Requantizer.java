@@ -32,12 +32,12 @@ public final class Requantizer {
      */
     public Requantizer(double multiplier, RequantMode mode, float multiplierFloat) {
         if (!(multiplier > 0) || Double.isInfinite(multiplier)) {
-            throw new IllegalArgumentException("requantization multiplier must be positive and finite, got "
-                    + multiplier);
+            throw new IllegalArgumentException(
+                    "requantization multiplier must be positive and finite, got " + multiplier);
         }
         this.mode = mode;
         this.multiplierF = multiplierFloat;
-        int exp = Math.getExponent(multiplier) + 1;          // multiplier = q * 2^exp, q in [0.5, 1)
+        int exp = Math.getExponent(multiplier) + 1; // multiplier = q * 2^exp, q in [0.5, 1)
         double q = multiplier / Math.scalb(1.0, exp);
         long m = Math.round(q * (1L << 31));
         if (m == (1L << 31)) {
@@ -45,7 +45,7 @@ public final class Requantizer {
             exp++;
         }
         this.mantissa = m;
-        int total = 31 - exp;                                 // y = acc * m >> total
+        int total = 31 - exp; // y = acc * m >> total
         this.leftShift = total < 0 ? -total : 0;
         this.rightShift = Math.max(total, 0);
     }
@@ -80,7 +80,9 @@ public final class Requantizer {
 
     /** A requantizer with the same mantissa and the shift changed by {@code delta}. */
     public Requantizer withShiftDelta(int delta) {
-        return new Requantizer(Math.scalb((double) mantissa, -(rightShift - leftShift) - delta), mode,
+        return new Requantizer(
+                Math.scalb((double) mantissa, -(rightShift - leftShift) - delta),
+                mode,
                 Math.scalb(multiplierF, -delta));
     }
 
@@ -97,8 +99,11 @@ public final class Requantizer {
         if (hi == 0 && lo >= 0 && right <= 62) {
             r = (lo + (1L << (right - 1))) >>> right;
         } else {
-            java.math.BigInteger p = java.math.BigInteger.valueOf(Math.abs(x)).multiply(java.math.BigInteger.valueOf(m));
-            r = p.add(java.math.BigInteger.ONE.shiftLeft(right - 1)).shiftRight(right).longValue();
+            java.math.BigInteger p =
+                    java.math.BigInteger.valueOf(Math.abs(x)).multiply(java.math.BigInteger.valueOf(m));
+            r = p.add(java.math.BigInteger.ONE.shiftLeft(right - 1))
+                    .shiftRight(right)
+                    .longValue();
         }
         return x < 0 ? -r : r;
     }

@@ -3,6 +3,10 @@ package dev.layerprobe.simulator.kernels.quantized;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.layerprobe.core.tensor.DType;
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.SharedData;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
@@ -10,10 +14,6 @@ import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.onnx.TensorProtos;
 import dev.layerprobe.simulator.profile.RequantMode;
-import dev.layerprobe.core.tensor.DType;
-import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,7 +74,8 @@ class IntegerKernelConformanceTest {
         QuantParams yq = params(c.in(6), c.in(7), 1);
         int oc = w.dim(0);
         long[] bias = c.in(8) == null ? new long[oc] : c.in(8).longs().clone();
-        QConv conv = new QConv(c.node(), codes(w, wq), bias, requantizers(xq, wq, yq, oc), xq, yq, yq.qmin(), yq.qmax());
+        QConv conv =
+                new QConv(c.node(), codes(w, wq), bias, requantizers(xq, wq, yq, oc), xq, yq, yq.qmin(), yq.qmax());
         QTensor y = conv.run(codes(x, xq));
         assertCodes(c, y.shape(), y.codes(), yq.type());
     }
@@ -98,8 +99,8 @@ class IntegerKernelConformanceTest {
         QuantParams aq = params(c.in(1), c.in(2), 1);
         QuantParams bq = params(c.in(4), c.in(5), b.rank() - 1);
         QuantParams yq = params(c.in(6), c.in(7), 1);
-        if (a.rank() != b.rank() || !Arrays.equals(Arrays.copyOf(a.shape(), a.rank() - 2),
-                Arrays.copyOf(b.shape(), b.rank() - 2))) {
+        if (a.rank() != b.rank()
+                || !Arrays.equals(Arrays.copyOf(a.shape(), a.rank() - 2), Arrays.copyOf(b.shape(), b.rank() - 2))) {
             fail(c.name() + ": harness handles equal batch dimensions only, got " + a + " x " + b);
         }
         int m = a.dim(-2);
@@ -258,8 +259,8 @@ class IntegerKernelConformanceTest {
         Requantizer[] r = new Requantizer[channels];
         for (int c = 0; c < channels; c++) {
             float sw = wq.scale(c);
-            r[c] = new Requantizer((double) xq.scale(0) * sw / yq.scale(0), RequantMode.FLOAT,
-                    (xq.scale(0) * sw) / yq.scale(0));
+            r[c] = new Requantizer(
+                    (double) xq.scale(0) * sw / yq.scale(0), RequantMode.FLOAT, (xq.scale(0) * sw) / yq.scale(0));
         }
         return r;
     }

@@ -114,11 +114,14 @@ class OrtKernelsTest {
         QuantParams out = QuantParams.perTensor(DType.INT8, 1f / 64, 0);
         int[] codes = {205, 209, 207, 210};
         OrtFloatLayerNorm ln = new OrtFloatLayerNorm(new float[] {1, 1, 1, 1}, null, -1, 0x1p-10f, in, out);
-        assertArrayEquals(new int[] {-91, 41, -25, 74}, ln.run(new QTensor(new int[] {1, 4}, codes, in)).codes());
+        assertArrayEquals(
+                new int[] {-91, 41, -25, 74},
+                ln.run(new QTensor(new int[] {1, 4}, codes, in)).codes());
         // Scale and bias per element, axis 1 of [1, 4]: y * [1, 2, 1, 1] + [0, 0, 0, 0.5].
-        OrtFloatLayerNorm scaled = new OrtFloatLayerNorm(new float[] {1, 2, 1, 1}, new float[] {0, 0, 0, 0.5f}, 1,
-                0x1p-10f, in, out);
-        assertArrayEquals(new int[] {-91, 82, -25, 106}, scaled.run(new QTensor(new int[] {1, 4}, codes, in))
-                .codes());
+        OrtFloatLayerNorm scaled =
+                new OrtFloatLayerNorm(new float[] {1, 2, 1, 1}, new float[] {0, 0, 0, 0.5f}, 1, 0x1p-10f, in, out);
+        assertArrayEquals(
+                new int[] {-91, 82, -25, 106},
+                scaled.run(new QTensor(new int[] {1, 4}, codes, in)).codes());
     }
 }

@@ -3,10 +3,10 @@ package dev.layerprobe.simulator.kernels.quantized;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.simulator.profile.RequantMode;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -34,7 +34,9 @@ class QMulTest {
             for (int i = 0; i < a.length; i++) {
                 double real = qa.dequantize(a[i], 0) * (double) qb.dequantize(b[i / 20], 0);
                 long want = Math.max(-128, Math.min(127, Math.round(real / qy.scale(0)) + 5));
-                assertTrue(Math.abs(y.codes()[i] - want) <= 1, mode + " element " + i + ": " + y.codes()[i] + " vs " + want);
+                assertTrue(
+                        Math.abs(y.codes()[i] - want) <= 1,
+                        mode + " element " + i + ": " + y.codes()[i] + " vs " + want);
             }
         }
     }

@@ -23,7 +23,10 @@ class RequantizerTest {
 
     /** acc * m rounded half away from zero, exactly. */
     private static long exactHalfAway(double m, long acc) {
-        return new BigDecimal(acc).multiply(new BigDecimal(m)).setScale(0, RoundingMode.HALF_UP).longValueExact();
+        return new BigDecimal(acc)
+                .multiply(new BigDecimal(m))
+                .setScale(0, RoundingMode.HALF_UP)
+                .longValueExact();
     }
 
     @Test
