@@ -127,7 +127,8 @@ public final class AnalysisPipeline {
                 byName.put(l.name(), c);
             }
             Path dumps = o.reportDir().resolve("dumps");
-            InputRun run = new InputRun(o.reportDir(), modelName, golden, sim, client, modelId, byName);
+            InputRun run = new InputRun(
+                    o.reportDir(), modelName, golden, deviceModel.goldenDivisors(), sim, client, modelId, byName);
             try (Progress progress = Progress.start("analyzing", feeds.size(), out)) {
                 for (int i = 0; i < feeds.size(); i++) {
                     run.run(feeds.get(i), i == 0 ? dumps : null);

@@ -11,6 +11,7 @@ import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
+import dev.layerprobe.simulator.quant.SmoothQuant;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -30,9 +31,17 @@ import java.util.Map;
  * @param sim the host simulator's program of {@code model}: the profile's numerics, never its faults
  * @param calibration the calibration made here, or null (a float run, or a QDQ file from elsewhere)
  * @param hostProfile the profile {@code sim} was compiled with: the device's, without its faults
+ * @param goldenDivisors per tensor, the per-channel factors (last axis) SmoothQuant divided it by in
+ *     the device's model; golden's values of these tensors are divided by them before comparing
  */
 record DeviceModel(
-        ModelProto model, byte[] bytes, Path file, NpuProgram sim, Calibration calibration, DeviceProfile hostProfile) {
+        ModelProto model,
+        byte[] bytes,
+        Path file,
+        NpuProgram sim,
+        Calibration calibration,
+        DeviceProfile hostProfile,
+        Map<String, float[]> goldenDivisors) {
 
     /**
      * Makes the device's model, writes it and compiles it for the host simulator. Checks the
@@ -54,6 +63,7 @@ record DeviceModel(
         Path deviceModelFile;
         NpuProgram sim;
         Calibration calibration = null;
+        Map<String, float[]> goldenDivisors = Map.of();
         DeviceProfile hostProfile = new DeviceProfile(localProfile.name(), localProfile.requant(), List.of(), "");
         boolean unquantized = o.quantized() == null && o.quant().precision() == LayerPrecision.FLOAT32;
         if (unquantized) {
@@ -67,9 +77,12 @@ record DeviceModel(
             } else {
                 Quantizer quantizer = new Quantizer(out);
                 List<Path> calibFiles = o.calib() == null ? o.inputs() : Quantizer.listInputs(o.calib());
-                calibration =
-                        quantizer.calibrate(floatProgram, floatModel.toByteArray(), calibFiles, o.spec(), o.quant());
-                deviceModel = quantizer.quantize(floatProgram, calibration, o.quant());
+                SmoothQuant.Result smoothed =
+                        quantizer.smooth(floatProgram, modelName, calibFiles, o.spec(), o.quant());
+                NpuProgram start = smoothed.program();
+                goldenDivisors = smoothed.divisors();
+                calibration = quantizer.calibrate(start, floatModel.toByteArray(), calibFiles, o.spec(), o.quant());
+                deviceModel = quantizer.quantize(start, calibration, o.quant());
                 out.println("quantized: " + o.quant().describe());
             }
             deviceModelFile = o.reportDir().resolve(stripOnnx(modelName) + ".qdq.onnx");
@@ -81,7 +94,7 @@ record DeviceModel(
         if (!localProfile.faults().isEmpty()) {
             Simulator.compile(deviceModel, deviceModelFile.getFileName().toString(), CompileOptions.of(localProfile));
         }
-        return new DeviceModel(deviceModel, bytes, deviceModelFile, sim, calibration, hostProfile);
+        return new DeviceModel(deviceModel, bytes, deviceModelFile, sim, calibration, hostProfile, goldenDivisors);
     }
 
     /** A model file's name without its {@code .onnx} extension, to name the files derived from it. */

@@ -13,6 +13,7 @@ import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
+import dev.layerprobe.simulator.quant.SmoothQuant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -36,10 +37,11 @@ import java.util.Set;
  * whose own error is negligible is no fix, however much {@code entire} drops across it (the error it
  * passes on was made upstream), and promoting it cannot help. The cause comes from evidence that is cheap to compute, checked in this
  * order: per-tensor weights whose output channels' max|w| spread over more than
- * {@link #CHANNEL_SPREAD}x; an 8-bit lookup-table nonlinearity; an output range much wider than
+ * {@link #CHANNEL_SPREAD}x; an 8-bit lookup-table nonlinearity; outlier channels in an activation
+ * SmoothQuant could move into the next MatMul's weights; an output range much wider than
  * the float values need (one float run of the first few inputs); otherwise the layer's precision
  * itself (int8, int16 or fp16 resolution). A fix never repeats what the run already did: no
- * {@code --per-channel} for a run that quantized weights per channel (a layer the quantizer kept per
+ * {@code --per-channel} for a run that quantized weights per channel, no {@code --smooth-quant} for a run that smoothed (a layer the quantizer kept per
  * tensor, such as a MatMul left to the CPU, is diagnosed by its other evidence), no calibration
  * algorithm the run already used.
  * Deterministic; stateless.
@@ -55,6 +57,8 @@ public final class HotSpots {
     static final double CHANNEL_SPREAD = 10;
     /** The quantized range this many times wider than the 0.01..99.99 percentile range: outliers. */
     static final double OUTLIER_RATIO = 4;
+    /** A channel whose max|x| is this many times the median channel's is an outlier channel. */
+    static final double OUTLIER_CHANNEL_RATIO = 8;
     /** The central 99% of values using fewer codes than this: the range is wasted on a few values. */
     static final int FEW_CODES = 8;
     /** Per_layer cos below which a layer's own error always counts. */
@@ -281,6 +285,13 @@ public final class HotSpots {
                     "a nonlinear op as a 256-entry lookup table",
                     "promote this layer to int16 (--hybrid, layer " + l.name() + ")");
         }
+        String channels = outlierChannels(l, s, values);
+        if (channels != null) {
+            return new Diagnosis(
+                    "activation outlier channels (" + channels + "), so one per-tensor scale leaves the other"
+                            + " channels few codes",
+                    "--smooth-quant 0.5 (moves them into the weights of the MatMul/Gemm layers reading it)");
+        }
         String outliers = outliers(q, values);
         if (outliers != null) {
             return new Diagnosis("activation range dominated by outliers (" + outliers + ")", clipping(run));
@@ -365,6 +376,49 @@ public final class HotSpots {
                     codes);
         }
         return null;
+    }
+
+    /**
+     * For an activation SmoothQuant could smooth in a run that did not: which channels (last axis)
+     * reach {@link #OUTLIER_CHANNEL_RATIO} times the median channel's max|x| or more, or null.
+     */
+    static String outlierChannels(Layer l, Sources s, float[] values) {
+        if (values == null
+                || s.floatProgram() == null
+                || (s.settings() != null && s.settings().smoothed())) {
+            return null;
+        }
+        Integer k = SmoothQuant.eligible(s.floatProgram().graph()).get(l.name());
+        if (k == null || k < 2 || values.length % k != 0) {
+            return null;
+        }
+        return outlierChannels(values, k);
+    }
+
+    static String outlierChannels(float[] values, int k) {
+        double[] max = new double[k];
+        for (int i = 0; i < values.length; i++) {
+            max[i % k] = Math.max(max[i % k], Math.abs(values[i]));
+        }
+        double[] sorted = max.clone();
+        Arrays.sort(sorted);
+        double median = sorted[k / 2];
+        if (median <= 0) {
+            return null;
+        }
+        int outliers = 0;
+        for (double m : max) {
+            outliers += m >= OUTLIER_CHANNEL_RATIO * median ? 1 : 0;
+        }
+        if (outliers == 0) {
+            return null;
+        }
+        return String.format(
+                Locale.ROOT,
+                "%d of %d channels reach up to %.0fx the median channel's max|x|",
+                outliers,
+                k,
+                sorted[k - 1] / median);
     }
 
     private static double quantile(float[] sorted, double q) {

@@ -37,6 +37,7 @@ final class InputRun {
     private final Path reportDir;
     private final String modelName;
     private final GoldenRunner golden;
+    private final Map<String, float[]> goldenDivisors;
     private final NpuProgram sim;
     private final AgentClient client;
     private final String modelId;
@@ -45,6 +46,8 @@ final class InputRun {
 
     /**
      * @param reportDir where the temporary spill of golden's tensors goes (removed after each input)
+     * @param goldenDivisors per-channel factors (last axis) by which golden's tensors of those names
+     *     are divided, to compare in the space of a SmoothQuant model; empty for none
      * @param modelId the device's id of the uploaded model {@code sim} was compiled from
      * @param byName the rows, by layer name, that the comparisons add to
      */
@@ -52,6 +55,7 @@ final class InputRun {
             Path reportDir,
             String modelName,
             GoldenRunner golden,
+            Map<String, float[]> goldenDivisors,
             NpuProgram sim,
             AgentClient client,
             String modelId,
@@ -59,6 +63,7 @@ final class InputRun {
         this.reportDir = reportDir;
         this.modelName = modelName;
         this.golden = golden;
+        this.goldenDivisors = goldenDivisors;
         this.sim = sim;
         this.client = client;
         this.modelId = modelId;
@@ -76,7 +81,7 @@ final class InputRun {
         try {
             Path goldenAll = spill.resolve("golden");
             try (DumpWriter w = DumpWriter.create(goldenAll, modelName, "golden", true)) {
-                golden.run(feed, (name, t) -> w.writeLayer(name, null, LayerValue.of(t)));
+                golden.run(feed, (name, t) -> w.writeLayer(name, null, LayerValue.of(divided(name, t))));
             }
             DumpValues g = DumpValues.open(goldenAll);
             Path simDir = dumps != null ? dumps.resolve("simulator") : spill.resolve("simulator");
@@ -148,5 +153,18 @@ final class InputRun {
                 Files.deleteIfExists(q);
             }
         }
+    }
+
+    /** Golden's value of a tensor in the device model's space: divided per channel where SmoothQuant divided it. */
+    private Tensor divided(String name, Tensor t) {
+        float[] f = goldenDivisors.get(name);
+        if (f == null || t.rank() == 0 || t.dim(t.rank() - 1) != f.length || !t.isFloating()) {
+            return t;
+        }
+        float[] v = t.toFloat().floats().clone();
+        for (int i = 0; i < v.length; i++) {
+            v[i] /= f[i % f.length];
+        }
+        return Tensor.ofFloats(t.shape(), v);
     }
 }

@@ -50,11 +50,22 @@ final class QuantOptions {
             description = "calibration statistics: reused when they match the model, images and preprocessing")
     Path calibCache;
 
+    @Option(
+            names = "--smooth-quant",
+            paramLabel = "ALPHA",
+            description = "SmoothQuant before calibration: move per-channel activation outliers of LayerNorm"
+                    + " outputs into the weights of the MatMul/Gemm layers reading them; ALPHA in (0, 1], 0.5 is usual")
+    Double smoothQuant;
+
     QuantizationOptions toOptions() throws UsageException {
         if (!(percentile > 50 && percentile <= 100)) {
             throw new UsageException("--percentile must be in (50, 100], got " + percentile);
         }
+        if (smoothQuant != null && !(smoothQuant > 0 && smoothQuant <= 1)) {
+            throw new UsageException("--smooth-quant ALPHA must be in (0, 1], got " + smoothQuant);
+        }
         boolean perTensor = weights != null && weights.perTensor;
-        return new QuantizationOptions(dtype, !perTensor, algo, percentile, hybrid, calibCache);
+        return new QuantizationOptions(
+                dtype, !perTensor, algo, percentile, hybrid, calibCache, smoothQuant == null ? 0 : smoothQuant);
     }
 }

@@ -18,6 +18,7 @@ import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.LayerPrecision;
+import dev.layerprobe.simulator.quant.SmoothQuant;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -97,19 +98,33 @@ final class QuantizeCommand implements Callable<Integer> {
         int[] shape = m.shape();
         List<Path> files = m.files();
         Quantizer quantizer = new Quantizer(out);
-        Calibration calibration = quantizer.calibrate(
-                floatProgram, floatModel.toByteArray(), files, input.spec(), compare ? withHistograms(q) : q);
+        String name = model.getFileName().toString();
         if (compare) {
+            QuantizationOptions h = withHistograms(q.withSmoothQuant(0));
+            Calibration calibration =
+                    quantizer.calibrate(floatProgram, floatModel.toByteArray(), files, input.spec(), h);
+            // SmoothQuant rows: their own float program, calibrated the same way.
+            QuantizationOptions sq = h.withSmoothQuant(q.smoothed() ? q.smoothQuant() : 0.5);
+            SmoothQuant.Result smoothed = quantizer.smooth(floatProgram, name, files, input.spec(), sq);
+            AlgorithmComparison.Smoothed extra = smoothed.changed()
+                    ? new AlgorithmComparison.Smoothed(
+                            smoothed.program(),
+                            quantizer.calibrate(smoothed.program(), floatModel.toByteArray(), files, input.spec(), sq),
+                            sq.smoothQuant())
+                    : null;
             List<Map<String, Tensor>> samples = new ArrayList<>();
             for (Path f : files.subList(0, Math.min(eval, files.size()))) {
                 samples.add(Map.of(in.name(), InputLoader.load(f, shape, input.spec())));
             }
             AlgorithmComparison cmp = new AlgorithmComparison(out);
-            String name = model.getFileName().toString();
-            List<AlgorithmComparison.Row> rows = cmp.run(floatProgram, calibration, floatModel, name, samples, q);
+            List<AlgorithmComparison.Row> rows =
+                    cmp.run(floatProgram, calibration, extra, floatModel, name, samples, q);
             cmp.print(rows, q.precision().isInteger() ? q.precision() : LayerPrecision.INT8, samples.size());
             return 0;
         }
+        floatProgram =
+                quantizer.smooth(floatProgram, name, files, input.spec(), q).program();
+        Calibration calibration = quantizer.calibrate(floatProgram, floatModel.toByteArray(), files, input.spec(), q);
         ModelProto qdq = quantizer.quantize(floatProgram, calibration, q);
         Path target = output != null ? output : defaultOutput(model);
         AtomicFiles.write(target, qdq.toByteArray());
@@ -150,7 +165,8 @@ final class QuantizeCommand implements Callable<Integer> {
                         dev.layerprobe.simulator.quant.CalibrationAlgorithm.KL,
                         q.percentile(),
                         q.hybrid(),
-                        q.calibCache());
+                        q.calibCache(),
+                        q.smoothQuant());
     }
 
     private static Path defaultOutput(Path model) {

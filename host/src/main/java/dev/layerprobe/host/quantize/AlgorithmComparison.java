@@ -25,13 +25,17 @@ import java.util.Map;
 
 /**
  * {@code quantize --compare-algos}: quantizes one model with every calibration algorithm, per
- * tensor and per channel (and in int16 and fp16), runs each quantized model on the simulator over
+ * tensor and per channel (and in int16 and fp16, and per channel after SmoothQuant where the model
+ * has activations it can smooth), runs each quantized model on the simulator over
  * evaluation samples, and compares the final outputs with ONNX Runtime's float run. All variants
  * share one calibration pass (histograms), so the model runs in float only once per sample.
  */
 public final class AlgorithmComparison {
     /** One variant's result: its options and the final output's metrics pooled over the samples. */
     public record Row(QuantizationOptions options, MetricResult metrics) {}
+
+    /** The model's SmoothQuant form and its calibration, for the rows with {@code --smooth-quant alpha}. */
+    public record Smoothed(NpuProgram program, Calibration calibration, double alpha) {}
 
     private final PrintWriter out;
 
@@ -57,9 +61,25 @@ public final class AlgorithmComparison {
         return v;
     }
 
+    /** The SmoothQuant variants: every algorithm, int8 (or the integer type asked for) per channel. */
+    public static List<QuantizationOptions> smoothedVariants(QuantizationOptions base, double alpha) {
+        List<QuantizationOptions> v = new ArrayList<>();
+        LayerPrecision p = base.precision().isInteger() ? base.precision() : LayerPrecision.INT8;
+        for (CalibrationAlgorithm a : CalibrationAlgorithm.values()) {
+            v.add(new QuantizationOptions(p, true, a, base.percentile(), base.hybrid(), null, alpha));
+        }
+        return v;
+    }
+
+    /**
+     * Quantizes and scores every variant.
+     *
+     * @param smoothed the SmoothQuant form of the model, whose rows are added; null for none
+     */
     public List<Row> run(
             NpuProgram floatProgram,
             Calibration calibration,
+            Smoothed smoothed,
             ModelProto floatModel,
             String modelName,
             List<Map<String, Tensor>> evalSamples,
@@ -73,12 +93,17 @@ public final class AlgorithmComparison {
             }
         }
         Quantizer quantizer = new Quantizer(out);
-        List<QuantizationOptions> variants = variants(base);
+        List<QuantizationOptions> variants = new ArrayList<>(variants(base));
+        if (smoothed != null) {
+            variants.addAll(smoothedVariants(base, smoothed.alpha()));
+        }
         List<Row> rows = new ArrayList<>();
         try (Progress progress = Progress.start("comparing", variants.size(), out)) {
             for (QuantizationOptions v : variants) {
-                Calibration c = calibration.withOptions(Quantizer.calibrationOptions(v));
-                ModelProto qdq = quantizer.quantize(floatProgram, c, v);
+                boolean sq = v.smoothed() && smoothed != null;
+                Calibration c =
+                        (sq ? smoothed.calibration() : calibration).withOptions(Quantizer.calibrationOptions(v));
+                ModelProto qdq = quantizer.quantize(sq ? smoothed.program() : floatProgram, c, v);
                 NpuProgram sim = Simulator.compile(qdq, modelName, CompileOptions.DEFAULT);
                 Metrics m = new Metrics();
                 for (int i = 0; i < evalSamples.size(); i++) {
@@ -111,16 +136,19 @@ public final class AlgorithmComparison {
 
     public void print(List<Row> rows, LayerPrecision precision, int samples) {
         out.printf("%nfinal output vs ONNX Runtime (float) over %d calibration samples%n", samples);
-        out.printf("%-8s %-11s %-17s %12s %10s %10s%n", "dtype", "weights", "algorithm", "cos", "sqnr_db", "max_abs");
+        out.printf(
+                "%-8s %-11s %-17s %-7s %12s %10s %10s%n",
+                "dtype", "weights", "algorithm", "smooth", "cos", "sqnr_db", "max_abs");
         for (Row r : rows) {
             QuantizationOptions o = r.options();
             boolean integer = o.precision().isInteger();
             out.printf(
                     Locale.ROOT,
-                    "%-8s %-11s %-17s %12.6f %10.2f %10.4g%n",
+                    "%-8s %-11s %-17s %-7s %12.6f %10.2f %10.4g%n",
                     o.precision().yamlName(),
                     integer ? (o.perChannel() ? "per-channel" : "per-tensor") : "-",
                     integer ? algorithmLabel(o) : "-",
+                    o.smoothed() ? String.valueOf(o.smoothQuant()) : "-",
                     r.metrics().cos(),
                     r.metrics().sqnrDb(),
                     r.metrics().maxAbs());
@@ -132,7 +160,10 @@ public final class AlgorithmComparison {
                     "best %s: %s (cos %.6f, sqnr %.2f dB)%n",
                     precision.yamlName(),
                     "--algo " + algorithmLabel(b.options()).replace(" ", " --percentile ")
-                            + (b.options().perChannel() ? " --per-channel" : " --per-tensor"),
+                            + (b.options().perChannel() ? " --per-channel" : " --per-tensor")
+                            + (b.options().smoothed()
+                                    ? " --smooth-quant " + b.options().smoothQuant()
+                                    : ""),
                     b.metrics().cos(),
                     b.metrics().sqnrDb());
         }

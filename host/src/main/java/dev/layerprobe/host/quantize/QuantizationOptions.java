@@ -13,6 +13,8 @@ import java.nio.file.Path;
  * @param percentile the percentile for {@link CalibrationAlgorithm#PERCENTILE}
  * @param hybrid     a YAML file of per-layer precisions, or null
  * @param calibCache a calibration cache file (read when it matches, written otherwise), or null
+ * @param smoothQuant SmoothQuant's migration strength alpha in (0, 1], applied before calibration;
+ *     0 for none (see {@link dev.layerprobe.simulator.quant.SmoothQuant})
  */
 public record QuantizationOptions(
         LayerPrecision precision,
@@ -20,9 +22,29 @@ public record QuantizationOptions(
         CalibrationAlgorithm algorithm,
         double percentile,
         Path hybrid,
-        Path calibCache) {
+        Path calibCache,
+        double smoothQuant) {
     public static final QuantizationOptions DEFAULT =
             new QuantizationOptions(LayerPrecision.INT8, true, CalibrationAlgorithm.MINMAX, 99.99, null, null);
+
+    /** Options without SmoothQuant. */
+    public QuantizationOptions(
+            LayerPrecision precision,
+            boolean perChannel,
+            CalibrationAlgorithm algorithm,
+            double percentile,
+            Path hybrid,
+            Path calibCache) {
+        this(precision, perChannel, algorithm, percentile, hybrid, calibCache, 0);
+    }
+
+    public boolean smoothed() {
+        return smoothQuant > 0;
+    }
+
+    public QuantizationOptions withSmoothQuant(double alpha) {
+        return new QuantizationOptions(precision, perChannel, algorithm, percentile, hybrid, calibCache, alpha);
+    }
 
     public String describe() {
         return precision.yamlName()
@@ -31,6 +53,7 @@ public record QuantizationOptions(
                         ? ", " + algorithm.name().toLowerCase(java.util.Locale.ROOT)
                                 + (algorithm == CalibrationAlgorithm.PERCENTILE ? " " + percentile : "")
                         : "")
+                + (smoothed() ? ", smooth-quant " + smoothQuant : "")
                 + (hybrid == null ? "" : ", hybrid " + hybrid.getFileName());
     }
 }

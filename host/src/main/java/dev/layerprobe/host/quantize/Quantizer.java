@@ -19,6 +19,7 @@ import dev.layerprobe.simulator.quant.HybridSpec;
 import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.quant.QdqWriter;
 import dev.layerprobe.simulator.quant.QuantConfig;
+import dev.layerprobe.simulator.quant.SmoothQuant;
 import java.awt.Dimension;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -65,7 +66,11 @@ public final class Quantizer {
         CalibrationOptions copts = calibrationOptions(q);
         String key = q.calibCache() == null
                 ? null
-                : CalibrationCache.key(modelBytes, files, spec + " shape " + Arrays.toString(shape));
+                : CalibrationCache.key(
+                        modelBytes,
+                        files,
+                        spec + " shape " + Arrays.toString(shape)
+                                + (q.smoothed() ? " smooth-quant " + q.smoothQuant() : ""));
         if (q.calibCache() != null) {
             CalibrationCache.Lookup hit = CalibrationCache.lookup(q.calibCache(), key, copts.algorithm());
             if (hit.isHit()) {
@@ -94,6 +99,39 @@ public final class Quantizer {
             out.println("calibration: saved statistics to " + q.calibCache());
         }
         return c.withOptions(copts);
+    }
+
+    /**
+     * The float program calibration and quantization start from: the program itself, or with
+     * {@code --smooth-quant} its SmoothQuant form, measured on the calibration files (one pass).
+     * Says what it did.
+     */
+    public SmoothQuant.Result smooth(
+            NpuProgram floatProgram, String modelName, List<Path> files, InputSpec spec, QuantizationOptions q)
+            throws SimulatorException, InputException {
+        if (!q.smoothed()) {
+            return new SmoothQuant.Result(floatProgram, null, 0, 0, 1, Map.of());
+        }
+        ValueInfo in = floatProgram.inputs().get(0);
+        LazyInputs samples = new LazyInputs(files, in.name(), in.shape(), spec);
+        SmoothQuant.Result r;
+        try (Progress progress = Progress.start("smoothing", files.size(), out)) {
+            r = SmoothQuant.apply(floatProgram, modelName, samples, q.smoothQuant(), n -> progress.stepTo(n));
+        } catch (LazyInputs.LoadFailure e) {
+            throw e.getCause();
+        }
+        if (r.changed()) {
+            out.printf(
+                    java.util.Locale.ROOT,
+                    "smooth-quant: alpha %s at %d activations (%d weights), factors within %.3gx%n",
+                    q.smoothQuant(),
+                    r.activations(),
+                    r.weights(),
+                    r.largestFactor());
+        } else {
+            out.println("smooth-quant: nothing to smooth (no LayerNorm-like output read only by MatMul/Gemm weights)");
+        }
+        return r;
     }
 
     /** The QDQ model of a float program under the options (hybrid file checked against the program). */

@@ -2,6 +2,7 @@ package dev.layerprobe.host.analyze;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -139,6 +140,19 @@ class HotSpotsTest {
                 row("q", 1.0, 0.99));
         List<HotSpots.Ranked> r = HotSpots.select(rows, Map.of(), 5);
         assertEquals(List.of("p", "q"), r.stream().map(x -> x.layer().name()).toList());
+    }
+
+    @Test
+    void outlierChannelsOfAnActivation() {
+        // 4 tokens x 8 channels; channel 5 reaches 30, the others about 1.
+        float[] v = new float[32];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i % 8 == 5 ? 30f * ((i / 8) % 2 == 0 ? 1 : -1) : 1f - (i % 3) * 0.1f;
+        }
+        assertEquals("1 of 8 channels reach up to 30x the median channel's max|x|", HotSpots.outlierChannels(v, 8));
+        float[] even = new float[32];
+        java.util.Arrays.fill(even, 2f);
+        assertNull(HotSpots.outlierChannels(even, 8));
     }
 
     @Test

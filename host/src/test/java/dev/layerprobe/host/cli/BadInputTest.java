@@ -85,6 +85,14 @@ class BadInputTest {
     }
 
     @Test
+    void smoothQuantStrengthOutOfRange() throws Exception {
+        CliRun r = analyze(espcn(), image(), "--smooth-quant", "1.5");
+        assertEquals(ExitCodes.BAD_INPUT, r.exit());
+        assertTrue(r.oneLineError(), r.err());
+        assertTrue(r.err().contains("--smooth-quant ALPHA must be in (0, 1], got 1.5"), r.err());
+    }
+
+    @Test
     void missingModelFile() throws Exception {
         CliRun r = analyze(tmp.resolve("nope.onnx"), image());
         assertEquals(ExitCodes.BAD_INPUT, r.exit());
