@@ -154,7 +154,15 @@ public final class BinaryKernels {
         int[] shape = Shapes.broadcast(a.shape(), b.shape());
         int n = Math.toIntExact(Shapes.size(shape));
         int[] ia = Arrays.equals(a.shape(), shape) ? null : IndexMaps.broadcast(a.shape(), shape);
-        int[] ib = Arrays.equals(b.shape(), shape) ? null : IndexMaps.broadcast(b.shape(), shape);
+        boolean bFull = Arrays.equals(b.shape(), shape);
+        // A scalar or a trailing row broadcast over a full A needs no index map (the float fast paths).
+        boolean bRow = !bFull
+                && ia == null
+                && a.isFloating()
+                && !op.comparison()
+                && op != Op.POW
+                && (b.size() == 1 || isTrailing(b.shape(), shape));
+        int[] ib = bFull || bRow ? null : IndexMaps.broadcast(b.shape(), shape);
         if (op.logical()) {
             if (a.dtype() != DType.BOOL || b.dtype() != DType.BOOL) {
                 throw new IllegalArgumentException(
@@ -177,10 +185,14 @@ public final class BinaryKernels {
                 return Tensor.ofLongs(DType.BOOL, shape, r);
             }
             float[] r = new float[n];
-            if (ia == null && ib == null) {
+            if (ia == null && bFull) {
                 sameShape(op, x, y, r);
-            } else if (ia == null && y.length == 1) {
+            } else if (bRow && y.length == 1) {
                 scalarB(op, x, y[0], r);
+            } else if (bRow) {
+                for (int row = 0; row < n; row += y.length) {
+                    rowB(op, x, y, r, row);
+                }
             } else {
                 for (int i = 0; i < n; i++) {
                     r[i] = floatOp(op, x[ia == null ? i : ia[i]], y[ib == null ? i : ib[i]]);
@@ -247,14 +259,74 @@ public final class BinaryKernels {
                     r[i] = x[i] + y;
                 }
             }
+            case SUB -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = x[i] - y;
+                }
+            }
             case MUL -> {
                 for (int i = 0; i < r.length; i++) {
                     r[i] = x[i] * y;
                 }
             }
+            case DIV -> {
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = x[i] / y;
+                }
+            }
             default -> {
                 for (int i = 0; i < r.length; i++) {
                     r[i] = floatOp(op, x[i], y);
+                }
+            }
+        }
+    }
+
+    /** Whether {@code b} (leading 1s aside) is the trailing dimensions of {@code shape}: a bias row. */
+    private static boolean isTrailing(int[] b, int[] shape) {
+        int lead = 0;
+        while (lead < b.length && b[lead] == 1) {
+            lead++;
+        }
+        int len = b.length - lead;
+        if (len == 0 || len > shape.length) {
+            return false;
+        }
+        for (int i = 0; i < len; i++) {
+            if (b[lead + i] != shape[shape.length - len + i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** One row of {@code x op y} where y repeats every row; a loop per op for the JIT to vectorise. */
+    private static void rowB(Op op, float[] x, float[] y, float[] r, int row) {
+        int len = y.length;
+        switch (op) {
+            case ADD -> {
+                for (int j = 0; j < len; j++) {
+                    r[row + j] = x[row + j] + y[j];
+                }
+            }
+            case SUB -> {
+                for (int j = 0; j < len; j++) {
+                    r[row + j] = x[row + j] - y[j];
+                }
+            }
+            case MUL -> {
+                for (int j = 0; j < len; j++) {
+                    r[row + j] = x[row + j] * y[j];
+                }
+            }
+            case DIV -> {
+                for (int j = 0; j < len; j++) {
+                    r[row + j] = x[row + j] / y[j];
+                }
+            }
+            default -> {
+                for (int j = 0; j < len; j++) {
+                    r[row + j] = floatOp(op, x[row + j], y[j]);
                 }
             }
         }

@@ -54,8 +54,15 @@ public final class MatMulKernel implements FloatKernel {
         float[] out = new float[nb * m * n];
         float[] ad = a.floats();
         float[] bd = b.floats();
-        for (int bi = 0; bi < nb; bi++) {
-            Sgemm.multiplyAdd(ad, aIdx[bi] * m * k, k, bd, bIdx[bi] * k * n, n, out, bi * m * n, n, m, k, n, true);
+        if (bBatch.length == 0) {
+            // One B for every batch: the batches of A are consecutive rows of one product (a
+            // transformer's [tokens, 1, k] x [k, n] is one [tokens, k] x [k, n] product, not
+            // `tokens` products of one row). Same summation order, so the same bits.
+            Sgemm.multiplyAdd(ad, 0, k, bd, 0, n, out, 0, n, nb * m, k, n, true);
+        } else {
+            for (int bi = 0; bi < nb; bi++) {
+                Sgemm.multiplyAdd(ad, aIdx[bi] * m * k, k, bd, bIdx[bi] * k * n, n, out, bi * m * n, n, m, k, n, true);
+            }
         }
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
