@@ -157,6 +157,7 @@ public final class FloatKernels {
         register("Compress", CompressKernel::create);
         register("LRN", LrnKernel::create);
         register("RoiAlign", RoiAlignKernel::create);
+        register("Einsum", EinsumKernel::create);
     }
 
     private FloatKernels() {}
