@@ -158,6 +158,7 @@ public final class FloatKernels {
         register("LRN", LrnKernel::create);
         register("RoiAlign", RoiAlignKernel::create);
         register("Einsum", EinsumKernel::create);
+        register("If", IfKernel::create);
     }
 
     private FloatKernels() {}
