@@ -159,6 +159,8 @@ public final class FloatKernels {
         register("RoiAlign", RoiAlignKernel::create);
         register("Einsum", EinsumKernel::create);
         register("If", IfKernel::create);
+        register("Loop", LoopKernel::create);
+        register("Scan", ScanKernel::create);
     }
 
     private FloatKernels() {}
