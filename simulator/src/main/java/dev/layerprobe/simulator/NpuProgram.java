@@ -28,6 +28,7 @@ import java.util.function.Function;
  * still needed by later layers, so memory stays bounded by the widest point of the network.
  */
 public final class NpuProgram {
+    private static final java.util.Set<String> CONTROL_FLOW = java.util.Set.of("If", "Loop", "Scan");
     private final String modelName;
     private final Graph graph;
     private final List<Layer> layers;
@@ -216,9 +217,11 @@ public final class NpuProgram {
      */
     public void runPerLayer(Function<String, Tensor> reference, LayerObserver observer) throws SimulatorException {
         for (Layer layer : layers) {
-            if (branchOf.containsKey(layer.name())
+            if ((branchOf.containsKey(layer.name()) || CONTROL_FLOW.contains(layer.op()))
                     && layer.inputs().stream().anyMatch(n -> reference.apply(n) == null)) {
-                continue; // a branch layer whose inputs the reference does not hold (golden never does)
+                // Golden holds no value inside a branch, nor the boolean condition of an If or Loop
+                // (it keeps float values only): such a layer is not run alone.
+                continue;
             }
             LayerValue[] args = new LayerValue[layer.inputs().size()];
             for (int i = 0; i < args.length; i++) {

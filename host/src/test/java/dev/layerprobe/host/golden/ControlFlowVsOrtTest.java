@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * Runtime cannot expose values inside a subgraph, so the golden side compares the If, Loop and Scan
  * outputs and every top-level layer.
  */
-class ControlFlowVsOrtTest {
+public class ControlFlowVsOrtTest {
     private static final int[] X = {1, 3, 8, 8};
 
     @Test
@@ -201,7 +201,8 @@ class ControlFlowVsOrtTest {
                 .build();
     }
 
-    private static ModelProto model() {
+    /** The model of these tests; also analyzed end to end by the CLI tests. */
+    public static ModelProto model() {
         GraphProto loopBody = GraphProto.newBuilder()
                 .setName("loop_body")
                 .addInput(OnnxGraphs.valueInfoProto("i", DType.INT64, new int[0]))
