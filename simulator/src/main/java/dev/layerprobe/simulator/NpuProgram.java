@@ -28,6 +28,7 @@ import java.util.function.Function;
  * still needed by later layers, so memory stays bounded by the widest point of the network.
  */
 public final class NpuProgram {
+    private static final java.util.Set<String> CONTROL_FLOW = java.util.Set.of("If", "Loop", "Scan");
     private final String modelName;
     private final Graph graph;
     private final List<Layer> layers;
@@ -38,6 +39,10 @@ public final class NpuProgram {
     private final DeviceProfile profile;
     private final boolean quantized;
     private final Map<String, Integer> lastUse;
+    /** Layers inside an If branch, by name, to the If layer that runs them. */
+    private final Map<String, String> branchOf;
+    /** The layers inside If branches, by the tensor that carries their value. */
+    private final Map<String, Layer> branchLayers;
 
     /** Built by the compiler ({@link Simulator#compile}); not meant to be called elsewhere. */
     public NpuProgram(
@@ -50,6 +55,25 @@ public final class NpuProgram {
             Map<String, QuantParams> tensorQuant,
             DeviceProfile profile,
             boolean quantized) {
+        this(modelName, graph, layers, execs, inputs, outputs, tensorQuant, profile, quantized, Map.of());
+    }
+
+    /**
+     * Built by the compiler; {@code branchOf} maps each layer inside an If branch to the If layer
+     * that runs it: the program does not run such a layer itself but reports its value when its
+     * If runs that branch.
+     */
+    public NpuProgram(
+            String modelName,
+            Graph graph,
+            List<Layer> layers,
+            List<LayerExec> execs,
+            List<ValueInfo> inputs,
+            List<String> outputs,
+            Map<String, QuantParams> tensorQuant,
+            DeviceProfile profile,
+            boolean quantized,
+            Map<String, String> branchOf) {
         this.modelName = modelName;
         this.graph = graph;
         this.layers = List.copyOf(layers);
@@ -59,13 +83,28 @@ public final class NpuProgram {
         this.tensorQuant = Collections.unmodifiableMap(new HashMap<>(tensorQuant));
         this.profile = profile;
         this.quantized = quantized;
+        this.branchOf = Map.copyOf(branchOf);
+        Map<String, Layer> inner = new HashMap<>();
         Map<String, Integer> last = new HashMap<>();
         for (Layer l : layers) {
+            if (branchOf.containsKey(l.name())) {
+                inner.put(l.name(), l);
+                continue;
+            }
             for (String in : l.inputs()) {
                 last.put(in, l.index());
             }
         }
         this.lastUse = last;
+        this.branchLayers = Collections.unmodifiableMap(inner);
+    }
+
+    /**
+     * The If layer whose branch holds this layer, if it is inside one: the program reports its value
+     * only in runs that take its branch, and the golden reference has no value for it.
+     */
+    public Optional<String> branchOwner(String layerName) {
+        return Optional.ofNullable(branchOf.get(layerName));
     }
 
     public String modelName() {
@@ -142,11 +181,14 @@ public final class NpuProgram {
         }
         Map<String, LayerValue> result = new LinkedHashMap<>();
         for (Layer layer : layers) {
+            if (branchOf.containsKey(layer.name())) {
+                continue; // run, and reported, by its If
+            }
             LayerValue[] args = new LayerValue[layer.inputs().size()];
             for (int i = 0; i < args.length; i++) {
                 args[i] = env.get(layer.inputs().get(i));
             }
-            LayerValue[] outs = execute(layer, args);
+            LayerValue[] outs = execute(layer, args, observer);
             for (int i = 0; i < outs.length; i++) {
                 env.put(layer.outputs().get(i), outs[i]);
             }
@@ -175,6 +217,12 @@ public final class NpuProgram {
      */
     public void runPerLayer(Function<String, Tensor> reference, LayerObserver observer) throws SimulatorException {
         for (Layer layer : layers) {
+            if ((branchOf.containsKey(layer.name()) || CONTROL_FLOW.contains(layer.op()))
+                    && layer.inputs().stream().anyMatch(n -> reference.apply(n) == null)) {
+                // Golden holds no value inside a branch, nor the boolean condition of an If or Loop
+                // (it keeps float values only): such a layer is not run alone.
+                continue;
+            }
             LayerValue[] args = new LayerValue[layer.inputs().size()];
             for (int i = 0; i < args.length; i++) {
                 String name = layer.inputs().get(i);
@@ -217,7 +265,20 @@ public final class NpuProgram {
     }
 
     private LayerValue[] execute(Layer layer, LayerValue[] args) throws SimulatorException {
+        return execute(layer, args, null);
+    }
+
+    /** Runs a layer; with an observer, the values of the If branch it takes are reported as their layers. */
+    private LayerValue[] execute(Layer layer, LayerValue[] args, LayerObserver observer) throws SimulatorException {
         try {
+            if (observer != null && !branchLayers.isEmpty()) {
+                return execs.get(layer.index()).run(args, (name, v) -> {
+                    Layer inner = branchLayers.get(name);
+                    if (inner != null && layer.name().equals(branchOf.get(name))) {
+                        observer.onLayer(inner, v);
+                    }
+                });
+            }
             return execs.get(layer.index()).run(args);
         } catch (IllegalArgumentException | IllegalStateException | ArithmeticException | IndexOutOfBoundsException e) {
             throw new SimulatorException(

@@ -5,6 +5,7 @@ import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import dev.layerprobe.simulator.kernels.FloatKernels;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +36,9 @@ final class ConstantFolding {
                 g.nodes().remove(n);
                 continue;
             }
+            // Control-flow nodes stay: their bodies may read values of this graph, and are kept as written.
             if (allConstant(g, n)
+                    && !Subgraphs.has(n)
                     && FloatKernels.supports(n.opType())
                     && !g.outputs().contains(n.output(0))) {
                 try {

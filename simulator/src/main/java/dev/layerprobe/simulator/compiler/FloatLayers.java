@@ -5,11 +5,14 @@ import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
+import dev.layerprobe.simulator.kernels.Scope;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /** Binds a layer's nodes to float kernels: the float program, and CPU layers of quantized ones. */
 final class FloatLayers {
@@ -27,20 +30,48 @@ final class FloatLayers {
         }
         Map<String, Tensor> constants = new HashMap<>();
         for (Node n : nodes) {
-            for (String in : n.inputs()) {
+            constants.putAll(constantsOf(g, n));
+        }
+        return new LayerExec() {
+            @Override
+            public LayerValue[] run(LayerValue[] args) {
+                return run(args, null);
+            }
+
+            @Override
+            public LayerValue[] run(LayerValue[] args, BiConsumer<String, LayerValue> inner) {
+                Tensor[] out = evaluate(
+                        nodes,
+                        kernels,
+                        constants,
+                        inputs,
+                        real(args),
+                        inner == null ? null : (name, t) -> inner.accept(name, LayerValue.of(t)));
+                LayerValue[] v = new LayerValue[out.length];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = LayerValue.of(out[i]);
+                }
+                return v;
+            }
+        };
+    }
+
+    /** The constants a node reads: inputs, and values its subgraphs read from the graph. */
+    static Map<String, Tensor> constantsOf(Graph g, Node n) {
+        Map<String, Tensor> c = new HashMap<>();
+        for (String in : n.inputs()) {
+            if (g.isConstant(in)) {
+                c.put(in, g.constant(in));
+            }
+        }
+        if (Subgraphs.has(n)) {
+            for (String in : Subgraphs.outerReads(n)) {
                 if (g.isConstant(in)) {
-                    constants.put(in, g.constant(in));
+                    c.put(in, g.constant(in));
                 }
             }
         }
-        return args -> {
-            Tensor[] out = evaluate(nodes, kernels, constants, inputs, real(args));
-            LayerValue[] v = new LayerValue[out.length];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = LayerValue.of(out[i]);
-            }
-            return v;
-        };
+        return c;
     }
 
     /**
@@ -131,7 +162,36 @@ final class FloatLayers {
             Map<String, Tensor> constants,
             List<String> inputs,
             Tensor[] args) {
+        return evaluate(nodes, kernels, constants, inputs, args, null);
+    }
+
+    /**
+     * Runs the nodes in order; the layer's values are the outer scope of control-flow nodes, and
+     * {@code inner}, when not null, receives every value their subgraphs compute, by tensor name.
+     */
+    static Tensor[] evaluate(
+            List<Node> nodes,
+            FloatKernel[] kernels,
+            Map<String, Tensor> constants,
+            List<String> inputs,
+            Tensor[] args,
+            BiConsumer<String, Tensor> inner) {
         Map<String, Tensor> env = new HashMap<>(constants);
+        Scope scope = inner == null
+                ? env::get
+                : new Scope() {
+                    @Override
+                    public Tensor value(String name) {
+                        return env.get(name);
+                    }
+
+                    @Override
+                    public void onValues(Node node, Tensor[] outputs) {
+                        for (int i = 0; i < outputs.length && i < node.outputs().size(); i++) {
+                            inner.accept(node.output(i), outputs[i]);
+                        }
+                    }
+                };
         for (int i = 0; i < args.length; i++) {
             env.put(inputs.get(i), args[i]);
         }
@@ -142,7 +202,7 @@ final class FloatLayers {
             for (int i = 0; i < in.length; i++) {
                 in[i] = n.hasInput(i) ? env.get(n.input(i)) : null;
             }
-            out = kernels[k].run(in);
+            out = kernels[k].run(in, scope);
             for (int i = 0; i < out.length && i < n.outputs().size(); i++) {
                 env.put(n.output(i), out[i]);
             }

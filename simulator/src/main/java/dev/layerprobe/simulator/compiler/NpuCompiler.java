@@ -12,6 +12,7 @@ import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.kernels.FloatKernels;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
@@ -73,6 +74,8 @@ public final class NpuCompiler {
         boolean quantized = spec.isQuantized();
         List<Layer> layers = new ArrayList<>();
         List<LayerExec> execs = new ArrayList<>();
+        Map<String, String> branchOf = new HashMap<>();
+        Set<String> taken = valueNames(g);
         for (List<Node> nodes : groups) {
             Node main = nodes.get(0);
             Node last = nodes.get(nodes.size() - 1);
@@ -117,6 +120,9 @@ public final class NpuCompiler {
             } else {
                 exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
                 placement = Placements.placement(op);
+                if (main.opType().equals("If") && nodes.size() == 1) {
+                    BranchLayers.add(main, layerName, taken, layers, execs, branchOf);
+                }
             }
             layers.add(new Layer(
                     layers.size(),
@@ -134,7 +140,16 @@ public final class NpuCompiler {
         }
         Map<String, QuantParams> tensorQuant = new HashMap<>(spec.activations());
         String modelName = name;
-        return new NpuProgram(modelName, g, layers, execs, g.inputs(), g.outputs(), tensorQuant, profile, quantized);
+        return new NpuProgram(
+                modelName, g, layers, execs, g.inputs(), g.outputs(), tensorQuant, profile, quantized, branchOf);
+    }
+
+    /** Every value name of the top-level graph: inputs, constants and node outputs. */
+    private static Set<String> valueNames(Graph g) {
+        Set<String> names = new HashSet<>(g.constants().keySet());
+        g.inputs().forEach(v -> names.add(v.name()));
+        g.nodes().forEach(n -> names.addAll(n.outputs()));
+        return names;
     }
 
     /** Op types the simulator can run. */
@@ -222,7 +237,9 @@ public final class NpuCompiler {
         Set<String> internal = new HashSet<>();
         Set<String> in = new LinkedHashSet<>();
         for (Node n : nodes) {
-            for (String i : n.inputs()) {
+            List<String> reads = new ArrayList<>(n.inputs());
+            reads.addAll(Subgraphs.outerReads(n)); // a control-flow node's bodies read them too
+            for (String i : reads) {
                 if (!i.isEmpty() && !g.isConstant(i) && !internal.contains(i)) {
                     in.add(i);
                 }

@@ -350,13 +350,7 @@ final class QuantizedLayers {
     }
 
     private static Map<String, Tensor> constantsOf(Graph g, Node n) {
-        Map<String, Tensor> c = new HashMap<>();
-        for (String in : n.inputs()) {
-            if (g.isConstant(in)) {
-                c.put(in, g.constant(in));
-            }
-        }
-        return c;
+        return FloatLayers.constantsOf(g, n);
     }
 
     /** Output code range, narrowed by the layer's Relu/Clip (fused or standalone). */

@@ -4,6 +4,7 @@ import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.kernels.FloatKernels;
 import java.util.ArrayList;
@@ -124,6 +125,16 @@ final class ShapeFolding {
             boolean shaped = false;
             if (isShapeOp(n)) {
                 valued = dataShaped.contains(n.input(0));
+            } else if (Subgraphs.has(n)) {
+                // What a body computes from the values it reads is not tracked: assume the worst.
+                valued = false;
+                for (String in : n.inputs()) {
+                    valued |= dataValued.contains(in) || dataShaped.contains(in);
+                }
+                for (String in : Subgraphs.outerReads(n)) {
+                    valued |= dataValued.contains(in) || dataShaped.contains(in);
+                }
+                shaped = valued;
             } else {
                 valued = false;
                 for (int i = 0; i < n.inputs().size(); i++) {
@@ -162,6 +173,7 @@ final class ShapeFolding {
             if (n.outputs().stream().anyMatch(needed::contains)) {
                 run.add(n);
                 needed.addAll(n.inputs());
+                needed.addAll(Subgraphs.outerReads(n));
             }
         }
         Map<String, Tensor> env = new HashMap<>(g.constants());
@@ -177,7 +189,7 @@ final class ShapeFolding {
                 in[i] = n.hasInput(i) ? env.get(n.input(i)) : null;
             }
             try {
-                Tensor[] out = FloatKernels.create(n, g.opset()).run(in);
+                Tensor[] out = FloatKernels.create(n, g.opset()).run(in, env::get);
                 for (int i = 0; i < out.length && i < n.outputs().size(); i++) {
                     env.put(n.output(i), out[i]);
                 }

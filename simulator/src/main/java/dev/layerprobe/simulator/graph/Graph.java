@@ -21,6 +21,7 @@ public final class Graph {
     private final List<String> outputs;
     private final Map<String, Integer> opsets;
     private final String name;
+    private final Map<String, ValueInfo> outputInfos = new HashMap<>();
 
     public Graph(
             String name,
@@ -68,6 +69,14 @@ public final class Graph {
         return outputs;
     }
 
+    /**
+     * Declared types of graph outputs by name, where they are known and matter: a subgraph's
+     * outputs, which the ONNX file states and a writer repeats. Mutable; may be empty.
+     */
+    public Map<String, ValueInfo> outputInfos() {
+        return outputInfos;
+    }
+
     /** Opset version by domain ("" is the default ONNX domain). */
     public Map<String, Integer> opsets() {
         return opsets;
@@ -87,20 +96,30 @@ public final class Graph {
         return null;
     }
 
-    /** Nodes consuming a tensor, in graph order. */
+    /**
+     * Nodes consuming a tensor, in graph order: as an input, or, for a control-flow node, read by
+     * one of its subgraphs ({@link Subgraphs#outerReads}).
+     */
     public List<Node> consumers(String tensor) {
         List<Node> out = new ArrayList<>();
         for (Node n : nodes) {
-            if (n.inputs().contains(tensor)) {
+            if (n.inputs().contains(tensor)
+                    || (Subgraphs.has(n) && Subgraphs.outerReads(n).contains(tensor))) {
                 out.add(n);
             }
         }
         return out;
     }
 
-    /** Replaces every use of tensor {@code from} by {@code to}, in nodes and graph outputs. */
+    /**
+     * Replaces every use of tensor {@code from} by {@code to}, in nodes, in the subgraphs that read
+     * it from this graph, and in graph outputs.
+     */
     public void renameUses(String from, String to) {
         for (Node n : nodes) {
+            if (Subgraphs.has(n)) {
+                Subgraphs.renameOuterReads(n, from, to);
+            }
             List<String> in = n.inputs();
             for (int i = 0; i < in.size(); i++) {
                 if (in.get(i).equals(from)) {
@@ -120,6 +139,7 @@ public final class Graph {
         Set<String> used = new HashSet<>(outputs);
         for (Node n : nodes) {
             used.addAll(n.inputs());
+            used.addAll(Subgraphs.outerReads(n));
         }
         constants.keySet().retainAll(used);
     }

@@ -12,4 +12,13 @@ import dev.layerprobe.core.tensor.Tensor;
 @FunctionalInterface
 public interface FloatKernel {
     Tensor[] run(Tensor[] inputs);
+
+    /**
+     * Runs the kernel inside a run that provides outer-scope values: control-flow kernels, whose
+     * subgraphs read values of the enclosing graphs, override it; every other kernel ignores the
+     * scope. Interpreters call this form.
+     */
+    default Tensor[] run(Tensor[] inputs, Scope scope) {
+        return run(inputs);
+    }
 }

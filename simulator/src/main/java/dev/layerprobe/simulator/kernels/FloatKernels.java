@@ -157,6 +157,10 @@ public final class FloatKernels {
         register("Compress", CompressKernel::create);
         register("LRN", LrnKernel::create);
         register("RoiAlign", RoiAlignKernel::create);
+        register("Einsum", EinsumKernel::create);
+        register("If", IfKernel::create);
+        register("Loop", LoopKernel::create);
+        register("Scan", ScanKernel::create);
     }
 
     private FloatKernels() {}

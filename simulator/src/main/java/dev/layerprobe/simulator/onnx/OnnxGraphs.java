@@ -18,6 +18,7 @@ import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -66,11 +68,19 @@ public final class OnnxGraphs {
 
     /** Converts a model to the simulator's graph; external data is read relative to baseDir. */
     public static Graph toGraph(ModelProto model, Path baseDir) throws SimulatorException {
-        GraphProto g = model.getGraph();
         Map<String, Integer> opsets = new HashMap<>();
         for (OperatorSetIdProto o : model.getOpsetImportList()) {
             opsets.put(o.getDomain().equals("ai.onnx") ? "" : o.getDomain(), (int) o.getVersion());
         }
+        return graph(model.getGraph(), opsets, baseDir, Set.of(), null);
+    }
+
+    /**
+     * Converts one graph. {@code outer} holds the names of every value of the enclosing graphs,
+     * which a subgraph may read; {@code owner} names the node owning a subgraph, null at the top.
+     */
+    private static Graph graph(GraphProto g, Map<String, Integer> opsets, Path baseDir, Set<String> outer, String owner)
+            throws SimulatorException {
         Map<String, Tensor> constants = new LinkedHashMap<>();
         for (TensorProto t : g.getInitializerList()) {
             try {
@@ -82,28 +92,63 @@ public final class OnnxGraphs {
         List<ValueInfo> inputs = new ArrayList<>();
         for (ValueInfoProto v : g.getInputList()) {
             if (!constants.containsKey(v.getName())) {
-                inputs.add(valueInfo(v));
+                if (owner != null) {
+                    requireTensor(v, owner);
+                }
+                inputs.add(valueInfo(v, owner != null));
             }
         }
         List<String> outputs = new ArrayList<>();
+        Map<String, ValueInfo> outputInfos = new HashMap<>();
         for (ValueInfoProto v : g.getOutputList()) {
             outputs.add(v.getName());
+            if (owner != null) {
+                requireTensor(v, owner);
+                outputInfos.put(v.getName(), valueInfo(v, true));
+            }
         }
+        // What this graph's subgraphs may read: every value here and in the graphs around it.
+        Set<String> scope = new HashSet<>(outer);
+        scope.addAll(constants.keySet());
+        inputs.forEach(v -> scope.add(v.name()));
+        g.getNodeList().forEach(n -> scope.addAll(n.getOutputList()));
         List<Node> nodes = new ArrayList<>();
         int unnamed = 0;
         for (NodeProto n : g.getNodeList()) {
             String name = n.getName().isEmpty() ? n.getOpType() + "_" + unnamed++ : n.getName();
             Map<String, Attribute> attrs = new LinkedHashMap<>();
             for (AttributeProto a : n.getAttributeList()) {
-                attrs.put(a.getName(), attribute(a, baseDir));
+                if (a.getType() == AttributeProto.AttributeType.GRAPH
+                        || (a.hasG() && a.getType() == AttributeProto.AttributeType.UNDEFINED)) {
+                    String who = "node '" + name + "' (" + n.getOpType() + ")";
+                    attrs.put(a.getName(), Attribute.ofGraph(graph(a.getG(), opsets, baseDir, scope, who)));
+                } else {
+                    attrs.put(a.getName(), attribute(a, baseDir));
+                }
             }
             nodes.add(new Node(name, n.getOpType(), n.getDomain(), n.getInputList(), n.getOutputList(), attrs));
         }
-        Set<String> available = new HashSet<>(constants.keySet());
+        Set<String> available = new HashSet<>(outer);
+        available.addAll(constants.keySet());
         for (ValueInfo v : inputs) {
             available.add(v.name());
         }
-        return new Graph(g.getName(), topologicalOrder(nodes, available), constants, inputs, outputs, opsets);
+        Graph out = new Graph(g.getName(), topologicalOrder(nodes, available), constants, inputs, outputs, opsets);
+        out.outputInfos().putAll(outputInfos);
+        return out;
+    }
+
+    /** Subgraph values must be tensors: sequences, optionals and maps have no form in the simulator. */
+    private static void requireTensor(ValueInfoProto v, String owner) throws SimulatorException {
+        if (v.hasType()
+                && v.getType().getValueCase() != TypeProto.ValueCase.TENSOR_TYPE
+                && v.getType().getValueCase() != TypeProto.ValueCase.VALUE_NOT_SET) {
+            throw new SimulatorException(
+                    Code.UNSUPPORTED_OP,
+                    owner + ": subgraph value '" + v.getName() + "' is of "
+                            + v.getType().getValueCase()
+                            + "; sequence types are not supported (nor optional and map types)");
+        }
     }
 
     private static List<Node> topologicalOrder(List<Node> nodes, Set<String> available) throws SimulatorException {
@@ -119,7 +164,9 @@ public final class OnnxGraphs {
         while (!pending.isEmpty()) {
             Node n = pending.poll();
             boolean ready = true;
-            for (String in : n.inputs()) {
+            Set<String> reads = new LinkedHashSet<>(n.inputs());
+            reads.addAll(Subgraphs.outerReads(n));
+            for (String in : reads) {
                 if (in.isEmpty() || available.contains(in)) {
                     continue;
                 }
@@ -147,9 +194,10 @@ public final class OnnxGraphs {
         return order;
     }
 
-    private static ValueInfo valueInfo(ValueInfoProto v) {
-        DType t = DType.FLOAT32;
-        int[] shape = new int[0];
+    /** A graph input or output; untyped ones get element type null where {@code allowUntyped}, else FLOAT32. */
+    private static ValueInfo valueInfo(ValueInfoProto v, boolean allowUntyped) {
+        DType t = allowUntyped ? null : DType.FLOAT32;
+        int[] shape = allowUntyped && !v.getType().getTensorType().hasShape() ? null : new int[0];
         if (v.hasType() && v.getType().hasTensorType()) {
             TypeProto.Tensor tt = v.getType().getTensorType();
             DType d = DType.fromOnnx(tt.getElemType());
@@ -157,8 +205,8 @@ public final class OnnxGraphs {
                 t = d;
             }
             List<TensorShapeProto.Dimension> dims = tt.getShape().getDimList();
-            shape = new int[dims.size()];
-            for (int i = 0; i < shape.length; i++) {
+            shape = shape == null ? null : new int[dims.size()];
+            for (int i = 0; shape != null && i < shape.length; i++) {
                 shape[i] = dims.get(i).hasDimValue() && dims.get(i).getDimValue() > 0
                         ? (int) dims.get(i).getDimValue()
                         : -1;
@@ -208,7 +256,7 @@ public final class OnnxGraphs {
                             Code.INVALID_MODEL, "attribute '" + a.getName() + "': " + e.getMessage(), e);
                 }
             default:
-                return new Attribute(Attribute.Kind.OTHER, 0, 0, null, null, null, null, null);
+                return Attribute.other();
         }
     }
 
@@ -242,12 +290,30 @@ public final class OnnxGraphs {
      * names another type; shapes are left for the reader to infer.
      */
     public static ModelProto toModel(Graph g, String producer, Map<String, DType> outputTypes) {
+        GraphProto.Builder gb = graphProto(g, outputTypes);
+        ModelProto.Builder mb = ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setProducerName(producer)
+                .setGraph(gb);
+        for (Map.Entry<String, Integer> o : g.opsets().entrySet()) {
+            mb.addOpsetImport(
+                    OperatorSetIdProto.newBuilder().setDomain(o.getKey()).setVersion(o.getValue()));
+        }
+        return mb.build();
+    }
+
+    /** A graph as a GraphProto; a subgraph's outputs keep the types it declared ({@link Graph#outputInfos}). */
+    private static GraphProto.Builder graphProto(Graph g, Map<String, DType> outputTypes) {
         GraphProto.Builder gb = GraphProto.newBuilder().setName(g.name() == null ? "layerprobe" : g.name());
         for (ValueInfo v : g.inputs()) {
             gb.addInput(valueInfoProto(v.name(), v.dtype(), v.shape()));
         }
         for (String o : g.outputs()) {
-            gb.addOutput(valueInfoProto(o, outputTypes.getOrDefault(o, DType.FLOAT32), null));
+            ValueInfo declared = g.outputInfos().get(o);
+            gb.addOutput(
+                    declared != null
+                            ? valueInfoProto(o, declared.dtype(), declared.shape())
+                            : valueInfoProto(o, outputTypes.getOrDefault(o, DType.FLOAT32), null));
         }
         for (Map.Entry<String, Tensor> c : g.constants().entrySet()) {
             gb.addInitializer(TensorProtos.fromTensor(c.getKey(), c.getValue()));
@@ -266,18 +332,14 @@ public final class OnnxGraphs {
             }
             gb.addNode(nb);
         }
-        ModelProto.Builder mb = ModelProto.newBuilder()
-                .setIrVersion(8)
-                .setProducerName(producer)
-                .setGraph(gb);
-        for (Map.Entry<String, Integer> o : g.opsets().entrySet()) {
-            mb.addOpsetImport(
-                    OperatorSetIdProto.newBuilder().setDomain(o.getKey()).setVersion(o.getValue()));
-        }
-        return mb.build();
+        return gb;
     }
 
+    /** A tensor's value info; a null type or shape (a subgraph value the file left open) is not written. */
     public static ValueInfoProto valueInfoProto(String name, DType dtype, int[] shape) {
+        if (dtype == null) {
+            return ValueInfoProto.newBuilder().setName(name).build();
+        }
         TypeProto.Tensor.Builder tt = TypeProto.Tensor.newBuilder().setElemType(dtype.onnxCode());
         if (shape != null) {
             TensorShapeProto.Builder sb = TensorShapeProto.newBuilder();
@@ -320,6 +382,7 @@ public final class OnnxGraphs {
                 }
             }
             case TENSOR -> b.setType(AttributeProto.AttributeType.TENSOR).setT(TensorProtos.fromTensor("", a.t()));
+            case GRAPH -> b.setType(AttributeProto.AttributeType.GRAPH).setG(graphProto(a.g(), Map.of()));
             default -> throw new IllegalArgumentException("cannot write attribute '" + name + "' of kind " + a.kind());
         }
         return b.build();

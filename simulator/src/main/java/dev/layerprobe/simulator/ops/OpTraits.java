@@ -197,6 +197,16 @@ public final class OpTraits {
             cpu("BatchNormalization").floatLimit("inference mode only"),
             cpu("Dropout").floatLimit("inference mode only (identity)"),
             cpu("LpNormalization").floatLimit("p = 1 or 2"),
+            // Control flow is decided on the CPU; the layers inside its subgraphs stay float32 in QDQ files.
+            cpu("If")
+                    .floatLimit("tensor values only (no sequence or optional types)")
+                    .npuText("CPU fallback; branch layers float32"),
+            cpu("Loop")
+                    .floatLimit("tensor values only (no sequence or optional types)")
+                    .npuText("CPU fallback; body float32"),
+            cpu("Scan")
+                    .floatLimit("tensor values only; opset 8 form with full sequence lengths only")
+                    .npuText("CPU fallback; body float32"),
             // QDQ pairs are read into the program's quantization and removed before layers are built.
             cpu("QuantizeLinear")
                     .floatLimit("per tensor or per axis; no blocked quantization")

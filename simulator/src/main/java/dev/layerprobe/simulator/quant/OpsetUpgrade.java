@@ -7,6 +7,7 @@ import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -50,6 +51,17 @@ final class OpsetUpgrade {
         int from = g.opset();
         if (from >= QDQ_OPSET) {
             return g;
+        }
+        for (Node n : g.nodes()) {
+            if (Subgraphs.has(n)) {
+                // Their bodies (and Scan's own form, before opset 9) would need converting too.
+                throw new SimulatorException(
+                        Code.UNSUPPORTED_QUANTIZATION,
+                        "node '" + n.name() + "' (" + n.opType()
+                                + ") holds a subgraph, which is not converted from opset "
+                                + from + "; convert the model to opset " + QDQ_OPSET
+                                + " or later first (onnx.version_converter)");
+            }
         }
         if (from < OLDEST) {
             throw new SimulatorException(

@@ -1,0 +1,58 @@
+package dev.layerprobe.host.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.layerprobe.host.golden.ControlFlowVsOrtTest;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code analyze} end to end on a model with If, Loop and Scan, in float32 and quantized. */
+class ControlFlowAnalyzeTest {
+    @TempDir
+    Path tmp;
+
+    private CliRun analyze(String... extra) throws Exception {
+        Path model = tmp.resolve("cflow.onnx");
+        Files.write(model, ControlFlowVsOrtTest.model().toByteArray());
+        Path image = tmp.resolve("image.png");
+        BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 16; x++) {
+                img.setRGB(x, y, (x * 9) << 16 | (y * 9) << 8 | ((x * y) & 0xFF));
+            }
+        }
+        ImageIO.write(img, "png", image.toFile());
+        String[] base = {
+            "analyze",
+            model.toString(),
+            "--input",
+            image.toString(),
+            "--report",
+            tmp.resolve("r").toString()
+        };
+        String[] args = new String[base.length + extra.length];
+        System.arraycopy(base, 0, args, 0, base.length);
+        System.arraycopy(extra, 0, args, base.length, extra.length);
+        return CliRun.of(args);
+    }
+
+    @Test
+    void float32RunListsTheBranchLayers() throws Exception {
+        CliRun r = analyze("--dtype", "float32");
+        System.out.println(r.out());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("then_conv") && r.out().contains("branch_out"), r.out());
+    }
+
+    @Test
+    void quantizedRunKeepsTheControlFlow() throws Exception {
+        CliRun r = analyze();
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("branch_out"), r.out());
+    }
+}
