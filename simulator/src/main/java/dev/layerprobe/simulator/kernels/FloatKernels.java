@@ -157,6 +157,11 @@ public final class FloatKernels {
         register("Compress", CompressKernel::create);
         register("LRN", LrnKernel::create);
         register("RoiAlign", RoiAlignKernel::create);
+
+        // Recurrent ops: one layer each, with outputs Y, Y_h (and Y_c).
+        register("LSTM", LstmKernel::create);
+        register("GRU", GruKernel::create);
+        register("RNN", RnnKernel::create);
     }
 
     private FloatKernels() {}
