@@ -16,9 +16,11 @@ import dev.layerprobe.simulator.graph.Node;
  * Ht = ot . h(Ct)
  * </pre>
  *
- * for every direction, sequence length, initial states, clip (which bounds h's input Ct too, not
- * the cell state itself) and layout; the conventions shared with GRU and RNN are
- * {@link RecurrentCell}'s. Outputs Y, Y_h and Y_c. Stateless and thread-safe.
+ * for every direction, sequence length, initial states, clip and layout; the conventions shared
+ * with GRU and RNN are {@link RecurrentCell}'s. {@code clip} bounds the gates' pre-activations
+ * (those of f and g), not h's input Ct: the spec's "input of activations" leaves Ct open, and
+ * ONNX Runtime, the golden reference, applies h to Ct unclipped. Outputs Y, Y_h and Y_c.
+ * Stateless and thread-safe.
  */
 public final class LstmKernel implements FloatKernel {
     private final RecurrentCell cell;
@@ -87,7 +89,7 @@ public final class LstmKernel implements FloatKernel {
                         }
                         float out = f.apply(oPre + run.bias[bo + hid + j], clip);
                         c[k] = cNew;
-                        h[k] = out * hAct.apply(cNew, clip);
+                        h[k] = out * hAct.apply(cNew);
                     }
                     run.emit(d, b, t, h);
                 }

@@ -20,7 +20,7 @@ import java.util.Arrays;
  * past an entry's length; Y_h (and LSTM's Y_c) hold the state after the entry's last step, zero
  * for an entry of length 0 (as ONNX Runtime does). Products accumulate in float32 with k
  * ascending ({@link Sgemm}): X W^T for all steps at once, then H R^T at every step; biases (W's
- * and R's, summed once) and peepholes are added after the products, then the input of each
+ * and R's, summed once) and peepholes are added after the products, then the input of each gate
  * activation is clipped to {@code [-clip, clip]} when {@code clip} is given.
  */
 final class RecurrentCell {
