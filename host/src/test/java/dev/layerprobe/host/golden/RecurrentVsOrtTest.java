@@ -65,7 +65,7 @@ class RecurrentVsOrtTest {
                 });
             }
         }
-        System.out.printf("gru_kws: lowest per-layer float cos against ONNX Runtime %.9f%n", min[0]);
+        System.out.printf("gru_kws: lowest per-layer float cos against ONNX Runtime %.15f%n", min[0]);
         assertTrue(worse.isEmpty(), "layers below cos " + MIN_COS + ": " + worse);
     }
 
