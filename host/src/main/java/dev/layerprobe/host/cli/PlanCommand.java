@@ -91,6 +91,11 @@ final class PlanCommand implements Callable<Integer> {
                     s == null ? "" : InputShapes.describe(s),
                     l.placement().label(),
                     String.join(", ", l.fusedNodes()));
+            // A layer of several outputs (a recurrent layer's Y_h and Y_c, Split's parts) is one row,
+            // named by its first output; the others follow under their ONNX names.
+            for (String also : l.outputs().subList(1, l.outputs().size())) {
+                out.printf("%4s  %-44s %s%n", "", "+ " + ellipsize(also, 42), "(output of #" + l.index() + ")");
+            }
         }
         out.flush();
         return 0;

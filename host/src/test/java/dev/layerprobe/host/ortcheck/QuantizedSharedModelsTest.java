@@ -13,6 +13,7 @@ import dev.layerprobe.host.quantize.Quantizer;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.quant.Calibration;
@@ -158,5 +159,48 @@ class QuantizedSharedModelsTest {
         OrtCheck.Agreement a = OrtCheck.compare(m.qdq(), m.inputs());
         System.out.println("int16 ppocr_cls: " + a);
         assertTrue(a.maxDiff() <= 16, a.toString());
+    }
+
+    /**
+     * gru_kws (Conv1d + Relu, two GRU layers, Gemm) quantized as {@code quantize} does it: the file
+     * is valid, ONNX Runtime runs it with the GRU nodes in float between DequantizeLinear and
+     * QuantizeLinear as the simulator's CPU layers do, and the simulator in {@code requant: float}
+     * mode gives ONNX Runtime's logit codes.
+     */
+    @Test
+    void gruKeywordSpotterQuantizesWithItsRecurrentLayersInFloat() throws Exception {
+        Path file = SharedData.require("models/gru_kws.onnx");
+        Path mfcc = SharedData.require("images/mfcc");
+        ModelProto floatModel = OnnxGraphs.readModel(file);
+        NpuProgram fp = Simulator.compile(file, CompileOptions.DEFAULT);
+        List<Path> files;
+        try (Stream<Path> l = Files.list(mfcc)) {
+            files = l.sorted().toList();
+        }
+        QuantizationOptions q =
+                new QuantizationOptions(LayerPrecision.INT8, true, CalibrationAlgorithm.MINMAX, 99.99, null, null);
+        Quantizer quantizer = new Quantizer(new PrintWriter(new StringWriter()));
+        Calibration c = quantizer.calibrate(fp, floatModel.toByteArray(), files.subList(0, 8), InputSpec.IMAGENET, q);
+        ModelProto qdq = quantizer.quantize(fp, c, q);
+        OnnxChecker.assertValid(qdq, "gru_kws");
+        Map<String, Integer> ortOps = OrtCheck.ortOps(qdq);
+        System.out.printf("gru_kws INT8: ORT ops %s%n", ortOps);
+        assertTrue(ortOps.containsKey("GRU"), "ONNX Runtime runs GRU in float: " + ortOps);
+        NpuProgram sim = Simulator.compile(qdq, "gru_kws", CompileOptions.DEFAULT);
+        assertTrue(
+                sim.layers().stream()
+                        .filter(l -> l.op().equals("GRU"))
+                        .allMatch(l ->
+                                l.placement() == Placement.CPU && l.outputs().size() == 2),
+                "GRU layers on the CPU with Y and Y_h");
+        List<Map<String, Tensor>> inputs = new ArrayList<>();
+        for (Path p : files) {
+            inputs.add(Map.of("mfcc", InputLoader.load(p, new int[] {1, 40, 49}, InputSpec.IMAGENET)));
+        }
+        OrtInt8.assumeExactKernels();
+        OrtCheck.Agreement a = OrtCheck.compare(qdq, inputs);
+        System.out.printf("ORT vs simulator (requant: float), gru_kws, INT8, %d inputs: %s%n", inputs.size(), a);
+        assertTrue(a.fraction() >= 0.99, a.toString());
+        assertTrue(a.maxDiff() <= 1, a.toString());
     }
 }

@@ -1,6 +1,7 @@
 package dev.layerprobe.simulator.compiler;
 
 import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
@@ -33,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.IntStream;
 
 /**
  * Compiles an ONNX graph into an {@link NpuProgram}, in the steps an NPU compiler takes:
@@ -79,7 +81,7 @@ public final class NpuCompiler {
         for (List<Node> nodes : groups) {
             Node main = nodes.get(0);
             Node last = nodes.get(nodes.size() - 1);
-            String layerName = last.output(0);
+            String layerName = layerName(last);
             String pattern = patterns.get(nodes);
             String op = pattern != null ? pattern : main.opType();
             List<Fault> faults = profile.faults().stream()
@@ -124,6 +126,10 @@ public final class NpuCompiler {
                     BranchLayers.add(main, layerName, taken, layers, execs, branchOf);
                 }
             }
+            if (outputs.contains("")) {
+                exec = presentOutputs(exec, outputs);
+                outputs.removeIf(String::isEmpty);
+            }
             layers.add(new Layer(
                     layers.size(),
                     layerName,
@@ -150,6 +156,29 @@ public final class NpuCompiler {
         g.inputs().forEach(v -> names.add(v.name()));
         g.nodes().forEach(n -> names.addAll(n.outputs()));
         return names;
+    }
+
+    /**
+     * A layer's name: its node's first output that is present. An op whose first output is optional
+     * (a recurrent node used for its Y_h alone) is named by the first one the model names.
+     */
+    static String layerName(Node last) {
+        return last.outputs().stream().filter(o -> !o.isEmpty()).findFirst().orElse(last.output(0));
+    }
+
+    /** The exec with the values of omitted outputs (empty names) left out, in output order. */
+    private static LayerExec presentOutputs(LayerExec exec, List<String> outputs) {
+        int[] keep = IntStream.range(0, outputs.size())
+                .filter(i -> !outputs.get(i).isEmpty())
+                .toArray();
+        return args -> {
+            LayerValue[] all = exec.run(args);
+            LayerValue[] v = new LayerValue[keep.length];
+            for (int i = 0; i < keep.length; i++) {
+                v[i] = all[keep[i]];
+            }
+            return v;
+        };
     }
 
     /** Op types the simulator can run. */
@@ -276,7 +305,7 @@ public final class NpuCompiler {
         Map<String, String> layerOps = new LinkedHashMap<>();
         for (List<Node> nodes : groups) {
             layerOps.put(
-                    nodes.get(nodes.size() - 1).output(0),
+                    layerName(nodes.get(nodes.size() - 1)),
                     patterns.getOrDefault(nodes, nodes.get(0).opType()));
         }
         for (Fault f : profile.faults()) {

@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Binds a layer of a quantized program to integer kernels (placement NPU), or, for ops an NPU
@@ -108,15 +109,22 @@ final class QuantizedLayers {
         switch (op) {
             case "Conv": {
                 QTensor w = spec.constantCodes(main.input(1));
-                if (w == null || inputs.size() != 1) {
+                if (w == null || inputs.size() != 1 || (w.shape().length != 4 && w.shape().length != 3)) {
                     return cpu(g, nodes, inputs, spec);
+                }
+                // A Conv over one axis runs as a 2-D one of height 1 (Conv1dLayers).
+                boolean oneAxis = w.shape().length == 3;
+                Node conv = oneAxis ? Conv1dLayers.as2d(main) : main;
+                if (oneAxis) {
+                    int[] s = w.shape();
+                    w = new QTensor(new int[] {s[0], s[1], 1, s[2]}, w.codes(), w.params());
                 }
                 QuantParams xq = inQ.get(0);
                 int oc = w.shape()[0];
                 if (OrtCpuLayers.leavesUnfused(g, nodes, inputs, mode, outQ) && !fk.changesAccumulation()) {
                     OrtFloatConv fc = new OrtFloatConv(
-                            main, w, floatBias(g, spec, main.hasInput(2) ? main.input(2) : null, oc), xq, outQ, lo, hi);
-                    return npu(args -> single(fc.run(QuantizedValues.codesOf(args[0], xq))));
+                            conv, w, floatBias(g, spec, main.hasInput(2) ? main.input(2) : null, oc), xq, outQ, lo, hi);
+                    return npu(args -> single(convRun(oneAxis, fc::run, QuantizedValues.codesOf(args[0], xq))));
                 }
                 long[] bias = fk.bias(accBias(g, spec, main.hasInput(2) ? main.input(2) : null, xq, w.params(), oc));
                 int[] wZero = new int[oc];
@@ -125,8 +133,8 @@ final class QuantizedLayers {
                 }
                 bias = fk.zeroPointBias(bias, xq, w.codes(), wZero, w.codes().length / oc);
                 Requantizer[] rq = fk.requantizers(requantizers(xq, w.params(), outQ, oc, mode));
-                QConv conv = new QConv(main, w, bias, rq, xq, outQ, lo, hi, fk.wrapInt16());
-                return npu(args -> single(conv.run(QuantizedValues.codesOf(args[0], xq))));
+                QConv qc = new QConv(conv, w, bias, rq, xq, outQ, lo, hi, fk.wrapInt16());
+                return npu(args -> single(convRun(oneAxis, qc::run, QuantizedValues.codesOf(args[0], xq))));
             }
             case "Gemm": {
                 QTensor b = spec.constantCodes(main.input(1));
@@ -315,6 +323,11 @@ final class QuantizedLayers {
         copy.attributes().put("value", dev.layerprobe.simulator.graph.Attribute.ofFloat((float)
                 xq.quantize(pad.attrFloat("value", 0f), 0)));
         return copy;
+    }
+
+    /** A 2-D Conv kernel on x, or on x as a height-1 image for a Conv over one axis. */
+    private static QTensor convRun(boolean oneAxis, UnaryOperator<QTensor> kernel, QTensor x) {
+        return oneAxis ? Conv1dLayers.dropHeight(kernel.apply(Conv1dLayers.unitHeight(x))) : kernel.apply(x);
     }
 
     private static Built npu(LayerExec exec) {

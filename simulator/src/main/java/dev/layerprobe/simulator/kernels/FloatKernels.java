@@ -161,6 +161,11 @@ public final class FloatKernels {
         register("If", IfKernel::create);
         register("Loop", LoopKernel::create);
         register("Scan", ScanKernel::create);
+
+        // Recurrent ops: one layer each, with outputs Y, Y_h (and Y_c).
+        register("LSTM", LstmKernel::create);
+        register("GRU", GruKernel::create);
+        register("RNN", RnnKernel::create);
     }
 
     private FloatKernels() {}

@@ -194,6 +194,11 @@ public final class OpTraits {
             cpu("MatMul").absorbing(),
             // Its outputs are several, and the binding takes one-output layers only.
             cpu("Split").npuText("CPU fallback (several outputs)"),
+            // Recurrent ops: one layer whose outputs are Y, Y_h (and Y_c), run in float between its
+            // inputs' dequantization and its outputs' quantization; their integer form comes later.
+            cpu("LSTM").npuText("CPU fallback (recurrent: one layer with outputs Y, Y_h, Y_c)"),
+            cpu("GRU").npuText("CPU fallback (recurrent: one layer with outputs Y, Y_h)"),
+            cpu("RNN").npuText("CPU fallback (recurrent: one layer with outputs Y, Y_h)"),
             cpu("BatchNormalization").floatLimit("inference mode only"),
             cpu("Dropout").floatLimit("inference mode only (identity)"),
             cpu("LpNormalization").floatLimit("p = 1 or 2"),

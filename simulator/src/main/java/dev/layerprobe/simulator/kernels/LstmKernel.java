@@ -1,0 +1,104 @@
+package dev.layerprobe.simulator.kernels;
+
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
+
+/**
+ * ONNX LSTM in float32, gates in the spec's order i, o, f, c (W, R and B) and peepholes in the
+ * order i, o, f (f = Sigmoid, g = Tanh, h = Tanh by default):
+ *
+ * <pre>
+ * it = f(Xt Wi^T + Ht-1 Ri^T + Pi . Ct-1 + Wbi + Rbi)
+ * ft = f(Xt Wf^T + Ht-1 Rf^T + Pf . Ct-1 + Wbf + Rbf)      ft = 1 - it with input_forget
+ * ct = g(Xt Wc^T + Ht-1 Rc^T + Wbc + Rbc)
+ * Ct = ft . Ct-1 + it . ct
+ * ot = f(Xt Wo^T + Ht-1 Ro^T + Po . Ct + Wbo + Rbo)
+ * Ht = ot . h(Ct)
+ * </pre>
+ *
+ * for every direction, sequence length, initial states, clip and layout; the conventions shared
+ * with GRU and RNN are {@link RecurrentCell}'s. {@code clip} bounds the gates' pre-activations
+ * (those of f and g), not h's input Ct: the spec's "input of activations" leaves Ct open, and
+ * ONNX Runtime, the golden reference, applies h to Ct unclipped. Outputs Y, Y_h and Y_c.
+ * Stateless and thread-safe.
+ */
+public final class LstmKernel implements FloatKernel {
+    private final RecurrentCell cell;
+    private final boolean inputForget;
+    private final int outputs;
+
+    LstmKernel(Node node) {
+        cell = new RecurrentCell(node, 4, "Sigmoid", "Tanh", "Tanh");
+        inputForget = KernelArgs.oneOf(node, "input_forget", 0, 0, 1) == 1;
+        outputs = node.outputs().size();
+    }
+
+    static FloatKernel create(Node node, int opset) {
+        return new LstmKernel(node);
+    }
+
+    @Override
+    public Tensor[] run(Tensor[] inputs) {
+        RecurrentCell.Run run = cell.new Run(inputs);
+        int hid = run.hid;
+        int batch = run.batch;
+        int gh = 4 * hid;
+        float[] peep = null;
+        Tensor pt = KernelArgs.optional(inputs, 7);
+        if (pt != null) {
+            KernelArgs.requireFloating(pt, "P");
+            RecurrentCell.expect(pt, "P", cell.directions, 3 * hid);
+            peep = pt.toFloat().floats();
+        }
+        float[] yc = new float[cell.directions * batch * hid];
+        for (int d = 0; d < cell.directions; d++) {
+            float[] xw = run.project(d);
+            float[] h = run.initial(KernelArgs.optional(inputs, 5), "initial_h", d);
+            float[] c = run.initial(KernelArgs.optional(inputs, 6), "initial_c", d);
+            RecurrentActivation f = cell.activation(d, 0);
+            RecurrentActivation g = cell.activation(d, 1);
+            RecurrentActivation hAct = cell.activation(d, 2);
+            int bo = d * gh;
+            int po = d * 3 * hid;
+            float clip = cell.clip;
+            for (int s = 0; s < run.maxLen; s++) {
+                float[] hr = run.recur(h, d, 0, 4);
+                for (int b = 0; b < batch; b++) {
+                    if (s >= run.lens[b]) {
+                        continue;
+                    }
+                    int t = run.time(d, b, s);
+                    int xo = (t * batch + b) * gh;
+                    int ro = b * gh;
+                    for (int j = 0; j < hid; j++) {
+                        int k = b * hid + j;
+                        float cPrev = c[k];
+                        float iPre = xw[xo + j] + hr[ro + j];
+                        float oPre = xw[xo + hid + j] + hr[ro + hid + j];
+                        float fPre = xw[xo + 2 * hid + j] + hr[ro + 2 * hid + j];
+                        float cPre = xw[xo + 3 * hid + j] + hr[ro + 3 * hid + j] + run.bias[bo + 3 * hid + j];
+                        if (peep != null) {
+                            iPre += peep[po + j] * cPrev;
+                            fPre += peep[po + 2 * hid + j] * cPrev;
+                        }
+                        float in = f.apply(iPre + run.bias[bo + j], clip);
+                        float forget = inputForget ? 1f - in : f.apply(fPre + run.bias[bo + 2 * hid + j], clip);
+                        float cNew = forget * cPrev + in * g.apply(cPre, clip);
+                        if (peep != null) {
+                            oPre += peep[po + hid + j] * cNew;
+                        }
+                        float out = f.apply(oPre + run.bias[bo + hid + j], clip);
+                        c[k] = cNew;
+                        h[k] = out * hAct.apply(cNew);
+                    }
+                    run.emit(d, b, t, h);
+                }
+            }
+            for (int b = 0; b < batch; b++) {
+                run.last(run.yh, d, b, h);
+                run.last(yc, d, b, c);
+            }
+        }
+        return run.outputs(outputs, yc);
+    }
+}
