@@ -208,6 +208,10 @@ final class QuantizedLayers {
                         new QGlobalAveragePool(fk.inputForArithmetic(xq), outQ, mode, lo, hi, fk.shiftDelta());
                 return npu(args -> single(pool.run(QuantizedValues.codesOf(args[0], xq))));
             }
+            case "MatMul": {
+                Built t = TransformerLayers.build(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi);
+                return t != null ? t : cpu(g, nodes, inputs, spec);
+            }
             case "Concat": {
                 FloatKernel k = FloatKernels.create(main, g.opset());
                 if (act != null || inputs.size() != main.inputs().size()) {
