@@ -208,7 +208,8 @@ final class QuantizedLayers {
                         new QGlobalAveragePool(fk.inputForArithmetic(xq), outQ, mode, lo, hi, fk.shiftDelta());
                 return npu(args -> single(pool.run(QuantizedValues.codesOf(args[0], xq))));
             }
-            case "MatMul": {
+            case "MatMul":
+            case "Softmax": {
                 Built t = TransformerLayers.build(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi);
                 return t != null ? t : cpu(g, nodes, inputs, spec);
             }

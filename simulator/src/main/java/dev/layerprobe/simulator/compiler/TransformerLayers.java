@@ -8,6 +8,7 @@ import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.quantized.QMatMul;
+import dev.layerprobe.simulator.kernels.quantized.QSoftmax;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
 import dev.layerprobe.simulator.profile.RequantMode;
@@ -50,6 +51,7 @@ final class TransformerLayers {
         }
         return switch (main.opType()) {
             case "MatMul" -> matMul(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi);
+            case "Softmax" -> nodes.size() == 1 && inputs.size() == 1 ? softmax(g, main, inQ.get(0), outQ, mode) : null;
             default -> null;
         };
     }
@@ -136,6 +138,12 @@ final class TransformerLayers {
             codes[i] = (int) q.quantize(v[i], i % n);
         }
         return new QTensor(b.shape(), codes, q);
+    }
+
+    private static QuantizedLayers.Built softmax(Graph g, Node n, QuantParams xq, QuantParams outQ, RequantMode mode) {
+        Long axis = n.attr("axis") == null ? null : n.attrInt("axis", 0);
+        QSoftmax softmax = new QSoftmax(xq, outQ, g.opset(), axis, mode);
+        return npu(args -> QuantizedLayers.single(softmax.run(QuantizedValues.codesOf(args[0], xq))));
     }
 
     private static QuantizedLayers.Built npu(dev.layerprobe.simulator.LayerExec exec) {

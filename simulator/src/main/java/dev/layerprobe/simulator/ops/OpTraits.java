@@ -143,6 +143,7 @@ public final class OpTraits {
                     .absorbing()
                     .npuText(
                             "integer kernel (int32 accumulation; constant weights per output channel, bias Add fused)"),
+            kernel("Softmax").npuText("integer kernel (exp table over code differences, one reciprocal per row)"),
 
             // Data movement: output values are input values, so the input's scale and zero point fit.
             move("DepthToSpace", DEPTH_TO_SPACE_MODE_SWAP),

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * the measured fractions are printed.
  */
 class TransformerKernelsTest {
+    private static final QuantParams INT8_PROB = QuantParams.perTensor(DType.INT8, 1f / 255, -128);
 
     /** Equal fraction and largest difference of two code arrays. */
     private record Agreement(double equal, long maxDiff) {
@@ -145,5 +146,61 @@ class TransformerKernelsTest {
         QTensor dot = mm.run(v, v);
         assertArrayEquals(new int[0], dot.shape());
         assertArrayEquals(new int[] {14}, dot.codes());
+    }
+
+    // ---- QSoftmax ----
+
+    private static int[] floatSoftmax(int[] codes, int rows, int len, QuantParams xq, QuantParams yq) {
+        int[] y = new int[codes.length];
+        for (int r = 0; r < rows; r++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < len; k++) {
+                max = Math.max(max, xq.dequantize(codes[r * len + k], 0));
+            }
+            double sum = 0;
+            double[] e = new double[len];
+            for (int k = 0; k < len; k++) {
+                e[k] = Math.exp(xq.dequantize(codes[r * len + k], 0) - max);
+                sum += e[k];
+            }
+            for (int k = 0; k < len; k++) {
+                y[r * len + k] = (int) yq.quantize((float) (e[k] / sum), 0);
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void softmaxIsWithinOneLsbOfFloat() {
+        Random r = new Random(3);
+        int rows = 4 * 144;
+        int len = 144;
+        for (float s : new float[] {0.02f, 0.08f, 0.3f}) {
+            QuantParams xq = QuantParams.perTensor(DType.INT8, s, 10);
+            int[] codes = normalCodes(r, rows * len, xq, 40 * s);
+            QSoftmax sm = new QSoftmax(xq, INT8_PROB, 13, null, RequantMode.FIXED);
+            QTensor y = sm.run(new QTensor(new int[] {4, 144, 144}, codes, xq));
+            Agreement g = Agreement.of(y.codes(), floatSoftmax(codes, rows, len, xq, INT8_PROB));
+            System.out.printf("QSoftmax s_x=%s: %.5f equal, max %d LSB%n", s, g.equal(), g.maxDiff());
+            assertTrue(g.maxDiff() <= 1, "max " + g.maxDiff());
+            assertTrue(g.equal() >= 0.995, "equal " + g.equal());
+        }
+    }
+
+    @Test
+    void softmaxRowsFollowTheOpset() {
+        QuantParams xq = QuantParams.perTensor(DType.INT8, 0.1f, 0);
+        int[] codes = {0, 10, 20, 30, 5, 5};
+        QTensor x = new QTensor(new int[] {1, 2, 3}, codes, xq);
+        // opset 11, axis 1: one row of all six elements
+        int[] coerced =
+                new QSoftmax(xq, INT8_PROB, 11, null, RequantMode.FIXED).run(x).codes();
+        assertArrayEquals(floatSoftmax(codes, 1, 6, xq, INT8_PROB), coerced);
+        // opset 13, axis 1: columns of two
+        int[] columns =
+                new QSoftmax(xq, INT8_PROB, 13, 1L, RequantMode.FIXED).run(x).codes();
+        int[] pairs = floatSoftmax(new int[] {0, 30, 10, 5, 20, 5}, 3, 2, xq, INT8_PROB);
+        assertArrayEquals(new int[] {pairs[0], pairs[2], pairs[4], pairs[1], pairs[3], pairs[5]}, columns);
+        assertEquals(1L << QSoftmax.TABLE_BITS, new QSoftmax(xq, INT8_PROB, 13, null, RequantMode.FIXED).entry(0));
     }
 }
