@@ -43,8 +43,9 @@ import java.util.TreeSet;
  *   <li>fold BatchNormalization into the Conv before it ({@link BatchNormFolding}), and, in float
  *       graphs, per-channel Mul/Add/Sub constants into that Conv and BatchNormalization into a Gemm
  *       ({@link AffineFolding});</li>
- *   <li>make each recognised activation pattern (HardSwish, Gelu, SiLU, ... spelt as elementwise
- *       nodes) one layer ({@link UnaryPatternFusion});</li>
+ *   <li>make each spelt-out LayerNormalization ({@link LayerNormFusion}) and each recognised
+ *       activation pattern (HardSwish, Gelu, SiLU, ... spelt as elementwise nodes) one layer
+ *       ({@link UnaryPatternFusion});</li>
  *   <li>group each Relu/Clip with the Conv/Gemm/Add/MatMul before it into one layer, and in a
  *       quantized program a MatMul by a constant with the Add of its bias when the product is not
  *       quantized for itself;</li>
@@ -171,6 +172,12 @@ public final class NpuCompiler {
         Set<Node> taken = new HashSet<>();
         Map<Node, UnaryPatternFusion.Pattern> byLast = new HashMap<>();
         if (fuse) {
+            for (LayerNormFusion.Match m : LayerNormFusion.find(g, spec)) {
+                byLast.put(
+                        m.nodes().get(m.nodes().size() - 1),
+                        new UnaryPatternFusion.Pattern(LayerNormFusion.NAME, m.nodes(), m.input()));
+                taken.addAll(m.nodes());
+            }
             for (UnaryPatternFusion.Pattern p : UnaryPatternFusion.find(g, spec)) {
                 if (p.nodes().stream().noneMatch(taken::contains)) {
                     byLast.put(p.nodes().get(p.nodes().size() - 1), p);

@@ -7,6 +7,7 @@ import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.kernels.quantized.QLayerNorm;
 import dev.layerprobe.simulator.kernels.quantized.QMatMul;
 import dev.layerprobe.simulator.kernels.quantized.QSoftmax;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
@@ -52,6 +53,8 @@ final class TransformerLayers {
         return switch (main.opType()) {
             case "MatMul" -> matMul(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi);
             case "Softmax" -> nodes.size() == 1 && inputs.size() == 1 ? softmax(g, main, inQ.get(0), outQ, mode) : null;
+            case "LayerNormalization" ->
+                nodes.size() == 1 && inputs.size() == 1 ? layerNorm(g, main, inQ.get(0), outQ, mode) : null;
             default -> null;
         };
     }
@@ -144,6 +147,59 @@ final class TransformerLayers {
         Long axis = n.attr("axis") == null ? null : n.attrInt("axis", 0);
         QSoftmax softmax = new QSoftmax(xq, outQ, g.opset(), axis, mode);
         return npu(args -> QuantizedLayers.single(softmax.run(QuantizedValues.codesOf(args[0], xq))));
+    }
+
+    private static QuantizedLayers.Built layerNorm(
+            Graph g, Node n, QuantParams xq, QuantParams outQ, RequantMode mode) {
+        if (n.outputs().size() != 1 || !g.isConstant(n.input(1)) || (n.hasInput(2) && !g.isConstant(n.input(2)))) {
+            return null;
+        }
+        Tensor scale = g.constant(n.input(1));
+        Tensor bias = n.hasInput(2) ? g.constant(n.input(2)) : null;
+        if (!scale.isFloating() || (bias != null && (!bias.isFloating() || bias.size() != scale.size()))) {
+            return null;
+        }
+        QLayerNorm ln = new QLayerNorm(
+                scale.toFloat().floats(),
+                bias == null ? null : bias.toFloat().floats(),
+                n.attrInt("axis", -1),
+                n.attrFloat("epsilon", 1e-5f),
+                xq,
+                outQ,
+                mode);
+        return npu(args -> QuantizedLayers.single(ln.run(QuantizedValues.codesOf(args[0], xq))));
+    }
+
+    /** A spelt-out LayerNormalization ({@link LayerNormFusion}) on the same integer kernel, or null. */
+    static QuantizedLayers.Built speltLayerNorm(
+            Graph g, List<Node> nodes, QuantParams xq, QuantParams outQ, RequantMode mode) {
+        if (mode != RequantMode.FIXED) {
+            return null;
+        }
+        LayerNormFusion.Params p = LayerNormFusion.params(g, nodes);
+        float[] gamma =
+                p.scale() == null ? new float[] {1f} : p.scale().toFloat().floats();
+        float[] beta = p.bias() == null ? null : p.bias().toFloat().floats();
+        if (beta != null && beta.length != gamma.length) {
+            if (gamma.length != 1 && beta.length != 1) {
+                return null;
+            }
+            int h = Math.max(gamma.length, beta.length);
+            gamma = expand(gamma, h);
+            beta = expand(beta, h);
+        }
+        QLayerNorm ln = new QLayerNorm(gamma, beta, -1, p.epsilon(), xq, outQ, mode);
+        return npu(args -> QuantizedLayers.single(ln.run(QuantizedValues.codesOf(args[0], xq))));
+    }
+
+    /** One value repeated h times, or the values as they are. */
+    private static float[] expand(float[] v, int h) {
+        if (v.length == h) {
+            return v;
+        }
+        float[] out = new float[h];
+        java.util.Arrays.fill(out, v[0]);
+        return out;
     }
 
     private static QuantizedLayers.Built npu(dev.layerprobe.simulator.LayerExec exec) {

@@ -144,6 +144,9 @@ public final class OpTraits {
                     .npuText(
                             "integer kernel (int32 accumulation; constant weights per output channel, bias Add fused)"),
             kernel("Softmax").npuText("integer kernel (exp table over code differences, one reciprocal per row)"),
+            kernel("LayerNormalization")
+                    .npuText(
+                            "integer kernel (statistics on codes, fixed-point 1/sqrt; also spelt out as ReduceMean ... Add)"),
 
             // Data movement: output values are input values, so the input's scale and zero point fit.
             move("DepthToSpace", DEPTH_TO_SPACE_MODE_SWAP),

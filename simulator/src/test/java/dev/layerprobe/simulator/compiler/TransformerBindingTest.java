@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
@@ -16,6 +17,11 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.quant.Calibration;
+import dev.layerprobe.simulator.quant.QdqWriter;
+import dev.layerprobe.simulator.quant.QuantConfig;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -52,6 +58,98 @@ class TransformerBindingTest {
             v[i] = (float) (mean + sigma * r.nextGaussian());
         }
         return Tensor.ofFloats(shape, v);
+    }
+
+    private static Graph attention() {
+        Random r = new Random(7);
+        Map<String, Tensor> k = new LinkedHashMap<>();
+        k.put("two", Tensor.scalar(2f));
+        k.put("eps", Tensor.scalar(1e-5f));
+        k.put("g1", random(r, new int[] {D}, 0.2, 1));
+        k.put("b1", random(r, new int[] {D}, 0.1, 0));
+        k.put("g2", random(r, new int[] {D}, 0.2, 1));
+        k.put("b2", random(r, new int[] {D}, 0.1, 0));
+        for (String w : List.of("wq", "wk", "wv")) {
+            k.put(w, random(r, new int[] {D, D}, 1 / Math.sqrt(D), 0));
+        }
+        k.put("bq", random(r, new int[] {D}, 0.1, 0));
+        k.put("perm", Tensor.ofLongs(DType.INT64, new int[] {3}, new long[] {0, 2, 1}));
+        Map<String, Attribute> lastAxis = Map.of("axes", Attribute.ofInts(new long[] {-1}));
+        List<Node> nodes = new ArrayList<>(List.of(
+                node("ReduceMean", List.of("x"), "mean", lastAxis),
+                node("Sub", List.of("x", "mean"), "centred"),
+                node("Pow", List.of("centred", "two"), "sq"),
+                node("ReduceMean", List.of("sq"), "var", lastAxis),
+                node("Add", List.of("var", "eps"), "vareps"),
+                node("Sqrt", List.of("vareps"), "sd"),
+                node("Div", List.of("centred", "sd"), "normed"),
+                node("Mul", List.of("normed", "g1"), "scaled"),
+                node("Add", List.of("scaled", "b1"), "ln1"),
+                node("MatMul", List.of("ln1", "wq"), "q"),
+                node("MatMul", List.of("ln1", "wk"), "k"),
+                node("MatMul", List.of("ln1", "wv"), "v"),
+                node("Transpose", List.of("k"), "kt", Map.of("perm", Attribute.ofInts(new long[] {0, 2, 1}))),
+                node("MatMul", List.of("q", "kt"), "scores"),
+                node("Softmax", List.of("scores"), "attn", Map.of("axis", Attribute.ofInt(-1))),
+                node("MatMul", List.of("attn", "v"), "ctx"),
+                node("LayerNormalization", List.of("ctx", "g2", "b2"), "y", Map.of("axis", Attribute.ofInt(-1)))));
+        k.remove("bq");
+        k.remove("perm");
+        return new Graph(
+                "attention",
+                nodes,
+                k,
+                List.of(new ValueInfo("x", DType.FLOAT32, new int[] {1, T, D})),
+                List.of("y"),
+                Map.of("", 13));
+    }
+
+    private static List<Map<String, Tensor>> feeds() {
+        Random r = new Random(11);
+        List<Map<String, Tensor>> f = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            f.add(Map.of("x", random(r, new int[] {1, T, D}, 1.5, 0.3)));
+        }
+        return f;
+    }
+
+    private static float[] run(NpuProgram p, Map<String, Tensor> feed) throws Exception {
+        Map<String, LayerValue> out = new HashMap<>();
+        p.run(feed, (layer, v) -> out.put(layer.name(), v));
+        return out.get("y").real().toFloat().floats();
+    }
+
+    @Test
+    void attentionLayersAreIntegerKernelsOnTheNpuUnderFixedAndOrtCpuLayersUnderFloat() throws Exception {
+        ModelProto model = OnnxGraphs.toModel(attention(), "attention", Map.of());
+        NpuProgram fp = Simulator.compile(model, "attention", CompileOptions.DEFAULT);
+        assertEquals("LayerNormalization", fp.layers().get(0).op(), "the spelt-out form is one layer: " + fp.layers());
+        assertEquals(9, fp.layers().get(0).fusedNodes().size());
+        Calibration cal = Calibration.collect(fp, feeds(), n -> {});
+        ModelProto qdq = QdqWriter.write(fp, cal, QuantConfig.INT8);
+        NpuProgram fixed = Simulator.compile(qdq, "fixed", CompileOptions.DEFAULT);
+        Map<String, Long> npu = new LinkedHashMap<>();
+        for (Layer l : fixed.layers()) {
+            if (List.of("MatMul", "Softmax", "LayerNormalization").contains(l.op())) {
+                assertEquals(Placement.NPU, l.placement(), l.name() + " (" + l.op() + ")");
+                npu.merge(l.op(), 1L, Long::sum);
+            }
+        }
+        assertEquals(Map.of("LayerNormalization", 2L, "MatMul", 5L, "Softmax", 1L), npu);
+        double worst = 1;
+        for (Map<String, Tensor> feed : feeds()) {
+            worst = Math.min(worst, cos(run(fp, feed), run(fixed, feed)));
+        }
+        System.out.printf("attention block int8 (fixed) vs float: worst cos %.6f%n", worst);
+        assertTrue(worst > 0.99, "cos " + worst);
+
+        NpuProgram ort = Simulator.compile(
+                qdq, "float", CompileOptions.of(DeviceProfile.parse("name: ort\nrequant: float\n", "t")));
+        for (Layer l : ort.layers()) {
+            if (List.of("MatMul", "Softmax", "LayerNormalization").contains(l.op())) {
+                assertEquals(Placement.CPU, l.placement(), l.name() + " under requant: float");
+            }
+        }
     }
 
     @Test

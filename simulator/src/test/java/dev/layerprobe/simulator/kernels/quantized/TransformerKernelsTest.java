@@ -8,6 +8,7 @@ import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.simulator.profile.RequantMode;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -202,5 +203,79 @@ class TransformerKernelsTest {
         int[] pairs = floatSoftmax(new int[] {0, 30, 10, 5, 20, 5}, 3, 2, xq, INT8_PROB);
         assertArrayEquals(new int[] {pairs[0], pairs[2], pairs[4], pairs[1], pairs[3], pairs[5]}, columns);
         assertEquals(1L << QSoftmax.TABLE_BITS, new QSoftmax(xq, INT8_PROB, 13, null, RequantMode.FIXED).entry(0));
+    }
+
+    // ---- QLayerNorm ----
+
+    @Test
+    void layerNormIsWithinOneLsbOfFloat() {
+        Random r = new Random(4);
+        int h = 128;
+        int rows = 144 * 4;
+        float[] gamma = new float[h];
+        float[] beta = new float[h];
+        for (int i = 0; i < h; i++) {
+            gamma[i] = (float) (1 + 0.3 * r.nextGaussian());
+            beta[i] = (float) (0.2 * r.nextGaussian());
+        }
+        QuantParams xq = QuantParams.perTensor(DType.INT8, 0.05f, -3);
+        QuantParams yq = QuantParams.perTensor(DType.INT8, 0.04f, 2);
+        int[] codes = new int[rows * h];
+        for (int row = 0; row < rows; row++) {
+            double sigma = 0.2 + 2 * r.nextDouble();
+            double mu = r.nextGaussian();
+            for (int i = 0; i < h; i++) {
+                codes[row * h + i] = (int) xq.quantize((float) (mu + sigma * r.nextGaussian()), 0);
+            }
+        }
+        float eps = 1e-5f;
+        QLayerNorm ln = new QLayerNorm(gamma, beta, -1, eps, xq, yq, RequantMode.FIXED);
+        QTensor y = ln.run(new QTensor(new int[] {1, rows, h}, codes, xq));
+        int[] want = new int[codes.length];
+        for (int row = 0; row < rows; row++) {
+            double mean = 0;
+            for (int i = 0; i < h; i++) {
+                mean += xq.dequantize(codes[row * h + i], 0);
+            }
+            mean /= h;
+            double var = 0;
+            for (int i = 0; i < h; i++) {
+                double d = xq.dequantize(codes[row * h + i], 0) - mean;
+                var += d * d;
+            }
+            var /= h;
+            for (int i = 0; i < h; i++) {
+                double v = (xq.dequantize(codes[row * h + i], 0) - mean) / Math.sqrt(var + eps) * gamma[i] + beta[i];
+                want[row * h + i] = (int) yq.quantize((float) v, 0);
+            }
+        }
+        Agreement g = Agreement.of(y.codes(), want);
+        System.out.printf("QLayerNorm: %.5f equal, max %d LSB%n", g.equal(), g.maxDiff());
+        assertTrue(g.maxDiff() <= 1, "max " + g.maxDiff());
+        assertTrue(g.equal() >= 0.99, "equal " + g.equal());
+    }
+
+    @Test
+    void inverseSquareRootIsAccurateOverTheWholeRange() {
+        double worst = 0;
+        for (long d : new long[] {1, 2, 3, 4, 5, 7, 100, 12345, 1L << 20, (1L << 31) - 1, 987654321987L, 1L << 50}) {
+            QLayerNorm.InvSqrt inv = QLayerNorm.invSqrt(d);
+            double got = Math.scalb((double) inv.mantissa(), -(inv.shift() + QLayerNorm.NORM_BITS));
+            worst = Math.max(worst, Math.abs(got * Math.sqrt((double) d) - 1));
+        }
+        System.out.printf("QLayerNorm 1/sqrt: worst relative error %.3g%n", worst);
+        assertTrue(worst < 1e-8, "worst " + worst);
+        assertEquals(null, QLayerNorm.invSqrt(0));
+    }
+
+    @Test
+    void layerNormOfAConstantRowIsTheBias() {
+        QuantParams xq = QuantParams.perTensor(DType.INT8, 0.1f, 0);
+        QuantParams yq = QuantParams.perTensor(DType.INT8, 0.1f, 0);
+        QLayerNorm ln = new QLayerNorm(
+                new float[] {1f, 2f, 3f, 4f}, new float[] {0.5f, -0.5f, 1f, 0f}, -1, 0f, xq, yq, RequantMode.FIXED);
+        int[] y = ln.run(new QTensor(new int[] {1, 4}, new int[] {7, 7, 7, 7}, xq))
+                .codes();
+        assertEquals(Arrays.toString(new int[] {5, -5, 10, 0}), Arrays.toString(y));
     }
 }
