@@ -46,9 +46,12 @@ import java.util.stream.IntStream;
  *   <li>fold BatchNormalization into the Conv before it ({@link BatchNormFolding}), and, in float
  *       graphs, per-channel Mul/Add/Sub constants into that Conv and BatchNormalization into a Gemm
  *       ({@link AffineFolding});</li>
- *   <li>make each recognised activation pattern (HardSwish, Gelu, SiLU, ... spelt as elementwise
- *       nodes) one layer ({@link UnaryPatternFusion});</li>
- *   <li>group each Relu/Clip with the Conv/Gemm/Add/MatMul before it into one layer;</li>
+ *   <li>make each spelt-out LayerNormalization ({@link LayerNormFusion}) and each recognised
+ *       activation pattern (HardSwish, Gelu, SiLU, ... spelt as elementwise nodes) one layer
+ *       ({@link UnaryPatternFusion});</li>
+ *   <li>group each Relu/Clip with the Conv/Gemm/Add/MatMul before it into one layer, and in a
+ *       quantized program a MatMul by a constant with the Add of its bias when the product is not
+ *       quantized for itself;</li>
  *   <li>bind every layer to float kernels, or to integer kernels in a quantized program
  *       ({@link QuantizedLayers}), with the profile's faults applied.</li>
  * </ol>
@@ -213,9 +216,17 @@ public final class NpuCompiler {
         Set<Node> taken = new HashSet<>();
         Map<Node, UnaryPatternFusion.Pattern> byLast = new HashMap<>();
         if (fuse) {
+            for (LayerNormFusion.Match m : LayerNormFusion.find(g, spec)) {
+                byLast.put(
+                        m.nodes().get(m.nodes().size() - 1),
+                        new UnaryPatternFusion.Pattern(LayerNormFusion.NAME, m.nodes(), m.input()));
+                taken.addAll(m.nodes());
+            }
             for (UnaryPatternFusion.Pattern p : UnaryPatternFusion.find(g, spec)) {
-                byLast.put(p.nodes().get(p.nodes().size() - 1), p);
-                taken.addAll(p.nodes());
+                if (p.nodes().stream().noneMatch(taken::contains)) {
+                    byLast.put(p.nodes().get(p.nodes().size() - 1), p);
+                    taken.addAll(p.nodes());
+                }
             }
         }
         for (Node n : g.nodes()) {
@@ -232,10 +243,16 @@ public final class NpuCompiler {
             List<Node> group = new ArrayList<>();
             group.add(n);
             taken.add(n);
+            Node bias = fuse && spec.isQuantized() ? biasAdd(g, spec, n, taken) : null;
+            if (bias != null) {
+                group.add(bias);
+                taken.add(bias);
+            }
+            Node tail = group.get(group.size() - 1);
             if (fuse
                     && OpTraits.of(n.opType()).absorbsActivation()
-                    && n.outputs().size() == 1) {
-                String out = n.output(0);
+                    && tail.outputs().size() == 1) {
+                String out = tail.output(0);
                 List<Node> users = g.consumers(out);
                 if (users.size() == 1
                         && !g.outputs().contains(out)
@@ -250,6 +267,29 @@ public final class NpuCompiler {
             groups.add(group);
         }
         return groups;
+    }
+
+    /**
+     * In a quantized program, the Add of a constant after a MatMul by a constant weight, when the
+     * product is not quantized for itself: the bias the integer MatMul adds in its accumulator.
+     */
+    private static Node biasAdd(Graph g, QuantSpec spec, Node n, Set<Node> taken) {
+        if (!n.opType().equals("MatMul")
+                || !g.isConstant(n.input(1))
+                || n.outputs().size() != 1) {
+            return null;
+        }
+        String out = n.output(0);
+        List<Node> users = g.consumers(out);
+        if (users.size() != 1 || g.outputs().contains(out) || spec.activation(out) != null) {
+            return null;
+        }
+        Node add = users.get(0);
+        if (taken.contains(add) || !add.opType().equals("Add") || add.inputs().size() != 2) {
+            return null;
+        }
+        String other = add.input(0).equals(out) ? add.input(1) : add.input(0);
+        return g.isConstant(other) ? add : null;
     }
 
     static boolean isFusableActivation(Graph g, Node a) {

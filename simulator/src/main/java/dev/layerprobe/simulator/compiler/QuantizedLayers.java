@@ -87,6 +87,11 @@ final class QuantizedLayers {
             inQ.add(q);
             complete &= q != null && q.isPerTensor();
         }
+        if (LayerNormFusion.NAME.equals(pattern)) {
+            Built ln =
+                    complete ? TransformerLayers.speltLayerNorm(g, nodes, inQ.get(0), outQ, profile.requant()) : null;
+            return ln != null ? ln : cpu(g, nodes, inputs, spec);
+        }
         if (complete && pattern != null && inputs.size() == 1) {
             return lut(g, nodes, inputs, inQ.get(0), outQ, fk);
         }
@@ -215,6 +220,12 @@ final class QuantizedLayers {
                 QGlobalAveragePool pool =
                         new QGlobalAveragePool(fk.inputForArithmetic(xq), outQ, mode, lo, hi, fk.shiftDelta());
                 return npu(args -> single(pool.run(QuantizedValues.codesOf(args[0], xq))));
+            }
+            case "MatMul":
+            case "Softmax":
+            case "LayerNormalization": {
+                Built t = TransformerLayers.build(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi);
+                return t != null ? t : cpu(g, nodes, inputs, spec);
             }
             case "Concat": {
                 FloatKernel k = FloatKernels.create(main, g.opset());

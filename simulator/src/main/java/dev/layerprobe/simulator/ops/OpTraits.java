@@ -138,6 +138,15 @@ public final class OpTraits {
             kernel("Relu").member().npuText("integer kernel (integer clamp, fused into the layer before)"),
             kernel("Clip").member().npuText("integer kernel (integer clamp, fused into the layer before)"),
             kernel("Concat"),
+            // Transformer layers (TransformerLayers); with requant: float they stay ONNX Runtime's CPU kernels.
+            kernel("MatMul")
+                    .absorbing()
+                    .npuText(
+                            "integer kernel (int32 accumulation; constant weights per output channel, bias Add fused)"),
+            kernel("Softmax").npuText("integer kernel (exp table over code differences, one reciprocal per row)"),
+            kernel("LayerNormalization")
+                    .npuText(
+                            "integer kernel (statistics on codes, fixed-point 1/sqrt; also spelt out as ReduceMean ... Add)"),
 
             // Data movement: output values are input values, so the input's scale and zero point fit.
             move("DepthToSpace", DEPTH_TO_SPACE_MODE_SWAP),
@@ -191,7 +200,6 @@ public final class OpTraits {
             cpu("Min").member(),
             cpu("Max").member(),
             cpu("ConvTranspose").absorbing(),
-            cpu("MatMul").absorbing(),
             // Its outputs are several, and the binding takes one-output layers only.
             cpu("Split").npuText("CPU fallback (several outputs)"),
             // Recurrent ops: one layer whose outputs are Y, Y_h (and Y_c), run in float between its

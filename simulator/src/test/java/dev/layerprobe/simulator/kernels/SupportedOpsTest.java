@@ -50,7 +50,8 @@ class SupportedOpsTest {
         assertTrue(table.contains("\n| Conv | yes | integer kernel |"), table);
         assertTrue(table.contains("\n| Sigmoid | yes | LUT (256 entries) |"), table);
         assertTrue(table.contains("\n| Transpose | yes | data movement |"), table);
-        assertTrue(table.contains("\n| Softmax | yes | CPU fallback |"), table);
+        assertTrue(table.contains("\n| Softmax | yes | integer kernel ("), table);
+        assertTrue(table.contains("\n| LogSoftmax | yes | CPU fallback |"), table);
         assertTrue(table.contains("\n| NonMaxSuppression | yes | CPU fallback |"), table);
     }
 }

@@ -1,0 +1,158 @@
+package dev.layerprobe.simulator.kernels.quantized;
+
+import dev.layerprobe.core.tensor.QTensor;
+import dev.layerprobe.core.tensor.QuantParams;
+import dev.layerprobe.core.tensor.Shapes;
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * Integer MatMul of the emulated NPU, in two forms:
+ * <ul>
+ *   <li><b>activation by constant</b> (a linear layer): B is a [K, N] weight of codes, symmetric per
+ *       output channel (the last axis of B, zero point {@code zp_b[n]}, normally 0), A is per
+ *       tensor; an optional bias per output column is held in accumulator units
+ *       ({@code s_a * s_b[n]}, int32 codes as for Gemm);</li>
+ *   <li><b>activation by activation</b> (Q·Kᵀ, attention·V): both operands per tensor.</li>
+ * </ul>
+ * {@code acc[.., m, n] = bias[n] + Σ_k (A[.., m, k] - zp_a)(B[.., k, n] - zp_b[n])} in 32-bit
+ * integers (64-bit for int16 operands), then one requantization per output column by
+ * {@code s_a * s_b[n] / s_y} ({@link Requantizer}: Q31 mantissa and shift, round half away from
+ * zero in {@code fixed} mode), plus {@code zp_y}, clamped to the output range narrowed by a fused
+ * activation. Shapes follow ONNX MatMul (numpy): 1-D operands promoted and the added dimension
+ * removed, leading batch dimensions broadcast. Immutable; output rows run in parallel, each with a
+ * fixed summation order, so results are deterministic.
+ */
+public final class QMatMul {
+    private final QuantParams aq;
+    private final QuantParams bq;
+    private final QuantParams out;
+    /** Constant B codes [K, N], or null for two activations. */
+    private final int[] weights;
+
+    private final int[] weightShape;
+    private final long[] bias;
+    private final Requantizer[] requant;
+    private final long lo;
+    private final long hi;
+
+    /**
+     * MatMul of an activation by a constant weight.
+     *
+     * @param weights codes of B, shape [K, N], per tensor or per axis 1
+     * @param bias    accumulator-unit bias per output column, or null
+     * @param requant one requantizer per output column ({@code s_a * s_b[n] / s_y}), or one
+     */
+    public QMatMul(
+            QuantParams a, QTensor weights, long[] bias, Requantizer[] requant, QuantParams out, long lo, long hi) {
+        if (weights.shape().length != 2) {
+            throw new IllegalArgumentException(
+                    "constant MatMul operand must be 2-D, got " + Arrays.toString(weights.shape()));
+        }
+        this.aq = a;
+        this.bq = weights.params();
+        this.weights = weights.codes();
+        this.weightShape = weights.shape();
+        this.bias = bias;
+        this.requant = requant;
+        this.out = out;
+        this.lo = lo;
+        this.hi = hi;
+    }
+
+    /** MatMul of two per-tensor activations. */
+    public QMatMul(QuantParams a, QuantParams b, Requantizer requant, QuantParams out, long lo, long hi) {
+        this.aq = a;
+        this.bq = b;
+        this.weights = null;
+        this.weightShape = null;
+        this.bias = null;
+        this.requant = new Requantizer[] {requant};
+        this.out = out;
+        this.lo = lo;
+        this.hi = hi;
+    }
+
+    /** A by the constant weight. */
+    public QTensor run(QTensor a) {
+        if (weights == null) {
+            throw new IllegalStateException("this MatMul reads two activations");
+        }
+        return run(a, weights, weightShape);
+    }
+
+    /** A by the activation B. */
+    public QTensor run(QTensor a, QTensor b) {
+        return run(a, b.codes(), b.shape());
+    }
+
+    private QTensor run(QTensor a, int[] bc, int[] bs) {
+        int[] as = a.shape();
+        if (as.length == 0 || bs.length == 0) {
+            throw new IllegalArgumentException(
+                    "MatMul operands must have rank >= 1, got " + Arrays.toString(as) + " and " + Arrays.toString(bs));
+        }
+        boolean aVec = as.length == 1;
+        boolean bVec = bs.length == 1;
+        int[] a2 = aVec ? new int[] {1, as[0]} : as;
+        int[] b2 = bVec ? new int[] {bs[0], 1} : bs;
+        int m = a2[a2.length - 2];
+        int k = a2[a2.length - 1];
+        int n = b2[b2.length - 1];
+        if (b2[b2.length - 2] != k) {
+            throw new IllegalArgumentException(
+                    "MatMul shapes " + Arrays.toString(as) + " and " + Arrays.toString(bs) + " do not match");
+        }
+        int[] aBatch = Arrays.copyOf(a2, a2.length - 2);
+        int[] bBatch = Arrays.copyOf(b2, b2.length - 2);
+        int[] batch = Shapes.broadcast(aBatch, bBatch);
+        int batches = 1;
+        for (int d : batch) {
+            batches *= d;
+        }
+        int[] aIdx = BroadcastIndex.map(aBatch, batch);
+        int[] bIdx = BroadcastIndex.map(bBatch, batch);
+        int za = (int) aq.zeroPoint(0);
+        int[] zb = new int[n];
+        for (int j = 0; j < n; j++) {
+            zb[j] = (int) bq.zeroPoint(bq.isPerTensor() ? 0 : j);
+        }
+        int[] ac = a.codes();
+        long zy = out.zeroPoint(0);
+        int[] y = new int[batches * m * n];
+        boolean perColumn = requant.length > 1;
+        IntStream.range(0, batches * m).parallel().forEach(job -> {
+            int bi = job / m;
+            int i = job % m;
+            int aBase = ((aIdx == null ? bi : aIdx[bi]) * m + i) * k;
+            int bBase = (bIdx == null ? bi : bIdx[bi]) * k * n;
+            long[] acc = new long[n];
+            if (bias != null) {
+                System.arraycopy(bias, 0, acc, 0, n);
+            }
+            for (int t = 0; t < k; t++) {
+                long av = (long) ac[aBase + t] - za;
+                if (av == 0) {
+                    continue;
+                }
+                int row = bBase + t * n;
+                for (int j = 0; j < n; j++) {
+                    acc[j] += av * (bc[row + j] - zb[j]);
+                }
+            }
+            int yBase = job * n;
+            for (int j = 0; j < n; j++) {
+                y[yBase + j] = requant[perColumn ? j : 0].apply(acc[j], zy, lo, hi);
+            }
+        });
+        int[] ys = Arrays.copyOf(batch, batch.length + (aVec ? 0 : 1) + (bVec ? 0 : 1));
+        int p = batch.length;
+        if (!aVec) {
+            ys[p++] = m;
+        }
+        if (!bVec) {
+            ys[p] = n;
+        }
+        return new QTensor(ys, y, out);
+    }
+}
