@@ -10,6 +10,7 @@ import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;
+import dev.layerprobe.simulator.kernels.quantized.QSoftmax;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -53,6 +54,10 @@ final class FaultSignatures {
             if (d2s != null) {
                 return d2s;
             }
+        }
+        if (layer.op().equals("Softmax") && softmaxWithoutMax(layer, inputs, device, program)) {
+            return "output equals a Softmax that does not subtract the row maximum: the exponent of the raw"
+                    + " codes saturates, so a row's largest logits share the probability evenly";
         }
         if (channelsSwapped(layer, inputs, device, program)) {
             return layer.index() == 0
@@ -119,6 +124,36 @@ final class FaultSignatures {
         }
         return "output equals the " + other + " reading of a " + mode + " DepthToSpace: the device uses the other"
                 + " DepthToSpace mode";
+    }
+
+    /** The integer Softmax without the row maximum subtracted reproduces the device output. */
+    private static boolean softmaxWithoutMax(
+            Layer layer, Map<String, Tensor> inputs, LayerValue device, NpuProgram program) {
+        if (!program.isQuantized() || layer.inputs().isEmpty() || layer.outputQuant() == null) {
+            return false;
+        }
+        String in = layer.inputs().get(0);
+        QuantParams xq = program.quantOf(in);
+        Tensor x = inputs.get(in);
+        Node node = null;
+        for (Node n : program.graph().nodes()) {
+            if (n.opType().equals("Softmax") && n.outputs().contains(layer.name())) {
+                node = n;
+            }
+        }
+        if (xq == null || x == null || node == null || !xq.isPerTensor()) {
+            return false;
+        }
+        Long axis = node.attr("axis") == null ? null : node.attrInt("axis", 0);
+        QSoftmax faulted = new QSoftmax(
+                xq,
+                layer.outputQuant(),
+                program.graph().opset(),
+                axis,
+                program.profile().requant(),
+                true);
+        QTensor y = faulted.run(QTensor.quantize(x.toFloat(), xq));
+        return agrees(LayerValue.of(y), device);
     }
 
     /** The simulator fed the first input with axis 1 reversed reproduces the device output. */

@@ -54,6 +54,7 @@ class FaultSignaturesTest {
         "requant_shift_off_by_one, mobilenet_v2.onnx, /features/features.3/conv/conv.2/Conv_output_0, values off by a factor of 2",
         "accumulator_int16_wrap, mobilenet_v2.onnx, /features/features.2/conv/conv.2/Conv_output_0, wrap-around at ±32768",
         "input_channel_swap, mobilenet_v2.onnx, /features/features.0/features.0.2/Clip_output_0, channels swapped",
+        "softmax_no_max_subtract, tiny_transformer.onnx, /enc/layers.0/self_attn/Softmax_output_0, does not subtract the row maximum",
     })
     void evidenceNamesTheSignature(String kind, String model, String layer, String signature) throws Exception {
         Path dir = tmp.resolve(kind);

@@ -224,7 +224,7 @@ final class QuantizedLayers {
             case "MatMul":
             case "Softmax":
             case "LayerNormalization": {
-                Built t = TransformerLayers.build(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi);
+                Built t = TransformerLayers.build(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi, fk);
                 return t != null ? t : cpu(g, nodes, inputs, spec);
             }
             case "Concat": {

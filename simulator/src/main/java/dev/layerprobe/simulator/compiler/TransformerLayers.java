@@ -12,6 +12,7 @@ import dev.layerprobe.simulator.kernels.quantized.QMatMul;
 import dev.layerprobe.simulator.kernels.quantized.QSoftmax;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
 import dev.layerprobe.simulator.kernels.quantized.Requantizer;
+import dev.layerprobe.simulator.profile.FaultKind;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.QuantSpec;
 import java.util.List;
@@ -42,7 +43,8 @@ final class TransformerLayers {
             QuantParams outQ,
             RequantMode mode,
             long lo,
-            long hi) {
+            long hi,
+            FaultedKernels fk) {
         if (mode != RequantMode.FIXED) {
             return null;
         }
@@ -52,7 +54,8 @@ final class TransformerLayers {
         }
         return switch (main.opType()) {
             case "MatMul" -> matMul(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi);
-            case "Softmax" -> nodes.size() == 1 && inputs.size() == 1 ? softmax(g, main, inQ.get(0), outQ, mode) : null;
+            case "Softmax" ->
+                nodes.size() == 1 && inputs.size() == 1 ? softmax(g, main, inQ.get(0), outQ, mode, fk) : null;
             case "LayerNormalization" ->
                 nodes.size() == 1 && inputs.size() == 1 ? layerNorm(g, main, inQ.get(0), outQ, mode) : null;
             default -> null;
@@ -143,9 +146,10 @@ final class TransformerLayers {
         return new QTensor(b.shape(), codes, q);
     }
 
-    private static QuantizedLayers.Built softmax(Graph g, Node n, QuantParams xq, QuantParams outQ, RequantMode mode) {
+    private static QuantizedLayers.Built softmax(
+            Graph g, Node n, QuantParams xq, QuantParams outQ, RequantMode mode, FaultedKernels fk) {
         Long axis = n.attr("axis") == null ? null : n.attrInt("axis", 0);
-        QSoftmax softmax = new QSoftmax(xq, outQ, g.opset(), axis, mode);
+        QSoftmax softmax = new QSoftmax(xq, outQ, g.opset(), axis, mode, fk.has(FaultKind.SOFTMAX_NO_MAX_SUBTRACT));
         return npu(args -> QuantizedLayers.single(softmax.run(QuantizedValues.codesOf(args[0], xq))));
     }
 

@@ -6,6 +6,7 @@ import static dev.layerprobe.simulator.profile.FaultKind.DROP_BIAS;
 import static dev.layerprobe.simulator.profile.FaultKind.INPUT_CHANNEL_SWAP;
 import static dev.layerprobe.simulator.profile.FaultKind.LUT_COARSE;
 import static dev.layerprobe.simulator.profile.FaultKind.REQUANT_SHIFT_OFF_BY_ONE;
+import static dev.layerprobe.simulator.profile.FaultKind.SOFTMAX_NO_MAX_SUBTRACT;
 import static dev.layerprobe.simulator.profile.FaultKind.ZERO_POINT_IGNORED;
 
 import dev.layerprobe.simulator.profile.FaultKind;
@@ -143,7 +144,8 @@ public final class OpTraits {
                     .absorbing()
                     .npuText(
                             "integer kernel (int32 accumulation; constant weights per output channel, bias Add fused)"),
-            kernel("Softmax").npuText("integer kernel (exp table over code differences, one reciprocal per row)"),
+            kernel("Softmax", SOFTMAX_NO_MAX_SUBTRACT)
+                    .npuText("integer kernel (exp table over code differences, one reciprocal per row)"),
             kernel("LayerNormalization")
                     .npuText(
                             "integer kernel (statistics on codes, fixed-point 1/sqrt; also spelt out as ReduceMean ... Add)"),

@@ -23,7 +23,12 @@ public enum FaultKind {
     /** The input zero point is taken as 0: codes enter the arithmetic without subtracting zp_x. */
     ZERO_POINT_IGNORED,
     /** Lookup-table ops use a 16-entry table (input code >> 4 for int8) instead of one entry per code. */
-    LUT_COARSE;
+    LUT_COARSE,
+    /**
+     * Softmax exponentiates the codes without subtracting the row maximum: {@code exp(s_x (x - zp_x))}
+     * in Q16 saturates at 2^31 - 1, so the large logits of a row all get the same share.
+     */
+    SOFTMAX_NO_MAX_SUBTRACT;
 
     /** The name used in profiles and on the wire. */
     public String yamlName() {

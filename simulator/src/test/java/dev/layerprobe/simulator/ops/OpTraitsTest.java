@@ -29,7 +29,8 @@ class OpTraitsTest {
             FaultKind.REQUANT_SHIFT_OFF_BY_ONE, NpuForm.INTEGER_KERNEL,
             FaultKind.ACCUMULATOR_INT16_WRAP, NpuForm.INTEGER_KERNEL,
             FaultKind.ZERO_POINT_IGNORED, NpuForm.INTEGER_KERNEL,
-            FaultKind.LUT_COARSE, NpuForm.LUT));
+            FaultKind.LUT_COARSE, NpuForm.LUT,
+            FaultKind.SOFTMAX_NO_MAX_SUBTRACT, NpuForm.INTEGER_KERNEL));
 
     /** Every op type and pattern name a layer can carry. */
     private static List<String> layerOps() {

@@ -174,7 +174,8 @@ class FaultKindsTest {
                         "accumulator_int16_wrap",
                         "input_channel_swap",
                         "zero_point_ignored",
-                        "lut_coarse"),
+                        "lut_coarse",
+                        "softmax_no_max_subtract"),
                 Arrays.stream(FaultKind.values()).map(FaultKind::yamlName).toList());
         assertTrue(OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Sigmoid")
                 && OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Conv"));

@@ -24,6 +24,11 @@ import java.util.stream.IntStream;
  * Against a float Softmax quantized afterwards it differs by at most one code on the element
  * (measured on random rows, {@code QSoftmaxTest}), from the Q16 entries next to a rounding
  * boundary. Immutable; rows run in parallel.
+ *
+ * <p>With the {@code softmax_no_max_subtract} fault the row maximum is not subtracted: the entry is
+ * {@code min(round(2^16 * exp(s_x * (x - zp_x))), 2^31 - 1)}, one per input code, so logits above
+ * {@code ln(2^15) / s_x} saturate to one value and share the probability evenly; a row whose
+ * entries all underflow gives 0.
  */
 public final class QSoftmax {
     /** Fraction bits of the exponential table. */
@@ -35,6 +40,10 @@ public final class QSoftmax {
     private final long axis;
     private final boolean coerce2d;
     private final long[] table;
+    /** With the fault: the saturating exponential per input code (index {@code x - qmin}), else null. */
+    private final long[] unshifted;
+
+    private final long qminIn;
     private final Requantizer requant;
 
     /**
@@ -42,7 +51,26 @@ public final class QSoftmax {
      * @param axis  the node's axis attribute, or null for the default of that form
      */
     public QSoftmax(QuantParams in, QuantParams out, int opset, Long axis, RequantMode mode) {
+        this(in, out, opset, axis, mode, false);
+    }
+
+    /**
+     * @param noMaxSubtract the {@code softmax_no_max_subtract} fault: exponentiate the codes without
+     *     subtracting the row maximum, saturating
+     */
+    public QSoftmax(QuantParams in, QuantParams out, int opset, Long axis, RequantMode mode, boolean noMaxSubtract) {
         this.out = out;
+        this.qminIn = in.qmin();
+        if (noMaxSubtract) {
+            long[] u = new long[(int) (in.qmax() - in.qmin() + 1)];
+            for (int i = 0; i < u.length; i++) {
+                double e = Math.scalb(Math.exp(in.scale(0) * (i + in.qmin() - in.zeroPoint(0))), TABLE_BITS);
+                u[i] = (long) Math.min(Math.rint(e), Integer.MAX_VALUE);
+            }
+            this.unshifted = u;
+        } else {
+            this.unshifted = null;
+        }
         this.coerce2d = opset < 13;
         this.axis = axis != null ? axis : coerce2d ? 1 : -1;
         int entries = (int) (in.qmax() - in.qmin() + 1);
@@ -96,6 +124,10 @@ public final class QSoftmax {
         IntStream.range(0, outer * inner).parallel().forEach(job -> {
             int o = job / innerN;
             int base = o * rowLen * innerN + job % innerN;
+            if (unshifted != null) {
+                unshiftedRow(c, y, base, rowLen, innerN, zy, lo, hi);
+                return;
+            }
             int max = Integer.MIN_VALUE;
             for (int k = 0; k < rowLen; k++) {
                 max = Math.max(max, c[base + k * innerN]);
@@ -116,5 +148,19 @@ public final class QSoftmax {
             }
         });
         return new QTensor(shape, y, out);
+    }
+
+    /** One row under the fault: the saturating exponentials of the codes, normalised as usual. */
+    private void unshiftedRow(int[] c, int[] y, int base, int rowLen, int innerN, long zy, long lo, long hi) {
+        long sum = 0;
+        for (int k = 0; k < rowLen; k++) {
+            sum += unshifted[(int) (c[base + k * innerN] - qminIn)];
+        }
+        long recip = sum == 0 ? 0 : Math.round(Math.scalb(1.0, PROB_BITS + TABLE_BITS) / sum);
+        for (int k = 0; k < rowLen; k++) {
+            int i = base + k * innerN;
+            long p = (unshifted[(int) (c[i] - qminIn)] * recip + (1L << (TABLE_BITS - 1))) >> TABLE_BITS;
+            y[i] = requant.apply(p, zy, lo, hi);
+        }
     }
 }
