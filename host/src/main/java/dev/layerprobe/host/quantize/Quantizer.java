@@ -43,6 +43,8 @@ import javax.imageio.stream.ImageInputStream;
  */
 public final class Quantizer {
     private final PrintWriter out;
+    /** The calibration sets already noted as resized, so a second calibration on them says it once. */
+    private final java.util.Set<List<Path>> notedResized = new java.util.HashSet<>();
 
     public Quantizer(PrintWriter out) {
         this.out = out;
@@ -256,7 +258,7 @@ public final class Quantizer {
     }
 
     private void noteResizedImages(List<Path> files, int[] shape) {
-        if (shape.length != 4) {
+        if (shape.length != 4 || !notedResized.add(List.copyOf(files))) {
             return;
         }
         int other = 0;
