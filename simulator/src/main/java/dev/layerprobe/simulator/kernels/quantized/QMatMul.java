@@ -2,7 +2,6 @@ package dev.layerprobe.simulator.kernels.quantized;
 
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Shapes;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -88,30 +87,11 @@ public final class QMatMul {
 
     private QTensor run(QTensor a, int[] bc, int[] bs) {
         int[] as = a.shape();
-        if (as.length == 0 || bs.length == 0) {
-            throw new IllegalArgumentException(
-                    "MatMul operands must have rank >= 1, got " + Arrays.toString(as) + " and " + Arrays.toString(bs));
-        }
-        boolean aVec = as.length == 1;
-        boolean bVec = bs.length == 1;
-        int[] a2 = aVec ? new int[] {1, as[0]} : as;
-        int[] b2 = bVec ? new int[] {bs[0], 1} : bs;
-        int m = a2[a2.length - 2];
-        int k = a2[a2.length - 1];
-        int n = b2[b2.length - 1];
-        if (b2[b2.length - 2] != k) {
-            throw new IllegalArgumentException(
-                    "MatMul shapes " + Arrays.toString(as) + " and " + Arrays.toString(bs) + " do not match");
-        }
-        int[] aBatch = Arrays.copyOf(a2, a2.length - 2);
-        int[] bBatch = Arrays.copyOf(b2, b2.length - 2);
-        int[] batch = Shapes.broadcast(aBatch, bBatch);
-        int batches = 1;
-        for (int d : batch) {
-            batches *= d;
-        }
-        int[] aIdx = BroadcastIndex.map(aBatch, batch);
-        int[] bIdx = BroadcastIndex.map(bBatch, batch);
+        MatMulShape sh = MatMulShape.of(as, bs);
+        int m = sh.m();
+        int k = sh.k();
+        int n = sh.n();
+        int batches = sh.batches();
         int za = (int) aq.zeroPoint(0);
         int[] zb = new int[n];
         for (int j = 0; j < n; j++) {
@@ -124,8 +104,8 @@ public final class QMatMul {
         IntStream.range(0, batches * m).parallel().forEach(job -> {
             int bi = job / m;
             int i = job % m;
-            int aBase = ((aIdx == null ? bi : aIdx[bi]) * m + i) * k;
-            int bBase = (bIdx == null ? bi : bIdx[bi]) * k * n;
+            int aBase = sh.aRow(bi, i);
+            int bBase = sh.bMatrix(bi);
             long[] acc = new long[n];
             if (bias != null) {
                 System.arraycopy(bias, 0, acc, 0, n);
@@ -145,14 +125,6 @@ public final class QMatMul {
                 y[yBase + j] = requant[perColumn ? j : 0].apply(acc[j], zy, lo, hi);
             }
         });
-        int[] ys = Arrays.copyOf(batch, batch.length + (aVec ? 0 : 1) + (bVec ? 0 : 1));
-        int p = batch.length;
-        if (!aVec) {
-            ys[p++] = m;
-        }
-        if (!bVec) {
-            ys[p] = n;
-        }
-        return new QTensor(ys, y, out);
+        return new QTensor(sh.outShape(), y, out);
     }
 }
