@@ -148,6 +148,28 @@ class SmoothQuantTest {
     }
 
     @Test
+    void aWeightSharedWithAnotherMatMulIsCopiedNotScaledUnderIt() throws Exception {
+        // The exporter deduplicated W: the smoothed MatMul reads the norm, another reads x directly.
+        Graph base = attentionInput(false);
+        List<Node> nodes = new ArrayList<>(base.nodes());
+        nodes.add(new Node("mm2", "MatMul", "", List.of("x", "w"), List.of("z"), Map.of()));
+        Graph g = new Graph("sq", nodes, base.constants(), base.inputs(), List.of("y", "z"), Map.of("", 17));
+        NpuProgram plain = compile(OnnxGraphs.toModel(g, "test", Map.of()));
+        List<Map<String, Tensor>> samples = samples(3);
+        SmoothQuant.Result r = SmoothQuant.apply(plain, "sq", samples, 0.5, n -> {});
+        assertTrue(r.changed());
+        for (Map<String, Tensor> s : samples) {
+            Map<String, LayerValue> a = plain.run(s, LayerObserver.NONE);
+            Map<String, LayerValue> b = r.program().run(s, LayerObserver.NONE);
+            for (String out : List.of("y", "z")) {
+                float[] ref = a.get(out).real().toFloat().floats();
+                float[] got = b.get(out).real().toFloat().floats();
+                assertTrue(relErr(ref, got) < 1e-5, out + " keeps its float function");
+            }
+        }
+    }
+
+    @Test
     void refusesAnAlphaOutsideTheUnitInterval() throws Exception {
         NpuProgram plain = compile(OnnxGraphs.toModel(attentionInput(false), "test", Map.of()));
         assertThrows(IllegalArgumentException.class, () -> SmoothQuant.apply(plain, "sq", samples(1), 1.5, n -> {}));
