@@ -21,13 +21,23 @@ import java.util.stream.IntStream;
  * activation. Shapes follow ONNX MatMul (numpy): 1-D operands promoted and the added dimension
  * removed, leading batch dimensions broadcast. Immutable; output rows run in parallel, each with a
  * fixed summation order, so results are deterministic.
+ *
+ * <p>With the {@code matmul_transpose_b} fault B is read transposed: for B of logical shape
+ * {@code [..., K, N]} stored row-major, element {@code (k, n)} of each matrix is read at flat offset
+ * {@code n * K + k} of that matrix instead of {@code k * N + n}, as if the buffer held {@code Bᵀ}
+ * ({@code [N, K]}) row-major. Everything else stays: the zero point, scale and bias of output column
+ * {@code n} apply to the codes read for column {@code n}. The read is the same for a vector B
+ * ({@code K} or {@code N} is 1) and for a symmetric square one.
  */
 public final class QMatMul {
     private final QuantParams aq;
     private final QuantParams bq;
     private final QuantParams out;
-    /** Constant B codes [K, N], or null for two activations. */
+    /** Constant B codes [K, N] as the kernel reads them (re-laid under the fault), or null for two activations. */
     private final int[] weights;
+
+    /** The {@code matmul_transpose_b} fault: B read as if its buffer held Bᵀ. */
+    private final boolean transposedB;
 
     private final int[] weightShape;
     private final long[] bias;
@@ -44,13 +54,30 @@ public final class QMatMul {
      */
     public QMatMul(
             QuantParams a, QTensor weights, long[] bias, Requantizer[] requant, QuantParams out, long lo, long hi) {
+        this(a, weights, bias, requant, out, lo, hi, false);
+    }
+
+    /**
+     * MatMul of an activation by a constant weight, B read transposed when {@code transposedB}
+     * (the {@code matmul_transpose_b} fault, as the class comment states).
+     */
+    public QMatMul(
+            QuantParams a,
+            QTensor weights,
+            long[] bias,
+            Requantizer[] requant,
+            QuantParams out,
+            long lo,
+            long hi,
+            boolean transposedB) {
         if (weights.shape().length != 2) {
             throw new IllegalArgumentException(
                     "constant MatMul operand must be 2-D, got " + Arrays.toString(weights.shape()));
         }
         this.aq = a;
         this.bq = weights.params();
-        this.weights = weights.codes();
+        this.transposedB = transposedB;
+        this.weights = transposedB ? readTransposed(weights.codes(), weights.shape()) : weights.codes();
         this.weightShape = weights.shape();
         this.bias = bias;
         this.requant = requant;
@@ -61,8 +88,15 @@ public final class QMatMul {
 
     /** MatMul of two per-tensor activations. */
     public QMatMul(QuantParams a, QuantParams b, Requantizer requant, QuantParams out, long lo, long hi) {
+        this(a, b, requant, out, lo, hi, false);
+    }
+
+    /** MatMul of two per-tensor activations, B read transposed when {@code transposedB} (the class comment). */
+    public QMatMul(
+            QuantParams a, QuantParams b, Requantizer requant, QuantParams out, long lo, long hi, boolean transposedB) {
         this.aq = a;
         this.bq = b;
+        this.transposedB = transposedB;
         this.weights = null;
         this.weightShape = null;
         this.bias = null;
@@ -82,7 +116,25 @@ public final class QMatMul {
 
     /** A by the activation B. */
     public QTensor run(QTensor a, QTensor b) {
-        return run(a, b.codes(), b.shape());
+        return run(a, transposedB ? readTransposed(b.codes(), b.shape()) : b.codes(), b.shape());
+    }
+
+    /**
+     * B's codes in row-major {@code [..., K, N]} order as the faulty device reads them: element
+     * {@code (k, n)} of each matrix taken from offset {@code n * K + k}. A 1-D B is one column.
+     */
+    private static int[] readTransposed(int[] codes, int[] shape) {
+        int k = shape.length == 1 ? shape[0] : shape[shape.length - 2];
+        int n = shape.length == 1 ? 1 : shape[shape.length - 1];
+        int[] read = new int[codes.length];
+        for (int base = 0; base < codes.length; base += k * n) {
+            for (int t = 0; t < k; t++) {
+                for (int j = 0; j < n; j++) {
+                    read[base + t * n + j] = codes[base + j * k + t];
+                }
+            }
+        }
+        return read;
     }
 
     private QTensor run(QTensor a, int[] bc, int[] bs) {
