@@ -14,7 +14,7 @@ import java.util.List;
  * The profile faults of docs/architecture.md#device-profiles-and-faults that change the integer arithmetic of an NPU layer, as the
  * configuration {@link QuantizedLayers} hands to the integer kernels: a zeroed bias, a shifted
  * requantizer, a 16-bit accumulator, an input zero point of 0, a coarse lookup table, channel-
- * reversed input. With no fault of a kind every method returns its argument unchanged, so
+ * reversed input, a MatMul's B read transposed. With no fault of a kind every method returns its argument unchanged, so
  * fault-free numerics are untouched. ({@code depth_to_space_mode_swap} rewrites the node instead,
  * in {@link NpuCompiler#withFaults}.)
  */
@@ -98,6 +98,11 @@ final class FaultedKernels {
     /** lut_coarse: a 16-entry table. */
     QLut lut(QLut lut) {
         return has(FaultKind.LUT_COARSE) ? lut.coarse(COARSE_LUT_ENTRIES) : lut;
+    }
+
+    /** matmul_transpose_b: the MatMul reads B as if its buffer held Bᵀ ({@link FaultKind#MATMUL_TRANSPOSE_B}). */
+    boolean transposedB() {
+        return has(FaultKind.MATMUL_TRANSPOSE_B);
     }
 
     /** input_channel_swap: the layer reads its first input with axis 1 reversed. */

@@ -53,7 +53,7 @@ final class TransformerLayers {
             return null;
         }
         return switch (main.opType()) {
-            case "MatMul" -> matMul(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi);
+            case "MatMul" -> matMul(g, nodes, inputs, spec, inQ, outQ, mode, lo, hi, fk);
             case "Softmax" ->
                 nodes.size() == 1 && inputs.size() == 1 ? softmax(g, main, inQ.get(0), outQ, mode, fk) : null;
             case "LayerNormalization" ->
@@ -71,7 +71,8 @@ final class TransformerLayers {
             QuantParams outQ,
             RequantMode mode,
             long lo,
-            long hi) {
+            long hi,
+            FaultedKernels fk) {
         Node main = nodes.get(0);
         QuantParams aq = inQ.get(0);
         Node add = nodes.size() > 1 && nodes.get(1).opType().equals("Add") ? nodes.get(1) : null;
@@ -82,7 +83,7 @@ final class TransformerLayers {
         if (inputs.size() == 2 && main.input(1).equals(inputs.get(1)) && add == null) {
             QuantParams bq = inQ.get(1);
             double m = (double) aq.scale(0) * bq.scale(0) / outQ.scale(0);
-            QMatMul mm = new QMatMul(aq, bq, new Requantizer(m, mode), outQ, lo, hi);
+            QMatMul mm = new QMatMul(aq, bq, new Requantizer(m, mode), outQ, lo, hi, fk.transposedB());
             return npu(args -> QuantizedLayers.single(
                     mm.run(QuantizedValues.codesOf(args[0], aq), QuantizedValues.codesOf(args[1], bq))));
         }
@@ -122,7 +123,7 @@ final class TransformerLayers {
         for (int j = 0; j < n; j++) {
             rq[j] = new Requantizer((double) aq.scale(0) * wq.scale(wq.isPerTensor() ? 0 : j) / outQ.scale(0), mode);
         }
-        QMatMul mm = new QMatMul(aq, w, bias, rq, outQ, lo, hi);
+        QMatMul mm = new QMatMul(aq, w, bias, rq, outQ, lo, hi, fk.transposedB());
         return npu(args -> QuantizedLayers.single(mm.run(QuantizedValues.codesOf(args[0], aq))));
     }
 

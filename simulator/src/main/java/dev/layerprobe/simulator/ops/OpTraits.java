@@ -5,6 +5,7 @@ import static dev.layerprobe.simulator.profile.FaultKind.DEPTH_TO_SPACE_MODE_SWA
 import static dev.layerprobe.simulator.profile.FaultKind.DROP_BIAS;
 import static dev.layerprobe.simulator.profile.FaultKind.INPUT_CHANNEL_SWAP;
 import static dev.layerprobe.simulator.profile.FaultKind.LUT_COARSE;
+import static dev.layerprobe.simulator.profile.FaultKind.MATMUL_TRANSPOSE_B;
 import static dev.layerprobe.simulator.profile.FaultKind.REQUANT_SHIFT_OFF_BY_ONE;
 import static dev.layerprobe.simulator.profile.FaultKind.SOFTMAX_NO_MAX_SUBTRACT;
 import static dev.layerprobe.simulator.profile.FaultKind.ZERO_POINT_IGNORED;
@@ -140,7 +141,7 @@ public final class OpTraits {
             kernel("Clip").member().npuText("integer kernel (integer clamp, fused into the layer before)"),
             kernel("Concat"),
             // Transformer layers (TransformerLayers); with requant: float they stay ONNX Runtime's CPU kernels.
-            kernel("MatMul")
+            kernel("MatMul", MATMUL_TRANSPOSE_B)
                     .absorbing()
                     .npuText(
                             "integer kernel (int32 accumulation; constant weights per output channel, bias Add fused)"),

@@ -28,7 +28,18 @@ public enum FaultKind {
      * Softmax exponentiates the codes without subtracting the row maximum: {@code exp(s_x (x - zp_x))}
      * in Q16 saturates at 2^31 - 1, so the large logits of a row all get the same share.
      */
-    SOFTMAX_NO_MAX_SUBTRACT;
+    SOFTMAX_NO_MAX_SUBTRACT,
+    /**
+     * The integer MatMul reads its B operand transposed: for B of logical shape {@code [..., K, N]}
+     * stored row-major, element {@code (k, n)} of each matrix is read at flat offset
+     * {@code n * K + k} of that matrix, as if the buffer held Bᵀ row-major; any K and N, for a
+     * constant weight (with its fused bias) and for two activations (Q·Kᵀ, attention·V). It models
+     * the compiler layout bug where the compiler and the kernel disagree on whether B is stored
+     * {@code [K, N]} or transposed {@code [N, K]} (a {@code transB} lost, or applied twice, when a
+     * MatMul is lowered to a fully connected or Gemm kernel), so nothing fails and only the values
+     * are wrong.
+     */
+    MATMUL_TRANSPOSE_B;
 
     /** The name used in profiles and on the wire. */
     public String yamlName() {
