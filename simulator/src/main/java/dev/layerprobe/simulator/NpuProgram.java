@@ -8,7 +8,10 @@ import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.ValueInfo;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.profile.Fault;
+import dev.layerprobe.simulator.profile.FaultKind;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -41,6 +44,8 @@ public final class NpuProgram {
     private final Map<String, Integer> lastUse;
     /** Layers inside an If branch, by name, to the If layer that runs them. */
     private final Map<String, String> branchOf;
+    /** Per quantized layer, its binding again with given faults placed on it. */
+    private final Map<String, Function<List<Fault>, LayerExec>> rebind;
     /** The layers inside If branches, by the tensor that carries their value. */
     private final Map<String, Layer> branchLayers;
 
@@ -74,7 +79,28 @@ public final class NpuProgram {
             DeviceProfile profile,
             boolean quantized,
             Map<String, String> branchOf) {
+        this(modelName, graph, layers, execs, inputs, outputs, tensorQuant, profile, quantized, branchOf, Map.of());
+    }
+
+    /**
+     * Built by the compiler; {@code rebind} binds a layer of a quantized program again with faults
+     * placed on it, exactly as a compile under a profile carrying them would
+     * ({@link #runLayerWithFault}).
+     */
+    public NpuProgram(
+            String modelName,
+            Graph graph,
+            List<Layer> layers,
+            List<LayerExec> execs,
+            List<ValueInfo> inputs,
+            List<String> outputs,
+            Map<String, QuantParams> tensorQuant,
+            DeviceProfile profile,
+            boolean quantized,
+            Map<String, String> branchOf,
+            Map<String, Function<List<Fault>, LayerExec>> rebind) {
         this.modelName = modelName;
+        this.rebind = Map.copyOf(rebind);
         this.graph = graph;
         this.layers = List.copyOf(layers);
         this.execs = List.copyOf(execs);
@@ -245,6 +271,36 @@ public final class NpuProgram {
     public LayerValue runLayer(String layerName, Map<String, Tensor> layerInputs) throws SimulatorException {
         Layer layer = layer(layerName)
                 .orElseThrow(() -> new SimulatorException(Code.BAD_INPUT, "unknown layer '" + layerName + "'"));
+        return execute(layer, layerArgs(layer, layerInputs))[0];
+    }
+
+    /**
+     * Runs one layer of a quantized program as an emulated device with a fault of this kind placed
+     * on that layer computes it: the layer bound again with the fault, as a compile under such a
+     * profile binds it, on inputs as {@link #runLayer} takes them. This program is not changed. A
+     * layer the binding leaves on the CPU is computed without the fault, as on such a device.
+     *
+     * @throws SimulatorException when the layer is unknown, not a quantized layer, or of an op the
+     *     fault does not apply to, or an input is missing
+     */
+    public LayerValue runLayerWithFault(String layerName, FaultKind kind, Map<String, Tensor> layerInputs)
+            throws SimulatorException {
+        Layer layer = layer(layerName)
+                .orElseThrow(() -> new SimulatorException(Code.BAD_INPUT, "unknown layer '" + layerName + "'"));
+        Function<List<Fault>, LayerExec> bind = rebind.get(layer.name());
+        if (bind == null || !OpTraits.faultApplies(kind, layer.op())) {
+            throw new SimulatorException(
+                    Code.BAD_INPUT,
+                    "fault " + kind.yamlName() + " cannot be placed on layer '" + layer.name() + "' (" + layer.op()
+                            + (bind == null ? ", not a quantized layer)" : ")"));
+        }
+        LayerExec faulted = bind.apply(List.of(new Fault(kind, layer.name(), null)));
+        return execute(layer, faulted, layerArgs(layer, layerInputs), null)[0];
+    }
+
+    /** The layer's inputs in its order, quantized on entry in a quantized program. */
+    private LayerValue[] layerArgs(Layer layer, Map<String, Tensor> layerInputs) throws SimulatorException {
+        String layerName = layer.name();
         LayerValue[] args = new LayerValue[layer.inputs().size()];
         for (int i = 0; i < args.length; i++) {
             String name = layer.inputs().get(i);
@@ -256,7 +312,7 @@ public final class NpuProgram {
             }
             args[i] = entryValue(name, t);
         }
-        return execute(layer, args)[0];
+        return args;
     }
 
     private LayerValue entryValue(String tensor, Tensor t) {
@@ -270,16 +326,21 @@ public final class NpuProgram {
 
     /** Runs a layer; with an observer, the values of the If branch it takes are reported as their layers. */
     private LayerValue[] execute(Layer layer, LayerValue[] args, LayerObserver observer) throws SimulatorException {
+        return execute(layer, execs.get(layer.index()), args, observer);
+    }
+
+    private LayerValue[] execute(Layer layer, LayerExec exec, LayerValue[] args, LayerObserver observer)
+            throws SimulatorException {
         try {
             if (observer != null && !branchLayers.isEmpty()) {
-                return execs.get(layer.index()).run(args, (name, v) -> {
+                return exec.run(args, (name, v) -> {
                     Layer inner = branchLayers.get(name);
                     if (inner != null && layer.name().equals(branchOf.get(name))) {
                         observer.onLayer(inner, v);
                     }
                 });
             }
-            return execs.get(layer.index()).run(args);
+            return exec.run(args);
         } catch (IllegalArgumentException | IllegalStateException | ArithmeticException | IndexOutOfBoundsException e) {
             throw new SimulatorException(
                     Code.INVALID_MODEL,

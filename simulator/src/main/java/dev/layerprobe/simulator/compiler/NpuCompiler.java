@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -80,6 +81,7 @@ public final class NpuCompiler {
         List<Layer> layers = new ArrayList<>();
         List<LayerExec> execs = new ArrayList<>();
         Map<String, String> branchOf = new HashMap<>();
+        Map<String, Function<List<Fault>, LayerExec>> rebind = new HashMap<>();
         Set<String> taken = valueNames(g);
         for (List<Node> nodes : groups) {
             Node main = nodes.get(0);
@@ -115,6 +117,13 @@ public final class NpuCompiler {
                 exec = FloatLayers.build(g, nodes, inputs);
                 placement = Placement.CPU;
             } else if (quantized) {
+                // Kept so that a fault signature can bind the layer again with a fault placed on it.
+                List<String> all = List.copyOf(outputs);
+                rebind.put(layerName, f -> {
+                    LayerExec e = QuantizedLayers.build(g, nodes, inputs, spec, profile, f, pattern)
+                            .exec();
+                    return all.contains("") ? presentOutputs(e, all) : e;
+                });
                 QuantizedLayers.Built b = QuantizedLayers.build(g, nodes, inputs, spec, profile, faults, pattern);
                 exec = b.exec();
                 placement = b.placement();
@@ -150,7 +159,17 @@ public final class NpuCompiler {
         Map<String, QuantParams> tensorQuant = new HashMap<>(spec.activations());
         String modelName = name;
         return new NpuProgram(
-                modelName, g, layers, execs, g.inputs(), g.outputs(), tensorQuant, profile, quantized, branchOf);
+                modelName,
+                g,
+                layers,
+                execs,
+                g.inputs(),
+                g.outputs(),
+                tensorQuant,
+                profile,
+                quantized,
+                branchOf,
+                rebind);
     }
 
     /** Every value name of the top-level graph: inputs, constants and node outputs. */

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * matmul_transpose_b through the compiler's binding on a small int8 transformer fragment: the
  * faulted layer equals the healthy program with B's buffer reinterpreted (element {@code (k, n)}
  * from offset {@code n * K + k}), for the constant weight with its fused bias and for two
- * activations.
+ * activations, and {@link NpuProgram#runLayerWithFault} reproduces the faulted device.
  * <pre>
  * x [1, 5, 6] -> MatMul(W [6, 4]) -> Add(b) -> a -> Transpose(0, 2, 1) -> t [1, 4, 5]
  *                                              a, t -> MatMul -> s [1, 5, 5]
@@ -168,6 +168,8 @@ class MatMulTransposeBFaultTest {
         Map<String, LayerValue> reference = run(Simulator.compile(qdqReinterpreted, "r", CompileOptions.DEFAULT));
         assertArrayEquals(codes(reference, "a"), codes(f, "a"), "the healthy MatMul of the reinterpreted weight");
         assertFalse(java.util.Arrays.equals(codes(cleanRun, "a"), codes(f, "a")), "the fault changes the layer");
+        LayerValue again = clean.runLayerWithFault("a", FaultKind.MATMUL_TRANSPOSE_B, Map.of("x", feed.get("x")));
+        assertArrayEquals(codes(f, "a"), again.codes().codes(), "runLayerWithFault is the faulted device");
     }
 
     @Test
@@ -181,6 +183,8 @@ class MatMulTransposeBFaultTest {
         LayerValue reference = clean.runLayer("s", Map.of("a", a, "t", tRead));
         assertArrayEquals(reference.codes().codes(), codes(f, "s"), "the healthy MatMul of the reinterpreted B");
         assertFalse(java.util.Arrays.equals(codes(cleanRun, "s"), codes(f, "s")), "the fault changes the layer");
+        LayerValue again = clean.runLayerWithFault("s", FaultKind.MATMUL_TRANSPOSE_B, Map.of("a", a, "t", t));
+        assertArrayEquals(codes(f, "s"), again.codes().codes(), "runLayerWithFault is the faulted device");
     }
 
     @Test
@@ -190,5 +194,9 @@ class MatMulTransposeBFaultTest {
                 e.getMessage().contains("fault matmul_transpose_b applies to [MatMul], but layer 't' is Transpose"),
                 e.getMessage());
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        e = assertThrows(
+                SimulatorException.class,
+                () -> clean.runLayerWithFault("t", FaultKind.MATMUL_TRANSPOSE_B, Map.of("a", feed.get("x"))));
+        assertTrue(e.getMessage().contains("cannot be placed on layer 't' (Transpose)"), e.getMessage());
     }
 }
