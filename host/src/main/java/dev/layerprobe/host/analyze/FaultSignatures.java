@@ -7,10 +7,12 @@ import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
+import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;
 import dev.layerprobe.simulator.kernels.quantized.QSoftmax;
+import dev.layerprobe.simulator.profile.FaultKind;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -58,6 +60,10 @@ final class FaultSignatures {
         if (layer.op().equals("Softmax") && softmaxWithoutMax(layer, inputs, device, program)) {
             return "output equals a Softmax that does not subtract the row maximum: the exponent of the raw"
                     + " codes saturates, so a row's largest logits share the probability evenly";
+        }
+        if (layer.op().equals("MatMul") && matMulTransposedB(layer, inputs, device, program)) {
+            return "output equals the MatMul with B read transposed (layout bug): the device read B's [K, N]"
+                    + " buffer as if it held Bᵀ";
         }
         if (channelsSwapped(layer, inputs, device, program)) {
             return layer.index() == 0
@@ -154,6 +160,15 @@ final class FaultSignatures {
                 true);
         QTensor y = faulted.run(QTensor.quantize(x.toFloat(), xq));
         return agrees(LayerValue.of(y), device);
+    }
+
+    /** The integer MatMul bound with matmul_transpose_b reproduces the device output. */
+    private static boolean matMulTransposedB(
+            Layer layer, Map<String, Tensor> inputs, LayerValue device, NpuProgram program)
+            throws dev.layerprobe.simulator.SimulatorException {
+        return program.isQuantized()
+                && layer.placement() == Placement.NPU
+                && agrees(program.runLayerWithFault(layer.name(), FaultKind.MATMUL_TRANSPOSE_B, inputs), device);
     }
 
     /** The simulator fed the first input with axis 1 reversed reproduces the device output. */

@@ -55,6 +55,8 @@ class FaultSignaturesTest {
         "accumulator_int16_wrap, mobilenet_v2.onnx, /features/features.2/conv/conv.2/Conv_output_0, wrap-around at ±32768",
         "input_channel_swap, mobilenet_v2.onnx, /features/features.0/features.0.2/Clip_output_0, channels swapped",
         "softmax_no_max_subtract, tiny_transformer.onnx, /enc/layers.0/self_attn/Softmax_output_0, does not subtract the row maximum",
+        "matmul_transpose_b, tiny_transformer.onnx, /enc/layers.0/linear1/MatMul_output_0, MatMul with B read transposed",
+        "matmul_transpose_b, tiny_transformer.onnx, /enc/layers.0/self_attn/MatMul_1_output_0, MatMul with B read transposed",
     })
     void evidenceNamesTheSignature(String kind, String model, String layer, String signature) throws Exception {
         Path dir = tmp.resolve(kind);
@@ -113,6 +115,7 @@ class FaultSignaturesTest {
         "depth_to_space_mode_swap, mobilenet_v2.onnx, /features/features.3/Add_output_0, layer '/features/features.3/Add_output_0' is Add",
         "lut_coarse, mobilenet_v2.onnx, logits, layer 'logits' is Gemm",
         "lut_coarse, mobilepose_like.onnx, /head/head.3/Relu_output_0, layer '/head/head.3/Relu_output_0' is Relu",
+        "matmul_transpose_b, tiny_transformer.onnx, /enc/layers.0/self_attn/Softmax_output_0, layer '/enc/layers.0/self_attn/Softmax_output_0' is Softmax",
     })
     void faultOnALayerOfAnotherOpIsRefused(String kind, String model, String layer, String message) throws Exception {
         Path profile = tmp.resolve(kind + "-" + model + ".yaml");
