@@ -14,9 +14,9 @@ import java.util.List;
  * The profile faults of docs/architecture.md#device-profiles-and-faults that change the integer arithmetic of an NPU layer, as the
  * configuration {@link QuantizedLayers} hands to the integer kernels: a zeroed bias, a shifted
  * requantizer, a 16-bit accumulator, an input zero point of 0, a coarse lookup table, channel-
- * reversed input, a MatMul's B read transposed. With no fault of a kind every method returns its argument unchanged, so
- * fault-free numerics are untouched. ({@code depth_to_space_mode_swap} rewrites the node instead,
- * in {@link NpuCompiler#withFaults}.)
+ * reversed input, a MatMul's B read transposed. With no fault of a kind every method returns its
+ * argument unchanged, so fault-free numerics are untouched. ({@code depth_to_space_mode_swap}
+ * rewrites the node instead, in {@link NpuCompiler#withFaults}.)
  */
 final class FaultedKernels {
     /** Entries of the coarse table of {@code lut_coarse}. */
