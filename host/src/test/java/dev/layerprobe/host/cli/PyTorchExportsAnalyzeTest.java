@@ -73,13 +73,42 @@ class PyTorchExportsAnalyzeTest {
         c.analyze(0.99);
     }
 
+    /**
+     * The If decided on the CPU, its branches' layers under their ONNX names: Conv layers on the NPU
+     * in both branches, every branch layer compared with the device (the inputs take both branches)
+     * and dumped for the input that takes its branch.
+     */
     @Test
     void ifWithConvAndLstmBranches() throws Exception {
         Case c = new Case("gated", PyTorchExports.gatedBranches());
         c.inputs(PyTorchExports.imageShape(), 1f, -1f);
         c.quantize(0.999);
-        c.plan();
-        c.analyze(0.999);
+        Map<String, String[]> plan = new LinkedHashMap<>();
+        for (String[] r : c.plan()) {
+            plan.put(r[1], r);
+        }
+        assertEquals("cpu", plan.get("/If_output_0")[4], "the If is decided on the CPU");
+        for (String conv : List.of("/branch_a/Relu_output_0", "/branch_b/conv/Conv_output_0")) {
+            String[] r = plan.get(conv);
+            assertTrue(r != null && r[2].startsWith("Conv") && r[4].equals("npu"), conv + ": " + plan.keySet());
+        }
+        JsonNode report = c.analyze(0.999);
+        List<String> branchLayers = new ArrayList<>();
+        for (JsonNode l : report.get("layers")) {
+            String name = l.get("name").asText();
+            if (name.startsWith("/branch_")) {
+                branchLayers.add(name);
+                assertTrue(l.hasNonNull("simu_err"), name + " compared with the device");
+            }
+        }
+        assertEquals(11, branchLayers.size(), branchLayers.toString());
+        JsonNode dumped = new ObjectMapper()
+                .readTree(
+                        tmp.resolve("gated-report/dumps/runtime/manifest.json").toFile());
+        String manifest = dumped.toString();
+        assertTrue(
+                manifest.contains("/branch_a/Add_output_0") && !manifest.contains("/branch_b/Mul_output_0"),
+                "the first input's dump holds the branch it takes");
     }
 
     /** One model in the temporary folder: its file, calibration set and inputs (seeded .npy files). */
@@ -134,15 +163,23 @@ class PyTorchExportsAnalyzeTest {
             }
         }
 
-        /** {@code plan} of the QDQ file: its rows as {#, layer, op, shape, place}. */
+        /**
+         * {@code plan} of the QDQ file: its rows as {#, layer, op, shape, place, covers}, read by
+         * column (a branch the dry run does not take leaves its layers' shape blank).
+         */
         List<String[]> plan() {
             CliRun plan = CliRun.of("plan", qdq.toString());
             assertEquals(0, plan.exit(), plan.err());
             System.out.print(plan.out());
             List<String[]> rows = new ArrayList<>();
+            int[] at = {0, 6, 51, 74, 91, 97};
             for (String line : plan.out().lines().toList()) {
-                String[] f = line.trim().split("\\s+", -1);
-                if (f.length > 4 && f[0].matches("\\d+")) {
+                if (line.length() > at[5] && line.substring(0, 4).trim().matches("\\d+")) {
+                    String[] f = new String[at.length];
+                    for (int i = 0; i < at.length; i++) {
+                        f[i] = line.substring(at[i], i + 1 < at.length ? at[i + 1] - 1 : line.length())
+                                .trim();
+                    }
                     rows.add(f);
                 }
             }
@@ -151,7 +188,7 @@ class PyTorchExportsAnalyzeTest {
         }
 
         /** {@code analyze} of the QDQ file: simu_err bit-exact everywhere, the logits above {@code floor}. */
-        void analyze(double floor) throws Exception {
+        JsonNode analyze(double floor) throws Exception {
             Path report = tmp.resolve(name + "-report");
             CliRun a = CliRun.of(
                     "analyze",
@@ -192,6 +229,7 @@ class PyTorchExportsAnalyzeTest {
                     "%s int8: logits entire cos %.6f (worst input %.6f), %d layers bit-exact on the device%n",
                     name, cos, logits.at("/entire/cos_worst").asDouble(), exact);
             assertTrue(cos >= floor, name + ": logits entire cos " + cos);
+            return r;
         }
     }
 }
