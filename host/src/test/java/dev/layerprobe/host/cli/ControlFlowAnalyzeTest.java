@@ -61,5 +61,7 @@ class ControlFlowAnalyzeTest {
                 .findFirst()
                 .orElseThrow();
         assertTrue(then.contains("Conv+Relu") && then.trim().endsWith("1.00000"), then);
+        // Calibrated on the input alone, which never takes the else branch: that branch stays float.
+        assertTrue(r.out().contains("note: the else_branch of branch_if ran on no calibration input"), r.out());
     }
 }

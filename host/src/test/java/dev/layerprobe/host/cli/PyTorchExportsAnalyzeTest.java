@@ -92,6 +92,9 @@ class PyTorchExportsAnalyzeTest {
             String[] r = plan.get(conv);
             assertTrue(r != null && r[2].startsWith("Conv") && r[4].equals("npu"), conv + ": " + plan.keySet());
         }
+        assertTrue(
+                plan.get("/branch_b/Mul_output_0")[5].endsWith("(in the else_branch of /If)"),
+                "plan says where a branch layer is");
         JsonNode report = c.analyze(0.999);
         List<String> branchLayers = new ArrayList<>();
         for (JsonNode l : report.get("layers")) {
