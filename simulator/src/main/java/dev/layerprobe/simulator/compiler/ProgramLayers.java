@@ -157,6 +157,9 @@ final class ProgramLayers {
         Map<String, String> attrs = new LinkedHashMap<>();
         node.attributes().forEach((k, v) -> attrs.put(k, v.display()));
         QuantParams outQ = quantized() ? spec.activation(name) : null;
+        LayerPrecision precision = spec.isFp16(name)
+                ? LayerPrecision.FP16
+                : outQ == null ? LayerPrecision.FLOAT32 : LayerPrecision.of(outQ.type());
         layers.add(new Layer(
                 layers.size(),
                 name,
@@ -168,7 +171,7 @@ final class ProgramLayers {
                 attrs,
                 Placement.CPU,
                 outQ,
-                outQ == null ? LayerPrecision.FLOAT32 : LayerPrecision.of(outQ.type())));
+                precision));
         execs.add(exec);
     }
 

@@ -201,6 +201,23 @@ class IfLayersTest {
     }
 
     @Test
+    void anFp16ProgramRunsItsBranchesInFp16() throws Exception {
+        NpuProgram fp = Simulator.compile(model(false), "if", CompileOptions.DEFAULT);
+        Calibration c = Calibration.collect(fp, List.of(input(1f, 1), input(-1f, 2)), n -> {});
+        NpuProgram q = Simulator.compile(quantize(fp, c, QuantConfig.FP16), "if.fp16", CompileOptions.DEFAULT);
+        for (String layer : List.of("then_out", "else_conv", "else_out", "y")) {
+            assertEquals(LayerPrecision.FP16, q.layer(layer).orElseThrow().precision(), layer);
+        }
+        for (float sign : new float[] {1f, -1f}) {
+            float[] ref = fp.run(input(sign, 6), (l, v) -> {}).get("y").real().floats();
+            float[] got = q.run(input(sign, 6), (l, v) -> {}).get("y").real().floats();
+            for (int i = 0; i < ref.length; i++) {
+                assertEquals(ref[i], got[i], 0.01f, "sign " + sign + ", element " + i);
+            }
+        }
+    }
+
+    @Test
     void branchesSharingValueNamesStayOneFloatLayer() throws Exception {
         NpuProgram fp = Simulator.compile(model(true), "if", CompileOptions.DEFAULT);
         assertFalse(fp.branchOwner("out").isPresent());
