@@ -64,4 +64,14 @@ class ControlFlowAnalyzeTest {
         // Calibrated on the input alone, which never takes the else branch: that branch stays float.
         assertTrue(r.out().contains("note: the else_branch of branch_if ran on no calibration input"), r.out());
     }
+
+    /** A device fault inside the branch taken is localized to that branch layer, as anywhere else. */
+    @Test
+    void aRuntimeFaultInABranchIsLocalizedThere() throws Exception {
+        Path profile = tmp.resolve("faulty.yaml");
+        Files.writeString(profile, "name: faulty\nfaults:\n  - kind: requant_shift_off_by_one\n    layer: then_relu\n");
+        CliRun r = analyze("--profile", profile.toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("Verdict: runtime fault at then_relu "), r.out());
+    }
 }
