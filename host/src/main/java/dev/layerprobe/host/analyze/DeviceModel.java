@@ -83,6 +83,7 @@ record DeviceModel(
                 goldenDivisors = smoothed.divisors();
                 calibration = quantizer.calibrate(start, floatModel.toByteArray(), calibFiles, o.spec(), o.quant());
                 deviceModel = quantizer.quantize(start, calibration, o.quant());
+                quantizer.noteUncalibratedBranches(start, calibration);
                 out.println("quantized: " + o.quant().describe());
             }
             deviceModelFile = o.reportDir().resolve(stripOnnx(modelName) + ".qdq.onnx");

@@ -83,14 +83,17 @@ final class PlanCommand implements Callable<Integer> {
         out.printf("%4s  %-44s %-22s %-16s %-5s %s%n", "#", "layer", "op", "shape", "place", "covers ONNX nodes");
         for (Layer l : p.layers()) {
             int[] s = outShapes.get(l.name());
+            // A layer of an If branch says which; it has a shape only when the dry run takes its branch.
+            String branch = l.attributes().get("in_branch");
             out.printf(
-                    "%4d  %-44s %-22s %-16s %-5s %s%n",
+                    "%4d  %-44s %-22s %-16s %-5s %s%s%n",
                     l.index(),
                     ellipsize(l.name(), 44),
                     ellipsize(l.opLabel(), 22),
                     s == null ? "" : InputShapes.describe(s),
                     l.placement().label(),
-                    String.join(", ", l.fusedNodes()));
+                    String.join(", ", l.fusedNodes()),
+                    branch == null ? "" : " (in the " + branch + ")");
             // A layer of several outputs (a recurrent layer's Y_h and Y_c, Split's parts) is one row,
             // named by its first output; the others follow under their ONNX names.
             for (String also : l.outputs().subList(1, l.outputs().size())) {

@@ -143,6 +143,7 @@ final class QuantizeCommand implements Callable<Integer> {
         for (String note : Quantizer.formNotes(floatModel, qdq)) {
             out.println("note: " + note);
         }
+        quantizer.noteUncalibratedBranches(floatProgram, calibration);
         List<String> cpu = check.layers().stream()
                 .filter(l -> l.placement() == Placement.CPU)
                 .map(Layer::opLabel)

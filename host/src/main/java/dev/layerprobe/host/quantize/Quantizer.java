@@ -8,6 +8,7 @@ import dev.layerprobe.host.progress.Progress;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
+import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.ValueInfo;
@@ -29,6 +30,7 @@ import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
@@ -146,6 +148,26 @@ public final class Quantizer {
             config = config.withOverrides(hybrid.layers());
         }
         return QdqWriter.write(floatProgram, calibration, config);
+    }
+
+    /**
+     * Says which If branches no calibration input took: their layers have no ranges, so the QDQ file
+     * keeps their outputs float and they run on the CPU (see the simulator's QdqWriter).
+     */
+    public void noteUncalibratedBranches(NpuProgram floatProgram, Calibration calibration) {
+        Map<String, List<String>> branches = new LinkedHashMap<>();
+        for (Layer l : floatProgram.layers()) {
+            if (floatProgram.branchOwner(l.name()).isPresent()) {
+                branches.computeIfAbsent(l.attributes().get("in_branch"), k -> new ArrayList<>())
+                        .add(l.name());
+            }
+        }
+        branches.forEach((branch, layers) -> {
+            if (layers.stream().allMatch(l -> calibration.range(l) == null)) {
+                out.println("note: the " + branch + " ran on no calibration input: its " + layers.size()
+                        + " layers stay float32 on the CPU (calibrate on inputs that take it too)");
+            }
+        });
     }
 
     /**

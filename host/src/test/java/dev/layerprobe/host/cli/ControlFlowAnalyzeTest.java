@@ -46,13 +46,32 @@ class ControlFlowAnalyzeTest {
         CliRun r = analyze("--dtype", "float32");
         System.out.println(r.out());
         assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().contains("then_conv") && r.out().contains("branch_out"), r.out());
+        assertTrue(r.out().contains("then_relu") && r.out().contains("branch_out"), r.out());
     }
 
     @Test
-    void quantizedRunKeepsTheControlFlow() throws Exception {
+    void quantizedRunComparesTheBranchLayersWithTheDevice() throws Exception {
         CliRun r = analyze();
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("branch_out"), r.out());
+        // The image's sum is positive: the then branch's Conv+Relu ran, on the NPU, bit-exact on the device.
+        String then = r.out()
+                .lines()
+                .filter(l -> l.startsWith("then_relu "))
+                .findFirst()
+                .orElseThrow();
+        assertTrue(then.contains("Conv+Relu") && then.trim().endsWith("1.00000"), then);
+        // Calibrated on the input alone, which never takes the else branch: that branch stays float.
+        assertTrue(r.out().contains("note: the else_branch of branch_if ran on no calibration input"), r.out());
+    }
+
+    /** A device fault inside the branch taken is localized to that branch layer, as anywhere else. */
+    @Test
+    void aRuntimeFaultInABranchIsLocalizedThere() throws Exception {
+        Path profile = tmp.resolve("faulty.yaml");
+        Files.writeString(profile, "name: faulty\nfaults:\n  - kind: requant_shift_off_by_one\n    layer: then_relu\n");
+        CliRun r = analyze("--profile", profile.toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("Verdict: runtime fault at then_relu "), r.out());
     }
 }

@@ -12,6 +12,7 @@ import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
+import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
@@ -26,6 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -67,12 +69,11 @@ public class ControlFlowVsOrtTest {
                 assertTrue(worse.isEmpty(), "layers below cos 0.99999: " + worse);
                 String taken = sign > 0 ? "then" : "else";
                 String other = sign > 0 ? "else" : "then";
+                // The branch's Conv and Relu are one layer, as at the top level, named by the Relu's output.
                 assertTrue(
-                        seen.containsKey(taken + "_conv") && seen.containsKey(taken + "_relu"),
+                        seen.containsKey(taken + "_relu") && !seen.containsKey(taken + "_conv"),
                         seen.keySet().toString());
-                assertTrue(
-                        !seen.containsKey(other + "_conv") && !seen.containsKey(other + "_relu"),
-                        seen.keySet().toString());
+                assertTrue(!seen.containsKey(other + "_relu"), seen.keySet().toString());
                 assertTrue(Metrics.compare(g.get("branch_out"), seen.get(taken + "_relu"))
                                 .cos()
                         >= 0.99999);
@@ -84,31 +85,55 @@ public class ControlFlowVsOrtTest {
                 }
             }
         }
-        Layer conv = sim.layer("then_conv").orElseThrow();
-        assertEquals("Conv", conv.op());
+        Layer conv = sim.layer("then_relu").orElseThrow();
+        assertEquals("Conv+Relu", conv.opLabel());
+        assertEquals(List.of("then_conv_node", "then_relu_node"), conv.fusedNodes());
         assertTrue(conv.index() < sim.layer("branch_out").orElseThrow().index());
+        assertEquals(Optional.of("branch_out"), sim.branchOwner("then_relu"));
     }
 
     /**
-     * The quantizer leaves the control-flow nodes and their float subgraphs as they are: ONNX Runtime
-     * loads and runs the QDQ file, and the simulator's quantized program agrees with it.
+     * The quantizer writes each If branch's layers quantized inside the branch and leaves the Loop and
+     * Scan bodies float: ONNX Runtime loads and runs the QDQ file, the quantized program runs the
+     * branch's Conv+Relu on the NPU under its own name with the If decided on the CPU, and agrees
+     * with ONNX Runtime.
      */
     @Test
-    void qdqFileKeepsControlFlowValid() throws Exception {
+    void qdqFileQuantizesTheBranchesAndKeepsTheBodiesFloat() throws Exception {
         NpuProgram fp = Simulator.compile(model(), "cflow.onnx", CompileOptions.DEFAULT);
         Calibration calibration =
                 Calibration.collect(fp, List.of(Map.of("x", input(1f)), Map.of("x", input(-1f))), n -> {});
         ModelProto qdq = QdqWriter.write(fp, calibration, QuantConfig.INT8);
-        assertTrue(qdq.getGraph().getNodeList().stream()
-                .anyMatch(n -> n.getOpType().equals("QuantizeLinear")));
-        NodeProto ifNode = qdq.getGraph().getNodeList().stream()
-                .filter(n -> n.getOpType().equals("If"))
-                .findFirst()
-                .orElseThrow();
-        assertEquals("Conv", ifNode.getAttribute(0).getG().getNode(0).getOpType()); // the branch as written
+        NodeProto ifNode = only(qdq.getGraph(), "If");
+        for (AttributeProto branch : ifNode.getAttributeList()) {
+            List<String> ops = branch.getG().getNodeList().stream()
+                    .map(NodeProto::getOpType)
+                    .toList();
+            assertTrue(
+                    ops.contains("Conv") && ops.contains("QuantizeLinear") && ops.contains("DequantizeLinear"),
+                    branch.getName() + ": " + ops);
+            assertTrue(
+                    branch.getG().getInitializerList().stream()
+                            .anyMatch(t -> t.getDataType() == TensorProto.DataType.INT8_VALUE),
+                    branch.getName() + " holds its weight's int8 codes");
+        }
+        for (String body : List.of("Loop", "Scan")) {
+            assertTrue(
+                    only(qdq.getGraph(), body).getAttribute(0).getG().getNodeList().stream()
+                            .noneMatch(n -> n.getOpType().endsWith("QuantizeLinear")),
+                    body + " body stays float");
+        }
         NpuProgram q = Simulator.compile(qdq, "cflow.qdq.onnx", CompileOptions.DEFAULT);
         assertTrue(q.isQuantized());
         assertEquals(Placement.CPU, q.layer("branch_out").orElseThrow().placement());
+        for (String branch : List.of("then_relu", "else_relu")) {
+            Layer l = q.layer(branch).orElseThrow();
+            assertEquals(Placement.NPU, l.placement(), branch);
+            assertEquals("Conv+Relu", l.opLabel(), branch);
+            assertEquals(Optional.of("branch_out"), q.branchOwner(branch));
+            assertTrue(
+                    q.quantOf("branch_out").sameMapping(l.outputQuant()), "the branch output in the If's quantization");
+        }
         try (GoldenRunner ort = GoldenRunner.of(qdq, "cflow.qdq.onnx");
                 GoldenRunner golden = GoldenRunner.of(model(), "cflow.onnx")) {
             for (float sign : new float[] {1f, -1f}) {
@@ -125,6 +150,13 @@ public class ControlFlowVsOrtTest {
                 assertTrue(vsFloat >= 0.98, "QDQ vs float cos " + vsFloat);
             }
         }
+    }
+
+    private static NodeProto only(GraphProto g, String op) {
+        return g.getNodeList().stream()
+                .filter(n -> n.getOpType().equals(op))
+                .findFirst()
+                .orElseThrow();
     }
 
     private static Tensor input(float sign) {

@@ -12,7 +12,6 @@ import dev.layerprobe.simulator.kernels.Scope;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
 
 /** Binds a layer's nodes to float kernels: the float program, and CPU layers of quantized ones. */
 final class FloatLayers {
@@ -32,27 +31,13 @@ final class FloatLayers {
         for (Node n : nodes) {
             constants.putAll(constantsOf(g, n));
         }
-        return new LayerExec() {
-            @Override
-            public LayerValue[] run(LayerValue[] args) {
-                return run(args, null);
+        return args -> {
+            Tensor[] out = evaluate(nodes, kernels, constants, inputs, real(args));
+            LayerValue[] v = new LayerValue[out.length];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = LayerValue.of(out[i]);
             }
-
-            @Override
-            public LayerValue[] run(LayerValue[] args, BiConsumer<String, LayerValue> inner) {
-                Tensor[] out = evaluate(
-                        nodes,
-                        kernels,
-                        constants,
-                        inputs,
-                        real(args),
-                        inner == null ? null : (name, t) -> inner.accept(name, LayerValue.of(t)));
-                LayerValue[] v = new LayerValue[out.length];
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = LayerValue.of(out[i]);
-                }
-                return v;
-            }
+            return v;
         };
     }
 
@@ -156,42 +141,15 @@ final class FloatLayers {
         return t;
     }
 
+    /** Runs the nodes in order; the layer's values are the outer scope of control-flow nodes. */
     static Tensor[] evaluate(
             List<Node> nodes,
             FloatKernel[] kernels,
             Map<String, Tensor> constants,
             List<String> inputs,
             Tensor[] args) {
-        return evaluate(nodes, kernels, constants, inputs, args, null);
-    }
-
-    /**
-     * Runs the nodes in order; the layer's values are the outer scope of control-flow nodes, and
-     * {@code inner}, when not null, receives every value their subgraphs compute, by tensor name.
-     */
-    static Tensor[] evaluate(
-            List<Node> nodes,
-            FloatKernel[] kernels,
-            Map<String, Tensor> constants,
-            List<String> inputs,
-            Tensor[] args,
-            BiConsumer<String, Tensor> inner) {
         Map<String, Tensor> env = new HashMap<>(constants);
-        Scope scope = inner == null
-                ? env::get
-                : new Scope() {
-                    @Override
-                    public Tensor value(String name) {
-                        return env.get(name);
-                    }
-
-                    @Override
-                    public void onValues(Node node, Tensor[] outputs) {
-                        for (int i = 0; i < outputs.length && i < node.outputs().size(); i++) {
-                            inner.accept(node.output(i), outputs[i]);
-                        }
-                    }
-                };
+        Scope scope = env::get;
         for (int i = 0; i < args.length; i++) {
             env.put(inputs.get(i), args[i]);
         }

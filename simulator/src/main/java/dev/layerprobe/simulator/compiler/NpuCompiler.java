@@ -1,14 +1,11 @@
 package dev.layerprobe.simulator.compiler;
 
 import dev.layerprobe.core.LayerProbeException.Code;
-import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
-import dev.layerprobe.simulator.LayerExec;
 import dev.layerprobe.simulator.NpuProgram;
-import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
@@ -20,7 +17,6 @@ import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
-import dev.layerprobe.simulator.quant.LayerPrecision;
 import dev.layerprobe.simulator.quant.QdqImport;
 import dev.layerprobe.simulator.quant.QuantSpec;
 import java.nio.file.Path;
@@ -34,8 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Function;
-import java.util.stream.IntStream;
 
 /**
  * Compiles an ONNX graph into an {@link NpuProgram}, in the steps an NPU compiler takes:
@@ -54,7 +48,9 @@ import java.util.stream.IntStream;
  *       quantized program a MatMul by a constant with the Add of its bias when the product is not
  *       quantized for itself;</li>
  *   <li>bind every layer to float kernels, or to integer kernels in a quantized program
- *       ({@link QuantizedLayers}), with the profile's faults applied.</li>
+ *       ({@link QuantizedLayers}), with the profile's faults applied ({@link ProgramLayers}); the
+ *       branches of an If are grouped and bound the same way, as layers before it
+ *       ({@link IfLayers}).</li>
  * </ol>
  */
 public final class NpuCompiler {
@@ -73,111 +69,23 @@ public final class NpuCompiler {
             AffineFolding.run(g);
         }
         checkSupported(g);
-        IdentityHashMap<List<Node>, String> patterns = new IdentityHashMap<>();
-        List<List<Node>> groups = group(g, spec, options.fuse(), patterns);
         DeviceProfile profile = options.profile();
-        checkFaults(profile, groups, patterns);
-        boolean quantized = spec.isQuantized();
-        List<Layer> layers = new ArrayList<>();
-        List<LayerExec> execs = new ArrayList<>();
-        Map<String, String> branchOf = new HashMap<>();
-        Map<String, Function<List<Fault>, LayerExec>> rebind = new HashMap<>();
-        Set<String> taken = valueNames(g);
-        for (List<Node> nodes : groups) {
-            Node main = nodes.get(0);
-            Node last = nodes.get(nodes.size() - 1);
-            String layerName = layerName(last);
-            String pattern = patterns.get(nodes);
-            String op = pattern != null ? pattern : main.opType();
-            List<Fault> faults = profile.faults().stream()
-                    .filter(f -> f.matches(layerName, op))
-                    .toList();
-            List<String> inputs = runtimeInputs(g, nodes);
-            List<String> outputs = new ArrayList<>(last.outputs());
-            List<String> covers = new ArrayList<>();
-            nodes.forEach(n -> covers.addAll(n.covers()));
-            List<String> fusedOps = pattern != null
-                    ? List.of()
-                    : nodes.subList(1, nodes.size()).stream().map(Node::opType).toList();
-            Map<String, String> attrs = new LinkedHashMap<>();
-            if (pattern == null) {
-                main.attributes().forEach((k, v) -> attrs.put(k, v.display()));
-            }
-            LayerExec exec;
-            Placement placement;
-            QuantParams outQ = null;
-            LayerPrecision precision = LayerPrecision.FLOAT32;
-            if (spec.isFp16(layerName)) {
-                exec = Fp16Layers.build(g, withFaults(nodes, faults), inputs);
-                placement = Placement.NPU;
-                precision = LayerPrecision.FP16;
-            } else if (spec.isFloat32(layerName)) {
-                // A hybrid model's float32 layer: float values out, consumers quantize on entry. It runs
-                // on the CPU, where device faults do not reach.
-                exec = FloatLayers.build(g, nodes, inputs);
-                placement = Placement.CPU;
-            } else if (quantized) {
-                // Kept so that a fault signature can bind the layer again with a fault placed on it.
-                List<String> all = List.copyOf(outputs);
-                rebind.put(layerName, f -> {
-                    LayerExec e = QuantizedLayers.build(g, nodes, inputs, spec, profile, f, pattern)
-                            .exec();
-                    return all.contains("") ? presentOutputs(e, all) : e;
-                });
-                QuantizedLayers.Built b = QuantizedLayers.build(g, nodes, inputs, spec, profile, faults, pattern);
-                exec = b.exec();
-                placement = b.placement();
-                outQ = spec.activation(layerName);
-                if (outQ != null) {
-                    precision = LayerPrecision.of(outQ.type());
-                }
-            } else {
-                exec = FloatLayers.build(g, withFaults(nodes, faults), inputs);
-                placement = Placements.placement(op);
-                if (main.opType().equals("If") && nodes.size() == 1) {
-                    BranchLayers.add(main, layerName, taken, layers, execs, branchOf);
-                }
-            }
-            if (outputs.contains("")) {
-                exec = presentOutputs(exec, outputs);
-                outputs.removeIf(String::isEmpty);
-            }
-            layers.add(new Layer(
-                    layers.size(),
-                    layerName,
-                    op,
-                    List.copyOf(inputs),
-                    List.copyOf(outputs),
-                    List.copyOf(covers),
-                    fusedOps,
-                    attrs,
-                    placement,
-                    outQ,
-                    precision));
-            execs.add(exec);
-        }
+        ProgramLayers p = new ProgramLayers(g, spec, profile, options.fuse());
+        p.addGraph(g);
+        checkFaults(profile, p.layers);
         Map<String, QuantParams> tensorQuant = new HashMap<>(spec.activations());
-        String modelName = name;
         return new NpuProgram(
-                modelName,
+                name,
                 g,
-                layers,
-                execs,
+                p.layers,
+                p.execs,
                 g.inputs(),
                 g.outputs(),
                 tensorQuant,
                 profile,
-                quantized,
-                branchOf,
-                rebind);
-    }
-
-    /** Every value name of the top-level graph: inputs, constants and node outputs. */
-    private static Set<String> valueNames(Graph g) {
-        Set<String> names = new HashSet<>(g.constants().keySet());
-        g.inputs().forEach(v -> names.add(v.name()));
-        g.nodes().forEach(n -> names.addAll(n.outputs()));
-        return names;
+                spec.isQuantized(),
+                p.branchOf,
+                p.rebind);
     }
 
     /**
@@ -186,21 +94,6 @@ public final class NpuCompiler {
      */
     static String layerName(Node last) {
         return last.outputs().stream().filter(o -> !o.isEmpty()).findFirst().orElse(last.output(0));
-    }
-
-    /** The exec with the values of omitted outputs (empty names) left out, in output order. */
-    private static LayerExec presentOutputs(LayerExec exec, List<String> outputs) {
-        int[] keep = IntStream.range(0, outputs.size())
-                .filter(i -> !outputs.get(i).isEmpty())
-                .toArray();
-        return args -> {
-            LayerValue[] all = exec.run(args);
-            LayerValue[] v = new LayerValue[keep.length];
-            for (int i = 0; i < keep.length; i++) {
-                v[i] = all[keep[i]];
-            }
-            return v;
-        };
     }
 
     /** Op types the simulator can run. */
@@ -229,8 +122,12 @@ public final class NpuCompiler {
         KernelValidation.check(g);
     }
 
-    private static List<List<Node>> group(
-            Graph g, QuantSpec spec, boolean fuse, IdentityHashMap<List<Node>, String> patterns) {
+    /**
+     * The nodes of a graph in groups that become one layer each, in execution order: spelt-out
+     * LayerNormalizations and activation patterns (named in {@code patterns}), a MatMul with its
+     * bias Add in a quantized program, an op with the Relu/Clip it absorbs, any other node alone.
+     */
+    static List<List<Node>> group(Graph g, QuantSpec spec, boolean fuse, IdentityHashMap<List<Node>, String> patterns) {
         List<List<Node>> groups = new ArrayList<>();
         Set<Node> taken = new HashSet<>();
         Map<Node, UnaryPatternFusion.Pattern> byLast = new HashMap<>();
@@ -321,7 +218,8 @@ public final class NpuCompiler {
         return (!a.hasInput(1) || g.isConstant(a.input(1))) && (!a.hasInput(2) || g.isConstant(a.input(2)));
     }
 
-    private static List<String> runtimeInputs(Graph g, List<Node> nodes) {
+    /** The values a group reads that are not constants of g nor its own, in order of first read. */
+    static List<String> runtimeInputs(Graph g, List<Node> nodes) {
         Set<String> internal = new HashSet<>();
         Set<String> in = new LinkedHashSet<>();
         for (Node n : nodes) {
@@ -358,14 +256,10 @@ public final class NpuCompiler {
         return out;
     }
 
-    private static void checkFaults(
-            DeviceProfile profile, List<List<Node>> groups, IdentityHashMap<List<Node>, String> patterns)
-            throws SimulatorException {
+    private static void checkFaults(DeviceProfile profile, List<Layer> layers) throws SimulatorException {
         Map<String, String> layerOps = new LinkedHashMap<>();
-        for (List<Node> nodes : groups) {
-            layerOps.put(
-                    layerName(nodes.get(nodes.size() - 1)),
-                    patterns.getOrDefault(nodes, nodes.get(0).opType()));
+        for (Layer l : layers) {
+            layerOps.put(l.name(), l.op());
         }
         for (Fault f : profile.faults()) {
             if (f.layer() != null) {

@@ -5,12 +5,15 @@ import dev.layerprobe.core.tensor.Tensor;
 import java.util.Arrays;
 import java.util.List;
 
-/** Tensor plumbing shared by the control-flow kernels: conditions, slices along an axis, stacking. */
-final class ControlFlow {
+/**
+ * Tensor plumbing shared by the control-flow kernels: conditions, slices along an axis, stacking.
+ * The compiler's If layers read their condition with {@link #truth} too.
+ */
+public final class ControlFlow {
     private ControlFlow() {}
 
-    /** The value of a one-element condition tensor. */
-    static boolean truth(Tensor t, String what) {
+    /** The value of a one-element condition tensor (nonzero is true). */
+    public static boolean truth(Tensor t, String what) {
         if (t.size() != 1) {
             throw new IllegalArgumentException(
                     what + " must hold one element, got shape " + Arrays.toString(t.shape()));

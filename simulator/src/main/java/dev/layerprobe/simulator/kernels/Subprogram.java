@@ -11,7 +11,7 @@ import java.util.Map;
 /**
  * A subgraph compiled to float kernels: the branch of an If, the body of a Loop or Scan. It runs
  * its nodes in order on its inputs; a value it neither computes nor receives is read from the
- * enclosing run's {@link Scope}, and every node's outputs are passed to that scope's listener.
+ * enclosing run's {@link Scope}.
  * Immutable and thread-safe: each run has its own values.
  */
 final class Subprogram {
@@ -64,17 +64,9 @@ final class Subprogram {
         for (int i = 0; i < inputs.length && i < graph.inputs().size(); i++) {
             env.put(graph.inputs().get(i).name(), inputs[i]);
         }
-        Scope scope = new Scope() {
-            @Override
-            public Tensor value(String name) {
-                Tensor t = env.get(name);
-                return t != null ? t : outer.value(name);
-            }
-
-            @Override
-            public void onValues(Node node, Tensor[] outputs) {
-                outer.onValues(node, outputs);
-            }
+        Scope scope = name -> {
+            Tensor t = env.get(name);
+            return t != null ? t : outer.value(name);
         };
         List<Node> nodes = graph.nodes();
         for (int k = 0; k < nodes.size(); k++) {
@@ -89,7 +81,6 @@ final class Subprogram {
                     env.put(n.output(i), out[i]);
                 }
             }
-            scope.onValues(n, out);
         }
         Tensor[] out = new Tensor[graph.outputs().size()];
         for (int i = 0; i < out.length; i++) {

@@ -213,10 +213,11 @@ public final class OpTraits {
             cpu("BatchNormalization").floatLimit("inference mode only"),
             cpu("Dropout").floatLimit("inference mode only (identity)"),
             cpu("LpNormalization").floatLimit("p = 1 or 2"),
-            // Control flow is decided on the CPU; the layers inside its subgraphs stay float32 in QDQ files.
+            // Control flow is decided on the CPU. An If's branch layers are layers of the program, bound
+            // like any other; Loop and Scan bodies stay float32 (in QDQ files too).
             cpu("If")
                     .floatLimit("tensor values only (no sequence or optional types)")
-                    .npuText("CPU fallback; branch layers float32"),
+                    .npuText("decided on the CPU; branch layers compiled like any other (Conv etc. on the NPU)"),
             cpu("Loop")
                     .floatLimit("tensor values only (no sequence or optional types)")
                     .npuText("CPU fallback; body float32"),

@@ -6,12 +6,14 @@ import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.AttributeProto;
+import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -96,11 +98,16 @@ public final class QdqImport {
      * @throws SimulatorException {@link Code#UNSUPPORTED_QUANTIZATION} naming the node and the type
      */
     public static void checkModel(ModelProto model) throws SimulatorException {
-        Map<String, Integer> types = new HashMap<>();
-        for (TensorProto t : model.getGraph().getInitializerList()) {
+        checkGraph(model.getGraph(), new HashMap<>());
+    }
+
+    /** The checks of {@link #checkModel} on one graph and its subgraphs, which see its constants' types. */
+    private static void checkGraph(GraphProto graph, Map<String, Integer> outer) throws SimulatorException {
+        Map<String, Integer> types = new HashMap<>(outer);
+        for (TensorProto t : graph.getInitializerList()) {
             types.put(t.getName(), t.getDataType());
         }
-        for (NodeProto n : model.getGraph().getNodeList()) {
+        for (NodeProto n : graph.getNodeList()) {
             if (n.getOpType().equals("Constant") && n.getOutputCount() == 1) {
                 for (AttributeProto a : n.getAttributeList()) {
                     if (a.getName().equals("value") && a.hasT()) {
@@ -109,7 +116,12 @@ public final class QdqImport {
                 }
             }
         }
-        for (NodeProto n : model.getGraph().getNodeList()) {
+        for (NodeProto n : graph.getNodeList()) {
+            for (AttributeProto a : n.getAttributeList()) {
+                if (a.hasG()) {
+                    checkGraph(a.getG(), types);
+                }
+            }
             boolean q = n.getOpType().equals("QuantizeLinear");
             if (!(q || n.getOpType().equals("DequantizeLinear")) || !QDQ_DOMAINS.contains(n.getDomain())) {
                 continue;
@@ -154,9 +166,18 @@ public final class QdqImport {
         return n.opType().equals(op) && QDQ_DOMAINS.contains(n.domain());
     }
 
-    /** Extracts and removes the quantization nodes; the graph is modified in place. */
+    /**
+     * Extracts and removes the quantization nodes, of the graph and of its If branches (whose layers
+     * the compiler quantizes like any other; Loop and Scan bodies keep theirs, run as float kernels);
+     * the graph is modified in place.
+     */
     public static QuantSpec extract(Graph g) throws SimulatorException {
         QuantSpec spec = new QuantSpec();
+        extract(g, spec);
+        return spec;
+    }
+
+    private static void extract(Graph g, QuantSpec spec) throws SimulatorException {
         foldConstantIdentities(g);
         foldFp16Constants(g);
         List<Node> dqs = new ArrayList<>();
@@ -223,8 +244,15 @@ public final class QdqImport {
         }
         extractFloat32Marks(g, spec);
         extractCastPairs(g, spec);
+        // After this graph's pairs, whose removal renamed what the branches read of it.
+        for (Node n : g.nodes()) {
+            if (n.opType().equals("If") && n.domain().isEmpty()) {
+                for (Graph branch : Subgraphs.of(n)) {
+                    extract(branch, spec);
+                }
+            }
+        }
         g.pruneConstants();
-        return spec;
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -15,11 +16,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The graph {@link QdqWriter} writes, during one write: its nodes and constants, every name in it
- * (the source graph's names are taken from the start, so nothing new repeats one), and the
+ * A graph {@link QdqWriter} writes, during one write: its nodes and constants, and the
  * QuantizeLinear/DequantizeLinear and Cast nodes it adds, named after the tensor they belong to.
- * Conventions (domains, names, fp16 marks) are stated in {@link QdqWriter}'s class comment. One
- * instance per write, used by one thread.
+ * The main graph and the If branches written inside it ({@link #branch}) share every name of the
+ * file (the source's names, subgraphs included, are taken from the start, so nothing new repeats
+ * one); a branch reads the constants of the graphs around it and holds those it adds. Conventions
+ * (domains, names, fp16 marks) are stated in {@link QdqWriter}'s class comment. One main instance
+ * per write, used by one thread.
  */
 final class QdqOutput {
     static final String MS_DOMAIN = "com.microsoft";
@@ -30,15 +33,40 @@ final class QdqOutput {
     final Map<String, Tensor> constants;
     final Map<String, String> fp16Constants = new HashMap<>();
     final Map<String, List<QdqWeights.Dequantized>> dequantized = new HashMap<>();
-    final Set<String> tensorNames = new HashSet<>();
-    final Set<String> sourceNodeNames = new HashSet<>();
-    final Set<String> nodeNames = new HashSet<>();
+    final Set<String> tensorNames;
+    final Set<String> sourceNodeNames;
+    final Set<String> nodeNames;
     final int opset;
-    boolean msDomain;
+    /** The graph this branch is written in, or null for the main graph. */
+    private final QdqOutput parent;
+
+    private boolean msDomain;
 
     QdqOutput(Graph g) {
         this.constants = new LinkedHashMap<>(g.constants());
         this.opset = g.opset();
+        this.parent = null;
+        this.tensorNames = new HashSet<>();
+        this.sourceNodeNames = new HashSet<>();
+        this.nodeNames = new HashSet<>();
+        takeNames(g);
+    }
+
+    private QdqOutput(QdqOutput parent, Graph branch) {
+        this.constants = new LinkedHashMap<>(branch.constants());
+        this.opset = parent.opset;
+        this.parent = parent;
+        this.tensorNames = parent.tensorNames;
+        this.sourceNodeNames = parent.sourceNodeNames;
+        this.nodeNames = parent.nodeNames;
+    }
+
+    /** The output of an If branch of this graph: its own nodes and constants, the file's names. */
+    QdqOutput branch(Graph branch) {
+        return new QdqOutput(this, branch);
+    }
+
+    private void takeNames(Graph g) {
         tensorNames.addAll(g.constants().keySet());
         tensorNames.addAll(g.outputs());
         g.inputs().forEach(v -> tensorNames.add(v.name()));
@@ -46,7 +74,19 @@ final class QdqOutput {
             tensorNames.addAll(n.inputs());
             tensorNames.addAll(n.outputs());
             sourceNodeNames.add(n.name());
+            Subgraphs.of(n).forEach(this::takeNames);
         }
+    }
+
+    /** A constant this graph holds or reads from a graph around it, or null. */
+    Tensor constant(String name) {
+        Tensor t = constants.get(name);
+        return t != null || parent == null ? t : parent.constant(name);
+    }
+
+    /** Whether any graph of the file uses the {@code com.microsoft} Q/DQ. */
+    boolean msDomain() {
+        return parent != null ? parent.msDomain() : msDomain;
     }
 
     /** A new tensor name: base, or base with the first free suffix. */
@@ -78,7 +118,11 @@ final class QdqOutput {
      */
     String qdqDomain(DType type, boolean perAxis) {
         if (type == DType.INT16 || (perAxis && opset < 13)) {
-            msDomain = true;
+            QdqOutput main = this;
+            while (main.parent != null) {
+                main = main.parent;
+            }
+            main.msDomain = true;
             return MS_DOMAIN;
         }
         return "";

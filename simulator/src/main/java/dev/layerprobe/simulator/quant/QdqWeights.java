@@ -28,7 +28,7 @@ final class QdqWeights {
      */
     static void quantize(Node n, List<String> inputs, QdqOutput out, QuantParams xq, DType type, boolean perChannel) {
         String wName = n.input(1);
-        Tensor w = out.constants.get(wName);
+        Tensor w = out.constant(wName);
         if (w == null || !w.isFloating() || xq == null) {
             return;
         }
@@ -41,8 +41,8 @@ final class QdqWeights {
         }
         QuantParams wq = weightParams(w, axis, type, perChannel);
         inputs.set(1, dequantized(out, wName, w, wq));
-        if (n.hasInput(2) && out.constants.get(n.input(2)) != null) {
-            Tensor b = out.constants.get(n.input(2)).toFloat();
+        if (n.hasInput(2) && out.constant(n.input(2)) != null) {
+            Tensor b = out.constant(n.input(2)).toFloat();
             int channels = w.dim(axis);
             if (b.size() != channels) {
                 return;

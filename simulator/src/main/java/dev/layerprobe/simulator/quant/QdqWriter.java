@@ -8,15 +8,20 @@ import dev.layerprobe.onnx.Onnx.ModelProto;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
+import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
+import dev.layerprobe.simulator.graph.Subgraphs;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.ops.OpTraits;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Writes the quantized model as QDQ ONNX (docs/architecture.md#the-quantized-model-is-a-qdq-file): the compiled float graph with each layer in
@@ -75,6 +80,13 @@ import java.util.Map;
  *       float32 layer whose output gets a Q/DQ or Cast pair has {@code Cast(to=FLOAT)} right after
  *       it, the mark that keeps it float32 (and keeps ONNX Runtime from fusing it into an integer
  *       kernel). Graph inputs get a Q/DQ when an integer layer reads them.</li>
+ *   <li><b>If branches</b>, whose nodes the compiler made layers of the program: written inside the
+ *       branch as the main graph is (their Q/DQ pairs, Cast marks and weight codes belong to the
+ *       branch, which reads the values of the graphs around it under the names its readers'
+ *       precision needs); each branch output's parameters are its If output's, whose calibrated
+ *       range covers both branches, so that picking a branch moves codes. A branch no calibration
+ *       sample took has no ranges and keeps float outputs. Loop and Scan bodies are written as
+ *       they are, in float32.</li>
  * </ul>
  * The graph being written, with its names and the Q/DQ and Cast nodes, is a {@link QdqOutput};
  * weights and biases are written by {@link QdqWeights}. Stateless; each write has its own output.
@@ -107,7 +119,6 @@ public final class QdqWriter {
         boolean integers = config.defaultPrecision().isInteger()
                 || config.overrides().values().stream().anyMatch(LayerPrecision::isInteger);
         Graph g = integers ? OpsetUpgrade.toQdqOpset(floatProgram.graph()) : floatProgram.graph();
-        boolean perChannel = config.perChannel();
 
         Map<String, LayerPrecision> precision = new HashMap<>();
         Map<String, LayerPrecision> nodePrecision = new HashMap<>();
@@ -153,8 +164,25 @@ public final class QdqWriter {
                             : activationParams(name, calibration, type));
         }
 
+        // A branch output takes its If's output parameters: picking a branch then moves codes.
+        Set<String> owners = new HashSet<>();
+        floatProgram.layers().forEach(l -> floatProgram.branchOwner(l.name()).ifPresent(owners::add));
+        for (Node n : g.nodes()) {
+            if (isIfWithLayers(n, owners)) {
+                for (Graph b : Subgraphs.of(n)) {
+                    for (int i = 0; i < b.outputs().size() && i < n.outputs().size(); i++) {
+                        QuantParams q = act.get(n.output(i));
+                        QuantParams own = act.get(b.outputs().get(i));
+                        if (q != null && own != null && own.type() == q.type()) {
+                            act.put(b.outputs().get(i), q);
+                        }
+                    }
+                }
+            }
+        }
+
         QdqOutput out = new QdqOutput(g);
-        Map<String, Versions> versions = new HashMap<>();
+        Write w = new Write(config, calibration, precision, nodePrecision, readers, act, owners);
         for (ValueInfo in : g.inputs()) {
             Versions v = new Versions();
             v.main = in.name();
@@ -167,9 +195,59 @@ public final class QdqWriter {
             if (hasReader(readers.get(in.name()), LayerPrecision.FP16)) {
                 v.half = out.addCastPair(v.main, out.tensor(v.main + "_Cast16"));
             }
-            versions.put(in.name(), v);
+            w.versions.put(in.name(), v);
         }
         for (Node n : g.nodes()) {
+            w.node(n, g, out);
+        }
+        Map<String, Integer> opsets = new HashMap<>(g.opsets());
+        if (out.msDomain()) {
+            opsets.putIfAbsent(QdqOutput.MS_DOMAIN, 1);
+        }
+        Graph result = new Graph(g.name(), out.nodes, out.constants, g.inputs(), g.outputs(), opsets);
+        result.pruneConstants();
+        return OnnxGraphs.toModel(result, "layerprobe", Map.of());
+    }
+
+    /** An If whose branches hold layers of the program (the compiler made them layers). */
+    private static boolean isIfWithLayers(Node n, Set<String> owners) {
+        return n.opType().equals("If") && n.outputs().stream().anyMatch(owners::contains);
+    }
+
+    /** One write's decisions, and the names under which each precision reads each tensor written so far. */
+    private static final class Write {
+        final QuantConfig config;
+        final Calibration calibration;
+        final Map<String, LayerPrecision> precision;
+        final Map<String, LayerPrecision> nodePrecision;
+        final Map<String, List<LayerPrecision>> readers;
+        final Map<String, QuantParams> act;
+        final Set<String> owners;
+        final Map<String, Versions> versions = new HashMap<>();
+
+        Write(
+                QuantConfig config,
+                Calibration calibration,
+                Map<String, LayerPrecision> precision,
+                Map<String, LayerPrecision> nodePrecision,
+                Map<String, List<LayerPrecision>> readers,
+                Map<String, QuantParams> act,
+                Set<String> owners) {
+            this.config = config;
+            this.calibration = calibration;
+            this.precision = precision;
+            this.nodePrecision = nodePrecision;
+            this.readers = readers;
+            this.act = act;
+            this.owners = owners;
+        }
+
+        /**
+         * Writes node n of graph g (whose constants include those it reads from enclosing graphs)
+         * with its inputs in its precision, its weights quantized, the marks after its outputs, and,
+         * for an If with branch layers, its branches written the same way.
+         */
+        void node(Node n, Graph g, QdqOutput out) {
             LayerPrecision p = nodePrecision.getOrDefault(n.name(), config.defaultPrecision());
             List<String> inputs = new ArrayList<>();
             for (String i : n.inputs()) {
@@ -177,17 +255,27 @@ public final class QdqWriter {
                 inputs.add(v != null ? v.forReader(p) : i);
             }
             if (p.isInteger() && (n.opType().equals("Conv") || n.opType().equals("Gemm")) && g.isConstant(n.input(1))) {
-                QdqWeights.quantize(n, inputs, out, act.get(n.input(0)), config.weightType(p), perChannel);
+                QdqWeights.quantize(n, inputs, out, act.get(n.input(0)), config.weightType(p), config.perChannel());
             }
             if (p == LayerPrecision.FP16) {
                 for (int i = 0; i < inputs.size(); i++) {
-                    Tensor c = out.constants.get(inputs.get(i));
+                    Tensor c = out.constant(inputs.get(i));
                     if (c != null && c.isFloating() && g.isConstant(n.input(i)) && isFp16Weight(n, c)) {
                         inputs.set(i, out.fp16Constant(n.input(i), c));
                     }
                 }
             }
-            Node copy = new Node(out.sourceNode(n.name()), n.opType(), n.domain(), inputs, n.outputs(), n.attributes());
+            Map<String, Attribute> attrs = new LinkedHashMap<>(n.attributes());
+            if (isIfWithLayers(n, owners)) {
+                for (Map.Entry<String, Attribute> a : n.attributes().entrySet()) {
+                    if (a.getValue().kind() == Attribute.Kind.GRAPH) {
+                        attrs.put(
+                                a.getKey(),
+                                Attribute.ofGraph(branch(a.getValue().g(), g, out)));
+                    }
+                }
+            }
+            Node copy = new Node(out.sourceNode(n.name()), n.opType(), n.domain(), inputs, n.outputs(), attrs);
             out.nodes.add(copy);
             for (int i = 0; i < n.outputs().size(); i++) {
                 String t = n.output(i);
@@ -209,13 +297,32 @@ public final class QdqWriter {
                         raw -> copy.outputs().set(index, raw));
             }
         }
-        Map<String, Integer> opsets = new HashMap<>(g.opsets());
-        if (out.msDomain) {
-            opsets.putIfAbsent(QdqOutput.MS_DOMAIN, 1);
+
+        /**
+         * An If branch written like the top-level graph, into a graph of its own: its Q/DQ pairs and
+         * quantized weights inside it, the values of the graphs around it read in the precision of
+         * each reader.
+         */
+        private Graph branch(Graph branch, Graph outer, QdqOutput parent) {
+            QdqOutput out = parent.branch(branch);
+            Map<String, Tensor> visible = new HashMap<>();
+            for (String r : Subgraphs.outerReads(branch)) {
+                if (outer.isConstant(r)) {
+                    visible.put(r, outer.constant(r));
+                }
+            }
+            visible.putAll(branch.constants());
+            Graph view = new Graph(
+                    branch.name(), branch.nodes(), visible, branch.inputs(), branch.outputs(), branch.opsets());
+            for (Node n : branch.nodes()) {
+                node(n, view, out);
+            }
+            Graph written = new Graph(
+                    branch.name(), out.nodes, out.constants, branch.inputs(), branch.outputs(), branch.opsets());
+            written.outputInfos().putAll(branch.outputInfos());
+            written.pruneConstants();
+            return written;
         }
-        Graph result = new Graph(g.name(), out.nodes, out.constants, g.inputs(), g.outputs(), opsets);
-        result.pruneConstants();
-        return OnnxGraphs.toModel(result, "layerprobe", Map.of());
     }
 
     /**
