@@ -66,7 +66,8 @@ final class RecurrentLayers {
             outQ.add(o.isEmpty() ? null : spec.activation(o));
         }
         QuantParams xq = spec.activation(n.input(0));
-        QRecurrent kernel = QRecurrent.of(n, g::constant, xq, outQ, profile.recurrentState(), profile.requant(), false);
+        QRecurrent kernel = QRecurrent.of(
+                n, g::constant, xq, outQ, profile.recurrentState(), profile.requant(), fk.pytorchGateOrder());
         if (kernel == null) {
             return null;
         }

@@ -6,6 +6,7 @@ import static dev.layerprobe.simulator.profile.FaultKind.DROP_BIAS;
 import static dev.layerprobe.simulator.profile.FaultKind.INPUT_CHANNEL_SWAP;
 import static dev.layerprobe.simulator.profile.FaultKind.LUT_COARSE;
 import static dev.layerprobe.simulator.profile.FaultKind.REQUANT_SHIFT_OFF_BY_ONE;
+import static dev.layerprobe.simulator.profile.FaultKind.RNN_GATE_ORDER;
 import static dev.layerprobe.simulator.profile.FaultKind.SOFTMAX_NO_MAX_SUBTRACT;
 import static dev.layerprobe.simulator.profile.FaultKind.ZERO_POINT_IGNORED;
 
@@ -155,8 +156,8 @@ public final class OpTraits {
                             "integer kernel (statistics on codes, fixed-point 1/sqrt; also spelt out as ReduceMean ... Add)"),
             // Recurrent layers (RecurrentLayers), one layer with outputs Y, Y_h (and Y_c); with
             // requant: float, or an activation without a table, they run in float on the CPU.
-            kernel("LSTM").npuText(RECURRENT + "; outputs Y, Y_h, Y_c)"),
-            kernel("GRU").npuText(RECURRENT + "; outputs Y, Y_h)"),
+            kernel("LSTM", RNN_GATE_ORDER).npuText(RECURRENT + "; outputs Y, Y_h, Y_c)"),
+            kernel("GRU", RNN_GATE_ORDER).npuText(RECURRENT + "; outputs Y, Y_h)"),
             kernel("RNN").npuText(RECURRENT + "; outputs Y, Y_h)"),
 
             // Data movement: output values are input values, so the input's scale and zero point fit.

@@ -28,7 +28,12 @@ public enum FaultKind {
      * Softmax exponentiates the codes without subtracting the row maximum: {@code exp(s_x (x - zp_x))}
      * in Q16 saturates at 2^31 - 1, so the large logits of a row all get the same share.
      */
-    SOFTMAX_NO_MAX_SUBTRACT;
+    SOFTMAX_NO_MAX_SUBTRACT,
+    /**
+     * LSTM/GRU read the gate blocks of W, R and B in PyTorch's order (i, f, g, o; r, z, n) instead
+     * of ONNX's (i, o, f, c; z, r, h). RNN has one gate and no such fault.
+     */
+    RNN_GATE_ORDER;
 
     /** The name used in profiles and on the wire. */
     public String yamlName() {

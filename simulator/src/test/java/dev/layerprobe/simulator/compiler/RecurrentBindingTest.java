@@ -2,22 +2,26 @@ package dev.layerprobe.simulator.compiler;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.onnx.Onnx.TensorProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
+import dev.layerprobe.simulator.SimulatorException;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.onnx.TensorProtos;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.Calibration;
@@ -36,7 +40,8 @@ import org.junit.jupiter.api.Test;
  * {@code requant: fixed} it is one integer layer on the NPU whose outputs stay within a few codes of
  * the float layer's (the CPU form, what {@code requant: float} keeps, as ONNX Runtime runs it); an
  * initial state computed at run time is read as such; an activation without a table, and a weight
- * computed at run time, keep the layer on the CPU; {@code recurrent_state: int8} changes the codes.
+ * computed at run time, keep the layer on the CPU; {@code recurrent_state: int8} changes the codes;
+ * the {@code rnn_gate_order} fault reads the gate blocks in PyTorch's order, and an RNN refuses it.
  */
 class RecurrentBindingTest {
     private static final int SEQ = 10;
@@ -174,6 +179,55 @@ class RecurrentBindingTest {
         assertEquals(DType.INT16, wide.get("Y_h").codes().params().type(), "Y_h in the state's format");
         assertEquals(DType.INT8, narrow.get("Y_h").codes().params().type(), "Y_h in the state's format");
         assertFalse(maxAbs(wide.get("Y_h").real(), narrow.get("Y_h").real()) == 0);
+    }
+
+    @Test
+    void gateOrderFaultIsTheFileWithItsBlocksStackedAsAPyTorchOrderDeviceReadsThem() throws Exception {
+        Map<String, int[]> pytorchReading = Map.of("GRU", new int[] {1, 0, 2}, "LSTM", new int[] {0, 3, 1, 2});
+        DeviceProfile faulty = DeviceProfile.parse("name: f\nfaults:\n  - kind: rnn_gate_order\n    layer: Y\n", "t");
+        for (Map.Entry<String, int[]> e : pytorchReading.entrySet()) {
+            Map<String, Tensor> feed = feed(false);
+            ModelProto q = qdq(model(e.getKey(), false), feed);
+            ModelProto.Builder reordered = q.toBuilder();
+            for (TensorProto.Builder t : reordered.getGraphBuilder().getInitializerBuilderList()) {
+                int block = switch (t.getName()) {
+                    case "W" -> HIDDEN * INPUT;
+                    case "R" -> HIDDEN * HIDDEN;
+                    case "B" -> HIDDEN;
+                    default -> 0;
+                };
+                if (block > 0) {
+                    Tensor v = TensorProtos.toTensor(t.build());
+                    TensorProto swapped = TensorProtos.fromTensor(t.getName(), blocks(v, e.getValue(), block));
+                    t.clear().mergeFrom(swapped);
+                }
+            }
+            Map<String, LayerValue> faulted =
+                    Simulator.compile(q, "rec", CompileOptions.of(faulty)).run(feed, (l, v) -> {});
+            Map<String, LayerValue> clean =
+                    Simulator.compile(q, "rec", CompileOptions.DEFAULT).run(feed, (l, v) -> {});
+            Map<String, LayerValue> pytorch = Simulator.compile(reordered.build(), "rec", CompileOptions.DEFAULT)
+                    .run(feed, (l, v) -> {});
+            assertEquals(0, maxLsb(faulted, pytorch, "Y"), e.getKey());
+            assertTrue(maxLsb(faulted, clean, "Y") > 10, e.getKey() + ": the fault changes the output");
+        }
+        ModelProto rnn = qdq(model("RNN", false), feed(false));
+        SimulatorException x =
+                assertThrows(SimulatorException.class, () -> Simulator.compile(rnn, "rec", CompileOptions.of(faulty)));
+        assertEquals("fault rnn_gate_order applies to [LSTM, GRU], but layer 'Y' is RNN", x.getMessage());
+    }
+
+    /** Gate blocks of every group (direction, or half of B) stacked so that position p holds block order[p]. */
+    private static Tensor blocks(Tensor t, int[] order, int block) {
+        float[] v = t.floats();
+        float[] out = new float[v.length];
+        int group = order.length * block;
+        for (int g = 0; g < v.length / group; g++) {
+            for (int p = 0; p < order.length; p++) {
+                System.arraycopy(v, g * group + order[p] * block, out, g * group + p * block, block);
+            }
+        }
+        return Tensor.ofFloats(t.shape(), out);
     }
 
     private static double maxAbs(Tensor a, Tensor b) {

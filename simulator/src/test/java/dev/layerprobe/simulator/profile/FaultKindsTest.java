@@ -175,7 +175,8 @@ class FaultKindsTest {
                         "input_channel_swap",
                         "zero_point_ignored",
                         "lut_coarse",
-                        "softmax_no_max_subtract"),
+                        "softmax_no_max_subtract",
+                        "rnn_gate_order"),
                 Arrays.stream(FaultKind.values()).map(FaultKind::yamlName).toList());
         assertTrue(OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Sigmoid")
                 && OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Conv"));
