@@ -61,7 +61,7 @@ public final class ExecBackend implements Backend {
     public ExecBackend(ExecConfig config, DeviceProfile profile) {
         this.config = config;
         // Faults are the emulated device's; a real runtime has its own bugs.
-        this.profile = new DeviceProfile(profile.name(), profile.requant(), List.of(), "");
+        this.profile = profile.withoutFaults();
     }
 
     @Override

@@ -64,7 +64,7 @@ record DeviceModel(
         NpuProgram sim;
         Calibration calibration = null;
         Map<String, float[]> goldenDivisors = Map.of();
-        DeviceProfile hostProfile = new DeviceProfile(localProfile.name(), localProfile.requant(), List.of(), "");
+        DeviceProfile hostProfile = localProfile.withoutFaults();
         boolean unquantized = o.quantized() == null && o.quant().precision() == LayerPrecision.FLOAT32;
         if (unquantized) {
             deviceModel = OnnxGraphs.toModel(floatProgram.graph(), "layerprobe", Map.of());

@@ -16,6 +16,8 @@ import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
+import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.Calibration;
 import dev.layerprobe.simulator.quant.CalibrationAlgorithm;
 import dev.layerprobe.simulator.quant.LayerPrecision;
@@ -186,7 +188,9 @@ class QuantizedSharedModelsTest {
         Map<String, Integer> ortOps = OrtCheck.ortOps(qdq);
         System.out.printf("gru_kws INT8: ORT ops %s%n", ortOps);
         assertTrue(ortOps.containsKey("GRU"), "ONNX Runtime runs GRU in float: " + ortOps);
-        NpuProgram sim = Simulator.compile(qdq, "gru_kws", CompileOptions.DEFAULT);
+        // Under requant: float, the mode of the cross-check; the default profile runs them on the NPU.
+        NpuProgram sim = Simulator.compile(
+                qdq, "gru_kws", CompileOptions.of(DeviceProfile.DEFAULT.withRequant(RequantMode.FLOAT)));
         assertTrue(
                 sim.layers().stream()
                         .filter(l -> l.op().equals("GRU"))

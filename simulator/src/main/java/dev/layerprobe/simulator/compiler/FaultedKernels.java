@@ -14,7 +14,8 @@ import java.util.List;
  * The profile faults of docs/architecture.md#device-profiles-and-faults that change the integer arithmetic of an NPU layer, as the
  * configuration {@link QuantizedLayers} hands to the integer kernels: a zeroed bias, a shifted
  * requantizer, a 16-bit accumulator, an input zero point of 0, a coarse lookup table, channel-
- * reversed input, a MatMul's B read transposed. With no fault of a kind every method returns its
+ * reversed input, a MatMul's B read transposed, recurrent gate
+ * blocks in PyTorch's order. With no fault of a kind every method returns its
  * argument unchanged, so fault-free numerics are untouched. ({@code depth_to_space_mode_swap}
  * rewrites the node instead, in {@link NpuCompiler#withFaults}.)
  */
@@ -88,6 +89,11 @@ final class FaultedKernels {
             out[i] = rq[i].withShiftDelta(d);
         }
         return out;
+    }
+
+    /** rnn_gate_order: W, R and B's gate blocks read in PyTorch's order. */
+    boolean pytorchGateOrder() {
+        return has(FaultKind.RNN_GATE_ORDER);
     }
 
     /** accumulator_int16_wrap. */

@@ -87,6 +87,10 @@ final class QuantizedLayers {
             inQ.add(q);
             complete &= q != null && q.isPerTensor();
         }
+        if (RecurrentLayers.OPS.contains(main.opType())) {
+            Built r = RecurrentLayers.build(g, nodes, inputs, spec, profile, fk);
+            return r != null ? r : cpu(g, nodes, inputs, spec);
+        }
         if (LayerNormFusion.NAME.equals(pattern)) {
             Built ln =
                     complete ? TransformerLayers.speltLayerNorm(g, nodes, inQ.get(0), outQ, profile.requant()) : null;

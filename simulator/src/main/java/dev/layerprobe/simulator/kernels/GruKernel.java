@@ -23,7 +23,7 @@ public final class GruKernel implements FloatKernel {
     private final int outputs;
 
     GruKernel(Node node) {
-        cell = new RecurrentCell(node, 3, "Sigmoid", "Tanh");
+        cell = RecurrentCell.of(node);
         linearBeforeReset = node.attrInt("linear_before_reset", 0) != 0;
         outputs = node.outputs().size();
     }

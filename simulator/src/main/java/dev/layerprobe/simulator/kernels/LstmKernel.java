@@ -28,7 +28,7 @@ public final class LstmKernel implements FloatKernel {
     private final int outputs;
 
     LstmKernel(Node node) {
-        cell = new RecurrentCell(node, 4, "Sigmoid", "Tanh", "Tanh");
+        cell = RecurrentCell.of(node);
         inputForget = KernelArgs.oneOf(node, "input_forget", 0, 0, 1) == 1;
         outputs = node.outputs().size();
     }

@@ -55,6 +55,19 @@ final class RecurrentCell {
         this.activations = RecurrentActivation.parse(node, directions, defaultActivations);
     }
 
+    /**
+     * The cell of an LSTM (gates i, o, f, c; activations f, g, h), GRU (z, r, h; f, g) or RNN (i; f)
+     * node, with its op's default activations.
+     */
+    static RecurrentCell of(Node node) {
+        return switch (node.opType()) {
+            case "LSTM" -> new RecurrentCell(node, 4, "Sigmoid", "Tanh", "Tanh");
+            case "GRU" -> new RecurrentCell(node, 3, "Sigmoid", "Tanh");
+            case "RNN" -> new RecurrentCell(node, 1, "Tanh");
+            default -> throw new IllegalArgumentException(node.opType() + " is not a recurrent op");
+        };
+    }
+
     /** The activation {@code i} (0 = f, 1 = g, 2 = h) of direction d. */
     RecurrentActivation activation(int d, int i) {
         return activations[d * perDirection + i];

@@ -13,7 +13,7 @@ public final class RnnKernel implements FloatKernel {
     private final int outputs;
 
     RnnKernel(Node node) {
-        cell = new RecurrentCell(node, 1, "Tanh");
+        cell = RecurrentCell.of(node);
         outputs = node.outputs().size();
     }
 

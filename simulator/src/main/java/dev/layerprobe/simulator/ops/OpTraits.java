@@ -7,6 +7,7 @@ import static dev.layerprobe.simulator.profile.FaultKind.INPUT_CHANNEL_SWAP;
 import static dev.layerprobe.simulator.profile.FaultKind.LUT_COARSE;
 import static dev.layerprobe.simulator.profile.FaultKind.MATMUL_TRANSPOSE_B;
 import static dev.layerprobe.simulator.profile.FaultKind.REQUANT_SHIFT_OFF_BY_ONE;
+import static dev.layerprobe.simulator.profile.FaultKind.RNN_GATE_ORDER;
 import static dev.layerprobe.simulator.profile.FaultKind.SOFTMAX_NO_MAX_SUBTRACT;
 import static dev.layerprobe.simulator.profile.FaultKind.ZERO_POINT_IGNORED;
 
@@ -120,6 +121,10 @@ public final class OpTraits {
         }
     }
 
+    /** The op table's text of the recurrent ops' integer form, before their outputs. */
+    private static final String RECURRENT =
+            "integer kernel (int8 weights per gate row, Q3.12 gates by interpolated table, int16 or int8 state";
+
     /** Faults of the layer's input read, whatever the op computes with it. */
     private static final Set<FaultKind> ANY_OP = EnumSet.of(INPUT_CHANNEL_SWAP);
 
@@ -150,6 +155,11 @@ public final class OpTraits {
             kernel("LayerNormalization")
                     .npuText(
                             "integer kernel (statistics on codes, fixed-point 1/sqrt; also spelt out as ReduceMean ... Add)"),
+            // Recurrent layers (RecurrentLayers), one layer with outputs Y, Y_h (and Y_c); with
+            // requant: float, or an activation without a table, they run in float on the CPU.
+            kernel("LSTM", RNN_GATE_ORDER).npuText(RECURRENT + "; outputs Y, Y_h, Y_c)"),
+            kernel("GRU", RNN_GATE_ORDER).npuText(RECURRENT + "; outputs Y, Y_h)"),
+            kernel("RNN").npuText(RECURRENT + "; outputs Y, Y_h)"),
 
             // Data movement: output values are input values, so the input's scale and zero point fit.
             move("DepthToSpace", DEPTH_TO_SPACE_MODE_SWAP),
@@ -205,11 +215,6 @@ public final class OpTraits {
             cpu("ConvTranspose").absorbing(),
             // Its outputs are several, and the binding takes one-output layers only.
             cpu("Split").npuText("CPU fallback (several outputs)"),
-            // Recurrent ops: one layer whose outputs are Y, Y_h (and Y_c), run in float between its
-            // inputs' dequantization and its outputs' quantization; their integer form comes later.
-            cpu("LSTM").npuText("CPU fallback (recurrent: one layer with outputs Y, Y_h, Y_c)"),
-            cpu("GRU").npuText("CPU fallback (recurrent: one layer with outputs Y, Y_h)"),
-            cpu("RNN").npuText("CPU fallback (recurrent: one layer with outputs Y, Y_h)"),
             cpu("BatchNormalization").floatLimit("inference mode only"),
             cpu("Dropout").floatLimit("inference mode only (identity)"),
             cpu("LpNormalization").floatLimit("p = 1 or 2"),

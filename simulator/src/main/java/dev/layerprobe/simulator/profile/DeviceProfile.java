@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -21,6 +22,7 @@ import java.util.Locale;
  * <pre>
  * name: my-npu
  * requant: fixed          # or float
+ * recurrent_state: int16  # or int8: the hidden state of integer LSTM, GRU and RNN layers
  * faults:
  *   - kind: depth_to_space_mode_swap
  *     layer: 123          # an ONNX output tensor name, or
@@ -28,17 +30,28 @@ import java.util.Locale;
  * </pre>
  * Immutable.
  */
-public record DeviceProfile(String name, RequantMode requant, List<Fault> faults, String yaml) {
+public record DeviceProfile(
+        String name, RequantMode requant, RecurrentState recurrentState, List<Fault> faults, String yaml) {
 
-    /** The default emulated NPU: fixed-point requantization, no faults. */
+    /** The default emulated NPU: fixed-point requantization, int16 recurrent state, no faults. */
     public static final DeviceProfile DEFAULT = new DeviceProfile("layerprobe-npu", RequantMode.FIXED, List.of(), "");
 
     public DeviceProfile {
         faults = List.copyOf(faults);
     }
 
+    /** A profile with the default recurrent state (int16). */
+    public DeviceProfile(String name, RequantMode requant, List<Fault> faults, String yaml) {
+        this(name, requant, RecurrentState.INT16, faults, yaml);
+    }
+
     public DeviceProfile withRequant(RequantMode mode) {
-        return new DeviceProfile(name, mode, faults, yaml);
+        return new DeviceProfile(name, mode, recurrentState, faults, yaml);
+    }
+
+    /** The same device without its faults: what the host simulator computes for it. */
+    public DeviceProfile withoutFaults() {
+        return new DeviceProfile(name, requant, recurrentState, List.of(), "");
     }
 
     public static DeviceProfile load(Path file) throws SimulatorException {
@@ -77,6 +90,16 @@ public record DeviceProfile(String name, RequantMode requant, List<Fault> faults
                         "profile " + what + ": requant '" + doc.requant + "' is not one of [fixed, float]");
             }
         }
+        RecurrentState state = RecurrentState.INT16;
+        if (doc.recurrentState != null) {
+            state = Arrays.stream(RecurrentState.values())
+                    .filter(r -> r.yamlName().equals(doc.recurrentState))
+                    .findFirst()
+                    .orElseThrow(() -> new SimulatorException(
+                            Code.BAD_PROFILE,
+                            "profile " + what + ": recurrent_state '" + doc.recurrentState
+                                    + "' is not one of [int16, int8]"));
+        }
         List<Fault> faults = new ArrayList<>();
         if (doc.faults != null) {
             for (FaultDoc f : doc.faults) {
@@ -92,7 +115,7 @@ public record DeviceProfile(String name, RequantMode requant, List<Fault> faults
             }
         }
         String name = doc.name == null || doc.name.isBlank() ? "emulated-npu" : doc.name;
-        return new DeviceProfile(name, mode, faults, yaml);
+        return new DeviceProfile(name, mode, state, faults, yaml);
     }
 
     @JsonIgnoreProperties(value = {"description"})
@@ -102,6 +125,9 @@ public record DeviceProfile(String name, RequantMode requant, List<Fault> faults
 
         @JsonProperty
         String requant;
+
+        @JsonProperty("recurrent_state")
+        String recurrentState;
 
         @JsonProperty
         List<FaultDoc> faults;

@@ -39,7 +39,12 @@ public enum FaultKind {
      * MatMul is lowered to a fully connected or Gemm kernel), so nothing fails and only the values
      * are wrong.
      */
-    MATMUL_TRANSPOSE_B;
+    MATMUL_TRANSPOSE_B,
+    /**
+     * LSTM/GRU read the gate blocks of W, R and B in PyTorch's order (i, f, g, o; r, z, n) instead
+     * of ONNX's (i, o, f, c; z, r, h). RNN has one gate and no such fault.
+     */
+    RNN_GATE_ORDER;
 
     /** The name used in profiles and on the wire. */
     public String yamlName() {

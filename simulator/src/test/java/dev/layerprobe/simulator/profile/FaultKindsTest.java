@@ -176,7 +176,8 @@ class FaultKindsTest {
                         "zero_point_ignored",
                         "lut_coarse",
                         "softmax_no_max_subtract",
-                        "matmul_transpose_b"),
+                        "matmul_transpose_b",
+                        "rnn_gate_order"),
                 Arrays.stream(FaultKind.values()).map(FaultKind::yamlName).toList());
         assertTrue(OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Sigmoid")
                 && OpTraits.faultApplies(FaultKind.INPUT_CHANNEL_SWAP, "Conv"));
