@@ -33,6 +33,9 @@ public final class NormalizationKernel implements FloatKernel {
         return new NormalizationKernel(node, true);
     }
 
+    /** Groups whose sums run side by side: independent additions the CPU overlaps. */
+    private static final int INTERLEAVE = 8;
+
     @Override
     public Tensor[] run(Tensor[] inputs) {
         Tensor x = KernelArgs.required(inputs, 0, "X");
@@ -67,23 +70,31 @@ public final class NormalizationKernel implements FloatKernel {
         float[] y = new float[xs.length];
         float[] means = new float[groups];
         float[] invStd = new float[groups];
+        float[] sdevs = new float[groups];
+        statistics(xs, len, means, sdevs);
+        // Scale and bias that are one value per position (the usual [len] vectors) are read
+        // directly, through a scratch row, so that the loop vectorises (see BinaryKernels).
+        boolean direct = layer && identity(si) && (bi == null || identity(bi));
+        float[] row = direct ? new float[len] : null;
         for (int g = 0; g < groups; g++) {
             int base = g * len;
-            double sum = 0;
-            for (int i = 0; i < len; i++) {
-                sum += xs[base + i];
-            }
-            double mean = sum / len;
-            double sq = 0;
-            for (int i = 0; i < len; i++) {
-                double d = xs[base + i] - mean;
-                sq += d * d;
-            }
-            double var = sq / len;
-            float m = (float) mean;
-            float sdev = (float) Math.sqrt(var + epsilon);
-            means[g] = m;
+            float m = means[g];
+            float sdev = sdevs[g];
             invStd[g] = 1f / sdev;
+            if (direct) {
+                System.arraycopy(xs, base, row, 0, len);
+                if (bd == null) {
+                    for (int i = 0; i < len; i++) {
+                        row[i] = (row[i] - m) / sdev * sd[i] + 0f;
+                    }
+                } else {
+                    for (int i = 0; i < len; i++) {
+                        row[i] = (row[i] - m) / sdev * sd[i] + bd[i];
+                    }
+                }
+                System.arraycopy(row, 0, y, base, len);
+                continue;
+            }
             int ch = layer ? 0 : g % shape[1];
             for (int i = 0; i < len; i++) {
                 float s = layer ? sd[si[i]] : sd[ch];
@@ -102,5 +113,49 @@ public final class NormalizationKernel implements FloatKernel {
         return new Tensor[] {
             out, Tensor.ofFloats(DType.FLOAT32, statShape, means), Tensor.ofFloats(DType.FLOAT32, statShape, invStd)
         };
+    }
+
+    /**
+     * Mean and sqrt(var + epsilon) of each group of len values, as float32. Each group's sums run in
+     * double over its values in order; several groups at a time, so that their sums (each a chain of
+     * dependent additions) overlap, with the same result as one group after another.
+     */
+    private void statistics(float[] xs, int len, float[] means, float[] sdevs) {
+        int groups = means.length;
+        double[] sum = new double[INTERLEAVE];
+        double[] mean = new double[INTERLEAVE];
+        for (int g0 = 0; g0 < groups; g0 += INTERLEAVE) {
+            int count = Math.min(INTERLEAVE, groups - g0);
+            Arrays.fill(sum, 0);
+            for (int i = 0; i < len; i++) {
+                for (int j = 0; j < count; j++) {
+                    sum[j] += xs[(g0 + j) * len + i];
+                }
+            }
+            for (int j = 0; j < count; j++) {
+                mean[j] = sum[j] / len;
+                sum[j] = 0;
+            }
+            for (int i = 0; i < len; i++) {
+                for (int j = 0; j < count; j++) {
+                    double d = xs[(g0 + j) * len + i] - mean[j];
+                    sum[j] += d * d;
+                }
+            }
+            for (int j = 0; j < count; j++) {
+                double var = sum[j] / len;
+                means[g0 + j] = (float) mean[j];
+                sdevs[g0 + j] = (float) Math.sqrt(var + epsilon);
+            }
+        }
+    }
+
+    private static boolean identity(int[] map) {
+        for (int i = 0; i < map.length; i++) {
+            if (map[i] != i) {
+                return false;
+            }
+        }
+        return true;
     }
 }
