@@ -1,6 +1,7 @@
 package dev.layerprobe.simulator.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The row fast paths of elementwise arithmetic, Gemm's bias and LayerNormalization's scale and
  * bias give, bit for bit, what an element-by-element loop over numpy-broadcast indices gives (the
- * general path), on shapes that take each fast path and shapes that miss it.
+ * general path), on shapes that take each fast path and shapes that miss it; batched MatMul, a
+ * task per head or one product, gives the naive loop's bits.
  */
 class BroadcastFastPathsTest {
     private static final Random RANDOM = new Random(17);
@@ -154,6 +156,41 @@ class BroadcastFastPathsTest {
                 }
             }
             assertArrayEquals(expected, y.floats(), 0f, "axis " + axis + " scale " + Arrays.toString(scale.shape()));
+        }
+    }
+
+    @Test
+    void batchedMatMulOnePerHeadAndBroadcastB() {
+        int[][][] shapes = {
+            {{4, 144, 32}, {4, 32, 144}}, // a task per head
+            {{4, 144, 144}, {4, 144, 32}},
+            {{4, 30, 8}, {4, 8, 30}}, // too small to split
+            {{2, 3, 20, 9}, {9, 11}}, // one B for all: one product
+        };
+        for (int[][] s : shapes) {
+            Tensor a = random(s[0]);
+            Tensor b = random(s[1]);
+            Tensor y = run("MatMul", Map.of(), a, b);
+            int m = s[0][s[0].length - 2];
+            int k = s[0][s[0].length - 1];
+            int n = s[1][s[1].length - 1];
+            int batches = a.size() / (m * k);
+            boolean sharedB = s[1].length == 2;
+            float[] expected = new float[batches * m * n];
+            for (int bi = 0; bi < batches; bi++) {
+                int bOff = sharedB ? 0 : bi * k * n;
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        float acc = 0f;
+                        for (int kk = 0; kk < k; kk++) {
+                            acc = acc + a.floats()[bi * m * k + i * k + kk] * b.floats()[bOff + kk * n + j];
+                        }
+                        expected[bi * m * n + i * n + j] = acc;
+                    }
+                }
+            }
+            assertEquals(expected.length, y.size());
+            assertArrayEquals(expected, y.floats(), 0f, Arrays.toString(s[0]) + " x " + Arrays.toString(s[1]));
         }
     }
 }
