@@ -28,8 +28,10 @@ final class DoubleExp {
      * clamps); NaN stays NaN.
      *
      * @param n scratch of at least len values (the exponent of each value)
+     * @return the sum of the results, added in index order in double (Softmax's denominator, taken
+     *     in the scalar pass that has to run anyway)
      */
-    static void expInPlace(double[] v, double[] n, int len) {
+    static double expInPlace(double[] v, double[] n, int len) {
         // One loop C2 vectorises: every array is indexed by i alone, and no conversions.
         for (int i = 0; i < len; i++) {
             double x = v[i];
@@ -54,8 +56,12 @@ final class DoubleExp {
         }
         // The scaling by 2^n needs a conversion to long, which C2 (JDK 17) does not vectorise: a
         // separate scalar pass, so that it does not keep the polynomial above scalar too.
+        double sum = 0;
         for (int i = 0; i < len; i++) {
-            v[i] = v[i] * Double.longBitsToDouble(((long) n[i] + 1023) << 52);
+            double e = v[i] * Double.longBitsToDouble(((long) n[i] + 1023) << 52);
+            v[i] = e;
+            sum += e;
         }
+        return sum;
     }
 }

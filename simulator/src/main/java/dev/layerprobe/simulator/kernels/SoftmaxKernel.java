@@ -93,9 +93,12 @@ public final class SoftmaxKernel implements FloatKernel {
      * quotients as {@link #row}, in the same order.
      */
     private static void contiguousRow(float[] s, float[] y, int base, int len, double[] e, double[] scratch) {
+        // One scalar pass for what cannot vectorise (the float to double conversion, the branchy
+        // maximum), then the subtraction and clamp, which do.
         float max = Float.NEGATIVE_INFINITY;
         for (int k = 0; k < len; k++) {
             float v = s[base + k];
+            e[k] = v;
             if (v > max) {
                 max = v;
             }
@@ -103,13 +106,9 @@ public final class SoftmaxKernel implements FloatKernel {
         double m = max;
         for (int k = 0; k < len; k++) {
             // NaN stays NaN through max, as in row(): a NaN input makes the row NaN.
-            e[k] = Math.max((double) s[base + k] - m, MIN_EXP_ARG);
+            e[k] = Math.max(e[k] - m, MIN_EXP_ARG);
         }
-        DoubleExp.expInPlace(e, scratch, len);
-        double sum = 0;
-        for (int k = 0; k < len; k++) {
-            sum += e[k];
-        }
+        double sum = DoubleExp.expInPlace(e, scratch, len);
         for (int k = 0; k < len; k++) {
             y[base + k] = (float) (e[k] / sum);
         }

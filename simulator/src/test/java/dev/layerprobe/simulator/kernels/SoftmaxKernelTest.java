@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Attribute;
 import dev.layerprobe.simulator.graph.Node;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -108,8 +109,15 @@ class SoftmaxKernelTest {
         v[1] = Double.NaN;
         v[2] = DoubleExp.MIN;
         v[3] = DoubleExp.MAX;
-        double[] e = v.clone();
-        DoubleExp.expInPlace(e, new double[n], n);
+        double[] e = Arrays.copyOf(v, n);
+        double sum = DoubleExp.expInPlace(e, new double[n], n);
+        double inOrder = 0;
+        for (int i = 2; i < 66; i++) {
+            inOrder += e[i];
+        }
+        double[] head = Arrays.copyOfRange(v, 2, 66);
+        assertEquals(inOrder, DoubleExp.expInPlace(head, new double[64], 64), 0.0, "the sum, in index order");
+        assertTrue(Double.isNaN(sum), "a NaN makes the sum NaN");
         assertEquals(1.0, e[0]);
         assertTrue(Double.isNaN(e[1]));
         int equal = 0;
