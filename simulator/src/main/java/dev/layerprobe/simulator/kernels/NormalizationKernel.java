@@ -33,9 +33,6 @@ public final class NormalizationKernel implements FloatKernel {
         return new NormalizationKernel(node, true);
     }
 
-    /** Groups whose sums run side by side: independent additions the CPU overlaps. */
-    private static final int INTERLEAVE = 8;
-
     @Override
     public Tensor[] run(Tensor[] inputs) {
         Tensor x = KernelArgs.required(inputs, 0, "X");
@@ -117,37 +114,69 @@ public final class NormalizationKernel implements FloatKernel {
 
     /**
      * Mean and sqrt(var + epsilon) of each group of len values, as float32. Each group's sums run in
-     * double over its values in order; several groups at a time, so that their sums (each a chain of
+     * double over its values in order; four groups at a time, so that their sums (each a chain of
      * dependent additions) overlap, with the same result as one group after another.
      */
     private void statistics(float[] xs, int len, float[] means, float[] sdevs) {
         int groups = means.length;
-        double[] sum = new double[INTERLEAVE];
-        double[] mean = new double[INTERLEAVE];
-        for (int g0 = 0; g0 < groups; g0 += INTERLEAVE) {
-            int count = Math.min(INTERLEAVE, groups - g0);
-            Arrays.fill(sum, 0);
+        int g = 0;
+        for (; g + 4 <= groups; g += 4) {
+            int b0 = g * len;
+            int b1 = b0 + len;
+            int b2 = b1 + len;
+            int b3 = b2 + len;
+            double s0 = 0;
+            double s1 = 0;
+            double s2 = 0;
+            double s3 = 0;
             for (int i = 0; i < len; i++) {
-                for (int j = 0; j < count; j++) {
-                    sum[j] += xs[(g0 + j) * len + i];
-                }
+                s0 += xs[b0 + i];
+                s1 += xs[b1 + i];
+                s2 += xs[b2 + i];
+                s3 += xs[b3 + i];
             }
-            for (int j = 0; j < count; j++) {
-                mean[j] = sum[j] / len;
-                sum[j] = 0;
-            }
+            double m0 = s0 / len;
+            double m1 = s1 / len;
+            double m2 = s2 / len;
+            double m3 = s3 / len;
+            double q0 = 0;
+            double q1 = 0;
+            double q2 = 0;
+            double q3 = 0;
             for (int i = 0; i < len; i++) {
-                for (int j = 0; j < count; j++) {
-                    double d = xs[(g0 + j) * len + i] - mean[j];
-                    sum[j] += d * d;
-                }
+                double d0 = xs[b0 + i] - m0;
+                double d1 = xs[b1 + i] - m1;
+                double d2 = xs[b2 + i] - m2;
+                double d3 = xs[b3 + i] - m3;
+                q0 += d0 * d0;
+                q1 += d1 * d1;
+                q2 += d2 * d2;
+                q3 += d3 * d3;
             }
-            for (int j = 0; j < count; j++) {
-                double var = sum[j] / len;
-                means[g0 + j] = (float) mean[j];
-                sdevs[g0 + j] = (float) Math.sqrt(var + epsilon);
-            }
+            store(g, m0, q0, len, means, sdevs);
+            store(g + 1, m1, q1, len, means, sdevs);
+            store(g + 2, m2, q2, len, means, sdevs);
+            store(g + 3, m3, q3, len, means, sdevs);
         }
+        for (; g < groups; g++) {
+            int b = g * len;
+            double sum = 0;
+            for (int i = 0; i < len; i++) {
+                sum += xs[b + i];
+            }
+            double mean = sum / len;
+            double sq = 0;
+            for (int i = 0; i < len; i++) {
+                double d = xs[b + i] - mean;
+                sq += d * d;
+            }
+            store(g, mean, sq, len, means, sdevs);
+        }
+    }
+
+    private void store(int g, double mean, double sq, int len, float[] means, float[] sdevs) {
+        means[g] = (float) mean;
+        sdevs[g] = (float) Math.sqrt(sq / len + epsilon);
     }
 
     private static boolean identity(int[] map) {
