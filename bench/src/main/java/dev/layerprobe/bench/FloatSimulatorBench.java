@@ -36,7 +36,10 @@ import java.util.concurrent.ForkJoinPool;
  * Time per inference of the float simulator against ONNX Runtime (Java API) on one model, with
  * both given the same number of intra-op threads.
  *
- * <p>Both engines are warmed up, then measured interleaved (ORT, simulator, ORT, simulator, ...)
+ * <p>Both engines are warmed up, interleaved, for at least {@code --warmup} runs and
+ * {@code --warmup-seconds} (the simulator's kernels are compiled by the JIT in the first seconds,
+ * longer on a loaded machine: runs before that time the compiler, not inference), then measured
+ * interleaved (ORT, simulator, ORT, simulator, ...)
  * so that noise from other work on a shared machine hits both alike; the ratio of the two medians
  * is the figure of merit (the target is a ratio of at most 5). Times are wall-clock milliseconds
  * per {@code run} call. Every input of the model gets seeded random data of its shape
@@ -45,7 +48,7 @@ import java.util.concurrent.ForkJoinPool;
  * shapes.
  *
  * <p>Usage: {@code FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]... [--iterations N]
- * [--warmup N]}; the model defaults to {@code ../shared/models/mobilenet_v2.onnx} beside the
+ * [--warmup N] [--warmup-seconds S]}; the model defaults to {@code ../shared/models/mobilenet_v2.onnx} beside the
  * repository root. Prints the model and inputs, one line per engine, and last {@code ratio: X}
  * (simulator / ONNX Runtime). Exits 0 when the benchmark ran, 2 on a usage error, a missing model
  * or an input shape it cannot resolve, 1 when an engine failed.
@@ -53,7 +56,8 @@ import java.util.concurrent.ForkJoinPool;
 public final class FloatSimulatorBench {
     private static final long SEED = 42;
     private static final String USAGE =
-            "usage: FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]..." + " [--iterations N] [--warmup N]";
+            "usage: FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]..."
+                    + " [--iterations N] [--warmup N] [--warmup-seconds S]";
 
     private FloatSimulatorBench() {}
 
@@ -61,12 +65,15 @@ public final class FloatSimulatorBench {
         Path model = null;
         int iterations = 30;
         int warmup = 10;
+        double warmupSeconds = 10;
         List<String> inputShapes = new ArrayList<>();
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--iterations" -> iterations = Integer.parseInt(value(args, ++i, "--iterations"));
                     case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, "--warmup"));
+                    case "--warmup-seconds" -> warmupSeconds =
+                            Double.parseDouble(value(args, ++i, "--warmup-seconds"));
                     case "--input-shape" -> inputShapes.add(value(args, ++i, "--input-shape"));
                     default -> {
                         if (args[i].startsWith("-") || model != null) {
@@ -76,8 +83,9 @@ public final class FloatSimulatorBench {
                     }
                 }
             }
-            if (iterations < 1 || warmup < 0) {
-                throw new IllegalArgumentException("--iterations must be >= 1 and --warmup >= 0");
+            if (iterations < 1 || warmup < 0 || !(warmupSeconds >= 0)) {
+                throw new IllegalArgumentException(
+                        "--iterations must be >= 1, --warmup >= 0 and --warmup-seconds >= 0");
             }
         } catch (RuntimeException e) {
             System.err.println("error: " + e.getMessage() + " (" + USAGE + ")");
@@ -96,7 +104,8 @@ public final class FloatSimulatorBench {
             System.exit(2);
         }
         try {
-            run(model, InputShapes.parse(inputShapes), iterations, warmup).forEach(System.out::println);
+            run(model, InputShapes.parse(inputShapes), iterations, warmup, warmupSeconds)
+                    .forEach(System.out::println);
         } catch (InputException e) {
             System.err.println("error: " + e.getMessage());
             System.exit(2);
@@ -114,7 +123,8 @@ public final class FloatSimulatorBench {
     }
 
     /** Runs the benchmark and returns its report lines, the last one {@code ratio: X}. */
-    static List<String> run(Path model, Map<String, int[]> inputShapes, int iterations, int warmup)
+    static List<String> run(
+            Path model, Map<String, int[]> inputShapes, int iterations, int warmup, double warmupSeconds)
             throws OrtException, SimulatorException, InputException {
         // A parallel stream runs on the common pool's workers and on the calling thread.
         int threads = ForkJoinPool.commonPool().getParallelism() + 1;
@@ -138,10 +148,15 @@ public final class FloatSimulatorBench {
                     ortFeeds.put(e.getKey(), toOrt(env, e.getKey(), e.getValue()));
                 }
                 float maxDiff = maxAbsDiff(program, program.run(feeds, LayerObserver.NONE), session.run(ortFeeds));
-                for (int i = 0; i < warmup; i++) {
+                long warmupStart = System.nanoTime();
+                long warmupEnd = warmupStart + (long) (warmupSeconds * 1e9);
+                int warmups = 0;
+                while (warmups < warmup || System.nanoTime() < warmupEnd) {
                     runOrt(session, ortFeeds);
                     program.run(feeds, LayerObserver.NONE);
+                    warmups++;
                 }
+                double warmedSeconds = (System.nanoTime() - warmupStart) / 1e9;
                 double[] ortMs = new double[iterations];
                 double[] simMs = new double[iterations];
                 for (int i = 0; i < iterations; i++) {
@@ -165,13 +180,14 @@ public final class FloatSimulatorBench {
                 return List.of(
                         String.format(
                                 Locale.ROOT,
-                                "%s, inputs %s, %d threads, %d iterations after %d warm-ups;"
+                                "%s, inputs %s, %d threads, %d iterations after %d warm-ups (%.1f s);"
                                         + " outputs max |diff| %.2g",
                                 model.getFileName(),
                                 inputs,
                                 threads,
                                 iterations,
-                                warmup,
+                                warmups,
+                                warmedSeconds,
                                 maxDiff),
                         String.format(
                                 Locale.ROOT,

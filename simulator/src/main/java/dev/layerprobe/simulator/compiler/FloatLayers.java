@@ -23,6 +23,9 @@ final class FloatLayers {
         if (clamp != null) {
             return clamped(g, nodes.get(0), inputs, clamp[0], clamp[1]);
         }
+        if (nodes.size() == 1 && !Subgraphs.has(nodes.get(0))) {
+            return single(g, nodes.get(0), inputs);
+        }
         FloatKernel[] kernels = new FloatKernel[nodes.size()];
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = FloatKernels.create(nodes.get(i), g.opset());
@@ -33,6 +36,37 @@ final class FloatLayers {
         }
         return args -> {
             Tensor[] out = evaluate(nodes, kernels, constants, inputs, real(args));
+            LayerValue[] v = new LayerValue[out.length];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = LayerValue.of(out[i]);
+            }
+            return v;
+        };
+    }
+
+    /**
+     * One node without subgraphs (most layers): its inputs are bound once to the layer's arguments
+     * or constants, as {@link #evaluate} would look them up by name, instead of through a map of
+     * names per run (a few microseconds a layer, a tenth of a small layer's time).
+     */
+    private static LayerExec single(Graph g, Node n, List<String> inputs) {
+        FloatKernel kernel = FloatKernels.create(n, g.opset());
+        int count = n.inputs().size();
+        int[] argument = new int[count];
+        Tensor[] fixed = new Tensor[count];
+        for (int i = 0; i < count; i++) {
+            // An argument shadows a constant of the same name, as in evaluate's map.
+            argument[i] = n.hasInput(i) ? inputs.lastIndexOf(n.input(i)) : -1;
+            if (argument[i] < 0 && n.hasInput(i) && g.isConstant(n.input(i))) {
+                fixed[i] = g.constant(n.input(i));
+            }
+        }
+        return args -> {
+            Tensor[] in = new Tensor[count];
+            for (int i = 0; i < count; i++) {
+                in[i] = argument[i] >= 0 ? args[argument[i]].real() : fixed[i];
+            }
+            Tensor[] out = kernel.run(in);
             LayerValue[] v = new LayerValue[out.length];
             for (int i = 0; i < v.length; i++) {
                 v[i] = LayerValue.of(out[i]);

@@ -72,14 +72,32 @@ public final class GemmKernel implements FloatKernel {
             }
         }
         if (c != null && beta != 0f) {
-            int[] shape = {m, n};
-            int[] idx = IndexMaps.broadcast(c.shape(), shape);
-            Tensor cf = c.toFloat();
-            float[] cd = cf.floats();
-            for (int i = 0; i < y.length; i++) {
-                y[i] += beta * cd[idx[i]];
+            float[] cd = c.toFloat().floats();
+            boolean row = (c.rank() == 1 && c.dim(0) == n) || (c.rank() == 2 && c.dim(0) == 1 && c.dim(1) == n);
+            if (row) {
+                addRows(y, cd, beta, n);
+            } else {
+                int[] idx = IndexMaps.broadcast(c.shape(), new int[] {m, n});
+                for (int i = 0; i < y.length; i++) {
+                    y[i] += beta * cd[idx[i]];
+                }
             }
         }
         return new Tensor[] {Outputs.floats(a.dtype(), new int[] {m, n}, y)};
+    }
+
+    /**
+     * y[i][j] += beta * c[j] for every row of n, through a scratch row: C2 vectorises the loop only
+     * when all its arrays share one index (see BinaryKernels).
+     */
+    private static void addRows(float[] y, float[] c, float beta, int n) {
+        float[] row = new float[n];
+        for (int base = 0; base < y.length; base += n) {
+            System.arraycopy(y, base, row, 0, n);
+            for (int j = 0; j < n; j++) {
+                row[j] += beta * c[j];
+            }
+            System.arraycopy(row, 0, y, base, n);
+        }
     }
 }

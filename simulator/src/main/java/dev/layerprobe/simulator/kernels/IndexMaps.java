@@ -5,8 +5,9 @@ import java.util.Arrays;
 
 /**
  * Flat index maps for data-movement kernels: for every element of an output (in C order), the flat
- * index of the input element it comes from. Transpose, Slice, Expand and broadcasting are all a
- * strided walk over the input, which is what {@link #strided} computes.
+ * index of the input element it comes from. Expand and broadcasting are a strided walk over the
+ * input, which is what {@link #strided} computes; Transpose, Slice and Split copy their strided
+ * views without a map ({@link StridedCopy}).
  */
 final class IndexMaps {
     private IndexMaps() {}
@@ -58,18 +59,6 @@ final class IndexMaps {
                 }
                 st[i] = inStrides[j];
             }
-        }
-        return strided(outShape, st, 0);
-    }
-
-    /** Index map of a transpose: output dim i is input dim perm[i]. */
-    static int[] transpose(int[] in, int[] perm) {
-        int[] inStrides = Shapes.strides(in);
-        int[] outShape = new int[perm.length];
-        int[] st = new int[perm.length];
-        for (int i = 0; i < perm.length; i++) {
-            outShape[i] = in[perm[i]];
-            st[i] = inStrides[perm[i]];
         }
         return strided(outShape, st, 0);
     }

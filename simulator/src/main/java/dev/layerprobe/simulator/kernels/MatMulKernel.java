@@ -4,6 +4,8 @@ import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
 
 /**
  * ONNX MatMul in float32 with numpy semantics: 1-D operands are promoted (and the added dimension
@@ -59,6 +61,13 @@ public final class MatMulKernel implements FloatKernel {
             // transformer's [tokens, 1, k] x [k, n] is one [tokens, k] x [k, n] product, not
             // `tokens` products of one row). Same summation order, so the same bits.
             Sgemm.multiplyAdd(ad, 0, k, bd, 0, n, out, 0, n, nb * m, k, n, true);
+        } else if (nb >= ForkJoinPool.getCommonPoolParallelism() + 1 && (long) nb * m * k * n >= Sgemm.PARALLEL_MACS) {
+            // Enough batches (attention heads) to keep every thread busy: one task per batch, each
+            // product sequential, instead of a fork/join per small product.
+            IntStream.range(0, nb)
+                    .parallel()
+                    .forEach(bi -> Sgemm.multiplyAdd(
+                            ad, aIdx[bi] * m * k, k, bd, bIdx[bi] * k * n, n, out, bi * m * n, n, m, k, n, false));
         } else {
             for (int bi = 0; bi < nb; bi++) {
                 Sgemm.multiplyAdd(ad, aIdx[bi] * m * k, k, bd, bIdx[bi] * k * n, n, out, bi * m * n, n, m, k, n, true);

@@ -67,23 +67,31 @@ public final class NormalizationKernel implements FloatKernel {
         float[] y = new float[xs.length];
         float[] means = new float[groups];
         float[] invStd = new float[groups];
+        float[] sdevs = new float[groups];
+        statistics(xs, len, means, sdevs);
+        // Scale and bias that are one value per position (the usual [len] vectors) are read
+        // directly, through a scratch row, so that the loop vectorises (see BinaryKernels).
+        boolean direct = layer && identity(si) && (bi == null || identity(bi));
+        float[] row = direct ? new float[len] : null;
         for (int g = 0; g < groups; g++) {
             int base = g * len;
-            double sum = 0;
-            for (int i = 0; i < len; i++) {
-                sum += xs[base + i];
-            }
-            double mean = sum / len;
-            double sq = 0;
-            for (int i = 0; i < len; i++) {
-                double d = xs[base + i] - mean;
-                sq += d * d;
-            }
-            double var = sq / len;
-            float m = (float) mean;
-            float sdev = (float) Math.sqrt(var + epsilon);
-            means[g] = m;
+            float m = means[g];
+            float sdev = sdevs[g];
             invStd[g] = 1f / sdev;
+            if (direct) {
+                System.arraycopy(xs, base, row, 0, len);
+                if (bd == null) {
+                    for (int i = 0; i < len; i++) {
+                        row[i] = (row[i] - m) / sdev * sd[i] + 0f;
+                    }
+                } else {
+                    for (int i = 0; i < len; i++) {
+                        row[i] = (row[i] - m) / sdev * sd[i] + bd[i];
+                    }
+                }
+                System.arraycopy(row, 0, y, base, len);
+                continue;
+            }
             int ch = layer ? 0 : g % shape[1];
             for (int i = 0; i < len; i++) {
                 float s = layer ? sd[si[i]] : sd[ch];
@@ -102,5 +110,81 @@ public final class NormalizationKernel implements FloatKernel {
         return new Tensor[] {
             out, Tensor.ofFloats(DType.FLOAT32, statShape, means), Tensor.ofFloats(DType.FLOAT32, statShape, invStd)
         };
+    }
+
+    /**
+     * Mean and sqrt(var + epsilon) of each group of len values, as float32. Each group's sums run in
+     * double over its values in order; four groups at a time, so that their sums (each a chain of
+     * dependent additions) overlap, with the same result as one group after another.
+     */
+    private void statistics(float[] xs, int len, float[] means, float[] sdevs) {
+        int groups = means.length;
+        int g = 0;
+        for (; g + 4 <= groups; g += 4) {
+            int b0 = g * len;
+            int b1 = b0 + len;
+            int b2 = b1 + len;
+            int b3 = b2 + len;
+            double s0 = 0;
+            double s1 = 0;
+            double s2 = 0;
+            double s3 = 0;
+            for (int i = 0; i < len; i++) {
+                s0 += xs[b0 + i];
+                s1 += xs[b1 + i];
+                s2 += xs[b2 + i];
+                s3 += xs[b3 + i];
+            }
+            double m0 = s0 / len;
+            double m1 = s1 / len;
+            double m2 = s2 / len;
+            double m3 = s3 / len;
+            double q0 = 0;
+            double q1 = 0;
+            double q2 = 0;
+            double q3 = 0;
+            for (int i = 0; i < len; i++) {
+                double d0 = xs[b0 + i] - m0;
+                double d1 = xs[b1 + i] - m1;
+                double d2 = xs[b2 + i] - m2;
+                double d3 = xs[b3 + i] - m3;
+                q0 += d0 * d0;
+                q1 += d1 * d1;
+                q2 += d2 * d2;
+                q3 += d3 * d3;
+            }
+            store(g, m0, q0, len, means, sdevs);
+            store(g + 1, m1, q1, len, means, sdevs);
+            store(g + 2, m2, q2, len, means, sdevs);
+            store(g + 3, m3, q3, len, means, sdevs);
+        }
+        for (; g < groups; g++) {
+            int b = g * len;
+            double sum = 0;
+            for (int i = 0; i < len; i++) {
+                sum += xs[b + i];
+            }
+            double mean = sum / len;
+            double sq = 0;
+            for (int i = 0; i < len; i++) {
+                double d = xs[b + i] - mean;
+                sq += d * d;
+            }
+            store(g, mean, sq, len, means, sdevs);
+        }
+    }
+
+    private void store(int g, double mean, double sq, int len, float[] means, float[] sdevs) {
+        means[g] = (float) mean;
+        sdevs[g] = (float) Math.sqrt(sq / len + epsilon);
+    }
+
+    private static boolean identity(int[] map) {
+        for (int i = 0; i < map.length; i++) {
+            if (map[i] != i) {
+                return false;
+            }
+        }
+        return true;
     }
 }

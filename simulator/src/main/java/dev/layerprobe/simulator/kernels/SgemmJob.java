@@ -40,6 +40,11 @@ final class SgemmJob {
 
     /** Per-thread scratch rows, grown on demand; a task uses them only while it runs. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /**
+     * Per-thread rows for a Y packed once for all tasks of a product; taken out while its tasks run
+     * (the thread may run another product's tasks while it waits, never this product's panel).
+     */
+    private static final ThreadLocal<float[][]> SHARED_PANEL = new ThreadLocal<>();
 
     final float[] x;
     final int xOff;
@@ -117,12 +122,26 @@ final class SgemmJob {
         }
         rowBlocks = (rows + mb - 1) / mb;
         int tasks = rowBlocks * colTiles;
+        float[][] shared = null;
+        if (yRows == null && rowBlocks > 1 && kc >= k && (long) k * cols <= WHOLE_PANEL_FLOATS) {
+            // Every row block would pack the same panels (a task per row block, as attention's and
+            // a transformer's products have): pack all of Y once, as whole rows the tasks read.
+            shared = SHARED_PANEL.get();
+            SHARED_PANEL.set(null); // taken while the tasks run: a nested product makes its own
+            shared = Scratch.ensure(shared == null ? new float[0][] : shared, k, cols);
+            pack(shared, 0, k, 0, cols);
+            yRows = shared;
+        }
         if (par && tasks > 1) {
             IntStream.range(0, tasks).parallel().forEach(this::task);
         } else {
             for (int t = 0; t < tasks; t++) {
                 task(t);
             }
+        }
+        if (shared != null) {
+            yRows = null;
+            SHARED_PANEL.set(shared);
         }
     }
 
@@ -387,7 +406,7 @@ final class SgemmJob {
             return acc;
         }
 
-        private static float[][] ensure(float[][] rows, int count, int len) {
+        static float[][] ensure(float[][] rows, int count, int len) {
             if (rows.length < count) {
                 rows = Arrays.copyOf(rows, count);
             }

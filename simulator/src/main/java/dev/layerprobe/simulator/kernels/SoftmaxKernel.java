@@ -7,7 +7,11 @@ import dev.layerprobe.simulator.graph.Node;
  * ONNX Softmax, LogSoftmax and Hardmax. From opset 13 they act along {@code axis} (default -1);
  * before, the input is coerced to 2-D [d0 * ... * d(axis-1), d(axis) * ... * dn] (axis default 1)
  * and the op acts on each row. Exponentials and sums are evaluated in double after subtracting the
- * maximum, then rounded to float32. Stateless and thread-safe.
+ * maximum (the sum in element order), then rounded to float32. Softmax along the last axis, the
+ * attention case, takes each exponential once, from {@link DoubleExp} (within one ulp of
+ * {@code Math.exp}, which the other cases use); arguments below {@link #MIN_EXP_ARG} are raised to
+ * it, which changes nothing: e^-200 is absorbed by a sum of at least 1 (the maximum's e^0) and its
+ * quotient rounds to float32 zero either way. Stateless and thread-safe.
  */
 public final class SoftmaxKernel implements FloatKernel {
     private enum Kind {
@@ -15,6 +19,9 @@ public final class SoftmaxKernel implements FloatKernel {
         LOG_SOFTMAX,
         HARDMAX
     }
+
+    /** Arguments of the exponential are raised to this before {@link DoubleExp} (see the class comment). */
+    static final double MIN_EXP_ARG = -200.0;
 
     private final Kind kind;
     private final long axis;
@@ -65,12 +72,46 @@ public final class SoftmaxKernel implements FloatKernel {
         }
         float[] s = x.floats();
         float[] y = new float[s.length];
+        if (kind == Kind.SOFTMAX && inner == 1) {
+            double[] e = new double[len];
+            double[] scratch = new double[len];
+            for (int o = 0; o < outer; o++) {
+                contiguousRow(s, y, o * len, len, e, scratch);
+            }
+            return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), y)};
+        }
         for (int o = 0; o < outer; o++) {
             for (int in = 0; in < inner; in++) {
                 row(s, y, o * len * inner + in, len, inner);
             }
         }
         return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), y)};
+    }
+
+    /**
+     * Softmax of s[base, base + len) into y, each exponential taken once into e; the same sums and
+     * quotients as {@link #row}, in the same order.
+     */
+    private static void contiguousRow(float[] s, float[] y, int base, int len, double[] e, double[] scratch) {
+        // One scalar pass for what cannot vectorise (the float to double conversion, the branchy
+        // maximum), then the subtraction and clamp, which do.
+        float max = Float.NEGATIVE_INFINITY;
+        for (int k = 0; k < len; k++) {
+            float v = s[base + k];
+            e[k] = v;
+            if (v > max) {
+                max = v;
+            }
+        }
+        double m = max;
+        for (int k = 0; k < len; k++) {
+            // NaN stays NaN through max, as in row(): a NaN input makes the row NaN.
+            e[k] = Math.max(e[k] - m, MIN_EXP_ARG);
+        }
+        double sum = DoubleExp.expInPlace(e, scratch, len);
+        for (int k = 0; k < len; k++) {
+            y[base + k] = (float) (e[k] / sum);
+        }
     }
 
     private void row(float[] s, float[] y, int base, int len, int stride) {

@@ -54,7 +54,7 @@ public final class SplitKernel implements FloatKernel {
         for (int i = 0; i < split.length; i++) {
             int[] shape = in.clone();
             shape[a] = (int) split[i];
-            out[i] = Outputs.gather(x, shape, IndexMaps.strided(shape, strides, begin * strides[a]));
+            out[i] = StridedCopy.copy(x, shape, strides, begin * strides[a]);
             begin += (int) split[i];
         }
         return out;

@@ -1,5 +1,6 @@
 package dev.layerprobe.simulator.kernels;
 
+import dev.layerprobe.core.tensor.Shapes;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.graph.Node;
 import java.util.Arrays;
@@ -44,9 +45,14 @@ public final class TransposeKernel implements FloatKernel {
         return new Tensor[] {permute(x, p)};
     }
 
-    /** x with its dimensions permuted. */
+    /** x with its dimensions permuted (x's own data when only size-1 dimensions move). */
     static Tensor permute(Tensor x, int[] perm) {
         int[] shape = x.shape();
-        return Outputs.gather(x, IndexMaps.permute(shape, perm), IndexMaps.transpose(shape, perm));
+        int[] inStrides = Shapes.strides(shape);
+        int[] strides = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) {
+            strides[i] = inStrides[perm[i]];
+        }
+        return StridedCopy.copy(x, IndexMaps.permute(shape, perm), strides, 0);
     }
 }
