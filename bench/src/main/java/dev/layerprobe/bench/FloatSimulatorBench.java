@@ -48,7 +48,8 @@ import java.util.concurrent.ForkJoinPool;
  * shapes.
  *
  * <p>Usage: {@code FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]... [--iterations N]
- * [--warmup N] [--warmup-seconds S]}; the model defaults to {@code ../shared/models/mobilenet_v2.onnx} beside the
+ * [--warmup N] [--warmup-seconds S] [--int8]}; {@code --int8} times the int8 simulator against ONNX Runtime on the
+ * model's QDQ file instead ({@link Int8SimulatorBench}); the model defaults to {@code ../shared/models/mobilenet_v2.onnx} beside the
  * repository root. Prints the model and inputs, one line per engine, and last {@code ratio: X}
  * (simulator / ONNX Runtime). Exits 0 when the benchmark ran, 2 on a usage error, a missing model
  * or an input shape it cannot resolve, 1 when an engine failed.
@@ -57,7 +58,7 @@ public final class FloatSimulatorBench {
     private static final long SEED = 42;
     private static final String USAGE =
             "usage: FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]..."
-                    + " [--iterations N] [--warmup N] [--warmup-seconds S]";
+                    + " [--iterations N] [--warmup N] [--warmup-seconds S] [--int8]";
 
     private FloatSimulatorBench() {}
 
@@ -67,6 +68,7 @@ public final class FloatSimulatorBench {
         int warmup = 10;
         double warmupSeconds = 10;
         List<String> inputShapes = new ArrayList<>();
+        boolean int8 = false;
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -75,6 +77,7 @@ public final class FloatSimulatorBench {
                     case "--warmup-seconds" -> warmupSeconds =
                             Double.parseDouble(value(args, ++i, "--warmup-seconds"));
                     case "--input-shape" -> inputShapes.add(value(args, ++i, "--input-shape"));
+                    case "--int8" -> int8 = true;
                     default -> {
                         if (args[i].startsWith("-") || model != null) {
                             throw new IllegalArgumentException("unexpected argument '" + args[i] + "'");
@@ -104,7 +107,10 @@ public final class FloatSimulatorBench {
             System.exit(2);
         }
         try {
-            run(model, InputShapes.parse(inputShapes), iterations, warmup, warmupSeconds)
+            Map<String, int[]> shapes = InputShapes.parse(inputShapes);
+            (int8
+                            ? Int8SimulatorBench.run(model, shapes, iterations, warmup, SEED)
+                            : run(model, shapes, iterations, warmup, warmupSeconds))
                     .forEach(System.out::println);
         } catch (InputException e) {
             System.err.println("error: " + e.getMessage());
@@ -135,13 +141,7 @@ public final class FloatSimulatorBench {
         Map<String, Tensor> feeds = SeededInputs.of(declared, shapes, SEED);
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setInterOpNumThreads(1);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            // ORT's pool otherwise busy-waits after each run, taking the cores from the simulator
-            // run that follows it in the interleaved loop.
-            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+        try (OrtSession.SessionOptions options = sessionOptions(threads)) {
             Map<String, OnnxTensor> ortFeeds = new LinkedHashMap<>();
             try (OrtSession session = env.createSession(model.toString(), options)) {
                 for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
@@ -206,8 +206,20 @@ public final class FloatSimulatorBench {
         }
     }
 
+    /** ONNX Runtime's options: {@code threads} intra-op threads, one inter-op thread, every optimisation. */
+    static OrtSession.SessionOptions sessionOptions(int threads) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(threads);
+        options.setInterOpNumThreads(1);
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        // ORT's pool otherwise busy-waits after each run, taking the cores from the simulator
+        // run that follows it in the interleaved loop.
+        options.addConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
+
     /** The same values as an ONNX Runtime tensor, for the element types models take as inputs. */
-    private static OnnxTensor toOrt(OrtEnvironment env, String name, Tensor t) throws OrtException {
+    static OnnxTensor toOrt(OrtEnvironment env, String name, Tensor t) throws OrtException {
         long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
         int n = t.size();
         switch (t.dtype()) {
@@ -283,7 +295,7 @@ public final class FloatSimulatorBench {
     }
 
     /** Nearest-rank percentile of sorted values. */
-    private static double percentile(double[] sorted, int p) {
+    static double percentile(double[] sorted, int p) {
         int rank = (int) Math.ceil(p / 100.0 * sorted.length);
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }

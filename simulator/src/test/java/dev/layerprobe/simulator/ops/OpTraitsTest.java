@@ -31,7 +31,7 @@ class OpTraitsTest {
             FaultKind.ZERO_POINT_IGNORED, NpuForm.INTEGER_KERNEL,
             FaultKind.LUT_COARSE, NpuForm.LUT,
             FaultKind.SOFTMAX_NO_MAX_SUBTRACT, NpuForm.INTEGER_KERNEL,
-            FaultKind.MATMUL_TRANSPOSE_B, NpuForm.INTEGER_KERNEL),
+            FaultKind.MATMUL_TRANSPOSE_B, NpuForm.INTEGER_KERNEL,
             FaultKind.RNN_GATE_ORDER, NpuForm.INTEGER_KERNEL));
 
     /** Every op type and pattern name a layer can carry. */

@@ -7,17 +7,31 @@ import java.util.stream.IntStream;
 
 /**
  * Integer 2-D convolution (NCHW input codes, OIHW weight codes, grouped and depthwise):
- * {@code acc[c] = bias[c] + Σ (x - zp_x)(w - zp_w[c])} in 32-bit integers (64-bit where a
- * profile asks), then requantized per output channel by {@code s_x * s_w[c] / s_y} and clamped to
- * the output range narrowed by a fused activation. Padding contributes real zero, i.e. the code
- * {@code zp_x}. Immutable; runs output channels in parallel with per-element fixed order, so
- * results are deterministic.
+ * {@code acc[c] = bias[c] + Σ (x - zp_x)(w - zp_w[c])}, the exact integer sum (what an NPU's int32
+ * accumulator holds; 64-bit where int16 layers need it), then requantized per output channel by
+ * {@code s_x * s_w[c] / s_y} ({@link Requantizer}) and clamped to the output range narrowed by a
+ * fused activation. Padding contributes real zero, i.e. the code {@code zp_x}. The fault hook
+ * accumulator_int16_wrap casts {@code acc} to 16 bits ({@code (short)}) before requantization.
+ *
+ * <p>How the sum is computed never changes it: when {@code K * max|x - zp_x| * max|w - zp_w|} (K
+ * taps per output) proves it fits in int32, it runs as an int32 matrix product over im2col rows
+ * ({@link IntConvJob}: 1x1 convs read the input planes as they are, depthwise and KxK convs gather
+ * their taps, small planes run transposed); otherwise, as for int16 codes, tap by tap in 64-bit
+ * ({@link #runReference}). Immutable; output elements are computed in parallel, each by one task,
+ * so results are deterministic.
  */
 public final class QConv {
     private final Node node;
     private final int[] w;
     private final int[] wShape;
     private final int[] wZero;
+    /** {@code w - zp_w[c]}, output channel major. */
+    private final int[] centred;
+    /** Per group, {@code transposed[g][k][j] = centred[(g * ocg + j) * K + k]}: the transposed form's rows. */
+    private final int[][][] transposed;
+    /** {@code max |w - zp_w[c]|} over all channels. */
+    private final long maxAbsWeight;
+
     private final long[] bias;
     private final Requantizer[] requant;
     private final QuantParams in;
@@ -77,9 +91,36 @@ public final class QConv {
             throw new IllegalArgumentException(
                     "quantized Conv supports 2-D kernels only, weight shape rank " + wShape.length);
         }
+        int depth = w.length / oc;
+        this.centred = new int[w.length];
+        long max = 0;
+        for (int c = 0; c < oc; c++) {
+            for (int k = 0; k < depth; k++) {
+                int v = w[c * depth + k] - wZero[c];
+                centred[c * depth + k] = v;
+                max = Math.max(max, Math.abs((long) v));
+            }
+        }
+        this.maxAbsWeight = max;
+        int ocg = oc / group;
+        this.transposed = new int[group][depth][ocg];
+        for (int c = 0; c < oc; c++) {
+            for (int k = 0; k < depth; k++) {
+                transposed[c / ocg][k][c % ocg] = centred[c * depth + k];
+            }
+        }
     }
 
     public QTensor run(QTensor x) {
+        return run(x, false);
+    }
+
+    /** The same codes as {@link #run}, always computed tap by tap with 64-bit sums: the reference for tests. */
+    QTensor runReference(QTensor x) {
+        return run(x, true);
+    }
+
+    private QTensor run(QTensor x, boolean reference) {
         int[] xs = x.shape();
         if (xs.length != 4) {
             throw new IllegalArgumentException("Conv input must be NCHW, got rank " + xs.length);
@@ -94,16 +135,63 @@ public final class QConv {
             throw new IllegalArgumentException("input has " + ic + " channels, weights expect " + icg * group);
         }
         ConvGeometry g = ConvGeometry.of(node, wShape[2], wShape[3], ih, iw);
-        int oh = g.oh();
-        int ow = g.ow();
         int[] codes = x.codes();
         int zx = (int) in.zeroPoint(0);
         int[] xc = new int[codes.length];
+        // |v| <= (v ^ (v >> 31)) + 1, and an OR of non-negative ints is at least each of them: a
+        // bound on max |x - zp_x| that the JIT computes with vector ORs (a max it does not vectorise).
+        int bits = 0;
         for (int i = 0; i < xc.length; i++) {
-            xc[i] = codes[i] - zx;
+            int v = codes[i] - zx;
+            xc[i] = v;
+            bits |= v ^ (v >> 31);
         }
+        long maxAbsX = bits + 1L;
+        int[] y = new int[n * oc * g.oh() * g.ow()];
+        long depth = (long) icg * g.kh() * g.kw();
+        // The sum of K products of at most maxAbsX * maxAbsWeight each: exact in int32 below 2^31.
+        if (!reference && depth * maxAbsX * maxAbsWeight <= Integer.MAX_VALUE) {
+            new IntConvJob(this, xc, n, ic, ih, iw, g, y).execute();
+        } else {
+            tapByTap(xc, n, ic, ih, iw, g, y);
+        }
+        return new QTensor(new int[] {n, oc, g.oh(), g.ow()}, y, out);
+    }
+
+    int outChannels() {
+        return wShape[0];
+    }
+
+    int inChannelsPerGroup() {
+        return wShape[1];
+    }
+
+    int group() {
+        return group;
+    }
+
+    /** {@code w - zp_w[c]}, output channel major, K per channel; not to be modified. */
+    int[] centredWeights() {
+        return centred;
+    }
+
+    /** Group g's centred weights as K rows over its output channels; not to be modified. */
+    int[][] transposedWeights(int g) {
+        return transposed[g];
+    }
+
+    /** Output codes of channel o from int32 sums without the bias (see {@link Requantizer#applyRow}). */
+    void requantizeRow(int o, int[] sums, int len, long[] wide, int[] codes) {
+        requant[o].applyRow(sums, len, bias[o], wrapInt16, out.zeroPoint(0), lo, hi, wide, codes);
+    }
+
+    /** The 64-bit path: per output channel, each tap's weight times the shifted input plane. */
+    private void tapByTap(int[] xc, int n, int ic, int ih, int iw, ConvGeometry g, int[] y) {
+        int oc = wShape[0];
+        int icg = wShape[1];
+        int oh = g.oh();
+        int ow = g.ow();
         int ocg = oc / group;
-        int[] y = new int[n * oc * oh * ow];
         long zy = out.zeroPoint(0);
         IntStream.range(0, n * oc).parallel().forEach(job -> {
             int b = job / oc;
@@ -144,6 +232,5 @@ public final class QConv {
                 y[yBase + i] = rq.apply(wrapInt16 ? (short) acc[i] : acc[i], zy, lo, hi);
             }
         });
-        return new QTensor(new int[] {n, oc, oh, ow}, y, out);
     }
 }

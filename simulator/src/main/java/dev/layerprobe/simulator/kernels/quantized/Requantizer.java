@@ -68,6 +68,56 @@ public final class Requantizer {
         return (int) (y < lo ? lo : y > hi ? hi : y);
     }
 
+    /**
+     * {@code out[i] = apply(bias + acc[i], zeroPoint, lo, hi)} for {@code i < n}, the accumulator
+     * first cast to 16 bits when {@code wrapInt16} (the accumulator_int16_wrap fault): the same
+     * codes as {@link #apply}, in array loops the JIT vectorises. In FIXED mode with a right shift
+     * (every multiplier below 1/2) and {@code |bias| <= 2^31}, {@code |bias + acc| <= 2^32} keeps
+     * {@code |x| * m} below 2^63, so {@link #fixed}'s 64-bit branch is exact for every element and
+     * runs as three vectorisable loops; otherwise each element goes through {@link #apply}.
+     *
+     * @param wide scratch of at least {@code n} longs (overwritten)
+     */
+    public void applyRow(
+            int[] acc, int n, long bias, boolean wrapInt16, long zeroPoint, long lo, long hi, long[] wide, int[] out) {
+        if (mode != RequantMode.FIXED
+                || leftShift != 0
+                || rightShift < 1
+                || rightShift > 62
+                || Math.abs(bias) > 1L << 31) {
+            for (int i = 0; i < n; i++) {
+                long a = bias + acc[i];
+                out[i] = apply(wrapInt16 ? (short) a : a, zeroPoint, lo, hi);
+            }
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            wide[i] = bias + acc[i];
+        }
+        if (wrapInt16) {
+            for (int i = 0; i < n; i++) {
+                wide[i] = (short) wide[i];
+            }
+        }
+        long m = mantissa;
+        int right = rightShift;
+        long round = 1L << (right - 1);
+        for (int i = 0; i < n; i++) {
+            // Sign, magnitude and the clamp as arithmetic on masks: C2 vectorises these, not branches.
+            long a = wide[i];
+            long sign = a >> 63;
+            long r = ((((a ^ sign) - sign) * m) + round) >>> right;
+            long y = ((r ^ sign) - sign) + zeroPoint;
+            long belowLo = y - lo;
+            y -= belowLo & (belowLo >> 63);
+            long aboveHi = y - hi;
+            wide[i] = hi + (aboveHi & (aboveHi >> 63));
+        }
+        for (int i = 0; i < n; i++) {
+            out[i] = (int) wide[i];
+        }
+    }
+
     /** The Q31 mantissa (for reports and fault emulation). */
     public long mantissa() {
         return mantissa;
