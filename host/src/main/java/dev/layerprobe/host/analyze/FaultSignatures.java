@@ -8,13 +8,17 @@ import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.graph.Attribute;
+import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.FloatKernels;
+import dev.layerprobe.simulator.kernels.quantized.QRecurrent;
 import dev.layerprobe.simulator.kernels.quantized.QSoftmax;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -58,6 +62,11 @@ final class FaultSignatures {
         if (layer.op().equals("Softmax") && softmaxWithoutMax(layer, inputs, device, program)) {
             return "output equals a Softmax that does not subtract the row maximum: the exponent of the raw"
                     + " codes saturates, so a row's largest logits share the probability evenly";
+        }
+        if ((layer.op().equals("LSTM") || layer.op().equals("GRU"))
+                && gatesInPyTorchOrder(layer, inputs, device, program)) {
+            return "output equals the recurrent layer with its gates read in PyTorch order (i,f,g,o / r,z,n)"
+                    + " instead of ONNX order (i,o,f,c / z,r,h)";
         }
         if (channelsSwapped(layer, inputs, device, program)) {
             return layer.index() == 0
@@ -154,6 +163,44 @@ final class FaultSignatures {
                 true);
         QTensor y = faulted.run(QTensor.quantize(x.toFloat(), xq));
         return agrees(LayerValue.of(y), device);
+    }
+
+    /**
+     * The layer recomputed from its inputs by the integer recurrent kernel with W, R and B's gate
+     * blocks read in PyTorch's order reproduces the device output.
+     */
+    private static boolean gatesInPyTorchOrder(
+            Layer layer, Map<String, Tensor> inputs, LayerValue device, NpuProgram program) {
+        Node node = null;
+        for (Node n : program.graph().nodes()) {
+            if (n.opType().equals(layer.op()) && n.outputs().contains(layer.name())) {
+                node = n;
+            }
+        }
+        if (!program.isQuantized() || node == null) {
+            return false;
+        }
+        QuantParams xq = program.quantOf(node.input(0));
+        Tensor x = inputs.get(node.input(0));
+        List<QuantParams> outQ = new ArrayList<>();
+        node.outputs().forEach(o -> outQ.add(o.isEmpty() ? null : program.quantOf(o)));
+        QRecurrent faulted = xq == null || x == null
+                ? null
+                : QRecurrent.of(
+                        node,
+                        program.graph()::constant,
+                        xq,
+                        outQ,
+                        program.profile().recurrentState(),
+                        program.profile().requant(),
+                        true);
+        if (faulted == null) {
+            return false;
+        }
+        Graph g = program.graph();
+        QTensor[] y = faulted.run(
+                QTensor.quantize(x.toFloat(), xq), name -> g.isConstant(name) ? g.constant(name) : inputs.get(name));
+        return agrees(LayerValue.of(y[node.outputs().indexOf(layer.name())]), device);
     }
 
     /** The simulator fed the first input with axis 1 reversed reproduces the device output. */
