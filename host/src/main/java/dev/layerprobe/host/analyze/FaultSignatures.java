@@ -61,9 +61,15 @@ final class FaultSignatures {
             return "output equals a Softmax that does not subtract the row maximum: the exponent of the raw"
                     + " codes saturates, so a row's largest logits share the probability evenly";
         }
-        if (layer.op().equals("MatMul") && matMulTransposedB(layer, inputs, device, program)) {
+        if (layer.op().equals("MatMul")
+                && reproducedWithFault(FaultKind.MATMUL_TRANSPOSE_B, layer, inputs, device, program)) {
             return "output equals the MatMul with B read transposed (layout bug): the device read B's [K, N]"
                     + " buffer as if it held Bᵀ";
+        }
+        if ((layer.op().equals("LSTM") || layer.op().equals("GRU"))
+                && reproducedWithFault(FaultKind.RNN_GATE_ORDER, layer, inputs, device, program)) {
+            return "output equals the recurrent layer with its gates read in PyTorch order (i,f,g,o / r,z,n)"
+                    + " instead of ONNX order (i,o,f,c / z,r,h)";
         }
         if (channelsSwapped(layer, inputs, device, program)) {
             return layer.index() == 0
@@ -162,13 +168,16 @@ final class FaultSignatures {
         return agrees(LayerValue.of(y), device);
     }
 
-    /** The integer MatMul bound with matmul_transpose_b reproduces the device output. */
-    private static boolean matMulTransposedB(
-            Layer layer, Map<String, Tensor> inputs, LayerValue device, NpuProgram program)
+    /**
+     * The layer bound again with a fault of this kind, as a device carrying it computes the layer
+     * (the integer kernel the compiler binds, fed the same inputs), reproduces the device output.
+     */
+    private static boolean reproducedWithFault(
+            FaultKind kind, Layer layer, Map<String, Tensor> inputs, LayerValue device, NpuProgram program)
             throws dev.layerprobe.simulator.SimulatorException {
         return program.isQuantized()
                 && layer.placement() == Placement.NPU
-                && agrees(program.runLayerWithFault(layer.name(), FaultKind.MATMUL_TRANSPOSE_B, inputs), device);
+                && agrees(program.runLayerWithFault(layer.name(), kind, inputs), device);
     }
 
     /** The simulator fed the first input with axis 1 reversed reproduces the device output. */

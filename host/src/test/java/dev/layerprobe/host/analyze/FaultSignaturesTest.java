@@ -57,22 +57,25 @@ class FaultSignaturesTest {
         "softmax_no_max_subtract, tiny_transformer.onnx, /enc/layers.0/self_attn/Softmax_output_0, does not subtract the row maximum",
         "matmul_transpose_b, tiny_transformer.onnx, /enc/layers.0/linear1/MatMul_output_0, MatMul with B read transposed",
         "matmul_transpose_b, tiny_transformer.onnx, /enc/layers.0/self_attn/MatMul_1_output_0, MatMul with B read transposed",
+        "rnn_gate_order, gru_kws.onnx, /gru/GRU_output_0, gates read in PyTorch order",
     })
     void evidenceNamesTheSignature(String kind, String model, String layer, String signature) throws Exception {
         Path dir = tmp.resolve(kind);
         Path profile = tmp.resolve(kind + ".yaml");
         Files.writeString(profile, "name: faulty-npu\nfaults:\n  - kind: " + kind + "\n    layer: " + layer + "\n");
+        boolean speech = model.equals("gru_kws.onnx"); // MFCC features, not images
         String[] args = {
             "analyze",
             SharedData.require("models/" + model).toString(),
             "--input",
-            SharedData.require("images/photos/astronaut.png").toString(),
+            SharedData.require(speech ? "images/mfcc/mfcc_00.npy" : "images/photos/astronaut.png")
+                    .toString(),
             "--calib",
-            calib.toString(),
+            speech ? SharedData.require("images/mfcc").toString() : calib.toString(),
             "--mean",
-            "0.485,0.456,0.406",
+            speech ? "0" : "0.485,0.456,0.406",
             "--std",
-            "0.229,0.224,0.225",
+            speech ? "1" : "0.229,0.224,0.225",
             "--report",
             dir.toString(),
             "--profile",

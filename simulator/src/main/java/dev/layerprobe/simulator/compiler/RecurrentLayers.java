@@ -3,7 +3,6 @@ package dev.layerprobe.simulator.compiler;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.simulator.Placement;
 import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
@@ -32,7 +31,7 @@ final class RecurrentLayers {
     static final Set<String> OPS = Set.of("LSTM", "GRU", "RNN");
 
     /** The node inputs that may be computed at run time besides X: sequence_lens, initial_h, initial_c. */
-    private static final int[] RUNTIME = {4, 5, 6};
+    private static final Set<Integer> RUNTIME = Set.of(4, 5, 6);
 
     private RecurrentLayers() {}
 
@@ -51,13 +50,8 @@ final class RecurrentLayers {
         if (named == null || !named.isPerTensor()) {
             return null;
         }
-        int[] at = new int[RUNTIME.length];
-        for (int i = 0; i < RUNTIME.length; i++) {
-            at[i] = n.hasInput(RUNTIME[i]) ? inputs.indexOf(n.input(RUNTIME[i])) : -1;
-        }
         for (String in : inputs.subList(1, inputs.size())) {
-            int pos = n.inputs().indexOf(in);
-            if (pos < RUNTIME[0] || pos > RUNTIME[RUNTIME.length - 1]) {
+            if (!RUNTIME.contains(n.inputs().indexOf(in))) {
                 return null; // a weight computed at run time: no integer form
             }
         }
@@ -73,13 +67,10 @@ final class RecurrentLayers {
         }
         return new QuantizedLayers.Built(
                 args -> {
-                    Tensor[] extra = new Tensor[RUNTIME.length];
-                    for (int i = 0; i < RUNTIME.length; i++) {
-                        extra[i] = at[i] >= 0
-                                ? args[at[i]].real()
-                                : n.hasInput(RUNTIME[i]) ? g.constant(n.input(RUNTIME[i])) : null;
-                    }
-                    QTensor[] out = kernel.run(QuantizedValues.codesOf(args[0], xq), extra[0], extra[1], extra[2]);
+                    QTensor[] out = kernel.run(QuantizedValues.codesOf(args[0], xq), name -> {
+                        int at = inputs.indexOf(name);
+                        return at >= 0 ? args[at].real() : g.constant(name);
+                    });
                     LayerValue[] v = new LayerValue[out.length];
                     for (int i = 0; i < v.length; i++) {
                         v[i] = LayerValue.of(out[i]);

@@ -253,6 +253,21 @@ public abstract class QRecurrent {
     }
 
     /**
+     * Runs the layer, reading sequence_lens and the initial states by their names in the node.
+     *
+     * @param x      X's codes, in the quantization given to {@link #of}
+     * @param values the real value of a tensor the node reads (constants included), or null
+     * @return one value per node output, in output order
+     */
+    public QTensor[] run(QTensor x, Function<String, Tensor> values) {
+        Tensor[] extra = new Tensor[3];
+        for (int i = 0; i < extra.length; i++) {
+            extra[i] = node.hasInput(4 + i) ? values.apply(node.input(4 + i)) : null;
+        }
+        return run(x, extra[0], extra[1], extra[2]);
+    }
+
+    /**
      * Runs the layer.
      *
      * @param x            X's codes, in the quantization given to {@link #of}
