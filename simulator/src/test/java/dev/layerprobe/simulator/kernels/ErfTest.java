@@ -3,6 +3,10 @@ package dev.layerprobe.simulator.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Node;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The tabled erf agrees with the series it was made from, everywhere, to 1e-12 (the series itself loses about 1e-13 to cancellation near |x| = 3). */
@@ -35,6 +39,39 @@ class ErfTest {
         assertEquals(0L, Double.doubleToRawLongBits(UnaryKernels.erf(-0.0)), "erf(-0) is +0");
         assertTrue(UnaryKernels.erf(Double.MIN_VALUE) > 0, "the smallest positive value");
         assertTrue(Double.isNaN(UnaryKernels.erf(-Double.NaN)));
+    }
+
+    @Test
+    void kernelSplitOverThreadsGivesEachValueItsErf() {
+        // 50,000 values are split over the pool's threads, 100 are not.
+        for (int n : new int[] {100, 50_000}) {
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = (i - n / 2) * (8f / n);
+            }
+            Node node = new Node("e", "Erf", "", List.of("x"), List.of("y"), Map.of());
+            float[] y = FloatKernels.create(node, 13)
+                    .run(new Tensor[] {Tensor.ofFloats(new int[] {n}, x)})[0]
+                    .floats();
+            for (int i = 0; i < n; i++) {
+                assertEquals((float) UnaryKernels.erf(x[i]), y[i], 0f, "erf(" + x[i] + ")");
+            }
+        }
+    }
+
+    @Test
+    void chunksCoverEveryIndexOnce() {
+        for (int n : new int[] {0, 1, 7, 100_000}) {
+            int[] seen = new int[n];
+            Chunks.run(n, 10, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    seen[i]++;
+                }
+            });
+            for (int i = 0; i < n; i++) {
+                assertEquals(1, seen[i], "index " + i + " of " + n);
+            }
+        }
     }
 
     @Test
