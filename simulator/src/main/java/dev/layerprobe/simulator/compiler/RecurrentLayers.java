@@ -8,7 +8,9 @@ import dev.layerprobe.simulator.graph.Graph;
 import dev.layerprobe.simulator.graph.Node;
 import dev.layerprobe.simulator.kernels.quantized.QRecurrent;
 import dev.layerprobe.simulator.kernels.quantized.QuantizedValues;
+import dev.layerprobe.simulator.ops.OpTraits;
 import dev.layerprobe.simulator.profile.DeviceProfile;
+import dev.layerprobe.simulator.profile.FaultKind;
 import dev.layerprobe.simulator.profile.RequantMode;
 import dev.layerprobe.simulator.quant.QuantSpec;
 import java.util.ArrayList;
@@ -60,8 +62,11 @@ final class RecurrentLayers {
             outQ.add(o.isEmpty() ? null : spec.activation(o));
         }
         QuantParams xq = spec.activation(n.input(0));
-        QRecurrent kernel = QRecurrent.of(
-                n, g::constant, xq, outQ, profile.recurrentState(), profile.requant(), fk.pytorchGateOrder());
+        // The compile refuses rnn_gate_order on an RNN once every layer is bound (it has one gate), so
+        // the binding does not pass it on to a kernel that cannot carry it.
+        boolean gateOrder = fk.pytorchGateOrder() && OpTraits.faultApplies(FaultKind.RNN_GATE_ORDER, n.opType());
+        QRecurrent kernel =
+                QRecurrent.of(n, g::constant, xq, outQ, profile.recurrentState(), profile.requant(), gateOrder);
         if (kernel == null) {
             return null;
         }
