@@ -10,7 +10,6 @@ import dev.layerprobe.simulator.profile.RecurrentState;
 import dev.layerprobe.simulator.profile.RequantMode;
 import java.util.List;
 import java.util.function.Function;
-import java.util.stream.IntStream;
 
 /**
  * Integer LSTM, GRU and RNN of the emulated NPU, in the fixed-point formats vendor NPUs document for
@@ -64,8 +63,8 @@ import java.util.stream.IntStream;
  *       z, r, h); emulated by permuting those blocks before quantization. Peepholes, which PyTorch
  *       lacks, keep ONNX's order; RNN has one gate and no such fault.</li>
  * </ul>
- * Immutable; the input projection of all time steps runs in parallel, each value with a fixed
- * summation order, so results are deterministic.
+ * Immutable; the input projection of all time steps runs in parallel ({@link GateWeights}), each
+ * value with a fixed summation order, so results are deterministic.
  */
 public abstract class QRecurrent {
     /** Fraction bits of gate pre-activations (Q3.12). */
@@ -78,7 +77,6 @@ public abstract class QRecurrent {
     static final long ONE = 1L << GATE_BITS;
 
     final RecurrentFrame frame;
-    final int gates;
     final int hid;
     final int directions;
     final int stateBits;
@@ -89,13 +87,7 @@ public abstract class QRecurrent {
     private final Tensor r;
     private final Tensor b;
     private final QuantParams xq;
-    private final int input;
-    private final int[][] wCodes;
-    private final int[][] rCodes;
-    private final long[][] wBias;
-    private final long[][] rBias;
-    private final Requantizer[][] xToPre;
-    private final Requantizer[][] hToPre;
+    private final GateWeights[] weights;
     private final GateTable[] tables;
     private final long clipCode;
     private final List<QuantParams> outputQuant;
@@ -114,46 +106,17 @@ public abstract class QRecurrent {
             int[] pytorchBlocks) {
         this.node = parts.node();
         this.frame = new RecurrentFrame(node);
-        this.gates = frame.gates();
         this.directions = frame.directions();
         this.hid = parts.hid();
         this.w = parts.w();
         this.r = parts.r();
         this.b = parts.b();
         this.xq = xq;
-        this.input = w.dim(2);
         this.state = state;
         this.stateBits = state.fractionBits();
         this.stateMin = state == RecurrentState.INT8 ? DType.INT8.min() : DType.INT16.min();
         this.stateMax = state == RecurrentState.INT8 ? DType.INT8.max() : DType.INT16.max();
-        DType weightType = xq.type() == DType.INT16 ? DType.INT16 : DType.INT8;
-        int rows = gates * hid;
-        float[] wv = permuted(w.toFloat().floats(), pytorchBlocks, hid * input);
-        float[] rv = permuted(r.toFloat().floats(), pytorchBlocks, hid * hid);
-        float[] bv = b == null
-                ? new float[directions * 2 * rows]
-                : permuted(b.toFloat().floats(), pytorchBlocks, hid);
-        double sh = Math.scalb(1.0, -stateBits);
-        wCodes = new int[directions][];
-        rCodes = new int[directions][];
-        wBias = new long[directions][rows];
-        rBias = new long[directions][rows];
-        xToPre = new Requantizer[directions][rows];
-        hToPre = new Requantizer[directions][rows];
-        for (int d = 0; d < directions; d++) {
-            float[] sw = new float[rows];
-            float[] sr = new float[rows];
-            wCodes[d] = perRow(wv, d * rows * input, rows, input, weightType, sw);
-            rCodes[d] = perRow(rv, d * rows * hid, rows, hid, weightType, sr);
-            for (int row = 0; row < rows; row++) {
-                double accX = (double) xq.scale(0) * sw[row];
-                double accH = sh * sr[row];
-                wBias[d][row] = int32(bv[d * 2 * rows + row] / accX);
-                rBias[d][row] = int32(bv[d * 2 * rows + rows + row] / accH);
-                xToPre[d][row] = new Requantizer(Math.scalb(accX, PRE_BITS), mode);
-                hToPre[d][row] = new Requantizer(Math.scalb(accH, PRE_BITS), mode);
-            }
-        }
+        this.weights = GateWeights.of(parts, pytorchBlocks, xq, stateBits, mode);
         int per = frame.activationsPerDirection();
         tables = new GateTable[directions * per];
         for (int d = 0; d < directions; d++) {
@@ -295,7 +258,7 @@ public abstract class QRecurrent {
         float[] cellFinal = hasCell() ? new float[directions * batch * hid] : null;
         float[] scratch = new float[batch * hid];
         for (int d = 0; d < directions; d++) {
-            long[] preX = project(d, xs, ev.seq() * batch);
+            long[] preX = weights[d].project(xs, ev.seq() * batch);
             int[] h = fixed(ev.initial(initialH, "initial_h", d), stateBits, stateMin, stateMax);
             int[] c = hasCell()
                     ? fixed(ev.initial(initialC, "initial_c", d), CELL_BITS, DType.INT16.min(), DType.INT16.max())
@@ -327,42 +290,12 @@ public abstract class QRecurrent {
      */
     abstract void steps(int d, RecurrentFrame.Evaluation ev, long[] preX, int[] h, int[] c);
 
-    /** {@code acc_x} of every time and batch entry, requantized to Q3.12. */
-    private long[] project(int d, int[] xs, int count) {
-        int rows = gates * hid;
-        long[] out = new long[count * rows];
-        int[] wd = wCodes[d];
-        IntStream.range(0, count).parallel().forEach(tb -> {
-            int xo = tb * input;
-            for (int row = 0; row < rows; row++) {
-                long acc = wBias[d][row];
-                int wo = row * input;
-                for (int k = 0; k < input; k++) {
-                    acc += (long) xs[xo + k] * wd[wo + k];
-                }
-                out[tb * rows + row] = xToPre[d][row].scale(acc);
-            }
-        });
-        return out;
-    }
-
     /**
-     * {@code acc_h} of {@code count} gates from gate {@code from} for one state vector (hidden codes
-     * of the state's format from {@code off}), requantized to Q3.12.
+     * {@code acc_h} of {@code count} gates from gate {@code from} of direction d for one state vector
+     * (codes of the state's format from {@code off}), requantized to Q3.12.
      */
     final long[] recur(int d, int[] v, int off, int from, int count) {
-        long[] out = new long[count * hid];
-        int[] rd = rCodes[d];
-        for (int i = 0; i < out.length; i++) {
-            int row = from * hid + i;
-            long acc = rBias[d][row];
-            int ro = row * hid;
-            for (int j = 0; j < hid; j++) {
-                acc += (long) v[off + j] * rd[ro + j];
-            }
-            out[i] = hToPre[d][row].scale(acc);
-        }
-        return out;
+        return weights[d].recur(v, off, from, count);
     }
 
     /** Activation i of direction d on a sum of Q3.12 terms: saturated to int16, clipped, looked up; Q0.15. */
@@ -448,50 +381,5 @@ public abstract class QRecurrent {
             into[i] = codes[i];
         }
         return into;
-    }
-
-    private static long int32(double v) {
-        return saturate((long) Math.rint(v), Integer.MIN_VALUE, Integer.MAX_VALUE);
-    }
-
-    /**
-     * Symmetric per-row codes of one direction's [rows, cols] weight from {@code off}, as the class
-     * comment states; the row scales go to {@code scales}.
-     */
-    private static int[] perRow(float[] v, int off, int rows, int cols, DType type, float[] scales) {
-        int[] codes = new int[rows * cols];
-        float qmax = type.max();
-        for (int row = 0; row < rows; row++) {
-            float max = 0;
-            for (int k = 0; k < cols; k++) {
-                max = Math.max(max, Math.abs(v[off + row * cols + k]));
-            }
-            float s = max > 0 ? max / qmax : 1f;
-            scales[row] = s;
-            for (int k = 0; k < cols; k++) {
-                float q = (float) Math.rint(v[off + row * cols + k] / s);
-                codes[row * cols + k] = (int) Math.max(-qmax, Math.min(qmax, q));
-            }
-        }
-        return codes;
-    }
-
-    /**
-     * The gate blocks (of {@code block} values each, {@code blocks.length} per group) of every group
-     * rearranged so that ONNX position p holds block {@code blocks[p]}; the values unchanged for
-     * null.
-     */
-    private static float[] permuted(float[] v, int[] blocks, int block) {
-        if (blocks == null) {
-            return v;
-        }
-        float[] out = new float[v.length];
-        int group = blocks.length * block;
-        for (int g = 0; g < v.length / group; g++) {
-            for (int p = 0; p < blocks.length; p++) {
-                System.arraycopy(v, g * group + blocks[p] * block, out, g * group + p * block, block);
-            }
-        }
-        return out;
     }
 }
