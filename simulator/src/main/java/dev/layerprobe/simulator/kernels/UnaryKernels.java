@@ -26,27 +26,40 @@ public final class UnaryKernels {
     }
 
     private static FloatKernel map(String op, FloatFn f, LongFn l) {
-        return inputs -> {
-            Tensor x = KernelArgs.required(inputs, 0, "X");
-            if (x.isFloating()) {
-                float[] s = x.floats();
-                float[] r = new float[s.length];
-                for (int i = 0; i < s.length; i++) {
-                    r[i] = f.apply(s[i]);
-                }
-                return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), r)};
+        return new FloatKernel() {
+            @Override
+            public Tensor[] run(Tensor[] inputs) {
+                return map(op, f, l, inputs, false);
             }
-            if (l == null) {
-                throw new IllegalArgumentException(
-                        op + " of type " + x.dtype() + " is not supported (valid: FLOAT32, FLOAT16, DOUBLE)");
+
+            @Override
+            public Tensor[] runReusing(Tensor[] inputs, int reusable) {
+                return map(op, f, l, inputs, reusable == 0);
             }
-            long[] s = x.longs();
-            long[] r = new long[s.length];
-            for (int i = 0; i < s.length; i++) {
-                r[i] = l.apply(s[i]);
-            }
-            return new Tensor[] {Outputs.longs(x.dtype(), x.shape(), r)};
         };
+    }
+
+    /** f (or l) of every value of X, into X's own data when {@code reuse} allows it. */
+    private static Tensor[] map(String op, FloatFn f, LongFn l, Tensor[] inputs, boolean reuse) {
+        Tensor x = KernelArgs.required(inputs, 0, "X");
+        if (x.isFloating()) {
+            float[] s = x.floats();
+            float[] r = reuse ? s : new float[s.length];
+            for (int i = 0; i < s.length; i++) {
+                r[i] = f.apply(s[i]);
+            }
+            return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), r)};
+        }
+        if (l == null) {
+            throw new IllegalArgumentException(
+                    op + " of type " + x.dtype() + " is not supported (valid: FLOAT32, FLOAT16, DOUBLE)");
+        }
+        long[] s = x.longs();
+        long[] r = reuse ? s : new long[s.length];
+        for (int i = 0; i < s.length; i++) {
+            r[i] = l.apply(s[i]);
+        }
+        return new Tensor[] {Outputs.longs(x.dtype(), x.shape(), r)};
     }
 
     private static FloatKernel predicate(String op, FloatFn test) {
@@ -187,20 +200,32 @@ public final class UnaryKernels {
     }
 
     static FloatKernel erf(Node n, int opset) {
-        return inputs -> {
-            Tensor x = KernelArgs.required(inputs, 0, "X");
-            KernelArgs.requireFloating(x, "Erf");
-            float[] s = x.floats();
-            float[] r = new float[s.length];
-            // About 6 ns a value (Gelu's Erf is the costliest elementwise op of a transformer):
-            // worth splitting over the pool's threads, as ONNX Runtime does.
-            Chunks.run(s.length, ERF_NANOS, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    r[i] = (float) erf((double) s[i]);
-                }
-            });
-            return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), r)};
+        return new FloatKernel() {
+            @Override
+            public Tensor[] run(Tensor[] inputs) {
+                return erf(inputs, false);
+            }
+
+            @Override
+            public Tensor[] runReusing(Tensor[] inputs, int reusable) {
+                return erf(inputs, reusable == 0);
+            }
         };
+    }
+
+    private static Tensor[] erf(Tensor[] inputs, boolean reuse) {
+        Tensor x = KernelArgs.required(inputs, 0, "X");
+        KernelArgs.requireFloating(x, "Erf");
+        float[] s = x.floats();
+        float[] r = reuse ? s : new float[s.length];
+        // About 6 ns a value (Gelu's Erf is the costliest elementwise op of a transformer):
+        // worth splitting over the pool's threads, as ONNX Runtime does.
+        Chunks.run(s.length, ERF_NANOS, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                r[i] = (float) erf((double) s[i]);
+            }
+        });
+        return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), r)};
     }
 
     static FloatKernel hardSigmoid(Node n, int opset) {
