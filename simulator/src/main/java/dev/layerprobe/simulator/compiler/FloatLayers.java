@@ -10,8 +10,10 @@ import dev.layerprobe.simulator.kernels.FloatKernel;
 import dev.layerprobe.simulator.kernels.FloatKernels;
 import dev.layerprobe.simulator.kernels.Scope;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** Binds a layer's nodes to float kernels: the float program, and CPU layers of quantized ones. */
 final class FloatLayers {
@@ -175,7 +177,13 @@ final class FloatLayers {
         return t;
     }
 
-    /** Runs the nodes in order; the layer's values are the outer scope of control-flow nodes. */
+    /**
+     * Runs the nodes in order; the layer's values are the outer scope of control-flow nodes.
+     * Without control flow, a value made inside the layer and read by no later node lends its data
+     * to the node that reads it last ({@link FloatKernel#runReusing}): a fused activation's chain
+     * of elementwise nodes then writes one array instead of one per node (each a fresh array the
+     * size of the layer, written through memory). Arguments and constants are never written.
+     */
     static Tensor[] evaluate(
             List<Node> nodes,
             FloatKernel[] kernels,
@@ -187,6 +195,15 @@ final class FloatLayers {
         for (int i = 0; i < args.length; i++) {
             env.put(inputs.get(i), args[i]);
         }
+        Map<String, Integer> lastRead = new HashMap<>();
+        for (int k = 0; k < nodes.size(); k++) {
+            for (String in : nodes.get(k).inputs()) {
+                lastRead.put(in, k);
+            }
+        }
+        Set<String> produced = new HashSet<>();
+        // Subgraphs read values by name outside the node inputs counted above: no reuse with them.
+        boolean reuse = nodes.size() > 1 && nodes.stream().noneMatch(Subgraphs::has);
         Tensor[] out = null;
         for (int k = 0; k < nodes.size(); k++) {
             Node n = nodes.get(k);
@@ -194,11 +211,43 @@ final class FloatLayers {
             for (int i = 0; i < in.length; i++) {
                 in[i] = n.hasInput(i) ? env.get(n.input(i)) : null;
             }
-            out = kernels[k].run(in, scope);
+            int reusable = reuse ? reusable(n, k, in, produced, lastRead, env) : -1;
+            out = reusable >= 0 ? kernels[k].runReusing(in, reusable) : kernels[k].run(in, scope);
             for (int i = 0; i < out.length && i < n.outputs().size(); i++) {
                 env.put(n.output(i), out[i]);
+                produced.add(n.output(i));
             }
         }
         return out;
+    }
+
+    /**
+     * The input of node k whose data its kernel may write its output into, or -1: a floating value
+     * an earlier node of this layer made (never an argument or a constant, which others may hold),
+     * read by no later node, and sharing its data with no other value still here (Reshape and
+     * Identity share their input's).
+     */
+    private static int reusable(
+            Node n, int k, Tensor[] in, Set<String> produced, Map<String, Integer> lastRead, Map<String, Tensor> env) {
+        for (int i = 0; i < in.length; i++) {
+            String name = n.hasInput(i) ? n.input(i) : "";
+            if (in[i] == null
+                    || !in[i].isFloating()
+                    || !produced.contains(name)
+                    || lastRead.get(name) != k
+                    || n.inputs().indexOf(name) != i) {
+                continue;
+            }
+            float[] data = in[i].floats();
+            boolean shared = false;
+            for (Map.Entry<String, Tensor> e : env.entrySet()) {
+                Tensor t = e.getValue();
+                shared |= !e.getKey().equals(name) && t != null && t.isFloating() && t.floats() == data;
+            }
+            if (!shared) {
+                return i;
+            }
+        }
+        return -1;
     }
 }

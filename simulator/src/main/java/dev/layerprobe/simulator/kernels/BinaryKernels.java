@@ -60,8 +60,31 @@ public final class BinaryKernels {
     }
 
     private static FloatKernel binary(Op op) {
-        return inputs ->
-                new Tensor[] {apply(op, KernelArgs.required(inputs, 0, "A"), KernelArgs.required(inputs, 1, "B"))};
+        return new FloatKernel() {
+            @Override
+            public Tensor[] run(Tensor[] inputs) {
+                return new Tensor[] {
+                    apply(op, KernelArgs.required(inputs, 0, "A"), KernelArgs.required(inputs, 1, "B"), null)
+                };
+            }
+
+            @Override
+            public Tensor[] runReusing(Tensor[] inputs, int reusable) {
+                Tensor a = KernelArgs.required(inputs, 0, "A");
+                Tensor b = KernelArgs.required(inputs, 1, "B");
+                Tensor r = reusable == 0 || reusable == 1 ? inputs[reusable] : null;
+                // Only an operand of the result's own shape and type, which every path reads at the
+                // index it writes: each value is read before it is overwritten.
+                boolean fits = r != null
+                        && r.isFloating()
+                        && r.dtype() == a.dtype()
+                        && a.isFloating() == b.isFloating()
+                        && !op.comparison()
+                        && op != Op.POW
+                        && Arrays.equals(r.shape(), Shapes.broadcast(a.shape(), b.shape()));
+                return new Tensor[] {apply(op, a, b, fits ? r.floats() : null)};
+            }
+        };
     }
 
     static FloatKernel add(Node n, int opset) {
@@ -164,6 +187,11 @@ public final class BinaryKernels {
     }
 
     private static Tensor apply(Op op, Tensor a, Tensor b) {
+        return apply(op, a, b, null);
+    }
+
+    /** a op b; floating arithmetic results go into {@code into} when given (see runReusing). */
+    private static Tensor apply(Op op, Tensor a, Tensor b, float[] into) {
         if (op.commutative()
                 && a.isFloating()
                 && a.dtype() == b.dtype()
@@ -172,7 +200,7 @@ public final class BinaryKernels {
                 && Arrays.equals(Shapes.broadcast(a.shape(), b.shape()), b.shape())) {
             // A bias row or scalar first (Add(bias, MatMul) as exporters write it): the same values
             // with the operands swapped, so that the row takes the fast path below.
-            return apply(op, b, a);
+            return apply(op, b, a, into);
         }
         int[] shape = Shapes.broadcast(a.shape(), b.shape());
         int n = Math.toIntExact(Shapes.size(shape));
@@ -207,7 +235,7 @@ public final class BinaryKernels {
                 }
                 return Tensor.ofLongs(DType.BOOL, shape, r);
             }
-            float[] r = new float[n];
+            float[] r = into != null ? into : new float[n];
             if (ia == null && bFull) {
                 sameShape(op, x, y, r);
             } else if (bRow && y.length == 1) {

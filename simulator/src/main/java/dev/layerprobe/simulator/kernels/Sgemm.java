@@ -20,9 +20,9 @@ import java.util.stream.IntStream;
  * offsets it cannot rule out overlap and falls back to scalar code (about 5x slower). It also stops
  * vectorising when a loop stores to two arrays (so several C rows cannot share one pass) or reads
  * more than five. So each task copies its tile of the "wide" operand into per-k row arrays (reused
- * per thread) and accumulates two C rows at a time in row arrays, three k per pass (three panel
- * rows and two accumulators: each loaded panel value feeds two rows), then writes them back,
- * clamped. When C is short and wide the other way round (1x1 convs on 7x7 and 14x14 planes: C is
+ * per thread; packed once for all tasks when they would all copy the same panel) and accumulates
+ * two C rows at a time in row arrays, three k per pass (three panel rows and two accumulators: each
+ * loaded panel value feeds two rows), then writes them back, clamped. When C is short and wide the other way round (1x1 convs on 7x7 and 14x14 planes: C is
  * 1280 x 49), the product is computed transposed, C' = B' A', so the vector loop runs over the long
  * dimension; for the Conv form the transposed weights come as whole rows (made once and kept by
  * the caller), which every task indexes directly, without copying. A product with very few rows

@@ -9,7 +9,8 @@ import dev.layerprobe.simulator.graph.Node;
  * and the op acts on each row. Exponentials and sums are evaluated in double after subtracting the
  * maximum (the sum in element order), then rounded to float32. Softmax along the last axis, the
  * attention case, takes each exponential once, from {@link DoubleExp} (within one ulp of
- * {@code Math.exp}, which the other cases use); arguments below {@link #MIN_EXP_ARG} are raised to
+ * {@code Math.exp}, which the other cases use), and multiplies by the sum's reciprocal instead of
+ * dividing by it (one rounding more, in double); arguments below {@link #MIN_EXP_ARG} are raised to
  * it, which changes nothing: e^-200 is absorbed by a sum of at least 1 (the maximum's e^0) and its
  * quotient rounds to float32 zero either way. Stateless and thread-safe.
  */
@@ -95,8 +96,8 @@ public final class SoftmaxKernel implements FloatKernel {
     }
 
     /**
-     * Softmax of s[base, base + len) into y, each exponential taken once into e; the same sums and
-     * quotients as {@link #row}, in the same order.
+     * Softmax of s[base, base + len) into y, each exponential taken once into e; the same sums as
+     * {@link #row}, in the same order, and quotients as products by the sum's reciprocal.
      */
     private static void contiguousRow(float[] s, float[] y, int base, int len, double[] e, double[] scratch) {
         // One scalar pass for what cannot vectorise (the float to double conversion, the branchy
@@ -115,8 +116,11 @@ public final class SoftmaxKernel implements FloatKernel {
             e[k] = Math.max(e[k] - m, MIN_EXP_ARG);
         }
         double sum = DoubleExp.expInPlace(e, scratch, len);
+        // A multiplication by the reciprocal instead of a division per value (5x faster here): one
+        // more rounding in double, which moves a float32 quotient only within 1e-16 of a boundary.
+        double inv = 1.0 / sum;
         for (int k = 0; k < len; k++) {
-            y[base + k] = (float) (e[k] / sum);
+            y[base + k] = (float) (e[k] * inv);
         }
     }
 

@@ -87,6 +87,29 @@ class BroadcastFastPathsTest {
     }
 
     @Test
+    void arithmeticIntoAnOperandGivesTheSameValues() {
+        int[][][] pairs = {{{144, 1, 384}, {384}}, {{384}, {144, 1, 384}}, {{4, 100}, {}}, {{6, 7}, {6, 7}}};
+        for (int[][] p : pairs) {
+            for (String op : List.of("Add", "Sub", "Mul", "Div")) {
+                for (int reusable = 0; reusable < 2; reusable++) {
+                    Tensor a = random(p[0]);
+                    Tensor b = random(p[1]);
+                    float[] expected = run(op, Map.of(), a, b).floats();
+                    float[] reusedData = (reusable == 0 ? a : b).floats();
+                    Node node = new Node("n", op, "", List.of("a", "b"), List.of("y"), Map.of());
+                    Tensor y = FloatKernels.create(node, 17).runReusing(new Tensor[] {a, b}, reusable)[0];
+                    String what = op + " into operand " + reusable + " of " + Arrays.toString(p[0]) + ", "
+                            + Arrays.toString(p[1]);
+                    assertArrayEquals(expected, y.floats(), 0f, what);
+                    // The operand of the result's shape lends its data; a broadcast one does not.
+                    boolean fits = Arrays.equals((reusable == 0 ? a : b).shape(), y.shape());
+                    assertEquals(fits, y.floats() == reusedData, what);
+                }
+            }
+        }
+    }
+
+    @Test
     void gemmBiasRowAndFullBias() {
         Tensor a = random(20, 16);
         Tensor b = random(24, 16);
