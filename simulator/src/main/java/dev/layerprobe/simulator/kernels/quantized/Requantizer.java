@@ -71,50 +71,67 @@ public final class Requantizer {
     /**
      * {@code out[i] = apply(bias + acc[i], zeroPoint, lo, hi)} for {@code i < n}, the accumulator
      * first cast to 16 bits when {@code wrapInt16} (the accumulator_int16_wrap fault): the same
-     * codes as {@link #apply}, in array loops the JIT vectorises. In FIXED mode with a right shift
-     * (every multiplier below 1/2) and {@code |bias| <= 2^31}, {@code |bias + acc| <= 2^32} keeps
-     * {@code |x| * m} below 2^63, so {@link #fixed}'s 64-bit branch is exact for every element and
-     * runs as three vectorisable loops; otherwise each element goes through {@link #apply}.
+     * codes as {@link #apply}, in array loops the JIT vectorises where the numbers allow, element
+     * by element otherwise.
+     *
+     * <p>The vector form, FIXED mode with a right shift s of at least 32 (every multiplier below
+     * 1/2) and {@code |bias| <= 2^30}: then {@code |a| < 1.5 * 2^31} for {@code a = bias + acc}, so
+     * {@code a * m + 2^(s-1)} stays inside 64 bits and {@code (a * m + 2^(s-1) + (a < 0 ? -1 : 0)) >> s}
+     * (arithmetic shift) is {@link #fixed}'s {@code ±((|a| m + 2^(s-1)) >>> s)}, because
+     * {@code -floor(X / 2^s) = floor((2^s - 1 - X) / 2^s)}; that result is at most 1.5 * 2^30 in
+     * magnitude, so the zero point and the clamp run on ints (zero point and bounds within ±2^24).
      *
      * @param wide scratch of at least {@code n} longs (overwritten)
      */
     public void applyRow(
             int[] acc, int n, long bias, boolean wrapInt16, long zeroPoint, long lo, long hi, long[] wide, int[] out) {
+        long limit = 1L << 24;
         if (mode != RequantMode.FIXED
                 || leftShift != 0
-                || rightShift < 1
+                || rightShift < 32
                 || rightShift > 62
-                || Math.abs(bias) > 1L << 31) {
+                || Math.abs(bias) > 1L << 30
+                || Math.abs(zeroPoint) > limit
+                || Math.abs(lo) > limit
+                || Math.abs(hi) > limit) {
             for (int i = 0; i < n; i++) {
                 long a = bias + acc[i];
                 out[i] = apply(wrapInt16 ? (short) a : a, zeroPoint, lo, hi);
             }
             return;
         }
+        // One operation kind per loop: C2 (JDK 17) vectorises int-to-long, long arithmetic and
+        // long-to-int loops apart, not a loop mixing them, nor branches or Math.min/max.
         for (int i = 0; i < n; i++) {
-            wide[i] = bias + acc[i];
+            wide[i] = acc[i];
         }
+        long b = bias;
         if (wrapInt16) {
             for (int i = 0; i < n; i++) {
-                wide[i] = (short) wide[i];
+                wide[i] = (short) (wide[i] + b);
             }
+            b = 0;
         }
         long m = mantissa;
         int right = rightShift;
         long round = 1L << (right - 1);
         for (int i = 0; i < n; i++) {
-            // Sign, magnitude and the clamp as arithmetic on masks: C2 vectorises these, not branches.
-            long a = wide[i];
-            long sign = a >> 63;
-            long r = ((((a ^ sign) - sign) * m) + round) >>> right;
-            long y = ((r ^ sign) - sign) + zeroPoint;
-            long belowLo = y - lo;
-            y -= belowLo & (belowLo >> 63);
-            long aboveHi = y - hi;
-            wide[i] = hi + (aboveHi & (aboveHi >> 63));
+            long a = wide[i] + b;
+            wide[i] = (a * m + round + (a >> 63)) >> right;
         }
         for (int i = 0; i < n; i++) {
             out[i] = (int) wide[i];
+        }
+        int z = (int) zeroPoint;
+        int l = (int) lo;
+        int h = (int) hi;
+        for (int i = 0; i < n; i++) {
+            // v + z clamped to [l, h], with masks: v - l < 0 exactly when below.
+            int v = out[i] + z;
+            int below = v - l;
+            v -= below & (below >> 31);
+            int above = v - h;
+            out[i] = h + (above & (above >> 31));
         }
     }
 

@@ -55,6 +55,9 @@ class QConvPathsTest {
                 "batch of 3, 3x3 stride 2;           3; 5; 12; 10; 7; 3; 3; 1; 2; 1; 1 0 1 0; NOTSET",
                 "kernel larger than the input;       1; 3; 2; 3; 4; 5; 5; 1; 1; 1; 2 2 2 2; NOTSET",
                 "1x1 on a 1x1 plane;                 2; 64; 1; 1; 100; 1; 1; 1; 1; 1; 0 0 0 0; NOTSET",
+                "3x3 deep: input channels in chunks; 1; 260; 14; 14; 40; 3; 3; 1; 1; 1; 1 1 1 1; NOTSET",
+                "1x1 transposed, chunks and blocks;  1; 300; 7; 7; 600; 1; 1; 1; 1; 1; 0 0 0 0; NOTSET",
+                "3x3 transposed in chunks;           1; 64; 7; 7; 200; 3; 3; 1; 1; 1; 1 1 1 1; NOTSET",
             })
     void everyPathGivesTheReferenceCodes(
             String name,
