@@ -154,13 +154,7 @@ public final class QConv {
         if (reference) {
             tapByTap(codes, n, ic, ih, iw, g, y);
         } else {
-            // |v| <= (v ^ (v >> 31)) + 1, and an OR of non-negative ints is at least each of them:
-            // a bound on max |x| that the JIT computes with vector ORs (a max it does not vectorise).
-            int bits = 0;
-            for (int v : codes) {
-                bits |= v ^ (v >> 31);
-            }
-            long maxAbsX = Math.max(bits + 1L, Math.abs(in.zeroPoint(0)));
+            long maxAbsX = Math.max(CodeRows.maxAbs(codes), Math.abs(in.zeroPoint(0)));
             // The sum of K products of at most maxAbsX * maxAbsWeight each: exact in int32 below 2^31.
             if (depth * maxAbsX * maxAbsWeight <= Integer.MAX_VALUE) {
                 new IntConvJob(this, codes, (int) in.zeroPoint(0), n, ic, ih, iw, g, y).execute();

@@ -71,66 +71,97 @@ public final class Requantizer {
     /**
      * {@code out[i] = apply(bias + acc[i], zeroPoint, lo, hi)} for {@code i < n}, the accumulator
      * first cast to 16 bits when {@code wrapInt16} (the accumulator_int16_wrap fault): the same
-     * codes as {@link #apply}, in array loops the JIT vectorises where the numbers allow, element
-     * by element otherwise.
-     *
-     * <p>The vector form, FIXED mode with a right shift s of at least 32 (every multiplier below
-     * 1/2) and {@code |bias| <= 2^30}: then {@code |a| < 1.5 * 2^31} for {@code a = bias + acc}, so
-     * {@code a * m + 2^(s-1)} stays inside 64 bits and {@code (a * m + 2^(s-1) + (a < 0 ? -1 : 0)) >> s}
-     * (arithmetic shift) is {@link #fixed}'s {@code ±((|a| m + 2^(s-1)) >>> s)}, because
-     * {@code -floor(X / 2^s) = floor((2^s - 1 - X) / 2^s)}; that result is at most 1.5 * 2^30 in
-     * magnitude, so the zero point and the clamp run on ints (zero point and bounds within ±2^24).
+     * codes as {@link #apply}, through {@link #scaleRow} and {@link #toCodes}.
      *
      * @param wide scratch of at least {@code n} longs (overwritten)
      */
     public void applyRow(
             int[] acc, int n, long bias, boolean wrapInt16, long zeroPoint, long lo, long hi, long[] wide, int[] out) {
-        long limit = 1L << 24;
-        if (mode != RequantMode.FIXED
-                || leftShift != 0
-                || rightShift < 32
-                || rightShift > 62
-                || Math.abs(bias) > 1L << 30
-                || Math.abs(zeroPoint) > limit
-                || Math.abs(lo) > limit
-                || Math.abs(hi) > limit) {
-            for (int i = 0; i < n; i++) {
-                long a = bias + acc[i];
-                out[i] = apply(wrapInt16 ? (short) a : a, zeroPoint, lo, hi);
-            }
-            return;
-        }
         // One operation kind per loop: C2 (JDK 17) vectorises int-to-long, long arithmetic and
-        // long-to-int loops apart, not a loop mixing them, nor branches or Math.min/max.
+        // long-to-int loops apart, not a loop mixing them.
         for (int i = 0; i < n; i++) {
             wide[i] = acc[i];
         }
-        long b = bias;
+        long maxAbs;
         if (wrapInt16) {
             for (int i = 0; i < n; i++) {
-                wide[i] = (short) (wide[i] + b);
+                wide[i] = (short) (wide[i] + bias);
             }
-            b = 0;
+            maxAbs = 1L << 15;
+        } else {
+            for (int i = 0; i < n; i++) {
+                wide[i] += bias;
+            }
+            long b = Math.abs(bias);
+            maxAbs = b < 0 || b > Long.MAX_VALUE - (1L << 31) ? Long.MAX_VALUE : b + (1L << 31);
+        }
+        scaleRow(wide, n, maxAbs);
+        toCodes(wide, n, scaledBound(maxAbs), zeroPoint, lo, hi, out);
+    }
+
+    /**
+     * {@code v[i] = scale(v[i])} for {@code i < n}, given {@code |v[i]| <= maxAbs}. In FIXED mode
+     * with a right shift s and {@code maxAbs * m + 2^(s-1) < 2^63}, as one vectorisable loop:
+     * {@code (a * m + 2^(s-1) + (a < 0 ? -1 : 0)) >> s} (arithmetic shift) is {@link #fixed}'s
+     * {@code ±((|a| m + 2^(s-1)) >>> s)}, because {@code -floor(X / 2^s) = floor((2^s - 1 - X) / 2^s)};
+     * otherwise element by element.
+     */
+    public void scaleRow(long[] v, int n, long maxAbs) {
+        if (mode != RequantMode.FIXED
+                || leftShift != 0
+                || rightShift < 1
+                || rightShift > 62
+                || maxAbs > (Long.MAX_VALUE - (1L << (rightShift - 1))) / mantissa) {
+            for (int i = 0; i < n; i++) {
+                v[i] = scale(v[i]);
+            }
+            return;
         }
         long m = mantissa;
         int right = rightShift;
         long round = 1L << (right - 1);
         for (int i = 0; i < n; i++) {
-            long a = wide[i] + b;
-            wide[i] = (a * m + round + (a >> 63)) >> right;
+            long a = v[i];
+            v[i] = (a * m + round + (a >> 63)) >> right;
+        }
+    }
+
+    /** A bound on {@code |scale(a)|} for {@code |a| <= maxAbs}. */
+    public long scaledBound(long maxAbs) {
+        if (mode == RequantMode.FLOAT) {
+            return (long) Math.ceil(maxAbs * (double) multiplierF * (1 + 0x1p-20)) + 1;
+        }
+        double bound = maxAbs * Math.scalb((double) mantissa, -(rightShift - leftShift));
+        return bound >= 0x1p62 ? Long.MAX_VALUE : (long) Math.ceil(bound * (1 + 0x1p-40)) + 1;
+    }
+
+    /**
+     * {@code out[i] = clamp(v[i] + zeroPoint, lo, hi)} for {@code i < n}, given
+     * {@code |v[i]| <= maxAbs}: on ints, with the clamp as mask arithmetic (which C2 vectorises,
+     * not branches or Math.min/max), when the values, zero point and bounds leave room in int32;
+     * element by element in 64 bits otherwise.
+     */
+    public static void toCodes(long[] v, int n, long maxAbs, long zeroPoint, long lo, long hi, int[] out) {
+        long limit = 1L << 24;
+        if (maxAbs > 1L << 29 || Math.abs(zeroPoint) > limit || Math.abs(lo) > limit || Math.abs(hi) > limit) {
+            for (int i = 0; i < n; i++) {
+                long y = v[i] + zeroPoint;
+                out[i] = (int) (y < lo ? lo : y > hi ? hi : y);
+            }
+            return;
         }
         for (int i = 0; i < n; i++) {
-            out[i] = (int) wide[i];
+            out[i] = (int) v[i];
         }
         int z = (int) zeroPoint;
         int l = (int) lo;
         int h = (int) hi;
         for (int i = 0; i < n; i++) {
-            // v + z clamped to [l, h], with masks: v - l < 0 exactly when below.
-            int v = out[i] + z;
-            int below = v - l;
-            v -= below & (below >> 31);
-            int above = v - h;
+            // |v + z - l| < 2^30 + 2^25: v - l < 0 exactly when below.
+            int y = out[i] + z;
+            int below = y - l;
+            y -= below & (below >> 31);
+            int above = y - h;
             out[i] = h + (above & (above >> 31));
         }
     }
