@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link QGemm}'s int32 rows against its 64-bit element-by-element path, and {@link QAdd} and
- * {@link QMul} in row form against the element-by-element formulas of their class comments (the
- * code they replaced), on random codes and zero points, broadcast shapes, both requantization
+ * {@link QMul} (and {@link QuantizedValues#rescale}) in row form against the element-by-element
+ * formulas of their class comments (the code they replaced), on random codes and zero points, broadcast shapes, both requantization
  * modes, fused clamps, the shift fault and the int16 accumulator wrap.
  */
 class RowKernelsTest {
@@ -166,6 +166,30 @@ class RowKernelsTest {
                         }
                         assertArrayEquals(want, got.codes(), mode + " " + type + " shift " + shift);
                     }
+                }
+            }
+        }
+    }
+
+    @Test
+    void rescaleGivesTheCodesOfTheElementwiseFormula() {
+        SplittableRandom r = new SplittableRandom(13);
+        for (RequantMode mode : RequantMode.values()) {
+            for (DType type : TYPES) {
+                for (int size : new int[] {1, 4095, 4096, 10_001}) {
+                    QuantParams in = params(r, type);
+                    QuantParams out = params(r, type);
+                    long lo = out.qmin() + 1;
+                    long hi = out.qmax();
+                    int[] c = codes(r, new int[] {size}, in).codes();
+                    Requantizer rq =
+                            new Requantizer((double) in.scale(0) / out.scale(0), mode, in.scale(0) / out.scale(0));
+                    int[] want = new int[size];
+                    for (int i = 0; i < size; i++) {
+                        want[i] = rq.apply(c[i] - in.zeroPoint(0), out.zeroPoint(0), lo, hi);
+                    }
+                    assertArrayEquals(
+                            want, QuantizedValues.rescale(c, in, out, mode, lo, hi), mode + " " + type + " " + size);
                 }
             }
         }
