@@ -52,6 +52,8 @@ final class IntConvJob {
             new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     private final QConv conv;
+    private final boolean wide;
+    private final long sumBound;
     /** Raw input codes, and the code padding stands for (the input zero point). */
     private final int[] x;
 
@@ -83,8 +85,25 @@ final class IntConvJob {
     private final int items;
     private final int itemsPerTask;
 
-    IntConvJob(QConv conv, int[] x, int pad, int n, int ic, int ih, int iw, ConvGeometry g, int[] y) {
+    /**
+     * @param wide sum in 64 bits (rows only), for products whose sums may leave int32
+     * @param sumBound a bound on {@code |Σ_k w x|} over raw codes, for the requantizer's vector path
+     */
+    IntConvJob(
+            QConv conv,
+            int[] x,
+            int pad,
+            int n,
+            int ic,
+            int ih,
+            int iw,
+            ConvGeometry g,
+            int[] y,
+            boolean wide,
+            long sumBound) {
         this.conv = conv;
+        this.wide = wide;
+        this.sumBound = sumBound;
         this.x = x;
         this.pad = pad;
         this.ic = ic;
@@ -101,7 +120,7 @@ final class IntConvJob {
         this.ow = g.ow();
         this.hw = oh * ow;
         this.width = panel.width();
-        this.transposed = hw < TRANSPOSE_BELOW && ocg > hw;
+        this.transposed = !wide && hw < TRANSPOSE_BELOW && ocg > hw;
         int block;
         if (transposed) {
             block = Math.min(ocg, COLUMN_BLOCK);
@@ -169,6 +188,8 @@ final class IntConvJob {
             int b = bg / groups;
             if (transposed) {
                 byColumns(s, b, gi, bandIndex, block);
+            } else if (wide) {
+                byRowsWide(s, b, gi, bandIndex, block);
             } else {
                 byRows(s, b, gi, bandIndex, block);
             }
@@ -204,6 +225,39 @@ final class IntConvJob {
         }
     }
 
+    /** {@link #byRows} with 64-bit sums over rows widened once per chunk. */
+    private void byRowsWide(Scratch s, int b, int gi, int bandIndex, int block) {
+        int r0 = bandIndex * band;
+        int r1 = Math.min(oh, r0 + band);
+        int len = (r1 - r0) * width;
+        int o0 = gi * ocg + block * blockSize;
+        int o1 = Math.min((gi + 1) * ocg, o0 + blockSize);
+        int[] w = conv.centredWeights();
+        long[][] sums = s.wideSums(chunk < icg ? o1 - o0 : 1, len);
+        for (int c0 = 0; c0 < icg; c0 += chunk) {
+            int c1 = Math.min(icg, c0 + chunk);
+            int kc = (c1 - c0) * taps;
+            int[][] rows = gather(s, b, gi, c0, c1, r0, r1);
+            long[][] wideRows = s.wideRows(kc, len);
+            for (int k = 0; k < kc; k++) {
+                int[] src = rows[k];
+                long[] dst = wideRows[k];
+                for (int t = 0; t < len; t++) {
+                    dst[t] = src[t];
+                }
+            }
+            for (int o = o0; o < o1; o++) {
+                long[] acc = sums[chunk < icg ? o - o0 : 0];
+                IntGemmLoops.multiplyWide(w, o * depth + c0 * taps, wideRows, 0, kc, 0, len, acc, c0 > 0);
+                if (c1 == icg) {
+                    int[] codes = s.codes(len);
+                    conv.requantizeRowWide(o, acc, len, sumBound, codes);
+                    copyOut(codes, width, b, o, r0, r1);
+                }
+            }
+        }
+    }
+
     /**
      * Requantizes channel o's sums for output rows [r0, r1), {@code rowWidth} apart in acc (the flat
      * width, or ow), and stores its output rows.
@@ -212,6 +266,12 @@ final class IntConvJob {
         int len = (r1 - r0) * rowWidth;
         int[] codes = s.codes(len);
         conv.requantizeRow(o, acc, len, s.wide(len), codes);
+        copyOut(codes, rowWidth, b, o, r0, r1);
+    }
+
+    /** Channel o's output rows [r0, r1) from codes {@code rowWidth} apart. */
+    private void copyOut(int[] codes, int rowWidth, int b, int o, int r0, int r1) {
+        int len = (r1 - r0) * rowWidth;
         int yRow = (b * oc + o) * hw + r0 * ow;
         if (rowWidth == ow) {
             System.arraycopy(codes, 0, y, yRow, len);
@@ -261,9 +321,11 @@ final class IntConvJob {
 
     /** Scratch arrays, grown on demand; one task uses them at a time. */
     private static final class Scratch {
-        private final Rows rows = new Rows();
-        private final Rows sums = new Rows();
-        private final Rows phases = new Rows();
+        private final Rows<int[]> rows = new Rows<>(int[][]::new, int[]::new, a -> a.length);
+        private final Rows<int[]> sums = new Rows<>(int[][]::new, int[]::new, a -> a.length);
+        private final Rows<int[]> phases = new Rows<>(int[][]::new, int[]::new, a -> a.length);
+        private final Rows<long[]> wideRows = new Rows<>(long[][]::new, long[]::new, a -> a.length);
+        private final Rows<long[]> wideSums = new Rows<>(long[][]::new, long[]::new, a -> a.length);
         private int[] acc = new int[0];
         private int[] pixels = new int[0];
         private long[] wide = new long[0];
@@ -279,6 +341,14 @@ final class IntConvJob {
 
         int[][] phases(ConvPanel panel, int bandRows) {
             return phases.get(panel.phases(), panel.phaseInts(bandRows));
+        }
+
+        long[][] wideRows(int count, int len) {
+            return wideRows.get(count, len);
+        }
+
+        long[][] wideSums(int count, int len) {
+            return wideSums.get(count, len);
         }
 
         int[] acc(int len) {
@@ -311,28 +381,43 @@ final class IntConvJob {
     }
 
     /**
-     * Arrays of at least {@code count} rows of at least {@code len} ints, remembering what they hold
-     * so that a request they already satisfy costs no pass over the rows.
+     * Arrays of at least {@code count} rows of at least {@code len} elements, remembering what they
+     * hold so that a request they already satisfy costs no pass over the rows.
      */
-    private static final class Rows {
-        private int[][] arrays = new int[0][];
-        /** Every one of the first {@code count} rows has at least {@code len} ints. */
+    private static final class Rows<T> {
+        private final java.util.function.IntFunction<T[]> newArray;
+        private final java.util.function.IntFunction<T> newRow;
+        private final java.util.function.ToIntFunction<T> length;
+        private T[] arrays;
+        /** Every one of the first {@code count} rows has at least {@code len} elements. */
         private int count;
 
         private int len;
 
-        int[][] get(int wantCount, int wantLen) {
+        Rows(
+                java.util.function.IntFunction<T[]> newArray,
+                java.util.function.IntFunction<T> newRow,
+                java.util.function.ToIntFunction<T> length) {
+            this.newArray = newArray;
+            this.newRow = newRow;
+            this.length = length;
+            this.arrays = newArray.apply(0);
+        }
+
+        T[] get(int wantCount, int wantLen) {
             if (wantCount <= count && wantLen <= len) {
                 return arrays;
             }
             int c = Math.max(count, wantCount);
             int l = Math.max(len, wantLen);
             if (arrays.length < c) {
-                arrays = java.util.Arrays.copyOf(arrays, c);
+                T[] grown = newArray.apply(c);
+                System.arraycopy(arrays, 0, grown, 0, arrays.length);
+                arrays = grown;
             }
             for (int i = 0; i < c; i++) {
-                if (arrays[i] == null || arrays[i].length < l) {
-                    arrays[i] = new int[Math.max(l, 16)];
+                if (arrays[i] == null || length.applyAsInt(arrays[i]) < l) {
+                    arrays[i] = newRow.apply(Math.max(l, 16));
                 }
             }
             count = c;

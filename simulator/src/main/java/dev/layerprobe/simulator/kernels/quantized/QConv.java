@@ -18,9 +18,10 @@ import java.util.stream.IntStream;
  * the raw input codes over im2col rows, padding read as the code {@code zp_x}, with
  * {@code -zp_x * Σ (w - zp_w[c])} folded into the bias: the same integer
  * ({@link IntConvJob}: 1x1 convs read the input planes as they are, depthwise and KxK convs gather
- * their taps, small planes run transposed). Otherwise, as for int16 codes, it runs tap by tap in
- * 64-bit ({@link #runReference}). Immutable; output elements are computed in parallel, each by one
- * task, so results are deterministic.
+ * their taps, small planes run transposed). Otherwise, as for int16 codes, the same product runs
+ * with 64-bit sums, which equal the tap-by-tap 64-bit reference ({@link #runReference}) modulo
+ * 2^64 and so always. Immutable; output elements are computed in parallel, each by one task, so
+ * results are deterministic.
  */
 public final class QConv {
     private final Node node;
@@ -155,12 +156,11 @@ public final class QConv {
             tapByTap(codes, n, ic, ih, iw, g, y);
         } else {
             long maxAbsX = Math.max(CodeRows.maxAbs(codes), Math.abs(in.zeroPoint(0)));
-            // The sum of K products of at most maxAbsX * maxAbsWeight each: exact in int32 below 2^31.
-            if (depth * maxAbsX * maxAbsWeight <= Integer.MAX_VALUE) {
-                new IntConvJob(this, codes, (int) in.zeroPoint(0), n, ic, ih, iw, g, y).execute();
-            } else {
-                tapByTap(codes, n, ic, ih, iw, g, y);
-            }
+            // The sum of K products of at most maxAbsX * maxAbsWeight each: exact in int32 below
+            // 2^31. 64-bit sums are the reference's modulo 2^64 whatever their size, so equal.
+            long sumBound = CodeRows.boundProduct(depth, CodeRows.boundProduct(maxAbsX, maxAbsWeight));
+            boolean wide = sumBound > Integer.MAX_VALUE;
+            new IntConvJob(this, codes, (int) in.zeroPoint(0), n, ic, ih, iw, g, y, wide, sumBound).execute();
         }
         return new QTensor(new int[] {n, oc, g.oh(), g.ow()}, y, out);
     }
@@ -193,6 +193,28 @@ public final class QConv {
      */
     void requantizeRow(int o, int[] sums, int len, long[] wide, int[] codes) {
         requant[o].applyRow(sums, len, rawBias[o], wrapInt16, out.zeroPoint(0), lo, hi, wide, codes);
+    }
+
+    /**
+     * Output codes of channel o from 64-bit sums over raw input codes, without the bias, given
+     * {@code |sums[i]| <= sumBound} (overwrites sums).
+     */
+    void requantizeRowWide(int o, long[] sums, int len, long sumBound, int[] codes) {
+        long b = rawBias[o];
+        long maxAbs;
+        if (wrapInt16) {
+            for (int i = 0; i < len; i++) {
+                sums[i] = (short) (sums[i] + b);
+            }
+            maxAbs = 1L << 15;
+        } else {
+            for (int i = 0; i < len; i++) {
+                sums[i] += b;
+            }
+            maxAbs = b == Long.MIN_VALUE ? Long.MAX_VALUE : CodeRows.boundSum(Math.abs(b), sumBound);
+        }
+        requant[o].scaleRow(sums, len, maxAbs);
+        Requantizer.toCodes(sums, len, requant[o].scaledBound(maxAbs), out.zeroPoint(0), lo, hi, codes);
     }
 
     /** The 64-bit path: per output channel, each tap's weight times the shifted centred input plane. */

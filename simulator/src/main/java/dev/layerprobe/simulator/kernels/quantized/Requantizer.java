@@ -196,6 +196,8 @@ public final class Requantizer {
         // Shifts past 62 bits (M < 2^-32) still matter for 64-bit accumulators: exact path, not 0.
         if (hi == 0 && lo >= 0 && right <= 62) {
             r = (lo + (1L << (right - 1))) >>> right;
+        } else if (x != Long.MIN_VALUE) {
+            r = roundShift128(hi, lo, right);
         } else {
             java.math.BigInteger p =
                     java.math.BigInteger.valueOf(Math.abs(x)).multiply(java.math.BigInteger.valueOf(m));
@@ -204,5 +206,28 @@ public final class Requantizer {
                     .longValue();
         }
         return x < 0 ? -r : r;
+    }
+
+    /**
+     * The low 64 bits of {@code (p + 2^(right-1)) >> right} for the non-negative 128-bit
+     * {@code p = hi * 2^64 + lo} (lo unsigned, {@code hi < 2^62}) and {@code right >= 1}: what the
+     * BigInteger form computes, in a few long operations (int16 accumulators times a Q31 mantissa
+     * leave 64 bits).
+     */
+    static long roundShift128(long hi, long lo, int right) {
+        long sumLo = lo;
+        long sumHi = hi;
+        if (right <= 64) {
+            sumLo = lo + (1L << (right - 1));
+            if (Long.compareUnsigned(sumLo, lo) < 0) {
+                sumHi++;
+            }
+        } else if (right <= 127) {
+            sumHi += 1L << (right - 65);
+        }
+        if (right < 64) {
+            return (sumHi << (64 - right)) | (sumLo >>> right);
+        }
+        return right < 128 ? sumHi >>> (right - 64) : 0;
     }
 }

@@ -165,4 +165,27 @@ class RequantizerTest {
             }
         }
     }
+
+    /** Products beyond 64 bits (int16 and 64-bit accumulators) round as the exact BigInteger form does. */
+    @Test
+    void productsBeyond64BitsRoundAsExactArithmetic() {
+        SplittableRandom r = new SplittableRandom(17);
+        for (int i = 0; i < 200_000; i++) {
+            long x = switch (i % 4) {
+                case 0 -> r.nextLong();
+                case 1 -> r.nextLong(-(1L << 45), 1L << 45);
+                case 2 -> Long.MAX_VALUE - r.nextInt(4);
+                default -> -(1L << r.nextInt(1, 63)) + r.nextInt(-2, 3);
+            };
+            long m = r.nextLong(1L << 30, 1L << 31);
+            int right = i % 50 == 0 ? r.nextInt(120, 140) : r.nextInt(1, 100);
+            java.math.BigInteger p =
+                    java.math.BigInteger.valueOf(Math.abs(x)).multiply(java.math.BigInteger.valueOf(m));
+            long want = p.add(java.math.BigInteger.ONE.shiftLeft(right - 1))
+                    .shiftRight(right)
+                    .longValue();
+            assertEquals(
+                    x < 0 ? -want : want, Requantizer.fixed(x, m, right, 0), "x " + x + " m " + m + " >> " + right);
+        }
+    }
 }
