@@ -3,9 +3,9 @@ package dev.layerprobe.simulator.kernels.quantized;
 import java.util.stream.IntStream;
 
 /**
- * One call of {@link QConv} on the int32 path: how the output is cut into tasks and the work of a
- * task (gather im2col rows with {@link ConvPanel}, sum products with {@link IntGemmLoops},
- * requantize). The numerics are {@link QConv}'s; every output element is computed by one task, from
+ * One call of {@link QConv}'s matrix product: how the output is cut into tasks and the work of a
+ * task (gather im2col rows with {@link ConvPanel}, sum products with {@link IntGemmLoops} in int32,
+ * or in 64 bits when the sums may leave int32, requantize). The numerics are {@link QConv}'s; every output element is computed by one task, from
  * the same exact integer sum whatever the tiling, so results do not depend on threads or
  * scheduling. Filled in by the thread that creates it, then only read by its tasks, which write
  * disjoint elements of the output.
@@ -43,13 +43,6 @@ final class IntConvJob {
     /** A parallel stream runs on the common pool's workers and on the calling thread. */
     private static final int THREADS =
             java.util.concurrent.ForkJoinPool.commonPool().getParallelism() + 1;
-
-    /**
-     * Scratch arrays, borrowed by a task while it runs. Not a ThreadLocal: the common pool's workers
-     * erase their thread locals after every top-level task (JDK 17), which would reallocate them.
-     */
-    private static final java.util.concurrent.ConcurrentLinkedQueue<Scratch> SCRATCH =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     private final QConv conv;
     private final boolean wide;
@@ -168,16 +161,15 @@ final class IntConvJob {
     }
 
     private void task(int id) {
-        Scratch polled = SCRATCH.poll();
-        Scratch s = polled != null ? polled : new Scratch();
+        ConvScratch s = ConvScratch.borrow();
         try {
             items(s, id);
         } finally {
-            SCRATCH.offer(s);
+            ConvScratch.release(s);
         }
     }
 
-    private void items(Scratch s, int id) {
+    private void items(ConvScratch s, int id) {
         int end = Math.min(items, (id + 1) * itemsPerTask);
         for (int item = id * itemsPerTask; item < end; item++) {
             int block = item % blocks;
@@ -197,14 +189,14 @@ final class IntConvJob {
     }
 
     /** Gathers input channels [c0, c1) of group gi of sample b for output rows [r0, r1). */
-    private int[][] gather(Scratch s, int b, int gi, int c0, int c1, int r0, int r1) {
+    private int[][] gather(ConvScratch s, int b, int gi, int c0, int c1, int r0, int r1) {
         int[][] rows = s.rows((c1 - c0) * taps, (r1 - r0) * width);
         int plane0 = (b * ic + gi * icg + c0) * ihw;
         panel.gather(x, pad, plane0, c1 - c0, r0, r1, rows, s.phases(panel, r1 - r0));
         return rows;
     }
 
-    private void byRows(Scratch s, int b, int gi, int bandIndex, int block) {
+    private void byRows(ConvScratch s, int b, int gi, int bandIndex, int block) {
         int r0 = bandIndex * band;
         int r1 = Math.min(oh, r0 + band);
         int len = (r1 - r0) * width;
@@ -226,7 +218,7 @@ final class IntConvJob {
     }
 
     /** {@link #byRows} with 64-bit sums over rows widened once per chunk. */
-    private void byRowsWide(Scratch s, int b, int gi, int bandIndex, int block) {
+    private void byRowsWide(ConvScratch s, int b, int gi, int bandIndex, int block) {
         int r0 = bandIndex * band;
         int r1 = Math.min(oh, r0 + band);
         int len = (r1 - r0) * width;
@@ -262,7 +254,7 @@ final class IntConvJob {
      * Requantizes channel o's sums for output rows [r0, r1), {@code rowWidth} apart in acc (the flat
      * width, or ow), and stores its output rows.
      */
-    private void store(Scratch s, int b, int o, int[] acc, int rowWidth, int r0, int r1) {
+    private void store(ConvScratch s, int b, int o, int[] acc, int rowWidth, int r0, int r1) {
         int len = (r1 - r0) * rowWidth;
         int[] codes = s.codes(len);
         conv.requantizeRow(o, acc, len, s.wide(len), codes);
@@ -282,7 +274,7 @@ final class IntConvJob {
         }
     }
 
-    private void byColumns(Scratch s, int b, int gi, int part, int block) {
+    private void byColumns(ConvScratch s, int b, int gi, int part, int block) {
         int p0 = part * band;
         int p1 = Math.min(hw, p0 + band);
         int np = p1 - p0;
@@ -316,113 +308,6 @@ final class IntConvJob {
             int o = gi * ocg + j;
             conv.requantizeRow(o, acc, np, s.wide(np), codes);
             System.arraycopy(codes, 0, y, (b * oc + o) * hw + p0, np);
-        }
-    }
-
-    /** Scratch arrays, grown on demand; one task uses them at a time. */
-    private static final class Scratch {
-        private final Rows<int[]> rows = new Rows<>(int[][]::new, int[]::new, a -> a.length);
-        private final Rows<int[]> sums = new Rows<>(int[][]::new, int[]::new, a -> a.length);
-        private final Rows<int[]> phases = new Rows<>(int[][]::new, int[]::new, a -> a.length);
-        private final Rows<long[]> wideRows = new Rows<>(long[][]::new, long[]::new, a -> a.length);
-        private final Rows<long[]> wideSums = new Rows<>(long[][]::new, long[]::new, a -> a.length);
-        private int[] acc = new int[0];
-        private int[] pixels = new int[0];
-        private long[] wide = new long[0];
-        private int[] codes = new int[0];
-
-        int[][] rows(int count, int len) {
-            return rows.get(count, len);
-        }
-
-        int[][] sums(int count, int len) {
-            return sums.get(count, len);
-        }
-
-        int[][] phases(ConvPanel panel, int bandRows) {
-            return phases.get(panel.phases(), panel.phaseInts(bandRows));
-        }
-
-        long[][] wideRows(int count, int len) {
-            return wideRows.get(count, len);
-        }
-
-        long[][] wideSums(int count, int len) {
-            return wideSums.get(count, len);
-        }
-
-        int[] acc(int len) {
-            if (acc.length < len) {
-                acc = new int[len];
-            }
-            return acc;
-        }
-
-        int[] pixels(int len) {
-            if (pixels.length < len) {
-                pixels = new int[len];
-            }
-            return pixels;
-        }
-
-        long[] wide(int len) {
-            if (wide.length < len) {
-                wide = new long[len];
-            }
-            return wide;
-        }
-
-        int[] codes(int len) {
-            if (codes.length < len) {
-                codes = new int[len];
-            }
-            return codes;
-        }
-    }
-
-    /**
-     * Arrays of at least {@code count} rows of at least {@code len} elements, remembering what they
-     * hold so that a request they already satisfy costs no pass over the rows.
-     */
-    private static final class Rows<T> {
-        private final java.util.function.IntFunction<T[]> newArray;
-        private final java.util.function.IntFunction<T> newRow;
-        private final java.util.function.ToIntFunction<T> length;
-        private T[] arrays;
-        /** Every one of the first {@code count} rows has at least {@code len} elements. */
-        private int count;
-
-        private int len;
-
-        Rows(
-                java.util.function.IntFunction<T[]> newArray,
-                java.util.function.IntFunction<T> newRow,
-                java.util.function.ToIntFunction<T> length) {
-            this.newArray = newArray;
-            this.newRow = newRow;
-            this.length = length;
-            this.arrays = newArray.apply(0);
-        }
-
-        T[] get(int wantCount, int wantLen) {
-            if (wantCount <= count && wantLen <= len) {
-                return arrays;
-            }
-            int c = Math.max(count, wantCount);
-            int l = Math.max(len, wantLen);
-            if (arrays.length < c) {
-                T[] grown = newArray.apply(c);
-                System.arraycopy(arrays, 0, grown, 0, arrays.length);
-                arrays = grown;
-            }
-            for (int i = 0; i < c; i++) {
-                if (arrays[i] == null || length.applyAsInt(arrays[i]) < l) {
-                    arrays[i] = newRow.apply(Math.max(l, 16));
-                }
-            }
-            count = c;
-            len = l;
-            return arrays;
         }
     }
 }
