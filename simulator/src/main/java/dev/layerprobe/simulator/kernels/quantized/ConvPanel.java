@@ -13,8 +13,9 @@ package dev.layerprobe.simulator.kernels.quantized;
  * reads phase {@code ((ky*dh) % sh, (kx*dw) % sw)} at row {@code r + (ky*dh)/sh}, column
  * {@code q + (kx*dw)/sw}: flat index {@code t} plus a constant. So {@code rows[(c*kh + ky)*kw + kx]}
  * is one {@code System.arraycopy} of a phase plane of channel c, built once per channel and band
- * (for unit strides the padded plane itself). Padding contributes real zero: the centred code 0.
- * A 1x1 kernel at unit stride without padding reads the input planes as they are.
+ * (for unit strides the padded plane itself). Padding is filled with a given code (the input zero
+ * point: real zero). A 1x1 kernel at unit stride without padding reads the input planes as they
+ * are.
  */
 final class ConvPanel {
     private final ConvGeometry g;
@@ -83,16 +84,17 @@ final class ConvPanel {
      * Fills {@code rows[0 .. channels*kh*kw)} at flat indices {@code [0, (r1 - r0) * width)} for
      * output rows {@code [r0, r1)}.
      *
-     * @param xc     centred input codes, NCHW
-     * @param plane0 index in xc of the first input plane of the group in the sample
+     * @param x      input codes, NCHW
+     * @param pad    the code padding reads
+     * @param plane0 index in x of the first input plane of the group in the sample
      * @param phase  scratch: {@link #phases} arrays of at least {@link #phaseInts} ints
      */
-    void gather(int[] xc, int plane0, int channels, int r0, int r1, int[][] rows, int[][] phase) {
+    void gather(int[] x, int pad, int plane0, int channels, int r0, int r1, int[][] rows, int[][] phase) {
         int len = (r1 - r0) * width;
         int planeSize = ih * iw;
         if (identity) {
             for (int c = 0; c < channels; c++) {
-                System.arraycopy(xc, plane0 + c * planeSize + r0 * width, rows[c], 0, len);
+                System.arraycopy(x, plane0 + c * planeSize + r0 * width, rows[c], 0, len);
             }
             return;
         }
@@ -100,7 +102,7 @@ final class ConvPanel {
             int plane = plane0 + c * planeSize;
             for (int ph = 0; ph < phaseUsed.length; ph++) {
                 if (phaseUsed[ph]) {
-                    buildPhase(xc, plane, ph / g.sw(), ph % g.sw(), r0, r1 - r0 + extraRows, phase[ph]);
+                    buildPhase(x, pad, plane, ph / g.sw(), ph % g.sw(), r0, r1 - r0 + extraRows, phase[ph]);
                 }
             }
             for (int k = 0; k < taps; k++) {
@@ -111,9 +113,9 @@ final class ConvPanel {
 
     /**
      * {@code dst[i * width + j] = padded[(r0 + i) * sh + rho][j * sw + gamma]} for {@code i < n}, and
-     * zeros in one more row (what the last row's don't-care columns read past the plane).
+     * padding in one more row (what the last row's don't-care columns read past the plane).
      */
-    private void buildPhase(int[] xc, int plane, int rho, int gamma, int r0, int n, int[] dst) {
+    private void buildPhase(int[] x, int pad, int plane, int rho, int gamma, int r0, int n, int[] dst) {
         int sw = g.sw();
         int xOff = gamma - g.padLeft();
         // Phase columns whose input column xOff + j*sw lies in [0, iw).
@@ -124,24 +126,24 @@ final class ConvPanel {
             int out = i * width;
             int yy = (r0 + i) * g.sh() + rho - g.padTop();
             if (yy < 0 || yy >= ih) {
-                java.util.Arrays.fill(dst, out, out + width, 0);
+                java.util.Arrays.fill(dst, out, out + width, pad);
                 continue;
             }
             for (int j = 0; j < jFirst; j++) {
-                dst[out + j] = 0;
+                dst[out + j] = pad;
             }
             int src = plane + yy * iw + xOff;
             if (sw == 1) {
-                System.arraycopy(xc, src + jFirst, dst, out + jFirst, jEnd - jFirst);
+                System.arraycopy(x, src + jFirst, dst, out + jFirst, jEnd - jFirst);
             } else {
                 for (int j = jFirst; j < jEnd; j++) {
-                    dst[out + j] = xc[src + j * sw];
+                    dst[out + j] = x[src + j * sw];
                 }
             }
             for (int j = jEnd; j < width; j++) {
-                dst[out + j] = 0;
+                dst[out + j] = pad;
             }
         }
-        java.util.Arrays.fill(dst, n * width, (n + 1) * width, 0);
+        java.util.Arrays.fill(dst, n * width, (n + 1) * width, pad);
     }
 }

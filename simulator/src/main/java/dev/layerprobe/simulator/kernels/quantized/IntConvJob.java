@@ -3,102 +3,148 @@ package dev.layerprobe.simulator.kernels.quantized;
 import java.util.stream.IntStream;
 
 /**
- * One call of {@link QConv} on the int32 path: how the output is cut into tasks and the work of a
- * task (gather im2col rows with {@link ConvPanel}, sum products with {@link IntGemmLoops},
- * requantize). The numerics are {@link QConv}'s; every output element is computed by one task, from
+ * One call of {@link QConv}'s matrix product: how the output is cut into tasks and the work of a
+ * task (gather im2col rows with {@link ConvPanel}, sum products with {@link IntGemmLoops} in int32,
+ * or in 64 bits when the sums may leave int32, requantize). The numerics are {@link QConv}'s; every output element is computed by one task, from
  * the same exact integer sum whatever the tiling, so results do not depend on threads or
  * scheduling. Filled in by the thread that creates it, then only read by its tasks, which write
  * disjoint elements of the output.
  *
  * <p>Two forms of the product per group, {@code C[o][p] = Σ_k W[o][k] X[k][p]}:
  * <ul>
- *   <li>by rows: a task gathers X for a tile of output pixels once, then for each output channel
- *       of its block runs the vector loop over the tile's pixels and requantizes the row;</li>
+ *   <li>by rows: a task takes a band of output rows and a block of output channels, and runs the
+ *       vector loop over the band's pixels;</li>
  *   <li>transposed, for small planes with more output channels than pixels (1x1 convs on 7x7
- *       planes, where a row of 49 pixels is too short a vector loop): the loop runs over the
- *       group's output channels against the weights stored transposed, one pixel at a time.</li>
+ *       planes, where a row of 49 pixels is too short a vector loop): a task takes a block of
+ *       output channels and the whole plane, and runs the loop over the block's channels against
+ *       the weights stored transposed, one pixel at a time.</li>
  * </ul>
+ * Deep products go in chunks of input channels, each gathered once and summed into every output
+ * of the task before the next ({@link #PANEL_INTS}): the gathered rows and the weights they meet
+ * stay in L2 instead of streaming from memory once per output.
  */
 final class IntConvJob {
-    /** Ints of a task's gathered rows: they stay in L2 while every output channel reads them. */
+    /** Ints of a chunk of gathered rows (and of transposed weights): 256 KiB, within L2. */
     private static final int PANEL_INTS = 1 << 16;
-    /** Widest and narrowest tile of pixels (the vector loop's trip count). */
+    /** Widest and narrowest band of output pixels in the flat layout (the vector loop's trip count). */
     private static final int MAX_TILE = 2048;
 
-    private static final int MIN_TILE = 64;
+    private static final int MIN_TILE = 256;
+    /** Ints of the sums a task keeps across chunks. */
+    private static final int ACC_INTS = 1 << 16;
     /** Transposed form below this many output pixels per plane (and more output channels than pixels). */
     static final int TRANSPOSE_BELOW = 128;
+    /** Output channels per block of the transposed form. */
+    private static final int COLUMN_BLOCK = 256;
     /** Multiply-adds (plus gathered values) per task at least, so that fork/join overhead stays small. */
     private static final long TASK_WORK = 1L << 17;
-    /** Fewest output channels a task takes when channels are split. */
+    /** Fewest output channels a task takes when channels are split for parallelism. */
     private static final int MIN_BLOCK = 16;
     /** A parallel stream runs on the common pool's workers and on the calling thread. */
     private static final int THREADS =
             java.util.concurrent.ForkJoinPool.commonPool().getParallelism() + 1;
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
     private final QConv conv;
-    private final int[] xc;
+    private final boolean wide;
+    private final long sumBound;
+    /** Raw input codes, and the code padding stands for (the input zero point). */
+    private final int[] x;
+
+    private final int pad;
     private final int ic;
-    private final int ih;
-    private final int iw;
+    private final int ihw;
     private final ConvPanel panel;
     private final int[] y;
     private final int oc;
     private final int ocg;
     private final int icg;
     private final int groups;
+    private final int taps;
     private final int depth;
     private final int oh;
     private final int ow;
     private final int hw;
     private final int width;
     private final boolean transposed;
-    /** Output rows per band (the whole plane when transposed). */
+    /** Output rows per band; output pixels per part when transposed. */
     private final int band;
 
     private final int bands;
+    /** Input channels per chunk. */
+    private final int chunk;
+
     private final int blocks;
     private final int blockSize;
     private final int items;
     private final int itemsPerTask;
 
-    IntConvJob(QConv conv, int[] xc, int n, int ic, int ih, int iw, ConvGeometry g, int[] y) {
+    /**
+     * @param wide sum in 64 bits (rows only), for products whose sums may leave int32
+     * @param sumBound a bound on {@code |Σ_k w x|} over raw codes, for the requantizer's vector path
+     */
+    IntConvJob(
+            QConv conv,
+            int[] x,
+            int pad,
+            int n,
+            int ic,
+            int ih,
+            int iw,
+            ConvGeometry g,
+            int[] y,
+            boolean wide,
+            long sumBound) {
         this.conv = conv;
-        this.xc = xc;
+        this.wide = wide;
+        this.sumBound = sumBound;
+        this.x = x;
+        this.pad = pad;
         this.ic = ic;
-        this.ih = ih;
-        this.iw = iw;
+        this.ihw = ih * iw;
         this.panel = new ConvPanel(g, ih, iw);
         this.y = y;
         this.oc = conv.outChannels();
         this.groups = conv.group();
         this.icg = conv.inChannelsPerGroup();
         this.ocg = oc / groups;
-        this.depth = icg * g.kh() * g.kw();
+        this.taps = g.kh() * g.kw();
+        this.depth = icg * taps;
         this.oh = g.oh();
         this.ow = g.ow();
         this.hw = oh * ow;
         this.width = panel.width();
-        this.transposed = hw < TRANSPOSE_BELOW && ocg > hw;
-        int tileInts = Math.max(MIN_TILE, Math.min(MAX_TILE, PANEL_INTS / Math.max(1, depth)));
-        int rowsPerBand = transposed ? oh : Math.max(1, Math.min(oh, tileInts / width));
-        int nb = (oh + rowsPerBand - 1) / rowsPerBand;
-        this.band = (oh + nb - 1) / nb;
-        this.bands = (oh + band - 1) / band;
-        long units = (long) n * groups * bands;
-        int chunk = ocg;
+        this.transposed = !wide && hw < TRANSPOSE_BELOW && ocg > hw;
+        int block;
         if (transposed) {
-            // The loop runs over output channels: a block of them keeps its weights in L2 for every pixel.
-            chunk = Math.min(ocg, Math.max(MIN_BLOCK, PANEL_INTS / depth / 16 * 16));
-        } else if (units < 2L * THREADS) {
-            // Too few bands to keep every thread busy: split the channels too (each block gathers its band).
-            int split = (int) ((2L * THREADS + units - 1) / units);
-            chunk = Math.max(Math.min(ocg, MIN_BLOCK), (ocg + split - 1) / split);
+            block = Math.min(ocg, COLUMN_BLOCK);
+            int len = oh * width;
+            this.chunk = Math.max(1, Math.min(icg, PANEL_INTS / (taps * Math.max(len, block))));
+            // Parts of the plane's pixels (the vector loop runs over channels, so splitting pixels
+            // keeps it long), as many as it takes to keep every thread busy, at least 8 pixels each.
+            long pieces = (long) n * groups * ((ocg + block - 1) / block);
+            int parts = (int) Math.min(Math.max(1, hw / 8), Math.max(1, (2L * THREADS + pieces - 1) / pieces));
+            this.band = (hw + parts - 1) / parts;
+            this.bands = (hw + band - 1) / band;
+        } else {
+            int tile = Math.max(MIN_TILE, Math.min(MAX_TILE, PANEL_INTS / depth));
+            int rowsPerBand = Math.max(1, Math.min(oh, tile / width));
+            int nb = (oh + rowsPerBand - 1) / rowsPerBand;
+            this.band = (oh + nb - 1) / nb;
+            this.bands = (oh + band - 1) / band;
+            int len = band * width;
+            this.chunk = Math.max(1, Math.min(icg, PANEL_INTS / (taps * len)));
+            // Sums kept across chunks: a bounded block of channels.
+            block = chunk < icg ? Math.max(1, Math.min(ocg, ACC_INTS / len)) : ocg;
+            long pieces = (long) n * groups * bands * ((ocg + block - 1) / block);
+            if (pieces < 2L * THREADS && block > MIN_BLOCK) {
+                // Too few pieces to keep every thread busy: split the channels further.
+                long split = (2L * THREADS + pieces - 1) / pieces;
+                block = (int) Math.max(MIN_BLOCK, (block + split - 1) / split);
+            }
         }
-        this.blockSize = chunk;
-        this.blocks = (ocg + chunk - 1) / chunk;
+        long units = (long) n * groups * bands;
+        this.blockSize = block;
+        this.blocks = (ocg + block - 1) / block;
         this.items = (int) (units * blocks);
         long work = (long) n * groups * hw * depth * (ocg + 1);
         long tasks = Math.max(1, Math.min(items, work / TASK_WORK));
@@ -115,7 +161,15 @@ final class IntConvJob {
     }
 
     private void task(int id) {
-        Scratch s = SCRATCH.get();
+        ConvScratch s = ConvScratch.borrow();
+        try {
+            items(s, id);
+        } finally {
+            ConvScratch.release(s);
+        }
+    }
+
+    private void items(ConvScratch s, int id) {
         int end = Math.min(items, (id + 1) * itemsPerTask);
         for (int item = id * itemsPerTask; item < end; item++) {
             int block = item % blocks;
@@ -125,121 +179,135 @@ final class IntConvJob {
             int gi = bg % groups;
             int b = bg / groups;
             if (transposed) {
-                byColumns(s, b, gi, block);
+                byColumns(s, b, gi, bandIndex, block);
+            } else if (wide) {
+                byRowsWide(s, b, gi, bandIndex, block);
             } else {
                 byRows(s, b, gi, bandIndex, block);
             }
         }
     }
 
-    private int[][] gather(Scratch s, int b, int gi, int r0, int r1) {
-        int[][] rows = s.rows(depth, (r1 - r0) * width);
-        panel.gather(xc, (b * ic + gi * icg) * ih * iw, icg, r0, r1, rows, s.phases(panel, r1 - r0));
+    /** Gathers input channels [c0, c1) of group gi of sample b for output rows [r0, r1). */
+    private int[][] gather(ConvScratch s, int b, int gi, int c0, int c1, int r0, int r1) {
+        int[][] rows = s.rows((c1 - c0) * taps, (r1 - r0) * width);
+        int plane0 = (b * ic + gi * icg + c0) * ihw;
+        panel.gather(x, pad, plane0, c1 - c0, r0, r1, rows, s.phases(panel, r1 - r0));
         return rows;
     }
 
-    private void byRows(Scratch s, int b, int gi, int bandIndex, int block) {
+    private void byRows(ConvScratch s, int b, int gi, int bandIndex, int block) {
         int r0 = bandIndex * band;
         int r1 = Math.min(oh, r0 + band);
         int len = (r1 - r0) * width;
-        int[][] rows = gather(s, b, gi, r0, r1);
-        int[] acc = s.acc(len);
-        long[] wide = s.wide(len);
-        int[] codes = s.codes(len);
         int o0 = gi * ocg + block * blockSize;
         int o1 = Math.min((gi + 1) * ocg, o0 + blockSize);
         int[] w = conv.centredWeights();
-        for (int o = o0; o < o1; o++) {
-            IntGemmLoops.multiply(w, o * depth, depth, rows, len, acc);
-            conv.requantizeRow(o, acc, len, wide, codes);
-            int yRow = (b * oc + o) * hw + r0 * ow;
-            if (width == ow) {
-                System.arraycopy(codes, 0, y, yRow, len);
-            } else {
-                for (int r = 0; r < r1 - r0; r++) {
-                    System.arraycopy(codes, r * width, y, yRow + r * ow, ow);
+        int[][] sums = s.sums(chunk < icg ? o1 - o0 : 1, len);
+        for (int c0 = 0; c0 < icg; c0 += chunk) {
+            int c1 = Math.min(icg, c0 + chunk);
+            int[][] rows = gather(s, b, gi, c0, c1, r0, r1);
+            for (int o = o0; o < o1; o++) {
+                int[] acc = sums[chunk < icg ? o - o0 : 0];
+                IntGemmLoops.multiply(w, o * depth + c0 * taps, rows, 0, (c1 - c0) * taps, 0, len, acc, c0 > 0);
+                if (c1 == icg) {
+                    store(s, b, o, acc, width, r0, r1);
                 }
             }
         }
     }
 
-    private void byColumns(Scratch s, int b, int gi, int block) {
+    /** {@link #byRows} with 64-bit sums over rows widened once per chunk. */
+    private void byRowsWide(ConvScratch s, int b, int gi, int bandIndex, int block) {
+        int r0 = bandIndex * band;
+        int r1 = Math.min(oh, r0 + band);
+        int len = (r1 - r0) * width;
+        int o0 = gi * ocg + block * blockSize;
+        int o1 = Math.min((gi + 1) * ocg, o0 + blockSize);
+        int[] w = conv.centredWeights();
+        long[][] sums = s.wideSums(chunk < icg ? o1 - o0 : 1, len);
+        for (int c0 = 0; c0 < icg; c0 += chunk) {
+            int c1 = Math.min(icg, c0 + chunk);
+            int kc = (c1 - c0) * taps;
+            int[][] rows = gather(s, b, gi, c0, c1, r0, r1);
+            long[][] wideRows = s.wideRows(kc, len);
+            for (int k = 0; k < kc; k++) {
+                int[] src = rows[k];
+                long[] dst = wideRows[k];
+                for (int t = 0; t < len; t++) {
+                    dst[t] = src[t];
+                }
+            }
+            for (int o = o0; o < o1; o++) {
+                long[] acc = sums[chunk < icg ? o - o0 : 0];
+                IntGemmLoops.multiplyWide(w, o * depth + c0 * taps, wideRows, 0, kc, 0, len, acc, c0 > 0);
+                if (c1 == icg) {
+                    int[] codes = s.codes(len);
+                    conv.requantizeRowWide(o, acc, len, sumBound, codes);
+                    copyOut(codes, width, b, o, r0, r1);
+                }
+            }
+        }
+    }
+
+    /**
+     * Requantizes channel o's sums for output rows [r0, r1), {@code rowWidth} apart in acc (the flat
+     * width, or ow), and stores its output rows.
+     */
+    private void store(ConvScratch s, int b, int o, int[] acc, int rowWidth, int r0, int r1) {
+        int len = (r1 - r0) * rowWidth;
+        int[] codes = s.codes(len);
+        conv.requantizeRow(o, acc, len, s.wide(len), codes);
+        copyOut(codes, rowWidth, b, o, r0, r1);
+    }
+
+    /** Channel o's output rows [r0, r1) from codes {@code rowWidth} apart. */
+    private void copyOut(int[] codes, int rowWidth, int b, int o, int r0, int r1) {
+        int len = (r1 - r0) * rowWidth;
+        int yRow = (b * oc + o) * hw + r0 * ow;
+        if (rowWidth == ow) {
+            System.arraycopy(codes, 0, y, yRow, len);
+        } else {
+            for (int r = 0; r < r1 - r0; r++) {
+                System.arraycopy(codes, r * rowWidth, y, yRow + r * ow, ow);
+            }
+        }
+    }
+
+    private void byColumns(ConvScratch s, int b, int gi, int part, int block) {
+        int p0 = part * band;
+        int p1 = Math.min(hw, p0 + band);
+        int np = p1 - p0;
         int j0 = block * blockSize;
         int j1 = Math.min(ocg, j0 + blockSize);
-        int[][] rows = gather(s, b, gi, 0, oh);
         int[][] wt = conv.transposedWeights(gi);
-        int[][] sums = s.sums(hw, ocg);
-        for (int p = 0; p < hw; p++) {
-            IntGemmLoops.multiplyColumn(rows, (p / ow) * width + p % ow, depth, wt, j0, j1, sums[p]);
+        int[][] sums = s.sums(np, ocg);
+        for (int c0 = 0; c0 < icg; c0 += chunk) {
+            int c1 = Math.min(icg, c0 + chunk);
+            int kc = (c1 - c0) * taps;
+            int[][] rows = gather(s, b, gi, c0, c1, 0, oh);
+            // Each pixel's taps in a row of their own, read in order by the vector loop's scalar operand.
+            int[] pixels = s.pixels(np * kc);
+            for (int k = 0; k < kc; k++) {
+                int[] row = rows[k];
+                for (int p = p0; p < p1; p++) {
+                    pixels[(p - p0) * kc + k] = row[(p / ow) * width + p % ow];
+                }
+            }
+            for (int p = 0; p < np; p++) {
+                IntGemmLoops.multiply(pixels, p * kc, wt, c0 * taps, kc, j0, j1, sums[p], c0 > 0);
+            }
         }
         // Back to one row per output channel, requantized as a row and stored at once.
-        int[] acc = s.acc(hw);
-        long[] wide = s.wide(hw);
-        int[] codes = s.codes(hw);
+        int[] acc = s.acc(np);
+        int[] codes = s.codes(np);
         for (int j = j0; j < j1; j++) {
-            for (int p = 0; p < hw; p++) {
+            for (int p = 0; p < np; p++) {
                 acc[p] = sums[p][j];
             }
             int o = gi * ocg + j;
-            conv.requantizeRow(o, acc, hw, wide, codes);
-            System.arraycopy(codes, 0, y, (b * oc + o) * hw, hw);
-        }
-    }
-
-    /** Scratch arrays of one thread, grown on demand; a task uses them only while it runs. */
-    private static final class Scratch {
-        private int[][] rows = new int[0][];
-        private int[] acc = new int[0];
-        private long[] wide = new long[0];
-        private int[] codes = new int[0];
-
-        private int[][] sums = new int[0][];
-        private int[][] phases = new int[0][];
-
-        int[][] rows(int count, int len) {
-            rows = ensure(rows, count, len);
-            return rows;
-        }
-
-        int[][] sums(int count, int len) {
-            sums = ensure(sums, count, len);
-            return sums;
-        }
-
-        int[][] phases(ConvPanel panel, int bandRows) {
-            phases = ensure(phases, panel.phases(), panel.phaseInts(bandRows));
-            return phases;
-        }
-
-        private static int[][] ensure(int[][] arrays, int count, int len) {
-            int[][] a = arrays.length < count ? java.util.Arrays.copyOf(arrays, count) : arrays;
-            for (int i = 0; i < count; i++) {
-                if (a[i] == null || a[i].length < len) {
-                    a[i] = new int[Math.max(len, 16)];
-                }
-            }
-            return a;
-        }
-
-        int[] acc(int len) {
-            if (acc.length < len) {
-                acc = new int[len];
-            }
-            return acc;
-        }
-
-        long[] wide(int len) {
-            if (wide.length < len) {
-                wide = new long[len];
-            }
-            return wide;
-        }
-
-        int[] codes(int len) {
-            if (codes.length < len) {
-                codes = new int[len];
-            }
-            return codes;
+            conv.requantizeRow(o, acc, np, s.wide(np), codes);
+            System.arraycopy(codes, 0, y, (b * oc + o) * hw + p0, np);
         }
     }
 }

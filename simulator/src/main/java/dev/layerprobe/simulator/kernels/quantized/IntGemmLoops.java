@@ -19,80 +19,47 @@ final class IntGemmLoops {
     private IntGemmLoops() {}
 
     /**
-     * {@code acc[t] = Σ_k a[aOff + k] * rows[k][t]} for {@code t < n}, {@code k < depth} (acc
-     * overwritten).
+     * {@code acc[t] (+)= Σ_k a[aOff + k] * rows[r0 + k][t]} for {@code t} in {@code [lo, hi)},
+     * {@code k < depth}: added to acc when {@code accumulate}, else acc is overwritten.
      */
-    static void multiply(int[] a, int aOff, int depth, int[][] rows, int n, int[] acc) {
+    static void multiply(
+            int[] a, int aOff, int[][] rows, int r0, int depth, int lo, int hi, int[] acc, boolean accumulate) {
         int k = 0;
-        if (depth >= 4) {
-            first4(a[aOff], a[aOff + 1], a[aOff + 2], a[aOff + 3], rows[0], rows[1], rows[2], rows[3], 0, n, acc);
-            k = 4;
-        } else {
-            java.util.Arrays.fill(acc, 0, n, 0);
+        if (!accumulate) {
+            if (depth >= 4) {
+                first4(a[aOff], a[aOff + 1], a[aOff + 2], a[aOff + 3], rows, r0, lo, hi, acc);
+                k = 4;
+            } else {
+                java.util.Arrays.fill(acc, lo, hi, 0);
+            }
         }
         for (; k + 4 <= depth; k += 4) {
-            add4(
-                    a[aOff + k],
-                    a[aOff + k + 1],
-                    a[aOff + k + 2],
-                    a[aOff + k + 3],
-                    rows[k],
-                    rows[k + 1],
-                    rows[k + 2],
-                    rows[k + 3],
-                    0,
-                    n,
-                    acc);
+            int i = aOff + k;
+            add4(a[i], a[i + 1], a[i + 2], a[i + 3], rows, r0 + k, lo, hi, acc);
         }
         for (; k < depth; k++) {
-            add1(a[aOff + k], rows[k], 0, n, acc);
+            add1(a[aOff + k], rows[r0 + k], lo, hi, acc);
         }
     }
 
-    /**
-     * {@code acc[t] = Σ_k x[k][p] * rows[k][t]} for {@code t} in {@code [lo, hi)}: the same product
-     * with the scalar operand read from column p of packed rows (the transposed form, where the
-     * loop runs over output channels).
-     */
-    static void multiplyColumn(int[][] x, int p, int depth, int[][] rows, int lo, int hi, int[] acc) {
-        int k = 0;
-        if (depth >= 4) {
-            first4(x[0][p], x[1][p], x[2][p], x[3][p], rows[0], rows[1], rows[2], rows[3], lo, hi, acc);
-            k = 4;
-        } else {
-            java.util.Arrays.fill(acc, lo, hi, 0);
-        }
-        for (; k + 4 <= depth; k += 4) {
-            add4(
-                    x[k][p],
-                    x[k + 1][p],
-                    x[k + 2][p],
-                    x[k + 3][p],
-                    rows[k],
-                    rows[k + 1],
-                    rows[k + 2],
-                    rows[k + 3],
-                    lo,
-                    hi,
-                    acc);
-        }
-        for (; k < depth; k++) {
-            add1(x[k][p], rows[k], lo, hi, acc);
-        }
-    }
-
-    private static void first4(
-            int a0, int a1, int a2, int a3, int[] q0, int[] q1, int[] q2, int[] q3, int lo, int hi, int[] acc) {
+    private static void first4(int a0, int a1, int a2, int a3, int[][] rows, int r, int lo, int hi, int[] acc) {
+        int[] q0 = rows[r];
+        int[] q1 = rows[r + 1];
+        int[] q2 = rows[r + 2];
+        int[] q3 = rows[r + 3];
         for (int t = lo; t < hi; t++) {
             acc[t] = a0 * q0[t] + a1 * q1[t] + a2 * q2[t] + a3 * q3[t];
         }
     }
 
-    private static void add4(
-            int a0, int a1, int a2, int a3, int[] q0, int[] q1, int[] q2, int[] q3, int lo, int hi, int[] acc) {
+    private static void add4(int a0, int a1, int a2, int a3, int[][] rows, int r, int lo, int hi, int[] acc) {
         if ((a0 | a1 | a2 | a3) == 0) {
             return; // zero weights (pruned channels, a kernel that ignores a tap) add nothing
         }
+        int[] q0 = rows[r];
+        int[] q1 = rows[r + 1];
+        int[] q2 = rows[r + 2];
+        int[] q3 = rows[r + 3];
         for (int t = lo; t < hi; t++) {
             acc[t] += a0 * q0[t] + a1 * q1[t] + a2 * q2[t] + a3 * q3[t];
         }
@@ -104,6 +71,38 @@ final class IntGemmLoops {
         }
         for (int t = lo; t < hi; t++) {
             acc[t] += a0 * q0[t];
+        }
+    }
+
+    /**
+     * {@code acc[t] (+)= Σ_k a[aOff + k] * rows[r0 + k][t]} in 64 bits, for sums that may leave
+     * int32 (int16 codes): two depths per pass, the widest long loop C2 vectorises (about 10 G
+     * multiply-adds/s on one core; with four it falls back to scalar code).
+     */
+    static void multiplyWide(
+            int[] a, int aOff, long[][] rows, int r0, int depth, int lo, int hi, long[] acc, boolean accumulate) {
+        if (!accumulate) {
+            java.util.Arrays.fill(acc, lo, hi, 0);
+        }
+        int k = 0;
+        for (; k + 2 <= depth; k += 2) {
+            long a0 = a[aOff + k];
+            long a1 = a[aOff + k + 1];
+            if ((a0 | a1) == 0) {
+                continue;
+            }
+            long[] q0 = rows[r0 + k];
+            long[] q1 = rows[r0 + k + 1];
+            for (int t = lo; t < hi; t++) {
+                acc[t] += a0 * q0[t] + a1 * q1[t];
+            }
+        }
+        if (k < depth) {
+            long a0 = a[aOff + k];
+            long[] q0 = rows[r0 + k];
+            for (int t = lo; t < hi; t++) {
+                acc[t] += a0 * q0[t];
+            }
         }
     }
 }

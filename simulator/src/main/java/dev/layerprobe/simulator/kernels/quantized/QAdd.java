@@ -24,6 +24,9 @@ import dev.layerprobe.simulator.profile.RequantMode;
  */
 public final class QAdd {
     private static final int LEFT_SHIFT = 20;
+    /** Elements per chunk of the FIXED row loops: their scratch rows stay in L1/L2. */
+    private static final int ROW = 4096;
+
     private final QuantParams qa;
     private final QuantParams qb;
     private final QuantParams qy;
@@ -143,12 +146,49 @@ public final class QAdd {
                 y[i] = (int) (r < lo ? lo : r > hi ? hi : r);
             }
         } else {
-            for (int i = 0; i < size; i++) {
-                long sa = ra.scale((ac[ia == null ? i : ia[i]] - za) << LEFT_SHIFT);
-                long sb = rb.scale((bc[ib == null ? i : ib[i]] - zb) << LEFT_SHIFT);
-                y[i] = ry.apply(sa + sign * sb, zy, lo, hi);
-            }
+            fixedPoint(ac, ia, za, bc, ib, zb, y);
         }
         return new QTensor(shape, y, qy);
+    }
+
+    /**
+     * FIXED: {@code y = ry(ra((a - za) << 20) ± rb((b - zb) << 20))}, zero point and clamp, in
+     * chunks of rows through {@link Requantizer#scaleRow} (the same values as element by element).
+     */
+    private void fixedPoint(int[] ac, int[] ia, long za, int[] bc, int[] ib, long zb, int[] y) {
+        long maxA = (CodeRows.maxAbs(ac) + Math.abs(za)) << LEFT_SHIFT;
+        long maxB = (CodeRows.maxAbs(bc) + Math.abs(zb)) << LEFT_SHIFT;
+        long maxSum = CodeRows.boundSum(ra.scaledBound(maxA), rb.scaledBound(maxB));
+        long maxOut = ry.scaledBound(maxSum);
+        int chunk = Math.min(y.length, ROW);
+        long[] sa = new long[chunk];
+        long[] sb = new long[chunk];
+        int[] codes = new int[chunk];
+        for (int from = 0; from < y.length; from += chunk) {
+            int to = Math.min(y.length, from + chunk);
+            int n = to - from;
+            CodeRows.centred(ac, ia, from, to, za, sa);
+            CodeRows.centred(bc, ib, from, to, zb, sb);
+            for (int i = 0; i < n; i++) {
+                sa[i] <<= LEFT_SHIFT;
+            }
+            for (int i = 0; i < n; i++) {
+                sb[i] <<= LEFT_SHIFT;
+            }
+            ra.scaleRow(sa, n, maxA);
+            rb.scaleRow(sb, n, maxB);
+            if (sign < 0) {
+                for (int i = 0; i < n; i++) {
+                    sa[i] -= sb[i];
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    sa[i] += sb[i];
+                }
+            }
+            ry.scaleRow(sa, n, maxSum);
+            Requantizer.toCodes(sa, n, maxOut, qy.zeroPoint(0), lo, hi, codes);
+            System.arraycopy(codes, 0, y, from, n);
+        }
     }
 }

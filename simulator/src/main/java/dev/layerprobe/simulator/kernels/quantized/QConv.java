@@ -13,12 +13,15 @@ import java.util.stream.IntStream;
  * fused activation. Padding contributes real zero, i.e. the code {@code zp_x}. The fault hook
  * accumulator_int16_wrap casts {@code acc} to 16 bits ({@code (short)}) before requantization.
  *
- * <p>How the sum is computed never changes it: when {@code K * max|x - zp_x| * max|w - zp_w|} (K
- * taps per output) proves it fits in int32, it runs as an int32 matrix product over im2col rows
+ * <p>How the sum is computed never changes it. When {@code K * max|x| * max|w - zp_w|} (K taps per
+ * output) proves it fits in int32, it runs as an int32 matrix product of the centred weights and
+ * the raw input codes over im2col rows, padding read as the code {@code zp_x}, with
+ * {@code -zp_x * Σ (w - zp_w[c])} folded into the bias: the same integer
  * ({@link IntConvJob}: 1x1 convs read the input planes as they are, depthwise and KxK convs gather
- * their taps, small planes run transposed); otherwise, as for int16 codes, tap by tap in 64-bit
- * ({@link #runReference}). Immutable; output elements are computed in parallel, each by one task,
- * so results are deterministic.
+ * their taps, small planes run transposed). Otherwise, as for int16 codes, the same product runs
+ * with 64-bit sums, which equal the tap-by-tap 64-bit reference ({@link #runReference}) modulo
+ * 2^64 and so always. Immutable; output elements are computed in parallel, each by one task, so
+ * results are deterministic.
  */
 public final class QConv {
     private final Node node;
@@ -31,6 +34,8 @@ public final class QConv {
     private final int[][][] transposed;
     /** {@code max |w - zp_w[c]|} over all channels. */
     private final long maxAbsWeight;
+    /** {@code bias[c] - zp_x * Σ_k (w - zp_w[c])}: the bias of sums over raw input codes. */
+    private final long[] rawBias;
 
     private final long[] bias;
     private final Requantizer[] requant;
@@ -102,6 +107,15 @@ public final class QConv {
             }
         }
         this.maxAbsWeight = max;
+        this.rawBias = new long[oc];
+        long zx = in.zeroPoint(0);
+        for (int c = 0; c < oc; c++) {
+            long sum = 0;
+            for (int k = 0; k < depth; k++) {
+                sum += centred[c * depth + k];
+            }
+            rawBias[c] = bias[c] - zx * sum;
+        }
         int ocg = oc / group;
         this.transposed = new int[group][depth][ocg];
         for (int c = 0; c < oc; c++) {
@@ -136,24 +150,17 @@ public final class QConv {
         }
         ConvGeometry g = ConvGeometry.of(node, wShape[2], wShape[3], ih, iw);
         int[] codes = x.codes();
-        int zx = (int) in.zeroPoint(0);
-        int[] xc = new int[codes.length];
-        // |v| <= (v ^ (v >> 31)) + 1, and an OR of non-negative ints is at least each of them: a
-        // bound on max |x - zp_x| that the JIT computes with vector ORs (a max it does not vectorise).
-        int bits = 0;
-        for (int i = 0; i < xc.length; i++) {
-            int v = codes[i] - zx;
-            xc[i] = v;
-            bits |= v ^ (v >> 31);
-        }
-        long maxAbsX = bits + 1L;
         int[] y = new int[n * oc * g.oh() * g.ow()];
         long depth = (long) icg * g.kh() * g.kw();
-        // The sum of K products of at most maxAbsX * maxAbsWeight each: exact in int32 below 2^31.
-        if (!reference && depth * maxAbsX * maxAbsWeight <= Integer.MAX_VALUE) {
-            new IntConvJob(this, xc, n, ic, ih, iw, g, y).execute();
+        if (reference) {
+            tapByTap(codes, n, ic, ih, iw, g, y);
         } else {
-            tapByTap(xc, n, ic, ih, iw, g, y);
+            long maxAbsX = Math.max(CodeRows.maxAbs(codes), Math.abs(in.zeroPoint(0)));
+            // The sum of K products of at most maxAbsX * maxAbsWeight each: exact in int32 below
+            // 2^31. 64-bit sums are the reference's modulo 2^64 whatever their size, so equal.
+            long sumBound = CodeRows.boundProduct(depth, CodeRows.boundProduct(maxAbsX, maxAbsWeight));
+            boolean wide = sumBound > Integer.MAX_VALUE;
+            new IntConvJob(this, codes, (int) in.zeroPoint(0), n, ic, ih, iw, g, y, wide, sumBound).execute();
         }
         return new QTensor(new int[] {n, oc, g.oh(), g.ow()}, y, out);
     }
@@ -180,13 +187,43 @@ public final class QConv {
         return transposed[g];
     }
 
-    /** Output codes of channel o from int32 sums without the bias (see {@link Requantizer#applyRow}). */
+    /**
+     * Output codes of channel o from int32 sums over raw input codes, without the bias (see
+     * {@link Requantizer#applyRow}).
+     */
     void requantizeRow(int o, int[] sums, int len, long[] wide, int[] codes) {
-        requant[o].applyRow(sums, len, bias[o], wrapInt16, out.zeroPoint(0), lo, hi, wide, codes);
+        requant[o].applyRow(sums, len, rawBias[o], wrapInt16, out.zeroPoint(0), lo, hi, wide, codes);
     }
 
-    /** The 64-bit path: per output channel, each tap's weight times the shifted input plane. */
-    private void tapByTap(int[] xc, int n, int ic, int ih, int iw, ConvGeometry g, int[] y) {
+    /**
+     * Output codes of channel o from 64-bit sums over raw input codes, without the bias, given
+     * {@code |sums[i]| <= sumBound} (overwrites sums).
+     */
+    void requantizeRowWide(int o, long[] sums, int len, long sumBound, int[] codes) {
+        long b = rawBias[o];
+        long maxAbs;
+        if (wrapInt16) {
+            for (int i = 0; i < len; i++) {
+                sums[i] = (short) (sums[i] + b);
+            }
+            maxAbs = 1L << 15;
+        } else {
+            for (int i = 0; i < len; i++) {
+                sums[i] += b;
+            }
+            maxAbs = b == Long.MIN_VALUE ? Long.MAX_VALUE : CodeRows.boundSum(Math.abs(b), sumBound);
+        }
+        requant[o].scaleRow(sums, len, maxAbs);
+        Requantizer.toCodes(sums, len, requant[o].scaledBound(maxAbs), out.zeroPoint(0), lo, hi, codes);
+    }
+
+    /** The 64-bit path: per output channel, each tap's weight times the shifted centred input plane. */
+    private void tapByTap(int[] codes, int n, int ic, int ih, int iw, ConvGeometry g, int[] y) {
+        int zx = (int) in.zeroPoint(0);
+        int[] xc = new int[codes.length];
+        for (int i = 0; i < xc.length; i++) {
+            xc[i] = codes[i] - zx;
+        }
         int oc = wShape[0];
         int icg = wShape[1];
         int oh = g.oh();

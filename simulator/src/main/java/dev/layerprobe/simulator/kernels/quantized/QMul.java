@@ -12,6 +12,9 @@ import dev.layerprobe.simulator.profile.RequantMode;
  * the requantization as the profile says (see {@link Requantizer}). Immutable.
  */
 public final class QMul {
+    /** Elements per chunk of the row loops: their scratch rows stay in L1/L2. */
+    private static final int ROW = 4096;
+
     private final QuantParams qa;
     private final QuantParams qb;
     private final QuantParams qy;
@@ -49,9 +52,24 @@ public final class QMul {
         long zb = qb.zeroPoint(0);
         long zy = qy.zeroPoint(0);
         int[] y = new int[size];
-        for (int i = 0; i < size; i++) {
-            long p = (ac[ia == null ? i : ia[i]] - za) * (bc[ib == null ? i : ib[i]] - zb);
-            y[i] = requant.apply(p, zy, lo, hi);
+        // In chunks of rows through Requantizer.scaleRow: the same values as element by element.
+        long maxProduct = CodeRows.boundProduct(CodeRows.maxAbs(ac) + Math.abs(za), CodeRows.maxAbs(bc) + Math.abs(zb));
+        long maxOut = requant.scaledBound(maxProduct);
+        int chunk = Math.min(size, ROW);
+        long[] pa = new long[chunk];
+        long[] pb = new long[chunk];
+        int[] codes = new int[chunk];
+        for (int from = 0; from < size; from += chunk) {
+            int to = Math.min(size, from + chunk);
+            int n = to - from;
+            CodeRows.centred(ac, ia, from, to, za, pa);
+            CodeRows.centred(bc, ib, from, to, zb, pb);
+            for (int i = 0; i < n; i++) {
+                pa[i] *= pb[i];
+            }
+            requant.scaleRow(pa, n, maxProduct);
+            Requantizer.toCodes(pa, n, maxOut, zy, lo, hi, codes);
+            System.arraycopy(codes, 0, y, from, n);
         }
         return new QTensor(shape, y, qy);
     }

@@ -61,8 +61,18 @@ public final class QuantizedValues {
             return y;
         }
         Requantizer r = new Requantizer((double) in.scale(0) / out.scale(0), mode, in.scale(0) / out.scale(0));
-        for (int i = 0; i < y.length; i++) {
-            y[i] = r.apply(codes[i] - zin, zout, lo, hi);
+        // In chunks through the requantizer's row form: the same codes as r.apply element by element.
+        long maxAbs = CodeRows.maxAbs(codes) + Math.abs(zin);
+        long maxOut = r.scaledBound(maxAbs);
+        int chunk = Math.min(y.length, 4096);
+        long[] v = new long[chunk];
+        int[] part = new int[chunk];
+        for (int from = 0; from < y.length; from += chunk) {
+            int to = Math.min(y.length, from + chunk);
+            CodeRows.centred(codes, null, from, to, zin, v);
+            r.scaleRow(v, to - from, maxAbs);
+            Requantizer.toCodes(v, to - from, maxOut, zout, lo, hi, part);
+            System.arraycopy(part, 0, y, from, to - from);
         }
         return y;
     }

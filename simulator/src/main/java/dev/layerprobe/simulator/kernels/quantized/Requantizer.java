@@ -71,50 +71,98 @@ public final class Requantizer {
     /**
      * {@code out[i] = apply(bias + acc[i], zeroPoint, lo, hi)} for {@code i < n}, the accumulator
      * first cast to 16 bits when {@code wrapInt16} (the accumulator_int16_wrap fault): the same
-     * codes as {@link #apply}, in array loops the JIT vectorises. In FIXED mode with a right shift
-     * (every multiplier below 1/2) and {@code |bias| <= 2^31}, {@code |bias + acc| <= 2^32} keeps
-     * {@code |x| * m} below 2^63, so {@link #fixed}'s 64-bit branch is exact for every element and
-     * runs as three vectorisable loops; otherwise each element goes through {@link #apply}.
+     * codes as {@link #apply}, through {@link #scaleRow} and {@link #toCodes}.
      *
      * @param wide scratch of at least {@code n} longs (overwritten)
      */
     public void applyRow(
             int[] acc, int n, long bias, boolean wrapInt16, long zeroPoint, long lo, long hi, long[] wide, int[] out) {
+        // One operation kind per loop: C2 (JDK 17) vectorises int-to-long, long arithmetic and
+        // long-to-int loops apart, not a loop mixing them.
+        for (int i = 0; i < n; i++) {
+            wide[i] = acc[i];
+        }
+        long maxAbs;
+        if (wrapInt16) {
+            for (int i = 0; i < n; i++) {
+                wide[i] = (short) (wide[i] + bias);
+            }
+            maxAbs = 1L << 15;
+        } else {
+            for (int i = 0; i < n; i++) {
+                wide[i] += bias;
+            }
+            long b = Math.abs(bias);
+            maxAbs = b < 0 || b > Long.MAX_VALUE - (1L << 31) ? Long.MAX_VALUE : b + (1L << 31);
+        }
+        scaleRow(wide, n, maxAbs);
+        toCodes(wide, n, scaledBound(maxAbs), zeroPoint, lo, hi, out);
+    }
+
+    /**
+     * {@code v[i] = scale(v[i])} for {@code i < n}, given {@code |v[i]| <= maxAbs}. In FIXED mode
+     * with a right shift s and {@code maxAbs * m + 2^(s-1) < 2^63}, as one vectorisable loop:
+     * {@code (a * m + 2^(s-1) + (a < 0 ? -1 : 0)) >> s} (arithmetic shift) is {@link #fixed}'s
+     * {@code ±((|a| m + 2^(s-1)) >>> s)}, because {@code -floor(X / 2^s) = floor((2^s - 1 - X) / 2^s)};
+     * otherwise element by element.
+     */
+    public void scaleRow(long[] v, int n, long maxAbs) {
         if (mode != RequantMode.FIXED
                 || leftShift != 0
                 || rightShift < 1
                 || rightShift > 62
-                || Math.abs(bias) > 1L << 31) {
+                || maxAbs > (Long.MAX_VALUE - (1L << (rightShift - 1))) / mantissa) {
             for (int i = 0; i < n; i++) {
-                long a = bias + acc[i];
-                out[i] = apply(wrapInt16 ? (short) a : a, zeroPoint, lo, hi);
+                v[i] = scale(v[i]);
             }
             return;
-        }
-        for (int i = 0; i < n; i++) {
-            wide[i] = bias + acc[i];
-        }
-        if (wrapInt16) {
-            for (int i = 0; i < n; i++) {
-                wide[i] = (short) wide[i];
-            }
         }
         long m = mantissa;
         int right = rightShift;
         long round = 1L << (right - 1);
         for (int i = 0; i < n; i++) {
-            // Sign, magnitude and the clamp as arithmetic on masks: C2 vectorises these, not branches.
-            long a = wide[i];
-            long sign = a >> 63;
-            long r = ((((a ^ sign) - sign) * m) + round) >>> right;
-            long y = ((r ^ sign) - sign) + zeroPoint;
-            long belowLo = y - lo;
-            y -= belowLo & (belowLo >> 63);
-            long aboveHi = y - hi;
-            wide[i] = hi + (aboveHi & (aboveHi >> 63));
+            long a = v[i];
+            v[i] = (a * m + round + (a >> 63)) >> right;
+        }
+    }
+
+    /** A bound on {@code |scale(a)|} for {@code |a| <= maxAbs}. */
+    public long scaledBound(long maxAbs) {
+        if (mode == RequantMode.FLOAT) {
+            return (long) Math.ceil(maxAbs * (double) multiplierF * (1 + 0x1p-20)) + 1;
+        }
+        double bound = maxAbs * Math.scalb((double) mantissa, -(rightShift - leftShift));
+        return bound >= 0x1p62 ? Long.MAX_VALUE : (long) Math.ceil(bound * (1 + 0x1p-40)) + 1;
+    }
+
+    /**
+     * {@code out[i] = clamp(v[i] + zeroPoint, lo, hi)} for {@code i < n}, given
+     * {@code |v[i]| <= maxAbs}: on ints, with the clamp as mask arithmetic (which C2 vectorises,
+     * not branches or Math.min/max), when the values, zero point and bounds leave room in int32;
+     * element by element in 64 bits otherwise.
+     */
+    public static void toCodes(long[] v, int n, long maxAbs, long zeroPoint, long lo, long hi, int[] out) {
+        long limit = 1L << 24;
+        if (maxAbs > 1L << 29 || Math.abs(zeroPoint) > limit || Math.abs(lo) > limit || Math.abs(hi) > limit) {
+            for (int i = 0; i < n; i++) {
+                long y = v[i] + zeroPoint;
+                out[i] = (int) (y < lo ? lo : y > hi ? hi : y);
+            }
+            return;
         }
         for (int i = 0; i < n; i++) {
-            out[i] = (int) wide[i];
+            out[i] = (int) v[i];
+        }
+        int z = (int) zeroPoint;
+        int l = (int) lo;
+        int h = (int) hi;
+        for (int i = 0; i < n; i++) {
+            // |v + z - l| < 2^30 + 2^25: v - l < 0 exactly when below.
+            int y = out[i] + z;
+            int below = y - l;
+            y -= below & (below >> 31);
+            int above = y - h;
+            out[i] = h + (above & (above >> 31));
         }
     }
 
@@ -148,6 +196,8 @@ public final class Requantizer {
         // Shifts past 62 bits (M < 2^-32) still matter for 64-bit accumulators: exact path, not 0.
         if (hi == 0 && lo >= 0 && right <= 62) {
             r = (lo + (1L << (right - 1))) >>> right;
+        } else if (x != Long.MIN_VALUE) {
+            r = roundShift128(hi, lo, right);
         } else {
             java.math.BigInteger p =
                     java.math.BigInteger.valueOf(Math.abs(x)).multiply(java.math.BigInteger.valueOf(m));
@@ -156,5 +206,28 @@ public final class Requantizer {
                     .longValue();
         }
         return x < 0 ? -r : r;
+    }
+
+    /**
+     * The low 64 bits of {@code (p + 2^(right-1)) >> right} for the non-negative 128-bit
+     * {@code p = hi * 2^64 + lo} (lo unsigned, {@code hi < 2^62}) and {@code right >= 1}: what the
+     * BigInteger form computes, in a few long operations (int16 accumulators times a Q31 mantissa
+     * leave 64 bits).
+     */
+    static long roundShift128(long hi, long lo, int right) {
+        long sumLo = lo;
+        long sumHi = hi;
+        if (right <= 64) {
+            sumLo = lo + (1L << (right - 1));
+            if (Long.compareUnsigned(sumLo, lo) < 0) {
+                sumHi++;
+            }
+        } else if (right <= 127) {
+            sumHi += 1L << (right - 65);
+        }
+        if (right < 64) {
+            return (sumHi << (64 - right)) | (sumLo >>> right);
+        }
+        return right < 128 ? sumHi >>> (right - 64) : 0;
     }
 }

@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * dilated, padded, grouped and depthwise, by rows in tiles or transposed on small planes) gives the
  * codes of the tap-by-tap 64-bit path ({@link QConv#runReference}), on random codes with random
  * zero points, per-channel weights with their own zero points, random biases and multipliers, both
- * requantization modes, fused clamps and the accumulator_int16_wrap fault.
+ * requantization modes, fused clamps and the accumulator_int16_wrap fault; int16 codes take the
+ * same paths with 64-bit sums.
  */
 class QConvPathsTest {
 
@@ -55,6 +56,9 @@ class QConvPathsTest {
                 "batch of 3, 3x3 stride 2;           3; 5; 12; 10; 7; 3; 3; 1; 2; 1; 1 0 1 0; NOTSET",
                 "kernel larger than the input;       1; 3; 2; 3; 4; 5; 5; 1; 1; 1; 2 2 2 2; NOTSET",
                 "1x1 on a 1x1 plane;                 2; 64; 1; 1; 100; 1; 1; 1; 1; 1; 0 0 0 0; NOTSET",
+                "3x3 deep: input channels in chunks; 1; 260; 14; 14; 40; 3; 3; 1; 1; 1; 1 1 1 1; NOTSET",
+                "1x1 transposed, chunks and blocks;  1; 300; 7; 7; 600; 1; 1; 1; 1; 1; 0 0 0 0; NOTSET",
+                "3x3 transposed in chunks;           1; 64; 7; 7; 200; 3; 3; 1; 1; 1; 1 1 1 1; NOTSET",
             })
     void everyPathGivesTheReferenceCodes(
             String name,
@@ -73,7 +77,7 @@ class QConvPathsTest {
         long seed = name.hashCode();
         for (RequantMode mode : RequantMode.values()) {
             for (boolean wrap : new boolean[] {false, true}) {
-                for (boolean uint8 : new boolean[] {false, true}) {
+                for (DType type : new DType[] {DType.INT8, DType.UINT8, DType.INT16}) {
                     Case c = new Case(
                             new SplittableRandom(seed++),
                             n,
@@ -88,15 +92,13 @@ class QConvPathsTest {
                             dilation,
                             pads,
                             autoPad);
-                    QConv conv = c.conv(mode, wrap, uint8);
-                    QTensor x = c.input(uint8);
+                    QConv conv = c.conv(mode, wrap, type);
+                    QTensor x = c.input(type);
                     QTensor fast = conv.run(x);
                     QTensor reference = conv.runReference(x);
                     assertArrayEquals(reference.shape(), fast.shape(), name);
                     assertArrayEquals(
-                            reference.codes(),
-                            fast.codes(),
-                            name + " " + mode + (wrap ? " wrap" : "") + (uint8 ? " uint8" : ""));
+                            reference.codes(), fast.codes(), name + " " + mode + (wrap ? " wrap " : " ") + type);
                 }
             }
         }
@@ -105,9 +107,9 @@ class QConvPathsTest {
     @Test
     void aClampNarrowedByAFusedActivationHolds() {
         Case c = new Case(new SplittableRandom(5), 1, 8, 20, 20, 24, 3, 3, 1, 1, 1, "1 1 1 1", "NOTSET");
-        QConv conv = c.conv(RequantMode.FIXED, false, false, -20, 30);
-        QTensor y = conv.run(c.input(false));
-        assertArrayEquals(conv.runReference(c.input(false)).codes(), y.codes());
+        QConv conv = c.conv(RequantMode.FIXED, false, DType.INT8, -20, 30);
+        QTensor y = conv.run(c.input(DType.INT8));
+        assertArrayEquals(conv.runReference(c.input(DType.INT8)).codes(), y.codes());
         int atBounds = 0;
         for (int v : y.codes()) {
             assertTrue(v >= -20 && v <= 30, "code " + v);
@@ -203,11 +205,14 @@ class QConvPathsTest {
             this.inputSeed = r.nextLong();
         }
 
-        QConv conv(RequantMode mode, boolean wrap, boolean uint8) {
-            return conv(mode, wrap, uint8, uint8 ? 0 : -128, uint8 ? 255 : 127);
+        QConv conv(RequantMode mode, boolean wrap, DType type) {
+            QuantParams yq = yq(type);
+            return conv(mode, wrap, type, yq.qmin(), yq.qmax());
         }
 
-        QConv conv(RequantMode mode, boolean wrap, boolean uint8, long lo, long hi) {
+        /** int16: symmetric codes over the whole range, so that sums leave int32 (the 64-bit path). */
+        QConv conv(RequantMode mode, boolean wrap, DType type, long lo, long hi) {
+            boolean int16 = type == DType.INT16;
             int per = ic / group * kh * kw;
             int[] w = new int[oc * per];
             float[] ws = new float[oc];
@@ -216,10 +221,12 @@ class QConvPathsTest {
             Requantizer[] rq = new Requantizer[oc];
             for (int o = 0; o < oc; o++) {
                 ws[o] = (float) (0.001 + r.nextDouble() * 0.05);
-                wz[o] = r.nextInt(-20, 21);
+                wz[o] = int16 ? 0 : r.nextInt(-20, 21);
                 for (int k = 0; k < per; k++) {
                     // Some channels with a few zero weights (taps skipped by the 64-bit path).
-                    w[o * per + k] = o % 5 == 0 && k % 3 == 0 ? (int) wz[o] : r.nextInt(-128, 128);
+                    w[o * per + k] = o % 5 == 0 && k % 3 == 0
+                            ? (int) wz[o]
+                            : int16 ? r.nextInt(-32767, 32768) : r.nextInt(-128, 128);
                 }
                 // Mostly int32-sized biases; a few beyond 2^31, where the requantizer's row loop
                 // falls back to the scalar path.
@@ -229,31 +236,37 @@ class QConvPathsTest {
                 double m = o % 11 == 5 ? 0.5 + r.nextDouble() : Math.exp(-3 - r.nextDouble() * 9);
                 rq[o] = new Requantizer(m, mode, (float) m);
             }
-            QuantParams wq = new QuantParams(DType.INT8, ws, wz, 0);
-            QuantParams yq = QuantParams.perTensor(uint8 ? DType.UINT8 : DType.INT8, 0.05f, uint8 ? 100 : -3);
+            QuantParams wq = new QuantParams(int16 ? DType.INT16 : DType.INT8, ws, wz, 0);
             return new QConv(
                     node,
                     new QTensor(new int[] {oc, ic / group, kh, kw}, w, wq),
                     bias,
                     rq,
-                    xq(uint8),
-                    yq,
+                    xq(type),
+                    yq(type),
                     lo,
                     hi,
                     wrap);
         }
 
-        private QuantParams xq(boolean uint8) {
-            return QuantParams.perTensor(uint8 ? DType.UINT8 : DType.INT8, 0.02f, uint8 ? 37 : -11);
+        private static QuantParams xq(DType type) {
+            long zp = type == DType.UINT8 ? 37 : type == DType.INT8 ? -11 : 0;
+            return QuantParams.perTensor(type, 0.02f, zp);
         }
 
-        QTensor input(boolean uint8) {
+        private static QuantParams yq(DType type) {
+            long zp = type == DType.UINT8 ? 100 : type == DType.INT8 ? -3 : 0;
+            return QuantParams.perTensor(type, 0.05f, zp);
+        }
+
+        QTensor input(DType type) {
             SplittableRandom ri = new SplittableRandom(inputSeed);
+            QuantParams q = xq(type);
             int[] x = new int[n * ic * ih * iw];
             for (int i = 0; i < x.length; i++) {
-                x[i] = uint8 ? ri.nextInt(0, 256) : ri.nextInt(-128, 128);
+                x[i] = (int) ri.nextLong(q.qmin(), q.qmax() + 1);
             }
-            return new QTensor(new int[] {n, ic, ih, iw}, x, xq(uint8));
+            return new QTensor(new int[] {n, ic, ih, iw}, x, q);
         }
     }
 }

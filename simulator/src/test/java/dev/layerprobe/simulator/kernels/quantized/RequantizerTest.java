@@ -120,4 +120,72 @@ class RequantizerTest {
         assertThrows(IllegalArgumentException.class, () -> new Requantizer(0.0, RequantMode.FIXED));
         assertThrows(IllegalArgumentException.class, () -> new Requantizer(Double.NaN, RequantMode.FIXED));
     }
+
+    /**
+     * The row form gives apply's codes element for element, on the vector path's edges (sums at
+     * the int32 limits, biases at ±2^30, shifts of 31 and 32 around the multiplier 1/2) and off
+     * it (larger biases, FLOAT mode, wide output ranges), with and without the int16 wrap.
+     */
+    @Test
+    void aRowGivesTheCodesOfApply() {
+        SplittableRandom r = new SplittableRandom(11);
+        int n = 4099;
+        int[] acc = new int[n];
+        for (int i = 0; i < n; i++) {
+            acc[i] = switch (i % 5) {
+                case 0 -> Integer.MIN_VALUE + r.nextInt(3);
+                case 1 -> Integer.MAX_VALUE - r.nextInt(3);
+                case 2 -> r.nextInt(-1000, 1000);
+                default -> r.nextInt();
+            };
+        }
+        double[] multipliers = {0.49999, 0.5, 0.25, 1.0 / 3, 3e-3, 7.7e-5, 2e-9, 1.7};
+        long[] biases = {0, 1L << 30, -(1L << 30), (1L << 30) + 1, -(1L << 31), 12345};
+        long[][] ranges = {{-128, 127}, {0, 255}, {-20, 30}, {Integer.MIN_VALUE, Integer.MAX_VALUE}};
+        int[] out = new int[n];
+        long[] wide = new long[n];
+        for (RequantMode mode : RequantMode.values()) {
+            for (double m : multipliers) {
+                Requantizer q = new Requantizer(m, mode);
+                for (long bias : biases) {
+                    for (long[] range : ranges) {
+                        for (boolean wrap : new boolean[] {false, true}) {
+                            long zp = range[0] == 0 ? 3 : -5;
+                            q.applyRow(acc, n, bias, wrap, zp, range[0], range[1], wide, out);
+                            for (int i = 0; i < n; i++) {
+                                long a = bias + acc[i];
+                                assertEquals(
+                                        q.apply(wrap ? (short) a : a, zp, range[0], range[1]),
+                                        out[i],
+                                        mode + " m " + m + " bias " + bias + " acc " + acc[i] + (wrap ? " wrap" : ""));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Products beyond 64 bits (int16 and 64-bit accumulators) round as the exact BigInteger form does. */
+    @Test
+    void productsBeyond64BitsRoundAsExactArithmetic() {
+        SplittableRandom r = new SplittableRandom(17);
+        for (int i = 0; i < 200_000; i++) {
+            long x = switch (i % 4) {
+                case 0 -> r.nextLong();
+                case 1 -> r.nextLong(-(1L << 45), 1L << 45);
+                case 2 -> Long.MAX_VALUE - r.nextInt(4);
+                default -> -(1L << r.nextInt(1, 63)) + r.nextInt(-2, 3);
+            };
+            long m = r.nextLong(1L << 30, 1L << 31);
+            int right = i % 50 == 0 ? r.nextInt(120, 140) : r.nextInt(1, 100);
+            java.math.BigInteger p =
+                    java.math.BigInteger.valueOf(Math.abs(x)).multiply(java.math.BigInteger.valueOf(m));
+            long want = p.add(java.math.BigInteger.ONE.shiftLeft(right - 1))
+                    .shiftRight(right)
+                    .longValue();
+            assertEquals(
+                    x < 0 ? -want : want, Requantizer.fixed(x, m, right, 0), "x " + x + " m " + m + " >> " + right);
+        }
+    }
 }
