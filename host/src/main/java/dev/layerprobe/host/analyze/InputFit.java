@@ -147,10 +147,13 @@ final class InputFit {
         }
     }
 
-    /** The mix-ups tried, simplest first; mean/std ones only when the preprocessing has mean/std. */
+    /**
+     * The mix-ups tried, simplest first; mean/std ones only when the preprocessing has mean/std that
+     * fit the input's channels (a tensor file is fed as it is: mean/std meant for images need not).
+     */
     static List<MixUp> mixUps(InputSpec spec, int channels) {
         boolean meanStd = false;
-        for (int c = 0; c < channels; c++) {
+        for (int c = 0; c < channels && spec.fits(channels); c++) {
             meanStd |= spec.mean(c) != 0f || spec.std(c) != 1f;
         }
         List<MixUp> base = new ArrayList<>();

@@ -66,9 +66,14 @@ public record InputSpec(float[] mean, float[] std, boolean rgb2bgr, float scale)
         return new InputSpec(mean, std, rgb2bgr, s);
     }
 
+    /** Whether mean/std give one value, or one per channel of a {@code channels}-channel input. */
+    public boolean fits(int channels) {
+        return (mean.length == 1 || mean.length == channels) && (std.length == 1 || std.length == channels);
+    }
+
     /** Checks that mean/std fit a model with {@code channels} channels. */
     void checkChannels(int channels) throws InputException {
-        if ((mean.length != 1 && mean.length != channels) || (std.length != 1 && std.length != channels)) {
+        if (!fits(channels)) {
             throw new InputException("mean " + Arrays.toString(mean) + " / std " + Arrays.toString(std)
                     + " do not fit a " + channels + "-channel input (give 1 or " + channels + " values)");
         }

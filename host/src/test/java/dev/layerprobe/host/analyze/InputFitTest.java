@@ -47,6 +47,27 @@ class InputFitTest {
         }
     }
 
+    /** Image mean/std given with a tensor input of other channels (an mfcc .npy): no mean/std mix-up. */
+    @Test
+    void meanStdThatDoNotFitTheChannelsAreNotTried() {
+        InputSpec rgb = SPEC.withMeanStd(new float[] {0.1f, 0.2f, 0.3f}, new float[] {1f, 2f, 3f});
+        List<InputFit.MixUp> mixUps = InputFit.mixUps(rgb, 49);
+        assertTrue(mixUps.stream().noneMatch(InputFit.MixUp::normalize), mixUps.toString());
+        assertTrue(InputFit.mixUps(rgb, 3).stream().anyMatch(InputFit.MixUp::normalize));
+        InputFit.Reference ref = new InputFit.Reference();
+        float[] v = new float[49 * 40];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (i % 17) / 17f;
+        }
+        ref.add(Tensor.ofFloats(new int[] {1, 49, 40}, v));
+        float[] far = v.clone();
+        for (int i = 0; i < far.length; i++) {
+            far[i] *= 255;
+        }
+        Report.InputEvidence e = InputFit.check("x.npy", Tensor.ofFloats(new int[] {1, 49, 40}, far), ref, null, rgb);
+        assertNotNull(e, "values 255 times too large must not fit");
+    }
+
     @Test
     void everySharedPhotoPreprocessedAsTheCalibrationSetFits() throws Exception {
         InputFit.Reference ref = calib224();
