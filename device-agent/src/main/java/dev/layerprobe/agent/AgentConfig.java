@@ -5,6 +5,7 @@ import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -39,6 +40,8 @@ import java.util.Objects;
  * @param runDir             where runs are stored for {@code ListRuns}/{@code PullDump}, kept across
  *                           restarts; null for a temporary directory deleted when the agent closes
  * @param runRetention       how much of the stored runs is kept (size and age)
+ * @param executionProviders ONNX Runtime execution providers for the {@code ort} backend, in order
+ *                           of preference, as given on the command line (empty: ONNX Runtime's CPU)
  */
 public record AgentConfig(
         DeviceProfile profile,
@@ -57,7 +60,8 @@ public record AgentConfig(
         int maxInputTensors,
         Path backendConfig,
         Path runDir,
-        RunStore.Retention runRetention) {
+        RunStore.Retention runRetention,
+        List<String> executionProviders) {
 
     /** Where an agent started from the command line keeps its data (runs under {@code runs/}) unless told otherwise. */
     public static final Path DEFAULT_DATA_DIR = Path.of(System.getProperty("user.home"), ".layerprobe", "agent");
@@ -93,6 +97,7 @@ public record AgentConfig(
         Objects.requireNonNull(bindHost, "bindHost");
         Objects.requireNonNull(defaultDeadline, "defaultDeadline");
         Objects.requireNonNull(runRetention, "runRetention");
+        executionProviders = List.copyOf(executionProviders);
         if (port < 0 || port > 65535) {
             throw outOfRange("--port", 0, 65535, Integer.toString(port));
         }
@@ -173,6 +178,7 @@ public record AgentConfig(
         private Path backendConfig;
         private Path runDir;
         private RunStore.Retention runRetention = RunStore.Retention.DEFAULT;
+        private List<String> executionProviders = List.of();
 
         private Builder() {}
 
@@ -263,6 +269,12 @@ public record AgentConfig(
             return this;
         }
 
+        /** ONNX Runtime execution providers for the {@code ort} backend, in order of preference. */
+        public Builder executionProviders(List<String> names) {
+            this.executionProviders = names;
+            return this;
+        }
+
         /**
          * Checks every value against its range and builds the configuration.
          *
@@ -286,7 +298,8 @@ public record AgentConfig(
                     maxInputTensors,
                     backendConfig,
                     runDir,
-                    runRetention);
+                    runRetention,
+                    executionProviders);
         }
     }
 }

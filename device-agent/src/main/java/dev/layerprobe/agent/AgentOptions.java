@@ -5,6 +5,8 @@ import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /**
@@ -47,6 +49,14 @@ public final class AgentOptions {
             paramLabel = "AGENT.yaml",
             description = "the agent's config file; the exec backend's vendor runtime command, dump folder and layout")
     Path backendConfig;
+
+    @Option(
+            names = "--ep",
+            paramLabel = "NAME",
+            split = ",",
+            description = "with --backend ort: ONNX Runtime execution providers to use, in order of preference"
+                    + " (e.g. xnnpack); ONNX Runtime's CPU provider runs what they do not take")
+    List<String> executionProviders = new ArrayList<>();
 
     @Option(
             names = "--token-file",
@@ -121,6 +131,7 @@ public final class AgentOptions {
                     .profile(p)
                     .backend(backend)
                     .backendConfig(backendConfig)
+                    .executionProviders(executionProviders)
                     .bindHost(bind)
                     .port(port)
                     .insecure(insecure)

@@ -141,7 +141,7 @@ public final class AgentServer implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new AgentSetupException(e.getMessage(), e);
         }
-        return provider.create(config.profile(), config.backendConfig());
+        return provider.create(config.profile(), config.backendConfig(), config.executionProviders());
     }
 
     private static ServerServiceDefinition guarded(ServerServiceDefinition service, ServerInterceptor[] access) {

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -174,6 +175,28 @@ class AgentOptionsTest {
         assertEquals(
                 "layerprobe-agent: unknown backend 'rknn', expected one of [sim, ort, exec]",
                 r.err().strip());
+    }
+
+    @Test
+    void executionProvidersAreCheckedBeforeTheAgentServes() throws Exception {
+        assertEquals(
+                List.of("xnnpack", "cpu"),
+                config("--backend", "ort", "--ep", "xnnpack,cpu").executionProviders());
+
+        Run unknown = run("--port", "0", "--backend", "ort", "--ep", "npu9000");
+        assertEquals(3, unknown.exit(), unknown.err());
+        assertTrue(
+                unknown.err()
+                        .startsWith("layerprobe-agent: unknown ONNX Runtime execution provider 'npu9000';"
+                                + " available: cpu"),
+                unknown.err());
+        assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
+        Run sim = run("--port", "0", "--ep", "xnnpack");
+        assertEquals(3, sim.exit(), sim.err());
+        assertEquals(
+                "layerprobe-agent: --ep chooses ONNX Runtime execution providers for --backend ort;"
+                        + " backend 'sim' runs no ONNX Runtime",
+                sim.err().strip());
     }
 
     @Test

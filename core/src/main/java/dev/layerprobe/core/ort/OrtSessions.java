@@ -48,11 +48,22 @@ public final class OrtSessions {
      * @throws LayerProbeException as {@link #loadError} says
      */
     public static OrtSession open(byte[] model, int intraOpThreads, String name) throws LayerProbeException {
+        return open(model, intraOpThreads, ExecutionProviders.CPU, name);
+    }
+
+    /**
+     * A session on a serialized model whose nodes the given execution providers take first.
+     *
+     * @throws LayerProbeException as {@link #loadError} says, also when a provider fails to register
+     */
+    public static OrtSession open(byte[] model, int intraOpThreads, ExecutionProviders providers, String name)
+            throws LayerProbeException {
         OrtEnvironment env = environment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             if (intraOpThreads > 0) {
                 options.setIntraOpNumThreads(intraOpThreads);
             }
+            providers.apply(options);
             return env.createSession(model, options);
         } catch (OrtException e) {
             throw loadError(name, e);

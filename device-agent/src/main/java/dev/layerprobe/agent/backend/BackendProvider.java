@@ -50,6 +50,25 @@ public interface BackendProvider {
     }
 
     /**
+     * Creates a backend configured by the agent's config file whose ONNX Runtime sessions use the
+     * named execution providers ({@code --ep}); backends that run no ONNX Runtime refuse names rather
+     * than ignore them.
+     *
+     * @param config the agent's config file, or null
+     * @param executionProviders provider names in order of preference; empty for the default
+     */
+    default Backend create(DeviceProfile profile, Path config, List<String> executionProviders)
+            throws LayerProbeException {
+        if (!executionProviders.isEmpty()) {
+            throw new LayerProbeException(
+                    LayerProbeException.Code.BAD_PROFILE,
+                    "--ep chooses ONNX Runtime execution providers for --backend ort; backend '" + name()
+                            + "' runs no ONNX Runtime");
+        }
+        return create(profile, config);
+    }
+
+    /**
      * The provider with this name.
      *
      * @throws IllegalArgumentException naming the available backends when none has this name

@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.ort.ExecutionProviders;
 import dev.layerprobe.core.ort.OrtSessions;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.LayerValue;
@@ -69,6 +70,7 @@ public final class OrtBackend implements Backend {
     static final int DEFAULT_CACHED_SESSIONS = 4;
 
     private final OrtEnvironment env;
+    private final ExecutionProviders providers;
     private final Map<String, Session> sessions;
 
     /**
@@ -76,11 +78,26 @@ public final class OrtBackend implements Backend {
      *     loaded on this machine
      */
     public OrtBackend() throws LayerProbeException {
-        this(DEFAULT_CACHED_SESSIONS);
+        this(ExecutionProviders.CPU, DEFAULT_CACHED_SESSIONS);
+    }
+
+    /**
+     * A backend whose sessions give their nodes to these execution providers first.
+     *
+     * @throws LayerProbeException {@link Code#RUNTIME} when ONNX Runtime's native library cannot be
+     *     loaded on this machine
+     */
+    public OrtBackend(ExecutionProviders providers) throws LayerProbeException {
+        this(providers, DEFAULT_CACHED_SESSIONS);
     }
 
     OrtBackend(int cachedSessions) throws LayerProbeException {
+        this(ExecutionProviders.CPU, cachedSessions);
+    }
+
+    OrtBackend(ExecutionProviders providers, int cachedSessions) throws LayerProbeException {
         this.env = OrtSessions.environment();
+        this.providers = providers;
         this.sessions = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Session> eldest) {
@@ -98,10 +115,15 @@ public final class OrtBackend implements Backend {
         return NAME;
     }
 
-    /** The board's CPU, e.g. {@code cpu (linux-aarch64, 4 cores)}. */
+    /**
+     * The board's CPU, e.g. {@code cpu (linux-aarch64, 4 cores)}, and the execution providers
+     * when others than ONNX Runtime's CPU kernels were asked for ({@code , execution providers
+     * xnnpack, cpu}).
+     */
     @Override
     public String device() {
-        return "cpu (" + OrtSessions.platform() + ", " + Runtime.getRuntime().availableProcessors() + " cores)";
+        return "cpu (" + OrtSessions.platform() + ", " + Runtime.getRuntime().availableProcessors() + " cores)"
+                + (providers.providers().isEmpty() ? "" : ", execution providers " + providers);
     }
 
     @Override
@@ -111,7 +133,7 @@ public final class OrtBackend implements Backend {
 
     @Override
     public Map<String, String> versions() {
-        return Map.of("onnxruntime", env.getVersion());
+        return Map.of("onnxruntime", env.getVersion(), "execution_providers", providers.toString());
     }
 
     @Override
@@ -124,7 +146,7 @@ public final class OrtBackend implements Backend {
         }
         // Created outside the lock: ONNX Runtime optimizes the graph for a while on big models, and
         // runs of other models must not wait for that.
-        Session created = Session.create(model, "model " + shortId(modelId));
+        Session created = Session.create(model, "model " + shortId(modelId), providers);
         synchronized (sessions) {
             Session raced = sessions.get(modelId);
             if (raced != null) {
@@ -194,10 +216,10 @@ public final class OrtBackend implements Backend {
             this.inputs = List.copyOf(in);
         }
 
-        static Session create(byte[] bytes, String name) throws LayerProbeException {
+        static Session create(byte[] bytes, String name, ExecutionProviders providers) throws LayerProbeException {
             ModelProto model = OnnxGraphs.parseModel(bytes, name);
             IntermediateOutputs exposed = IntermediateOutputs.quantizedLayers(model);
-            OrtSession session = OrtSessions.open(exposed.model().toByteArray(), 0, name);
+            OrtSession session = OrtSessions.open(exposed.model().toByteArray(), 0, providers, name);
             try {
                 Set<String> available = session.getOutputNames();
                 // ONNX Runtime may drop outputs it cannot type (e.g. in dead branches): report what it offers.

@@ -2,9 +2,12 @@ package dev.layerprobe.agent.backend;
 
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.LayerProbeException.Code;
+import dev.layerprobe.core.ort.ExecutionProviders;
 import dev.layerprobe.simulator.profile.DeviceProfile;
 import dev.layerprobe.simulator.profile.Fault;
+import java.nio.file.Path;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -25,6 +28,17 @@ public final class OrtBackendProvider implements BackendProvider {
 
     @Override
     public Backend create(DeviceProfile profile) throws LayerProbeException {
+        return create(profile, null, List.of());
+    }
+
+    /** Sessions give their nodes to the named execution providers first (checked: see {@link ExecutionProviders#of}). */
+    @Override
+    public Backend create(DeviceProfile profile, Path config, List<String> executionProviders)
+            throws LayerProbeException {
+        if (config != null) {
+            throw new LayerProbeException(
+                    Code.BAD_PROFILE, "backend '" + name() + "' takes no config file, got " + config);
+        }
         if (!profile.faults().isEmpty()) {
             throw new LayerProbeException(
                     Code.BAD_PROFILE,
@@ -33,6 +47,6 @@ public final class OrtBackendProvider implements BackendProvider {
                             + profile.faults().stream().map(Fault::target).collect(Collectors.joining(", "))
                             + "); use --backend sim to emulate them");
         }
-        return new OrtBackend();
+        return new OrtBackend(ExecutionProviders.of(executionProviders));
     }
 }
