@@ -2,6 +2,7 @@ package dev.layerprobe.core.ort;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.LayerProbeException.Code;
@@ -63,6 +64,9 @@ public final class OrtSessions {
             if (intraOpThreads > 0) {
                 options.setIntraOpNumThreads(intraOpThreads);
             }
+            // Warnings go to the process's stderr, past LayerProbe's one-line errors: an exposed QDQ
+            // model alone makes one per zero point ONNX Runtime's optimizer folds away.
+            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             providers.apply(options);
             return env.createSession(model, options);
         } catch (OrtException e) {
