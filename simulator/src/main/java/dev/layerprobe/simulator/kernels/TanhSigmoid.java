@@ -1,7 +1,5 @@
 package dev.layerprobe.simulator.kernels;
 
-import java.util.stream.IntStream;
-
 /**
  * Tanh and Sigmoid over float32 arrays, for the elementwise kernels and the recurrent cells.
  *
@@ -16,13 +14,14 @@ import java.util.stream.IntStream;
  * {@code (float) Math.tanh(x)} is, except for values within about 1e-15 of a halfway point between
  * two floats. Arguments are clamped where the result is already ±1 (tanh, |x| > 20) or 0 and 1
  * (sigmoid, |x| > 700), NaN stays NaN.
- * Stateless; large arrays are split over the common pool, each value computed the same way.
+ * Stateless; large arrays are split over the common pool ({@link Chunks}), each value computed
+ * the same way.
  */
 final class TanhSigmoid {
     /** Values per block: the double scratch of a block stays in L1. */
     private static final int BLOCK = 1024;
-    /** From this many values, blocks run in parallel. */
-    private static final int PARALLEL_VALUES = 1 << 15;
+    /** Work per value, in nanoseconds on one thread, for {@link Chunks}. */
+    private static final long NANOS = 2;
 
     private static final double LOG2E = 1.4426950408889634;
     private static final double LN2_HI = 0.6931471803691238;
@@ -45,15 +44,10 @@ final class TanhSigmoid {
 
     /** dst[dOff + i] = tanh (or sigmoid) of src[sOff + i] for i < len (dst may be src, at the same offset). */
     static void apply(float[] src, int sOff, float[] dst, int dOff, int len, boolean tanh) {
-        if (len < PARALLEL_VALUES) {
-            for (int i = 0; i < len; i += BLOCK) {
-                block(src, sOff + i, dst, dOff + i, Math.min(BLOCK, len - i), tanh);
+        Chunks.run(len, NANOS, (from, to) -> {
+            for (int i = from; i < to; i += BLOCK) {
+                block(src, sOff + i, dst, dOff + i, Math.min(BLOCK, to - i), tanh);
             }
-            return;
-        }
-        IntStream.range(0, (len + BLOCK - 1) / BLOCK).parallel().forEach(b -> {
-            int i = b * BLOCK;
-            block(src, sOff + i, dst, dOff + i, Math.min(BLOCK, len - i), tanh);
         });
     }
 
