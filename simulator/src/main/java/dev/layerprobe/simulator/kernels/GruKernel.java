@@ -43,8 +43,11 @@ public final class GruKernel implements FloatKernel {
             float[] h = run.initial(KernelArgs.optional(inputs, 5), "initial_h", d);
             RecurrentActivation f = cell.activation(d, 0);
             RecurrentActivation g = cell.activation(d, 1);
+            // Gate pre-activations gathered per step, so each activation runs over whole rows.
             float[] z = new float[batch * hid];
             float[] r = new float[batch * hid];
+            float[] hh = new float[batch * hid];
+            float[] rh = new float[batch * hid];
             int bo = d * gh;
             for (int s = 0; s < run.maxLen; s++) {
                 // H R^T over z and r (and h, when it is applied before the reset gate).
@@ -57,14 +60,14 @@ public final class GruKernel implements FloatKernel {
                     int xo = (run.time(d, b, s) * batch + b) * gh;
                     int ro = b * cols;
                     for (int j = 0; j < hid; j++) {
-                        z[b * hid + j] = f.apply(xw[xo + j] + hr[ro + j] + run.bias[bo + j], cell.clip);
-                        r[b * hid + j] =
-                                f.apply(xw[xo + hid + j] + hr[ro + hid + j] + run.bias[bo + hid + j], cell.clip);
+                        z[b * hid + j] = xw[xo + j] + hr[ro + j] + run.bias[bo + j];
+                        r[b * hid + j] = xw[xo + hid + j] + hr[ro + hid + j] + run.bias[bo + hid + j];
                     }
+                    f.applyInPlace(z, b * hid, hid, cell.clip);
+                    f.applyInPlace(r, b * hid, hid, cell.clip);
                 }
                 float[] rhr = null;
                 if (!linearBeforeReset) {
-                    float[] rh = new float[batch * hid];
                     for (int i = 0; i < rh.length; i++) {
                         rh[i] = r[i] * h[i];
                     }
@@ -78,15 +81,17 @@ public final class GruKernel implements FloatKernel {
                     int xo = (t * batch + b) * gh;
                     for (int j = 0; j < hid; j++) {
                         int k = b * hid + j;
-                        float pre;
                         if (linearBeforeReset) {
                             float rec = hr[b * cols + 2 * hid + j] + run.rBias[bo + 2 * hid + j];
-                            pre = xw[xo + 2 * hid + j] + r[k] * rec + run.wBias[bo + 2 * hid + j];
+                            hh[k] = xw[xo + 2 * hid + j] + r[k] * rec + run.wBias[bo + 2 * hid + j];
                         } else {
-                            pre = xw[xo + 2 * hid + j] + rhr[k] + run.bias[bo + 2 * hid + j];
+                            hh[k] = xw[xo + 2 * hid + j] + rhr[k] + run.bias[bo + 2 * hid + j];
                         }
-                        float hh = g.apply(pre, cell.clip);
-                        h[k] = (1f - z[k]) * hh + z[k] * h[k];
+                    }
+                    g.applyInPlace(hh, b * hid, hid, cell.clip);
+                    for (int j = 0; j < hid; j++) {
+                        int k = b * hid + j;
+                        h[k] = (1f - z[k]) * hh[k] + z[k] * h[k];
                     }
                     run.emit(d, b, t, h);
                 }

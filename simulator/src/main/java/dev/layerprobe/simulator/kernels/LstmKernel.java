@@ -61,6 +61,12 @@ public final class LstmKernel implements FloatKernel {
             int bo = d * gh;
             int po = d * 3 * hid;
             float clip = cell.clip;
+            // Gate pre-activations gathered per step, so each activation runs over whole rows.
+            float[] gi = new float[hid];
+            float[] gf = new float[hid];
+            float[] gc = new float[hid];
+            float[] go = new float[hid];
+            float[] hc = new float[hid];
             for (int s = 0; s < run.maxLen; s++) {
                 float[] hr = run.recur(h, d, 0, 4);
                 for (int b = 0; b < batch; b++) {
@@ -71,25 +77,39 @@ public final class LstmKernel implements FloatKernel {
                     int xo = (t * batch + b) * gh;
                     int ro = b * gh;
                     for (int j = 0; j < hid; j++) {
-                        int k = b * hid + j;
-                        float cPrev = c[k];
+                        float cPrev = c[b * hid + j];
                         float iPre = xw[xo + j] + hr[ro + j];
-                        float oPre = xw[xo + hid + j] + hr[ro + hid + j];
                         float fPre = xw[xo + 2 * hid + j] + hr[ro + 2 * hid + j];
-                        float cPre = xw[xo + 3 * hid + j] + hr[ro + 3 * hid + j] + run.bias[bo + 3 * hid + j];
                         if (peep != null) {
                             iPre += peep[po + j] * cPrev;
                             fPre += peep[po + 2 * hid + j] * cPrev;
                         }
-                        float in = f.apply(iPre + run.bias[bo + j], clip);
-                        float forget = inputForget ? 1f - in : f.apply(fPre + run.bias[bo + 2 * hid + j], clip);
-                        float cNew = forget * cPrev + in * g.apply(cPre, clip);
+                        gi[j] = iPre + run.bias[bo + j];
+                        gf[j] = fPre + run.bias[bo + 2 * hid + j];
+                        gc[j] = xw[xo + 3 * hid + j] + hr[ro + 3 * hid + j] + run.bias[bo + 3 * hid + j];
+                    }
+                    f.applyInPlace(gi, 0, hid, clip);
+                    if (!inputForget) {
+                        f.applyInPlace(gf, 0, hid, clip);
+                    }
+                    g.applyInPlace(gc, 0, hid, clip);
+                    for (int j = 0; j < hid; j++) {
+                        int k = b * hid + j;
+                        float in = gi[j];
+                        float forget = inputForget ? 1f - in : gf[j];
+                        float cNew = forget * c[k] + in * gc[j];
+                        float oPre = xw[xo + hid + j] + hr[ro + hid + j];
                         if (peep != null) {
                             oPre += peep[po + hid + j] * cNew;
                         }
-                        float out = f.apply(oPre + run.bias[bo + hid + j], clip);
+                        go[j] = oPre + run.bias[bo + hid + j];
                         c[k] = cNew;
-                        h[k] = out * hAct.apply(cNew);
+                        hc[j] = cNew;
+                    }
+                    f.applyInPlace(go, 0, hid, clip);
+                    hAct.applyInPlace(hc, 0, hid, Float.POSITIVE_INFINITY);
+                    for (int j = 0; j < hid; j++) {
+                        h[b * hid + j] = go[j] * hc[j];
                     }
                     run.emit(d, b, t, h);
                 }

@@ -81,6 +81,25 @@ record RecurrentActivation(Kind kind, float alpha, float beta) {
         };
     }
 
+    /**
+     * v[i] = f(min(max(v[i], -clip), clip)) for i in [off, off + len), the same values as
+     * {@link #apply(float, float)}; Tanh and Sigmoid a whole run at a time ({@link TanhSigmoid}).
+     */
+    void applyInPlace(float[] v, int off, int len, float clip) {
+        if (clip != Float.POSITIVE_INFINITY) {
+            for (int i = off; i < off + len; i++) {
+                v[i] = Math.min(Math.max(v[i], -clip), clip);
+            }
+        }
+        if (kind == Kind.TANH || kind == Kind.SIGMOID) {
+            TanhSigmoid.apply(v, off, v, off, len, kind == Kind.TANH);
+        } else {
+            for (int i = off; i < off + len; i++) {
+                v[i] = apply(v[i]);
+            }
+        }
+    }
+
     /** f(min(max(x, -clip), clip)): the spec's {@code clip} bounds every activation's input. */
     float apply(float x, float clip) {
         return apply(Math.min(Math.max(x, -clip), clip));

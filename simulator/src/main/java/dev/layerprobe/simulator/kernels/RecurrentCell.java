@@ -33,6 +33,8 @@ final class RecurrentCell {
     final int gates;
     final RecurrentActivation[] activations;
     final int perDirection;
+    /** R transposed per direction, for the recurrent product; see {@link #transposedR}. */
+    private volatile TransposedR transposedR;
 
     RecurrentCell(Node node, int gates, String... defaultActivations) {
         String direction = KernelArgs.oneOf(node, "direction", "forward", "forward", "reverse", "bidirectional");
@@ -73,6 +75,31 @@ final class RecurrentCell {
         return activations[d * perDirection + i];
     }
 
+    /**
+     * R [directions, gh, hid] as [directions, hid, gh], so that the product at every step runs its
+     * vector loop over the gate rows. Kept while R is the same array: tensors are immutable once
+     * handed to a kernel, and R is the same initializer run after run.
+     */
+    private float[] transposedR(float[] r, int gh, int hid) {
+        TransposedR t = transposedR;
+        if (t != null && t.source == r && t.gh == gh && t.hid == hid) {
+            return t.rt;
+        }
+        float[] rt = new float[r.length];
+        for (int d = 0; d < directions; d++) {
+            int base = d * gh * hid;
+            for (int j = 0; j < gh; j++) {
+                for (int k = 0; k < hid; k++) {
+                    rt[base + k * gh + j] = r[base + j * hid + k];
+                }
+            }
+        }
+        transposedR = new TransposedR(r, gh, hid, rt);
+        return rt;
+    }
+
+    private record TransposedR(float[] source, int gh, int hid, float[] rt) {}
+
     /** Whether direction d (0 or 1) runs backwards in time. */
     boolean backwards(int d) {
         return reverse || d == 1;
@@ -90,6 +117,8 @@ final class RecurrentCell {
 
         final float[] w;
         final float[] r;
+        /** R transposed: [directions, hidden, gates * hidden]. */
+        final float[] rTransposed;
         /** Wb + Rb per direction, [directions, gates * hidden] (zeros when B is absent). */
         final float[] bias;
         /** Wb and Rb alone, for GRU's h gate with linear_before_reset. */
@@ -127,6 +156,7 @@ final class RecurrentCell {
                     : xt.toFloat().floats();
             w = wt.toFloat().floats();
             r = rt.toFloat().floats();
+            rTransposed = transposedR(r, gh, hid);
             Tensor bt = KernelArgs.optional(inputs, 3);
             bias = new float[directions * gh];
             wBias = new float[directions * gh];
@@ -211,8 +241,24 @@ final class RecurrentCell {
         float[] recur(float[] h, int d, int from, int count) {
             int cols = count * hid;
             float[] out = new float[batch * cols];
-            int off = (d * gates + from) * hid * hid;
-            Sgemm.run(h, 0, hid, 1, r, off, 1, hid, out, 0, cols, 1, batch, hid, cols, false);
+            int gh = gates * hid;
+            Sgemm.run(
+                    h,
+                    0,
+                    hid,
+                    1,
+                    rTransposed,
+                    d * gh * hid + from * hid,
+                    gh,
+                    1,
+                    out,
+                    0,
+                    cols,
+                    1,
+                    batch,
+                    hid,
+                    cols,
+                    false);
             return out;
         }
 

@@ -39,8 +39,9 @@ public final class RnnKernel implements FloatKernel {
                     int t = run.time(d, b, s);
                     int xo = (t * batch + b) * hid;
                     for (int j = 0; j < hid; j++) {
-                        h[b * hid + j] = f.apply(xw[xo + j] + hr[b * hid + j] + run.bias[d * hid + j], cell.clip);
+                        h[b * hid + j] = xw[xo + j] + hr[b * hid + j] + run.bias[d * hid + j];
                     }
+                    f.applyInPlace(h, b * hid, hid, cell.clip);
                     run.emit(d, b, t, h);
                 }
             }

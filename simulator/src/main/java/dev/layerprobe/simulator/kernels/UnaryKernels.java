@@ -93,11 +93,31 @@ public final class UnaryKernels {
     }
 
     static FloatKernel tanh(Node n, int opset) {
-        return map("Tanh", x -> (float) Math.tanh(x), null);
+        return arrayMap("Tanh", true);
     }
 
     static FloatKernel sigmoid(Node n, int opset) {
-        return map("Sigmoid", x -> (float) (1.0 / (1.0 + Math.exp(-(double) x))), null);
+        return arrayMap("Sigmoid", false);
+    }
+
+    /** Tanh or Sigmoid, a whole array at a time ({@link TanhSigmoid}), into X's data when it may be reused. */
+    private static FloatKernel arrayMap(String op, boolean tanh) {
+        return new FloatKernel() {
+            @Override
+            public Tensor[] run(Tensor[] inputs) {
+                return runReusing(inputs, -1);
+            }
+
+            @Override
+            public Tensor[] runReusing(Tensor[] inputs, int reusable) {
+                Tensor x = KernelArgs.required(inputs, 0, "X");
+                KernelArgs.requireFloating(x, op + " input");
+                float[] s = x.floats();
+                float[] r = reusable == 0 ? s : new float[s.length];
+                TanhSigmoid.apply(s, 0, r, 0, s.length, tanh);
+                return new Tensor[] {Outputs.floats(x.dtype(), x.shape(), r)};
+            }
+        };
     }
 
     static FloatKernel exp(Node n, int opset) {
