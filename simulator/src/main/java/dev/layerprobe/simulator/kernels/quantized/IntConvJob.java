@@ -75,6 +75,8 @@ final class IntConvJob {
     private final int hw;
     private final int width;
     private final boolean transposed;
+    /** Depthwise (one input and one output channel per group): taps read in place ({@link IntTiles#taps}). */
+    private final boolean inPlace;
     /** Output rows per band; output pixels per part when transposed. */
     private final int band;
 
@@ -123,6 +125,7 @@ final class IntConvJob {
         this.hw = oh * ow;
         this.width = panel.width();
         this.transposed = !wide && hw < TRANSPOSE_BELOW && ocg > hw;
+        this.inPlace = !wide && icg == 1 && ocg == 1 && !panel.isIdentity() && TILES.tapsInPlace();
         int block;
         if (transposed) {
             block = Math.min(ocg, COLUMN_BLOCK);
@@ -189,6 +192,8 @@ final class IntConvJob {
             int b = bg / groups;
             if (transposed) {
                 byColumns(s, b, gi, bandIndex, block);
+            } else if (inPlace) {
+                byTaps(s, b, gi, bandIndex);
             } else if (wide) {
                 byRowsWide(s, b, gi, bandIndex, block);
             } else {
@@ -203,6 +208,18 @@ final class IntConvJob {
         int plane0 = (b * ic + gi * icg + c0) * ihw;
         panel.gather(x, pad, plane0, c1 - c0, r0, r1, rows, s.phases(panel, r1 - r0));
         return rows;
+    }
+
+    /** A depthwise channel's band, its taps read in place from the phase planes. */
+    private void byTaps(ConvScratch s, int b, int gi, int bandIndex) {
+        int r0 = bandIndex * band;
+        int r1 = Math.min(oh, r0 + band);
+        int len = (r1 - r0) * width;
+        int[][] phase = s.phases(panel, r1 - r0);
+        panel.phases(x, pad, (b * ic + gi) * ihw, r0, r1, phase);
+        int[] acc = s.acc(len);
+        TILES.taps(conv.centredWeights(), gi * taps, taps, phase, panel.tapPhases(), panel.tapOffsets(), len, acc);
+        store(s, b, gi, acc, width, r0, r1);
     }
 
     private void byRows(ConvScratch s, int b, int gi, int bandIndex, int block) {

@@ -40,6 +40,19 @@ abstract class IntTiles {
             int acc0,
             boolean accumulate);
 
+    /**
+     * {@code acc[t] = Σ_k w[wOff + k] * phase[tapPhase[k]][tapOffset[k] + t]} for {@code k < taps},
+     * {@code t < len}: one output channel of a depthwise Conv read in place from its input's phase
+     * planes ({@link ConvPanel#phases}), without copying the taps into rows.
+     */
+    abstract void taps(int[] w, int wOff, int taps, int[][] phase, int[] tapPhase, int[] tapOffset, int len, int[] acc);
+
+    /**
+     * Whether {@link #taps} is the faster route for a depthwise Conv; else gathering rows and
+     * {@link #multiply} is (C2 does not vectorise a loop that reads an array at an offset).
+     */
+    abstract boolean tapsInPlace();
+
     /** The fastest implementation this JVM runs. */
     static IntTiles best() {
         return BEST;
@@ -65,6 +78,24 @@ abstract class IntTiles {
     }
 
     private static final class Scalar extends IntTiles {
+        @Override
+        void taps(int[] w, int wOff, int taps, int[][] phase, int[] tapPhase, int[] tapOffset, int len, int[] acc) {
+            java.util.Arrays.fill(acc, 0, len, 0);
+            for (int k = 0; k < taps; k++) {
+                int wk = w[wOff + k];
+                int[] p = phase[tapPhase[k]];
+                int off = tapOffset[k];
+                for (int t = 0; t < len; t++) {
+                    acc[t] += wk * p[off + t];
+                }
+            }
+        }
+
+        @Override
+        boolean tapsInPlace() {
+            return false;
+        }
+
         @Override
         void multiply(
                 int[] a,

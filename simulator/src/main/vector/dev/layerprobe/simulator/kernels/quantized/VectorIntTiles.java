@@ -58,6 +58,46 @@ final class VectorIntTiles extends IntTiles {
         }
     }
 
+    @Override
+    void taps(int[] w, int wOff, int taps, int[][] phase, int[] tapPhase, int[] tapOffset, int len, int[] acc) {
+        int vecEnd = len / L * L;
+        int t = 0;
+        for (; t + 2 * L <= vecEnd; t += 2 * L) {
+            IntVector s0 = IntVector.zero(S);
+            IntVector s1 = s0;
+            for (int k = 0; k < taps; k++) {
+                int[] p = phase[tapPhase[k]];
+                int i = tapOffset[k] + t;
+                int wk = w[wOff + k];
+                s0 = IntVector.fromArray(S, p, i).mul(wk).add(s0);
+                s1 = IntVector.fromArray(S, p, i + L).mul(wk).add(s1);
+            }
+            s0.intoArray(acc, t);
+            s1.intoArray(acc, t + L);
+        }
+        for (; t < vecEnd; t += L) {
+            IntVector s0 = IntVector.zero(S);
+            for (int k = 0; k < taps; k++) {
+                s0 = IntVector.fromArray(S, phase[tapPhase[k]], tapOffset[k] + t)
+                        .mul(w[wOff + k])
+                        .add(s0);
+            }
+            s0.intoArray(acc, t);
+        }
+        for (; t < len; t++) {
+            int sum = 0;
+            for (int k = 0; k < taps; k++) {
+                sum += w[wOff + k] * phase[tapPhase[k]][tapOffset[k] + t];
+            }
+            acc[t] = sum;
+        }
+    }
+
+    @Override
+    boolean tapsInPlace() {
+        return true;
+    }
+
     private static void four2(
             int[] a,
             int w,

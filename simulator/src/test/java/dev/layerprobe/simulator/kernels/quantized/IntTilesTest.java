@@ -58,4 +58,37 @@ class IntTilesTest {
             }
         }
     }
+
+    @Test
+    void vectorTapsComputeTheScalarSums() {
+        IntTiles vector = IntTiles.vector().orElseThrow();
+        Random r = new Random(17);
+        for (int trial = 0; trial < 200; trial++) {
+            int taps = 1 + r.nextInt(12);
+            int phases = 1 + r.nextInt(4);
+            int len = r.nextInt(120);
+            int[][] phase = new int[phases][len + 40];
+            for (int[] p : phase) {
+                for (int t = 0; t < p.length; t++) {
+                    p[t] = trial % 3 == 0 ? r.nextInt() : r.nextInt(256) - 128;
+                }
+            }
+            int[] tapPhase = new int[taps];
+            int[] tapOffset = new int[taps];
+            for (int k = 0; k < taps; k++) {
+                tapPhase[k] = r.nextInt(phases);
+                tapOffset[k] = r.nextInt(41);
+            }
+            int wOff = r.nextInt(5);
+            int[] w = new int[wOff + taps];
+            for (int k = 0; k < w.length; k++) {
+                w[k] = trial % 3 == 0 ? r.nextInt() : r.nextInt(255) - 127;
+            }
+            int[] want = new int[len + 3];
+            int[] got = new int[len + 3];
+            IntTiles.scalar().taps(w, wOff, taps, phase, tapPhase, tapOffset, len, want);
+            vector.taps(w, wOff, taps, phase, tapPhase, tapOffset, len, got);
+            assertArrayEquals(want, got, "trial " + trial);
+        }
+    }
 }
