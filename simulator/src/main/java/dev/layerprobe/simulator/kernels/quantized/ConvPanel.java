@@ -99,16 +99,39 @@ final class ConvPanel {
             return;
         }
         for (int c = 0; c < channels; c++) {
-            int plane = plane0 + c * planeSize;
-            for (int ph = 0; ph < phaseUsed.length; ph++) {
-                if (phaseUsed[ph]) {
-                    buildPhase(x, pad, plane, ph / g.sw(), ph % g.sw(), r0, r1 - r0 + extraRows, phase[ph]);
-                }
-            }
+            phases(x, pad, plane0 + c * planeSize, r0, r1, phase);
             for (int k = 0; k < taps; k++) {
                 System.arraycopy(phase[tapPhase[k]], tapOffset[k], rows[c * taps + k], 0, len);
             }
         }
+    }
+
+    /**
+     * Fills the phase planes of one input channel (the plane at {@code plane} in x) for output rows
+     * {@code [r0, r1)}: tap k of output flat index t reads {@code phase[tapPhases()[k]][tapOffsets()[k] + t]}.
+     * Not for {@link #isIdentity} panels, which read the input plane as it is.
+     */
+    void phases(int[] x, int pad, int plane, int r0, int r1, int[][] phase) {
+        for (int ph = 0; ph < phaseUsed.length; ph++) {
+            if (phaseUsed[ph]) {
+                buildPhase(x, pad, plane, ph / g.sw(), ph % g.sw(), r0, r1 - r0 + extraRows, phase[ph]);
+            }
+        }
+    }
+
+    /** Whether the rows are the input planes themselves (a 1x1 kernel at unit stride, no padding). */
+    boolean isIdentity() {
+        return identity;
+    }
+
+    /** Per tap k ({@code ky * kw + kx}), the phase plane it reads; not to be modified. */
+    int[] tapPhases() {
+        return tapPhase;
+    }
+
+    /** Per tap k, where in its phase plane's flat index it reads output pixel 0; not to be modified. */
+    int[] tapOffsets() {
+        return tapOffset;
     }
 
     /**

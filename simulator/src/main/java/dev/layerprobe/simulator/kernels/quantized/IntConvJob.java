@@ -4,8 +4,9 @@ import java.util.stream.IntStream;
 
 /**
  * One call of {@link QConv}'s matrix product: how the output is cut into tasks and the work of a
- * task (gather im2col rows with {@link ConvPanel}, sum products with {@link IntGemmLoops} in int32,
- * or in 64 bits when the sums may leave int32, requantize). The numerics are {@link QConv}'s; every output element is computed by one task, from
+ * task (gather im2col rows with {@link ConvPanel}, sum products in int32 with {@link IntTiles}, or
+ * in 64 bits with {@link IntGemmLoops} when the sums may leave int32, requantize). The numerics are
+ * {@link QConv}'s; every output element is computed by one task, from
  * the same exact integer sum whatever the tiling, so results do not depend on threads or
  * scheduling. Filled in by the thread that creates it, then only read by its tasks, which write
  * disjoint elements of the output.
@@ -44,6 +45,14 @@ final class IntConvJob {
     private static final int THREADS =
             java.util.concurrent.ForkJoinPool.commonPool().getParallelism() + 1;
 
+    /**
+     * Output channels summed together before they are requantized, when all input channels fit in
+     * one chunk: their sums over a band stay in L2 until they are stored.
+     */
+    private static final int SUB_BLOCK = 16;
+
+    private static final IntTiles TILES = IntTiles.best();
+
     private final QConv conv;
     private final boolean wide;
     private final long sumBound;
@@ -66,6 +75,8 @@ final class IntConvJob {
     private final int hw;
     private final int width;
     private final boolean transposed;
+    /** Depthwise (one input and one output channel per group): taps read in place ({@link IntTiles#taps}). */
+    private final boolean inPlace;
     /** Output rows per band; output pixels per part when transposed. */
     private final int band;
 
@@ -114,6 +125,7 @@ final class IntConvJob {
         this.hw = oh * ow;
         this.width = panel.width();
         this.transposed = !wide && hw < TRANSPOSE_BELOW && ocg > hw;
+        this.inPlace = !wide && icg == 1 && ocg == 1 && !panel.isIdentity() && TILES.tapsInPlace();
         int block;
         if (transposed) {
             block = Math.min(ocg, COLUMN_BLOCK);
@@ -180,6 +192,8 @@ final class IntConvJob {
             int b = bg / groups;
             if (transposed) {
                 byColumns(s, b, gi, bandIndex, block);
+            } else if (inPlace) {
+                byTaps(s, b, gi, bandIndex);
             } else if (wide) {
                 byRowsWide(s, b, gi, bandIndex, block);
             } else {
@@ -196,6 +210,18 @@ final class IntConvJob {
         return rows;
     }
 
+    /** A depthwise channel's band, its taps read in place from the phase planes. */
+    private void byTaps(ConvScratch s, int b, int gi, int bandIndex) {
+        int r0 = bandIndex * band;
+        int r1 = Math.min(oh, r0 + band);
+        int len = (r1 - r0) * width;
+        int[][] phase = s.phases(panel, r1 - r0);
+        panel.phases(x, pad, (b * ic + gi) * ihw, r0, r1, phase);
+        int[] acc = s.acc(len);
+        TILES.taps(conv.centredWeights(), gi * taps, taps, phase, panel.tapPhases(), panel.tapOffsets(), len, acc);
+        store(s, b, gi, acc, width, r0, r1);
+    }
+
     private void byRows(ConvScratch s, int b, int gi, int bandIndex, int block) {
         int r0 = bandIndex * band;
         int r1 = Math.min(oh, r0 + band);
@@ -203,15 +229,31 @@ final class IntConvJob {
         int o0 = gi * ocg + block * blockSize;
         int o1 = Math.min((gi + 1) * ocg, o0 + blockSize);
         int[] w = conv.centredWeights();
-        int[][] sums = s.sums(chunk < icg ? o1 - o0 : 1, len);
+        boolean chunked = chunk < icg;
+        int[][] sums = s.sums(chunked ? o1 - o0 : Math.min(o1 - o0, SUB_BLOCK), len);
         for (int c0 = 0; c0 < icg; c0 += chunk) {
             int c1 = Math.min(icg, c0 + chunk);
             int[][] rows = gather(s, b, gi, c0, c1, r0, r1);
-            for (int o = o0; o < o1; o++) {
-                int[] acc = sums[chunk < icg ? o - o0 : 0];
-                IntGemmLoops.multiply(w, o * depth + c0 * taps, rows, 0, (c1 - c0) * taps, 0, len, acc, c0 > 0);
+            for (int os = o0; os < o1; os += SUB_BLOCK) {
+                int oe = Math.min(o1, os + SUB_BLOCK);
+                int first = chunked ? os - o0 : 0;
+                TILES.multiply(
+                        w,
+                        os * depth + c0 * taps,
+                        depth,
+                        oe - os,
+                        rows,
+                        0,
+                        (c1 - c0) * taps,
+                        0,
+                        len,
+                        sums,
+                        first,
+                        c0 > 0);
                 if (c1 == icg) {
-                    store(s, b, o, acc, width, r0, r1);
+                    for (int o = os; o < oe; o++) {
+                        store(s, b, o, sums[first + o - os], width, r0, r1);
+                    }
                 }
             }
         }
@@ -294,9 +336,7 @@ final class IntConvJob {
                     pixels[(p - p0) * kc + k] = row[(p / ow) * width + p % ow];
                 }
             }
-            for (int p = 0; p < np; p++) {
-                IntGemmLoops.multiply(pixels, p * kc, wt, c0 * taps, kc, j0, j1, sums[p], c0 > 0);
-            }
+            TILES.multiply(pixels, 0, kc, np, wt, c0 * taps, kc, j0, j1, sums, 0, c0 > 0);
         }
         // Back to one row per output channel, requantized as a row and stored at once.
         int[] acc = s.acc(np);
