@@ -17,8 +17,8 @@ import java.io.UncheckedIOException;
  * the layer's file while the transport serializes the message rather than before.
  *
  * <p>Over Netty, gRPC serializes a message inside {@code onNext} by draining its stream into its
- * own (pooled, direct) buffers. Draining this one copies the file's bytes (out of a mapping,
- * {@link LayerFile}) through a small buffer the call reuses and writes each piece straight on: no
+ * own (pooled, direct) buffers. Draining this one reads the file's bytes ({@link LayerFile})
+ * into a small buffer the call reuses and writes each piece straight on: no
  * array per chunk, so no zeroing of 1 MiB and no humongous allocation per message, and every copy
  * stays within the CPU's cache. A transport that
  * keeps the stream and reads it later (the in-process one hands it to the client as it is) gets

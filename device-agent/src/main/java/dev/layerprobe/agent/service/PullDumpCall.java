@@ -19,7 +19,7 @@ import java.util.logging.Logger;
  * (the whole layer's, computed once when the run was stored, never on this path). gRPC runs the
  * handler serially and may call it spuriously; {@code done} and the state make extra calls harmless.
  * A cancelled call closes the file. Chunks go out as {@link FileChunk}s, read from the file while
- * the transport serializes them, through one small buffer per call, from a mapping of the file.
+ * the transport serializes them, through one small buffer per call.
  */
 final class PullDumpCall implements Runnable {
     private static final Logger LOG = Logger.getLogger(PullDumpCall.class.getName());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class MetricsTest {
@@ -194,5 +195,83 @@ class MetricsTest {
         InputSpread s = m.result().spread();
         assertTrue(Double.isNaN(s.worstCos()));
         assertEquals(1, s.worstInput());
+    }
+    /**
+     * Against the definitions written out plainly, element by element in double, on random data
+     * with close and far elements, zeros, infinities and NaNs: every statistic bit for bit, since
+     * the accumulator sums in the same order.
+     */
+    @Test
+    void matchesAPlainReferenceBitForBitOnRandomData() {
+        Random r = new Random(11);
+        int n = 10_000;
+        float[] a = new float[n];
+        float[] b = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+            b[i] = switch (r.nextInt(6)) {
+                case 0 -> a[i];
+                case 1 -> a[i] * (1 + 1e-6f);
+                case 2 -> 0f;
+                default -> a[i] + (float) (0.01 * r.nextGaussian());
+            };
+        }
+        double atol = 1e-4;
+        double rtol = 1e-3;
+        MetricResult finite = new Metrics(atol, rtol).add(a, b).result();
+        assertReference(a, b, atol, rtol, finite);
+
+        a[17] = Float.NaN;
+        b[4000] = Float.NaN;
+        a[123] = Float.POSITIVE_INFINITY;
+        b[321] = Float.NEGATIVE_INFINITY;
+        Metrics chunked = new Metrics(atol, rtol);
+        chunked.add(a, b, 0, 5000);
+        chunked.add(a, b, 5000, 5000);
+        MetricResult special = chunked.result();
+        assertEquals(2, special.nanCount());
+        assertTrue(Double.isNaN(special.maxAbs()));
+        assertTrue(Double.isNaN(special.cos()));
+        assertEquals(reference(a, b, atol, rtol)[6], special.allclose() * n, 0);
+    }
+
+    /** {Σab, Σa², Σb², Σ(a−b)², Σ|a−b|, max|a−b|, close count, NaN count}, in element order. */
+    private static double[] reference(float[] a, float[] b, double atol, double rtol) {
+        double[] s = new double[8];
+        for (int i = 0; i < a.length; i++) {
+            double x = a[i];
+            double y = b[i];
+            double d = x - y;
+            s[0] += x * y;
+            s[1] += x * x;
+            s[2] += y * y;
+            s[3] += d * d;
+            s[4] += Math.abs(d);
+            if (Math.abs(d) > s[5]) {
+                s[5] = Math.abs(d);
+            }
+            if (Math.abs(d) <= atol + rtol * Math.abs(x)) {
+                s[6]++;
+            }
+            if (Double.isNaN(d)) {
+                s[7]++;
+            }
+        }
+        return s;
+    }
+
+    private static void assertReference(float[] a, float[] b, double atol, double rtol, MetricResult r) {
+        double[] s = reference(a, b, atol, rtol);
+        int n = a.length;
+        assertEquals(Math.max(-1.0, Math.min(1.0, s[0] / Math.sqrt(s[1] * s[2]))), r.cos(), 0);
+        assertEquals(Math.sqrt(s[3]), r.euc(), 0);
+        assertEquals(Math.sqrt(s[3]) / Math.sqrt(s[1]), r.relEuc(), 0);
+        assertEquals(s[3] / n, r.mse(), 0);
+        assertEquals(10.0 * Math.log10(s[1] / s[3]), r.sqnrDb(), 0);
+        assertEquals(s[4] / n, r.meanAbs(), 0);
+        assertEquals(s[5], r.maxAbs(), 0);
+        assertEquals(s[6] / n, r.allclose(), 0);
+        assertEquals(0, r.nanCount());
+        assertTrue(r.allclose() > 0.3 && r.allclose() < 0.9, "the data mixes close and far elements");
     }
 }
