@@ -41,7 +41,7 @@ public final class OrtSessions {
     }
 
     /**
-     * A session on a serialized model.
+     * A session on a serialized model, whose threads sleep rather than spin between runs.
      *
      * @param intraOpThreads threads for one operator, or 0 for ONNX Runtime's default
      * @param name names the model in error messages
@@ -53,6 +53,10 @@ public final class OrtSessions {
             if (intraOpThreads > 0) {
                 options.setIntraOpNumThreads(intraOpThreads);
             }
+            // ORT's pool otherwise busy-waits after every run; LayerProbe runs it next to its own
+            // work (the simulator, the comparisons, the device's stream), which spinning starves:
+            // on two cores a golden run took 5x as long. Sleeping threads change no result.
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
             return env.createSession(model, options);
         } catch (OrtException e) {
             throw loadError(name, e);
