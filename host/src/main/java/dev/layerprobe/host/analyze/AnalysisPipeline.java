@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntConsumer;
 
 /**
  * The steps of {@code layerprobe analyze}, golden (ONNX Runtime) vs simulator vs device, layer by
@@ -47,10 +48,20 @@ import java.util.Map;
 public final class AnalysisPipeline {
     private final AnalysisOptions o;
     private final PrintWriter out;
+    private final IntConsumer inputDone;
 
     public AnalysisPipeline(AnalysisOptions options, PrintWriter out) {
+        this(options, out, i -> {});
+    }
+
+    /**
+     * @param inputDone told each input's index, in input order on the calling thread, when that
+     *     input's comparisons have joined the rows (a benchmark times the inputs with it)
+     */
+    public AnalysisPipeline(AnalysisOptions options, PrintWriter out, IntConsumer inputDone) {
         this.o = options;
         this.out = out;
+        this.inputDone = inputDone;
     }
 
     /**
@@ -127,12 +138,20 @@ public final class AnalysisPipeline {
                 byName.put(l.name(), c);
             }
             Path dumps = o.reportDir().resolve("dumps");
-            InputRun run = new InputRun(
-                    o.reportDir(), modelName, golden, deviceModel.goldenDivisors(), sim, client, modelId, byName);
-            try (Progress progress = Progress.start("analyzing", feeds.size(), out)) {
+            try (InputRun run = new InputRun(
+                            o.reportDir(),
+                            modelName,
+                            golden,
+                            deviceModel.goldenDivisors(),
+                            sim,
+                            client,
+                            modelId,
+                            byName);
+                    Progress progress = Progress.start("analyzing", feeds.size(), out)) {
                 for (int i = 0; i < feeds.size(); i++) {
                     run.run(feeds.get(i), i == 0 ? dumps : null);
                     rows.forEach(LayerComparison::endInput);
+                    inputDone.accept(i);
                     progress.step();
                 }
             }
