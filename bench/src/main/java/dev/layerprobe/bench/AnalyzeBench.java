@@ -152,6 +152,10 @@ public final class AnalyzeBench {
         // loaded machine the wall time also counts waiting for a core.
         double cpuMs = (cpu[warmupInputs - 1 + timed] - cpu[warmupInputs - 1]) / 1e6 / timed;
 
+        StringBuilder warm = new StringBuilder();
+        for (int i = 1; i < warmupInputs; i++) {
+            warm.append(String.format(Locale.ROOT, " %.0f", (done[i] - done[i - 1]) / 1e6));
+        }
         double[] ort = ortMillis(o, ortRuns);
         double ortMs = median(ort);
         return List.of(
@@ -166,6 +170,7 @@ public final class AnalyzeBench {
                         timed,
                         windows,
                         WINDOW),
+                "warm-up inputs 2 to " + warmupInputs + ", ms each (the first also keeps the dumps):" + warm,
                 String.format(
                         Locale.ROOT,
                         "analyze: %.1f ms per input (median of windows), mean %.1f ms, windows %.1f to %.1f ms;"

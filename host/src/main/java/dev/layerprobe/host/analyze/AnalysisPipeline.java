@@ -49,6 +49,7 @@ public final class AnalysisPipeline {
     private final AnalysisOptions o;
     private final PrintWriter out;
     private final IntConsumer inputDone;
+    private final long memoryBudget;
 
     public AnalysisPipeline(AnalysisOptions options, PrintWriter out) {
         this(options, out, i -> {});
@@ -59,9 +60,19 @@ public final class AnalysisPipeline {
      *     input's comparisons have joined the rows (a benchmark times the inputs with it)
      */
     public AnalysisPipeline(AnalysisOptions options, PrintWriter out, IntConsumer inputDone) {
+        this(options, out, inputDone, Runtime.getRuntime().maxMemory() / 4);
+    }
+
+    /**
+     * @param memoryBudget bytes of golden's and the simulator's values an input may keep in memory
+     *     (default a quarter of the heap: the rest is the program's working set, buffers and the
+     *     report); a larger run goes through disk ({@link InputRun})
+     */
+    AnalysisPipeline(AnalysisOptions options, PrintWriter out, IntConsumer inputDone, long memoryBudget) {
         this.o = options;
         this.out = out;
         this.inputDone = inputDone;
+        this.memoryBudget = memoryBudget;
     }
 
     /**
@@ -146,7 +157,8 @@ public final class AnalysisPipeline {
                             sim,
                             client,
                             modelId,
-                            byName);
+                            byName,
+                            memoryBudget);
                     Progress progress = Progress.start("analyzing", feeds.size(), out)) {
                 for (int i = 0; i < feeds.size(); i++) {
                     run.run(feeds.get(i), i == 0 ? dumps : null);

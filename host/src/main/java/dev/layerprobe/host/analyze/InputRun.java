@@ -34,7 +34,7 @@ import java.util.stream.Stream;
  * its last consumer) and written to the simulator's dump, and the device's layers are compared with
  * both dumps chunk by chunk as they stream in ({@link StreamingComparison}); the heap holds a few
  * layers of the simulator and one chunk of each dump, never a run. That is how the input whose dumps
- * are kept runs, and any input whose run would not fit in a quarter of the heap. Other inputs keep
+ * are kept runs, and any input whose run would not fit in the memory budget. Other inputs keep
  * golden's and the simulator's values in memory instead, and the device runs alongside the host's
  * work ({@link #inMemory}). Every comparison goes through {@link ChunkedComparison} with the same
  * chunks either way, so where an input ran does not change the results.
@@ -72,6 +72,7 @@ final class InputRun implements AutoCloseable {
      *     are divided, to compare in the space of a SmoothQuant model; empty for none
      * @param modelId the device's id of the uploaded model {@code sim} was compiled from
      * @param byName the rows, by layer name, that the comparisons add to
+     * @param memoryBudget bytes of golden's and the simulator's values an input may keep in memory
      */
     InputRun(
             Path reportDir,
@@ -81,7 +82,8 @@ final class InputRun implements AutoCloseable {
             NpuProgram sim,
             AgentClient client,
             String modelId,
-            Map<String, LayerComparison> byName) {
+            Map<String, LayerComparison> byName,
+            long memoryBudget) {
         this.reportDir = reportDir;
         this.modelName = modelName;
         this.golden = golden;
@@ -90,15 +92,13 @@ final class InputRun implements AutoCloseable {
         this.client = client;
         this.modelId = modelId;
         this.byName = byName;
-        // A quarter of the heap: the rest is the program's own working set, the dumps' buffers and
-        // the report; a run larger than that goes through disk as the first input's does.
-        this.memoryBudget = Runtime.getRuntime().maxMemory() / 4;
+        this.memoryBudget = memoryBudget;
     }
 
     /**
      * Runs and compares one input: in memory when it is not the one whose dumps are kept and an
-     * earlier input showed that golden's and the simulator's values of one input fit in
-     * {@link #memoryBudget}; on disk otherwise.
+     * earlier input showed that golden's and the simulator's values of one input fit in the memory
+     * budget; on disk otherwise.
      *
      * @param dumps where the golden, simulator and runtime dumps of this input are kept, or null to keep none
      */
