@@ -26,10 +26,16 @@ import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.IntConsumer;
 
 /**
@@ -48,6 +54,9 @@ import java.util.function.IntConsumer;
 public final class AnalysisPipeline {
     private final AnalysisOptions o;
     private final PrintWriter out;
+    /** Inputs analyzed at once when they fit in memory together (the device's default limit of runs). */
+    private static final int IN_FLIGHT = 2;
+
     private final IntConsumer inputDone;
     private final long memoryBudget;
 
@@ -160,11 +169,41 @@ public final class AnalysisPipeline {
                             byName,
                             memoryBudget);
                     Progress progress = Progress.start("analyzing", feeds.size(), out)) {
-                for (int i = 0; i < feeds.size(); i++) {
-                    run.run(feeds.get(i), i == 0 ? dumps : null);
-                    rows.forEach(LayerComparison::endInput);
-                    inputDone.accept(i);
-                    progress.step();
+                ExecutorService pool = Executors.newFixedThreadPool(IN_FLIGHT, r -> {
+                    Thread t = new Thread(r, "layerprobe-analyze");
+                    t.setDaemon(true);
+                    return t;
+                });
+                Deque<Future<?>> pending = new ArrayDeque<>();
+                int next = 0; // the next input to report done
+                try {
+                    for (int i = 0; i < feeds.size(); i++) {
+                        Map<String, Tensor> feed = feeds.get(i);
+                        Path keep = i == 0 ? dumps : null;
+                        // Several inputs at once only on the embedded device, which takes as many runs
+                        // as are in flight, and only when their values fit in memory together.
+                        int inFlight = o.device() == null && run.fitsInMemory(IN_FLIGHT) ? IN_FLIGHT : 1;
+                        if (keep != null || !run.fitsInMemory(1)) {
+                            inFlight = 1;
+                        }
+                        while (pending.size() >= inFlight) {
+                            awaitInput(pending.removeFirst());
+                            inputDone.accept(next++);
+                            progress.step();
+                        }
+                        int input = i;
+                        pending.addLast(pool.submit(() -> {
+                            run.run(input, feed, keep);
+                            return null;
+                        }));
+                    }
+                    while (!pending.isEmpty()) {
+                        awaitInput(pending.removeFirst());
+                        inputDone.accept(next++);
+                        progress.step();
+                    }
+                } finally {
+                    pool.shutdownNow();
                 }
             }
             QuickFixCheck quick = new QuickFixCheck(
@@ -182,6 +221,35 @@ public final class AnalysisPipeline {
             report = DeviceConfirmation.confirm(report, info, client, modelId, sim, feeds.get(0), o.atol(), o.rtol());
             return new AnalysisResult(
                     report, sim.isQuantized(), deviceModel.hostProfile().requant(), inputs, dumps, deviceModel.file());
+        }
+    }
+
+    /** Waits for an input's run and rethrows its failure as it was thrown. */
+    private static void awaitInput(Future<?> f)
+            throws IOException, GoldenException, SimulatorException, AgentException {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for an input's analysis");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException x) {
+                throw x;
+            }
+            if (c instanceof GoldenException x) {
+                throw x;
+            }
+            if (c instanceof SimulatorException x) {
+                throw x;
+            }
+            if (c instanceof AgentException x) {
+                throw x;
+            }
+            if (c instanceof RuntimeException x) {
+                throw x;
+            }
+            throw new IllegalStateException(c);
         }
     }
 

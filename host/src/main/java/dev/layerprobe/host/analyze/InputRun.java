@@ -52,11 +52,9 @@ final class InputRun implements AutoCloseable {
     private final AgentClient client;
     private final String modelId;
     private final Map<String, LayerComparison> byName;
-    private final ChunkedComparison chunks = new ChunkedComparison();
-    private final ChunkedComparison deviceChunks = new ChunkedComparison();
-    private final ChunkedComparison perLayerChunks = new ChunkedComparison();
-    /** The device's stream and the layers run alone, beside the whole program on the calling thread. */
-    private final ExecutorService workers = Executors.newFixedThreadPool(2, r -> {
+    private final InputOrder order;
+    /** The device's stream and the layers run alone of each input, beside the whole program on the input's thread. */
+    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "layerprobe-input");
         t.setDaemon(true);
         return t;
@@ -64,7 +62,7 @@ final class InputRun implements AutoCloseable {
     /** Bytes of golden's and the simulator's values an input may keep in memory. */
     private final long memoryBudget;
     /** Bytes of golden's and the simulator's values of one input, from the largest run on disk so far; -1 before. */
-    private long runBytes = -1;
+    private volatile long runBytes = -1;
 
     /**
      * @param reportDir where the temporary spill of golden's tensors goes (removed after each input)
@@ -93,6 +91,7 @@ final class InputRun implements AutoCloseable {
         this.modelId = modelId;
         this.byName = byName;
         this.memoryBudget = memoryBudget;
+        this.order = new InputOrder(byName);
     }
 
     /**
@@ -102,13 +101,27 @@ final class InputRun implements AutoCloseable {
      *
      * @param dumps where the golden, simulator and runtime dumps of this input are kept, or null to keep none
      */
-    void run(Map<String, Tensor> feed, Path dumps)
+    void run(int input, Map<String, Tensor> feed, Path dumps)
             throws IOException, GoldenException, SimulatorException, AgentException {
-        if (dumps == null && runBytes >= 0 && runBytes <= memoryBudget) {
-            inMemory(feed);
-        } else {
-            onDisk(feed, dumps);
+        try {
+            if (dumps == null && fitsInMemory(1)) {
+                inMemory(input, feed);
+            } else {
+                onDisk(input, feed, dumps);
+            }
+        } catch (IOException | GoldenException | SimulatorException | AgentException | RuntimeException e) {
+            order.fail(e);
+            throw e;
         }
+    }
+
+    /**
+     * Whether {@code inputs} inputs may be in memory at once: an earlier input ran through disk and
+     * showed that golden's and the simulator's values of that many fit in the budget.
+     */
+    boolean fitsInMemory(int inputs) {
+        long b = runBytes;
+        return b >= 0 && b <= memoryBudget / inputs;
     }
 
     /**
@@ -119,8 +132,11 @@ final class InputRun implements AutoCloseable {
      * the program and the layers alone run at once, each comparing as it goes; every comparison
      * still gets its chunks in the same order as on disk, so the results are the same.
      */
-    private void inMemory(Map<String, Tensor> feed)
+    private void inMemory(int input, Map<String, Tensor> feed)
             throws IOException, GoldenException, SimulatorException, AgentException {
+        ChunkedComparison chunks = new ChunkedComparison();
+        ChunkedComparison perLayerChunks = new ChunkedComparison();
+        ChunkedComparison deviceChunks = new ChunkedComparison();
         SimLayers simLayers = new SimLayers();
         Map<String, Tensor> goldenValues = new HashMap<>();
         LayerRanges g = LayerRanges.ofTensors(goldenValues);
@@ -131,7 +147,8 @@ final class InputRun implements AutoCloseable {
                     modelId,
                     feed,
                     DumpFormat.NATIVE,
-                    new StreamingComparison(byName, simLayers, g, null, deviceChunks));
+                    new StreamingComparison(byName, simLayers, g, null, deviceChunks, order, input));
+            order.leaveAll(input, InputOrder.Column.DEVICE);
             return null;
         });
         Future<?> perLayer = null;
@@ -139,13 +156,16 @@ final class InputRun implements AutoCloseable {
             try {
                 golden.run(feed, (name, t) -> goldenValues.put(name, divided(name, t)));
                 perLayer = workers.submit(() -> {
-                    sim.runPerLayer(goldenValues::get, (layer, v) -> comparePerLayer(layer, v, g, perLayerChunks));
+                    sim.runPerLayer(
+                            goldenValues::get, (layer, v) -> comparePerLayer(input, layer, v, g, perLayerChunks));
+                    order.leaveAll(input, InputOrder.Column.PER_LAYER);
                     return null;
                 });
                 sim.run(feed, (layer, v) -> {
-                    compareEntire(layer, v, g, null);
+                    compareEntire(input, layer, v, g, null, chunks);
                     simLayers.put(layer.name(), v);
                 });
+                order.leaveAll(input, InputOrder.Column.ENTIRE);
             } finally {
                 simLayers.finish();
                 if (perLayer != null) {
@@ -157,8 +177,9 @@ final class InputRun implements AutoCloseable {
         }
     }
 
-    private void onDisk(Map<String, Tensor> feed, Path dumps)
+    private void onDisk(int input, Map<String, Tensor> feed, Path dumps)
             throws IOException, GoldenException, SimulatorException, AgentException {
+        ChunkedComparison chunks = new ChunkedComparison();
         Path spill = Files.createTempDirectory(reportDir, ".spill-");
         long[] bytes = {0};
         try {
@@ -179,7 +200,7 @@ final class InputRun implements AutoCloseable {
                     DumpWriter simDump = DumpWriter.create(simDir, modelName, "simulator", true)) {
                 sim.run(feed, (layer, v) -> {
                     bytes[0] += 4L * size(v);
-                    compareEntire(layer, v, g, goldenCopy);
+                    compareEntire(input, layer, v, g, goldenCopy, chunks);
                     try {
                         simDump.writeLayer(layer.name(), layer.opLabel(), v);
                     } catch (IOException e) {
@@ -187,6 +208,7 @@ final class InputRun implements AutoCloseable {
                     }
                 });
             }
+            order.leaveAll(input, InputOrder.Column.ENTIRE);
             sim.runPerLayer(
                     name -> {
                         DumpManifest.Layer l = goldenDump.layer(name);
@@ -196,7 +218,8 @@ final class InputRun implements AutoCloseable {
                             throw new UncheckedIOException(e);
                         }
                     },
-                    (layer, v) -> comparePerLayer(layer, v, g, chunks));
+                    (layer, v) -> comparePerLayer(input, layer, v, g, chunks));
+            order.leaveAll(input, InputOrder.Column.PER_LAYER);
             try (DumpWriter runtimeDump =
                     dumps == null ? null : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
                 client.run(
@@ -204,8 +227,15 @@ final class InputRun implements AutoCloseable {
                         feed,
                         DumpFormat.NATIVE,
                         new StreamingComparison(
-                                byName, LayerRanges.of(DumpValues.open(simDir), false), g, runtimeDump, chunks));
+                                byName,
+                                LayerRanges.of(DumpValues.open(simDir), false),
+                                g,
+                                runtimeDump,
+                                chunks,
+                                order,
+                                input));
             }
+            order.leaveAll(input, InputOrder.Column.DEVICE);
             runBytes = Math.max(runBytes, bytes[0]);
         } finally {
             deleteTree(spill);
@@ -213,36 +243,39 @@ final class InputRun implements AutoCloseable {
     }
 
     /** {@code entire}: golden against the simulator's layer, copying golden to {@code goldenCopy} when not null. */
-    private void compareEntire(Layer layer, LayerValue v, LayerRanges g, DumpWriter goldenCopy) {
+    private void compareEntire(
+            int input, Layer layer, LayerValue v, LayerRanges g, DumpWriter goldenCopy, ChunkedComparison chunks) {
         LayerComparison c = byName.get(layer.name());
-        c.setShape(v.shape());
         try {
+            order.enter(input, layer.name(), InputOrder.Column.ENTIRE);
+            c.setShape(v.shape());
             LayerRanges.Range gl = g.layer(layer.name());
-            if (gl == null) {
-                return;
+            if (gl != null) {
+                ChunkedComparison.checkSize(layer, gl, v);
+                if (goldenCopy != null) {
+                    goldenCopy.beginLayer(layer.name(), layer.opLabel(), gl.shape(), DType.FLOAT32, null);
+                }
+                chunks.addLayer(gl, v, c.entireMetrics(), goldenCopy);
+                if (goldenCopy != null) {
+                    goldenCopy.endLayer();
+                }
             }
-            ChunkedComparison.checkSize(layer, gl, v);
-            if (goldenCopy != null) {
-                goldenCopy.beginLayer(layer.name(), layer.opLabel(), gl.shape(), DType.FLOAT32, null);
-            }
-            chunks.addLayer(gl, v, c.entireMetrics(), goldenCopy);
-            if (goldenCopy != null) {
-                goldenCopy.endLayer();
-            }
+            order.leave(input, layer.name(), InputOrder.Column.ENTIRE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     /** {@code per_layer}: golden against the simulator's layer run alone on golden's inputs. */
-    private void comparePerLayer(Layer layer, LayerValue v, LayerRanges g, ChunkedComparison chunks) {
+    private void comparePerLayer(int input, Layer layer, LayerValue v, LayerRanges g, ChunkedComparison chunks) {
         try {
+            order.enter(input, layer.name(), InputOrder.Column.PER_LAYER);
             LayerRanges.Range gl = g.layer(layer.name());
-            if (gl == null) {
-                return;
+            if (gl != null) {
+                ChunkedComparison.checkSize(layer, gl, v);
+                chunks.addLayer(gl, v, byName.get(layer.name()).perLayerMetrics(), null);
             }
-            ChunkedComparison.checkSize(layer, gl, v);
-            chunks.addLayer(gl, v, byName.get(layer.name()).perLayerMetrics(), null);
+            order.leave(input, layer.name(), InputOrder.Column.PER_LAYER);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -37,22 +37,30 @@ final class StreamingComparison implements LayerSink {
     private float[] rtReal = new float[0];
     private int[] rtCodes = new int[0];
     private final ChunkedComparison chunks;
+    private final InputOrder order;
+    private final int input;
 
     /**
      * @param runtimeDump where the device's layers are written, or null
      * @param chunks the comparison routine (and its buffers), not used by anyone else meanwhile
+     * @param order lets this input add to a layer's device columns after the inputs before it
+     * @param input this input's position
      */
     StreamingComparison(
             Map<String, LayerComparison> byName,
             LayerRanges sim,
             LayerRanges golden,
             DumpWriter runtimeDump,
-            ChunkedComparison chunks) {
+            ChunkedComparison chunks,
+            InputOrder order,
+            int input) {
         this.byName = byName;
         this.sim = sim;
         this.golden = golden;
         this.runtimeDump = runtimeDump;
         this.chunks = chunks;
+        this.order = order;
+        this.input = input;
     }
 
     @Override
@@ -75,6 +83,9 @@ final class StreamingComparison implements LayerSink {
                     + ", expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
         }
         current = byName.get(h.getName());
+        if (current != null) {
+            order.enter(input, h.getName(), InputOrder.Column.DEVICE);
+        }
         long elements = ChunkedComparison.elements(shape);
         simLayer = current == null ? null : sim.layer(h.getName());
         goldenLayer = current == null ? null : golden.layer(h.getName());
@@ -135,6 +146,9 @@ final class StreamingComparison implements LayerSink {
     public void end(LayerHeader h, String sha256) throws IOException {
         if (runtimeDump != null) {
             runtimeDump.endLayer();
+        }
+        if (current != null) {
+            order.leave(input, h.getName(), InputOrder.Column.DEVICE);
         }
         current = null;
     }
