@@ -2,6 +2,7 @@ package dev.layerprobe.host.analyze;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -25,21 +26,25 @@ final class InputOrder {
 
     private final Map<String, LayerComparison> byName;
     /** Per layer, per column: how many inputs have left it. */
-    private final Map<String, int[]> left = new HashMap<>();
+    private final Map<String, EnumMap<Column, Integer>> left = new HashMap<>();
 
     private Throwable failed;
 
     InputOrder(Map<String, LayerComparison> byName) {
         this.byName = byName;
         for (String name : byName.keySet()) {
-            left.put(name, new int[Column.values().length]);
+            EnumMap<Column, Integer> none = new EnumMap<>(Column.class);
+            for (Column c : Column.values()) {
+                none.put(c, 0);
+            }
+            left.put(name, none);
         }
     }
 
     /** Waits until every earlier input has left this layer's column. */
     synchronized void enter(int input, String layer, Column c) throws IOException {
-        int[] l = left.get(layer);
-        while (l[c.ordinal()] < input && failed == null) {
+        EnumMap<Column, Integer> l = left.get(layer);
+        while (l.get(c) < input && failed == null) {
             try {
                 wait();
             } catch (InterruptedException e) {
@@ -54,12 +59,12 @@ final class InputOrder {
 
     /** Closes {@code input} on this layer's column and lets the next input in; does nothing if it left already. */
     synchronized void leave(int input, String layer, Column c) {
-        int[] l = left.get(layer);
-        if (l[c.ordinal()] != input) {
+        EnumMap<Column, Integer> l = left.get(layer);
+        if (l.get(c) != input) {
             return;
         }
         byName.get(layer).endInput(c);
-        l[c.ordinal()]++;
+        l.put(c, input + 1);
         notifyAll();
     }
 
