@@ -118,7 +118,7 @@ final class ChunkedComparison {
         }
         int channels = shape[p.axis()];
         for (int i = 0; i < n; ) {
-            long at = off + i;
+            long at = (long) off + i;
             int ch = (int) ((at / inner) % channels);
             int run = (int) Math.min(n - i, inner - at % inner);
             dequantize(codes, off + i, run, p.zeroPoint(ch), p.scale(ch), out, i);
