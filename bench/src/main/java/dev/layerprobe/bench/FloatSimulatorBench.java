@@ -56,9 +56,8 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class FloatSimulatorBench {
     private static final long SEED = 42;
-    private static final String USAGE =
-            "usage: FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]..."
-                    + " [--iterations N] [--warmup N] [--warmup-seconds S] [--int8]";
+    private static final String USAGE = "usage: FloatSimulatorBench [model.onnx] [--input-shape NAME=DIMS]..."
+            + " [--iterations N] [--warmup N] [--warmup-seconds S] [--int8]";
 
     private FloatSimulatorBench() {}
 
@@ -74,8 +73,7 @@ public final class FloatSimulatorBench {
                 switch (args[i]) {
                     case "--iterations" -> iterations = Integer.parseInt(value(args, ++i, "--iterations"));
                     case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, "--warmup"));
-                    case "--warmup-seconds" -> warmupSeconds =
-                            Double.parseDouble(value(args, ++i, "--warmup-seconds"));
+                    case "--warmup-seconds" -> warmupSeconds = Double.parseDouble(value(args, ++i, "--warmup-seconds"));
                     case "--input-shape" -> inputShapes.add(value(args, ++i, "--input-shape"));
                     case "--int8" -> int8 = true;
                     default -> {

@@ -55,7 +55,8 @@ final class Int8SimulatorBench {
     static List<String> run(Path model, Map<String, int[]> inputShapes, int iterations, int warmup, long seed)
             throws OrtException, SimulatorException, InputException {
         int threads = ForkJoinPool.commonPool().getParallelism() + 1;
-        List<ValueInfo> declared = Simulator.compile(model, CompileOptions.DEFAULT).inputs();
+        List<ValueInfo> declared =
+                Simulator.compile(model, CompileOptions.DEFAULT).inputs();
         Map<String, int[]> shapes = SeededInputs.shapes(declared, inputShapes);
         NpuProgram floatProgram = Simulator.compile(model, CompileOptions.DEFAULT.withInputShapes(shapes));
         Map<String, Tensor> feeds = SeededInputs.of(declared, shapes, seed);

@@ -42,7 +42,7 @@ public final class OrtSessions {
     }
 
     /**
-     * A session on a serialized model.
+     * A session on a serialized model, whose threads sleep rather than spin between runs.
      *
      * @param intraOpThreads threads for one operator, or 0 for ONNX Runtime's default
      * @param name names the model in error messages
@@ -64,6 +64,10 @@ public final class OrtSessions {
             if (intraOpThreads > 0) {
                 options.setIntraOpNumThreads(intraOpThreads);
             }
+            // ORT's pool otherwise busy-waits after every run; LayerProbe runs it next to its own
+            // work (the simulator, the comparisons, the device's stream), which spinning starves:
+            // on two cores a golden run took 5x as long. Sleeping threads change no result.
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
             // Warnings go to the process's stderr, past LayerProbe's one-line errors: an exposed QDQ
             // model alone makes one per zero point ONNX Runtime's optimizer folds away.
             options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);

@@ -9,6 +9,7 @@ import dev.layerprobe.host.report.DiagnosisPrinter;
 import dev.layerprobe.host.report.Report;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.function.IntConsumer;
 
 /**
  * {@code layerprobe analyze} from start to end: the {@link AnalysisPipeline} runs and compares, then
@@ -19,17 +20,24 @@ import java.io.PrintWriter;
 public final class Analysis {
     private final AnalysisOptions o;
     private final PrintWriter out;
+    private final IntConsumer inputDone;
 
     public Analysis(AnalysisOptions options, PrintWriter out) {
+        this(options, out, i -> {});
+    }
+
+    /** @param inputDone told each input's index as its comparisons join the report (see {@link AnalysisPipeline}) */
+    public Analysis(AnalysisOptions options, PrintWriter out, IntConsumer inputDone) {
         this.o = options;
         this.out = out;
+        this.inputDone = inputDone;
     }
 
     /** Runs the analysis, prints it and writes its report; see {@link AnalysisPipeline#run()} for the failures. */
     public Report run()
             throws InputException, LayerProbeException, GoldenException, AgentException, AgentSetupException,
                     IOException {
-        AnalysisResult r = new AnalysisPipeline(o, out).run();
+        AnalysisResult r = new AnalysisPipeline(o, out, inputDone).run();
         Report report = r.report();
         ReportFiles.printTable(report, out);
         new DiagnosisPrinter(out).printAnalysis(report, r.quantized(), r.hostRequant(), r.inputs());

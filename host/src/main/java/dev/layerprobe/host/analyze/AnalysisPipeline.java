@@ -26,10 +26,17 @@ import dev.layerprobe.simulator.profile.DeviceProfile;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntConsumer;
 
 /**
  * The steps of {@code layerprobe analyze}, golden (ONNX Runtime) vs simulator vs device, layer by
@@ -47,10 +54,34 @@ import java.util.Map;
 public final class AnalysisPipeline {
     private final AnalysisOptions o;
     private final PrintWriter out;
+    /** Inputs analyzed at once when they fit in memory together (the device's default limit of runs). */
+    private static final int IN_FLIGHT = 2;
+
+    private final IntConsumer inputDone;
+    private final long memoryBudget;
 
     public AnalysisPipeline(AnalysisOptions options, PrintWriter out) {
+        this(options, out, i -> {});
+    }
+
+    /**
+     * @param inputDone told each input's index, in input order on the calling thread, when that
+     *     input's comparisons have joined the rows (a benchmark times the inputs with it)
+     */
+    public AnalysisPipeline(AnalysisOptions options, PrintWriter out, IntConsumer inputDone) {
+        this(options, out, inputDone, Runtime.getRuntime().maxMemory() / 4);
+    }
+
+    /**
+     * @param memoryBudget bytes of golden's and the simulator's values an input may keep in memory
+     *     (default a quarter of the heap: the rest is the program's working set, buffers and the
+     *     report); a larger run goes through disk ({@link InputRun})
+     */
+    AnalysisPipeline(AnalysisOptions options, PrintWriter out, IntConsumer inputDone, long memoryBudget) {
         this.o = options;
         this.out = out;
+        this.inputDone = inputDone;
+        this.memoryBudget = memoryBudget;
     }
 
     /**
@@ -127,13 +158,52 @@ public final class AnalysisPipeline {
                 byName.put(l.name(), c);
             }
             Path dumps = o.reportDir().resolve("dumps");
-            InputRun run = new InputRun(
-                    o.reportDir(), modelName, golden, deviceModel.goldenDivisors(), sim, client, modelId, byName);
-            try (Progress progress = Progress.start("analyzing", feeds.size(), out)) {
-                for (int i = 0; i < feeds.size(); i++) {
-                    run.run(feeds.get(i), i == 0 ? dumps : null);
-                    rows.forEach(LayerComparison::endInput);
-                    progress.step();
+            try (InputRun run = new InputRun(
+                            o.reportDir(),
+                            modelName,
+                            golden,
+                            deviceModel.goldenDivisors(),
+                            sim,
+                            client,
+                            modelId,
+                            byName,
+                            memoryBudget);
+                    Progress progress = Progress.start("analyzing", feeds.size(), out)) {
+                ExecutorService pool = Executors.newFixedThreadPool(IN_FLIGHT, r -> {
+                    Thread t = new Thread(r, "layerprobe-analyze");
+                    t.setDaemon(true);
+                    return t;
+                });
+                Deque<Future<?>> pending = new ArrayDeque<>();
+                int next = 0; // the next input to report done
+                try {
+                    for (int i = 0; i < feeds.size(); i++) {
+                        Map<String, Tensor> feed = feeds.get(i);
+                        Path keep = i == 0 ? dumps : null;
+                        // Several inputs at once only on the embedded device, which takes as many runs
+                        // as are in flight, and only when their values fit in memory together.
+                        int inFlight = o.device() == null && run.fitsInMemory(IN_FLIGHT) ? IN_FLIGHT : 1;
+                        if (keep != null || !run.fitsInMemory(1)) {
+                            inFlight = 1;
+                        }
+                        while (pending.size() >= inFlight) {
+                            awaitInput(pending.removeFirst());
+                            inputDone.accept(next++);
+                            progress.step();
+                        }
+                        int input = i;
+                        pending.addLast(pool.submit(() -> {
+                            run.run(input, feed, keep);
+                            return null;
+                        }));
+                    }
+                    while (!pending.isEmpty()) {
+                        awaitInput(pending.removeFirst());
+                        inputDone.accept(next++);
+                        progress.step();
+                    }
+                } finally {
+                    pool.shutdownNow();
                 }
             }
             QuickFixCheck quick = new QuickFixCheck(
@@ -151,6 +221,35 @@ public final class AnalysisPipeline {
             report = DeviceConfirmation.confirm(report, info, client, modelId, sim, feeds.get(0), o.atol(), o.rtol());
             return new AnalysisResult(
                     report, sim.isQuantized(), deviceModel.hostProfile().requant(), inputs, dumps, deviceModel.file());
+        }
+    }
+
+    /** Waits for an input's run and rethrows its failure as it was thrown. */
+    private static void awaitInput(Future<?> f)
+            throws IOException, GoldenException, SimulatorException, AgentException {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for an input's analysis");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException x) {
+                throw x;
+            }
+            if (c instanceof GoldenException x) {
+                throw x;
+            }
+            if (c instanceof SimulatorException x) {
+                throw x;
+            }
+            if (c instanceof AgentException x) {
+                throw x;
+            }
+            if (c instanceof RuntimeException x) {
+                throw x;
+            }
+            throw new IllegalStateException(c);
         }
     }
 

@@ -3,19 +3,19 @@ package dev.layerprobe.host.analyze;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.dump.DumpManifest;
-import dev.layerprobe.dump.DumpValues;
 import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.simulator.Layer;
 import java.io.IOException;
 
 /**
- * A layer compared with a dump on disk a range of elements at a time: the one routine behind
- * {@code entire} and {@code per_layer} (golden's dump against the simulator's values as the program
- * produces them) and {@code simu_err} and {@code golden_err} (the simulator's and golden's dumps
- * against the device's chunks as they stream in, {@link StreamingComparison}). The dump is always
- * the first, reference, side of the {@link Metrics}; element ranges are in the layer's C order.
+ * A layer compared with a reference ({@link LayerRanges}: a dump on disk or values in memory) a
+ * range of elements at a time: the one routine behind {@code entire} and {@code per_layer} (golden
+ * against the simulator's values as the program produces them) and {@code simu_err} and
+ * {@code golden_err} (the simulator and golden against the device's chunks as they stream in,
+ * {@link StreamingComparison}). The reference is always the first side of the {@link Metrics};
+ * element ranges are in the layer's C order, and a whole layer goes in steps of {@link #STEP}
+ * elements wherever its reference is kept, so the sums are the same either way.
  *
  * <p>Holds one range of the dump and one of the values compared with it, never a whole layer, so an
  * analysis runs in bounded memory whatever the model. Not thread-safe: one per running input.
@@ -35,14 +35,13 @@ final class ChunkedComparison {
      *
      * @return the dump's values as read, valid until the next call
      */
-    float[] addRange(
-            DumpValues dump, DumpManifest.Layer layer, long first, float[] values, int[] codes, int n, Metrics into)
+    float[] addRange(LayerRanges.Range layer, long first, float[] values, int[] codes, int n, Metrics into)
             throws IOException {
         if (reference.length < n) {
             reference = new float[n];
             referenceCodes = new int[n];
         }
-        dump.read(layer, first, n, reference, codes == null ? null : referenceCodes);
+        layer.read(first, n, reference, codes == null ? null : referenceCodes);
         into.add(reference, 0, values, 0, n);
         if (codes != null) {
             into.addCodes(referenceCodes, codes, 0, n);
@@ -55,8 +54,7 @@ final class ChunkedComparison {
      * elements at a time, and writes the dump's values as they are read to {@code copyTo} (when not
      * null), whose layer the caller has begun.
      */
-    void addLayer(DumpValues dump, DumpManifest.Layer layer, LayerValue v, Metrics into, DumpWriter copyTo)
-            throws IOException {
+    void addLayer(LayerRanges.Range layer, LayerValue v, Metrics into, DumpWriter copyTo) throws IOException {
         int size = size(v);
         for (int off = 0; off < size; off += STEP) {
             int n = Math.min(STEP, size - off);
@@ -64,17 +62,11 @@ final class ChunkedComparison {
                 values = new float[n];
             }
             realValues(v, off, n, values);
-            float[] read = addRange(dump, layer, off, values, null, n, into);
+            float[] read = addRange(layer, off, values, null, n, into);
             if (copyTo != null) {
                 copyTo.writeFloats(read, 0, n);
             }
         }
-    }
-
-    /** The dump's layer of that name when it holds floats (what golden is compared in), else null. */
-    static DumpManifest.Layer floatLayer(DumpValues dump, String name) {
-        DumpManifest.Layer l = dump.layer(name);
-        return l != null && "float32".equals(l.dtype()) ? l : null;
     }
 
     /** Elements of a shape; a dump's or a device's shape is not checked for sense here. */
@@ -87,7 +79,7 @@ final class ChunkedComparison {
     }
 
     /** Fails when the reference's layer and the simulator's value differ in size. */
-    static void checkSize(Layer layer, DumpManifest.Layer reference, LayerValue v) {
+    static void checkSize(Layer layer, LayerRanges.Range reference, LayerValue v) {
         long n = elements(reference.shape());
         long m = size(v);
         if (n != m) {
@@ -105,7 +97,7 @@ final class ChunkedComparison {
      * at a time rather than through {@link LayerValue#real()}, which would keep a float copy of the
      * whole layer for as long as the program holds the value.
      */
-    private static void realValues(LayerValue v, int off, int n, float[] out) {
+    static void realValues(LayerValue v, int off, int n, float[] out) {
         QTensor q = v.codes();
         if (q == null) {
             System.arraycopy(v.real().floats(), off, out, 0, n);
@@ -113,10 +105,10 @@ final class ChunkedComparison {
         }
         QuantParams p = q.params();
         int[] codes = q.codes();
+        // QuantParams.dequantize's arithmetic, with each channel's scale and zero point looked up
+        // once per run of the channel rather than once per element.
         if (p.isPerTensor()) {
-            for (int i = 0; i < n; i++) {
-                out[i] = p.dequantize(codes[off + i], 0);
-            }
+            dequantize(codes, off, n, p.zeroPoint(0), p.scale(0), out, 0);
             return;
         }
         int[] shape = q.shape();
@@ -125,8 +117,19 @@ final class ChunkedComparison {
             inner *= shape[d];
         }
         int channels = shape[p.axis()];
+        for (int i = 0; i < n; ) {
+            long at = (long) off + i;
+            int ch = (int) ((at / inner) % channels);
+            int run = (int) Math.min(n - i, inner - at % inner);
+            dequantize(codes, off + i, run, p.zeroPoint(ch), p.scale(ch), out, i);
+            i += run;
+        }
+    }
+
+    private static void dequantize(int[] codes, int from, int n, long zeroPoint, float scale, float[] out, int to) {
+        double s = scale;
         for (int i = 0; i < n; i++) {
-            out[i] = p.dequantize(codes[off + i], (int) (((off + i) / inner) % channels));
+            out[to + i] = (float) ((codes[from + i] - zeroPoint) * s);
         }
     }
 }

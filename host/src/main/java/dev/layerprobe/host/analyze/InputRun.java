@@ -11,6 +11,7 @@ import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.proto.v1.DumpFormat;
+import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.SimulatorException;
 import java.io.IOException;
@@ -18,22 +19,31 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 /**
- * One input through golden, the simulator and the device, in bounded memory: golden's tensors are
- * spilled to a dump on disk as ONNX Runtime hands them over, the simulator's layers are compared with
- * them a range of elements at a time as they are produced (the program frees each value after its
- * last consumer) and written to the simulator's dump, and the device's layers are compared with both
- * dumps chunk by chunk as they stream in ({@link StreamingComparison}); every comparison goes through
- * {@link ChunkedComparison}. At any time the heap holds a few layers of the simulator and one chunk of
- * each dump, never a run.
+ * One input through golden, the simulator and the device, in bounded memory. On disk: golden's
+ * tensors are spilled to a dump as ONNX Runtime hands them over, the simulator's layers are compared
+ * with them a range of elements at a time as they are produced (the program frees each value after
+ * its last consumer) and written to the simulator's dump, and the device's layers are compared with
+ * both dumps chunk by chunk as they stream in ({@link StreamingComparison}); the heap holds a few
+ * layers of the simulator and one chunk of each dump, never a run. That is how the input whose dumps
+ * are kept runs, and any input whose run would not fit in the memory budget. Other inputs keep
+ * golden's and the simulator's values in memory instead, and the device runs alongside the host's
+ * work ({@link #inMemory}). Every comparison goes through {@link ChunkedComparison} with the same
+ * chunks either way, so where an input ran does not change the results.
  *
  * <p>The comparisons accumulate into the rows given; the caller marks the end of each input on them.
- * Not thread-safe: inputs run one after the other.
+ * Not thread-safe: inputs run one after the other (the device's stream of an input runs in a thread
+ * of its own, and the input returns only after it).
  */
-final class InputRun {
+final class InputRun implements AutoCloseable {
     private final Path reportDir;
     private final String modelName;
     private final GoldenRunner golden;
@@ -42,7 +52,17 @@ final class InputRun {
     private final AgentClient client;
     private final String modelId;
     private final Map<String, LayerComparison> byName;
-    private final ChunkedComparison chunks = new ChunkedComparison();
+    private final InputOrder order;
+    /** The device's stream and the layers run alone of each input, beside the whole program on the input's thread. */
+    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "layerprobe-input");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Bytes of golden's and the simulator's values an input may keep in memory. */
+    private final long memoryBudget;
+    /** Bytes of golden's and the simulator's values of one input, from the largest run on disk so far; -1 before. */
+    private volatile long runBytes = -1;
 
     /**
      * @param reportDir where the temporary spill of golden's tensors goes (removed after each input)
@@ -50,6 +70,7 @@ final class InputRun {
      *     are divided, to compare in the space of a SmoothQuant model; empty for none
      * @param modelId the device's id of the uploaded model {@code sim} was compiled from
      * @param byName the rows, by layer name, that the comparisons add to
+     * @param memoryBudget bytes of golden's and the simulator's values an input may keep in memory
      */
     InputRun(
             Path reportDir,
@@ -59,7 +80,8 @@ final class InputRun {
             NpuProgram sim,
             AgentClient client,
             String modelId,
-            Map<String, LayerComparison> byName) {
+            Map<String, LayerComparison> byName,
+            long memoryBudget) {
         this.reportDir = reportDir;
         this.modelName = modelName;
         this.golden = golden;
@@ -68,80 +90,242 @@ final class InputRun {
         this.client = client;
         this.modelId = modelId;
         this.byName = byName;
+        this.memoryBudget = memoryBudget;
+        this.order = new InputOrder(byName);
     }
 
     /**
-     * Runs and compares one input.
+     * Runs and compares one input: in memory when it is not the one whose dumps are kept and an
+     * earlier input showed that golden's and the simulator's values of one input fit in the memory
+     * budget; on disk otherwise.
      *
      * @param dumps where the golden, simulator and runtime dumps of this input are kept, or null to keep none
      */
-    void run(Map<String, Tensor> feed, Path dumps)
+    void run(int input, Map<String, Tensor> feed, Path dumps)
             throws IOException, GoldenException, SimulatorException, AgentException {
+        try {
+            if (dumps == null && fitsInMemory(1)) {
+                inMemory(input, feed);
+            } else {
+                onDisk(input, feed, dumps);
+            }
+        } catch (IOException | GoldenException | SimulatorException | AgentException | RuntimeException e) {
+            order.fail(e);
+            throw e;
+        }
+    }
+
+    /**
+     * Whether {@code inputs} inputs may be in memory at once: an earlier input ran through disk and
+     * showed that golden's and the simulator's values of that many fit in the budget.
+     */
+    boolean fitsInMemory(int inputs) {
+        long b = runBytes;
+        return b >= 0 && b <= memoryBudget / inputs;
+    }
+
+    /**
+     * Golden's tensors and the simulator's layers stay in memory for the input's time. The device
+     * streams in a thread of its own from the start, comparing each layer as soon as the simulator
+     * has produced it ({@link SimLayers}); once golden has run, the simulator's layers alone on
+     * golden's inputs run in another thread while the whole program runs on this one. So the device,
+     * the program and the layers alone run at once, each comparing as it goes; every comparison
+     * still gets its chunks in the same order as on disk, so the results are the same.
+     */
+    private void inMemory(int input, Map<String, Tensor> feed)
+            throws IOException, GoldenException, SimulatorException, AgentException {
+        ChunkedComparison chunks = new ChunkedComparison();
+        ChunkedComparison perLayerChunks = new ChunkedComparison();
+        ChunkedComparison deviceChunks = new ChunkedComparison();
+        SimLayers simLayers = new SimLayers();
+        Map<String, Tensor> goldenValues = new HashMap<>();
+        LayerRanges g = LayerRanges.ofTensors(goldenValues);
+        // The device thread reads golden only after the simulator's first layer, which comes after
+        // golden has run: the board's lock orders the two.
+        Future<?> device = workers.submit(() -> {
+            client.run(
+                    modelId,
+                    feed,
+                    DumpFormat.NATIVE,
+                    new StreamingComparison(byName, simLayers, g, null, deviceChunks, order, input));
+            order.leaveAll(input, InputOrder.Column.DEVICE);
+            return null;
+        });
+        Future<?> perLayer = null;
+        try {
+            try {
+                golden.run(feed, (name, t) -> goldenValues.put(name, divided(name, t)));
+                perLayer = workers.submit(() -> {
+                    sim.runPerLayer(
+                            goldenValues::get, (layer, v) -> comparePerLayer(input, layer, v, g, perLayerChunks));
+                    order.leaveAll(input, InputOrder.Column.PER_LAYER);
+                    return null;
+                });
+                sim.run(feed, (layer, v) -> {
+                    compareEntire(input, layer, v, g, null, chunks);
+                    simLayers.put(layer.name(), v);
+                });
+                order.leaveAll(input, InputOrder.Column.ENTIRE);
+            } finally {
+                simLayers.finish();
+                if (perLayer != null) {
+                    await(perLayer);
+                }
+            }
+        } finally {
+            await(device);
+        }
+    }
+
+    private void onDisk(int input, Map<String, Tensor> feed, Path dumps)
+            throws IOException, GoldenException, SimulatorException, AgentException {
+        ChunkedComparison chunks = new ChunkedComparison();
         Path spill = Files.createTempDirectory(reportDir, ".spill-");
+        long[] bytes = {0};
         try {
             Path goldenAll = spill.resolve("golden");
             try (DumpWriter w = DumpWriter.create(goldenAll, modelName, "golden", true)) {
-                golden.run(feed, (name, t) -> w.writeLayer(name, null, LayerValue.of(divided(name, t))));
+                golden.run(feed, (name, t) -> {
+                    Tensor d = divided(name, t);
+                    bytes[0] += 4L * d.size();
+                    w.writeLayer(name, null, LayerValue.of(d));
+                });
             }
-            DumpValues g = DumpValues.open(goldenAll);
+            DumpValues goldenDump = DumpValues.open(goldenAll);
+            LayerRanges g = LayerRanges.of(goldenDump, true);
             Path simDir = dumps != null ? dumps.resolve("simulator") : spill.resolve("simulator");
-            try (DumpWriter goldenDump = dumps == null
+            try (DumpWriter goldenCopy = dumps == null
                             ? null
                             : DumpWriter.create(dumps.resolve("golden"), modelName, "golden", true);
                     DumpWriter simDump = DumpWriter.create(simDir, modelName, "simulator", true)) {
                 sim.run(feed, (layer, v) -> {
-                    LayerComparison c = byName.get(layer.name());
-                    c.setShape(v.shape());
+                    bytes[0] += 4L * size(v);
+                    compareEntire(input, layer, v, g, goldenCopy, chunks);
                     try {
-                        DumpManifest.Layer gl = ChunkedComparison.floatLayer(g, layer.name());
-                        if (gl != null) {
-                            ChunkedComparison.checkSize(layer, gl, v);
-                            if (goldenDump != null) {
-                                goldenDump.beginLayer(layer.name(), layer.opLabel(), gl.shape(), DType.FLOAT32, null);
-                            }
-                            chunks.addLayer(g, gl, v, c.entireMetrics(), goldenDump);
-                            if (goldenDump != null) {
-                                goldenDump.endLayer();
-                            }
-                        }
                         simDump.writeLayer(layer.name(), layer.opLabel(), v);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
                 });
             }
+            order.leaveAll(input, InputOrder.Column.ENTIRE);
             sim.runPerLayer(
                     name -> {
-                        DumpManifest.Layer l = g.layer(name);
+                        DumpManifest.Layer l = goldenDump.layer(name);
                         try {
-                            return l == null ? null : g.readWhole(l);
+                            return l == null ? null : goldenDump.readWhole(l);
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
                     },
-                    (layer, v) -> {
-                        DumpManifest.Layer gl = ChunkedComparison.floatLayer(g, layer.name());
-                        if (gl == null) {
-                            return;
-                        }
-                        ChunkedComparison.checkSize(layer, gl, v);
-                        try {
-                            chunks.addLayer(g, gl, v, byName.get(layer.name()).perLayerMetrics(), null);
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                    });
+                    (layer, v) -> comparePerLayer(input, layer, v, g, chunks));
+            order.leaveAll(input, InputOrder.Column.PER_LAYER);
             try (DumpWriter runtimeDump =
                     dumps == null ? null : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
                 client.run(
                         modelId,
                         feed,
                         DumpFormat.NATIVE,
-                        new StreamingComparison(byName, DumpValues.open(simDir), g, runtimeDump, chunks));
+                        new StreamingComparison(
+                                byName,
+                                LayerRanges.of(DumpValues.open(simDir), false),
+                                g,
+                                runtimeDump,
+                                chunks,
+                                order,
+                                input));
             }
+            order.leaveAll(input, InputOrder.Column.DEVICE);
+            runBytes = Math.max(runBytes, bytes[0]);
         } finally {
             deleteTree(spill);
         }
+    }
+
+    /** {@code entire}: golden against the simulator's layer, copying golden to {@code goldenCopy} when not null. */
+    private void compareEntire(
+            int input, Layer layer, LayerValue v, LayerRanges g, DumpWriter goldenCopy, ChunkedComparison chunks) {
+        LayerComparison c = byName.get(layer.name());
+        try {
+            order.enter(input, layer.name(), InputOrder.Column.ENTIRE);
+            c.setShape(v.shape());
+            LayerRanges.Range gl = g.layer(layer.name());
+            if (gl != null) {
+                ChunkedComparison.checkSize(layer, gl, v);
+                if (goldenCopy != null) {
+                    goldenCopy.beginLayer(layer.name(), layer.opLabel(), gl.shape(), DType.FLOAT32, null);
+                }
+                chunks.addLayer(gl, v, c.entireMetrics(), goldenCopy);
+                if (goldenCopy != null) {
+                    goldenCopy.endLayer();
+                }
+            }
+            order.leave(input, layer.name(), InputOrder.Column.ENTIRE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code per_layer}: golden against the simulator's layer run alone on golden's inputs. */
+    private void comparePerLayer(int input, Layer layer, LayerValue v, LayerRanges g, ChunkedComparison chunks) {
+        try {
+            order.enter(input, layer.name(), InputOrder.Column.PER_LAYER);
+            LayerRanges.Range gl = g.layer(layer.name());
+            if (gl != null) {
+                ChunkedComparison.checkSize(layer, gl, v);
+                chunks.addLayer(gl, v, byName.get(layer.name()).perLayerMetrics(), null);
+            }
+            order.leave(input, layer.name(), InputOrder.Column.PER_LAYER);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Waits for a task of an input (the device's stream, the layers alone), and rethrows its failure. */
+    private static void await(Future<?> task) throws AgentException, IOException, SimulatorException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    task.get();
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the task holds the device or the rows: let it finish, not run on unseen
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    if (cause instanceof AgentException a) {
+                        throw a;
+                    }
+                    if (cause instanceof IOException io) {
+                        throw io;
+                    }
+                    if (cause instanceof SimulatorException se) {
+                        throw se;
+                    }
+                    if (cause instanceof UncheckedIOException u) {
+                        throw u.getCause();
+                    }
+                    if (cause instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    throw new IllegalStateException(cause);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Stops the worker threads; call when no input runs. */
+    @Override
+    public void close() {
+        workers.shutdownNow();
+    }
+
+    private static int size(LayerValue v) {
+        return v.codes() != null ? v.codes().size() : v.real().size();
     }
 
     private static void deleteTree(Path p) throws IOException {

@@ -82,9 +82,17 @@ final class LayerComparison {
         return r;
     }
 
-    /** Marks the end of one input: each column keeps that input's own cos for the mean and worst. */
-    void endInput() {
-        for (Metrics m : new Metrics[] {entire, perLayer, simuErr, goldenErr}) {
+    /**
+     * Marks the end of one input on one column's accumulators ({@link InputOrder}): each keeps that
+     * input's own cos for the mean and worst.
+     */
+    void endInput(InputOrder.Column column) {
+        Metrics[] ms = switch (column) {
+            case ENTIRE -> new Metrics[] {entire};
+            case PER_LAYER -> new Metrics[] {perLayer};
+            case DEVICE -> new Metrics[] {simuErr, goldenErr};
+        };
+        for (Metrics m : ms) {
             if (m != null) {
                 m.endInput();
             }

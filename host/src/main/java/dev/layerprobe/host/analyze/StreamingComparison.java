@@ -2,7 +2,6 @@ package dev.layerprobe.host.analyze;
 
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.QuantParams;
-import dev.layerprobe.dump.DumpManifest;
 import dev.layerprobe.dump.DumpValues;
 import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.host.client.LayerSink;
@@ -15,44 +14,53 @@ import java.util.Map;
 
 /**
  * Compares the device's layers with the simulator's and golden's chunk by chunk as they stream in
- * ({@code simu_err} and {@code golden_err}), reading the matching element ranges of the simulator
- * and golden dumps from disk ({@link ChunkedComparison}), and writes the device's dump as it goes.
+ * ({@code simu_err} and {@code golden_err}), reading the matching element ranges of the simulator's
+ * and golden's values, on disk or in memory ({@link LayerRanges}, {@link ChunkedComparison}), and
+ * writes the device's dump as it goes.
  * Only a chunk of each side is in memory at a time, whatever the size of the run. Codes are compared (bit_exact, max_lsb) where
  * the simulator and the device share a quantization. Not thread-safe: a sink is called from one
  * thread.
  */
 final class StreamingComparison implements LayerSink {
     private final Map<String, LayerComparison> byName;
-    private final DumpValues sim;
-    private final DumpValues golden;
+    private final LayerRanges sim;
+    private final LayerRanges golden;
     private final DumpWriter runtimeDump;
 
     private LayerComparison current;
     private DType type;
     private QuantParams quant;
     private int[] shape;
-    private DumpManifest.Layer simLayer;
-    private DumpManifest.Layer goldenLayer;
+    private LayerRanges.Range simLayer;
+    private LayerRanges.Range goldenLayer;
     private boolean sameCodes;
     private float[] rtReal = new float[0];
     private int[] rtCodes = new int[0];
     private final ChunkedComparison chunks;
+    private final InputOrder order;
+    private final int input;
 
     /**
      * @param runtimeDump where the device's layers are written, or null
      * @param chunks the comparison routine (and its buffers), not used by anyone else meanwhile
+     * @param order lets this input add to a layer's device columns after the inputs before it
+     * @param input this input's position
      */
     StreamingComparison(
             Map<String, LayerComparison> byName,
-            DumpValues sim,
-            DumpValues golden,
+            LayerRanges sim,
+            LayerRanges golden,
             DumpWriter runtimeDump,
-            ChunkedComparison chunks) {
+            ChunkedComparison chunks,
+            InputOrder order,
+            int input) {
         this.byName = byName;
         this.sim = sim;
         this.golden = golden;
         this.runtimeDump = runtimeDump;
         this.chunks = chunks;
+        this.order = order;
+        this.input = input;
     }
 
     @Override
@@ -75,9 +83,12 @@ final class StreamingComparison implements LayerSink {
                     + ", expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
         }
         current = byName.get(h.getName());
+        if (current != null) {
+            order.enter(input, h.getName(), InputOrder.Column.DEVICE);
+        }
         long elements = ChunkedComparison.elements(shape);
         simLayer = current == null ? null : sim.layer(h.getName());
-        goldenLayer = current == null ? null : ChunkedComparison.floatLayer(golden, h.getName());
+        goldenLayer = current == null ? null : golden.layer(h.getName());
         if (simLayer != null && ChunkedComparison.elements(simLayer.shape()) != elements) {
             throw new IOException("layer '" + h.getName() + "': simulator has "
                     + ChunkedComparison.elements(simLayer.shape()) + " values, the device sent " + elements);
@@ -86,7 +97,7 @@ final class StreamingComparison implements LayerSink {
             throw new IOException("layer '" + h.getName() + "': reference has "
                     + ChunkedComparison.elements(goldenLayer.shape()) + " values, the device sent " + elements);
         }
-        QuantParams simQuant = simLayer == null ? null : simLayer.quantParams();
+        QuantParams simQuant = simLayer == null ? null : simLayer.quant();
         sameCodes = sameMapping(simQuant, quant);
         if (runtimeDump != null) {
             runtimeDump.beginLayer(h.getName(), h.getOp(), shape, type, quant);
@@ -124,10 +135,10 @@ final class StreamingComparison implements LayerSink {
         }
         DumpValues.decode(type, quant, shape, ByteBuffer.wrap(data), first, n, rtReal, quant == null ? null : rtCodes);
         if (simLayer != null) {
-            chunks.addRange(sim, simLayer, first, rtReal, sameCodes ? rtCodes : null, n, current.simuErrMetrics());
+            chunks.addRange(simLayer, first, rtReal, sameCodes ? rtCodes : null, n, current.simuErrMetrics());
         }
         if (goldenLayer != null) {
-            chunks.addRange(golden, goldenLayer, first, rtReal, null, n, current.goldenErrMetrics());
+            chunks.addRange(goldenLayer, first, rtReal, null, n, current.goldenErrMetrics());
         }
     }
 
@@ -135,6 +146,9 @@ final class StreamingComparison implements LayerSink {
     public void end(LayerHeader h, String sha256) throws IOException {
         if (runtimeDump != null) {
             runtimeDump.endLayer();
+        }
+        if (current != null) {
+            order.leave(input, h.getName(), InputOrder.Column.DEVICE);
         }
         current = null;
     }

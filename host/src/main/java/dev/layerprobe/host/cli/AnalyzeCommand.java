@@ -9,9 +9,12 @@ import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
 import dev.layerprobe.host.input.InputLoader;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,7 +29,7 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = "Compare the float model (ONNX Runtime), the quantized model on the simulator and on the"
                 + " device, layer by layer, and say where they depart.")
-final class AnalyzeCommand implements Callable<Integer> {
+public final class AnalyzeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
@@ -77,7 +80,29 @@ final class AnalyzeCommand implements Callable<Integer> {
     public Integer call()
             throws UsageException, InputException, LayerProbeException, GoldenException, AgentException,
                     AgentSetupException, IOException {
-        AnalysisOptions o = new AnalysisOptions(
+        new Analysis(options(), spec.commandLine().getOut()).run();
+        return 0;
+    }
+
+    /**
+     * The options an {@code analyze} command line (its arguments after {@code analyze}) asks for,
+     * parsed and checked as the CLI does, so that a benchmark runs exactly what a user would.
+     *
+     * @throws picocli.CommandLine.ParameterException when the arguments do not parse
+     * @throws UsageException when preprocessing options contradict each other
+     * @throws InputException when an input or an input shape cannot be used
+     */
+    public static AnalysisOptions options(String... args) throws UsageException, InputException {
+        PrintWriter none = new PrintWriter(Writer.nullWriter());
+        String[] all = new String[args.length + 1];
+        all[0] = "analyze";
+        System.arraycopy(args, 0, all, 1, args.length);
+        CommandLine.ParseResult parsed = LayerProbeCli.commandLine(none, none).parseArgs(all);
+        return ((AnalyzeCommand) parsed.subcommand().commandSpec().userObject()).options();
+    }
+
+    private AnalysisOptions options() throws UsageException, InputException {
+        return new AnalysisOptions(
                 model,
                 InputLoader.expandFolders(inputs),
                 calib,
@@ -93,7 +118,5 @@ final class AnalyzeCommand implements Callable<Integer> {
                 quantized,
                 input.shapes(),
                 input.heightWidth());
-        new Analysis(o, spec.commandLine().getOut()).run();
-        return 0;
     }
 }

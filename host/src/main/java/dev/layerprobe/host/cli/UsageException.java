@@ -1,7 +1,7 @@
 package dev.layerprobe.host.cli;
 
 /** A command-line value that parses but makes no sense (e.g. three means for a one-channel model). */
-final class UsageException extends Exception {
+public final class UsageException extends Exception {
     UsageException(String message) {
         super(message);
     }

@@ -11,7 +11,6 @@ import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
-import dev.layerprobe.dump.DumpManifest;
 import dev.layerprobe.dump.DumpValues;
 import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.host.compare.Metrics;
@@ -43,13 +42,13 @@ class ChunkedComparisonTest {
         QuantParams q = new QuantParams(DType.INT8, new float[] {0.01f, 0.02f, 0.03f}, new long[] {0, 3, -2}, 1);
         LayerValue sim = LayerValue.of(QTensor.quantize(Tensor.ofFloats(SHAPE, golden), q));
         DumpValues dump = dump("golden", LayerValue.of(Tensor.ofFloats(SHAPE, golden)));
-        DumpManifest.Layer layer = ChunkedComparison.floatLayer(dump, "x");
+        LayerRanges.Range layer = LayerRanges.of(dump, true).layer("x");
 
         Metrics got = new Metrics();
         Path copy = tmp.resolve("copy");
         try (DumpWriter w = DumpWriter.create(copy, "m", "golden", true)) {
             w.beginLayer("x", "Conv", SHAPE, DType.FLOAT32, null);
-            new ChunkedComparison().addLayer(dump, layer, sim, got, w);
+            new ChunkedComparison().addLayer(layer, sim, got, w);
             w.endLayer();
         }
 
@@ -60,6 +59,16 @@ class ChunkedComparisonTest {
             want.add(golden, off, real, off, Math.min(ChunkedComparison.STEP, n - off));
         }
         assertEquals(want.result(), got.result());
+        // Golden kept in memory instead of a dump: the same sums.
+        Metrics fromMemory = new Metrics();
+        new ChunkedComparison()
+                .addLayer(
+                        LayerRanges.ofTensors(Map.of("x", Tensor.ofFloats(SHAPE, golden)))
+                                .layer("x"),
+                        sim,
+                        fromMemory,
+                        null);
+        assertEquals(want.result(), fromMemory.result());
         assertTrue(got.result().cos() < 1, "int8 must lose something, or the comparison compared nothing");
         DumpValues copied = DumpValues.open(copy);
         assertArrayEquals(golden, copied.readWhole(copied.layer("x")).floats(), "the copy holds golden as read");
@@ -70,22 +79,33 @@ class ChunkedComparisonTest {
         QuantParams q = QuantParams.perTensor(DType.INT8, 0.5f, 0);
         int[] codes = {0, 1, 2, 3, 4, 5};
         DumpValues dump = dump("simulator", LayerValue.of(new QTensor(new int[] {6}, codes, q)));
-        DumpManifest.Layer layer = dump.layer("x");
-        assertNull(ChunkedComparison.floatLayer(dump, "x"), "codes are no float layer for golden");
+        LayerRanges.Range layer = LayerRanges.of(dump, false).layer("x");
+        assertNull(LayerRanges.of(dump, true).layer("x"), "codes are no float layer for golden");
 
         float[] device = {1.0f, 1.5f, 2.5f}; // codes 2, 3, 5 against the dump's 2, 3, 4
         int[] deviceCodes = {2, 3, 5};
         ChunkedComparison chunks = new ChunkedComparison();
         Metrics withCodes = new Metrics();
-        float[] read = chunks.addRange(dump, layer, 2, device, deviceCodes, 3, withCodes);
+        float[] read = chunks.addRange(layer, 2, device, deviceCodes, 3, withCodes);
         assertArrayEquals(new float[] {1.0f, 1.5f, 2.0f}, java.util.Arrays.copyOf(read, 3));
         assertEquals(2.0 / 3, withCodes.result().bitExact(), 1e-12);
         assertEquals(1L, withCodes.result().maxLsb());
 
         Metrics floatsOnly = new Metrics();
-        chunks.addRange(dump, layer, 2, device, null, 3, floatsOnly);
+        chunks.addRange(layer, 2, device, null, 3, floatsOnly);
         assertNull(floatsOnly.result().bitExact());
         assertEquals(withCodes.result().cos(), floatsOnly.result().cos());
+
+        // The simulator's value in memory reads as its dump does, codes included.
+        Metrics fromMemory = new Metrics();
+        chunks.addRange(
+                LayerRanges.of(LayerValue.of(new QTensor(new int[] {6}, codes, q))),
+                2,
+                device,
+                deviceCodes,
+                3,
+                fromMemory);
+        assertEquals(withCodes.result(), fromMemory.result());
     }
 
     @Test
@@ -96,7 +116,9 @@ class ChunkedComparisonTest {
         IllegalStateException e = assertThrows(
                 IllegalStateException.class,
                 () -> ChunkedComparison.checkSize(
-                        layer, dump.layer("x"), LayerValue.of(Tensor.ofFloats(new int[] {5}, new float[5]))));
+                        layer,
+                        LayerRanges.of(dump, true).layer("x"),
+                        LayerValue.of(Tensor.ofFloats(new int[] {5}, new float[5]))));
         assertEquals("layer 'x': reference has 4 values, the other side 5", e.getMessage());
     }
 
