@@ -32,6 +32,25 @@ final class DoubleExp {
      *     in the scalar pass that has to run anyway)
      */
     static double expInPlace(double[] v, double[] n, int len) {
+        expm1Reduced(v, n, len);
+        // The scaling by 2^n needs a conversion to long, which C2 (JDK 17) does not vectorise: a
+        // separate scalar pass, so that it does not keep the polynomial above scalar too.
+        double sum = 0;
+        for (int i = 0; i < len; i++) {
+            double e = (v[i] + 1.0) * Double.longBitsToDouble(((long) n[i] + 1023) << 52);
+            v[i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /**
+     * The argument reduction and polynomial shared by every exponential here: x = k ln2 + r with
+     * |r| <= ln2 / 2, then v[i] = e^r - 1 (a degree-13 Taylor polynomial, exact to the last bit of
+     * double for such r) and n[i] = k, in place, so that e^x = (v[i] + 1) 2^n[i]. Java does not
+     * fuse multiply-adds on its own, so adding the 1 later rounds exactly as adding it here would.
+     */
+    static void expm1Reduced(double[] v, double[] n, int len) {
         // One loop C2 vectorises: every array is indexed by i alone, and no conversions.
         for (int i = 0; i < len; i++) {
             double x = v[i];
@@ -50,18 +69,8 @@ final class DoubleExp {
             p = p * r + 1.0 / 6.0;
             p = p * r + 0.5;
             p = p * r + 1.0;
-            p = p * r + 1.0;
-            v[i] = p;
+            v[i] = p * r;
             n[i] = k;
         }
-        // The scaling by 2^n needs a conversion to long, which C2 (JDK 17) does not vectorise: a
-        // separate scalar pass, so that it does not keep the polynomial above scalar too.
-        double sum = 0;
-        for (int i = 0; i < len; i++) {
-            double e = v[i] * Double.longBitsToDouble(((long) n[i] + 1023) << 52);
-            v[i] = e;
-            sum += e;
-        }
-        return sum;
     }
 }

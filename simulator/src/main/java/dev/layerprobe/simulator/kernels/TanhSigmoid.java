@@ -23,10 +23,6 @@ final class TanhSigmoid {
     /** Work per value, in nanoseconds on one thread, for {@link Chunks}. */
     private static final long NANOS = 2;
 
-    private static final double LOG2E = 1.4426950408889634;
-    private static final double LN2_HI = 0.6931471803691238;
-    private static final double LN2_LO = 1.9082149292705877E-10;
-
     private static final ThreadLocal<double[][]> SCRATCH =
             ThreadLocal.withInitial(() -> new double[][] {new double[BLOCK], new double[BLOCK]});
 
@@ -58,29 +54,9 @@ final class TanhSigmoid {
         double scale = tanh ? -2.0 : -1.0;
         double bound = tanh ? 40.0 : 700.0;
         for (int i = 0; i < len; i++) {
-            v[i] = src[sOff + i];
+            v[i] = Math.min(Math.max(src[sOff + i] * scale, -bound), bound);
         }
-        // One loop C2 vectorises: every array indexed by i alone, no conversions.
-        for (int i = 0; i < len; i++) {
-            double x = Math.min(Math.max(v[i] * scale, -bound), bound);
-            double k = Math.rint(x * LOG2E);
-            double r = (x - k * LN2_HI) - k * LN2_LO;
-            double p = 1.0 / 6227020800.0;
-            p = p * r + 1.0 / 479001600.0;
-            p = p * r + 1.0 / 39916800.0;
-            p = p * r + 1.0 / 3628800.0;
-            p = p * r + 1.0 / 362880.0;
-            p = p * r + 1.0 / 40320.0;
-            p = p * r + 1.0 / 5040.0;
-            p = p * r + 1.0 / 720.0;
-            p = p * r + 1.0 / 120.0;
-            p = p * r + 1.0 / 24.0;
-            p = p * r + 1.0 / 6.0;
-            p = p * r + 0.5;
-            p = p * r + 1.0;
-            v[i] = p * r;
-            n[i] = k;
-        }
+        DoubleExp.expm1Reduced(v, n, len);
         // 2^n needs a conversion to long, which C2 (JDK 17) does not vectorise: a scalar pass.
         if (tanh) {
             for (int i = 0; i < len; i++) {
