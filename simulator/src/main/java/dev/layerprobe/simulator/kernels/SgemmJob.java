@@ -32,6 +32,11 @@ final class SgemmJob {
     /** ...in tasks of this many columns. */
     private static final int DOT_COLS = 128;
 
+    /** Rows a register-blocked task starts, accumulates and stores together (their sums fit L2). */
+    private static final int ROW_BLOCK = 32;
+
+    private static final FloatTiles TILES = FloatTiles.best();
+
     /** Where C rows start: C's own values, the bias of the row, the bias of the column. */
     static final int INIT_C = 0;
 
@@ -161,6 +166,21 @@ final class SgemmJob {
             if (!whole) {
                 pack(panel, 0, k, t0, hi);
             }
+            if (TILES.blocked()) {
+                // Register-blocked tiles: blocks of rows, each started, accumulated and stored.
+                float[][] acc = s.acc(Math.min(r1 - r0, ROW_BLOCK), hi);
+                for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
+                    int n = Math.min(ROW_BLOCK, r1 - rb);
+                    for (int i = 0; i < n; i++) {
+                        initRow(acc[i], rb + i, t0, lo, hi);
+                    }
+                    TILES.accumulate(x, xOff + rb * xr, xr, xk, n, panel, 0, k, acc, 0, lo, hi);
+                    for (int i = 0; i < n; i++) {
+                        finishRow(acc[i], rb + i, t0, lo, hi);
+                    }
+                }
+                return;
+            }
             float[][] acc = s.acc(2, hi);
             float[] acc0 = acc[0];
             float[] acc1 = acc[1];
@@ -192,24 +212,7 @@ final class SgemmJob {
             if (!whole) {
                 pack(panel, k0, kn, t0, hi);
             }
-            int r = r0;
-            for (; r + 2 <= r1; r += 2) {
-                SgemmLoops.accumulate2(
-                        acc[r - r0],
-                        acc[r + 1 - r0],
-                        panel,
-                        p0,
-                        kn,
-                        x,
-                        xOff + r * xr + k0 * xk,
-                        xOff + (r + 1) * xr + k0 * xk,
-                        xk,
-                        lo,
-                        hi);
-            }
-            if (r < r1) {
-                SgemmLoops.accumulate(acc[r - r0], panel, p0, kn, x, xOff + r * xr + k0 * xk, xk, lo, hi);
-            }
+            TILES.accumulate(x, xOff + r0 * xr + k0 * xk, xr, xk, r1 - r0, panel, p0, kn, acc, 0, lo, hi);
         }
         for (int r = r0; r < r1; r++) {
             finishRow(acc[r - r0], r, t0, lo, hi);

@@ -1,0 +1,96 @@
+package dev.layerprobe.simulator.kernels;
+
+import java.util.Optional;
+
+/**
+ * The float product over a block of C rows, for {@link SgemmJob}: {@code acc[a0 + i][t] = acc[a0 +
+ * i][t] + Σ_kk x[xo + i*xr + kk*xk] * panel[p0 + kk][t]} for {@code i < count}, {@code t} in
+ * {@code [lo, hi)}, kk ascending with one rounding per multiply and per add, the order stated in
+ * {@link Sgemm}. Both implementations compute the same bits (neither fuses nor reassociates):
+ * <ul>
+ *   <li>scalar: {@link SgemmLoops}, two rows per pass over the accumulator rows (C2's vectorised
+ *       loops);</li>
+ *   <li>vector ({@code VectorFloatTiles}, built from {@code src/main/vector}): the Vector API
+ *       ({@code jdk.incubator.vector}), register blocked, so the sums stay in registers over the
+ *       whole depth instead of going through memory every few k; used when the JVM runs with
+ *       {@code --add-modules jdk.incubator.vector} (the launchers and the tests pass it).</li>
+ * </ul>
+ * Stateless and thread-safe.
+ */
+abstract class FloatTiles {
+    private static final String VECTOR_CLASS = "dev.layerprobe.simulator.kernels.VectorFloatTiles";
+    private static final FloatTiles SCALAR = new Scalar();
+    private static final FloatTiles BEST = vector().orElse(SCALAR);
+
+    abstract void accumulate(
+            float[] x,
+            int xo,
+            int xr,
+            int xk,
+            int count,
+            float[][] panel,
+            int p0,
+            int kn,
+            float[][] acc,
+            int a0,
+            int lo,
+            int hi);
+
+    /** Whether this is the register-blocked form (the Conv's start-with-products shortcut is not). */
+    abstract boolean blocked();
+
+    /** The fastest implementation this JVM runs. */
+    static FloatTiles best() {
+        return BEST;
+    }
+
+    static FloatTiles scalar() {
+        return SCALAR;
+    }
+
+    /** The Vector API form, when the JVM resolved {@code jdk.incubator.vector}. */
+    static Optional<FloatTiles> vector() {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Class.forName(VECTOR_CLASS)
+                    .asSubclass(FloatTiles.class)
+                    .getDeclaredConstructor()
+                    .newInstance());
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return Optional.empty(); // a build without the vector classes: the scalar form
+        }
+    }
+
+    private static final class Scalar extends FloatTiles {
+        @Override
+        void accumulate(
+                float[] x,
+                int xo,
+                int xr,
+                int xk,
+                int count,
+                float[][] panel,
+                int p0,
+                int kn,
+                float[][] acc,
+                int a0,
+                int lo,
+                int hi) {
+            int i = 0;
+            for (; i + 2 <= count; i += 2) {
+                SgemmLoops.accumulate2(
+                        acc[a0 + i], acc[a0 + i + 1], panel, p0, kn, x, xo + i * xr, xo + (i + 1) * xr, xk, lo, hi);
+            }
+            if (i < count) {
+                SgemmLoops.accumulate(acc[a0 + i], panel, p0, kn, x, xo + i * xr, xk, lo, hi);
+            }
+        }
+
+        @Override
+        boolean blocked() {
+            return false;
+        }
+    }
+}

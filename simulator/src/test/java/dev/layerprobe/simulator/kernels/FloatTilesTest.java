@@ -1,0 +1,68 @@
+package dev.layerprobe.simulator.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The Vector API form of the float product gives the scalar loops' floats, bit for bit. */
+class FloatTilesTest {
+    @Test
+    void vectorFormIsLoadedUnderTheBuildsJvmOptions() {
+        // Surefire passes --add-modules jdk.incubator.vector, as the launchers do.
+        assertTrue(FloatTiles.vector().isPresent(), "VectorFloatTiles did not load: is src/main/vector compiled?");
+        assertTrue(FloatTiles.best() != FloatTiles.scalar(), "the kernels run the scalar form");
+    }
+
+    @Test
+    void vectorFormComputesTheScalarSums() {
+        FloatTiles vector = FloatTiles.vector().orElseThrow();
+        Random r = new Random(18);
+        for (int trial = 0; trial < 300; trial++) {
+            int count = 1 + r.nextInt(11);
+            int kn = 1 + r.nextInt(40);
+            boolean transposed = r.nextBoolean();
+            // x addressed both ways the products use: rows of k (xk = 1) or columns (xr = 1).
+            int xr = transposed ? 1 : kn + r.nextInt(5);
+            int xk = transposed ? count + r.nextInt(5) : 1;
+            int xo = r.nextInt(7);
+            int p0 = r.nextInt(4);
+            int width = 1 + r.nextInt(150);
+            int lo = r.nextInt(Math.min(width, 20));
+            int hi = lo + r.nextInt(width - lo + 1);
+            int a0 = r.nextInt(3);
+            float[] x = new float[xo + count * xr + kn * xk];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            float[][] panel = new float[p0 + kn][width];
+            for (float[] row : panel) {
+                for (int t = 0; t < width; t++) {
+                    // Wide exponents make every rounding matter: a fused or reordered sum differs.
+                    row[t] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+                }
+            }
+            float[][] want = new float[a0 + count][width];
+            for (float[] row : want) {
+                for (int t = 0; t < width; t++) {
+                    row[t] = (float) r.nextGaussian();
+                }
+            }
+            float[][] got = new float[want.length][];
+            for (int i = 0; i < want.length; i++) {
+                got[i] = want[i].clone();
+            }
+            FloatTiles.scalar().accumulate(x, xo, xr, xk, count, panel, p0, kn, want, a0, lo, hi);
+            vector.accumulate(x, xo, xr, xk, count, panel, p0, kn, got, a0, lo, hi);
+            for (int i = 0; i < want.length; i++) {
+                for (int t = 0; t < width; t++) {
+                    assertEquals(
+                            Float.floatToRawIntBits(want[i][t]),
+                            Float.floatToRawIntBits(got[i][t]),
+                            "trial " + trial + ", row " + i + ", column " + t);
+                }
+            }
+        }
+    }
+}
