@@ -36,6 +36,32 @@ abstract class FloatTiles {
             int lo,
             int hi);
 
+    /**
+     * The Conv form straight into C: {@code c[cBase + i*cr + t] = clamp(bias[biasOff + i] + Σ_kk x[xo
+     * + i*xr + kk*xk] * panel[p0 + kk][t])} for {@code i < count}, {@code t} in {@code [from, to)},
+     * the sum from the bias (zero when null) with kk ascending, the clamp {@code min(max(v, lo), hi)}
+     * applied once when {@code clamp}.
+     */
+    abstract void biasProduct(
+            float[] x,
+            int xo,
+            int xr,
+            int xk,
+            int count,
+            float[][] panel,
+            int p0,
+            int kn,
+            float[] bias,
+            int biasOff,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[] c,
+            int cBase,
+            int cr,
+            int from,
+            int to);
+
     /** Whether this is the register-blocked form (the Conv's start-with-products shortcut is not). */
     abstract boolean blocked();
 
@@ -85,6 +111,40 @@ abstract class FloatTiles {
             }
             if (i < count) {
                 SgemmLoops.accumulate(acc[a0 + i], panel, p0, kn, x, xo + i * xr, xk, lo, hi);
+            }
+        }
+
+        /** Element by element: only the vector form's leftover columns come here. */
+        @Override
+        void biasProduct(
+                float[] x,
+                int xo,
+                int xr,
+                int xk,
+                int count,
+                float[][] panel,
+                int p0,
+                int kn,
+                float[] bias,
+                int biasOff,
+                boolean clamp,
+                float lo,
+                float hi,
+                float[] c,
+                int cBase,
+                int cr,
+                int from,
+                int to) {
+            for (int i = 0; i < count; i++) {
+                int xi = xo + i * xr;
+                float b = bias == null ? 0f : bias[biasOff + i];
+                for (int t = from; t < to; t++) {
+                    float v = b;
+                    for (int kk = 0; kk < kn; kk++) {
+                        v = v + x[xi + kk * xk] * panel[p0 + kk][t];
+                    }
+                    c[cBase + i * cr + t] = clamp ? Math.min(Math.max(v, lo), hi) : v;
+                }
             }
         }
 

@@ -166,6 +166,29 @@ final class SgemmJob {
             if (!whole) {
                 pack(panel, 0, k, t0, hi);
             }
+            if (TILES.blocked() && init == INIT_ROW_BIAS && ct == 1) {
+                // The Conv form: sums start from the bias in registers and go to C clamped.
+                TILES.biasProduct(
+                        x,
+                        xOff + r0 * xr,
+                        xr,
+                        xk,
+                        r1 - r0,
+                        panel,
+                        0,
+                        k,
+                        bias,
+                        biasOff + r0,
+                        clamp,
+                        this.lo,
+                        this.hi,
+                        c,
+                        cOff + r0 * cr + t0 - lo,
+                        cr,
+                        lo,
+                        hi);
+                return;
+            }
             if (TILES.blocked()) {
                 // Register-blocked tiles: blocks of rows, each started, accumulated and stored.
                 float[][] acc = s.acc(Math.min(r1 - r0, ROW_BLOCK), hi);

@@ -5,12 +5,14 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link FloatTiles} on the Vector API, bit for bit the scalar sums: every element is updated as
- * {@code acc = acc + x*y} (a multiply, then an add, never fused) with k ascending. A tile is four C
- * rows by two vectors of columns; its eight sums stay in registers over the whole depth, each step
+ * {@code acc = acc + x*y} (a multiply, then an add, never fused) with k ascending, and clamped as
+ * {@code min(max(v, lo), hi)} (the Vector API's max and min are Math's, NaN and signed zeros
+ * included). A tile is four C rows by two vectors of columns; its eight sums start from the
+ * accumulator rows or from the rows' biases, stay in registers over the whole depth, each step
  * loading two vectors of the panel row and broadcasting four values of x, and are stored once.
  * Column tiles are the outer loop, so a tile's columns of the panel stay in cache while every block
  * of rows reads them. Leftover rows go one at a time, leftover columns (fewer than a vector) through
- * {@link SgemmLoops}. Compiled on its own (it needs {@code --add-modules jdk.incubator.vector}) and
+ * the scalar form. Compiled on its own (it needs {@code --add-modules jdk.incubator.vector}) and
  * loaded by {@link FloatTiles#vector} only when the JVM has the module. Stateless.
  */
 final class VectorFloatTiles extends FloatTiles {
@@ -36,45 +38,123 @@ final class VectorFloatTiles extends FloatTiles {
             boolean two = t + 2 * L <= vecEnd;
             int i = 0;
             for (; i + 4 <= count; i += 4) {
-                int xi = xo + i * xr;
-                if (two) {
-                    four2(
-                            x,
-                            xi,
-                            xr,
-                            xk,
-                            panel,
-                            p0,
-                            kn,
-                            t,
-                            acc[a0 + i],
-                            acc[a0 + i + 1],
-                            acc[a0 + i + 2],
-                            acc[a0 + i + 3]);
-                } else {
-                    four1(
-                            x,
-                            xi,
-                            xr,
-                            xk,
-                            panel,
-                            p0,
-                            kn,
-                            t,
-                            acc[a0 + i],
-                            acc[a0 + i + 1],
-                            acc[a0 + i + 2],
-                            acc[a0 + i + 3]);
-                }
+                float[] r0 = acc[a0 + i];
+                float[] r1 = acc[a0 + i + 1];
+                float[] r2 = acc[a0 + i + 2];
+                float[] r3 = acc[a0 + i + 3];
+                four(
+                        x,
+                        xo + i * xr,
+                        xr,
+                        xk,
+                        panel,
+                        p0,
+                        kn,
+                        t,
+                        two,
+                        true,
+                        0,
+                        0,
+                        0,
+                        0,
+                        r0,
+                        r1,
+                        r2,
+                        r3,
+                        0,
+                        0,
+                        0,
+                        0,
+                        false,
+                        0,
+                        0);
             }
             for (; i < count; i++) {
-                one(x, xo + i * xr, xk, panel, p0, kn, t, two, acc[a0 + i]);
+                one(x, xo + i * xr, xk, panel, p0, kn, t, two, true, 0, acc[a0 + i], 0, false, 0, 0);
             }
         }
         if (vecEnd < hi) {
-            for (int i = 0; i < count; i++) {
-                SgemmLoops.accumulate(acc[a0 + i], panel, p0, kn, x, xo + i * xr, xk, vecEnd, hi);
+            FloatTiles.scalar().accumulate(x, xo, xr, xk, count, panel, p0, kn, acc, a0, vecEnd, hi);
+        }
+    }
+
+    @Override
+    void biasProduct(
+            float[] x,
+            int xo,
+            int xr,
+            int xk,
+            int count,
+            float[][] panel,
+            int p0,
+            int kn,
+            float[] bias,
+            int biasOff,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[] c,
+            int cBase,
+            int cr,
+            int from,
+            int to) {
+        int vecEnd = from + (to - from) / L * L;
+        for (int t = from; t < vecEnd; t += 2 * L) {
+            boolean two = t + 2 * L <= vecEnd;
+            int i = 0;
+            for (; i + 4 <= count; i += 4) {
+                int cb = cBase + i * cr;
+                four(
+                        x,
+                        xo + i * xr,
+                        xr,
+                        xk,
+                        panel,
+                        p0,
+                        kn,
+                        t,
+                        two,
+                        false,
+                        start(bias, biasOff + i),
+                        start(bias, biasOff + i + 1),
+                        start(bias, biasOff + i + 2),
+                        start(bias, biasOff + i + 3),
+                        c,
+                        c,
+                        c,
+                        c,
+                        cb,
+                        cb + cr,
+                        cb + 2 * cr,
+                        cb + 3 * cr,
+                        clamp,
+                        lo,
+                        hi);
             }
+            for (; i < count; i++) {
+                one(
+                        x,
+                        xo + i * xr,
+                        xk,
+                        panel,
+                        p0,
+                        kn,
+                        t,
+                        two,
+                        false,
+                        start(bias, biasOff + i),
+                        c,
+                        cBase + i * cr,
+                        clamp,
+                        lo,
+                        hi);
+            }
+        }
+        if (vecEnd < to) {
+            FloatTiles.scalar()
+                    .biasProduct(
+                            x, xo, xr, xk, count, panel, p0, kn, bias, biasOff, clamp, lo, hi, c, cBase, cr, vecEnd,
+                            to);
         }
     }
 
@@ -83,7 +163,15 @@ final class VectorFloatTiles extends FloatTiles {
         return true;
     }
 
-    private static void four2(
+    private static float start(float[] bias, int i) {
+        return bias == null ? 0f : bias[i];
+    }
+
+    /**
+     * Four rows by one or two vectors at column t: sums start from rows rN at t (when load) or from
+     * sN, and go to rows oN at oN offset + t.
+     */
+    private static void four(
             float[] x,
             int xi,
             int xr,
@@ -92,18 +180,54 @@ final class VectorFloatTiles extends FloatTiles {
             int p0,
             int kn,
             int t,
+            boolean two,
+            boolean load,
+            float s0,
+            float s1,
+            float s2,
+            float s3,
             float[] r0,
             float[] r1,
             float[] r2,
-            float[] r3) {
-        FloatVector c00 = FloatVector.fromArray(S, r0, t);
-        FloatVector c01 = FloatVector.fromArray(S, r0, t + L);
-        FloatVector c10 = FloatVector.fromArray(S, r1, t);
-        FloatVector c11 = FloatVector.fromArray(S, r1, t + L);
-        FloatVector c20 = FloatVector.fromArray(S, r2, t);
-        FloatVector c21 = FloatVector.fromArray(S, r2, t + L);
-        FloatVector c30 = FloatVector.fromArray(S, r3, t);
-        FloatVector c31 = FloatVector.fromArray(S, r3, t + L);
+            float[] r3,
+            int o0,
+            int o1,
+            int o2,
+            int o3,
+            boolean clamp,
+            float lo,
+            float hi) {
+        if (!two) {
+            four1(x, xi, xr, xk, panel, p0, kn, t, load, s0, s1, s2, s3, r0, r1, r2, r3, o0, o1, o2, o3, clamp, lo, hi);
+            return;
+        }
+        FloatVector c00;
+        FloatVector c01;
+        FloatVector c10;
+        FloatVector c11;
+        FloatVector c20;
+        FloatVector c21;
+        FloatVector c30;
+        FloatVector c31;
+        if (load) {
+            c00 = FloatVector.fromArray(S, r0, o0 + t);
+            c01 = FloatVector.fromArray(S, r0, o0 + t + L);
+            c10 = FloatVector.fromArray(S, r1, o1 + t);
+            c11 = FloatVector.fromArray(S, r1, o1 + t + L);
+            c20 = FloatVector.fromArray(S, r2, o2 + t);
+            c21 = FloatVector.fromArray(S, r2, o2 + t + L);
+            c30 = FloatVector.fromArray(S, r3, o3 + t);
+            c31 = FloatVector.fromArray(S, r3, o3 + t + L);
+        } else {
+            c00 = FloatVector.broadcast(S, s0);
+            c01 = c00;
+            c10 = FloatVector.broadcast(S, s1);
+            c11 = c10;
+            c20 = FloatVector.broadcast(S, s2);
+            c21 = c20;
+            c30 = FloatVector.broadcast(S, s3);
+            c31 = c30;
+        }
         for (int kk = 0; kk < kn; kk++) {
             float[] q = panel[p0 + kk];
             FloatVector b0 = FloatVector.fromArray(S, q, t);
@@ -122,14 +246,24 @@ final class VectorFloatTiles extends FloatTiles {
             c30 = c30.add(b0.mul(v3));
             c31 = c31.add(b1.mul(v3));
         }
-        c00.intoArray(r0, t);
-        c01.intoArray(r0, t + L);
-        c10.intoArray(r1, t);
-        c11.intoArray(r1, t + L);
-        c20.intoArray(r2, t);
-        c21.intoArray(r2, t + L);
-        c30.intoArray(r3, t);
-        c31.intoArray(r3, t + L);
+        if (clamp) {
+            c00 = c00.max(lo).min(hi);
+            c01 = c01.max(lo).min(hi);
+            c10 = c10.max(lo).min(hi);
+            c11 = c11.max(lo).min(hi);
+            c20 = c20.max(lo).min(hi);
+            c21 = c21.max(lo).min(hi);
+            c30 = c30.max(lo).min(hi);
+            c31 = c31.max(lo).min(hi);
+        }
+        c00.intoArray(r0, o0 + t);
+        c01.intoArray(r0, o0 + t + L);
+        c10.intoArray(r1, o1 + t);
+        c11.intoArray(r1, o1 + t + L);
+        c20.intoArray(r2, o2 + t);
+        c21.intoArray(r2, o2 + t + L);
+        c30.intoArray(r3, o3 + t);
+        c31.intoArray(r3, o3 + t + L);
     }
 
     private static void four1(
@@ -141,14 +275,26 @@ final class VectorFloatTiles extends FloatTiles {
             int p0,
             int kn,
             int t,
+            boolean load,
+            float s0,
+            float s1,
+            float s2,
+            float s3,
             float[] r0,
             float[] r1,
             float[] r2,
-            float[] r3) {
-        FloatVector c0 = FloatVector.fromArray(S, r0, t);
-        FloatVector c1 = FloatVector.fromArray(S, r1, t);
-        FloatVector c2 = FloatVector.fromArray(S, r2, t);
-        FloatVector c3 = FloatVector.fromArray(S, r3, t);
+            float[] r3,
+            int o0,
+            int o1,
+            int o2,
+            int o3,
+            boolean clamp,
+            float lo,
+            float hi) {
+        FloatVector c0 = load ? FloatVector.fromArray(S, r0, o0 + t) : FloatVector.broadcast(S, s0);
+        FloatVector c1 = load ? FloatVector.fromArray(S, r1, o1 + t) : FloatVector.broadcast(S, s1);
+        FloatVector c2 = load ? FloatVector.fromArray(S, r2, o2 + t) : FloatVector.broadcast(S, s2);
+        FloatVector c3 = load ? FloatVector.fromArray(S, r3, o3 + t) : FloatVector.broadcast(S, s3);
         for (int kk = 0; kk < kn; kk++) {
             FloatVector b = FloatVector.fromArray(S, panel[p0 + kk], t);
             int j = xi + kk * xk;
@@ -157,28 +303,56 @@ final class VectorFloatTiles extends FloatTiles {
             c2 = c2.add(b.mul(x[j + 2 * xr]));
             c3 = c3.add(b.mul(x[j + 3 * xr]));
         }
-        c0.intoArray(r0, t);
-        c1.intoArray(r1, t);
-        c2.intoArray(r2, t);
-        c3.intoArray(r3, t);
+        if (clamp) {
+            c0 = c0.max(lo).min(hi);
+            c1 = c1.max(lo).min(hi);
+            c2 = c2.max(lo).min(hi);
+            c3 = c3.max(lo).min(hi);
+        }
+        c0.intoArray(r0, o0 + t);
+        c1.intoArray(r1, o1 + t);
+        c2.intoArray(r2, o2 + t);
+        c3.intoArray(r3, o3 + t);
     }
 
-    private static void one(float[] x, int xi, int xk, float[][] panel, int p0, int kn, int t, boolean two, float[] r) {
-        FloatVector c0 = FloatVector.fromArray(S, r, t);
+    /** One row by one or two vectors at column t, as {@link #four}. */
+    private static void one(
+            float[] x,
+            int xi,
+            int xk,
+            float[][] panel,
+            int p0,
+            int kn,
+            int t,
+            boolean two,
+            boolean load,
+            float s,
+            float[] r,
+            int o,
+            boolean clamp,
+            float lo,
+            float hi) {
+        FloatVector c0 = load ? FloatVector.fromArray(S, r, o + t) : FloatVector.broadcast(S, s);
         if (two) {
-            FloatVector c1 = FloatVector.fromArray(S, r, t + L);
+            FloatVector c1 = load ? FloatVector.fromArray(S, r, o + t + L) : c0;
             for (int kk = 0; kk < kn; kk++) {
                 float[] q = panel[p0 + kk];
                 float v = x[xi + kk * xk];
                 c0 = c0.add(FloatVector.fromArray(S, q, t).mul(v));
                 c1 = c1.add(FloatVector.fromArray(S, q, t + L).mul(v));
             }
-            c1.intoArray(r, t + L);
+            if (clamp) {
+                c1 = c1.max(lo).min(hi);
+            }
+            c1.intoArray(r, o + t + L);
         } else {
             for (int kk = 0; kk < kn; kk++) {
                 c0 = c0.add(FloatVector.fromArray(S, panel[p0 + kk], t).mul(x[xi + kk * xk]));
             }
         }
-        c0.intoArray(r, t);
+        if (clamp) {
+            c0 = c0.max(lo).min(hi);
+        }
+        c0.intoArray(r, o + t);
     }
 }

@@ -65,4 +65,56 @@ class FloatTilesTest {
             }
         }
     }
+
+    @Test
+    void vectorBiasProductComputesTheScalarValues() {
+        FloatTiles vector = FloatTiles.vector().orElseThrow();
+        Random r = new Random(19);
+        for (int trial = 0; trial < 300; trial++) {
+            int count = 1 + r.nextInt(11);
+            int kn = 1 + r.nextInt(40);
+            int xr = kn + r.nextInt(5);
+            int xo = r.nextInt(7);
+            int width = 1 + r.nextInt(150);
+            int from = r.nextInt(Math.min(width, 20));
+            int to = from + r.nextInt(width - from + 1);
+            int cr = width + r.nextInt(9);
+            int cBase = r.nextInt(5);
+            boolean clamp = r.nextBoolean();
+            float[] bias = trial % 4 == 0 ? null : new float[count + 3];
+            int biasOff = bias == null ? 0 : r.nextInt(4);
+            float[] x = new float[xo + count * xr];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            if (bias != null) {
+                for (int i = 0; i < bias.length; i++) {
+                    bias[i] = (float) r.nextGaussian();
+                }
+            }
+            float[][] panel = new float[kn][width];
+            for (float[] row : panel) {
+                for (int t = 0; t < width; t++) {
+                    row[t] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+                }
+            }
+            float[] want = new float[cBase + count * cr + width];
+            for (int i = 0; i < want.length; i++) {
+                want[i] = (float) r.nextGaussian();
+            }
+            float[] got = want.clone();
+            FloatTiles.scalar()
+                    .biasProduct(
+                            x, xo, xr, 1, count, panel, 0, kn, bias, biasOff, clamp, -0.5f, 6f, want, cBase, cr, from,
+                            to);
+            vector.biasProduct(
+                    x, xo, xr, 1, count, panel, 0, kn, bias, biasOff, clamp, -0.5f, 6f, got, cBase, cr, from, to);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(
+                        Float.floatToRawIntBits(want[i]),
+                        Float.floatToRawIntBits(got[i]),
+                        "trial " + trial + ", element " + i);
+            }
+        }
+    }
 }
