@@ -41,6 +41,9 @@ import java.util.stream.Stream;
  * chunks either way, so where an input ran does not change the results.
  *
  * <p>The comparisons accumulate into the rows given; the caller marks the end of each input on them.
+ * The device side runs on one device of a {@link DeviceFarm}, again from the start on another when
+ * that device is lost; its columns reach the rows only from the run that finished
+ * ({@link DeviceResults}), and the input records which device that was ({@link #device}).
  * Not thread-safe: inputs run one after the other (the device's stream of an input runs in a thread
  * of its own, and the input returns only after it).
  */

@@ -15,8 +15,9 @@ import java.util.Map;
 /**
  * Compares the device's layers with the simulator's and golden's chunk by chunk as they stream in
  * ({@code simu_err} and {@code golden_err}), reading the matching element ranges of the simulator's
- * and golden's values, on disk or in memory ({@link LayerRanges}, {@link ChunkedComparison}), and
- * writes the device's dump as it goes.
+ * and golden's values, on disk or in memory ({@link LayerRanges}, {@link ChunkedComparison}), into
+ * the run's own {@link DeviceResults} (the rows get them once the run has finished), and writes the
+ * device's dump as it goes.
  * Only a chunk of each side is in memory at a time, whatever the size of the run. Codes are compared (bit_exact, max_lsb) where
  * the simulator and the device share a quantization. Not thread-safe: a sink is called from one
  * thread.
