@@ -36,6 +36,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
@@ -62,6 +63,7 @@ public final class AgentServer implements AutoCloseable {
     private final ExecutorService runExecutor;
     private final RunStore runs;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final AtomicBoolean healthStopped = new AtomicBoolean();
     private final ScheduledExecutorService deadlineTimer;
     private final Server server;
 
@@ -260,10 +262,20 @@ public final class AgentServer implements AutoCloseable {
         server.awaitTermination();
     }
 
+    /**
+     * Stops at once: reports NOT_SERVING, cancels every running call and refuses new ones, as a
+     * crashed agent or a board that drops off the network looks to its clients. {@link #close()}
+     * still releases the rest.
+     */
+    public void shutdownNow() {
+        stopHealth();
+        server.shutdownNow();
+    }
+
     /** Stops accepting calls, gives running calls a grace period, then cancels them. Idempotent. */
     @Override
     public void close() {
-        health.enterTerminalState();
+        stopHealth();
         server.shutdown();
         try {
             if (!server.awaitTermination(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS)) {
@@ -279,6 +291,13 @@ public final class AgentServer implements AutoCloseable {
             deadlineTimer.shutdownNow();
             backend.close();
             runs.close();
+        }
+    }
+
+    /** NOT_SERVING for good; once, since the health service warns when told twice. */
+    private void stopHealth() {
+        if (healthStopped.compareAndSet(false, true)) {
+            health.enterTerminalState();
         }
     }
 

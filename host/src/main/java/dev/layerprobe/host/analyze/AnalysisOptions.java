@@ -13,7 +13,8 @@ import java.util.Map;
  * @param model     the float ONNX model
  * @param inputs    input files (images or .npy), at least one
  * @param calib     folder of calibration images, or null to calibrate on the inputs
- * @param device    a running agent, or null for the embedded emulated device
+ * @param devices   running agents to spread the inputs over (each may name several, see
+ *                  {@code DeviceFarm}), or empty (or null) for the embedded emulated device
  * @param profile   device profile YAML for the embedded device (and the host simulator's numerics), or null
  * @param reportDir where report.json, report.csv and dumps/ go
  * @param spec      preprocessing of image inputs
@@ -30,7 +31,7 @@ public record AnalysisOptions(
         Path model,
         List<Path> inputs,
         Path calib,
-        AgentEndpoint device,
+        List<AgentEndpoint> devices,
         Path profile,
         Path reportDir,
         InputSpec spec,
@@ -44,6 +45,7 @@ public record AnalysisOptions(
         int[] size) {
     public AnalysisOptions {
         inputs = List.copyOf(inputs);
+        devices = devices == null ? List.of() : List.copyOf(devices);
         inputShapes = Map.copyOf(inputShapes);
     }
 
@@ -52,7 +54,7 @@ public record AnalysisOptions(
             Path model,
             List<Path> inputs,
             Path calib,
-            AgentEndpoint device,
+            List<AgentEndpoint> devices,
             Path profile,
             Path reportDir,
             InputSpec spec,
@@ -64,7 +66,7 @@ public record AnalysisOptions(
                 model,
                 inputs,
                 calib,
-                device,
+                devices,
                 profile,
                 reportDir,
                 spec,
@@ -76,5 +78,10 @@ public record AnalysisOptions(
                 null,
                 Map.of(),
                 null);
+    }
+
+    /** The first running agent given, or null for the embedded emulated device (for steps that use one device). */
+    public AgentEndpoint device() {
+        return devices.isEmpty() ? null : devices.get(0);
     }
 }

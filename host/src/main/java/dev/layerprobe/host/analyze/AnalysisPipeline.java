@@ -5,6 +5,7 @@ import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.host.client.DeviceFarm;
 import dev.layerprobe.host.client.EmbeddedDevice;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.golden.GoldenRunner;
@@ -41,7 +42,8 @@ import java.util.function.IntConsumer;
 /**
  * The steps of {@code layerprobe analyze}, golden (ONNX Runtime) vs simulator vs device, layer by
  * layer: load the inputs and compile the float model at their size; ask the device first (the
- * embedded emulated agent on a loopback port when no device is given, so the same gRPC path runs);
+ * embedded emulated agent on a loopback port when no device is given, so the same gRPC path runs;
+ * several agents make a {@link DeviceFarm} that runs each input on one of them);
  * calibrate and quantize, or take the user's QDQ file ({@link DeviceModel}); upload; then for every
  * input run golden, the simulator (whole network and layer by layer on golden inputs) and the
  * device, comparing as the device's dumps stream in ({@link InputRun}); build the report
@@ -54,9 +56,6 @@ import java.util.function.IntConsumer;
 public final class AnalysisPipeline {
     private final AnalysisOptions o;
     private final PrintWriter out;
-    /** Inputs analyzed at once when they fit in memory together (the device's default limit of runs). */
-    private static final int IN_FLIGHT = 2;
-
     private final IntConsumer inputDone;
     private final long memoryBudget;
 
@@ -125,15 +124,18 @@ public final class AnalysisPipeline {
 
         // The device is asked first: an unreachable or refusing device fails the command in seconds,
         // not after minutes of calibration and golden runs.
-        try (EmbeddedDevice device = EmbeddedDevice.connect(o.device(), localProfile)) {
-            AgentClient client = device.client();
-            DeviceInfo info = client.info();
-            return analyze(client, info, localProfile, floatModel, floatProgram, modelName, feeds);
+        try (EmbeddedDevice embedded = o.devices().isEmpty() ? EmbeddedDevice.connect(null, localProfile) : null;
+                DeviceFarm devices = embedded != null
+                        ? DeviceFarm.of(embedded.client())
+                        : DeviceFarm.connect(o.devices(), AgentClient.Options.DEFAULT)) {
+            devices.onLoss(out::println);
+            DeviceInfo info = devices.info();
+            return analyze(devices, info, localProfile, floatModel, floatProgram, modelName, feeds);
         }
     }
 
     private AnalysisResult analyze(
-            AgentClient client,
+            DeviceFarm devices,
             DeviceInfo info,
             DeviceProfile localProfile,
             ModelProto floatModel,
@@ -148,8 +150,9 @@ public final class AnalysisPipeline {
                 o.inputs().stream().map(p -> p.getFileName().toString()).toList();
 
         try (GoldenRunner golden = GoldenRunner.of(floatModel, modelName)) {
-            String modelId = client.upload(
+            String modelId = devices.upload(
                     deviceModel.bytes(), deviceModel.file().getFileName().toString());
+            List<Report.InputDevice> ranOn = new ArrayList<>();
             List<LayerComparison> rows = new ArrayList<>();
             Map<String, LayerComparison> byName = new LinkedHashMap<>();
             for (Layer l : sim.layers()) {
@@ -164,12 +167,13 @@ public final class AnalysisPipeline {
                             golden,
                             deviceModel.goldenDivisors(),
                             sim,
-                            client,
+                            devices,
                             modelId,
                             byName,
                             memoryBudget);
                     Progress progress = Progress.start("analyzing", feeds.size(), out)) {
-                ExecutorService pool = Executors.newFixedThreadPool(IN_FLIGHT, r -> {
+                // As many inputs at once as the devices take runs, when their values fit in memory together.
+                ExecutorService pool = Executors.newFixedThreadPool(devices.capacity(), r -> {
                     Thread t = new Thread(r, "layerprobe-analyze");
                     t.setDaemon(true);
                     return t;
@@ -180,11 +184,9 @@ public final class AnalysisPipeline {
                     for (int i = 0; i < feeds.size(); i++) {
                         Map<String, Tensor> feed = feeds.get(i);
                         Path keep = i == 0 ? dumps : null;
-                        // Several inputs at once only on the embedded device, which takes as many runs
-                        // as are in flight, and only when their values fit in memory together.
-                        int inFlight = o.device() == null && run.fitsInMemory(IN_FLIGHT) ? IN_FLIGHT : 1;
-                        if (keep != null || !run.fitsInMemory(1)) {
-                            inFlight = 1;
+                        int inFlight = 1;
+                        while (keep == null && inFlight < devices.capacity() && run.fitsInMemory(inFlight + 1)) {
+                            inFlight++;
                         }
                         while (pending.size() >= inFlight) {
                             awaitInput(pending.removeFirst());
@@ -205,6 +207,11 @@ public final class AnalysisPipeline {
                 } finally {
                     pool.shutdownNow();
                 }
+                if (!o.devices().isEmpty()) {
+                    for (int i = 0; i < feeds.size(); i++) {
+                        ranOn.add(new Report.InputDevice(i, inputs.get(i), run.device(i)));
+                    }
+                }
             }
             QuickFixCheck quick = new QuickFixCheck(
                     o.quant(),
@@ -218,7 +225,11 @@ public final class AnalysisPipeline {
                     sim, floatProgram, deviceModel.model(), feeds, o.quantized() == null ? o.quant() : null);
             Report report = AnalysisReport.build(
                     modelName, info, rows, sources, inputEvidence, quick, o.warnCos(), o.wrongCos());
-            report = DeviceConfirmation.confirm(report, info, client, modelId, sim, feeds.get(0), o.atol(), o.rtol());
+            report = DeviceConfirmation.confirm(
+                    report, info, devices.anyClient(), modelId, sim, feeds.get(0), o.atol(), o.rtol());
+            if (!ranOn.isEmpty()) {
+                report = report.withInputDevices(ranOn);
+            }
             return new AnalysisResult(
                     report, sim.isQuantized(), deviceModel.hostProfile().requant(), inputs, dumps, deviceModel.file());
         }

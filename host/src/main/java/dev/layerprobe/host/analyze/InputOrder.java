@@ -11,7 +11,8 @@ import java.util.Map;
  * sums, which depend on the order of their additions, come out the same whatever the timing. Each
  * layer has three columns of accumulators, each fed by one thread of an input in one stretch:
  * {@link Column#ENTIRE} (the whole program), {@link Column#PER_LAYER} (the layers alone) and
- * {@link Column#DEVICE} ({@code simu_err} and {@code golden_err}, from the device's stream). Input
+ * {@link Column#DEVICE} ({@code simu_err} and {@code golden_err}, added from a finished device run,
+ * {@link DeviceResults}). Input
  * {@code k} {@link #enter}s a layer's column once input {@code k - 1} has {@link #leave}n it; leaving
  * closes the input on that column's accumulators ({@code Metrics.endInput}). An input that has no
  * data for a layer still passes it ({@link #leaveAll} after each of its stretches), so the next one

@@ -6,8 +6,8 @@ import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.dump.DumpManifest;
 import dev.layerprobe.dump.DumpValues;
 import dev.layerprobe.dump.DumpWriter;
-import dev.layerprobe.host.client.AgentClient;
 import dev.layerprobe.host.client.AgentException;
+import dev.layerprobe.host.client.DeviceFarm;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.golden.GoldenRunner;
 import dev.layerprobe.proto.v1.DumpFormat;
@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -40,6 +41,9 @@ import java.util.stream.Stream;
  * chunks either way, so where an input ran does not change the results.
  *
  * <p>The comparisons accumulate into the rows given; the caller marks the end of each input on them.
+ * The device side runs on one device of a {@link DeviceFarm}, again from the start on another when
+ * that device is lost; its columns reach the rows only from the run that finished
+ * ({@link DeviceResults}), and the input records which device that was ({@link #device}).
  * Not thread-safe: inputs run one after the other (the device's stream of an input runs in a thread
  * of its own, and the input returns only after it).
  */
@@ -49,8 +53,11 @@ final class InputRun implements AutoCloseable {
     private final GoldenRunner golden;
     private final Map<String, float[]> goldenDivisors;
     private final NpuProgram sim;
-    private final AgentClient client;
+    private final DeviceFarm devices;
     private final String modelId;
+    /** Per input, the device that ran it. */
+    private final Map<Integer, String> ranOn = new ConcurrentHashMap<>();
+
     private final Map<String, LayerComparison> byName;
     private final InputOrder order;
     /** The device's stream and the layers run alone of each input, beside the whole program on the input's thread. */
@@ -68,7 +75,8 @@ final class InputRun implements AutoCloseable {
      * @param reportDir where the temporary spill of golden's tensors goes (removed after each input)
      * @param goldenDivisors per-channel factors (last axis) by which golden's tensors of those names
      *     are divided, to compare in the space of a SmoothQuant model; empty for none
-     * @param modelId the device's id of the uploaded model {@code sim} was compiled from
+     * @param devices where each input's device run goes (another device when one is lost mid-run)
+     * @param modelId the devices' id of the uploaded model {@code sim} was compiled from
      * @param byName the rows, by layer name, that the comparisons add to
      * @param memoryBudget bytes of golden's and the simulator's values an input may keep in memory
      */
@@ -78,7 +86,7 @@ final class InputRun implements AutoCloseable {
             GoldenRunner golden,
             Map<String, float[]> goldenDivisors,
             NpuProgram sim,
-            AgentClient client,
+            DeviceFarm devices,
             String modelId,
             Map<String, LayerComparison> byName,
             long memoryBudget) {
@@ -87,7 +95,7 @@ final class InputRun implements AutoCloseable {
         this.golden = golden;
         this.goldenDivisors = goldenDivisors;
         this.sim = sim;
-        this.client = client;
+        this.devices = devices;
         this.modelId = modelId;
         this.byName = byName;
         this.memoryBudget = memoryBudget;
@@ -143,12 +151,17 @@ final class InputRun implements AutoCloseable {
         // The device thread reads golden only after the simulator's first layer, which comes after
         // golden has run: the board's lock orders the two.
         Future<?> device = workers.submit(() -> {
-            client.run(
-                    modelId,
-                    feed,
-                    DumpFormat.NATIVE,
-                    new StreamingComparison(byName, simLayers, g, null, deviceChunks, order, input));
-            order.leaveAll(input, InputOrder.Column.DEVICE);
+            DeviceFarm.Ran<DeviceResults> ran = devices.run(client -> {
+                DeviceResults results = new DeviceResults(byName);
+                client.run(
+                        modelId,
+                        feed,
+                        DumpFormat.NATIVE,
+                        new StreamingComparison(byName, simLayers, g, null, deviceChunks, results));
+                return results;
+            });
+            ranOn.put(input, ran.device());
+            ran.result().addTo(order, input);
             return null;
         });
         Future<?> perLayer = null;
@@ -220,22 +233,30 @@ final class InputRun implements AutoCloseable {
                     },
                     (layer, v) -> comparePerLayer(input, layer, v, g, chunks));
             order.leaveAll(input, InputOrder.Column.PER_LAYER);
-            try (DumpWriter runtimeDump =
-                    dumps == null ? null : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
-                client.run(
-                        modelId,
-                        feed,
-                        DumpFormat.NATIVE,
-                        new StreamingComparison(
-                                byName,
-                                LayerRanges.of(DumpValues.open(simDir), false),
-                                g,
-                                runtimeDump,
-                                chunks,
-                                order,
-                                input));
-            }
-            order.leaveAll(input, InputOrder.Column.DEVICE);
+            Path runtimeDir = dumps == null ? null : dumps.resolve("runtime");
+            DeviceFarm.Ran<DeviceResults> ran = devices.run(client -> {
+                DeviceResults results = new DeviceResults(byName);
+                if (runtimeDir != null) {
+                    deleteTree(runtimeDir); // what a lost device's run left
+                }
+                try (DumpWriter runtimeDump =
+                        runtimeDir == null ? null : DumpWriter.create(runtimeDir, modelName, "runtime", true)) {
+                    client.run(
+                            modelId,
+                            feed,
+                            DumpFormat.NATIVE,
+                            new StreamingComparison(
+                                    byName,
+                                    LayerRanges.of(DumpValues.open(simDir), false),
+                                    g,
+                                    runtimeDump,
+                                    chunks,
+                                    results));
+                }
+                return results;
+            });
+            ranOn.put(input, ran.device());
+            ran.result().addTo(order, input);
             runBytes = Math.max(runBytes, bytes[0]);
         } finally {
             deleteTree(spill);
@@ -316,6 +337,11 @@ final class InputRun implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** The device that ran an input's device side, or null before it ran. */
+    String device(int input) {
+        return ranOn.get(input);
     }
 
     /** Stops the worker threads; call when no input runs. */

@@ -127,6 +127,11 @@ final class LayerComparison {
         return simuErr;
     }
 
+    /** A fresh {@link Metrics#recording} accumulator with this layer's tolerances, for a run held apart ({@link DeviceResults}). */
+    Metrics newRecording() {
+        return Metrics.recording(atol, rtol);
+    }
+
     Metrics goldenErrMetrics() {
         if (goldenErr == null) {
             goldenErr = new Metrics(atol, rtol);

@@ -15,8 +15,9 @@ import java.util.Map;
 /**
  * Compares the device's layers with the simulator's and golden's chunk by chunk as they stream in
  * ({@code simu_err} and {@code golden_err}), reading the matching element ranges of the simulator's
- * and golden's values, on disk or in memory ({@link LayerRanges}, {@link ChunkedComparison}), and
- * writes the device's dump as it goes.
+ * and golden's values, on disk or in memory ({@link LayerRanges}, {@link ChunkedComparison}), into
+ * the run's own {@link DeviceResults} (the rows get them once the run has finished), and writes the
+ * device's dump as it goes.
  * Only a chunk of each side is in memory at a time, whatever the size of the run. Codes are compared (bit_exact, max_lsb) where
  * the simulator and the device share a quantization. Not thread-safe: a sink is called from one
  * thread.
@@ -37,14 +38,12 @@ final class StreamingComparison implements LayerSink {
     private float[] rtReal = new float[0];
     private int[] rtCodes = new int[0];
     private final ChunkedComparison chunks;
-    private final InputOrder order;
-    private final int input;
+    private final DeviceResults results;
 
     /**
      * @param runtimeDump where the device's layers are written, or null
      * @param chunks the comparison routine (and its buffers), not used by anyone else meanwhile
-     * @param order lets this input add to a layer's device columns after the inputs before it
-     * @param input this input's position
+     * @param results where this run's device columns go until the run has finished
      */
     StreamingComparison(
             Map<String, LayerComparison> byName,
@@ -52,15 +51,13 @@ final class StreamingComparison implements LayerSink {
             LayerRanges golden,
             DumpWriter runtimeDump,
             ChunkedComparison chunks,
-            InputOrder order,
-            int input) {
+            DeviceResults results) {
         this.byName = byName;
         this.sim = sim;
         this.golden = golden;
         this.runtimeDump = runtimeDump;
         this.chunks = chunks;
-        this.order = order;
-        this.input = input;
+        this.results = results;
     }
 
     @Override
@@ -83,9 +80,6 @@ final class StreamingComparison implements LayerSink {
                     + ", expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
         }
         current = byName.get(h.getName());
-        if (current != null) {
-            order.enter(input, h.getName(), InputOrder.Column.DEVICE);
-        }
         long elements = ChunkedComparison.elements(shape);
         simLayer = current == null ? null : sim.layer(h.getName());
         goldenLayer = current == null ? null : golden.layer(h.getName());
@@ -135,10 +129,10 @@ final class StreamingComparison implements LayerSink {
         }
         DumpValues.decode(type, quant, shape, ByteBuffer.wrap(data), first, n, rtReal, quant == null ? null : rtCodes);
         if (simLayer != null) {
-            chunks.addRange(simLayer, first, rtReal, sameCodes ? rtCodes : null, n, current.simuErrMetrics());
+            chunks.addRange(simLayer, first, rtReal, sameCodes ? rtCodes : null, n, results.simuErr(h.getName()));
         }
         if (goldenLayer != null) {
-            chunks.addRange(goldenLayer, first, rtReal, null, n, current.goldenErrMetrics());
+            chunks.addRange(goldenLayer, first, rtReal, null, n, results.goldenErr(h.getName()));
         }
     }
 
@@ -146,9 +140,6 @@ final class StreamingComparison implements LayerSink {
     public void end(LayerHeader h, String sha256) throws IOException {
         if (runtimeDump != null) {
             runtimeDump.endLayer();
-        }
-        if (current != null) {
-            order.leave(input, h.getName(), InputOrder.Column.DEVICE);
         }
         current = null;
     }

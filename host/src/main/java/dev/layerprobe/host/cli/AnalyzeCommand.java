@@ -106,7 +106,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 model,
                 InputLoader.expandFolders(inputs),
                 calib,
-                target.endpoint(),
+                target.endpoints(),
                 target.profile,
                 report,
                 input.spec(),

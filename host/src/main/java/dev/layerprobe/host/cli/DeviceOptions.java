@@ -2,18 +2,23 @@ package dev.layerprobe.host.cli;
 
 import dev.layerprobe.host.client.AgentEndpoint;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /**
  * Which device a command talks to, shared by every command that talks to one: a running agent
- * (with its token and TLS CA), or an emulated one started in this process.
+ * (with its token and TLS CA), or an emulated one started in this process; {@code analyze} takes
+ * several ({@link #endpoints}), the others one ({@link #endpoint}).
  */
 final class DeviceOptions {
     @Option(
             names = "--device",
             paramLabel = "HOST:PORT",
-            description = "a running agent (default: an emulated device started in this process)")
-    String device;
+            description = "a running agent (default: an emulated device started in this process); analyze"
+                    + " takes it more than once, or a name that resolves to several agents"
+                    + " (dns:///agents:50051), and spreads its inputs over them")
+    List<String> devices;
 
     @Option(
             names = "--token-file",
@@ -39,12 +44,29 @@ final class DeviceOptions {
      * @throws UsageException when a token or CA is given without {@code --device}
      */
     AgentEndpoint endpoint() throws UsageException {
-        if (device == null) {
+        List<AgentEndpoint> all = endpoints();
+        if (all.size() > 1) {
+            throw new UsageException("this command talks to one device, --device was given " + all.size() + " times");
+        }
+        return all.isEmpty() ? null : all.get(0);
+    }
+
+    /**
+     * Every agent given, each with the same token and CA; empty for the emulated device in this process.
+     *
+     * @throws UsageException when a token or CA is given without {@code --device}
+     */
+    List<AgentEndpoint> endpoints() throws UsageException {
+        if (devices == null || devices.isEmpty()) {
             if (tokenFile != null || tlsCa != null) {
                 throw new UsageException("--token-file and --tls-ca are for a running agent: add --device HOST:PORT");
             }
-            return null;
+            return List.of();
         }
-        return new AgentEndpoint(device, tokenFile, tlsCa);
+        List<AgentEndpoint> out = new ArrayList<>();
+        for (String d : devices) {
+            out.add(new AgentEndpoint(d, tokenFile, tlsCa));
+        }
+        return out;
     }
 }

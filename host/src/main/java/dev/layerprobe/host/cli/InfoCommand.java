@@ -38,7 +38,7 @@ final class InfoCommand implements Callable<Integer> {
         String where;
         try (EmbeddedDevice device = EmbeddedDevice.connect(target.endpoint(), profile)) {
             info = device.client().info();
-            where = target.device == null
+            where = target.devices == null
                     ? "embedded emulated device"
                     : device.client().target();
         }

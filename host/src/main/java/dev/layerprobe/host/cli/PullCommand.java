@@ -56,7 +56,7 @@ final class PullCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws UsageException, AgentException, IOException {
-        if (target.device == null) {
+        if (target.devices == null) {
             throw new UsageException("pull needs --device HOST:PORT, the agent that stored the run");
         }
         if (target.profile != null) {

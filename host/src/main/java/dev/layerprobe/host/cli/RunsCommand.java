@@ -27,7 +27,7 @@ final class RunsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws UsageException, AgentException {
-        if (target.device == null) {
+        if (target.devices == null) {
             throw new UsageException("runs needs --device HOST:PORT, the agent whose runs to list");
         }
         PrintWriter out = spec.commandLine().getOut();

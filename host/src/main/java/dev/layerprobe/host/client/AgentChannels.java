@@ -12,7 +12,10 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Opens the channels an {@link AgentClient} talks to an agent over: parses {@code HOST:PORT},
@@ -37,7 +40,9 @@ final class AgentChannels {
 
     /** A plaintext channel to {@code host:port} without a token. */
     static ManagedChannel plaintext(String host, int port) {
-        return transport(host, port).usePlaintext().build();
+        return transport(NettyChannelBuilder.forAddress(host, port))
+                .usePlaintext()
+                .build();
     }
 
     /**
@@ -49,7 +54,39 @@ final class AgentChannels {
      */
     static ManagedChannel open(AgentEndpoint endpoint) throws AgentException {
         HostPort hp = HostPort.parse(endpoint.address());
-        NettyChannelBuilder b = transport(hp.host(), hp.port());
+        return secured(transport(NettyChannelBuilder.forAddress(hp.host(), hp.port())), endpoint)
+                .build();
+    }
+
+    /**
+     * A channel of a {@link DeviceFarm} to one agent at {@code address}, secured as {@code endpoint}
+     * says, that watches the agent's {@code grpc.health.v1} status: gRPC's {@code round_robin} policy
+     * with client-side health checking, so the channel reports TRANSIENT_FAILURE while the agent
+     * says it is not serving as well as while it cannot be reached.
+     *
+     * @param authority the name the agent is known by (for TLS), or null for the address itself
+     */
+    static ManagedChannel healthChecked(AgentEndpoint endpoint, InetSocketAddress address, String authority)
+            throws AgentException {
+        // An unresolved HOST:PORT goes through gRPC's default (DNS) resolver like any channel's target.
+        NettyChannelBuilder b = transport(
+                address.isUnresolved()
+                        ? NettyChannelBuilder.forAddress(address.getHostString(), address.getPort())
+                        : NettyChannelBuilder.forAddress(address));
+        if (authority != null) {
+            b.overrideAuthority(authority);
+        }
+        return secured(b, endpoint).defaultServiceConfig(HEALTH_CHECKED).build();
+    }
+
+    /** round_robin over the channel's address(es), with the agents' overall health ("" service). */
+    private static final Map<String, Object> HEALTH_CHECKED = Map.of(
+            "loadBalancingConfig",
+            List.of(Map.of("round_robin", Map.of())),
+            "healthCheckConfig",
+            Map.of("serviceName", ""));
+
+    private static NettyChannelBuilder secured(NettyChannelBuilder b, AgentEndpoint endpoint) throws AgentException {
         if (endpoint.tlsCa() == null) {
             b.usePlaintext();
         } else {
@@ -58,7 +95,7 @@ final class AgentChannels {
         if (endpoint.tokenFile() != null) {
             b.intercept(bearer(endpoint.tokenFile()));
         }
-        return b.build();
+        return b;
     }
 
     /**
@@ -70,9 +107,8 @@ final class AgentChannels {
      * chunks of Netty's pool (2 MiB under gRPC), which it then frees and allocates again. Small
      * answers still get small reads.
      */
-    private static NettyChannelBuilder transport(String host, int port) {
-        return NettyChannelBuilder.forAddress(host, port)
-                .maxInboundMessageSize(AgentClient.MAX_INBOUND_MESSAGE_BYTES)
+    private static NettyChannelBuilder transport(NettyChannelBuilder b) {
+        return b.maxInboundMessageSize(AgentClient.MAX_INBOUND_MESSAGE_BYTES)
                 .flowControlWindow(AgentClient.FLOW_CONTROL_WINDOW_BYTES)
                 .withOption(
                         ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(2048, 16 << 10, 256 << 10));

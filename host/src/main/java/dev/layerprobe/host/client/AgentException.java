@@ -29,7 +29,9 @@ public final class AgentException extends Exception {
         /** The agent answered with an error status; {@link #status()} has it. */
         REMOTE,
         /** The call was interrupted or cancelled on this side. */
-        CANCELLED
+        CANCELLED,
+        /** The devices of one analysis differ in backend, profile or model. */
+        MISMATCH
     }
 
     private final Code code;

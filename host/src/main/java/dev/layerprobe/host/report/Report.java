@@ -22,6 +22,9 @@ import java.util.TreeMap;
  * @param summary counts and thresholds
  * @param mapping how the layers of dumps were mapped onto each other ({@code compare}); null for
  *                an analysis, whose layers are the simulator's own
+ * @param inputDevices which running agent ran each input's device side, in input order, when
+ *                the analysis ran on agents given with {@code --device}; null otherwise (the
+ *                emulated device in the process, a dump comparison)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -31,15 +34,39 @@ public record Report(
         List<Layer> layers,
         RootCause rootCause,
         Summary summary,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Mapping mapping) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Mapping mapping,
+        @JsonInclude(JsonInclude.Include.NON_NULL) List<InputDevice> inputDevices) {
     public Report {
         layers = List.copyOf(layers);
+        inputDevices = inputDevices == null ? null : List.copyOf(inputDevices);
     }
 
     /** A report without a dump mapping, as {@code analyze} makes. */
     public Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary) {
-        this(model, device, layers, rootCause, summary, null);
+        this(model, device, layers, rootCause, summary, null, null);
     }
+
+    /** A report without a record of the devices per input. */
+    public Report(
+            String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary, Mapping mapping) {
+        this(model, device, layers, rootCause, summary, mapping, null);
+    }
+
+    /** This report, recording which agent ran each input. */
+    public Report withInputDevices(List<InputDevice> inputDevices) {
+        return new Report(model, device, layers, rootCause, summary, mapping, inputDevices);
+    }
+
+    /**
+     * Which agent ran one input's device side. Where an agent was lost mid-run, the one that ran
+     * the input to the end.
+     *
+     * @param index the input's position in the analysis (0-based)
+     * @param input the input's file name
+     * @param device the agent's address, as {@code --device} gave it or as its name resolved
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record InputDevice(int index, String input, String device) {}
 
     /**
      * How {@code compare} matched two dumps' layers to the layers of the table.
