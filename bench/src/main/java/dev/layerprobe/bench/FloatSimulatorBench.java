@@ -107,7 +107,7 @@ public final class FloatSimulatorBench {
         try {
             Map<String, int[]> shapes = InputShapes.parse(inputShapes);
             (int8
-                            ? Int8SimulatorBench.run(model, shapes, iterations, warmup, SEED)
+                            ? Int8SimulatorBench.run(model, shapes, iterations, warmup, warmupSeconds, SEED)
                             : run(model, shapes, iterations, warmup, warmupSeconds))
                     .forEach(System.out::println);
         } catch (InputException e) {

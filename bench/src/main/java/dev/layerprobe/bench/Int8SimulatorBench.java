@@ -52,7 +52,8 @@ final class Int8SimulatorBench {
     private Int8SimulatorBench() {}
 
     /** Runs the benchmark and returns its report lines, the last one {@code ratio: X}. */
-    static List<String> run(Path model, Map<String, int[]> inputShapes, int iterations, int warmup, long seed)
+    static List<String> run(
+            Path model, Map<String, int[]> inputShapes, int iterations, int warmup, double warmupSeconds, long seed)
             throws OrtException, SimulatorException, InputException {
         int threads = ForkJoinPool.commonPool().getParallelism() + 1;
         List<ValueInfo> declared =
@@ -85,10 +86,17 @@ final class Int8SimulatorBench {
                     ortFeeds.put(e.getKey(), FloatSimulatorBench.toOrt(env, e.getKey(), e.getValue()));
                 }
                 String agreement = agreement(program, program.run(feeds, LayerObserver.NONE), session.run(ortFeeds));
-                for (int i = 0; i < warmup; i++) {
+                // As the float benchmark: at least --warmup runs and --warmup-seconds, so the JIT has
+                // compiled the integer kernels before anything is timed.
+                long warmupStart = System.nanoTime();
+                long warmupEnd = warmupStart + (long) (warmupSeconds * 1e9);
+                int warmups = 0;
+                while (warmups < warmup || System.nanoTime() < warmupEnd) {
                     session.run(ortFeeds).close();
                     program.run(feeds, LayerObserver.NONE);
+                    warmups++;
                 }
+                double warmedSeconds = (System.nanoTime() - warmupStart) / 1e9;
                 double[] ortMs = new double[iterations];
                 double[] simMs = new double[iterations];
                 for (int i = 0; i < iterations; i++) {
@@ -113,13 +121,14 @@ final class Int8SimulatorBench {
                         String.format(
                                 Locale.ROOT,
                                 "%s quantized int8 (QDQ, calibrated on %d seeded inputs), inputs %s, %d threads,"
-                                        + " %d iterations after %d warm-ups; outputs %s",
+                                        + " %d iterations after %d warm-ups (%.1f s); outputs %s",
                                 model.getFileName(),
                                 CALIBRATION_INPUTS,
                                 inputs,
                                 threads,
                                 iterations,
-                                warmup,
+                                warmups,
+                                warmedSeconds,
                                 agreement),
                         String.format(
                                 Locale.ROOT,
