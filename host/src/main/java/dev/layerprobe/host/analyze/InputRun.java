@@ -39,9 +39,10 @@ import java.util.stream.Stream;
  * work ({@link #inMemory}). Every comparison goes through {@link ChunkedComparison} with the same
  * chunks either way, so where an input ran does not change the results.
  *
- * <p>The comparisons accumulate into the rows given; the caller marks the end of each input on them.
- * Not thread-safe: inputs run one after the other (the device's stream of an input runs in a thread
- * of its own, and the input returns only after it).
+ * <p>Each input's comparisons go to rows of its own, which the caller pools in input order
+ * ({@link LayerComparison#addInput}), so inputs may run at once. Thread-safe for inputs run at once
+ * (the device's stream of an input runs in a thread of its own, and the input returns only after it),
+ * as long as only one of them keeps its dumps or runs on disk at a time.
  */
 final class InputRun implements AutoCloseable {
     private final Path reportDir;
@@ -51,8 +52,6 @@ final class InputRun implements AutoCloseable {
     private final NpuProgram sim;
     private final AgentClient client;
     private final String modelId;
-    private final Map<String, LayerComparison> byName;
-    private final InputOrder order;
     /** The device's stream and the layers run alone of each input, beside the whole program on the input's thread. */
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "layerprobe-input");
@@ -69,7 +68,6 @@ final class InputRun implements AutoCloseable {
      * @param goldenDivisors per-channel factors (last axis) by which golden's tensors of those names
      *     are divided, to compare in the space of a SmoothQuant model; empty for none
      * @param modelId the device's id of the uploaded model {@code sim} was compiled from
-     * @param byName the rows, by layer name, that the comparisons add to
      * @param memoryBudget bytes of golden's and the simulator's values an input may keep in memory
      */
     InputRun(
@@ -80,7 +78,6 @@ final class InputRun implements AutoCloseable {
             NpuProgram sim,
             AgentClient client,
             String modelId,
-            Map<String, LayerComparison> byName,
             long memoryBudget) {
         this.reportDir = reportDir;
         this.modelName = modelName;
@@ -89,9 +86,7 @@ final class InputRun implements AutoCloseable {
         this.sim = sim;
         this.client = client;
         this.modelId = modelId;
-        this.byName = byName;
         this.memoryBudget = memoryBudget;
-        this.order = new InputOrder(byName);
     }
 
     /**
@@ -100,18 +95,15 @@ final class InputRun implements AutoCloseable {
      * budget; on disk otherwise.
      *
      * @param dumps where the golden, simulator and runtime dumps of this input are kept, or null to keep none
+     * @param byName this input's own rows, by layer name, that the comparisons add to
+     * @param output where the model output's values are kept, or null
      */
-    void run(int input, Map<String, Tensor> feed, Path dumps)
+    void run(Map<String, Tensor> feed, Path dumps, Map<String, LayerComparison> byName, OutputCapture output)
             throws IOException, GoldenException, SimulatorException, AgentException {
-        try {
-            if (dumps == null && fitsInMemory(1)) {
-                inMemory(input, feed);
-            } else {
-                onDisk(input, feed, dumps);
-            }
-        } catch (IOException | GoldenException | SimulatorException | AgentException | RuntimeException e) {
-            order.fail(e);
-            throw e;
+        if (dumps == null && fitsInMemory(1)) {
+            inMemory(feed, byName, output);
+        } else {
+            onDisk(feed, dumps, byName, output);
         }
     }
 
@@ -132,7 +124,7 @@ final class InputRun implements AutoCloseable {
      * the program and the layers alone run at once, each comparing as it goes; every comparison
      * still gets its chunks in the same order as on disk, so the results are the same.
      */
-    private void inMemory(int input, Map<String, Tensor> feed)
+    private void inMemory(Map<String, Tensor> feed, Map<String, LayerComparison> byName, OutputCapture output)
             throws IOException, GoldenException, SimulatorException, AgentException {
         ChunkedComparison chunks = new ChunkedComparison();
         ChunkedComparison perLayerChunks = new ChunkedComparison();
@@ -147,25 +139,28 @@ final class InputRun implements AutoCloseable {
                     modelId,
                     feed,
                     DumpFormat.NATIVE,
-                    new StreamingComparison(byName, simLayers, g, null, deviceChunks, order, input));
-            order.leaveAll(input, InputOrder.Column.DEVICE);
+                    new StreamingComparison(byName, simLayers, g, null, deviceChunks, output));
             return null;
         });
         Future<?> perLayer = null;
         try {
             try {
-                golden.run(feed, (name, t) -> goldenValues.put(name, divided(name, t)));
+                golden.run(feed, (name, t) -> {
+                    Tensor d = divided(name, t);
+                    goldenValues.put(name, d);
+                    if (output != null) {
+                        output.golden(name, d);
+                    }
+                });
                 perLayer = workers.submit(() -> {
                     sim.runPerLayer(
-                            goldenValues::get, (layer, v) -> comparePerLayer(input, layer, v, g, perLayerChunks));
-                    order.leaveAll(input, InputOrder.Column.PER_LAYER);
+                            goldenValues::get, (layer, v) -> comparePerLayer(byName, layer, v, g, perLayerChunks));
                     return null;
                 });
                 sim.run(feed, (layer, v) -> {
-                    compareEntire(input, layer, v, g, null, chunks);
+                    compareEntire(byName, output, layer, v, g, null, chunks);
                     simLayers.put(layer.name(), v);
                 });
-                order.leaveAll(input, InputOrder.Column.ENTIRE);
             } finally {
                 simLayers.finish();
                 if (perLayer != null) {
@@ -177,7 +172,7 @@ final class InputRun implements AutoCloseable {
         }
     }
 
-    private void onDisk(int input, Map<String, Tensor> feed, Path dumps)
+    private void onDisk(Map<String, Tensor> feed, Path dumps, Map<String, LayerComparison> byName, OutputCapture output)
             throws IOException, GoldenException, SimulatorException, AgentException {
         ChunkedComparison chunks = new ChunkedComparison();
         Path spill = Files.createTempDirectory(reportDir, ".spill-");
@@ -189,6 +184,9 @@ final class InputRun implements AutoCloseable {
                     Tensor d = divided(name, t);
                     bytes[0] += 4L * d.size();
                     w.writeLayer(name, null, LayerValue.of(d));
+                    if (output != null) {
+                        output.golden(name, d);
+                    }
                 });
             }
             DumpValues goldenDump = DumpValues.open(goldenAll);
@@ -200,7 +198,7 @@ final class InputRun implements AutoCloseable {
                     DumpWriter simDump = DumpWriter.create(simDir, modelName, "simulator", true)) {
                 sim.run(feed, (layer, v) -> {
                     bytes[0] += 4L * size(v);
-                    compareEntire(input, layer, v, g, goldenCopy, chunks);
+                    compareEntire(byName, output, layer, v, g, goldenCopy, chunks);
                     try {
                         simDump.writeLayer(layer.name(), layer.opLabel(), v);
                     } catch (IOException e) {
@@ -208,7 +206,6 @@ final class InputRun implements AutoCloseable {
                     }
                 });
             }
-            order.leaveAll(input, InputOrder.Column.ENTIRE);
             sim.runPerLayer(
                     name -> {
                         DumpManifest.Layer l = goldenDump.layer(name);
@@ -218,8 +215,7 @@ final class InputRun implements AutoCloseable {
                             throw new UncheckedIOException(e);
                         }
                     },
-                    (layer, v) -> comparePerLayer(input, layer, v, g, chunks));
-            order.leaveAll(input, InputOrder.Column.PER_LAYER);
+                    (layer, v) -> comparePerLayer(byName, layer, v, g, chunks));
             try (DumpWriter runtimeDump =
                     dumps == null ? null : DumpWriter.create(dumps.resolve("runtime"), modelName, "runtime", true)) {
                 client.run(
@@ -232,10 +228,8 @@ final class InputRun implements AutoCloseable {
                                 g,
                                 runtimeDump,
                                 chunks,
-                                order,
-                                input));
+                                output));
             }
-            order.leaveAll(input, InputOrder.Column.DEVICE);
             runBytes = Math.max(runBytes, bytes[0]);
         } finally {
             deleteTree(spill);
@@ -243,11 +237,19 @@ final class InputRun implements AutoCloseable {
     }
 
     /** {@code entire}: golden against the simulator's layer, copying golden to {@code goldenCopy} when not null. */
-    private void compareEntire(
-            int input, Layer layer, LayerValue v, LayerRanges g, DumpWriter goldenCopy, ChunkedComparison chunks) {
+    private static void compareEntire(
+            Map<String, LayerComparison> byName,
+            OutputCapture output,
+            Layer layer,
+            LayerValue v,
+            LayerRanges g,
+            DumpWriter goldenCopy,
+            ChunkedComparison chunks) {
         LayerComparison c = byName.get(layer.name());
+        if (output != null) {
+            output.simulator(layer.name(), v);
+        }
         try {
-            order.enter(input, layer.name(), InputOrder.Column.ENTIRE);
             c.setShape(v.shape());
             LayerRanges.Range gl = g.layer(layer.name());
             if (gl != null) {
@@ -260,22 +262,20 @@ final class InputRun implements AutoCloseable {
                     goldenCopy.endLayer();
                 }
             }
-            order.leave(input, layer.name(), InputOrder.Column.ENTIRE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     /** {@code per_layer}: golden against the simulator's layer run alone on golden's inputs. */
-    private void comparePerLayer(int input, Layer layer, LayerValue v, LayerRanges g, ChunkedComparison chunks) {
+    private static void comparePerLayer(
+            Map<String, LayerComparison> byName, Layer layer, LayerValue v, LayerRanges g, ChunkedComparison chunks) {
         try {
-            order.enter(input, layer.name(), InputOrder.Column.PER_LAYER);
             LayerRanges.Range gl = g.layer(layer.name());
             if (gl != null) {
                 ChunkedComparison.checkSize(layer, gl, v);
                 chunks.addLayer(gl, v, byName.get(layer.name()).perLayerMetrics(), null);
             }
-            order.leave(input, layer.name(), InputOrder.Column.PER_LAYER);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

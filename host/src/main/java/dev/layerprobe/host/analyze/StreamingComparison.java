@@ -37,14 +37,12 @@ final class StreamingComparison implements LayerSink {
     private float[] rtReal = new float[0];
     private int[] rtCodes = new int[0];
     private final ChunkedComparison chunks;
-    private final InputOrder order;
-    private final int input;
+    private final OutputCapture output;
 
     /**
      * @param runtimeDump where the device's layers are written, or null
      * @param chunks the comparison routine (and its buffers), not used by anyone else meanwhile
-     * @param order lets this input add to a layer's device columns after the inputs before it
-     * @param input this input's position
+     * @param output where the device's value of the model output is kept, or null
      */
     StreamingComparison(
             Map<String, LayerComparison> byName,
@@ -52,15 +50,13 @@ final class StreamingComparison implements LayerSink {
             LayerRanges golden,
             DumpWriter runtimeDump,
             ChunkedComparison chunks,
-            InputOrder order,
-            int input) {
+            OutputCapture output) {
         this.byName = byName;
         this.sim = sim;
         this.golden = golden;
         this.runtimeDump = runtimeDump;
         this.chunks = chunks;
-        this.order = order;
-        this.input = input;
+        this.output = output;
     }
 
     @Override
@@ -83,9 +79,6 @@ final class StreamingComparison implements LayerSink {
                     + ", expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
         }
         current = byName.get(h.getName());
-        if (current != null) {
-            order.enter(input, h.getName(), InputOrder.Column.DEVICE);
-        }
         long elements = ChunkedComparison.elements(shape);
         simLayer = current == null ? null : sim.layer(h.getName());
         goldenLayer = current == null ? null : golden.layer(h.getName());
@@ -140,15 +133,15 @@ final class StreamingComparison implements LayerSink {
         if (goldenLayer != null) {
             chunks.addRange(goldenLayer, first, rtReal, null, n, current.goldenErrMetrics());
         }
+        if (output != null) {
+            output.device(h.getName(), shape, first, rtReal, n);
+        }
     }
 
     @Override
     public void end(LayerHeader h, String sha256) throws IOException {
         if (runtimeDump != null) {
             runtimeDump.endLayer();
-        }
-        if (current != null) {
-            order.leave(input, h.getName(), InputOrder.Column.DEVICE);
         }
         current = null;
     }

@@ -207,6 +207,80 @@ public final class Metrics {
         return this;
     }
 
+    /**
+     * Adds another accumulator that holds exactly one input's data, as that input: its sums join
+     * the pooled ones and its cos the per-input mean and worst, as if its chunks had been added
+     * here and {@link #endInput()} called. Pooling per-input accumulators this way, in input order,
+     * gives the same result whichever process or thread computed each input and whenever it
+     * finished. Both must use the same tolerances.
+     */
+    public Metrics addInput(Metrics in) {
+        if (in.atol != atol || in.rtol != rtol) {
+            throw new IllegalArgumentException("cannot pool metrics with other tolerances");
+        }
+        sumAB += in.sumAB;
+        sumAA += in.sumAA;
+        sumBB += in.sumBB;
+        inputAB += in.sumAB;
+        inputAA += in.sumAA;
+        inputBB += in.sumBB;
+        inputCount += in.count;
+        sumDD += in.sumDD;
+        sumAbs += in.sumAbs;
+        maxAbs = in.maxAbs > maxAbs ? in.maxAbs : maxAbs;
+        close += in.close;
+        nans += in.nans;
+        count += in.count;
+        codeEqual += in.codeEqual;
+        codeCount += in.codeCount;
+        maxLsb = Math.max(maxLsb, in.maxLsb);
+        return endInput();
+    }
+
+    /**
+     * Writes the pooled sums (not the per-input spread) so that {@link #read} restores an
+     * accumulator that {@link #addInput pools} exactly as this one would: doubles are written as
+     * their bits.
+     */
+    public void write(java.io.DataOutput out) throws java.io.IOException {
+        out.writeDouble(atol);
+        out.writeDouble(rtol);
+        out.writeLong(count);
+        out.writeDouble(sumAB);
+        out.writeDouble(sumAA);
+        out.writeDouble(sumBB);
+        out.writeDouble(sumDD);
+        out.writeDouble(sumAbs);
+        out.writeDouble(maxAbs);
+        out.writeLong(close);
+        out.writeLong(nans);
+        out.writeLong(codeCount);
+        out.writeLong(codeEqual);
+        out.writeLong(maxLsb);
+    }
+
+    /** An accumulator with the sums {@link #write} wrote. */
+    public static Metrics read(java.io.DataInput in) throws java.io.IOException {
+        Metrics m = new Metrics(in.readDouble(), in.readDouble());
+        m.count = in.readLong();
+        m.sumAB = in.readDouble();
+        m.sumAA = in.readDouble();
+        m.sumBB = in.readDouble();
+        m.sumDD = in.readDouble();
+        m.sumAbs = in.readDouble();
+        m.maxAbs = in.readDouble();
+        m.close = in.readLong();
+        m.nans = in.readLong();
+        m.codeCount = in.readLong();
+        m.codeEqual = in.readLong();
+        m.maxLsb = in.readLong();
+        m.inputAB = m.sumAB;
+        m.inputAA = m.sumAA;
+        m.inputBB = m.sumBB;
+        m.inputCount = m.count;
+        return m;
+    }
+
     /** Elements added so far (real values). */
     public long count() {
         return count;

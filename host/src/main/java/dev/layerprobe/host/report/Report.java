@@ -22,6 +22,8 @@ import java.util.TreeMap;
  * @param summary counts and thresholds
  * @param mapping how the layers of dumps were mapped onto each other ({@code compare}); null for
  *                an analysis, whose layers are the simulator's own
+ * @param inputs what each input came to, in input order ({@code analyze}); null for {@code compare}
+ * @param task what the comparisons mean for the model's task over the inputs; null for {@code compare}
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -31,14 +33,28 @@ public record Report(
         List<Layer> layers,
         RootCause rootCause,
         Summary summary,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Mapping mapping) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Mapping mapping,
+        @JsonInclude(JsonInclude.Include.NON_NULL) List<InputResult> inputs,
+        @JsonInclude(JsonInclude.Include.NON_NULL) TaskSummary task) {
     public Report {
         layers = List.copyOf(layers);
+        inputs = inputs == null ? null : List.copyOf(inputs);
     }
 
-    /** A report without a dump mapping, as {@code analyze} makes. */
+    /** A report without per-input results. */
+    public Report(
+            String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary, Mapping mapping) {
+        this(model, device, layers, rootCause, summary, mapping, null, null);
+    }
+
+    /** A report without a dump mapping or per-input results. */
     public Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary) {
         this(model, device, layers, rootCause, summary, null);
+    }
+
+    /** This report with the per-input results and the task figures of an analysis. */
+    public Report withInputs(List<InputResult> results, TaskSummary taskSummary) {
+        return new Report(model, device, layers, rootCause, summary, mapping, results, taskSummary);
     }
 
     /**
