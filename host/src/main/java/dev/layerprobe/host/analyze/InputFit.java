@@ -226,9 +226,11 @@ final class InputFit {
      * the reference.
      *
      * @param sim the quantized program (the model input's quantization)
-     * @param feeds the analysis inputs as loaded, in the order of {@link AnalysisOptions#inputs()}
+     * @param names the file names of {@code feeds}
+     * @param feeds the analysis inputs checked (all of them, or a sample of a large set), as loaded
      */
-    static Report.InputEvidence worst(AnalysisOptions o, NpuProgram sim, List<Map<String, Tensor>> feeds) {
+    static Report.InputEvidence worst(
+            AnalysisOptions o, NpuProgram sim, List<String> names, List<Map<String, Tensor>> feeds) {
         String name = sim.inputs().get(0).name();
         Reference reference = null;
         if (o.calib() != null) {
@@ -249,12 +251,8 @@ final class InputFit {
         }
         Report.InputEvidence worst = null;
         for (int i = 0; i < feeds.size(); i++) {
-            Report.InputEvidence e = check(
-                    o.inputs().get(i).getFileName().toString(),
-                    feeds.get(i).get(name),
-                    reference,
-                    sim.quantOf(name),
-                    o.spec());
+            Report.InputEvidence e =
+                    check(names.get(i), feeds.get(i).get(name), reference, sim.quantOf(name), o.spec());
             if (e != null && (worst == null || e.outsideRange() > worst.outsideRange())) {
                 worst = e;
             }

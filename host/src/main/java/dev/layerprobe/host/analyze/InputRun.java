@@ -21,7 +21,6 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -40,12 +39,10 @@ import java.util.stream.Stream;
  * work ({@link #inMemory}). Every comparison goes through {@link ChunkedComparison} with the same
  * chunks either way, so where an input ran does not change the results.
  *
- * <p>The comparisons accumulate into the rows given; the caller marks the end of each input on them.
- * The device side runs on one device of a {@link DeviceFarm}, again from the start on another when
- * that device is lost; its columns reach the rows only from the run that finished
- * ({@link DeviceResults}), and the input records which device that was ({@link #device}).
- * Not thread-safe: inputs run one after the other (the device's stream of an input runs in a thread
- * of its own, and the input returns only after it).
+ * <p>Each input's comparisons go to rows of its own, which the caller pools in input order
+ * ({@link LayerComparison#addInput}), so inputs may run at once. Thread-safe for inputs run at once
+ * (the device's stream of an input runs in a thread of its own, and the input returns only after it),
+ * as long as only one of them keeps its dumps or runs on disk at a time.
  */
 final class InputRun implements AutoCloseable {
     private final Path reportDir;
@@ -55,11 +52,6 @@ final class InputRun implements AutoCloseable {
     private final NpuProgram sim;
     private final DeviceFarm devices;
     private final String modelId;
-    /** Per input, the device that ran it. */
-    private final Map<Integer, String> ranOn = new ConcurrentHashMap<>();
-
-    private final Map<String, LayerComparison> byName;
-    private final InputOrder order;
     /** The device's stream and the layers run alone of each input, beside the whole program on the input's thread. */
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "layerprobe-input");
@@ -77,7 +69,6 @@ final class InputRun implements AutoCloseable {
      *     are divided, to compare in the space of a SmoothQuant model; empty for none
      * @param devices where each input's device run goes (another device when one is lost mid-run)
      * @param modelId the devices' id of the uploaded model {@code sim} was compiled from
-     * @param byName the rows, by layer name, that the comparisons add to
      * @param memoryBudget bytes of golden's and the simulator's values an input may keep in memory
      */
     InputRun(
@@ -88,7 +79,6 @@ final class InputRun implements AutoCloseable {
             NpuProgram sim,
             DeviceFarm devices,
             String modelId,
-            Map<String, LayerComparison> byName,
             long memoryBudget) {
         this.reportDir = reportDir;
         this.modelName = modelName;
@@ -97,9 +87,7 @@ final class InputRun implements AutoCloseable {
         this.sim = sim;
         this.devices = devices;
         this.modelId = modelId;
-        this.byName = byName;
         this.memoryBudget = memoryBudget;
-        this.order = new InputOrder(byName);
     }
 
     /**
@@ -108,19 +96,16 @@ final class InputRun implements AutoCloseable {
      * budget; on disk otherwise.
      *
      * @param dumps where the golden, simulator and runtime dumps of this input are kept, or null to keep none
+     * @param byName this input's own rows, by layer name, that the comparisons add to
+     * @param output where the model output's values are kept, or null
+     * @return the device (its address) that ran the input's device side
      */
-    void run(int input, Map<String, Tensor> feed, Path dumps)
+    String run(Map<String, Tensor> feed, Path dumps, Map<String, LayerComparison> byName, OutputCapture output)
             throws IOException, GoldenException, SimulatorException, AgentException {
-        try {
-            if (dumps == null && fitsInMemory(1)) {
-                inMemory(input, feed);
-            } else {
-                onDisk(input, feed, dumps);
-            }
-        } catch (IOException | GoldenException | SimulatorException | AgentException | RuntimeException e) {
-            order.fail(e);
-            throw e;
+        if (dumps == null && fitsInMemory(1)) {
+            return inMemory(feed, byName, output);
         }
+        return onDisk(feed, dumps, byName, output);
     }
 
     /**
@@ -140,7 +125,7 @@ final class InputRun implements AutoCloseable {
      * the program and the layers alone run at once, each comparing as it goes; every comparison
      * still gets its chunks in the same order as on disk, so the results are the same.
      */
-    private void inMemory(int input, Map<String, Tensor> feed)
+    private String inMemory(Map<String, Tensor> feed, Map<String, LayerComparison> byName, OutputCapture output)
             throws IOException, GoldenException, SimulatorException, AgentException {
         ChunkedComparison chunks = new ChunkedComparison();
         ChunkedComparison perLayerChunks = new ChunkedComparison();
@@ -150,35 +135,36 @@ final class InputRun implements AutoCloseable {
         LayerRanges g = LayerRanges.ofTensors(goldenValues);
         // The device thread reads golden only after the simulator's first layer, which comes after
         // golden has run: the board's lock orders the two.
-        Future<?> device = workers.submit(() -> {
-            DeviceFarm.Ran<DeviceResults> ran = devices.run(client -> {
-                DeviceResults results = new DeviceResults(byName);
-                client.run(
-                        modelId,
-                        feed,
-                        DumpFormat.NATIVE,
-                        new StreamingComparison(byName, simLayers, g, null, deviceChunks, results));
-                return results;
-            });
-            ranOn.put(input, ran.device());
-            ran.result().addTo(order, input);
-            return null;
-        });
+        String deviceName;
+        Future<String> device = workers.submit(() -> devices.run(client -> {
+                    clearDevice(byName); // what an attempt on a lost device added
+                    client.run(
+                            modelId,
+                            feed,
+                            DumpFormat.NATIVE,
+                            new StreamingComparison(byName, simLayers, g, null, deviceChunks, output));
+                    return null;
+                })
+                .device());
         Future<?> perLayer = null;
         try {
             try {
-                golden.run(feed, (name, t) -> goldenValues.put(name, divided(name, t)));
+                golden.run(feed, (name, t) -> {
+                    Tensor d = divided(name, t);
+                    goldenValues.put(name, d);
+                    if (output != null) {
+                        output.golden(name, d);
+                    }
+                });
                 perLayer = workers.submit(() -> {
                     sim.runPerLayer(
-                            goldenValues::get, (layer, v) -> comparePerLayer(input, layer, v, g, perLayerChunks));
-                    order.leaveAll(input, InputOrder.Column.PER_LAYER);
+                            goldenValues::get, (layer, v) -> comparePerLayer(byName, layer, v, g, perLayerChunks));
                     return null;
                 });
                 sim.run(feed, (layer, v) -> {
-                    compareEntire(input, layer, v, g, null, chunks);
+                    compareEntire(byName, output, layer, v, g, null, chunks);
                     simLayers.put(layer.name(), v);
                 });
-                order.leaveAll(input, InputOrder.Column.ENTIRE);
             } finally {
                 simLayers.finish();
                 if (perLayer != null) {
@@ -186,11 +172,13 @@ final class InputRun implements AutoCloseable {
                 }
             }
         } finally {
-            await(device);
+            deviceName = await(device);
         }
+        return deviceName;
     }
 
-    private void onDisk(int input, Map<String, Tensor> feed, Path dumps)
+    private String onDisk(
+            Map<String, Tensor> feed, Path dumps, Map<String, LayerComparison> byName, OutputCapture output)
             throws IOException, GoldenException, SimulatorException, AgentException {
         ChunkedComparison chunks = new ChunkedComparison();
         Path spill = Files.createTempDirectory(reportDir, ".spill-");
@@ -202,6 +190,9 @@ final class InputRun implements AutoCloseable {
                     Tensor d = divided(name, t);
                     bytes[0] += 4L * d.size();
                     w.writeLayer(name, null, LayerValue.of(d));
+                    if (output != null) {
+                        output.golden(name, d);
+                    }
                 });
             }
             DumpValues goldenDump = DumpValues.open(goldenAll);
@@ -213,7 +204,7 @@ final class InputRun implements AutoCloseable {
                     DumpWriter simDump = DumpWriter.create(simDir, modelName, "simulator", true)) {
                 sim.run(feed, (layer, v) -> {
                     bytes[0] += 4L * size(v);
-                    compareEntire(input, layer, v, g, goldenCopy, chunks);
+                    compareEntire(byName, output, layer, v, g, goldenCopy, chunks);
                     try {
                         simDump.writeLayer(layer.name(), layer.opLabel(), v);
                     } catch (IOException e) {
@@ -221,7 +212,6 @@ final class InputRun implements AutoCloseable {
                     }
                 });
             }
-            order.leaveAll(input, InputOrder.Column.ENTIRE);
             sim.runPerLayer(
                     name -> {
                         DumpManifest.Layer l = goldenDump.layer(name);
@@ -231,44 +221,51 @@ final class InputRun implements AutoCloseable {
                             throw new UncheckedIOException(e);
                         }
                     },
-                    (layer, v) -> comparePerLayer(input, layer, v, g, chunks));
-            order.leaveAll(input, InputOrder.Column.PER_LAYER);
+                    (layer, v) -> comparePerLayer(byName, layer, v, g, chunks));
             Path runtimeDir = dumps == null ? null : dumps.resolve("runtime");
-            DeviceFarm.Ran<DeviceResults> ran = devices.run(client -> {
-                DeviceResults results = new DeviceResults(byName);
-                if (runtimeDir != null) {
-                    deleteTree(runtimeDir); // what a lost device's run left
-                }
-                try (DumpWriter runtimeDump =
-                        runtimeDir == null ? null : DumpWriter.create(runtimeDir, modelName, "runtime", true)) {
-                    client.run(
-                            modelId,
-                            feed,
-                            DumpFormat.NATIVE,
-                            new StreamingComparison(
-                                    byName,
-                                    LayerRanges.of(DumpValues.open(simDir), false),
-                                    g,
-                                    runtimeDump,
-                                    chunks,
-                                    results));
-                }
-                return results;
-            });
-            ranOn.put(input, ran.device());
-            ran.result().addTo(order, input);
+            String device = devices.run(client -> {
+                        clearDevice(byName); // what an attempt on a lost device added
+                        if (runtimeDir != null) {
+                            deleteTree(runtimeDir); // and wrote
+                        }
+                        try (DumpWriter runtimeDump =
+                                runtimeDir == null ? null : DumpWriter.create(runtimeDir, modelName, "runtime", true)) {
+                            client.run(
+                                    modelId,
+                                    feed,
+                                    DumpFormat.NATIVE,
+                                    new StreamingComparison(
+                                            byName,
+                                            LayerRanges.of(DumpValues.open(simDir), false),
+                                            g,
+                                            runtimeDump,
+                                            chunks,
+                                            output));
+                        }
+                        return null;
+                    })
+                    .device();
             runBytes = Math.max(runBytes, bytes[0]);
+            return device;
         } finally {
             deleteTree(spill);
         }
     }
 
     /** {@code entire}: golden against the simulator's layer, copying golden to {@code goldenCopy} when not null. */
-    private void compareEntire(
-            int input, Layer layer, LayerValue v, LayerRanges g, DumpWriter goldenCopy, ChunkedComparison chunks) {
+    private static void compareEntire(
+            Map<String, LayerComparison> byName,
+            OutputCapture output,
+            Layer layer,
+            LayerValue v,
+            LayerRanges g,
+            DumpWriter goldenCopy,
+            ChunkedComparison chunks) {
         LayerComparison c = byName.get(layer.name());
+        if (output != null) {
+            output.simulator(layer.name(), v);
+        }
         try {
-            order.enter(input, layer.name(), InputOrder.Column.ENTIRE);
             c.setShape(v.shape());
             LayerRanges.Range gl = g.layer(layer.name());
             if (gl != null) {
@@ -281,35 +278,32 @@ final class InputRun implements AutoCloseable {
                     goldenCopy.endLayer();
                 }
             }
-            order.leave(input, layer.name(), InputOrder.Column.ENTIRE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     /** {@code per_layer}: golden against the simulator's layer run alone on golden's inputs. */
-    private void comparePerLayer(int input, Layer layer, LayerValue v, LayerRanges g, ChunkedComparison chunks) {
+    private static void comparePerLayer(
+            Map<String, LayerComparison> byName, Layer layer, LayerValue v, LayerRanges g, ChunkedComparison chunks) {
         try {
-            order.enter(input, layer.name(), InputOrder.Column.PER_LAYER);
             LayerRanges.Range gl = g.layer(layer.name());
             if (gl != null) {
                 ChunkedComparison.checkSize(layer, gl, v);
                 chunks.addLayer(gl, v, byName.get(layer.name()).perLayerMetrics(), null);
             }
-            order.leave(input, layer.name(), InputOrder.Column.PER_LAYER);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     /** Waits for a task of an input (the device's stream, the layers alone), and rethrows its failure. */
-    private static void await(Future<?> task) throws AgentException, IOException, SimulatorException {
+    private static <T> T await(Future<T> task) throws AgentException, IOException, SimulatorException {
         boolean interrupted = false;
         try {
             while (true) {
                 try {
-                    task.get();
-                    return;
+                    return task.get();
                 } catch (InterruptedException e) {
                     interrupted = true; // the task holds the device or the rows: let it finish, not run on unseen
                 } catch (ExecutionException e) {
@@ -339,15 +333,16 @@ final class InputRun implements AutoCloseable {
         }
     }
 
-    /** The device that ran an input's device side, or null before it ran. */
-    String device(int input) {
-        return ranOn.get(input);
-    }
-
     /** Stops the worker threads; call when no input runs. */
     @Override
     public void close() {
         workers.shutdownNow();
+    }
+
+    private static void clearDevice(Map<String, LayerComparison> byName) {
+        for (LayerComparison c : byName.values()) {
+            c.clearDevice();
+        }
     }
 
     private static int size(LayerValue v) {

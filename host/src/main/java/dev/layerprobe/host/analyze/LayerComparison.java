@@ -6,13 +6,17 @@ import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.simulator.Layer;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 
 /**
  * The four comparisons of one layer (docs/architecture.md#three-results-four-comparisons), accumulated over every input of an analysis:
  * {@code entire} and {@code per_layer} (golden vs simulator), {@code simu_err} (simulator vs
  * runtime, with integer codes compared where both sides share a quantization) and
  * {@code golden_err} (golden vs runtime). A column that never received data reports null.
- * Not thread-safe.
+ * One instance holds either one input's comparison (each column written by one thread) or the
+ * pool of several ({@link #addInput}). Not thread-safe.
  */
 final class LayerComparison {
     final Layer layer;
@@ -83,20 +87,55 @@ final class LayerComparison {
     }
 
     /**
-     * Marks the end of one input on one column's accumulators ({@link InputOrder}): each keeps that
-     * input's own cos for the mean and worst.
+     * Pools one input's own comparison of this layer ({@link Metrics#addInput}); inputs must be
+     * pooled in input order for the result not to depend on timing.
      */
-    void endInput(InputOrder.Column column) {
-        Metrics[] ms = switch (column) {
-            case ENTIRE -> new Metrics[] {entire};
-            case PER_LAYER -> new Metrics[] {perLayer};
-            case DEVICE -> new Metrics[] {simuErr, goldenErr};
-        };
-        for (Metrics m : ms) {
-            if (m != null) {
-                m.endInput();
+    void addInput(LayerComparison in) {
+        if (in.shape != null) {
+            shape = in.shape;
+        }
+        entire = pool(entire, in.entire);
+        perLayer = pool(perLayer, in.perLayer);
+        simuErr = pool(simuErr, in.simuErr);
+        goldenErr = pool(goldenErr, in.goldenErr);
+    }
+
+    private Metrics pool(Metrics into, Metrics in) {
+        if (in == null) {
+            return into;
+        }
+        return (into == null ? new Metrics(atol, rtol) : into).addInput(in);
+    }
+
+    /** Writes one input's comparison of this layer: its shape and the sums of each column it has. */
+    void write(DataOutput out) throws IOException {
+        out.writeInt(shape == null ? -1 : shape.length);
+        if (shape != null) {
+            for (int d : shape) {
+                out.writeInt(d);
             }
         }
+        for (Metrics m : new Metrics[] {entire, perLayer, simuErr, goldenErr}) {
+            out.writeBoolean(m != null);
+            if (m != null) {
+                m.write(out);
+            }
+        }
+    }
+
+    /** Reads what {@link #write} wrote into this (fresh) comparison. */
+    void read(DataInput in) throws IOException {
+        int rank = in.readInt();
+        if (rank >= 0) {
+            shape = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                shape[i] = in.readInt();
+            }
+        }
+        entire = in.readBoolean() ? Metrics.read(in) : null;
+        perLayer = in.readBoolean() ? Metrics.read(in) : null;
+        simuErr = in.readBoolean() ? Metrics.read(in) : null;
+        goldenErr = in.readBoolean() ? Metrics.read(in) : null;
     }
 
     /** Records the layer's output shape as the simulator produced it. */
@@ -127,9 +166,13 @@ final class LayerComparison {
         return simuErr;
     }
 
-    /** A fresh {@link Metrics#recording} accumulator with this layer's tolerances, for a run held apart ({@link DeviceResults}). */
-    Metrics newRecording() {
-        return Metrics.recording(atol, rtol);
+    /**
+     * Forgets this input's device columns: its device run was lost halfway and starts again on
+     * another device, whose stream then fills them from the start.
+     */
+    void clearDevice() {
+        simuErr = null;
+        goldenErr = null;
     }
 
     Metrics goldenErrMetrics() {

@@ -97,9 +97,12 @@ final class ReportFiles {
         }
     }
 
-    /** Writes report.json, report.csv and report.html into {@code dir}. */
+    /** Writes report.json, report.csv and report.html into {@code dir}, and inputs.csv for an analysis. */
     static void write(Report r, Path dir) throws IOException {
         Files.createDirectories(dir);
+        if (r.inputs() != null) {
+            ReportWriter.writeInputsCsv(r.inputs(), dir.resolve("inputs.csv"));
+        }
         ReportWriter.writeJson(r, dir.resolve("report.json"));
         ReportWriter.writeCsv(r, dir.resolve("report.csv"));
         HtmlReport.write(r, dir.resolve("report.html"));

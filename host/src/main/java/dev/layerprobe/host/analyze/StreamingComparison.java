@@ -15,9 +15,8 @@ import java.util.Map;
 /**
  * Compares the device's layers with the simulator's and golden's chunk by chunk as they stream in
  * ({@code simu_err} and {@code golden_err}), reading the matching element ranges of the simulator's
- * and golden's values, on disk or in memory ({@link LayerRanges}, {@link ChunkedComparison}), into
- * the run's own {@link DeviceResults} (the rows get them once the run has finished), and writes the
- * device's dump as it goes.
+ * and golden's values, on disk or in memory ({@link LayerRanges}, {@link ChunkedComparison}), and
+ * writes the device's dump as it goes.
  * Only a chunk of each side is in memory at a time, whatever the size of the run. Codes are compared (bit_exact, max_lsb) where
  * the simulator and the device share a quantization. Not thread-safe: a sink is called from one
  * thread.
@@ -38,12 +37,12 @@ final class StreamingComparison implements LayerSink {
     private float[] rtReal = new float[0];
     private int[] rtCodes = new int[0];
     private final ChunkedComparison chunks;
-    private final DeviceResults results;
+    private final OutputCapture output;
 
     /**
      * @param runtimeDump where the device's layers are written, or null
      * @param chunks the comparison routine (and its buffers), not used by anyone else meanwhile
-     * @param results where this run's device columns go until the run has finished
+     * @param output where the device's value of the model output is kept, or null
      */
     StreamingComparison(
             Map<String, LayerComparison> byName,
@@ -51,13 +50,13 @@ final class StreamingComparison implements LayerSink {
             LayerRanges golden,
             DumpWriter runtimeDump,
             ChunkedComparison chunks,
-            DeviceResults results) {
+            OutputCapture output) {
         this.byName = byName;
         this.sim = sim;
         this.golden = golden;
         this.runtimeDump = runtimeDump;
         this.chunks = chunks;
-        this.results = results;
+        this.output = output;
     }
 
     @Override
@@ -129,10 +128,13 @@ final class StreamingComparison implements LayerSink {
         }
         DumpValues.decode(type, quant, shape, ByteBuffer.wrap(data), first, n, rtReal, quant == null ? null : rtCodes);
         if (simLayer != null) {
-            chunks.addRange(simLayer, first, rtReal, sameCodes ? rtCodes : null, n, results.simuErr(h.getName()));
+            chunks.addRange(simLayer, first, rtReal, sameCodes ? rtCodes : null, n, current.simuErrMetrics());
         }
         if (goldenLayer != null) {
-            chunks.addRange(goldenLayer, first, rtReal, null, n, results.goldenErr(h.getName()));
+            chunks.addRange(goldenLayer, first, rtReal, null, n, current.goldenErrMetrics());
+        }
+        if (output != null) {
+            output.device(h.getName(), shape, first, rtReal, n);
         }
     }
 

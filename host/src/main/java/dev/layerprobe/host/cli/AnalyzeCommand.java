@@ -4,6 +4,7 @@ import dev.layerprobe.agent.AgentSetupException;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.host.analyze.Analysis;
 import dev.layerprobe.host.analyze.AnalysisOptions;
+import dev.layerprobe.host.analyze.DatasetOptions;
 import dev.layerprobe.host.client.AgentException;
 import dev.layerprobe.host.golden.GoldenException;
 import dev.layerprobe.host.input.InputException;
@@ -73,6 +74,34 @@ public final class AnalyzeCommand implements Callable<Integer> {
     @Mixin
     ThresholdOptions thresholds;
 
+    @Option(
+            names = "--labels",
+            paramLabel = "FILE|DIR",
+            description = "class of each input, for the accuracy of golden, simulator and device: a CSV of"
+                    + " file,label (class index from 0), or the --input folder when it has one subfolder per class")
+    Path labels;
+
+    @Option(
+            names = "--dump-inputs",
+            paramLabel = "first|worst|all|N,M",
+            defaultValue = "first",
+            description = "which inputs keep their golden, simulator and runtime dumps (default: ${DEFAULT-VALUE},"
+                    + " under dumps/; others under dumps/input-N/)")
+    String dumpInputs;
+
+    @Option(
+            names = "--resume",
+            description = "continue the interrupted run whose state is in the --report folder (same model, inputs"
+                    + " and options): inputs already done are not run again")
+    boolean resume;
+
+    @Option(
+            names = "--shard",
+            paramLabel = "I/N",
+            description = "run only the inputs at positions I, I+N, I+2N, ... of the sorted inputs and keep"
+                    + " their results for layerprobe merge")
+    String shard;
+
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
 
@@ -80,7 +109,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
     public Integer call()
             throws UsageException, InputException, LayerProbeException, GoldenException, AgentException,
                     AgentSetupException, IOException {
-        new Analysis(options(), spec.commandLine().getOut()).run();
+        new Analysis(options(), dataset(), spec.commandLine().getOut(), i -> {}).run();
         return 0;
     }
 
@@ -99,6 +128,14 @@ public final class AnalyzeCommand implements Callable<Integer> {
         System.arraycopy(args, 0, all, 1, args.length);
         CommandLine.ParseResult parsed = LayerProbeCli.commandLine(none, none).parseArgs(all);
         return ((AnalyzeCommand) parsed.subcommand().commandSpec().userObject()).options();
+    }
+
+    private DatasetOptions dataset() throws InputException {
+        return new DatasetOptions(
+                labels,
+                DatasetOptions.Dumps.parse(dumpInputs),
+                resume,
+                shard == null ? null : DatasetOptions.Shard.parse(shard));
     }
 
     private AnalysisOptions options() throws UsageException, InputException {

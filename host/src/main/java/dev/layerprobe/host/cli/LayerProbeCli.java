@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 + "quantization, or the device's runtime, layer by layer.",
         subcommands = {
             AnalyzeCommand.class,
+            MergeCommand.class,
             CompareCommand.class,
             CheckInputCommand.class,
             QuantizeCommand.class,

@@ -60,13 +60,6 @@ public final class Metrics {
     private double sumInputCos;
     private double worstInputCos = Double.POSITIVE_INFINITY;
     private int worstInput = -1;
-    /**
-     * For a {@link #recording} accumulator: each chunk's partial sums (Σab, Σa², Σb², Σ(a−b)², Σ|a−b|),
-     * five doubles a chunk, in order; null otherwise.
-     */
-    private double[] journal;
-
-    private int journalLength;
 
     public Metrics() {
         this(DEFAULT_ATOL, DEFAULT_RTOL);
@@ -78,49 +71,6 @@ public final class Metrics {
         }
         this.atol = atol;
         this.rtol = rtol;
-    }
-
-    /**
-     * An accumulator that also keeps each chunk's partial sums, so that what it received can be
-     * {@link #replayInto replayed} into another accumulator later: one input's comparisons held
-     * until it is known that they count (its device run may fail halfway and run again elsewhere).
-     */
-    public static Metrics recording(double atol, double rtol) {
-        Metrics m = new Metrics(atol, rtol);
-        m.journal = new double[40];
-        return m;
-    }
-
-    /**
-     * Adds everything this recording accumulator received to {@code into}, bit for bit as if the
-     * chunks had been added there directly and in the same order: the double sums take the same
-     * partial sums one by one; counts, maxima and the code statistics do not depend on grouping.
-     * Per-input closings ({@link #endInput()}) are the target's to make.
-     *
-     * @throws IllegalStateException if this accumulator is not {@link #recording}
-     */
-    public void replayInto(Metrics into) {
-        if (journal == null) {
-            throw new IllegalStateException("only a recording accumulator can be replayed");
-        }
-        for (int j = 0; j < journalLength; j += 5) {
-            into.sumAB += journal[j];
-            into.sumAA += journal[j + 1];
-            into.sumBB += journal[j + 2];
-            into.inputAB += journal[j];
-            into.inputAA += journal[j + 1];
-            into.inputBB += journal[j + 2];
-            into.sumDD += journal[j + 3];
-            into.sumAbs += journal[j + 4];
-        }
-        into.inputCount += count;
-        into.count += count;
-        into.maxAbs = Math.max(into.maxAbs, maxAbs);
-        into.close += close;
-        into.nans += nans;
-        into.codeCount += codeCount;
-        into.codeEqual += codeEqual;
-        into.maxLsb = Math.max(into.maxLsb, maxLsb);
     }
 
     /** Adds {@code a[off, off+len)} (reference) against {@code b[off, off+len)}. */
@@ -175,21 +125,7 @@ public final class Metrics {
         close += cl;
         nans += nn;
         count += len;
-        if (journal != null) {
-            record(ab, aa, bb, dd, abs);
-        }
         return this;
-    }
-
-    private void record(double ab, double aa, double bb, double dd, double abs) {
-        if (journalLength + 5 > journal.length) {
-            journal = Arrays.copyOf(journal, journal.length * 2);
-        }
-        journal[journalLength++] = ab;
-        journal[journalLength++] = aa;
-        journal[journalLength++] = bb;
-        journal[journalLength++] = dd;
-        journal[journalLength++] = abs;
     }
 
     private static long nans(float[] a, int aOff, float[] b, int bOff, int len) {
@@ -269,6 +205,80 @@ public final class Metrics {
         inputBB = 0;
         inputCount = 0;
         return this;
+    }
+
+    /**
+     * Adds another accumulator that holds exactly one input's data, as that input: its sums join
+     * the pooled ones and its cos the per-input mean and worst, as if its chunks had been added
+     * here and {@link #endInput()} called. Pooling per-input accumulators this way, in input order,
+     * gives the same result whichever process or thread computed each input and whenever it
+     * finished. Both must use the same tolerances.
+     */
+    public Metrics addInput(Metrics in) {
+        if (in.atol != atol || in.rtol != rtol) {
+            throw new IllegalArgumentException("cannot pool metrics with other tolerances");
+        }
+        sumAB += in.sumAB;
+        sumAA += in.sumAA;
+        sumBB += in.sumBB;
+        inputAB += in.sumAB;
+        inputAA += in.sumAA;
+        inputBB += in.sumBB;
+        inputCount += in.count;
+        sumDD += in.sumDD;
+        sumAbs += in.sumAbs;
+        maxAbs = in.maxAbs > maxAbs ? in.maxAbs : maxAbs;
+        close += in.close;
+        nans += in.nans;
+        count += in.count;
+        codeEqual += in.codeEqual;
+        codeCount += in.codeCount;
+        maxLsb = Math.max(maxLsb, in.maxLsb);
+        return endInput();
+    }
+
+    /**
+     * Writes the pooled sums (not the per-input spread) so that {@link #read} restores an
+     * accumulator that {@link #addInput pools} exactly as this one would: doubles are written as
+     * their bits.
+     */
+    public void write(java.io.DataOutput out) throws java.io.IOException {
+        out.writeDouble(atol);
+        out.writeDouble(rtol);
+        out.writeLong(count);
+        out.writeDouble(sumAB);
+        out.writeDouble(sumAA);
+        out.writeDouble(sumBB);
+        out.writeDouble(sumDD);
+        out.writeDouble(sumAbs);
+        out.writeDouble(maxAbs);
+        out.writeLong(close);
+        out.writeLong(nans);
+        out.writeLong(codeCount);
+        out.writeLong(codeEqual);
+        out.writeLong(maxLsb);
+    }
+
+    /** An accumulator with the sums {@link #write} wrote. */
+    public static Metrics read(java.io.DataInput in) throws java.io.IOException {
+        Metrics m = new Metrics(in.readDouble(), in.readDouble());
+        m.count = in.readLong();
+        m.sumAB = in.readDouble();
+        m.sumAA = in.readDouble();
+        m.sumBB = in.readDouble();
+        m.sumDD = in.readDouble();
+        m.sumAbs = in.readDouble();
+        m.maxAbs = in.readDouble();
+        m.close = in.readLong();
+        m.nans = in.readLong();
+        m.codeCount = in.readLong();
+        m.codeEqual = in.readLong();
+        m.maxLsb = in.readLong();
+        m.inputAB = m.sumAB;
+        m.inputAA = m.sumAA;
+        m.inputBB = m.sumBB;
+        m.inputCount = m.count;
+        return m;
     }
 
     /** Elements added so far (real values). */

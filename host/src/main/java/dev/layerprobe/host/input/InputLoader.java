@@ -54,17 +54,51 @@ public final class InputLoader {
         return files;
     }
 
-    /** The inputs as given, each folder replaced by {@link #filesIn its input files}. */
+    /**
+     * The inputs as given, each folder replaced by {@link #filesIn its input files}; a folder with
+     * no input files of its own but subfolders that have some (one subfolder per class, as
+     * ImageFolder lays out a data set) by the files of each subfolder, subfolders in sorted order.
+     */
     public static List<Path> expandFolders(List<Path> inputs) throws InputException {
         List<Path> out = new java.util.ArrayList<>();
         for (Path p : inputs) {
             if (Files.isDirectory(p)) {
-                out.addAll(filesIn(p, "input"));
+                List<Path> classes = classFolders(p);
+                if (classes.isEmpty()) {
+                    out.addAll(filesIn(p, "input"));
+                } else {
+                    for (Path c : classes) {
+                        out.addAll(filesIn(c, "input"));
+                    }
+                }
             } else {
                 out.add(p);
             }
         }
         return out;
+    }
+
+    /** The subfolders holding input files of a folder that has none itself, sorted; empty otherwise. */
+    private static List<Path> classFolders(Path dir) throws InputException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            List<Path> all = s.sorted().toList();
+            if (all.stream().anyMatch(p -> Files.isRegularFile(p) && isInputFile(p))) {
+                return List.of();
+            }
+            List<Path> classes = new java.util.ArrayList<>();
+            for (Path c : all) {
+                if (Files.isDirectory(c)) {
+                    try (java.util.stream.Stream<Path> f = Files.list(c)) {
+                        if (f.anyMatch(q -> Files.isRegularFile(q) && isInputFile(q))) {
+                            classes.add(c);
+                        }
+                    }
+                }
+            }
+            return classes;
+        } catch (IOException e) {
+            throw new InputException("cannot list input folder " + dir + ": " + e.getMessage());
+        }
     }
 
     private static boolean isInputFile(Path p) {

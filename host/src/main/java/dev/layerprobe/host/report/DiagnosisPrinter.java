@@ -90,8 +90,40 @@ public final class DiagnosisPrinter {
             }
         }
         printInputSpread(r, inputs);
+        printTask(r.task());
         out.println("  Verdict: " + r.summary().verdict() + ".");
         printBackendNotes(r, quantizedRun, hostRequant);
+    }
+
+    /** For a classifier: how often the simulator and the device pick golden's class, and the accuracy with labels. */
+    private void printTask(TaskSummary t) {
+        if (t == null || t.top1() == null) {
+            return;
+        }
+        StringBuilder b = new StringBuilder(String.format(
+                Locale.ROOT,
+                "  Task: top-1 agreement with golden: simulator %s, device %s (top-5: %s, %s)",
+                percent(t.top1().simulator()),
+                percent(t.top1().device()),
+                percent(t.top5().simulator()),
+                percent(t.top5().device())));
+        TaskSummary.Accuracy a = t.accuracy();
+        if (a != null) {
+            b.append(String.format(
+                    Locale.ROOT,
+                    "; accuracy on %d labelled inputs: golden %s, simulator %s (drop %s), device %s (drop %s)",
+                    a.labelled(),
+                    percent(a.golden()),
+                    percent(a.simulator()),
+                    percent(a.simulatorDrop()),
+                    percent(a.device()),
+                    percent(a.deviceDrop())));
+        }
+        out.println(b.append('.'));
+    }
+
+    private static String percent(Double v) {
+        return v == null ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * v);
     }
 
     /** Over several inputs: how the final layer's entire cos varies, and which input is worst. */

@@ -15,7 +15,8 @@ import java.util.TreeMap;
  * page references nothing outside itself, so it opens offline and can be mailed as one file.
  *
  * <p>Contents, in order: the model and device (here); the verdict, the runtime root cause (layer, op,
- * evidence) and the quantization hot spots ({@link HtmlVerdict}); a line chart of the cosine of the
+ * evidence) and the quantization hot spots ({@link HtmlVerdict}); for an analysis, the task over the inputs
+ * ({@link HtmlTask}: agreement, accuracy, a histogram of the per-input output cos, the worst inputs); a line chart of the cosine of the
  * four columns over the layers in execution order and a bar chart of the worst layers
  * ({@link HtmlCharts}, which explains the "nines" axis); a table of every layer and, for
  * {@code compare}, the layer mapping and a vendor tool's own figures ({@link HtmlTables}).
@@ -54,6 +55,7 @@ public final class HtmlReport {
                 .append("</style>\n</head>\n<body>\n");
         header(b, r);
         HtmlVerdict.verdict(b, r, warn, wrong);
+        HtmlTask.section(b, r, warn, wrong);
         b.append("<section>\n<h2>Cosine per layer, execution order</h2>\n");
         HtmlCharts.lineChart(b, r, faultLayer, warn, wrong);
         b.append("</section>\n<section>\n<h2>Worst layers</h2>\n");

@@ -22,9 +22,8 @@ import java.util.TreeMap;
  * @param summary counts and thresholds
  * @param mapping how the layers of dumps were mapped onto each other ({@code compare}); null for
  *                an analysis, whose layers are the simulator's own
- * @param inputDevices which running agent ran each input's device side, in input order, when
- *                the analysis ran on agents given with {@code --device}; null otherwise (the
- *                emulated device in the process, a dump comparison)
+ * @param inputs what each input came to, in input order ({@code analyze}); null for {@code compare}
+ * @param task what the comparisons mean for the model's task over the inputs; null for {@code compare}
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -35,38 +34,28 @@ public record Report(
         RootCause rootCause,
         Summary summary,
         @JsonInclude(JsonInclude.Include.NON_NULL) Mapping mapping,
-        @JsonInclude(JsonInclude.Include.NON_NULL) List<InputDevice> inputDevices) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) List<InputResult> inputs,
+        @JsonInclude(JsonInclude.Include.NON_NULL) TaskSummary task) {
     public Report {
         layers = List.copyOf(layers);
-        inputDevices = inputDevices == null ? null : List.copyOf(inputDevices);
+        inputs = inputs == null ? null : List.copyOf(inputs);
     }
 
-    /** A report without a dump mapping, as {@code analyze} makes. */
-    public Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary) {
-        this(model, device, layers, rootCause, summary, null, null);
-    }
-
-    /** A report without a record of the devices per input. */
+    /** A report without per-input results. */
     public Report(
             String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary, Mapping mapping) {
-        this(model, device, layers, rootCause, summary, mapping, null);
+        this(model, device, layers, rootCause, summary, mapping, null, null);
     }
 
-    /** This report, recording which agent ran each input. */
-    public Report withInputDevices(List<InputDevice> inputDevices) {
-        return new Report(model, device, layers, rootCause, summary, mapping, inputDevices);
+    /** A report without a dump mapping or per-input results. */
+    public Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary) {
+        this(model, device, layers, rootCause, summary, null);
     }
 
-    /**
-     * Which agent ran one input's device side. Where an agent was lost mid-run, the one that ran
-     * the input to the end.
-     *
-     * @param index the input's position in the analysis (0-based)
-     * @param input the input's file name
-     * @param device the agent's address, as {@code --device} gave it or as its name resolved
-     */
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record InputDevice(int index, String input, String device) {}
+    /** This report with the per-input results and the task figures of an analysis. */
+    public Report withInputs(List<InputResult> results, TaskSummary taskSummary) {
+        return new Report(model, device, layers, rootCause, summary, mapping, results, taskSummary);
+    }
 
     /**
      * How {@code compare} matched two dumps' layers to the layers of the table.

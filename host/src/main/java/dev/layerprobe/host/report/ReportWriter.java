@@ -60,6 +60,13 @@ public final class ReportWriter {
                                 throws IOException {
                             p.defaultSerializeValue(m.toMap(), gen);
                         }
+                    })
+                    .addSerializer(InputResult.class, new StdSerializer<InputResult>(InputResult.class) {
+                        @Override
+                        public void serialize(InputResult r, JsonGenerator gen, SerializerProvider p)
+                                throws IOException {
+                            p.defaultSerializeValue(r.toMap(), gen);
+                        }
                     }));
 
     private ReportWriter() {}
@@ -134,6 +141,56 @@ public final class ReportWriter {
             }
             w.write(row.append("\r\n").toString());
         }
+    }
+
+    /** The columns of inputs.csv, in order. */
+    public static final List<String> INPUT_COLUMNS = List.of(
+            "index",
+            "file",
+            "agent",
+            "label",
+            "golden_top1",
+            "simulator_top1",
+            "device_top1",
+            "simulator_cos",
+            "device_cos",
+            "simu_err_cos",
+            "first_wrong");
+
+    /**
+     * Writes inputs.csv atomically: one row per input, in input order, with {@link #INPUT_COLUMNS}
+     * (RFC 4180; an unknown value is an empty cell, NaN {@code nan}).
+     */
+    public static void writeInputsCsv(List<InputResult> inputs, Path file) throws IOException {
+        AtomicFiles.write(file, out -> {
+            Writer w = new java.io.BufferedWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8));
+            w.write(String.join(",", INPUT_COLUMNS) + "\r\n");
+            for (InputResult r : inputs) {
+                String row = String.join(
+                        ",",
+                        Integer.toString(r.index()),
+                        cell(r.file()),
+                        cell(r.agent()),
+                        r.label() == null ? "" : r.label().toString(),
+                        top1(r.goldenTop()),
+                        top1(r.simulatorTop()),
+                        top1(r.deviceTop()),
+                        cos(r.simulatorCos()),
+                        cos(r.deviceCos()),
+                        cos(r.simuErrCos()),
+                        cell(r.firstWrong()));
+                w.write(row + "\r\n");
+            }
+            w.flush();
+        });
+    }
+
+    private static String top1(int[] top) {
+        return top == null || top.length == 0 ? "" : Integer.toString(top[0]);
+    }
+
+    private static String cos(Double c) {
+        return c == null ? "" : Double.toString(c).toLowerCase(Locale.ROOT);
     }
 
     /** {@code 1x3x224x224}; empty for null. */

@@ -67,7 +67,7 @@ class DeviceFarmAnalysisTest {
         }
         try (AgentServer a = agent()) {
             JsonNode one = analyze("one", i -> {}, a);
-            assertEquals(INPUTS, one.get("input_devices").size());
+            assertEquals(INPUTS, one.get("inputs").size());
             assertEquals(Set.of("127.0.0.1:" + a.port()), devices(one));
             reference = withoutDevices(one);
         }
@@ -109,14 +109,14 @@ class DeviceFarmAnalysisTest {
                     a,
                     b,
                     c);
-            JsonNode ran = killed.get("input_devices");
+            JsonNode ran = killed.get("inputs");
             boolean before = false;
             for (JsonNode in : ran) {
                 int index = in.get("index").asInt();
-                before |= in.get("device").asText().equals(lost) && index < INPUTS / 2;
+                before |= in.get("agent").asText().equals(lost) && index < INPUTS / 2;
                 // Inputs past those in flight when it stopped (six: three agents, two runs each) never ran there.
                 assertFalse(
-                        index > INPUTS / 2 + 6 && in.get("device").asText().equals(lost),
+                        index > INPUTS / 2 + 6 && in.get("agent").asText().equals(lost),
                         "input " + index + " ran on the stopped agent");
             }
             assertTrue(before, "the stopped agent ran inputs before it stopped: " + ran);
@@ -167,15 +167,17 @@ class DeviceFarmAnalysisTest {
 
     private static Set<String> devices(JsonNode report) {
         Set<String> out = new HashSet<>();
-        for (JsonNode in : report.get("input_devices")) {
-            out.add(in.get("device").asText());
+        for (JsonNode in : report.get("inputs")) {
+            out.add(in.get("agent").asText());
         }
         return out;
     }
 
     private static JsonNode withoutDevices(JsonNode report) {
         ObjectNode copy = report.deepCopy();
-        copy.remove("input_devices");
+        for (JsonNode in : copy.get("inputs")) {
+            ((ObjectNode) in).remove("agent");
+        }
         return copy;
     }
 }
