@@ -29,7 +29,8 @@ import java.util.Set;
  * The emulated device: models run on the Java NPU simulator, compiled for one
  * {@link DeviceProfile}. The profile's faults are applied by the simulator's compiler
  * ({@link CompileOptions#of(DeviceProfile)}), so this backend is wrong exactly where the profile
- * says, as a buggy device would be. A profile with {@code dumps: outputs_only} makes it a runtime
+ * says, as a buggy device would be; a fault placed on a layer the model does not compute (a prefix
+ * of the model that stops before it) is inactive for that model. A profile with {@code dumps: outputs_only} makes it a runtime
  * that returns only the model's outputs: it does not advertise {@link Capability#NATIVE_DUMPS}, and
  * a run reports each graph output once, under the output's name, after the whole model has run.
  *
@@ -148,7 +149,10 @@ public final class SimBackend implements Backend {
             // of other models. Two concurrent first loads of one model both compile; the results are
             // equal and immutable, so the second simply replaces the first.
             String name = "model " + shortId(modelId);
-            program = compiler.compile(OnnxGraphs.parseModel(model, name), name, CompileOptions.of(profile));
+            ModelProto parsed = OnnxGraphs.parseModel(model, name);
+            Set<String> values = new HashSet<>();
+            parsed.getGraph().getNodeList().forEach(n -> values.addAll(n.getOutputList()));
+            program = compiler.compile(parsed, name, CompileOptions.of(profile.forModel(values)));
             synchronized (programs) {
                 programs.put(modelId, program);
             }

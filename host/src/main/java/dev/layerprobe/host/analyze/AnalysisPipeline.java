@@ -218,7 +218,22 @@ public final class AnalysisPipeline {
                     sim, floatProgram, deviceModel.model(), feeds, o.quantized() == null ? o.quant() : null);
             Report report = AnalysisReport.build(
                     modelName, info, rows, sources, inputEvidence, quick, o.warnCos(), o.wrongCos());
-            report = DeviceConfirmation.confirm(report, info, client, modelId, sim, feeds.get(0), o.atol(), o.rtol());
+            String bisect = BisectLocalization.reason(o, info, rows, sim);
+            report = bisect == null
+                    ? DeviceConfirmation.confirm(report, info, client, modelId, sim, feeds.get(0), o.atol(), o.rtol())
+                    : BisectLocalization.localize(
+                            report,
+                            bisect,
+                            info,
+                            client,
+                            modelId,
+                            deviceModel,
+                            rows,
+                            feeds.get(0),
+                            inputs.get(0),
+                            feeds.size(),
+                            o.atol(),
+                            o.rtol());
             return new AnalysisResult(
                     report, sim.isQuantized(), deviceModel.hostProfile().requant(), inputs, dumps, deviceModel.file());
         }

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * An emulated device (docs/architecture.md#device-profiles-and-faults): its name, numerics and deliberate faults. Loaded from YAML:
@@ -76,6 +77,21 @@ public record DeviceProfile(
     /** The same device without its faults: what the host simulator computes for it. */
     public DeviceProfile withoutFaults() {
         return new DeviceProfile(name, requant, recurrentState, List.of(), "", dumps);
+    }
+
+    /**
+     * The faults this device shows on one model: those placed on an op type, and those placed on a
+     * layer the model computes ({@code values}: its node outputs). A model without the faulty layer,
+     * the prefix of a model that stops before it for one, runs as a device with that bug runs it:
+     * correctly.
+     */
+    public DeviceProfile forModel(Set<String> values) {
+        List<Fault> apply = faults.stream()
+                .filter(f -> f.layer() == null || values.contains(f.layer()))
+                .toList();
+        return apply.size() == faults.size()
+                ? this
+                : new DeviceProfile(name, requant, recurrentState, apply, yaml, dumps);
     }
 
     /** The same device reporting {@code d}. */
