@@ -137,6 +137,31 @@ class BisectAnalyzeTest {
             assertTrue(r.out().contains("Bisection (the device reports only the model's outputs)"), r.out());
             measured.add(what + ": " + runs + " device runs");
         }
+        // --bisect on a device that dumps every layer: the same search, the cut layers picked from its dumps.
+        Path dumping = tmp.resolve("dumping.yaml");
+        Files.writeString(
+                dumping,
+                "name: open-npu\nfaults:\n  - kind: depth_to_space_mode_swap\n    layer: \"" + pixelShuffle.name()
+                        + "\"\n");
+        CliRun r = CliRun.of(
+                "analyze",
+                model.toString(),
+                "--quantized",
+                qdqFile.toString(),
+                "--input",
+                image.toString(),
+                "--profile",
+                dumping.toString(),
+                "--bisect",
+                "--report",
+                tmp.resolve("report-forced").toString());
+        assertEquals(0, r.exit(), r.err() + r.out());
+        JsonNode json = JSON.readTree(tmp.resolve("report-forced/report.json").toFile());
+        assertEquals(pixelShuffle.name(), json.at("/root_cause/runtime/layer").asText(), r.out());
+        assertEquals("--bisect", json.at("/bisect/reason").asText());
+        assertTrue(json.at("/bisect/device_runs").asInt() <= bound);
+        measured.add("--bisect, depth_to_space_mode_swap on a dumping device: "
+                + json.at("/bisect/device_runs").asInt() + " device runs");
         System.out.println("bisection on mobilepose_like (" + layers.size() + " layers, bound " + bound + "):\n  "
                 + String.join("\n  ", measured));
     }
