@@ -4,7 +4,10 @@ import dev.layerprobe.agent.ArtifactVersion;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.onnx.Onnx.AttributeProto;
+import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.Layer;
@@ -151,7 +154,7 @@ public final class SimBackend implements Backend {
             String name = "model " + shortId(modelId);
             ModelProto parsed = OnnxGraphs.parseModel(model, name);
             Set<String> values = new HashSet<>();
-            parsed.getGraph().getNodeList().forEach(n -> values.addAll(n.getOutputList()));
+            computed(parsed.getGraph(), values);
             program = compiler.compile(parsed, name, CompileOptions.of(profile.forModel(values)));
             synchronized (programs) {
                 programs.put(modelId, program);
@@ -171,6 +174,21 @@ public final class SimBackend implements Backend {
     public void close() {
         synchronized (programs) {
             programs.clear();
+        }
+    }
+
+    /** Adds the values the nodes of {@code g} compute, those of control-flow branches included. */
+    private static void computed(GraphProto g, Set<String> into) {
+        for (NodeProto n : g.getNodeList()) {
+            into.addAll(n.getOutputList());
+            for (AttributeProto a : n.getAttributeList()) {
+                if (a.hasG()) {
+                    computed(a.getG(), into);
+                }
+                for (GraphProto sub : a.getGraphsList()) {
+                    computed(sub, into);
+                }
+            }
         }
     }
 
