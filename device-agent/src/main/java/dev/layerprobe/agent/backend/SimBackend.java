@@ -4,15 +4,22 @@ import dev.layerprobe.agent.ArtifactVersion;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.onnx.Onnx.AttributeProto;
+import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
+import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.simulator.CompileOptions;
+import dev.layerprobe.simulator.Layer;
 import dev.layerprobe.simulator.LayerObserver;
 import dev.layerprobe.simulator.NpuProgram;
 import dev.layerprobe.simulator.Simulator;
 import dev.layerprobe.simulator.graph.ValueInfo;
 import dev.layerprobe.simulator.onnx.OnnxGraphs;
 import dev.layerprobe.simulator.profile.DeviceProfile;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +32,10 @@ import java.util.Set;
  * The emulated device: models run on the Java NPU simulator, compiled for one
  * {@link DeviceProfile}. The profile's faults are applied by the simulator's compiler
  * ({@link CompileOptions#of(DeviceProfile)}), so this backend is wrong exactly where the profile
- * says, as a buggy device would be.
+ * says, as a buggy device would be; a fault placed on a layer the model does not compute (a prefix
+ * of the model that stops before it) is inactive for that model. A profile with {@code dumps: outputs_only} makes it a runtime
+ * that returns only the model's outputs: it does not advertise {@link Capability#NATIVE_DUMPS}, and
+ * a run reports each graph output once, under the output's name, after the whole model has run.
  *
  * <p>Thread-safe. Compiled programs are immutable and cached by model id (least recently used
  * first out), since a host usually runs the same model many times.
@@ -75,7 +85,11 @@ public final class SimBackend implements Backend {
 
     @Override
     public Set<Capability> capabilities() {
-        return new SimBackendProvider().capabilities();
+        Set<Capability> all = EnumSet.copyOf(new SimBackendProvider().capabilities());
+        if (profile.dumps() == DeviceProfile.Dumps.OUTPUTS_ONLY) {
+            all.remove(Capability.NATIVE_DUMPS);
+        }
+        return all;
     }
 
     @Override
@@ -138,12 +152,15 @@ public final class SimBackend implements Backend {
             // of other models. Two concurrent first loads of one model both compile; the results are
             // equal and immutable, so the second simply replaces the first.
             String name = "model " + shortId(modelId);
-            program = compiler.compile(OnnxGraphs.parseModel(model, name), name, CompileOptions.of(profile));
+            ModelProto parsed = OnnxGraphs.parseModel(model, name);
+            Set<String> values = new HashSet<>();
+            computed(parsed.getGraph(), values);
+            program = compiler.compile(parsed, name, CompileOptions.of(profile.forModel(values)));
             synchronized (programs) {
                 programs.put(modelId, program);
             }
         }
-        return new SimModel(program);
+        return new SimModel(program, profile.dumps() == DeviceProfile.Dumps.OUTPUTS_ONLY);
     }
 
     /** Number of cached programs, for tests. */
@@ -160,6 +177,21 @@ public final class SimBackend implements Backend {
         }
     }
 
+    /** Adds the values the nodes of {@code g} compute, those of control-flow branches included. */
+    private static void computed(GraphProto g, Set<String> into) {
+        for (NodeProto n : g.getNodeList()) {
+            into.addAll(n.getOutputList());
+            for (AttributeProto a : n.getAttributeList()) {
+                if (a.hasG()) {
+                    computed(a.getG(), into);
+                }
+                for (GraphProto sub : a.getGraphsList()) {
+                    computed(sub, into);
+                }
+            }
+        }
+    }
+
     private static String shortId(String modelId) {
         return modelId.length() > 12 ? modelId.substring(0, 12) : modelId;
     }
@@ -167,10 +199,12 @@ public final class SimBackend implements Backend {
     /** A handle on a cached program; closing it only forbids further use of the handle. */
     private static final class SimModel implements LoadedModel, LayerIsolation {
         private final NpuProgram program;
+        private final boolean outputsOnly;
         private volatile boolean closed;
 
-        SimModel(NpuProgram program) {
+        SimModel(NpuProgram program, boolean outputsOnly) {
             this.program = program;
+            this.outputsOnly = outputsOnly;
         }
 
         @Override
@@ -182,7 +216,38 @@ public final class SimBackend implements Backend {
         @Override
         public void run(Map<String, Tensor> feeds, LayerObserver observer) throws LayerProbeException {
             checkOpen();
-            program.run(feeds, observer);
+            if (!outputsOnly) {
+                program.run(feeds, observer);
+                return;
+            }
+            Map<String, LayerValue> outputs = program.run(feeds, LayerObserver.NONE);
+            // Each output under its graph name, as a runtime that returns outputs names them, in the
+            // order of the layers that produce them (the stream's indices must increase).
+            List<Layer> producers = new ArrayList<>();
+            for (String o : program.outputs()) {
+                Layer l =
+                        program.layer(o).orElseThrow(() -> new IllegalStateException("no layer computes output " + o));
+                producers.add(new Layer(
+                        l.index(),
+                        o,
+                        l.op(),
+                        l.inputs(),
+                        List.of(o),
+                        l.fusedNodes(),
+                        l.fusedOps(),
+                        l.attributes(),
+                        l.placement(),
+                        l.outputQuant(),
+                        l.precision()));
+            }
+            producers.sort(Comparator.comparingInt(Layer::index));
+            int last = -1;
+            for (Layer l : producers) {
+                if (l.index() != last) {
+                    observer.onLayer(l, outputs.get(l.name()));
+                    last = l.index();
+                }
+            }
         }
 
         @Override

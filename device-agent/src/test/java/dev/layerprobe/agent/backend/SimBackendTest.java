@@ -2,6 +2,7 @@ package dev.layerprobe.agent.backend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -138,6 +139,34 @@ class SimBackendTest {
 
         assertEquals(1, seen.size());
         assertArrayEquals(new float[] {0, 2, 0, 4}, seen.get(0).real().floats());
+    }
+
+    @Test
+    void anOutputsOnlyDeviceReportsTheModelsOutputAloneAndNoNativeDumps() throws Exception {
+        SimBackend backend = new SimBackend(parse("name: closed-npu\ndumps: outputs_only\n"));
+        List<String> seen = new ArrayList<>();
+        List<LayerValue> values = new ArrayList<>();
+
+        try (LoadedModel model = backend.load(TinyModels.chain(3, 1, 2), "chain")) {
+            model.run(Map.of("x", Tensor.zeros(new int[] {1, 1, 2, 2})), (layer, value) -> {
+                seen.add(layer.name());
+                values.add(value);
+            });
+        }
+
+        assertEquals(List.of("y"), seen, "three layers ran, only the graph output is reported");
+        assertEquals(4, values.get(0).real().size());
+        assertFalse(backend.capabilities().contains(Capability.NATIVE_DUMPS));
+        assertTrue(backend.capabilities().contains(Capability.RUN_LAYER), "single layers still run");
+    }
+
+    @Test
+    void aProfileWithAnUnknownDumpsSettingIsRefused() {
+        LayerProbeException e =
+                assertThrows(LayerProbeException.class, () -> DeviceProfile.parse("dumps: some\n", "p.yaml"));
+
+        assertEquals(LayerProbeException.Code.BAD_PROFILE, e.code());
+        assertEquals("profile p.yaml: dumps 'some' is not one of [layers, outputs_only]", e.getMessage());
     }
 
     private static DeviceProfile parse(String yaml) {

@@ -26,6 +26,8 @@ import java.util.Map;
  * @param quantized a QDQ model to use instead of quantizing, or null
  * @param inputShapes concrete shapes for dynamic inputs, by input name (may be empty)
  * @param size      {height, width} for image inputs with dynamic spatial size, or null
+ * @param bisect    localize a runtime fault by running prefix models on the device even when it
+ *                  dumps every layer (a device that reports only its outputs is bisected anyway)
  */
 public record AnalysisOptions(
         Path model,
@@ -42,7 +44,8 @@ public record AnalysisOptions(
         QuantizationOptions quant,
         Path quantized,
         Map<String, int[]> inputShapes,
-        int[] size) {
+        int[] size,
+        boolean bisect) {
     public AnalysisOptions {
         inputs = List.copyOf(inputs);
         devices = devices == null ? List.of() : List.copyOf(devices);
@@ -77,7 +80,29 @@ public record AnalysisOptions(
                 QuantizationOptions.DEFAULT,
                 null,
                 Map.of(),
-                null);
+                null,
+                false);
+    }
+
+    /** These options with {@code bisect} set as given. */
+    public AnalysisOptions withBisect(boolean b) {
+        return new AnalysisOptions(
+                model,
+                inputs,
+                calib,
+                devices,
+                profile,
+                reportDir,
+                spec,
+                warnCos,
+                wrongCos,
+                atol,
+                rtol,
+                quant,
+                quantized,
+                inputShapes,
+                size,
+                b);
     }
 
     /** The first running agent given, or null for the embedded emulated device (for steps that use one device). */

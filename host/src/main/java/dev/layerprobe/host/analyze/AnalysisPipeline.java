@@ -254,8 +254,23 @@ public final class AnalysisPipeline {
                             o.quantized() == null ? o.quant() : null);
                     Report report = AnalysisReport.build(
                             modelName, info, pooled.rows(), sources, inputEvidence, quick, o.warnCos(), o.wrongCos());
-                    report = DeviceConfirmation.confirm(
-                            report, info, devices.anyClient(), modelId, sim, sample.first(), o.atol(), o.rtol());
+                    String bisect = BisectLocalization.reason(o, info, pooled.rows(), sim);
+                    report = bisect == null
+                            ? DeviceConfirmation.confirm(
+                                    report, info, devices.anyClient(), modelId, sim, sample.first(), o.atol(), o.rtol())
+                            : BisectLocalization.localize(
+                                    report,
+                                    bisect,
+                                    info,
+                                    devices.anyClient(),
+                                    modelId,
+                                    deviceModel,
+                                    pooled.rows(),
+                                    sample.first(),
+                                    inputs.get(0),
+                                    o.inputs().size(),
+                                    o.atol(),
+                                    o.rtol());
                     report = report.withInputs(
                             pooled.inputs(),
                             TaskMetrics.summary(pooled.inputs(), outputName, classes(pooled, outputName)));

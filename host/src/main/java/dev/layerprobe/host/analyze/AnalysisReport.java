@@ -32,9 +32,7 @@ final class AnalysisReport {
             double wrongCos) {
         List<Report.Layer> layers = ReportFiles.rows(rows);
         Report.RuntimeFault fault = RuntimeLocalizer.locate(rows);
-        String verdict = fault != null
-                ? "runtime fault at " + fault.layer() + " (" + fault.op() + ")"
-                : "the device matches the simulator on every layer";
+        String verdict = runtimeVerdict(fault);
         Report.ModelVerdict model = judgeModel(layers, sources, inputEvidence, quick, warnCos, wrongCos);
         String modelSentence = model == null ? null : ModelVerdicts.sentence(model, warnCos, wrongCos);
         if (modelSentence != null) {
@@ -60,6 +58,13 @@ final class AnalysisReport {
                         model);
         return new Report(
                 modelName, device, layers, new Report.RootCause(fault, HotSpots.rank(layers, sources)), summary);
+    }
+
+    /** The device's part of the summary's verdict, given the runtime fault (or null). */
+    static String runtimeVerdict(Report.RuntimeFault fault) {
+        return fault != null
+                ? "runtime fault at " + fault.layer() + " (" + fault.op() + ")"
+                : "the device matches the simulator on every layer";
     }
 
     /** The verdict about the quantized model ({@link ModelVerdicts}); null for a float run. */

@@ -89,7 +89,8 @@ final class RunState implements AutoCloseable {
                 o.quant(),
                 o.quantized(),
                 o.inputShapes(),
-                o.size());
+                o.size(),
+                o.bisect());
     }
 
     /**

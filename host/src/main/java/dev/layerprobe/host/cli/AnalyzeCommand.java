@@ -102,6 +102,13 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     + " their results for layerprobe merge")
     String shard;
 
+    @Option(
+            names = "--bisect",
+            description = "find a runtime fault by running prefixes of the quantized model on the device and"
+                    + " comparing their outputs, not from the device's layer dumps (automatic when the device"
+                    + " reports only the model's outputs)")
+    boolean bisect;
+
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
 
@@ -154,6 +161,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 quant.toOptions(),
                 quantized,
                 input.shapes(),
-                input.heightWidth());
+                input.heightWidth(),
+                bisect);
     }
 }

@@ -52,6 +52,12 @@ final class DemoCommand implements Callable<Integer> {
             description = "where the model, profile, report and dumps go (default: ${DEFAULT-VALUE})")
     Path report;
 
+    @Option(
+            names = "--bisect",
+            description = "emulate a device that returns only the model's outputs (dumps: outputs_only), so the"
+                    + " fault is found by running prefixes of the model on it")
+    boolean bisect;
+
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
 
@@ -76,11 +82,15 @@ final class DemoCommand implements Callable<Integer> {
                 profile,
                 "# An emulated NPU whose compiler lowers this PixelShuffle with the wrong channel order\n"
                         + "name: demo-npu\n"
+                        + (bisect
+                                ? "# and whose runtime returns the model's outputs, no layer dumps\ndumps: outputs_only\n"
+                                : "")
                         + "faults:\n"
                         + "  - kind: depth_to_space_mode_swap\n"
                         + "    layer: " + target.name() + "\n");
         out.println("LayerProbe demo: model " + model + " (" + plan.layers().size() + " layers), device profile "
-                + profile + " (depth_to_space_mode_swap on layer '" + target.name() + "')");
+                + profile + " (depth_to_space_mode_swap on layer '" + target.name() + "'"
+                + (bisect ? "; outputs only, no layer dumps" : "") + ")");
         out.flush();
 
         AnalysisOptions o = new AnalysisOptions(
@@ -99,7 +109,11 @@ final class DemoCommand implements Callable<Integer> {
         Report.RuntimeFault f = r.rootCause().runtime();
         out.println();
         if (f != null && f.layer().equals(target.name())) {
-            out.println("Demo: LayerProbe found the injected fault: layer '" + f.layer() + "' (" + f.op() + ").");
+            out.println("Demo: LayerProbe found the injected fault: layer '" + f.layer() + "' (" + f.op() + ")"
+                    + (r.bisect() == null
+                            ? ""
+                            : " by bisection in " + r.bisect().deviceRuns() + " device runs")
+                    + ".");
         } else {
             out.println("Demo: expected the fault at '" + target.name() + "' but the analysis found "
                     + (f == null ? "none" : "'" + f.layer() + "'"));

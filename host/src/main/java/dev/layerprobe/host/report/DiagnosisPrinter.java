@@ -50,11 +50,15 @@ public final class DiagnosisPrinter {
         if (f != null) {
             out.println("  Runtime: the device first departs from the simulator at layer '" + f.layer() + "' (" + f.op()
                     + "): " + f.evidence() + ".");
-            out.println("  Every layer before it matches the simulator bit-exactly, so the device's runtime or"
-                    + " compiler computes this layer wrongly; quantization is not the cause.");
+            out.println("  Every " + (r.bisect() == null ? "layer" : "value") + " before it matches the simulator"
+                    + " bit-exactly, so the device's runtime or compiler computes this layer wrongly; quantization is"
+                    + " not the cause.");
+        } else if (r.bisect() != null) {
+            out.println("  Runtime: the device's outputs match the simulator (simu_err bit-exact).");
         } else {
             out.println("  Runtime: the device matches the simulator on every layer (simu_err bit-exact).");
         }
+        printBisect(r.bisect());
         if (!quantizedRun) {
             Report.Layer worst = worst(r, Report.Layer::entire);
             if (worst != null) {
@@ -124,6 +128,39 @@ public final class DiagnosisPrinter {
 
     private static String percent(Double v) {
         return v == null ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * v);
+    }
+
+    /** How a bisection found the runtime fault: its device runs and every probe. */
+    private void printBisect(Report.Bisect b) {
+        if (b == null) {
+            return;
+        }
+        out.println(String.format(
+                Locale.ROOT,
+                "  Bisection (%s), on %s: %d device runs (at most %d): the whole model, %d prefix models%s:",
+                b.reason(),
+                b.input(),
+                b.deviceRuns(),
+                b.maxRuns(),
+                b.probes().stream()
+                        .filter(p -> p.source().equals(Report.Probe.PREFIX_MODEL))
+                        .count(),
+                b.confirmation() != null && b.confirmation().contains("RunLayer") ? ", RunLayer" : ""));
+        for (int i = 0; i < b.probes().size(); i++) {
+            Report.Probe p = b.probes().get(i);
+            out.println(String.format(
+                    Locale.ROOT,
+                    "    %d. after '%s' (%s), %d value%s: %s, cos %.5f%s%s",
+                    i + 1,
+                    p.after(),
+                    p.op(),
+                    p.values(),
+                    p.values() == 1 ? "" : "s",
+                    p.verdict(),
+                    p.cos(),
+                    p.values() == 1 ? "" : " (worst '" + p.worst() + "')",
+                    p.source().equals(Report.Probe.PREFIX_MODEL) ? "" : " [" + p.source() + "]"));
+        }
     }
 
     /** Over several inputs: how the final layer's entire cos varies, and which input is worst. */

@@ -56,6 +56,7 @@ public final class HtmlReport {
         header(b, r);
         HtmlVerdict.verdict(b, r, warn, wrong);
         HtmlTask.section(b, r, warn, wrong);
+        bisect(b, r.bisect());
         b.append("<section>\n<h2>Cosine per layer, execution order</h2>\n");
         HtmlCharts.lineChart(b, r, faultLayer, warn, wrong);
         b.append("</section>\n<section>\n<h2>Worst layers</h2>\n");
@@ -65,6 +66,46 @@ public final class HtmlReport {
         HtmlTables.mapping(b, r);
         b.append("</section>\n<script>\n").append(JS).append("</script>\n</body>\n</html>\n");
         return b.toString();
+    }
+
+    /** The bisection's device runs and probes, when the runtime fault was found by bisection. */
+    private static void bisect(StringBuilder b, Report.Bisect bis) {
+        if (bis == null) {
+            return;
+        }
+        b.append("<section>\n<h2>Bisection</h2>\n<p>")
+                .append(esc(bis.reason()))
+                .append("; on ")
+                .append(esc(bis.input()))
+                .append(": ")
+                .append(bis.deviceRuns())
+                .append(" device runs (at most ")
+                .append(bis.maxRuns())
+                .append(")")
+                .append(bis.confirmation() == null ? "" : "; " + esc(bis.confirmation()))
+                .append("</p>\n<table>\n<tr><th>#</th><th>after layer</th><th>op</th><th>values</th>")
+                .append("<th>worst</th><th>cos</th><th>verdict</th><th>ran</th></tr>\n");
+        for (int i = 0; i < bis.probes().size(); i++) {
+            Report.Probe p = bis.probes().get(i);
+            b.append("<tr><td>")
+                    .append(i + 1)
+                    .append("</td><td>")
+                    .append(esc(p.after()))
+                    .append("</td><td>")
+                    .append(esc(p.op()))
+                    .append("</td><td>")
+                    .append(p.values())
+                    .append("</td><td>")
+                    .append(esc(p.worst()))
+                    .append("</td><td>")
+                    .append(Html.full(p.cos()))
+                    .append("</td><td>")
+                    .append(esc(p.verdict()))
+                    .append("</td><td>")
+                    .append(esc(p.source()))
+                    .append("</td></tr>\n");
+        }
+        b.append("</table>\n</section>\n");
     }
 
     private static void header(StringBuilder b, Report r) {

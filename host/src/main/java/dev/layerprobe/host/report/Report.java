@@ -24,6 +24,8 @@ import java.util.TreeMap;
  *                an analysis, whose layers are the simulator's own
  * @param inputs what each input came to, in input order ({@code analyze}); null for {@code compare}
  * @param task what the comparisons mean for the model's task over the inputs; null for {@code compare}
+ * @param bisect how the runtime fault was searched for with prefix models, when the device's dumps
+ *               were not used for it; null otherwise
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -35,26 +37,84 @@ public record Report(
         Summary summary,
         @JsonInclude(JsonInclude.Include.NON_NULL) Mapping mapping,
         @JsonInclude(JsonInclude.Include.NON_NULL) List<InputResult> inputs,
-        @JsonInclude(JsonInclude.Include.NON_NULL) TaskSummary task) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) TaskSummary task,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Bisect bisect) {
     public Report {
         layers = List.copyOf(layers);
         inputs = inputs == null ? null : List.copyOf(inputs);
     }
 
-    /** A report without per-input results. */
+    /** A report without per-input results or a bisection. */
     public Report(
             String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary, Mapping mapping) {
-        this(model, device, layers, rootCause, summary, mapping, null, null);
+        this(model, device, layers, rootCause, summary, mapping, null, null, null);
     }
 
-    /** A report without a dump mapping or per-input results. */
+    /** A report without a dump mapping, per-input results or a bisection. */
     public Report(String model, Device device, List<Layer> layers, RootCause rootCause, Summary summary) {
         this(model, device, layers, rootCause, summary, null);
     }
 
     /** This report with the per-input results and the task figures of an analysis. */
     public Report withInputs(List<InputResult> results, TaskSummary taskSummary) {
-        return new Report(model, device, layers, rootCause, summary, mapping, results, taskSummary);
+        return new Report(model, device, layers, rootCause, summary, mapping, results, taskSummary, bisect);
+    }
+
+    /** This report with {@code b} as its bisection. */
+    public Report withBisect(Bisect b) {
+        return new Report(model, device, layers, rootCause, summary, mapping, inputs, task, b);
+    }
+
+    /**
+     * How the runtime fault was searched for by running prefixes of the model on the device, each cut
+     * after one layer with the values that the rest of the model reads there as its outputs
+     * ({@code analyze --bisect}, or a device that reports only the model's outputs).
+     *
+     * @param reason why the analysis bisected, e.g. "--bisect"
+     * @param input the input file the probes ran on (the analysis' first)
+     * @param layer the layer found, or null when the device's outputs match the simulator
+     * @param deviceRuns every upload and run on the device for the analysis of that input: the whole
+     *                   model's run, each prefix model not found in the cache, and the single-layer
+     *                   confirmation when one ran
+     * @param maxRuns the most a bisection of this model takes: ⌈log2(layers)⌉ probes, the whole
+     *                model's run and the confirmation
+     * @param probes every probe, the whole model's run first, in the order they ran
+     * @param confirmation how the layer found was confirmed, or null
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Bisect(
+            String reason,
+            String input,
+            String layer,
+            int deviceRuns,
+            int maxRuns,
+            List<Probe> probes,
+            String confirmation) {
+        public Bisect {
+            probes = List.copyOf(probes);
+        }
+    }
+
+    /**
+     * One model run on the device during a bisection and what it showed.
+     *
+     * @param after the last layer, in execution order, that the prefix computes
+     * @param op its op type
+     * @param values how many tensors the prefix outputs (the layer's and those the rest of the model
+     *               still reads, a residual block's skip connection for one)
+     * @param worst the output that departs most from the simulator (lowest cosine)
+     * @param cos that output's cosine against the simulator
+     * @param verdict {@code matches} (every output matches as simu_err does: bit-exact codes, or float
+     *                values within tolerance) or {@code departs}
+     * @param source what ran: {@code whole model} (the analysis' own run of the model, its outputs
+     *               being the frontier after the last layer), {@code prefix model} (one device run), or
+     *               {@code cache} (the same prefix ran before: no device run)
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Probe(String after, String op, int values, String worst, double cos, String verdict, String source) {
+        public static final String WHOLE_MODEL = "whole model";
+        public static final String PREFIX_MODEL = "prefix model";
+        public static final String CACHE = "cache";
     }
 
     /**

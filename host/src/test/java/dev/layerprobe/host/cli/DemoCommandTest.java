@@ -28,6 +28,24 @@ class DemoCommandTest {
     }
 
     @Test
+    void demoBisectFindsTheFaultFromTheOutputsAlone() throws Exception {
+        CliRun r = CliRun.of("demo", "--bisect", "--report", tmp.toString());
+        assertEquals(0, r.exit(), r.err() + r.out());
+        assertTrue(r.out().contains("found the injected fault: layer 'pixel_shuffle_110'"), r.out());
+        assertTrue(r.out().contains("Bisection (the device reports only the model's outputs)"), r.out());
+        JsonNode report = new ObjectMapper().readTree(tmp.resolve("report.json").toFile());
+        assertEquals("pixel_shuffle_110", report.at("/root_cause/runtime/layer").asText());
+        assertTrue(report.at("/root_cause/runtime/evidence").asText().contains("confirmed with RunLayer"));
+        assertEquals("pixel_shuffle_110", report.at("/bisect/layer").asText());
+        int layers = report.at("/summary/layers").asInt();
+        int bound = 32 - Integer.numberOfLeadingZeros(layers - 1) + 3;
+        assertTrue(
+                report.at("/bisect/device_runs").asInt() <= bound,
+                report.at("/bisect").toString());
+        assertTrue(Files.readString(tmp.resolve("report.html")).contains("<h2>Bisection</h2>"));
+    }
+
+    @Test
     void helpListsTheCommands() {
         CliRun r = CliRun.of("--help");
         assertEquals(0, r.exit());
