@@ -29,7 +29,9 @@ import java.util.stream.IntStream;
  * whose other operand is stored transposed (Gemm with transB on one sample) runs as plain dot
  * products instead of transposing that whole operand.
  *
- * <p>The tiling and the per-task work are {@link SgemmJob}'s; the vector loops, {@link SgemmLoops}'s.
+ * <p>The tiling and the per-task work are {@link SgemmJob}'s; the loops over a block of rows,
+ * {@link FloatTiles}': register-blocked Vector API tiles where the JVM has the module (the same
+ * order and roundings, so the same bits), else the C2-vectorised row loops of {@link SgemmLoops}.
  * Stateless; every call may run on any thread.
  */
 final class Sgemm {
