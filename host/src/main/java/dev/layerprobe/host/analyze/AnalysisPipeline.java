@@ -158,6 +158,12 @@ public final class AnalysisPipeline {
         }
         List<Integer> labels = d.labels() == null ? null : Labels.of(d.labels(), o.inputs());
         ReportFiles.prepare(o.reportDir());
+        if (d.resume()) {
+            // Refused in seconds, not after calibration: no state to resume, or another run's.
+            RunState.checkResume(
+                    o.reportDir(),
+                    new RunState.Header(RunState.key(o, d), o.inputs().size(), d.shard(), null));
+        }
         InputSample sample = InputSample.load(o.inputs(), in.name(), shape, o.spec());
 
         // The device is asked first: an unreachable or refusing device fails the command in seconds,

@@ -103,16 +103,7 @@ final class RunState implements AutoCloseable {
         Path dir = reportDir.resolve(FOLDER);
         Path file = dir.resolve(JOURNAL);
         if (resume) {
-            Header old = readHeader(reportDir, "--resume");
-            if (!old.key().equals(header.key()) || old.inputs() != header.inputs()) {
-                throw new InputException("--resume: the run in " + reportDir + " used another model, other inputs"
-                        + " or other options; run without --resume to start over");
-            }
-            if (!java.util.Objects.equals(old.shard(), header.shard())) {
-                throw new InputException("--resume: the run in " + reportDir + " ran "
-                        + (old.shard() == null ? "every input" : "shard " + old.shard()) + ", not "
-                        + (header.shard() == null ? "every input" : "shard " + header.shard()));
-            }
+            checkResume(reportDir, header);
             Map<Integer, Long> done = new TreeMap<>();
             long end = scan(file, done, null);
             FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -135,6 +126,25 @@ final class RunState implements AutoCloseable {
     }
 
     /** The header of the state in {@code reportDir}; {@code what} names the option that needs it, for the error. */
+    /**
+     * Whether the run in {@code reportDir} can be resumed as {@code header}'s run (its key, input
+     * count and slice); {@code analyze --resume} asks before any calibration.
+     *
+     * @throws InputException when there is no state or it is another run's
+     */
+    static void checkResume(Path reportDir, Header header) throws InputException {
+        Header old = readHeader(reportDir, "--resume");
+        if (!old.key().equals(header.key()) || old.inputs() != header.inputs()) {
+            throw new InputException("--resume: the run in " + reportDir + " used another model, other inputs"
+                    + " or other options; run without --resume to start over");
+        }
+        if (!java.util.Objects.equals(old.shard(), header.shard())) {
+            throw new InputException("--resume: the run in " + reportDir + " ran "
+                    + (old.shard() == null ? "every input" : "shard " + old.shard()) + ", not "
+                    + (header.shard() == null ? "every input" : "shard " + header.shard()));
+        }
+    }
+
     static Header readHeader(Path reportDir, String what) throws InputException {
         Path f = reportDir.resolve(FOLDER).resolve(HEADER);
         if (!Files.isRegularFile(f)) {
