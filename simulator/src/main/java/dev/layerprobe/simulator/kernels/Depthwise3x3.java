@@ -62,6 +62,8 @@ final class Depthwise3x3 {
     /** Floats per tap array of one {@link #flat} call: the fourteen arrays stay in L2. */
     static final int FLAT_FLOATS = 4096;
 
+    private static final FloatTiles TILES = FloatTiles.best();
+
     /**
      * Per-thread scratch of {@link #flat}: nine tap arrays, the output and four phase planes, grown
      * on demand; a call uses them only while it runs.
@@ -234,41 +236,10 @@ final class Depthwise3x3 {
             }
         }
         float[] o = buf[9];
-        float[] a0 = buf[0];
-        float[] a1 = buf[1];
-        float[] a2 = buf[2];
-        float[] a3 = buf[3];
-        float[] a4 = buf[4];
-        float[] a5 = buf[5];
-        float[] a6 = buf[6];
-        float[] a7 = buf[7];
-        float[] a8 = buf[8];
         int grid = rows * pw;
         for (int t = t0; t < t1; t++) {
-            int wb = (t % m) * 9;
-            float bv = bias == null ? 0f : bias[t % m];
-            float w0 = w[wb];
-            float w1 = w[wb + 1];
-            float w2 = w[wb + 2];
-            float w3 = w[wb + 3];
-            float w4 = w[wb + 4];
-            float w5 = w[wb + 5];
-            float w6 = w[wb + 6];
-            float w7 = w[wb + 7];
-            float w8 = w[wb + 8];
             int j0 = (t - t0) * cs;
-            int j1 = j0 + grid;
-            for (int j = j0; j < j1; j++) {
-                o[j] = bv + w0 * a0[j] + w1 * a1[j] + w2 * a2[j] + w3 * a3[j] + w4 * a4[j];
-            }
-            for (int j = j0; j < j1; j++) {
-                o[j] = o[j] + w5 * a5[j] + w6 * a6[j] + w7 * a7[j] + w8 * a8[j];
-            }
-            if (clamp) {
-                for (int j = j0; j < j1; j++) {
-                    o[j] = Math.min(Math.max(o[j], lo), hi);
-                }
-            }
+            TILES.taps9(buf, w, (t % m) * 9, bias == null ? 0f : bias[t % m], j0, j0 + grid, clamp, lo, hi, o);
             int ob = t * plane + r0 * ow;
             if (ow == pw) {
                 System.arraycopy(o, j0, out, ob, rows * ow);
