@@ -1,5 +1,6 @@
 package dev.layerprobe.dump;
 
+import dev.layerprobe.core.tensor.CodeRuns;
 import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.core.tensor.Tensor;
@@ -101,35 +102,40 @@ public final class DumpValues {
             return;
         }
         int[] c = codes != null ? codes : new int[n];
-        for (int i = 0; i < n; i++) {
-            c[i] = switch (type) {
-                case INT8 -> b.get(b.position() + i);
-                case UINT8 -> b.get(b.position() + i) & 0xff;
-                case INT16 -> b.getShort(b.position() + 2 * i);
-                case INT32 -> b.getInt(b.position() + 4 * i);
-                default ->
-                    throw new IllegalArgumentException(
-                            "cannot decode " + type + " values, expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
-            };
+        int at = b.position();
+        // One loop per type, so each is a plain counted loop over the buffer.
+        switch (type) {
+            case INT8 -> {
+                for (int i = 0; i < n; i++) {
+                    c[i] = b.get(at + i);
+                }
+            }
+            case UINT8 -> {
+                for (int i = 0; i < n; i++) {
+                    c[i] = b.get(at + i) & 0xff;
+                }
+            }
+            case INT16 -> {
+                for (int i = 0; i < n; i++) {
+                    c[i] = b.getShort(at + 2 * i);
+                }
+            }
+            case INT32 -> {
+                for (int i = 0; i < n; i++) {
+                    c[i] = b.getInt(at + 4 * i);
+                }
+            }
+            default ->
+                throw new IllegalArgumentException(
+                        "cannot decode " + type + " values, expected one of [FLOAT32, INT8, UINT8, INT16, INT32]");
         }
         if (q == null) {
             for (int i = 0; i < n; i++) {
                 real[i] = c[i];
             }
-        } else if (q.isPerTensor()) {
-            for (int i = 0; i < n; i++) {
-                real[i] = q.dequantize(c[i], 0); // the simulator's own rounding, so equal codes give equal values
-            }
         } else {
-            long inner = 1;
-            for (int d = q.axis() + 1; d < shape.length; d++) {
-                inner *= shape[d];
-            }
-            int channels = shape[q.axis()];
-            for (int i = 0; i < n; i++) {
-                int ch = (int) (((first + i) / inner) % channels);
-                real[i] = q.dequantize(c[i], ch);
-            }
+            // The simulator's own rounding (CodeRuns), so equal codes give equal values.
+            CodeRuns.best().dequantize(q, shape, first, c, 0, n, real, 0);
         }
     }
 }

@@ -20,21 +20,7 @@ public final class QTensor {
 
     /** Quantizes a float tensor (ONNX QuantizeLinear semantics, see {@link QuantParams}). */
     public static QTensor quantize(Tensor t, QuantParams q) {
-        float[] x = t.floats();
-        int[] out = new int[x.length];
-        int[] shape = t.shape();
-        if (q.isPerTensor()) {
-            for (int i = 0; i < x.length; i++) {
-                out[i] = (int) q.quantize(x[i], 0);
-            }
-        } else {
-            int inner = innerSize(shape, q.axis());
-            int channels = shape[q.axis()];
-            for (int i = 0; i < x.length; i++) {
-                out[i] = (int) q.quantize(x[i], (i / inner) % channels);
-            }
-        }
-        return new QTensor(shape, out, q);
+        return CodeRuns.best().quantize(t, q);
     }
 
     public int[] shape() {
@@ -56,27 +42,7 @@ public final class QTensor {
     /** The real values these codes stand for, as float32. */
     public Tensor dequantize() {
         float[] out = new float[codes.length];
-        if (params.isPerTensor()) {
-            double s = params.scale(0);
-            long zp = params.zeroPoint(0);
-            for (int i = 0; i < out.length; i++) {
-                out[i] = (float) ((codes[i] - zp) * s);
-            }
-        } else {
-            int inner = innerSize(shape, params.axis());
-            int channels = shape[params.axis()];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = params.dequantize(codes[i], (i / inner) % channels);
-            }
-        }
+        CodeRuns.best().dequantize(params, shape, 0, codes, 0, codes.length, out, 0);
         return Tensor.ofFloats(shape, out);
-    }
-
-    static int innerSize(int[] shape, int axis) {
-        int inner = 1;
-        for (int i = axis + 1; i < shape.length; i++) {
-            inner *= shape[i];
-        }
-        return inner;
     }
 }

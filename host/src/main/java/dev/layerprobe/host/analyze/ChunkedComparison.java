@@ -1,8 +1,8 @@
 package dev.layerprobe.host.analyze;
 
+import dev.layerprobe.core.tensor.CodeRuns;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.QTensor;
-import dev.layerprobe.core.tensor.QuantParams;
 import dev.layerprobe.dump.DumpWriter;
 import dev.layerprobe.host.compare.Metrics;
 import dev.layerprobe.simulator.Layer;
@@ -103,33 +103,6 @@ final class ChunkedComparison {
             System.arraycopy(v.real().floats(), off, out, 0, n);
             return;
         }
-        QuantParams p = q.params();
-        int[] codes = q.codes();
-        // QuantParams.dequantize's arithmetic, with each channel's scale and zero point looked up
-        // once per run of the channel rather than once per element.
-        if (p.isPerTensor()) {
-            dequantize(codes, off, n, p.zeroPoint(0), p.scale(0), out, 0);
-            return;
-        }
-        int[] shape = q.shape();
-        long inner = 1;
-        for (int d = p.axis() + 1; d < shape.length; d++) {
-            inner *= shape[d];
-        }
-        int channels = shape[p.axis()];
-        for (int i = 0; i < n; ) {
-            long at = (long) off + i;
-            int ch = (int) ((at / inner) % channels);
-            int run = (int) Math.min(n - i, inner - at % inner);
-            dequantize(codes, off + i, run, p.zeroPoint(ch), p.scale(ch), out, i);
-            i += run;
-        }
-    }
-
-    private static void dequantize(int[] codes, int from, int n, long zeroPoint, float scale, float[] out, int to) {
-        double s = scale;
-        for (int i = 0; i < n; i++) {
-            out[to + i] = (float) ((codes[from + i] - zeroPoint) * s);
-        }
+        CodeRuns.best().dequantize(q.params(), q.shape(), off, q.codes(), off, n, out, 0);
     }
 }
