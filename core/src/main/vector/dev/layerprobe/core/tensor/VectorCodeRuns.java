@@ -52,33 +52,30 @@ final class VectorCodeRuns extends CodeRuns {
     @Override
     void dequantize(int[] codes, int from, int n, float scale, long zeroPoint, float[] out, int to) {
         int vecEnd = n / L * L;
-        if (vecEnd == 0 || !small(zeroPoint) || !smallCodes(codes, from, vecEnd)) {
+        if (vecEnd == 0 || !small(zeroPoint)) {
             super.dequantize(codes, from, n, scale, zeroPoint, out, to);
             return;
         }
         int zp = (int) zeroPoint;
+        // The codes' range is checked in the same pass; a run with a code beyond 16 bits (never
+        // one of int8 or int16 codes) is done again by the scalar loop.
+        IntVector min = IntVector.zero(I);
+        IntVector max = min;
         for (int i = 0; i < vecEnd; i += L) {
-            IntVector c = IntVector.fromArray(I, codes, from + i).sub(zp);
-            ((FloatVector) c.convertShape(VectorOperators.I2F, F, 0)).mul(scale).intoArray(out, to + i);
+            IntVector c = IntVector.fromArray(I, codes, from + i);
+            min = min.min(c);
+            max = max.max(c);
+            ((FloatVector) c.sub(zp).convertShape(VectorOperators.I2F, F, 0))
+                    .mul(scale)
+                    .intoArray(out, to + i);
+        }
+        if (min.reduceLanes(VectorOperators.MIN) < -SMALL || max.reduceLanes(VectorOperators.MAX) > SMALL) {
+            super.dequantize(codes, from, vecEnd, scale, zeroPoint, out, to);
         }
         super.dequantize(codes, from + vecEnd, n - vecEnd, scale, zeroPoint, out, to + vecEnd);
     }
 
     private static boolean small(long v) {
         return v >= -SMALL && v <= SMALL;
-    }
-
-    /** Whether every code of the range is within 16 bits (a run of int8/int16 codes always is). */
-    private static boolean smallCodes(int[] codes, int from, int n) {
-        IntVector lo = IntVector.broadcast(I, (int) -SMALL);
-        IntVector hi = IntVector.broadcast(I, (int) SMALL);
-        IntVector min = hi;
-        IntVector max = lo;
-        for (int i = 0; i < n; i += L) {
-            IntVector c = IntVector.fromArray(I, codes, from + i);
-            min = min.min(c);
-            max = max.max(c);
-        }
-        return min.reduceLanes(VectorOperators.MIN) >= -SMALL && max.reduceLanes(VectorOperators.MAX) <= SMALL;
     }
 }
