@@ -28,7 +28,9 @@ import java.util.Map;
  * channel has no threads of its own. gRPC makes that choice when it finds the native library, and
  * it is left to it: choosing here would mean owning event loops that every client then has to shut
  * down. Process-wide Netty settings are not made here ({@code NettyDefaults}, applied by the
- * programs' {@code main}).
+ * programs' {@code main}). Plaintext and TLS are negotiated by gRPC's own negotiators, with the
+ * HTTP/2 decoder composing the received buffers instead of copying them
+ * ({@link ComposingNegotiation}).
  *
  * <p>Stateless; the returned channel belongs to the caller.
  */
@@ -40,8 +42,7 @@ final class AgentChannels {
 
     /** A plaintext channel to {@code host:port} without a token. */
     static ManagedChannel plaintext(String host, int port) {
-        return transport(NettyChannelBuilder.forAddress(host, port))
-                .usePlaintext()
+        return ComposingNegotiation.apply(transport(NettyChannelBuilder.forAddress(host, port)), null)
                 .build();
     }
 
@@ -87,11 +88,7 @@ final class AgentChannels {
             Map.of("serviceName", ""));
 
     private static NettyChannelBuilder secured(NettyChannelBuilder b, AgentEndpoint endpoint) throws AgentException {
-        if (endpoint.tlsCa() == null) {
-            b.usePlaintext();
-        } else {
-            b.sslContext(trusting(endpoint.tlsCa()));
-        }
+        ComposingNegotiation.apply(b, endpoint.tlsCa() == null ? null : trusting(endpoint.tlsCa()));
         if (endpoint.tokenFile() != null) {
             b.intercept(bearer(endpoint.tokenFile()));
         }
