@@ -39,6 +39,9 @@ public final class Metrics {
 
     private final double atol;
     private final double rtol;
+    private final MetricPass pass;
+    // One chunk's results from the pass (and the vector pass's buffer), reused chunk after chunk.
+    private final MetricPass.Sums chunk = new MetricPass.Sums();
     private long count;
     private double sumAB;
     private double sumAA;
@@ -66,11 +69,17 @@ public final class Metrics {
     }
 
     public Metrics(double atol, double rtol) {
+        this(atol, rtol, MetricPass.best());
+    }
+
+    /** With the given form of the pass (tests compare the forms). */
+    Metrics(double atol, double rtol, MetricPass pass) {
         if (!(atol >= 0) || !(rtol >= 0)) {
             throw new IllegalArgumentException("atol and rtol must be >= 0, got atol=" + atol + " rtol=" + rtol);
         }
         this.atol = atol;
         this.rtol = rtol;
+        this.pass = pass;
     }
 
     /** Adds {@code a[off, off+len)} (reference) against {@code b[off, off+len)}. */
@@ -87,33 +96,17 @@ public final class Metrics {
         if (addEqual(a, aOff, b, bOff, len)) {
             return this;
         }
-        // One pass in element order, each sum a single chain, so that results stay bit for bit what
-        // they were (reports are compared across versions). The loop body has no statement that
-        // branches on the data: conditional expressions leave the compiler free to use conditional
-        // moves. A NaN difference makes Σ(a−b)² NaN and nothing else can (its terms are never
+        // Each sum is a single chain in element order from 0, then added to the pooled sum, so that
+        // results stay bit for bit what they were (reports are compared across versions): see
+        // MetricPass. A NaN difference makes Σ(a−b)² NaN and nothing else can (its terms are never
         // negative), so NaNs are counted only in a chunk that has one.
-        double ab = 0;
-        double aa = 0;
-        double bb = 0;
-        double dd = 0;
-        double abs = 0;
-        double mx = maxAbs;
-        long cl = 0;
-        final double at = atol;
-        final double rt = rtol;
-        for (int i = 0; i < len; i++) {
-            double x = a[aOff + i];
-            double y = b[bOff + i];
-            double d = x - y;
-            double ad = Math.abs(d);
-            ab += x * y;
-            aa += x * x;
-            bb += y * y;
-            dd += d * d;
-            abs += ad;
-            mx = ad > mx ? ad : mx;
-            cl += ad <= at + rt * Math.abs(x) ? 1 : 0;
-        }
+        MetricPass.Sums c = chunk;
+        c.max = maxAbs;
+        pass.add(a, aOff, b, bOff, len, atol, rtol, c);
+        double ab = c.ab;
+        double aa = c.aa;
+        double bb = c.bb;
+        double dd = c.dd;
         long nn = Double.isNaN(dd) ? nans(a, aOff, b, bOff, len) : 0;
         sumAB += ab;
         sumAA += aa;
@@ -123,9 +116,9 @@ public final class Metrics {
         inputBB += bb;
         inputCount += len;
         sumDD += dd;
-        sumAbs += abs;
-        maxAbs = mx;
-        close += cl;
+        sumAbs += c.abs;
+        maxAbs = c.max;
+        close += c.close;
         nans += nn;
         count += len;
         return this;

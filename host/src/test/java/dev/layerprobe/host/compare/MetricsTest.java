@@ -1,17 +1,23 @@
 package dev.layerprobe.host.compare;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class MetricsTest {
     private static final double EPS = 1e-12;
+    private static final String[] STATISTICS = {"Σab", "Σa²", "Σb²", "Σ(a−b)²", "Σ|a−b|", "max|a−b|", "close count"};
 
     @Test
     void handComputedStatistics() {
@@ -196,6 +202,178 @@ class MetricsTest {
         assertTrue(Double.isNaN(s.worstCos()));
         assertEquals(1, s.worstInput());
     }
+
+    @Test
+    void vectorPassIsLoadedUnderTheBuildsJvmOptions() {
+        // Surefire passes --add-modules jdk.incubator.vector, as the launchers do.
+        assertTrue(MetricPass.vector().isPresent(), "VectorMetricPass did not load: is src/main/vector compiled?");
+        assertTrue(MetricPass.best() != MetricPass.scalar(), "Metrics runs the scalar pass");
+    }
+
+    /**
+     * Both forms of the pass against the loop {@code add} ran before it had forms, kept here as it
+     * was: every sum, the maximum and the count bit for bit, chunk by chunk, on values that make
+     * every rounding and every edge count (wide exponents, denormals, signed zeros, infinities,
+     * NaNs with payloads of either sign), chunks of 0 to 100 elements and a few long ones, at odd
+     * offsets, from maxima the pooled state can hold. A NaN result only has to be NaN: which of two
+     * NaNs an add passes on depends on the order the JIT gives its operands, so the old loop itself
+     * gives other NaN bits interpreted than compiled.
+     */
+    @Test
+    void bothPassesGiveTheOriginalLoopsBits() {
+        MetricPass vector = MetricPass.vector().orElseThrow();
+        Random r = new Random(16);
+        double[] starts = {0.0, -0.0, 1e-3, 7.5, Double.POSITIVE_INFINITY, Double.NaN, -1.0, Double.MIN_VALUE};
+        double[][] tolerances = {{1e-8, 1e-5}, {0.0, 0.0}, {1e-3, 0.0}, {0.0, 1e-2}, {0.5, Double.POSITIVE_INFINITY}};
+        for (int trial = 0; trial < 3000; trial++) {
+            int len = trial % 50 == 0 ? 100 + r.nextInt(3000) : r.nextInt(101);
+            int aOff = r.nextInt(9);
+            int bOff = r.nextInt(9);
+            float[] a = new float[aOff + len + r.nextInt(3)];
+            float[] b = new float[bOff + len + r.nextInt(3)];
+            int specials = r.nextInt(4); // 0: none; more: more often
+            for (int i = 0; i < len; i++) {
+                float x = value(r, specials);
+                a[aOff + i] = x;
+                b[bOff + i] = switch (r.nextInt(5)) {
+                    case 0 -> x;
+                    case 1 -> Math.nextUp(x);
+                    case 2 -> x * (1 + 1e-5f * (float) r.nextGaussian());
+                    default -> value(r, specials);
+                };
+            }
+            double[] tol = tolerances[r.nextInt(tolerances.length)];
+            double start = starts[r.nextInt(starts.length)];
+            double[] want = original(a, aOff, b, bOff, len, tol[0], tol[1], start);
+            for (MetricPass pass : new MetricPass[] {vector, MetricPass.scalar()}) {
+                MetricPass.Sums s = new MetricPass.Sums();
+                s.max = start;
+                pass.add(a, aOff, b, bOff, len, tol[0], tol[1], s);
+                double[] got = {s.ab, s.aa, s.bb, s.dd, s.abs, s.max, s.close};
+                for (int k = 0; k < want.length; k++) {
+                    String what = pass.getClass().getSimpleName() + ": " + STATISTICS[k] + " of " + len + " elements";
+                    assertEquals(bits(want[k]), bits(got[k]), what);
+                }
+            }
+        }
+    }
+
+    /**
+     * Pooled over many chunks and inputs, an accumulator on either pass writes the bytes of one on
+     * the original loop: every pooled double by its bits, the counts, the NaNs.
+     */
+    @Test
+    void bothPassesPoolToTheOriginalLoopsBits() throws IOException {
+        Random r = new Random(61);
+        int n = 40_000;
+        float[] a = new float[n];
+        float[] b = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = value(r, i < n / 2 ? 0 : 1);
+            b[i] = r.nextInt(3) == 0 ? a[i] : a[i] + 0.01f * (float) r.nextGaussian();
+        }
+        double atol = 1e-6;
+        double rtol = 1e-3;
+        Metrics vector = new Metrics(atol, rtol, MetricPass.vector().orElseThrow());
+        Metrics scalar = new Metrics(atol, rtol, MetricPass.scalar());
+        double[] pooled = new double[8]; // ab, aa, bb, dd, abs, max, close, nans as Metrics pools them
+        for (int off = 0; off < n; ) {
+            int len = Math.min(n - off, r.nextInt(4) == 0 ? r.nextInt(5000) : r.nextInt(101));
+            vector.add(a, b, off, len);
+            scalar.add(a, b, off, len);
+            double[] c = original(a, off, b, off, len, atol, rtol, pooled[5]);
+            for (int k = 0; k < 5; k++) {
+                pooled[k] += c[k];
+            }
+            pooled[5] = c[5];
+            pooled[6] += c[6];
+            for (int i = off; i < off + len; i++) {
+                pooled[7] += Double.isNaN((double) a[i] - b[i]) ? 1 : 0;
+            }
+            off += len;
+        }
+        // What write() writes: atol, rtol, count, the five sums, the maximum, close, NaNs, and the
+        // three code statistics; doubles by bits(), so any NaN compares as NaN.
+        long[] want = {bits(atol), bits(rtol), n, 0, 0, 0, 0, 0, 0, (long) pooled[6], (long) pooled[7], 0, 0, 0};
+        for (int k = 0; k < 6; k++) {
+            want[3 + k] = bits(pooled[k]);
+        }
+        assertTrue(pooled[7] > 0 && !Double.isNaN(pooled[5]), "the data has NaNs, and a maximum to keep");
+        assertArrayEquals(want, written(vector), "vector pass");
+        assertArrayEquals(want, written(scalar), "scalar pass");
+    }
+
+    /** The raw bits of a double, but one NaN for all (see bothPassesGiveTheOriginalLoopsBits). */
+    private static long bits(double v) {
+        return Double.isNaN(v) ? Double.doubleToLongBits(Double.NaN) : Double.doubleToRawLongBits(v);
+    }
+
+    /** Gaussians of exponents from denormal to near overflow, and with {@code specials} > 0 now and then ±0, ±inf or a NaN. */
+    private static float value(Random r, int specials) {
+        if (specials > 0 && r.nextInt(40) < specials) {
+            return switch (r.nextInt(7)) {
+                case 0 -> 0f;
+                case 1 -> -0f;
+                case 2 -> Float.POSITIVE_INFINITY;
+                case 3 -> Float.NEGATIVE_INFINITY;
+                case 4 -> Float.intBitsToFloat(0x7fc00000 | r.nextInt(1 << 22));
+                case 5 -> Float.intBitsToFloat(0xffc00000 | r.nextInt(1 << 22));
+                default -> Float.MIN_VALUE * r.nextInt(1000);
+            };
+        }
+        return switch (r.nextInt(4)) {
+            case 0 -> (float) (r.nextGaussian() * Math.pow(10, r.nextInt(76) - 38)); // includes denormals
+            case 1 -> Float.MIN_NORMAL * (float) r.nextGaussian(); // denormals
+            default -> (float) r.nextGaussian();
+        };
+    }
+
+    /**
+     * The loop of {@code Metrics.add} before the pass had forms, unchanged: {Σab, Σa², Σb², Σ(a−b)²,
+     * Σ|a−b|, the maximum from {@code max}, the close count}.
+     */
+    private static double[] original(
+            float[] a, int aOff, float[] b, int bOff, int len, double atol, double rtol, double max) {
+        double ab = 0;
+        double aa = 0;
+        double bb = 0;
+        double dd = 0;
+        double abs = 0;
+        double mx = max;
+        long cl = 0;
+        final double at = atol;
+        final double rt = rtol;
+        for (int i = 0; i < len; i++) {
+            double x = a[aOff + i];
+            double y = b[bOff + i];
+            double d = x - y;
+            double ad = Math.abs(d);
+            ab += x * y;
+            aa += x * x;
+            bb += y * y;
+            dd += d * d;
+            abs += ad;
+            mx = ad > mx ? ad : mx;
+            cl += ad <= at + rt * Math.abs(x) ? 1 : 0;
+        }
+        return new double[] {ab, aa, bb, dd, abs, mx, cl};
+    }
+
+    /** What {@link Metrics#write} writes, eight bytes at a time, with the doubles through bits(). */
+    private static long[] written(Metrics m) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            m.write(out);
+        }
+        ByteBuffer in = ByteBuffer.wrap(bytes.toByteArray());
+        long[] slots = new long[in.remaining() / 8];
+        for (int k = 0; k < slots.length; k++) {
+            boolean isDouble = k < 2 || (k >= 3 && k <= 8);
+            slots[k] = isDouble ? bits(in.getDouble()) : in.getLong();
+        }
+        return slots;
+    }
+
     /**
      * Against the definitions written out plainly, element by element in double, on random data
      * with close and far elements, zeros, infinities and NaNs: every statistic bit for bit, since
