@@ -4,7 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The eight-row tiles of {@link VectorFloatTiles} (and {@link VectorOffsetTiles}), with the same
+ * The eight-row tiles of {@link VectorFloatTiles}, with the same
  * numerics: each sum {@code acc = acc + x*y} (never fused), k ascending, clamped once as {@code
  * min(max(v, lo), hi)}. Sixteen sums stay in registers, each panel vector loaded once for eight
  * rows. A tile's method must stay small enough for C2 to inline every Vector API call in it (past

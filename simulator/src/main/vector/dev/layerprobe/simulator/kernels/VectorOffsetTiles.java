@@ -5,8 +5,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link FloatTiles#offsetProduct} for {@link VectorFloatTiles}: the tiles of its register-blocked
- * product (eight, four or one rows by two vectors) with each panel row read in place at {@code
- * src[koff[kk] + t]}, the same numerics. Stateless.
+ * product (four or one rows by two vectors) with each panel row read in place at {@code
+ * src[koff[kk] + t]}, the same numerics. (Not eight rows: in the whole models that tile ran far
+ * slower here, as if C2 left its Vector API calls unintrinsified.) Stateless.
  */
 final class VectorOffsetTiles {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -37,26 +38,6 @@ final class VectorOffsetTiles {
         for (int t = from; t < vecEnd; t += 2 * L) {
             boolean two = t + 2 * L <= vecEnd;
             int i = 0;
-            if (two) {
-                for (; i + 8 <= count; i += 8) {
-                    offsetEight(
-                            x,
-                            xo + i * xr,
-                            xr,
-                            src,
-                            koff,
-                            kn,
-                            t,
-                            bias,
-                            biasOff + i,
-                            c,
-                            cBase + i * cr + t,
-                            cr,
-                            clamp,
-                            lo,
-                            hi);
-                }
-            }
             for (; i + 4 <= count; i += 4) {
                 int cb = cBase + i * cr + t;
                 if (two) {
@@ -132,90 +113,6 @@ final class VectorOffsetTiles {
             FloatTiles.scalar()
                     .offsetProduct(
                             x, xo, xr, count, src, koff, kn, bias, biasOff, clamp, lo, hi, c, cBase, cr, vecEnd, to);
-        }
-    }
-
-    /** {@link VectorEightTiles#eight} over the taps of {@link #product}: the panel row kk is src at koff[kk]. */
-    private static void offsetEight(
-            float[] x,
-            int xi,
-            int xr,
-            float[] src,
-            int[] koff,
-            int kn,
-            int t,
-            float[] bias,
-            int b,
-            float[] c,
-            int cb,
-            int cr,
-            boolean clamp,
-            float lo,
-            float hi) {
-        FloatVector c00 = FloatVector.broadcast(S, VectorFloatTiles.start(bias, b));
-        FloatVector c01 = c00;
-        FloatVector c10 = FloatVector.broadcast(S, VectorFloatTiles.start(bias, b + 1));
-        FloatVector c11 = c10;
-        FloatVector c20 = FloatVector.broadcast(S, VectorFloatTiles.start(bias, b + 2));
-        FloatVector c21 = c20;
-        FloatVector c30 = FloatVector.broadcast(S, VectorFloatTiles.start(bias, b + 3));
-        FloatVector c31 = c30;
-        FloatVector c40 = FloatVector.broadcast(S, VectorFloatTiles.start(bias, b + 4));
-        FloatVector c41 = c40;
-        FloatVector c50 = FloatVector.broadcast(S, VectorFloatTiles.start(bias, b + 5));
-        FloatVector c51 = c50;
-        FloatVector c60 = FloatVector.broadcast(S, VectorFloatTiles.start(bias, b + 6));
-        FloatVector c61 = c60;
-        FloatVector c70 = FloatVector.broadcast(S, VectorFloatTiles.start(bias, b + 7));
-        FloatVector c71 = c70;
-        for (int kk = 0; kk < kn; kk++) {
-            int q = koff[kk] + t;
-            FloatVector b0 = FloatVector.fromArray(S, src, q);
-            FloatVector b1 = FloatVector.fromArray(S, src, q + L);
-            int j = xi + kk;
-            FloatVector v0 = FloatVector.broadcast(S, x[j]);
-            FloatVector v1 = FloatVector.broadcast(S, x[j + xr]);
-            FloatVector v2 = FloatVector.broadcast(S, x[j + 2 * xr]);
-            FloatVector v3 = FloatVector.broadcast(S, x[j + 3 * xr]);
-            FloatVector v4 = FloatVector.broadcast(S, x[j + 4 * xr]);
-            FloatVector v5 = FloatVector.broadcast(S, x[j + 5 * xr]);
-            FloatVector v6 = FloatVector.broadcast(S, x[j + 6 * xr]);
-            FloatVector v7 = FloatVector.broadcast(S, x[j + 7 * xr]);
-            c00 = c00.add(b0.mul(v0));
-            c01 = c01.add(b1.mul(v0));
-            c10 = c10.add(b0.mul(v1));
-            c11 = c11.add(b1.mul(v1));
-            c20 = c20.add(b0.mul(v2));
-            c21 = c21.add(b1.mul(v2));
-            c30 = c30.add(b0.mul(v3));
-            c31 = c31.add(b1.mul(v3));
-            c40 = c40.add(b0.mul(v4));
-            c41 = c41.add(b1.mul(v4));
-            c50 = c50.add(b0.mul(v5));
-            c51 = c51.add(b1.mul(v5));
-            c60 = c60.add(b0.mul(v6));
-            c61 = c61.add(b1.mul(v6));
-            c70 = c70.add(b0.mul(v7));
-            c71 = c71.add(b1.mul(v7));
-        }
-        c00.intoArray(c, cb);
-        c01.intoArray(c, cb + L);
-        c10.intoArray(c, cb + cr);
-        c11.intoArray(c, cb + cr + L);
-        c20.intoArray(c, cb + 2 * cr);
-        c21.intoArray(c, cb + 2 * cr + L);
-        c30.intoArray(c, cb + 3 * cr);
-        c31.intoArray(c, cb + 3 * cr + L);
-        c40.intoArray(c, cb + 4 * cr);
-        c41.intoArray(c, cb + 4 * cr + L);
-        c50.intoArray(c, cb + 5 * cr);
-        c51.intoArray(c, cb + 5 * cr + L);
-        c60.intoArray(c, cb + 6 * cr);
-        c61.intoArray(c, cb + 6 * cr + L);
-        c70.intoArray(c, cb + 7 * cr);
-        c71.intoArray(c, cb + 7 * cr + L);
-        if (clamp) {
-            VectorEightTiles.clampRows(c, cb, cr, lo, hi);
         }
     }
 
