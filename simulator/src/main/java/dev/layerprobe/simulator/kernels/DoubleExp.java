@@ -17,9 +17,9 @@ final class DoubleExp {
     /** Largest argument handled: above it e^v overflows double. */
     static final double MAX = 709.0;
 
-    static final double LOG2E = 1.4426950408889634;
-    static final double LN2_HI = 0.6931471803691238;
-    static final double LN2_LO = 1.9082149292705877E-10;
+    private static final double LOG2E = 1.4426950408889634;
+    private static final double LN2_HI = 0.6931471803691238;
+    private static final double LN2_LO = 1.9082149292705877E-10;
 
     private DoubleExp() {}
 

@@ -111,20 +111,12 @@ abstract class FloatTiles {
 
     /** The Vector API form, when the JVM resolved {@code jdk.incubator.vector}. */
     static Optional<FloatTiles> vector() {
-        return loadVector(VECTOR_CLASS, FloatTiles.class);
-    }
-
-    /**
-     * An instance of the Vector API class {@code name} (from {@code src/main/vector}) as a {@code
-     * type}, when the JVM resolved {@code jdk.incubator.vector} and the class is there.
-     */
-    static <T> Optional<T> loadVector(String name, Class<T> type) {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             return Optional.empty();
         }
         try {
-            return Optional.of(Class.forName(name)
-                    .asSubclass(type)
+            return Optional.of(Class.forName(VECTOR_CLASS)
+                    .asSubclass(FloatTiles.class)
                     .getDeclaredConstructor()
                     .newInstance());
         } catch (ReflectiveOperationException | LinkageError e) {

@@ -15,20 +15,9 @@ package dev.layerprobe.simulator.kernels;
  * two floats. Arguments are clamped where the result is already ±1 (tanh, |x| > 20) or 0 and 1
  * (sigmoid, |x| > 700), NaN stays NaN.
  * Stateless; large arrays are split over the common pool ({@link Chunks}), each value computed
- * the same way: by {@code VectorTanhSigmoid} (the Vector API, built from {@code src/main/vector}) when
- * the JVM has {@code jdk.incubator.vector}, with the same bits, else by the loops below (whose last
- * pass C2 cannot vectorise, and a scalar double division costs more than the rest).
+ * the same way.
  */
 final class TanhSigmoid {
-    /** The vector form: values [0, n) of a run, n returned (the rest go through the loops). */
-    abstract static class Lanes {
-        abstract int apply(float[] src, int sOff, float[] dst, int dOff, int len, boolean tanh);
-    }
-
-    private static final Lanes LANES = FloatTiles.loadVector(
-                    "dev.layerprobe.simulator.kernels.VectorTanhSigmoid", Lanes.class)
-            .orElse(null);
-
     /** Values per block: the double scratch of a block stays in L1. */
     private static final int BLOCK = 1024;
     /** Work per value, in nanoseconds on one thread, for {@link Chunks}. */
@@ -38,11 +27,6 @@ final class TanhSigmoid {
             ThreadLocal.withInitial(() -> new double[][] {new double[BLOCK], new double[BLOCK]});
 
     private TanhSigmoid() {}
-
-    /** Whether the vector form runs. */
-    static boolean vectorised() {
-        return LANES != null;
-    }
 
     /** dst[i] = tanh(src[i]) for i < len (dst may be src). */
     static void tanh(float[] src, float[] dst, int len) {
@@ -64,19 +48,6 @@ final class TanhSigmoid {
     }
 
     private static void block(float[] src, int sOff, float[] dst, int dOff, int len, boolean tanh) {
-        if (LANES != null) {
-            int done = LANES.apply(src, sOff, dst, dOff, len, tanh);
-            sOff += done;
-            dOff += done;
-            len -= done;
-        }
-        if (len > 0) {
-            loops(src, sOff, dst, dOff, len, tanh);
-        }
-    }
-
-    /** The scalar form of {@link #block}: double scratch passes, the first two vectorised by C2. */
-    static void loops(float[] src, int sOff, float[] dst, int dOff, int len, boolean tanh) {
         double[][] s = SCRATCH.get();
         double[] v = s[0];
         double[] n = s[1];
