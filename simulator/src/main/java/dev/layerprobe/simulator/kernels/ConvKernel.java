@@ -14,8 +14,9 @@ import java.util.stream.IntStream;
  * (input channel, kernel row, kernel column), each element by one task, so results are
  * bit-identical run to run and whatever the thread count. Paths: with at least
  * {@value #GEMM_MIN_CHANNELS} output channels per group, a blocked matrix product ({@link Sgemm})
- * of the weights with the input (1x1) or its im2col matrix, starting from the bias and clamped as
- * it is written; depthwise 3x3 at stride 1 or 2, {@link Depthwise3x3} (small planes several at a
+ * of the weights with the input (1x1) or its im2col matrix (read in place from zero-padded planes
+ * at stride 1, {@link PaddedConv}; built a band at a time otherwise), starting from the bias and
+ * clamped as it is written; depthwise 3x3 at stride 1 or 2, {@link Depthwise3x3} (small planes several at a
  * time, large ones in bands of rows); anything else, a direct loop per output plane. The first two
  * read padding as zeros (adding {@code w * 0}) where the direct loop skips it, which can only
  * change the sign of an exact zero. Thread-safe; the only state is a cache of the transposed 1x1
@@ -191,6 +192,13 @@ public final class ConvKernel implements FloatKernel {
                         Sgemm.biasProduct(
                                 ws, wBase, cg, xs, xBase, plane, out, oBase, plane, mg, cg, plane, bias, g * mg,
                                 clamped, clampLo, clampHi, wt, parallel);
+                    } else if (PaddedConv.supports(dh, dw)) {
+                        int bo = g * mg;
+                        withScratch(
+                                PaddedConv.paddedFloats(cg, dh, dw),
+                                padded -> PaddedConv.product(
+                                        xs, xBase, cg, ws, wBase, mg, out, oBase, dh, dw, bias, bo, clamped, clampLo,
+                                        clampHi, parallel, padded));
                     } else {
                         im2colProduct(xs, xBase, cg, ws, wBase, mg, out, oBase, dh, dw, bias, g * mg, parallel);
                     }
@@ -327,10 +335,20 @@ public final class ConvKernel implements FloatKernel {
         int kdim = cg * dh.k * dw.k;
         int ow = dw.out;
         int bandRows = Math.max(1, Math.min(dh.out, IM2COL_FLOATS / Math.max(1, kdim * ow)));
-        int need = kdim * bandRows * ow;
-        // Every element is written by im2colRow, so a reused buffer needs no clearing. It is marked
-        // busy while this call uses it: a thread that helps other pool tasks while it waits could
-        // otherwise start another conv (say, of an outer parallel stream) on the same buffer.
+        // Every element is written by im2colRow, so a reused buffer needs no clearing.
+        withScratch(
+                kdim * bandRows * ow,
+                cols -> im2colBands(
+                        x, xBase, kdim, w, wBase, mg, out, oBase, dh, dw, bias, biasOff, parallel, cols, bandRows));
+    }
+
+    /**
+     * Runs {@code body} on a buffer of at least {@code need} floats, with stale contents: the
+     * thread's kept buffer up to {@link #IM2COL_REUSE_FLOATS}, else a new one. The kept buffer is
+     * marked busy while a call uses it: a thread that helps other pool tasks while it waits could
+     * otherwise start another conv (say, of an outer parallel stream) on the same buffer.
+     */
+    private static void withScratch(int need, java.util.function.Consumer<float[]> body) {
         Im2colBuffer held = need <= IM2COL_REUSE_FLOATS ? IM2COL_SCRATCH.get() : null;
         if (held != null && held.busy) {
             held = null;
@@ -346,7 +364,7 @@ public final class ConvKernel implements FloatKernel {
             cols = new float[need];
         }
         try {
-            im2colBands(x, xBase, kdim, w, wBase, mg, out, oBase, dh, dw, bias, biasOff, parallel, cols, bandRows);
+            body.accept(cols);
         } finally {
             if (held != null) {
                 held.busy = false;

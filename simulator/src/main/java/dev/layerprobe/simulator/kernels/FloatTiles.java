@@ -63,6 +63,32 @@ abstract class FloatTiles {
             int to);
 
     /**
+     * {@link #biasProduct} with the panel read in place from one array: {@code c[cBase + i*cr + t] =
+     * clamp(bias[biasOff + i] + Σ_kk x[xo + i*xr + kk] * src[koff[kk] + t])} for {@code i < count},
+     * {@code t} in {@code [from, to)}, {@code kk < kn} ascending; the stride-1 Conv over zero-padded
+     * planes ({@link PaddedConv}), where row kk of the im2col matrix is the padded input shifted
+     * by {@code koff[kk]}.
+     */
+    abstract void offsetProduct(
+            float[] x,
+            int xo,
+            int xr,
+            int count,
+            float[] src,
+            int[] koff,
+            int kn,
+            float[] bias,
+            int biasOff,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[] c,
+            int cBase,
+            int cr,
+            int from,
+            int to);
+
+    /**
      * {@code o[j] = clamp(bias + Σ_k w[wb + k] * tap[k][j])} for {@code j} in {@code [j0, j1)}, the
      * nine taps in order (left to right, one rounding per multiply and per add), the clamp {@code
      * min(max(v, lo), hi)} applied once when {@code clamp}: one depthwise 3x3 plane over its tap
@@ -151,6 +177,39 @@ abstract class FloatTiles {
                     float v = b;
                     for (int kk = 0; kk < kn; kk++) {
                         v = v + x[xi + kk * xk] * panel[p0 + kk][t];
+                    }
+                    c[cBase + i * cr + t] = clamp ? Math.min(Math.max(v, lo), hi) : v;
+                }
+            }
+        }
+
+        /** Element by element: only the vector form's leftover columns come here. */
+        @Override
+        void offsetProduct(
+                float[] x,
+                int xo,
+                int xr,
+                int count,
+                float[] src,
+                int[] koff,
+                int kn,
+                float[] bias,
+                int biasOff,
+                boolean clamp,
+                float lo,
+                float hi,
+                float[] c,
+                int cBase,
+                int cr,
+                int from,
+                int to) {
+            for (int i = 0; i < count; i++) {
+                int xi = xo + i * xr;
+                float b = bias == null ? 0f : bias[biasOff + i];
+                for (int t = from; t < to; t++) {
+                    float v = b;
+                    for (int kk = 0; kk < kn; kk++) {
+                        v = v + x[xi + kk] * src[koff[kk] + t];
                     }
                     c[cBase + i * cr + t] = clamp ? Math.min(Math.max(v, lo), hi) : v;
                 }

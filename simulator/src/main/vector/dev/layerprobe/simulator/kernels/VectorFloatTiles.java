@@ -7,9 +7,10 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link FloatTiles} on the Vector API, bit for bit the scalar sums: every element is updated as
  * {@code acc = acc + x*y} (a multiply, then an add, never fused) with k ascending, and clamped as
  * {@code min(max(v, lo), hi)} (the Vector API's max and min are Math's, NaN and signed zeros
- * included). A tile is four C rows by two vectors of columns; its eight sums start from the
- * accumulator rows or from the rows' biases, stay in registers over the whole depth, each step
- * loading two vectors of the panel row and broadcasting four values of x, and are stored once.
+ * included). A tile is eight ({@link VectorEightTiles}), four or one C rows by two vectors of
+ * columns; its sums start from the accumulator rows or from the rows' biases, stay in registers
+ * over the whole depth, each step loading two vectors of the panel row and broadcasting a value of
+ * x per row, and are stored once. The offset form of the panel is {@link VectorOffsetTiles}'.
  * Column tiles are the outer loop, so a tile's columns of the panel stay in cache while every block
  * of rows reads them. Leftover rows go one at a time, leftover columns (fewer than a vector) through
  * the scalar form. Compiled on its own (it needs {@code --add-modules jdk.incubator.vector}) and
@@ -37,6 +38,12 @@ final class VectorFloatTiles extends FloatTiles {
         for (int t = lo; t < vecEnd; t += 2 * L) {
             boolean two = t + 2 * L <= vecEnd;
             int i = 0;
+            if (two) {
+                for (; i + 8 <= count; i += 8) {
+                    VectorEightTiles.eight(
+                            x, xo + i * xr, xr, xk, panel, p0, kn, t, null, 0, acc, a0 + i, null, 0, 0, false, 0, 0);
+                }
+            }
             for (; i + 4 <= count; i += 4) {
                 float[] r0 = acc[a0 + i];
                 float[] r1 = acc[a0 + i + 1];
@@ -102,6 +109,29 @@ final class VectorFloatTiles extends FloatTiles {
         for (int t = from; t < vecEnd; t += 2 * L) {
             boolean two = t + 2 * L <= vecEnd;
             int i = 0;
+            if (two) {
+                for (; i + 8 <= count; i += 8) {
+                    VectorEightTiles.eight(
+                            x,
+                            xo + i * xr,
+                            xr,
+                            xk,
+                            panel,
+                            p0,
+                            kn,
+                            t,
+                            bias,
+                            biasOff + i,
+                            null,
+                            0,
+                            c,
+                            cBase + i * cr + t,
+                            cr,
+                            clamp,
+                            lo,
+                            hi);
+                }
+            }
             for (; i + 4 <= count; i += 4) {
                 int cb = cBase + i * cr;
                 four(
@@ -156,6 +186,29 @@ final class VectorFloatTiles extends FloatTiles {
                             x, xo, xr, xk, count, panel, p0, kn, bias, biasOff, clamp, lo, hi, c, cBase, cr, vecEnd,
                             to);
         }
+    }
+
+    @Override
+    void offsetProduct(
+            float[] x,
+            int xo,
+            int xr,
+            int count,
+            float[] src,
+            int[] koff,
+            int kn,
+            float[] bias,
+            int biasOff,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[] c,
+            int cBase,
+            int cr,
+            int from,
+            int to) {
+        VectorOffsetTiles.product(
+                x, xo, xr, count, src, koff, kn, bias, biasOff, clamp, lo, hi, c, cBase, cr, from, to);
     }
 
     @Override
@@ -216,7 +269,7 @@ final class VectorFloatTiles extends FloatTiles {
         return true;
     }
 
-    private static float start(float[] bias, int i) {
+    static float start(float[] bias, int i) {
         return bias == null ? 0f : bias[i];
     }
 

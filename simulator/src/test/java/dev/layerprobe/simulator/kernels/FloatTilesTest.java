@@ -119,6 +119,61 @@ class FloatTilesTest {
     }
 
     @Test
+    void vectorOffsetProductComputesTheScalarValues() {
+        FloatTiles vector = FloatTiles.vector().orElseThrow();
+        Random r = new Random(21);
+        for (int trial = 0; trial < 300; trial++) {
+            int count = 1 + r.nextInt(11);
+            int kn = 1 + r.nextInt(40);
+            int xr = kn + r.nextInt(5);
+            int xo = r.nextInt(7);
+            int width = 1 + r.nextInt(150);
+            int from = r.nextInt(Math.min(width, 20));
+            int to = from + r.nextInt(width - from + 1);
+            int cr = width + r.nextInt(9);
+            int cBase = r.nextInt(5);
+            boolean clamp = r.nextBoolean();
+            float[] bias = trial % 4 == 0 ? null : new float[count + 3];
+            int biasOff = bias == null ? 0 : r.nextInt(4);
+            float[] x = new float[xo + count * xr];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            if (bias != null) {
+                for (int i = 0; i < bias.length; i++) {
+                    bias[i] = (float) r.nextGaussian();
+                }
+            }
+            // Offsets in any order, overlapping, as a padded plane's taps are.
+            int[] koff = new int[kn];
+            for (int kk = 0; kk < kn; kk++) {
+                koff[kk] = r.nextInt(60);
+            }
+            float[] src = new float[60 + width];
+            for (int i = 0; i < src.length; i++) {
+                src[i] = r.nextInt(5) == 0 ? 0f : (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+            }
+            float[] want = new float[cBase + count * cr + width];
+            for (int i = 0; i < want.length; i++) {
+                want[i] = (float) r.nextGaussian();
+            }
+            float[] got = want.clone();
+            FloatTiles.scalar()
+                    .offsetProduct(
+                            x, xo, xr, count, src, koff, kn, bias, biasOff, clamp, -0.5f, 6f, want, cBase, cr, from,
+                            to);
+            vector.offsetProduct(
+                    x, xo, xr, count, src, koff, kn, bias, biasOff, clamp, -0.5f, 6f, got, cBase, cr, from, to);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(
+                        Float.floatToRawIntBits(want[i]),
+                        Float.floatToRawIntBits(got[i]),
+                        "trial " + trial + ", element " + i);
+            }
+        }
+    }
+
+    @Test
     void vectorTapsComputeTheScalarValues() {
         FloatTiles vector = FloatTiles.vector().orElseThrow();
         Random r = new Random(20);
