@@ -1,5 +1,6 @@
 package dev.layerprobe.core.tensor;
 
+import dev.layerprobe.core.VectorForms;
 import java.util.Optional;
 
 /**
@@ -42,17 +43,7 @@ public abstract class CodeRuns {
 
     /** The Vector API form, when the JVM resolved {@code jdk.incubator.vector}. */
     public static Optional<CodeRuns> vector() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(Class.forName(VECTOR_CLASS)
-                    .asSubclass(CodeRuns.class)
-                    .getDeclaredConstructor()
-                    .newInstance());
-        } catch (ReflectiveOperationException | LinkageError e) {
-            return Optional.empty(); // a build without the vector classes: the scalar form
-        }
+        return VectorForms.load(CodeRuns.class, VECTOR_CLASS);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.layerprobe.host.compare;
 
+import dev.layerprobe.core.VectorForms;
 import java.util.Optional;
 
 /**
@@ -60,17 +61,7 @@ abstract class MetricPass {
 
     /** The Vector API form, when the JVM resolved {@code jdk.incubator.vector}. */
     static Optional<MetricPass> vector() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(Class.forName(VECTOR_CLASS)
-                    .asSubclass(MetricPass.class)
-                    .getDeclaredConstructor()
-                    .newInstance());
-        } catch (ReflectiveOperationException | LinkageError e) {
-            return Optional.empty(); // a build without the vector classes: the scalar form
-        }
+        return VectorForms.load(MetricPass.class, VECTOR_CLASS);
     }
 
     private static final class Scalar extends MetricPass {

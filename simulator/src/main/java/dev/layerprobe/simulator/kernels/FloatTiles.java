@@ -1,5 +1,6 @@
 package dev.layerprobe.simulator.kernels;
 
+import dev.layerprobe.core.VectorForms;
 import java.util.Optional;
 
 /**
@@ -111,17 +112,7 @@ abstract class FloatTiles {
 
     /** The Vector API form, when the JVM resolved {@code jdk.incubator.vector}. */
     static Optional<FloatTiles> vector() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(Class.forName(VECTOR_CLASS)
-                    .asSubclass(FloatTiles.class)
-                    .getDeclaredConstructor()
-                    .newInstance());
-        } catch (ReflectiveOperationException | LinkageError e) {
-            return Optional.empty(); // a build without the vector classes: the scalar form
-        }
+        return VectorForms.load(FloatTiles.class, VECTOR_CLASS);
     }
 
     private static final class Scalar extends FloatTiles {

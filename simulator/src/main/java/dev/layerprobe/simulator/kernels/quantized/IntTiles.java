@@ -1,5 +1,6 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
+import dev.layerprobe.core.VectorForms;
 import java.util.Optional;
 
 /**
@@ -64,17 +65,7 @@ abstract class IntTiles {
 
     /** The Vector API form, when the JVM resolved {@code jdk.incubator.vector}. */
     static Optional<IntTiles> vector() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(Class.forName(VECTOR_CLASS)
-                    .asSubclass(IntTiles.class)
-                    .getDeclaredConstructor()
-                    .newInstance());
-        } catch (ReflectiveOperationException | LinkageError e) {
-            return Optional.empty(); // a build without the vector classes: the scalar form
-        }
+        return VectorForms.load(IntTiles.class, VECTOR_CLASS);
     }
 
     private static final class Scalar extends IntTiles {
