@@ -32,6 +32,11 @@ final class SgemmJob {
     /** ...in tasks of this many columns. */
     private static final int DOT_COLS = 128;
 
+    /** Floats of a task's slice of whole rows that its blocks of rows reuse from L2 (512 KiB). */
+    private static final int L2_FLOATS = 1 << 17;
+    /** Rows of the widest register-blocked tile. */
+    private static final int EIGHT = 8;
+
     /** Rows a register-blocked task starts, accumulates and stores together (their sums fit L2). */
     private static final int ROW_BLOCK = 32;
 
@@ -118,10 +123,25 @@ final class SgemmJob {
             nt = (cols + Math.max(fit, MIN_NC) - 1) / Math.max(fit, MIN_NC);
             tw = Math.min(cols, Math.max(MIN_NC, roundUp((cols + nt - 1) / nt, 16)));
         }
+        if (yRows != null && TILES.blocked()) {
+            // The register-blocked tiles read whole rows in place, a strip of two vectors of
+            // columns for every block of rows in turn: a task's slice of the rows (k x tw) should
+            // stay in L2 so that its blocks of rows reuse it (the transposed 1x1 convs of small
+            // planes: a few dozen rows, a deep and wide operand read once from memory).
+            int strip = 32;
+            int widest = Math.max(strip, L2_FLOATS / k / strip * strip);
+            nt = (cols + widest - 1) / widest;
+            tw = Math.min(cols, roundUp((cols + nt - 1) / nt, 16));
+        }
         colTiles = (cols + tw - 1) / tw;
         kc = (long) k * tw <= cap ? k : Math.max(6, cap / tw / 6 * 6);
         int rowBlocks = par ? Math.min(rows, Math.max(1, (TASKS + colTiles - 1) / colTiles)) : 1;
         mb = (rows + rowBlocks - 1) / rowBlocks;
+        if (TILES.blocked()) {
+            // Whole tiles of eight rows: seven rows would run as a tile of four and three of one,
+            // each reading the panel again.
+            mb = Math.min(rows, roundUp(mb, EIGHT));
+        }
         if (kc < k) {
             mb = Math.min(mb, MB_SPLIT);
         }
