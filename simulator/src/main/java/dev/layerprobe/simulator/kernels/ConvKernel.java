@@ -16,10 +16,13 @@ import java.util.stream.IntStream;
  * {@value #GEMM_MIN_CHANNELS} output channels per group, a blocked matrix product ({@link Sgemm})
  * of the weights with the input (1x1) or its im2col matrix (read in place from zero-padded planes
  * at stride 1, {@link PaddedConv}; built a band at a time otherwise), starting from the bias and
- * clamped as it is written; depthwise 3x3 at stride 1 or 2, {@link Depthwise3x3} (small planes several at a
- * time, large ones in bands of rows); anything else, a direct loop per output plane. The first two
- * read padding as zeros (adding {@code w * 0}) where the direct loop skips it, which can only
- * change the sign of an exact zero. Thread-safe; the only state is a cache of the transposed 1x1
+ * clamped as it is written; depthwise (one channel per group) at strides 1 and 2: small 3x3 planes
+ * several at a time ({@link Depthwise3x3}), large planes and any other kernel size and dilation
+ * over zero-padded phase planes ({@link PaddedDepthwise}) where the register-blocked tiles are
+ * present (else 3x3 in bands of rows, {@link Depthwise3x3}); anything else, a direct loop per
+ * output plane. All but the direct loop read
+ * padding as zeros (adding {@code w * 0}) where the direct loop skips it, which can only change the
+ * sign of an exact zero. Thread-safe; the only state is a cache of the transposed 1x1
  * weights for small planes, rebuilt whenever W is another array.
  */
 public final class ConvKernel implements FloatKernel {
@@ -204,6 +207,18 @@ public final class ConvKernel implements FloatKernel {
                     }
                 }
             }
+        } else if (cg == 1
+                && mg == 1
+                && PaddedDepthwise.supports(dh, dw)
+                && !(spatial == 2
+                        && dh.stride == dw.stride
+                        && Depthwise3x3.supports(dh.k, dw.k, dh.stride, dh.dilation)
+                        && dw.dilation == 1
+                        && Depthwise3x3.flatSupports(dh.in, dw.in, dh.out, dw.out, dh.stride, dh.padBegin, dw.padBegin)
+                        && Depthwise3x3.flatChannels(dh.in, dw.in) > 1)) {
+            // Small 3x3 planes stay on the tap copies below, which take several planes per pass
+            // (per-plane work dominates there); large planes and other kernels come here.
+            PaddedDepthwise.run(xs, ws, bias, m, n * m, out, dh, dw, clamped, clampLo, clampHi, parallel);
         } else if (cg == 1
                 && mg == 1
                 && spatial == 2

@@ -90,13 +90,30 @@ abstract class FloatTiles {
             int to);
 
     /**
-     * {@code o[j] = clamp(bias + Σ_k w[wb + k] * tap[k][j])} for {@code j} in {@code [j0, j1)}, the
-     * nine taps in order (left to right, one rounding per multiply and per add), the clamp {@code
-     * min(max(v, lo), hi)} applied once when {@code clamp}: one depthwise 3x3 plane over its tap
-     * arrays ({@link Depthwise3x3#flat}).
+     * {@code o[t] = clamp(bias + Σ_kk w[wb + kk] * src[koff[kk] + t])} for {@code t} in {@code [from,
+     * to)}, {@code kk < kn} ascending (one rounding per multiply and per add), the clamp {@code
+     * min(max(v, lo), hi)} applied once when {@code clamp}: one depthwise plane over its zero-padded
+     * phase planes ({@link PaddedDepthwise}), where tap kk is the planes shifted by {@code koff[kk]}.
      */
-    abstract void taps9(
-            float[][] tap, float[] w, int wb, float bias, int j0, int j1, boolean clamp, float lo, float hi, float[] o);
+    abstract void taps(
+            float[] src,
+            int[] koff,
+            int kn,
+            float[] w,
+            int wb,
+            float bias,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[] o,
+            int from,
+            int to);
+
+    /**
+     * {@code even[e + i] = x[xo + 2i]}, {@code odd[od + i] = x[xo + 2i + 1]} for {@code i < n}: a row
+     * split into its even and odd columns (the phase planes of a stride-2 depthwise conv).
+     */
+    abstract void deinterleave(float[] x, int xo, float[] even, int e, float[] odd, int od, int n);
 
     /** Whether this is the register-blocked form (the Conv's start-with-products shortcut is not). */
     abstract boolean blocked();
@@ -207,47 +224,35 @@ abstract class FloatTiles {
             }
         }
 
-        /** Two passes of five and four taps: C2 vectorises loops of at most six arrays. */
+        /** Element by element: only the vector form's leftover positions come here. */
         @Override
-        void taps9(
-                float[][] tap,
+        void taps(
+                float[] src,
+                int[] koff,
+                int kn,
                 float[] w,
                 int wb,
                 float bias,
-                int j0,
-                int j1,
                 boolean clamp,
                 float lo,
                 float hi,
-                float[] o) {
-            float[] a0 = tap[0];
-            float[] a1 = tap[1];
-            float[] a2 = tap[2];
-            float[] a3 = tap[3];
-            float[] a4 = tap[4];
-            float[] a5 = tap[5];
-            float[] a6 = tap[6];
-            float[] a7 = tap[7];
-            float[] a8 = tap[8];
-            float w0 = w[wb];
-            float w1 = w[wb + 1];
-            float w2 = w[wb + 2];
-            float w3 = w[wb + 3];
-            float w4 = w[wb + 4];
-            float w5 = w[wb + 5];
-            float w6 = w[wb + 6];
-            float w7 = w[wb + 7];
-            float w8 = w[wb + 8];
-            for (int j = j0; j < j1; j++) {
-                o[j] = bias + w0 * a0[j] + w1 * a1[j] + w2 * a2[j] + w3 * a3[j] + w4 * a4[j];
-            }
-            for (int j = j0; j < j1; j++) {
-                o[j] = o[j] + w5 * a5[j] + w6 * a6[j] + w7 * a7[j] + w8 * a8[j];
-            }
-            if (clamp) {
-                for (int j = j0; j < j1; j++) {
-                    o[j] = Math.min(Math.max(o[j], lo), hi);
+                float[] o,
+                int from,
+                int to) {
+            for (int t = from; t < to; t++) {
+                float v = bias;
+                for (int kk = 0; kk < kn; kk++) {
+                    v = v + w[wb + kk] * src[koff[kk] + t];
                 }
+                o[t] = clamp ? Math.min(Math.max(v, lo), hi) : v;
+            }
+        }
+
+        @Override
+        void deinterleave(float[] x, int xo, float[] even, int e, float[] odd, int od, int n) {
+            for (int i = 0; i < n; i++) {
+                even[e + i] = x[xo + 2 * i];
+                odd[od + i] = x[xo + 2 * i + 1];
             }
         }
 

@@ -10,7 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
  * included). A tile is eight ({@link VectorEightTiles}), four or one C rows by two vectors of
  * columns; its sums start from the accumulator rows or from the rows' biases, stay in registers
  * over the whole depth, each step loading two vectors of the panel row and broadcasting a value of
- * x per row, and are stored once. The offset form of the panel is {@link VectorOffsetTiles}'.
+ * x per row, and are stored once. The offset form of the panel is {@link VectorOffsetTiles}', the
+ * depthwise taps {@link VectorTapTiles}'.
  * Column tiles are the outer loop, so a tile's columns of the panel stay in cache while every block
  * of rows reads them. Leftover rows go one at a time, leftover columns (fewer than a vector) through
  * the scalar form. Compiled on its own (it needs {@code --add-modules jdk.incubator.vector}) and
@@ -212,56 +213,25 @@ final class VectorFloatTiles extends FloatTiles {
     }
 
     @Override
-    void taps9(
-            float[][] tap,
+    void taps(
+            float[] src,
+            int[] koff,
+            int kn,
             float[] w,
             int wb,
             float bias,
-            int j0,
-            int j1,
             boolean clamp,
             float lo,
             float hi,
-            float[] o) {
-        float[] a0 = tap[0];
-        float[] a1 = tap[1];
-        float[] a2 = tap[2];
-        float[] a3 = tap[3];
-        float[] a4 = tap[4];
-        float[] a5 = tap[5];
-        float[] a6 = tap[6];
-        float[] a7 = tap[7];
-        float[] a8 = tap[8];
-        float w0 = w[wb];
-        float w1 = w[wb + 1];
-        float w2 = w[wb + 2];
-        float w3 = w[wb + 3];
-        float w4 = w[wb + 4];
-        float w5 = w[wb + 5];
-        float w6 = w[wb + 6];
-        float w7 = w[wb + 7];
-        float w8 = w[wb + 8];
-        FloatVector start = FloatVector.broadcast(S, bias);
-        int end = j0 + (j1 - j0) / L * L;
-        int j = j0;
-        for (; j < end; j += L) {
-            FloatVector v = start.add(FloatVector.fromArray(S, a0, j).mul(w0))
-                    .add(FloatVector.fromArray(S, a1, j).mul(w1))
-                    .add(FloatVector.fromArray(S, a2, j).mul(w2))
-                    .add(FloatVector.fromArray(S, a3, j).mul(w3))
-                    .add(FloatVector.fromArray(S, a4, j).mul(w4))
-                    .add(FloatVector.fromArray(S, a5, j).mul(w5))
-                    .add(FloatVector.fromArray(S, a6, j).mul(w6))
-                    .add(FloatVector.fromArray(S, a7, j).mul(w7))
-                    .add(FloatVector.fromArray(S, a8, j).mul(w8));
-            if (clamp) {
-                v = v.max(lo).min(hi);
-            }
-            v.intoArray(o, j);
-        }
-        if (j < j1) {
-            FloatTiles.scalar().taps9(tap, w, wb, bias, j, j1, clamp, lo, hi, o);
-        }
+            float[] o,
+            int from,
+            int to) {
+        VectorTapTiles.taps(src, koff, kn, w, wb, bias, clamp, lo, hi, o, from, to);
+    }
+
+    @Override
+    void deinterleave(float[] x, int xo, float[] even, int e, float[] odd, int od, int n) {
+        VectorTapTiles.deinterleave(x, xo, even, e, odd, od, n);
     }
 
     @Override

@@ -13,13 +13,22 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Depthwise 3x3 convs give exactly the float32 definition evaluated in kernel order with padding
- * read as zeros, for odd and even planes, strides 1 and 2, symmetric, asymmetric and auto pads, a
- * batch of images, with and without a fused clamp.
+ * Depthwise convs give exactly the float32 definition evaluated in kernel order with padding read
+ * as zeros, for odd and even planes, small ones (several per pass) and large ones (in bands of
+ * rows), 3x3, 5x5, 1x1 and non-square kernels, dilations 1 and 2, strides 1 and 2 (also different
+ * per direction), symmetric, asymmetric and auto pads, a batch of images, with and without a fused
+ * clamp.
  */
 class DepthwiseConvTest {
-    /** Channels, height, width, stride, pads (top, left, bottom, right), or null for SAME_UPPER. */
-    private record Case(int c, int h, int w, int stride, int[] pads) {}
+    /**
+     * Channels, height, width, strides, pads (top, left, bottom, right) or null for SAME_UPPER,
+     * kernel height and width, dilation.
+     */
+    private record Case(int c, int h, int w, int sh, int sw, int[] pads, int kh, int kw, int dil) {
+        Case(int c, int h, int w, int stride, int[] pads) {
+            this(c, h, w, stride, stride, pads, 3, 3, 1);
+        }
+    }
 
     private static final List<Case> CASES = List.of(
             new Case(5, 7, 7, 1, new int[] {1, 1, 1, 1}),
@@ -41,7 +50,20 @@ class DepthwiseConvTest {
             new Case(1, 50, 130, 1, new int[] {2, 0, 0, 2}),
             new Case(2, 64, 300, 2, new int[] {1, 1, 1, 1}),
             new Case(1, 65, 301, 2, new int[] {0, 1, 2, 0}),
-            new Case(1, 67, 299, 2, null));
+            new Case(1, 67, 299, 2, null),
+            // Other kernels and dilations, large planes of 3x3 too (zero-padded phase planes).
+            new Case(4, 9, 11, 1, 1, new int[] {2, 2, 2, 2}, 5, 5, 1),
+            new Case(3, 17, 14, 2, 2, new int[] {2, 1, 2, 2}, 5, 5, 1),
+            new Case(3, 16, 15, 1, 1, new int[] {2, 2, 2, 2}, 3, 3, 2),
+            new Case(2, 15, 16, 2, 2, new int[] {1, 3, 2, 0}, 3, 3, 2),
+            new Case(3, 12, 13, 2, 1, new int[] {1, 1, 1, 1}, 3, 3, 1),
+            new Case(3, 12, 13, 1, 2, new int[] {0, 1, 1, 0}, 3, 5, 1),
+            new Case(5, 10, 10, 2, 2, new int[] {0, 0, 0, 0}, 1, 1, 1),
+            new Case(2, 9, 8, 2, 2, null, 5, 5, 1),
+            new Case(2, 70, 67, 2, 2, new int[] {2, 2, 2, 2}, 5, 5, 1),
+            new Case(1, 40, 200, 1, 1, new int[] {4, 4, 4, 4}, 5, 5, 2),
+            new Case(3, 113, 111, 2, 2, new int[] {1, 1, 1, 1}, 3, 3, 1),
+            new Case(2, 57, 56, 1, 1, new int[] {1, 1, 1, 1}, 3, 3, 1));
 
     @Test
     void depthwiseMatchesTheDefinition() {
@@ -58,7 +80,8 @@ class DepthwiseConvTest {
     private static void check(Random random, Case tc, int images, boolean clamp) {
         Map<String, Attribute> attrs = new HashMap<>();
         attrs.put("group", Attribute.ofInt(tc.c));
-        attrs.put("strides", Attribute.ofInts(tc.stride, tc.stride));
+        attrs.put("strides", Attribute.ofInts(tc.sh, tc.sw));
+        attrs.put("dilations", Attribute.ofInts(tc.dil, tc.dil));
         if (tc.pads == null) {
             attrs.put("auto_pad", Attribute.ofString("SAME_UPPER"));
         } else {
@@ -67,29 +90,31 @@ class DepthwiseConvTest {
         Node node = new Node("dw", "Conv", "", List.of("x", "w", "b"), List.of("y"), attrs);
         FloatKernel kernel = clamp ? FloatKernels.createClamped(node, 13, 0f, 0.6f) : FloatKernels.create(node, 13);
         float[] x = random(random, images * tc.c * tc.h * tc.w);
-        float[] w = random(random, tc.c * 9);
+        int kk = tc.kh * tc.kw;
+        float[] w = random(random, tc.c * kk);
         float[] b = random(random, tc.c);
         Tensor y = kernel.run(new Tensor[] {
             Tensor.ofFloats(new int[] {images, tc.c, tc.h, tc.w}, x),
-            Tensor.ofFloats(new int[] {tc.c, 1, 3, 3}, w),
+            Tensor.ofFloats(new int[] {tc.c, 1, tc.kh, tc.kw}, w),
             Tensor.ofFloats(new int[] {tc.c}, b)
         })[0];
 
-        int s = tc.stride;
+        int spanH = (tc.kh - 1) * tc.dil + 1;
+        int spanW = (tc.kw - 1) * tc.dil + 1;
         int padTop;
         int padLeft;
         int oh;
         int ow;
         if (tc.pads == null) {
-            oh = (tc.h + s - 1) / s;
-            ow = (tc.w + s - 1) / s;
-            padTop = Math.max(0, (oh - 1) * s + 3 - tc.h) / 2;
-            padLeft = Math.max(0, (ow - 1) * s + 3 - tc.w) / 2;
+            oh = (tc.h + tc.sh - 1) / tc.sh;
+            ow = (tc.w + tc.sw - 1) / tc.sw;
+            padTop = Math.max(0, (oh - 1) * tc.sh + spanH - tc.h) / 2;
+            padLeft = Math.max(0, (ow - 1) * tc.sw + spanW - tc.w) / 2;
         } else {
             padTop = tc.pads[0];
             padLeft = tc.pads[1];
-            oh = (tc.h + tc.pads[0] + tc.pads[2] - 3) / s + 1;
-            ow = (tc.w + tc.pads[1] + tc.pads[3] - 3) / s + 1;
+            oh = (tc.h + tc.pads[0] + tc.pads[2] - spanH) / tc.sh + 1;
+            ow = (tc.w + tc.pads[1] + tc.pads[3] - spanW) / tc.sw + 1;
         }
         assertArrayEquals(new int[] {images, tc.c, oh, ow}, y.shape(), tc.toString());
         float[] actual = y.floats();
@@ -99,19 +124,22 @@ class DepthwiseConvTest {
                 for (int r = 0; r < oh; r++) {
                     for (int q = 0; q < ow; q++) {
                         float acc = b[ch];
-                        for (int kh = 0; kh < 3; kh++) {
-                            for (int kw = 0; kw < 3; kw++) {
-                                int ih = r * s - padTop + kh;
-                                int iw = q * s - padLeft + kw;
+                        for (int kh = 0; kh < tc.kh; kh++) {
+                            for (int kw = 0; kw < tc.kw; kw++) {
+                                int ih = r * tc.sh - padTop + kh * tc.dil;
+                                int iw = q * tc.sw - padLeft + kw * tc.dil;
                                 float v = ih >= 0 && ih < tc.h && iw >= 0 && iw < tc.w ? x[xb + ih * tc.w + iw] : 0f;
-                                acc = acc + w[ch * 9 + kh * 3 + kw] * v;
+                                acc = acc + w[ch * kk + kh * tc.kw + kw] * v;
                             }
                         }
                         if (clamp) {
                             acc = Math.min(Math.max(acc, 0f), 0.6f);
                         }
                         int o = ((img * tc.c + ch) * oh + r) * ow + q;
-                        assertEquals(acc, actual[o], 0f, tc + " images=" + images + " clamp=" + clamp + " at " + o);
+                        assertEquals(
+                                Float.floatToRawIntBits(acc),
+                                Float.floatToRawIntBits(actual[o]),
+                                tc + " images=" + images + " clamp=" + clamp + " at " + o);
                     }
                 }
             }

@@ -177,18 +177,21 @@ class FloatTilesTest {
     void vectorTapsComputeTheScalarValues() {
         FloatTiles vector = FloatTiles.vector().orElseThrow();
         Random r = new Random(20);
-        for (int trial = 0; trial < 200; trial++) {
-            int len = 1 + r.nextInt(200);
-            int j0 = r.nextInt(Math.min(len, 20));
-            int j1 = j0 + r.nextInt(len - j0 + 1);
-            float[][] tap = new float[9][len];
-            for (float[] row : tap) {
-                for (int j = 0; j < len; j++) {
-                    // Zeros as the pad taps hold, and wide exponents.
-                    row[j] = r.nextInt(5) == 0 ? 0f : (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
-                }
+        for (int trial = 0; trial < 300; trial++) {
+            int kn = 1 + r.nextInt(30);
+            int len = 1 + r.nextInt(300);
+            int from = r.nextInt(Math.min(len, 20));
+            int to = from + r.nextInt(len - from + 1);
+            int[] koff = new int[kn];
+            for (int k = 0; k < kn; k++) {
+                koff[k] = r.nextInt(40);
             }
-            float[] w = new float[9 + 4];
+            float[] src = new float[len + 40];
+            for (int j = 0; j < src.length; j++) {
+                // Zeros as the pad taps hold, and wide exponents.
+                src[j] = r.nextInt(5) == 0 ? 0f : (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+            }
+            float[] w = new float[kn + 4];
             for (int k = 0; k < w.length; k++) {
                 w[k] = (float) r.nextGaussian();
             }
@@ -197,13 +200,36 @@ class FloatTilesTest {
             boolean clamp = r.nextBoolean();
             float[] want = new float[len];
             float[] got = new float[len];
-            FloatTiles.scalar().taps9(tap, w, wb, bias, j0, j1, clamp, 0f, 6f, want);
-            vector.taps9(tap, w, wb, bias, j0, j1, clamp, 0f, 6f, got);
+            FloatTiles.scalar().taps(src, koff, kn, w, wb, bias, clamp, 0f, 6f, want, from, to);
+            vector.taps(src, koff, kn, w, wb, bias, clamp, 0f, 6f, got, from, to);
             for (int j = 0; j < len; j++) {
                 assertEquals(
                         Float.floatToRawIntBits(want[j]),
                         Float.floatToRawIntBits(got[j]),
                         "trial " + trial + ", element " + j);
+            }
+        }
+    }
+
+    @Test
+    void vectorDeinterleaveSplitsEvenAndOddColumns() {
+        FloatTiles vector = FloatTiles.vector().orElseThrow();
+        Random r = new Random(21);
+        for (int trial = 0; trial < 100; trial++) {
+            int n = r.nextInt(90);
+            int xo = r.nextInt(5);
+            float[] x = new float[xo + 2 * n + r.nextInt(3)];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            int e = r.nextInt(4);
+            int od = r.nextInt(4);
+            float[] even = new float[e + n];
+            float[] odd = new float[od + n];
+            vector.deinterleave(x, xo, even, e, odd, od, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(x[xo + 2 * i], even[e + i], 0f, "trial " + trial + ", even " + i);
+                assertEquals(x[xo + 2 * i + 1], odd[od + i], 0f, "trial " + trial + ", odd " + i);
             }
         }
     }
