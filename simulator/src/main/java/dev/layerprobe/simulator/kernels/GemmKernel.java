@@ -7,14 +7,16 @@ import java.util.Arrays;
 /**
  * ONNX Gemm in float32: Y = alpha * A' B' + beta * C, where A' and B' are A and B optionally
  * transposed and C (optional since opset 11) broadcasts to [M, N]. The product accumulates in
- * float32 with k ascending ({@link Sgemm}); alpha and beta are applied after. Stateless and
- * thread-safe.
+ * float32 with k ascending ({@link Sgemm}); alpha and beta are applied after. Thread-safe; the only
+ * state is B transposed, for products of a few rows with transB, kept while B is the same array.
  */
 public final class GemmKernel implements FloatKernel {
     private final float alpha;
     private final float beta;
     private final boolean transA;
     private final boolean transB;
+    /** See {@link #transposedB}. */
+    private volatile TransposedB transposed;
 
     GemmKernel(Node node) {
         alpha = node.attrFloat("alpha", 1f);
@@ -49,23 +51,28 @@ public final class GemmKernel implements FloatKernel {
         }
         // Transposes are folded into the operand strides; the product runs over the n columns.
         float[] y = new float[m * n];
-        Sgemm.run(
-                a.floats(),
-                0,
-                transA ? 1 : k,
-                transA ? m : 1,
-                b.floats(),
-                0,
-                transB ? 1 : n,
-                transB ? k : 1,
-                y,
-                0,
-                n,
-                1,
-                m,
-                k,
-                n,
-                true);
+        float[][] bt = transB && Sgemm.dotProducts(m) ? transposedB(b.floats(), n, k) : null;
+        if (bt != null) {
+            Sgemm.runRows(a.floats(), 0, transA ? 1 : k, transA ? m : 1, bt, y, 0, n, m, k, n, true);
+        } else {
+            Sgemm.run(
+                    a.floats(),
+                    0,
+                    transA ? 1 : k,
+                    transA ? m : 1,
+                    b.floats(),
+                    0,
+                    transB ? 1 : n,
+                    transB ? k : 1,
+                    y,
+                    0,
+                    n,
+                    1,
+                    m,
+                    k,
+                    n,
+                    true);
+        }
         if (alpha != 1f) {
             for (int i = 0; i < y.length; i++) {
                 y[i] *= alpha;
@@ -85,6 +92,28 @@ public final class GemmKernel implements FloatKernel {
         }
         return new Tensor[] {Outputs.floats(a.dtype(), new int[] {m, n}, y)};
     }
+
+    /**
+     * B [n x k] transposed into k rows of n, when B is the array seen in the previous run too (a
+     * weight: tensors are immutable once handed to a kernel); null the first time an array is
+     * seen, so a B that changes every run is never transposed. A product of a few rows with B
+     * stored transposed would otherwise be dot products, each one chain of k dependent adds.
+     */
+    private float[][] transposedB(float[] bs, int n, int k) {
+        TransposedB t = transposed;
+        if (t != null && t.source == bs && t.n == n && t.k == k) {
+            if (t.rows == null) {
+                t = new TransposedB(bs, n, k, Sgemm.transpose(bs, 0, k, n, k, true));
+                transposed = t;
+            }
+            return t.rows;
+        }
+        transposed = new TransposedB(bs, n, k, null);
+        return null;
+    }
+
+    /** B of a run, and its transpose once B has been seen twice. */
+    private record TransposedB(float[] source, int n, int k, float[][] rows) {}
 
     /**
      * y[i][j] += beta * c[j] for every row of n, through a scratch row: C2 vectorises the loop only

@@ -113,6 +113,41 @@ final class Sgemm {
     }
 
     /**
+     * C[r][t] += sum_kk X[r][kk] * Y[kk][t] as {@link #run}, with Y given as whole rows {@code
+     * yRows[kk][t]} (an operand transposed once and kept by the caller).
+     */
+    static void runRows(
+            float[] x,
+            int xOff,
+            int xr,
+            int xk,
+            float[][] yRows,
+            float[] c,
+            int cOff,
+            int cr,
+            int rows,
+            int k,
+            int cols,
+            boolean parallel) {
+        if (rows == 0 || cols == 0 || k == 0) {
+            return;
+        }
+        SgemmJob job = new SgemmJob(x, xOff, xr, xk, c, cOff, cr, 1, rows, k, cols);
+        job.yRows = yRows;
+        job.init = SgemmJob.INIT_C;
+        job.execute(parallel);
+    }
+
+    /**
+     * Whether {@link #run} of this many rows with Y's columns contiguous (a stored-transposed
+     * operand) computes dot products, each a chain of k adds: a caller that keeps the operand
+     * transposed ({@link #runRows}) runs the vector loop over the columns instead.
+     */
+    static boolean dotProducts(int rows) {
+        return rows <= SgemmJob.DOT_ROWS;
+    }
+
+    /**
      * The Conv form: C[i][j] = clamp(bias[biasOff + i] + sum_kk A[i][kk] B[kk][j]) for i < m,
      * j < n, with A at {@code a[aOff + i*lda + kk]}, B at {@code b[bOff + kk*ldb + j]}, C at
      * {@code c[cOff + i*ldc + j]}; a null bias counts as zeros; the clamp is

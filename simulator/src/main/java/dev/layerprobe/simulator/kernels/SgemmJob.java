@@ -28,7 +28,7 @@ final class SgemmJob {
     /** Accumulator rows per task when the depth is split over several panels. */
     private static final int MB_SPLIT = 32;
     /** Up to this many rows, a product with Y's columns contiguous runs as dot products... */
-    private static final int DOT_ROWS = 4;
+    static final int DOT_ROWS = 4;
     /** ...in tasks of this many columns. */
     private static final int DOT_COLS = 128;
 

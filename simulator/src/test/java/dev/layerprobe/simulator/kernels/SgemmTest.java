@@ -2,6 +2,11 @@ package dev.layerprobe.simulator.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.layerprobe.core.tensor.Tensor;
+import dev.layerprobe.simulator.graph.Attribute;
+import dev.layerprobe.simulator.graph.Node;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -9,7 +14,8 @@ import org.junit.jupiter.api.Test;
  * The blocked products give exactly the naive loop's result (same start value, k ascending, one
  * rounding per multiply and per add) for shapes that exercise every path: two-row and one-row
  * passes, k tails of 1 and 2, transposed products, deep products split over several panels,
- * narrowed tiles, offsets, clamping and a missing bias.
+ * narrowed tiles, offsets, clamping and a missing bias; and Gemm with transB run again on the same
+ * weights.
  */
 class SgemmTest {
     private static final int[][] SHAPES = {
@@ -30,6 +36,8 @@ class SgemmTest {
         {9, 2000, 130},
         {300, 600, 20},
         {200, 3000, 10},
+        {1, 1280, 1000},
+        {3, 70, 45},
     };
 
     @Test
@@ -152,6 +160,15 @@ class SgemmTest {
             }
             Sgemm.run(a, 0, k, 1, bt, 0, 1, k, c2, 0, n, 1, m, k, n, true);
             assertBits(expected2, c2, s, "run with strided B");
+            // Gemm with transB, run three times on the same B: dot products the first time, then
+            // (few rows) B transposed once and kept, read as whole rows.
+            Map<String, Attribute> attrs = Map.of("transB", Attribute.ofInt(1));
+            FloatKernel gemm =
+                    FloatKernels.create(new Node("g", "Gemm", "", List.of("a", "b"), List.of("y"), attrs), 13);
+            Tensor[] inputs = {Tensor.ofFloats(new int[] {m, k}, a), Tensor.ofFloats(new int[] {n, k}, bt)};
+            for (int run = 0; run < 3; run++) {
+                assertBits(expected2, gemm.run(inputs)[0].floats(), s, "Gemm transB, run " + run);
+            }
         }
     }
 
