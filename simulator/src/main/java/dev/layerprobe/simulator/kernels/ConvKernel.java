@@ -35,6 +35,8 @@ public final class ConvKernel implements FloatKernel {
     /** Up to this many floats (4 MiB) the im2col matrix lives in a per-thread buffer kept between runs. */
     private static final int IM2COL_REUSE_FLOATS = 1 << 20;
 
+    private static final FloatTiles TILES = FloatTiles.best();
+
     private static final ThreadLocal<Im2colBuffer> IM2COL_SCRATCH = ThreadLocal.withInitial(Im2colBuffer::new);
     /** Depthwise channels per task: one task's scratch rows are reused across them. */
     private static final int DEPTHWISE_CHUNK = 8;
@@ -460,6 +462,8 @@ public final class ConvKernel implements FloatKernel {
                 if (hi > lo) {
                     System.arraycopy(x, xo + lo, cols, d + lo, hi - lo);
                 }
+            } else if (sw == 2) {
+                TILES.evens(x, xo + 2 * lo, cols, d + lo, hi - lo);
             } else {
                 for (int o = lo; o < hi; o++) {
                     cols[d + o] = x[xo + o * sw];

@@ -115,6 +115,9 @@ abstract class FloatTiles {
      */
     abstract void deinterleave(float[] x, int xo, float[] even, int e, float[] odd, int od, int n);
 
+    /** {@code dst[d + i] = x[xo + 2i]} for {@code i < n}: the stride-2 rows of an im2col matrix. */
+    abstract void evens(float[] x, int xo, float[] dst, int d, int n);
+
     /** Whether this is the register-blocked form (the Conv's start-with-products shortcut is not). */
     abstract boolean blocked();
 
@@ -253,6 +256,13 @@ abstract class FloatTiles {
             for (int i = 0; i < n; i++) {
                 even[e + i] = x[xo + 2 * i];
                 odd[od + i] = x[xo + 2 * i + 1];
+            }
+        }
+
+        @Override
+        void evens(float[] x, int xo, float[] dst, int d, int n) {
+            for (int i = 0; i < n; i++) {
+                dst[d + i] = x[xo + 2 * i];
             }
         }
 

@@ -235,6 +235,11 @@ final class VectorFloatTiles extends FloatTiles {
     }
 
     @Override
+    void evens(float[] x, int xo, float[] dst, int d, int n) {
+        VectorTapTiles.evens(x, xo, dst, d, n);
+    }
+
+    @Override
     boolean blocked() {
         return true;
     }

@@ -94,4 +94,18 @@ final class VectorTapTiles {
             FloatTiles.scalar().deinterleave(x, xo + 2 * i, even, e + i, odd, od + i, n - i);
         }
     }
+
+    /** {@link FloatTiles#evens} on the Vector API, as the even half of {@link #deinterleave}. */
+    static void evens(float[] x, int xo, float[] dst, int d, int n) {
+        int i = 0;
+        // Two vectors read x up to xo + 2(i + L) - 1, one past the last even element when i + L == n.
+        for (; i + L < n; i += L) {
+            FloatVector a = FloatVector.fromArray(S, x, xo + 2 * i);
+            FloatVector b = FloatVector.fromArray(S, x, xo + 2 * i + L);
+            a.rearrange(EVEN).blend(b.rearrange(EVEN), HIGH).intoArray(dst, d + i);
+        }
+        if (i < n) {
+            FloatTiles.scalar().evens(x, xo + 2 * i, dst, d + i, n - i);
+        }
+    }
 }

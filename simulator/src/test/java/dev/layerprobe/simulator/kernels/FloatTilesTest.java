@@ -3,6 +3,7 @@ package dev.layerprobe.simulator.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -212,7 +213,7 @@ class FloatTilesTest {
     }
 
     @Test
-    void vectorDeinterleaveSplitsEvenAndOddColumns() {
+    void vectorDeinterleaveAndEvensPickColumns() {
         FloatTiles vector = FloatTiles.vector().orElseThrow();
         Random r = new Random(21);
         for (int trial = 0; trial < 100; trial++) {
@@ -227,9 +228,13 @@ class FloatTilesTest {
             float[] even = new float[e + n];
             float[] odd = new float[od + n];
             vector.deinterleave(x, xo, even, e, odd, od, n);
+            float[] evens = new float[e + n];
+            // The even columns alone may end at the last element of x.
+            vector.evens(Arrays.copyOf(x, Math.max(0, xo + 2 * n - 1)), xo, evens, e, n);
             for (int i = 0; i < n; i++) {
                 assertEquals(x[xo + 2 * i], even[e + i], 0f, "trial " + trial + ", even " + i);
                 assertEquals(x[xo + 2 * i + 1], odd[od + i], 0f, "trial " + trial + ", odd " + i);
+                assertEquals(x[xo + 2 * i], evens[e + i], 0f, "trial " + trial + ", evens " + i);
             }
         }
     }
