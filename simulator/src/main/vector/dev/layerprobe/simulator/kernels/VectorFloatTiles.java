@@ -108,34 +108,62 @@ final class VectorFloatTiles extends FloatTiles {
             int to) {
         int vecEnd = from + (to - from) / L * L;
         for (int t = from; t < vecEnd; t += 2 * L) {
-            boolean two = t + 2 * L <= vecEnd;
-            int i = 0;
-            if (two) {
-                for (; i + 8 <= count; i += 8) {
-                    VectorEightTiles.eight(
-                            x,
-                            xo + i * xr,
-                            xr,
-                            xk,
-                            panel,
-                            p0,
-                            kn,
-                            t,
-                            bias,
-                            biasOff + i,
-                            null,
-                            0,
-                            c,
-                            cBase + i * cr + t,
-                            cr,
-                            clamp,
-                            lo,
-                            hi);
-                }
-            }
-            for (; i + 4 <= count; i += 4) {
-                int cb = cBase + i * cr;
-                four(
+            biasColumns(
+                    x,
+                    xo,
+                    xr,
+                    xk,
+                    count,
+                    panel,
+                    p0,
+                    kn,
+                    bias,
+                    biasOff,
+                    clamp,
+                    lo,
+                    hi,
+                    c,
+                    cBase,
+                    cr,
+                    t,
+                    t + 2 * L <= vecEnd);
+        }
+        if (vecEnd < to && to - from >= L) {
+            // The last columns (fewer than a vector) as the vector ending at the last column: the
+            // columns it computes again get the same values, each stored sum independent of C.
+            biasColumns(x, xo, xr, xk, count, panel, p0, kn, bias, biasOff, clamp, lo, hi, c, cBase, cr, to - L, false);
+        } else if (vecEnd < to) {
+            FloatTiles.scalar()
+                    .biasProduct(
+                            x, xo, xr, xk, count, panel, p0, kn, bias, biasOff, clamp, lo, hi, c, cBase, cr, vecEnd,
+                            to);
+        }
+    }
+
+    /** The rows of {@link #biasProduct} at one or two vectors of columns from t. */
+    private static void biasColumns(
+            float[] x,
+            int xo,
+            int xr,
+            int xk,
+            int count,
+            float[][] panel,
+            int p0,
+            int kn,
+            float[] bias,
+            int biasOff,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[] c,
+            int cBase,
+            int cr,
+            int t,
+            boolean two) {
+        int i = 0;
+        if (two) {
+            for (; i + 8 <= count; i += 8) {
+                VectorEightTiles.eight(
                         x,
                         xo + i * xr,
                         xr,
@@ -144,48 +172,64 @@ final class VectorFloatTiles extends FloatTiles {
                         p0,
                         kn,
                         t,
-                        two,
-                        false,
-                        start(bias, biasOff + i),
-                        start(bias, biasOff + i + 1),
-                        start(bias, biasOff + i + 2),
-                        start(bias, biasOff + i + 3),
+                        bias,
+                        biasOff + i,
+                        null,
+                        0,
                         c,
-                        c,
-                        c,
-                        c,
-                        cb,
-                        cb + cr,
-                        cb + 2 * cr,
-                        cb + 3 * cr,
-                        clamp,
-                        lo,
-                        hi);
-            }
-            for (; i < count; i++) {
-                one(
-                        x,
-                        xo + i * xr,
-                        xk,
-                        panel,
-                        p0,
-                        kn,
-                        t,
-                        two,
-                        false,
-                        start(bias, biasOff + i),
-                        c,
-                        cBase + i * cr,
+                        cBase + i * cr + t,
+                        cr,
                         clamp,
                         lo,
                         hi);
             }
         }
-        if (vecEnd < to) {
-            FloatTiles.scalar()
-                    .biasProduct(
-                            x, xo, xr, xk, count, panel, p0, kn, bias, biasOff, clamp, lo, hi, c, cBase, cr, vecEnd,
-                            to);
+        for (; i + 4 <= count; i += 4) {
+            int cb = cBase + i * cr;
+            four(
+                    x,
+                    xo + i * xr,
+                    xr,
+                    xk,
+                    panel,
+                    p0,
+                    kn,
+                    t,
+                    two,
+                    false,
+                    start(bias, biasOff + i),
+                    start(bias, biasOff + i + 1),
+                    start(bias, biasOff + i + 2),
+                    start(bias, biasOff + i + 3),
+                    c,
+                    c,
+                    c,
+                    c,
+                    cb,
+                    cb + cr,
+                    cb + 2 * cr,
+                    cb + 3 * cr,
+                    clamp,
+                    lo,
+                    hi);
+        }
+        for (; i < count; i++) {
+            one(
+                    x,
+                    xo + i * xr,
+                    xk,
+                    panel,
+                    p0,
+                    kn,
+                    t,
+                    two,
+                    false,
+                    start(bias, biasOff + i),
+                    c,
+                    cBase + i * cr,
+                    clamp,
+                    lo,
+                    hi);
         }
     }
 
