@@ -80,25 +80,32 @@ final class RecurrentCell {
      * vector loop over the gate rows. Kept while R is the same array: tensors are immutable once
      * handed to a kernel, and R is the same initializer run after run.
      */
-    private float[] transposedR(float[] r, int gh, int hid) {
+    private TransposedR transposedR(float[] r, int gh, int hid) {
         TransposedR t = transposedR;
         if (t != null && t.source == r && t.gh == gh && t.hid == hid) {
-            return t.rt;
+            return t;
         }
         float[] rt = new float[r.length];
+        float[][][] rows = new float[directions][hid][gh];
         for (int d = 0; d < directions; d++) {
             int base = d * gh * hid;
             for (int j = 0; j < gh; j++) {
                 for (int k = 0; k < hid; k++) {
                     rt[base + k * gh + j] = r[base + j * hid + k];
+                    rows[d][k][j] = r[base + j * hid + k];
                 }
             }
         }
-        transposedR = new TransposedR(r, gh, hid, rt);
-        return rt;
+        t = new TransposedR(r, gh, hid, rt, rows);
+        transposedR = t;
+        return t;
     }
 
-    private record TransposedR(float[] source, int gh, int hid, float[] rt) {}
+    /**
+     * R transposed, flat ([directions, hid, gh]) and as whole rows per direction: a product over
+     * all the gates reads the rows in place, with nothing packed at every step.
+     */
+    private record TransposedR(float[] source, int gh, int hid, float[] rt, float[][][] rows) {}
 
     /** Whether direction d (0 or 1) runs backwards in time. */
     boolean backwards(int d) {
@@ -119,6 +126,8 @@ final class RecurrentCell {
         final float[] r;
         /** R transposed: [directions, hidden, gates * hidden]. */
         final float[] rTransposed;
+        /** The same as rows of gates * hidden, per direction. */
+        final float[][][] rRows;
         /** Wb + Rb per direction, [directions, gates * hidden] (zeros when B is absent). */
         final float[] bias;
         /** Wb and Rb alone, for GRU's h gate with linear_before_reset. */
@@ -156,7 +165,9 @@ final class RecurrentCell {
                     : xt.toFloat().floats();
             w = wt.toFloat().floats();
             r = rt.toFloat().floats();
-            rTransposed = transposedR(r, gh, hid);
+            TransposedR tr = transposedR(r, gh, hid);
+            rTransposed = tr.rt;
+            rRows = tr.rows;
             Tensor bt = KernelArgs.optional(inputs, 3);
             bias = new float[directions * gh];
             wBias = new float[directions * gh];
@@ -242,6 +253,10 @@ final class RecurrentCell {
             int cols = count * hid;
             float[] out = new float[batch * cols];
             int gh = gates * hid;
+            if (from == 0 && count == gates) {
+                Sgemm.runRows(h, 0, hid, 1, rRows[d], out, 0, cols, batch, hid, cols, false);
+                return out;
+            }
             Sgemm.run(
                     h,
                     0,
