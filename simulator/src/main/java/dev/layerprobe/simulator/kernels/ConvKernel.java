@@ -32,6 +32,8 @@ public final class ConvKernel implements FloatKernel {
     private static final int GEMM_MIN_CHANNELS = 4;
     /** Largest im2col band, in floats (16 MiB). */
     private static final int IM2COL_FLOATS = 1 << 22;
+    /** Below this many floats an im2col band is built by one thread: its copies cost less than a fork. */
+    private static final int IM2COL_PARALLEL_FLOATS = 1 << 15;
     /** Up to this many floats (4 MiB) the im2col matrix lives in a per-thread buffer kept between runs. */
     private static final int IM2COL_REUSE_FLOATS = 1 << 20;
 
@@ -412,7 +414,7 @@ public final class ConvKernel implements FloatKernel {
             int width = rows * ow;
             int band = r0;
             IntStream krows = IntStream.range(0, kdim);
-            if (parallel) {
+            if (parallel && (long) kdim * width >= IM2COL_PARALLEL_FLOATS) {
                 krows = krows.parallel();
             }
             krows.forEach(kr -> im2colRow(x, xBase, kr, dh, dw, band, rows, cols, kr * width));
