@@ -62,6 +62,8 @@ final class Depthwise3x3 {
     /** Floats per tap array of one {@link #flat} call: the fourteen arrays stay in L2. */
     static final int FLAT_FLOATS = 4096;
 
+    private static final FloatTiles TILES = FloatTiles.best();
+
     /**
      * Per-thread scratch of {@link #flat}: nine tap arrays, the output and four phase planes, grown
      * on demand; a call uses them only while it runs.
@@ -160,10 +162,7 @@ final class Depthwise3x3 {
                     float[] odd = buf[11 + 2 * (y & 1)];
                     int src = xb + y * iw;
                     int dst = p * ph * pw + (y >> 1) * pw;
-                    for (int q = 0; q < pairs; q++) {
-                        even[dst + q] = x[src + 2 * q];
-                        odd[dst + q] = x[src + 2 * q + 1];
-                    }
+                    TILES.deinterleave(x, src, even, dst, odd, dst, pairs);
                     if ((iw & 1) != 0) {
                         even[dst + pairs] = x[src + iw - 1];
                     }
@@ -237,7 +236,7 @@ final class Depthwise3x3 {
         int grid = rows * pw;
         for (int t = t0; t < t1; t++) {
             int j0 = (t - t0) * cs;
-            taps9(buf, w, (t % m) * 9, bias == null ? 0f : bias[t % m], j0, j0 + grid, clamp, lo, hi, o);
+            TILES.taps9(buf, w, (t % m) * 9, bias == null ? 0f : bias[t % m], j0, j0 + grid, clamp, lo, hi, o);
             int ob = t * plane + r0 * ow;
             if (ow == pw) {
                 System.arraycopy(o, j0, out, ob, rows * ow);
@@ -245,53 +244,6 @@ final class Depthwise3x3 {
                 for (int r = 0; r < rows; r++) {
                     System.arraycopy(o, j0 + r * pw, out, ob + r * ow, ow);
                 }
-            }
-        }
-    }
-
-    /**
-     * {@code o[j] = clamp(bias + Σ_k w[wb + k] * tap[k][j])} for {@code j} in {@code [j0, j1)}, the
-     * nine taps in order: two passes of five and four taps, since C2 vectorises loops of at most
-     * six arrays.
-     */
-    private static void taps9(
-            float[][] tap,
-            float[] w,
-            int wb,
-            float bias,
-            int j0,
-            int j1,
-            boolean clamp,
-            float lo,
-            float hi,
-            float[] o) {
-        float[] a0 = tap[0];
-        float[] a1 = tap[1];
-        float[] a2 = tap[2];
-        float[] a3 = tap[3];
-        float[] a4 = tap[4];
-        float[] a5 = tap[5];
-        float[] a6 = tap[6];
-        float[] a7 = tap[7];
-        float[] a8 = tap[8];
-        float w0 = w[wb];
-        float w1 = w[wb + 1];
-        float w2 = w[wb + 2];
-        float w3 = w[wb + 3];
-        float w4 = w[wb + 4];
-        float w5 = w[wb + 5];
-        float w6 = w[wb + 6];
-        float w7 = w[wb + 7];
-        float w8 = w[wb + 8];
-        for (int j = j0; j < j1; j++) {
-            o[j] = bias + w0 * a0[j] + w1 * a1[j] + w2 * a2[j] + w3 * a3[j] + w4 * a4[j];
-        }
-        for (int j = j0; j < j1; j++) {
-            o[j] = o[j] + w5 * a5[j] + w6 * a6[j] + w7 * a7[j] + w8 * a8[j];
-        }
-        if (clamp) {
-            for (int j = j0; j < j1; j++) {
-                o[j] = Math.min(Math.max(o[j], lo), hi);
             }
         }
     }

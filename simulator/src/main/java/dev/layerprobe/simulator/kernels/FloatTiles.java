@@ -115,6 +115,15 @@ abstract class FloatTiles {
      */
     abstract void deinterleave(float[] x, int xo, float[] even, int e, float[] odd, int od, int n);
 
+    /**
+     * {@code o[j] = clamp(bias + Σ_k w[wb + k] * tap[k][j])} for {@code j} in {@code [j0, j1)}, the
+     * nine taps in order (left to right, one rounding per multiply and per add), the clamp {@code
+     * min(max(v, lo), hi)} applied once when {@code clamp}: one depthwise 3x3 plane over its tap
+     * arrays ({@link Depthwise3x3#flat}).
+     */
+    abstract void taps9(
+            float[][] tap, float[] w, int wb, float bias, int j0, int j1, boolean clamp, float lo, float hi, float[] o);
+
     /** {@code dst[d + i] = x[xo + 2i]} for {@code i < n}: the stride-2 rows of an im2col matrix. */
     abstract void evens(float[] x, int xo, float[] dst, int d, int n);
 
@@ -248,6 +257,50 @@ abstract class FloatTiles {
                     v = v + w[wb + kk] * src[koff[kk] + t];
                 }
                 o[t] = clamp ? Math.min(Math.max(v, lo), hi) : v;
+            }
+        }
+
+        /** Two passes of five and four taps: C2 vectorises loops of at most six arrays. */
+        @Override
+        void taps9(
+                float[][] tap,
+                float[] w,
+                int wb,
+                float bias,
+                int j0,
+                int j1,
+                boolean clamp,
+                float lo,
+                float hi,
+                float[] o) {
+            float[] a0 = tap[0];
+            float[] a1 = tap[1];
+            float[] a2 = tap[2];
+            float[] a3 = tap[3];
+            float[] a4 = tap[4];
+            float[] a5 = tap[5];
+            float[] a6 = tap[6];
+            float[] a7 = tap[7];
+            float[] a8 = tap[8];
+            float w0 = w[wb];
+            float w1 = w[wb + 1];
+            float w2 = w[wb + 2];
+            float w3 = w[wb + 3];
+            float w4 = w[wb + 4];
+            float w5 = w[wb + 5];
+            float w6 = w[wb + 6];
+            float w7 = w[wb + 7];
+            float w8 = w[wb + 8];
+            for (int j = j0; j < j1; j++) {
+                o[j] = bias + w0 * a0[j] + w1 * a1[j] + w2 * a2[j] + w3 * a3[j] + w4 * a4[j];
+            }
+            for (int j = j0; j < j1; j++) {
+                o[j] = o[j] + w5 * a5[j] + w6 * a6[j] + w7 * a7[j] + w8 * a8[j];
+            }
+            if (clamp) {
+                for (int j = j0; j < j1; j++) {
+                    o[j] = Math.min(Math.max(o[j], lo), hi);
+                }
             }
         }
 

@@ -274,6 +274,21 @@ final class VectorFloatTiles extends FloatTiles {
     }
 
     @Override
+    void taps9(
+            float[][] tap,
+            float[] w,
+            int wb,
+            float bias,
+            int j0,
+            int j1,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[] o) {
+        VectorTapTiles.taps9(tap, w, wb, bias, j0, j1, clamp, lo, hi, o);
+    }
+
+    @Override
     void deinterleave(float[] x, int xo, float[] even, int e, float[] odd, int od, int n) {
         VectorTapTiles.deinterleave(x, xo, even, e, odd, od, n);
     }

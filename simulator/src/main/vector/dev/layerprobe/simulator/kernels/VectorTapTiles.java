@@ -6,10 +6,12 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link FloatTiles#taps} for {@link VectorFloatTiles}: four vectors of grid positions at a time,
- * each sum {@code acc = acc + w*src} (never fused) over the taps in order, so four independent
- * chains hide the adds' latency; then one vector at a time, then the scalar form for the last
- * positions. Stateless.
+ * The depthwise loops of {@link VectorFloatTiles}. {@link FloatTiles#taps}: four vectors of grid
+ * positions at a time, each sum {@code acc = acc + w*src} (never fused) over the taps in order, so
+ * four independent chains hide the adds' latency; then one vector at a time, then the scalar form
+ * for the last positions. {@link FloatTiles#taps9}: the nine tap arrays of {@link
+ * Depthwise3x3#flat} in one pass. {@link FloatTiles#deinterleave} and {@link FloatTiles#evens}: the
+ * even and odd lanes of two vectors permuted into one and blended. Stateless.
  */
 final class VectorTapTiles {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -106,6 +108,59 @@ final class VectorTapTiles {
         }
         if (i < n) {
             FloatTiles.scalar().evens(x, xo + 2 * i, dst, d + i, n - i);
+        }
+    }
+
+    /** {@link FloatTiles#taps9} on the Vector API: the nine taps in one pass. */
+    static void taps9(
+            float[][] tap,
+            float[] w,
+            int wb,
+            float bias,
+            int j0,
+            int j1,
+            boolean clamp,
+            float lo,
+            float hi,
+            float[] o) {
+        float[] a0 = tap[0];
+        float[] a1 = tap[1];
+        float[] a2 = tap[2];
+        float[] a3 = tap[3];
+        float[] a4 = tap[4];
+        float[] a5 = tap[5];
+        float[] a6 = tap[6];
+        float[] a7 = tap[7];
+        float[] a8 = tap[8];
+        float w0 = w[wb];
+        float w1 = w[wb + 1];
+        float w2 = w[wb + 2];
+        float w3 = w[wb + 3];
+        float w4 = w[wb + 4];
+        float w5 = w[wb + 5];
+        float w6 = w[wb + 6];
+        float w7 = w[wb + 7];
+        float w8 = w[wb + 8];
+        FloatVector start = FloatVector.broadcast(S, bias);
+        int end = j0 + (j1 - j0) / L * L;
+        int j = j0;
+        for (; j < end; j += L) {
+            FloatVector v = start.add(FloatVector.fromArray(S, a0, j).mul(w0))
+                    .add(FloatVector.fromArray(S, a1, j).mul(w1))
+                    .add(FloatVector.fromArray(S, a2, j).mul(w2))
+                    .add(FloatVector.fromArray(S, a3, j).mul(w3))
+                    .add(FloatVector.fromArray(S, a4, j).mul(w4))
+                    .add(FloatVector.fromArray(S, a5, j).mul(w5))
+                    .add(FloatVector.fromArray(S, a6, j).mul(w6))
+                    .add(FloatVector.fromArray(S, a7, j).mul(w7))
+                    .add(FloatVector.fromArray(S, a8, j).mul(w8));
+            if (clamp) {
+                v = v.max(lo).min(hi);
+            }
+            v.intoArray(o, j);
+        }
+        if (j < j1) {
+            FloatTiles.scalar().taps9(tap, w, wb, bias, j, j1, clamp, lo, hi, o);
         }
     }
 }

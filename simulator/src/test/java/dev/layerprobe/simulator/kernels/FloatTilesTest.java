@@ -238,4 +238,39 @@ class FloatTilesTest {
             }
         }
     }
+
+    @Test
+    void vectorNineTapsComputeTheScalarValues() {
+        FloatTiles vector = FloatTiles.vector().orElseThrow();
+        Random r = new Random(20);
+        for (int trial = 0; trial < 200; trial++) {
+            int len = 1 + r.nextInt(200);
+            int j0 = r.nextInt(Math.min(len, 20));
+            int j1 = j0 + r.nextInt(len - j0 + 1);
+            float[][] tap = new float[9][len];
+            for (float[] row : tap) {
+                for (int j = 0; j < len; j++) {
+                    // Zeros as the pad taps hold, and wide exponents.
+                    row[j] = r.nextInt(5) == 0 ? 0f : (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+                }
+            }
+            float[] w = new float[9 + 4];
+            for (int k = 0; k < w.length; k++) {
+                w[k] = (float) r.nextGaussian();
+            }
+            int wb = r.nextInt(4);
+            float bias = trial % 5 == 0 ? 0f : (float) r.nextGaussian();
+            boolean clamp = r.nextBoolean();
+            float[] want = new float[len];
+            float[] got = new float[len];
+            FloatTiles.scalar().taps9(tap, w, wb, bias, j0, j1, clamp, 0f, 6f, want);
+            vector.taps9(tap, w, wb, bias, j0, j1, clamp, 0f, 6f, got);
+            for (int j = 0; j < len; j++) {
+                assertEquals(
+                        Float.floatToRawIntBits(want[j]),
+                        Float.floatToRawIntBits(got[j]),
+                        "trial " + trial + ", element " + j);
+            }
+        }
+    }
 }
