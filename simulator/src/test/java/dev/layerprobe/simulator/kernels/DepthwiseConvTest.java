@@ -77,6 +77,49 @@ class DepthwiseConvTest {
         }
     }
 
+    @Test
+    void oneDimensionalDepthwiseMatchesTheDefinition() {
+        Random random = new Random(4);
+        for (int stride : new int[] {1, 2}) {
+            for (int k : new int[] {1, 3, 5}) {
+                for (int width : new int[] {1, 7, 40, 5000}) {
+                    int c = 3;
+                    int pad = k / 2;
+                    Map<String, Attribute> attrs = new HashMap<>();
+                    attrs.put("group", Attribute.ofInt(c));
+                    attrs.put("strides", Attribute.ofInts(stride));
+                    attrs.put("pads", Attribute.ofInts(pad, pad + 1));
+                    Node node = new Node("dw", "Conv", "", List.of("x", "w", "b"), List.of("y"), attrs);
+                    float[] x = random(random, 2 * c * width);
+                    float[] w = random(random, c * k);
+                    float[] b = random(random, c);
+                    Tensor y = FloatKernels.create(node, 13)
+                            .run(new Tensor[] {
+                                Tensor.ofFloats(new int[] {2, c, width}, x),
+                                Tensor.ofFloats(new int[] {c, 1, k}, w),
+                                Tensor.ofFloats(new int[] {c}, b)
+                            })[0];
+                    int ow = (width + 2 * pad + 1 - k) / stride + 1;
+                    assertArrayEquals(new int[] {2, c, ow}, y.shape());
+                    float[] actual = y.floats();
+                    for (int t = 0; t < 2 * c; t++) {
+                        for (int j = 0; j < ow; j++) {
+                            float acc = b[t % c];
+                            for (int v = 0; v < k; v++) {
+                                int xi = j * stride - pad + v;
+                                acc = acc + w[(t % c) * k + v] * (xi >= 0 && xi < width ? x[t * width + xi] : 0f);
+                            }
+                            assertEquals(
+                                    Float.floatToRawIntBits(acc),
+                                    Float.floatToRawIntBits(actual[t * ow + j]),
+                                    "stride " + stride + " k " + k + " width " + width + " at " + (t * ow + j));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private static void check(Random random, Case tc, int images, boolean clamp) {
         Map<String, Attribute> attrs = new HashMap<>();
         attrs.put("group", Attribute.ofInt(tc.c));
