@@ -14,6 +14,7 @@ import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.QuantInfo;
 import dev.layerprobe.proto.v1.RunInfo;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -102,12 +103,31 @@ public final class TransferBench {
             }
             double[] g = new double[reps];
             double[] s = new double[reps];
+            double[] gc = new double[reps];
+            double[] sc = new double[reps];
+            double gib = total / (double) (1L << 30);
             for (int r = 0; r < reps; r++) {
+                long c0 = processCpuNanos();
                 g[r] = mibPerSecond(total, grpc(client, run));
+                long c1 = processCpuNanos();
                 s[r] = mibPerSecond(total, raw.copy(runId, layers));
+                long c2 = processCpuNanos();
+                gc[r] = (c1 - c0) / 1e9 / gib;
+                sc[r] = (c2 - c1) / 1e9 / gib;
                 System.out.printf(
-                        Locale.ROOT, "  repetition %d: grpc %.0f MiB/s, socket %.0f MiB/s%n", r + 1, g[r], s[r]);
+                        Locale.ROOT,
+                        "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB), socket %.0f MiB/s (%.2f CPU-s/GiB)%n",
+                        r + 1,
+                        g[r],
+                        gc[r],
+                        s[r],
+                        sc[r]);
             }
+            System.out.printf(
+                    Locale.ROOT,
+                    "process CPU per GiB (median, all threads): grpc %.2f s, socket %.2f s%n",
+                    median(gc),
+                    median(sc));
             double gm = median(g);
             double sm = median(s);
             System.out.printf(Locale.ROOT, "grpc PullDump: %.0f MiB/s (median)%n", gm);
@@ -172,6 +192,12 @@ public final class TransferBench {
             System.out.println();
         }
         return t;
+    }
+
+    /** CPU time of the whole process, every thread (the agent's and the client's alike). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static double mibPerSecond(long bytes, long nanos) {

@@ -32,7 +32,7 @@ abstract class MetricPass {
     private static final MetricPass SCALAR = new Scalar();
     private static final MetricPass BEST = vector().orElse(SCALAR);
 
-    /** One chunk's results, and room the vector form keeps between chunks. Not thread-safe. */
+    /** One chunk's results. Not thread-safe. */
     static final class Sums {
         double ab;
         double aa;
@@ -43,8 +43,6 @@ abstract class MetricPass {
         double max;
 
         long close;
-        /** The vector form's buffer of terms, made on its first use. */
-        double[] terms;
     }
 
     /** Writes the chunk's sums and count into {@code s} and updates {@code s.max}. */
