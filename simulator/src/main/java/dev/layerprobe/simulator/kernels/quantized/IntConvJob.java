@@ -340,13 +340,31 @@ final class IntConvJob {
         for (int c0 = 0; c0 < icg; c0 += chunk) {
             int c1 = Math.min(icg, c0 + chunk);
             int kc = (c1 - c0) * taps;
-            int[][] rows = gather(s, b, gi, c0, c1, 0, oh);
             // Each pixel's taps in a row of their own, read in order by the vector loop's scalar operand.
             int[] pixels = s.pixels(np * kc);
-            for (int k = 0; k < kc; k++) {
-                int[] row = rows[k];
-                for (int p = p0; p < p1; p++) {
-                    pixels[(p - p0) * kc + k] = row[(p / ow) * width + p % ow];
+            if (panel.isIdentity()) {
+                // A 1x1 kernel at unit stride: tap k is input channel c0 + k, pixel p its plane's
+                // element p, read in place rather than gathering whole planes for a part of them.
+                int plane0 = (b * ic + gi * icg + c0) * ihw + p0;
+                for (int k = 0; k < kc; k++) {
+                    int src = plane0 + k * ihw;
+                    for (int p = 0; p < np; p++) {
+                        pixels[p * kc + k] = x[src + p];
+                    }
+                }
+            } else {
+                int[][] rows = gather(s, b, gi, c0, c1, 0, oh);
+                for (int k = 0; k < kc; k++) {
+                    int[] row = rows[k];
+                    int r = p0 / ow;
+                    int q = p0 % ow;
+                    for (int p = 0; p < np; p++) {
+                        pixels[p * kc + k] = row[r * width + q];
+                        if (++q == ow) {
+                            q = 0;
+                            r++;
+                        }
+                    }
                 }
             }
             TILES.multiply(pixels, 0, kc, np, wt, c0 * taps, kc, j0, j1, sums, 0, c0 > 0);
