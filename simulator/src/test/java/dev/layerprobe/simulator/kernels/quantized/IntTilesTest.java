@@ -64,7 +64,7 @@ class IntTilesTest {
         IntTiles vector = IntTiles.vector().orElseThrow();
         Random r = new Random(17);
         for (int trial = 0; trial < 200; trial++) {
-            int taps = 1 + r.nextInt(12);
+            int taps = trial % 3 == 1 ? 9 : 1 + r.nextInt(12); // 3x3 kernels take a path of their own
             int phases = 1 + r.nextInt(4);
             int len = r.nextInt(120);
             int[][] phase = new int[phases][len + 40];
