@@ -1,6 +1,7 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -156,6 +157,23 @@ final class VectorIntTiles extends IntTiles {
             }
             acc[t] = sum;
         }
+    }
+
+    @Override
+    long maxAbs(int[] codes) {
+        int end = codes.length / L * L;
+        IntVector bits = IntVector.zero(S);
+        int i = 0;
+        for (; i < end; i += L) {
+            IntVector v = IntVector.fromArray(S, codes, i);
+            bits = bits.or(v.lanewise(VectorOperators.XOR, v.lanewise(VectorOperators.ASHR, 31)));
+        }
+        int b = bits.reduceLanes(VectorOperators.OR);
+        for (; i < codes.length; i++) {
+            int v = codes[i];
+            b |= v ^ (v >> 31);
+        }
+        return b + 1L;
     }
 
     @Override
