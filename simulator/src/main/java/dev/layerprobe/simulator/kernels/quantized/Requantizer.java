@@ -86,8 +86,9 @@ public final class Requantizer {
             ROWS.row(acc, n, bias, mantissa, rightShift, zeroPoint, lo, hi, out);
             return;
         }
-        // One operation kind per loop: C2 (JDK 17) vectorises int-to-long, long arithmetic and
-        // long-to-int loops apart, not a loop mixing them.
+        // One operation kind per loop: C2 (JDK 17) vectorises the long arithmetic and the int
+        // clamp loops apart, not a loop mixing them; the int-to-long and long-to-int loops stay
+        // scalar, hence the one-pass vector form above.
         for (int i = 0; i < n; i++) {
             wide[i] = acc[i];
         }
