@@ -53,6 +53,13 @@ final class IntConvJob {
 
     private static final IntTiles TILES = IntTiles.best();
 
+    /**
+     * Lanes of the widest int vector (512 bits): the product by rows runs over whole vectors (the
+     * columns past a band are don't-care, like the flat layout's), since a scalar leftover of a few
+     * columns costs a pass over the depth for each.
+     */
+    private static final int LANES = 16;
+
     private final QConv conv;
     private final boolean wide;
     private final long sumBound;
@@ -202,9 +209,14 @@ final class IntConvJob {
         }
     }
 
+    /** {@code len} rounded up to whole int vectors. */
+    private static int span(int len) {
+        return (len + LANES - 1) / LANES * LANES;
+    }
+
     /** Gathers input channels [c0, c1) of group gi of sample b for output rows [r0, r1). */
     private int[][] gather(ConvScratch s, int b, int gi, int c0, int c1, int r0, int r1) {
-        int[][] rows = s.rows((c1 - c0) * taps, (r1 - r0) * width);
+        int[][] rows = s.rows((c1 - c0) * taps, span((r1 - r0) * width));
         int plane0 = (b * ic + gi * icg + c0) * ihw;
         panel.gather(x, pad, plane0, c1 - c0, r0, r1, rows, s.phases(panel, r1 - r0));
         return rows;
@@ -217,7 +229,7 @@ final class IntConvJob {
         int len = (r1 - r0) * width;
         int[][] phase = s.phases(panel, r1 - r0);
         panel.phases(x, pad, (b * ic + gi) * ihw, r0, r1, phase);
-        int[] acc = s.acc(len);
+        int[] acc = s.acc(len + FixedRows.SLACK);
         TILES.taps(conv.centredWeights(), gi * taps, taps, phase, panel.tapPhases(), panel.tapOffsets(), len, acc);
         store(s, b, gi, acc, width, r0, r1);
     }
@@ -230,7 +242,8 @@ final class IntConvJob {
         int o1 = Math.min((gi + 1) * ocg, o0 + blockSize);
         int[] w = conv.centredWeights();
         boolean chunked = chunk < icg;
-        int[][] sums = s.sums(chunked ? o1 - o0 : Math.min(o1 - o0, SUB_BLOCK), len);
+        int span = span(len);
+        int[][] sums = s.sums(chunked ? o1 - o0 : Math.min(o1 - o0, SUB_BLOCK), span + FixedRows.SLACK);
         for (int c0 = 0; c0 < icg; c0 += chunk) {
             int c1 = Math.min(icg, c0 + chunk);
             int[][] rows = gather(s, b, gi, c0, c1, r0, r1);
@@ -246,7 +259,7 @@ final class IntConvJob {
                         0,
                         (c1 - c0) * taps,
                         0,
-                        len,
+                        span,
                         sums,
                         first,
                         c0 > 0);
@@ -298,7 +311,7 @@ final class IntConvJob {
      */
     private void store(ConvScratch s, int b, int o, int[] acc, int rowWidth, int r0, int r1) {
         int len = (r1 - r0) * rowWidth;
-        int[] codes = s.codes(len);
+        int[] codes = s.codes(len + FixedRows.SLACK);
         conv.requantizeRow(o, acc, len, s.wide(len), codes);
         copyOut(codes, rowWidth, b, o, r0, r1);
     }
@@ -327,20 +340,38 @@ final class IntConvJob {
         for (int c0 = 0; c0 < icg; c0 += chunk) {
             int c1 = Math.min(icg, c0 + chunk);
             int kc = (c1 - c0) * taps;
-            int[][] rows = gather(s, b, gi, c0, c1, 0, oh);
             // Each pixel's taps in a row of their own, read in order by the vector loop's scalar operand.
             int[] pixels = s.pixels(np * kc);
-            for (int k = 0; k < kc; k++) {
-                int[] row = rows[k];
-                for (int p = p0; p < p1; p++) {
-                    pixels[(p - p0) * kc + k] = row[(p / ow) * width + p % ow];
+            if (panel.isIdentity()) {
+                // A 1x1 kernel at unit stride: tap k is input channel c0 + k, pixel p its plane's
+                // element p, read in place rather than gathering whole planes for a part of them.
+                int plane0 = (b * ic + gi * icg + c0) * ihw + p0;
+                for (int k = 0; k < kc; k++) {
+                    int src = plane0 + k * ihw;
+                    for (int p = 0; p < np; p++) {
+                        pixels[p * kc + k] = x[src + p];
+                    }
+                }
+            } else {
+                int[][] rows = gather(s, b, gi, c0, c1, 0, oh);
+                for (int k = 0; k < kc; k++) {
+                    int[] row = rows[k];
+                    int r = p0 / ow;
+                    int q = p0 % ow;
+                    for (int p = 0; p < np; p++) {
+                        pixels[p * kc + k] = row[r * width + q];
+                        if (++q == ow) {
+                            q = 0;
+                            r++;
+                        }
+                    }
                 }
             }
             TILES.multiply(pixels, 0, kc, np, wt, c0 * taps, kc, j0, j1, sums, 0, c0 > 0);
         }
         // Back to one row per output channel, requantized as a row and stored at once.
-        int[] acc = s.acc(np);
-        int[] codes = s.codes(np);
+        int[] acc = s.acc(np + FixedRows.SLACK);
+        int[] codes = s.codes(np + FixedRows.SLACK);
         for (int j = j0; j < j1; j++) {
             for (int p = 0; p < np; p++) {
                 acc[p] = sums[p][j];

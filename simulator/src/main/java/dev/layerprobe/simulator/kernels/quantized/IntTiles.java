@@ -8,7 +8,8 @@ import java.util.Optional;
  * a[aOff + i * aStride + k] * rows[r0 + k][t]} for {@code i < count}, {@code k < depth},
  * {@code t} in {@code [lo, hi)}: in int32 arithmetic, which wraps modulo 2^32, so the order of the
  * terms never changes a sum (the numerics are {@link QConv}'s, which only takes this form when the
- * exact sum fits in int32). Two implementations compute the same ints:
+ * exact sum fits in int32); also the depthwise taps read in place and the bound on the input codes
+ * by which QConv picks int32 or 64-bit sums. Two implementations compute the same ints:
  * <ul>
  *   <li>scalar: {@link IntGemmLoops} one output row at a time (C2's vectorised loops);</li>
  *   <li>vector ({@code VectorIntTiles}, built from {@code src/main/vector}): the Vector API
@@ -54,6 +55,12 @@ abstract class IntTiles {
      */
     abstract boolean tapsInPlace();
 
+    /**
+     * {@link CodeRows#maxAbs}: the same bound, an OR over the same values, which both forms may
+     * combine in any order.
+     */
+    abstract long maxAbs(int[] codes);
+
     /** The fastest implementation this JVM runs. */
     static IntTiles best() {
         return BEST;
@@ -85,6 +92,11 @@ abstract class IntTiles {
         @Override
         boolean tapsInPlace() {
             return false;
+        }
+
+        @Override
+        long maxAbs(int[] codes) {
+            return CodeRows.maxAbs(codes);
         }
 
         @Override

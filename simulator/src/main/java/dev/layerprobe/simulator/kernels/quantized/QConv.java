@@ -155,7 +155,7 @@ public final class QConv {
         if (reference) {
             tapByTap(codes, n, ic, ih, iw, g, y);
         } else {
-            long maxAbsX = Math.max(CodeRows.maxAbs(codes), Math.abs(in.zeroPoint(0)));
+            long maxAbsX = Math.max(IntTiles.best().maxAbs(codes), Math.abs(in.zeroPoint(0)));
             // The sum of K products of at most maxAbsX * maxAbsWeight each: exact in int32 below
             // 2^31. 64-bit sums are the reference's modulo 2^64 whatever their size, so equal.
             long sumBound = CodeRows.boundProduct(depth, CodeRows.boundProduct(maxAbsX, maxAbsWeight));

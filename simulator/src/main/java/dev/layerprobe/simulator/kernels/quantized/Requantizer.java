@@ -16,6 +16,9 @@ import dev.layerprobe.simulator.profile.RequantMode;
  * The zero point is added and the result clamped by the caller's {@link #apply}. Immutable.
  */
 public final class Requantizer {
+    /** The one-pass row form of the fixed-point mode, or null without the Vector API. */
+    private static final FixedRows ROWS = FixedRows.vector().orElse(null);
+
     private final RequantMode mode;
     private final float multiplierF;
     private final long mantissa;
@@ -71,14 +74,21 @@ public final class Requantizer {
     /**
      * {@code out[i] = apply(bias + acc[i], zeroPoint, lo, hi)} for {@code i < n}, the accumulator
      * first cast to 16 bits when {@code wrapInt16} (the accumulator_int16_wrap fault): the same
-     * codes as {@link #apply}, through {@link #scaleRow} and {@link #toCodes}.
+     * codes as {@link #apply}, in one pass ({@link FixedRows}) where the Vector API and the fixed
+     * mode's conditions allow, else through {@link #scaleRow} and {@link #toCodes}. When acc and out
+     * are longer than n, up to {@link FixedRows#SLACK} ints of out past n may be overwritten.
      *
      * @param wide scratch of at least {@code n} longs (overwritten)
      */
     public void applyRow(
             int[] acc, int n, long bias, boolean wrapInt16, long zeroPoint, long lo, long hi, long[] wide, int[] out) {
-        // One operation kind per loop: C2 (JDK 17) vectorises int-to-long, long arithmetic and
-        // long-to-int loops apart, not a loop mixing them.
+        if (!wrapInt16 && ROWS != null && fixedRowFits(bias, zeroPoint, lo, hi)) {
+            ROWS.row(acc, n, bias, mantissa, rightShift, zeroPoint, lo, hi, out);
+            return;
+        }
+        // One operation kind per loop: C2 (JDK 17) vectorises the long arithmetic and the int
+        // clamp loops apart, not a loop mixing them; the int-to-long and long-to-int loops stay
+        // scalar, hence the one-pass vector form above.
         for (int i = 0; i < n; i++) {
             wide[i] = acc[i];
         }
@@ -97,6 +107,22 @@ public final class Requantizer {
         }
         scaleRow(wide, n, maxAbs);
         toCodes(wide, n, scaledBound(maxAbs), zeroPoint, lo, hi, out);
+    }
+
+    /**
+     * Whether {@link FixedRows}' one pass computes {@link #applyRow}'s codes for int32 sums plus
+     * {@code bias} (its conditions, so the codes of {@link #scaleRow}'s vector formula and the
+     * clamp), with a zero point and bounds that are ints.
+     */
+    private boolean fixedRowFits(long bias, long zeroPoint, long lo, long hi) {
+        if (mode != RequantMode.FIXED || leftShift != 0 || rightShift < 1 || rightShift > 62 || lo > hi) {
+            return false;
+        }
+        if (zeroPoint != (int) zeroPoint || lo != (int) lo || hi != (int) hi) {
+            return false;
+        }
+        long b = Math.abs(bias);
+        return b >= 0 && b <= (1L << 40) && b + (1L << 31) <= (Long.MAX_VALUE - (1L << (rightShift - 1))) / mantissa;
     }
 
     /**

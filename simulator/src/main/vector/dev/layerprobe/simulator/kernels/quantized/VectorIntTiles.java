@@ -1,6 +1,7 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -60,6 +61,10 @@ final class VectorIntTiles extends IntTiles {
 
     @Override
     void taps(int[] w, int wOff, int taps, int[][] phase, int[] tapPhase, int[] tapOffset, int len, int[] acc) {
+        if (taps == 9) {
+            taps9(w, wOff, phase, tapPhase, tapOffset, len, acc);
+            return;
+        }
         int vecEnd = len / L * L;
         int t = 0;
         for (; t + 2 * L <= vecEnd; t += 2 * L) {
@@ -91,6 +96,84 @@ final class VectorIntTiles extends IntTiles {
             }
             acc[t] = sum;
         }
+    }
+
+    /**
+     * {@link #taps} of a 3x3 kernel: the nine weights broadcast and the nine tap arrays looked up
+     * once for the row rather than once per vector, the products summed as a tree.
+     */
+    private static void taps9(int[] w, int wOff, int[][] phase, int[] tapPhase, int[] tapOffset, int len, int[] acc) {
+        int[] p0 = phase[tapPhase[0]];
+        int[] p1 = phase[tapPhase[1]];
+        int[] p2 = phase[tapPhase[2]];
+        int[] p3 = phase[tapPhase[3]];
+        int[] p4 = phase[tapPhase[4]];
+        int[] p5 = phase[tapPhase[5]];
+        int[] p6 = phase[tapPhase[6]];
+        int[] p7 = phase[tapPhase[7]];
+        int[] p8 = phase[tapPhase[8]];
+        int o0 = tapOffset[0];
+        int o1 = tapOffset[1];
+        int o2 = tapOffset[2];
+        int o3 = tapOffset[3];
+        int o4 = tapOffset[4];
+        int o5 = tapOffset[5];
+        int o6 = tapOffset[6];
+        int o7 = tapOffset[7];
+        int o8 = tapOffset[8];
+        IntVector w0 = IntVector.broadcast(S, w[wOff]);
+        IntVector w1 = IntVector.broadcast(S, w[wOff + 1]);
+        IntVector w2 = IntVector.broadcast(S, w[wOff + 2]);
+        IntVector w3 = IntVector.broadcast(S, w[wOff + 3]);
+        IntVector w4 = IntVector.broadcast(S, w[wOff + 4]);
+        IntVector w5 = IntVector.broadcast(S, w[wOff + 5]);
+        IntVector w6 = IntVector.broadcast(S, w[wOff + 6]);
+        IntVector w7 = IntVector.broadcast(S, w[wOff + 7]);
+        IntVector w8 = IntVector.broadcast(S, w[wOff + 8]);
+        int vecEnd = len / L * L;
+        int t = 0;
+        for (; t < vecEnd; t += L) {
+            IntVector a = IntVector.fromArray(S, p0, o0 + t)
+                    .mul(w0)
+                    .add(IntVector.fromArray(S, p1, o1 + t).mul(w1));
+            IntVector b = IntVector.fromArray(S, p2, o2 + t)
+                    .mul(w2)
+                    .add(IntVector.fromArray(S, p3, o3 + t).mul(w3));
+            IntVector c = IntVector.fromArray(S, p4, o4 + t)
+                    .mul(w4)
+                    .add(IntVector.fromArray(S, p5, o5 + t).mul(w5));
+            IntVector d = IntVector.fromArray(S, p6, o6 + t)
+                    .mul(w6)
+                    .add(IntVector.fromArray(S, p7, o7 + t).mul(w7));
+            a.add(b)
+                    .add(c.add(d))
+                    .add(IntVector.fromArray(S, p8, o8 + t).mul(w8))
+                    .intoArray(acc, t);
+        }
+        for (; t < len; t++) {
+            int sum = 0;
+            for (int k = 0; k < 9; k++) {
+                sum += w[wOff + k] * phase[tapPhase[k]][tapOffset[k] + t];
+            }
+            acc[t] = sum;
+        }
+    }
+
+    @Override
+    long maxAbs(int[] codes) {
+        int end = codes.length / L * L;
+        IntVector bits = IntVector.zero(S);
+        int i = 0;
+        for (; i < end; i += L) {
+            IntVector v = IntVector.fromArray(S, codes, i);
+            bits = bits.or(v.lanewise(VectorOperators.XOR, v.lanewise(VectorOperators.ASHR, 31)));
+        }
+        int b = bits.reduceLanes(VectorOperators.OR);
+        for (; i < codes.length; i++) {
+            int v = codes[i];
+            b |= v ^ (v >> 31);
+        }
+        return b + 1L;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.layerprobe.simulator.kernels.quantized;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -60,11 +61,34 @@ class IntTilesTest {
     }
 
     @Test
+    void vectorCodeBoundIsTheScalarOne() {
+        IntTiles vector = IntTiles.vector().orElseThrow();
+        Random r = new Random(18);
+        for (int trial = 0; trial < 400; trial++) {
+            int[] codes = new int[r.nextInt(100)];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = switch (trial % 4) {
+                    case 0 -> r.nextInt(256) - 128;
+                    case 1 -> r.nextInt(65536) - 32768;
+                    case 2 -> r.nextInt();
+                    default -> r.nextBoolean() ? Integer.MIN_VALUE : Integer.MAX_VALUE;
+                };
+            }
+            // One extreme code anywhere (the vector steps or the scalar tail) must show.
+            if (codes.length > 0 && trial % 5 == 0) {
+                codes[r.nextInt(codes.length)] = -30000;
+            }
+            assertEquals(CodeRows.maxAbs(codes), vector.maxAbs(codes), "trial " + trial);
+            assertEquals(CodeRows.maxAbs(codes), IntTiles.scalar().maxAbs(codes), "trial " + trial);
+        }
+    }
+
+    @Test
     void vectorTapsComputeTheScalarSums() {
         IntTiles vector = IntTiles.vector().orElseThrow();
         Random r = new Random(17);
         for (int trial = 0; trial < 200; trial++) {
-            int taps = 1 + r.nextInt(12);
+            int taps = trial % 3 == 1 ? 9 : 1 + r.nextInt(12); // 3x3 kernels take a path of their own
             int phases = 1 + r.nextInt(4);
             int len = r.nextInt(120);
             int[][] phase = new int[phases][len + 40];

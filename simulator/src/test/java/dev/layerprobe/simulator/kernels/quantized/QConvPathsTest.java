@@ -53,6 +53,7 @@ class QConvPathsTest {
                 "depthwise on 4x4, many tasks;       2; 96; 4; 4; 96; 3; 3; 96; 1; 1; 1 1 1 1; NOTSET",
                 "grouped 3x3;                        1; 8; 16; 16; 12; 3; 3; 4; 1; 1; 1 1 1 1; NOTSET",
                 "grouped 1x1 transposed;             1; 32; 5; 5; 64; 1; 1; 2; 1; 1; 0 0 0 0; NOTSET",
+                "1x1 transposed, batch 2, 2 groups;  2; 32; 6; 7; 96; 1; 1; 2; 1; 1; 0 0 0 0; NOTSET",
                 "batch of 3, 3x3 stride 2;           3; 5; 12; 10; 7; 3; 3; 1; 2; 1; 1 0 1 0; NOTSET",
                 "kernel larger than the input;       1; 3; 2; 3; 4; 5; 5; 1; 1; 1; 2 2 2 2; NOTSET",
                 "1x1 on a 1x1 plane;                 2; 64; 1; 1; 100; 1; 1; 1; 1; 1; 0 0 0 0; NOTSET",
