@@ -198,7 +198,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                     format,
                     request.getChunkBytes(),
                     stream,
-                    runs,
+                    request.getStreamOnly() ? null : runs,
                     runSlots::release);
             try {
                 // Wrapped so the worker sees the call's context: its deadline and cancellation.

@@ -17,8 +17,9 @@ import java.util.logging.Logger;
 /**
  * One accepted {@code Run}: loads the model, runs it on a worker thread and streams each layer from
  * inside the backend's layer callback, so the model advances only as fast as the client reads.
- * Every layer is also stored in the {@link RunStore} as it goes out; the run is committed there
- * (and its id put in the summary) only when it completes, and deleted otherwise.
+ * Every layer is also stored in the {@link RunStore} as it goes out, unless the client asked for
+ * the stream only; the run is committed there (and its id put in the summary) only when it
+ * completes, and deleted otherwise.
  * Runs once; {@code onFinish} (which frees the run's slot) is called when the model is done,
  * before the final status goes out, so a client that starts its next run right away finds the slot
  * free.
@@ -40,7 +41,9 @@ final class RunJob implements Runnable {
     private final DumpFormat format;
     private final int chunkBytes;
     private final RunStream stream;
+    /** Where the run is kept, or null when it is streamed only. */
     private final RunStore runs;
+
     private final Runnable onFinish;
     private RunStore.Writer stored;
 
@@ -117,7 +120,7 @@ final class RunJob implements Runnable {
         long start;
         try (LoadedModel loaded = backend.load(model, modelId)) {
             // Aborted in run() unless committed: only finished runs get an id the client sees.
-            stored = runs.begin(modelId, format);
+            stored = runs == null ? null : runs.begin(modelId, format);
             InputDecoder.checkNames(loaded.inputs(), feeds);
             start = System.nanoTime();
             loaded.run(feeds, (layer, value) -> {
@@ -135,7 +138,7 @@ final class RunJob implements Runnable {
             // Device time excludes loading (compiling) and the time spent storing and waiting for and writing to the
             // client.
             double deviceMillis = (System.nanoTime() - start - streamingNanos[0]) / 1e6;
-            String runId = stored.commit().getRunId();
+            String runId = stored == null ? "" : stored.commit().getRunId();
             return RunSummary.newBuilder()
                     .setRunId(runId)
                     .setLayers(layers[0])

@@ -31,7 +31,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Stored runs over an in-process server: every Run is kept, ListRuns lists it, PullDump resumes at any offset. */
+/**
+ * Stored runs over an in-process server: every Run but a stream-only one is kept, ListRuns lists it,
+ * PullDump resumes at any offset.
+ */
 class StoredRunsTest {
     private static final byte[] MODEL = "fake model".getBytes(StandardCharsets.UTF_8);
 
@@ -98,6 +101,35 @@ class StoredRunsTest {
                 byte[] tail = java.util.Arrays.copyOfRange(sent.data(), (int) offset, sent.data().length);
                 assertArrayEquals(tail, p.data, "layer " + i + " from offset " + offset);
             }
+        }
+    }
+
+    @Test
+    void aStreamOnlyRunStreamsEveryLayerButLeavesNothingOnDisk() throws Exception {
+        start(AgentConfig.builder().runDir(tmp.resolve("runs")).build());
+        String model = client.upload(MODEL);
+        RunCollector kept = client.run(request(model, DumpFormat.NATIVE, 4096));
+        RunCollector streamed = client.run(request(model, DumpFormat.NATIVE, 4096).toBuilder()
+                .setStreamOnly(true)
+                .build());
+        kept.assertComplete();
+
+        assertEquals(kept.summary.getTotalBytes(), streamed.summary.getTotalBytes());
+        assertEquals(3, streamed.summary.getLayers());
+        assertEquals("", streamed.summary.getRunId(), "no stored run to name");
+        assertEquals(3, streamed.layers.size());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(kept.layers.get(i).header(), streamed.layers.get(i).header());
+            assertEquals(kept.layers.get(i).sha256(), streamed.layers.get(i).sha256());
+            assertArrayEquals(kept.layers.get(i).data(), streamed.layers.get(i).data(), "layer " + i);
+        }
+        List<RunInfo> runs =
+                client.blocking().listRuns(ListRunsRequest.getDefaultInstance()).getRunsList();
+        assertEquals(
+                List.of(kept.summary.getRunId()),
+                runs.stream().map(RunInfo::getRunId).toList());
+        try (var dirs = Files.list(tmp.resolve("runs"))) {
+            assertEquals(1, dirs.count(), "only the kept run has a directory");
         }
     }
 

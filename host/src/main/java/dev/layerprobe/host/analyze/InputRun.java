@@ -45,6 +45,12 @@ import java.util.stream.Stream;
  * as long as only one of them keeps its dumps or runs on disk at a time.
  */
 final class InputRun implements AutoCloseable {
+    /**
+     * Each input's device run is compared as it streams in (and written to the report's own dumps
+     * when kept), never pulled again: the device need not keep it on its disk.
+     */
+    private static final boolean STREAM_ONLY = true;
+
     private final Path reportDir;
     private final String modelName;
     private final GoldenRunner golden;
@@ -142,6 +148,8 @@ final class InputRun implements AutoCloseable {
                             modelId,
                             feed,
                             DumpFormat.NATIVE,
+                            0,
+                            STREAM_ONLY,
                             new StreamingComparison(byName, simLayers, g, null, deviceChunks, output));
                     return null;
                 })
@@ -234,6 +242,8 @@ final class InputRun implements AutoCloseable {
                                     modelId,
                                     feed,
                                     DumpFormat.NATIVE,
+                                    0,
+                                    STREAM_ONLY,
                                     new StreamingComparison(
                                             byName,
                                             LayerRanges.of(DumpValues.open(simDir), false),

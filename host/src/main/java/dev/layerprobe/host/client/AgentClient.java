@@ -229,9 +229,28 @@ public final class AgentClient implements AutoCloseable {
      */
     public RunSummary run(String modelId, Map<String, Tensor> inputs, DumpFormat format, int chunkBytes, LayerSink sink)
             throws AgentException {
+        return run(modelId, inputs, format, chunkBytes, false, sink);
+    }
+
+    /**
+     * As {@link #run(String, Map, DumpFormat, int, LayerSink)}; with {@code streamOnly} the agent
+     * does not keep the run on its disk (nothing to pull later, and the summary has no run id): for
+     * callers that use each layer as it arrives, such as every input of an analysis.
+     */
+    public RunSummary run(
+            String modelId,
+            Map<String, Tensor> inputs,
+            DumpFormat format,
+            int chunkBytes,
+            boolean streamOnly,
+            LayerSink sink)
+            throws AgentException {
         checkOpen();
-        RunRequest.Builder req =
-                RunRequest.newBuilder().setModelId(modelId).setFormat(format).setChunkBytes(chunkBytes);
+        RunRequest.Builder req = RunRequest.newBuilder()
+                .setModelId(modelId)
+                .setFormat(format)
+                .setChunkBytes(chunkBytes)
+                .setStreamOnly(streamOnly);
         inputs.forEach((name, t) -> req.addInputs(WireTensors.toWire(name, t)));
         return RunReceiver.call(blocking, options.runDeadline(), target, req.build(), sink);
     }

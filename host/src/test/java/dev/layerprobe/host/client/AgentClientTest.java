@@ -278,6 +278,15 @@ class AgentClientTest {
     }
 
     @Test
+    void aRunIsStoredOnTheDeviceUnlessAskedForTheStreamOnly() throws AgentException {
+        client.run("abc", Map.of(), DumpFormat.NATIVE, new RecordingSink());
+        assertFalse(agent.lastRun.getStreamOnly());
+        client.run("abc", Map.of(), DumpFormat.NATIVE, 4096, true, new RecordingSink());
+        assertTrue(agent.lastRun.getStreamOnly());
+        assertEquals(4096, agent.lastRun.getChunkBytes());
+    }
+
+    @Test
     void decodedLayersCarryCodesAndQuantization() throws AgentException {
         List<String> names = new ArrayList<>();
         List<LayerValue> values = new ArrayList<>();
