@@ -38,19 +38,22 @@ import picocli.CommandLine;
  *
  * <p>The analysis runs as the CLI runs it (the arguments after the model are {@code analyze}'s own,
  * parsed by its command line: int8 by default, the embedded emulated device, {@code --quantized},
- * preprocessing), with its report in a temporary folder unless {@code --report} is given. The
- * pipeline reports each input as its comparisons join the report, in input order; the first
- * {@code --warmup-inputs} (default 8) are not timed: the first input also keeps its dumps, and the
- * JIT compiles the kernels and the comparison loops during the first seconds, so those inputs time
- * the compiler. The steady inputs that follow are timed in windows of {@link #WINDOW} consecutive
+ * preprocessing), with its report in a temporary folder unless {@code --report} is given. The JIT
+ * keeps compiling well past the first inputs: methods called once per layer reach C2 only after
+ * thousands of calls, and on {@code mobilenet_v2} C2 still took a fifth of the CPU forty inputs in,
+ * a time per input that kept falling until about the 150th. So first the whole analysis runs
+ * {@code --warmup-passes} times (default 2) over the same inputs in the same process, reports in a
+ * temporary folder, untimed but for the mean per input each prints. Then the timed analysis: the pipeline reports each input as its
+ * comparisons join the report, in input order; the first {@code --warmup-inputs} (default 8) are not
+ * timed (the first input also keeps its dumps). The steady inputs that follow are timed in windows of {@link #WINDOW} consecutive
  * inputs (inputs overlap in the pipeline, so one input's own interval says little); the time per
  * input is the median of the windows' means. Then ONNX Runtime runs the float model on the first
  * input (every optimisation, as many intra-op threads as the simulator's parallel streams use,
  * no spinning) for 10 warm-ups and {@code --ort-runs} (default 50) timed runs; its median is the
  * other side. The last line is {@code ratio: X}, analyze's time per input over ORT's.
  *
- * <p>Usage: {@code AnalyzeBench MODEL --input DIR [--quantized QDQ] [--warmup-inputs N]
- * [--ort-runs N] [other analyze options]}. Exits 0 when the benchmark ran, 2 on a usage error, 1
+ * <p>Usage: {@code AnalyzeBench MODEL --input DIR [--quantized QDQ] [--warmup-passes N]
+ * [--warmup-inputs N] [--ort-runs N] [other analyze options]}. Exits 0 when the benchmark ran, 2 on a usage error, 1
  * when the analysis or ONNX Runtime failed.
  */
 public final class AnalyzeBench {
@@ -59,11 +62,12 @@ public final class AnalyzeBench {
 
     private static final int ORT_WARMUP = 10;
     private static final String USAGE = "usage: AnalyzeBench MODEL --input DIR [--quantized QDQ]"
-            + " [--warmup-inputs N] [--ort-runs N] [analyze options]";
+            + " [--warmup-passes N] [--warmup-inputs N] [--ort-runs N] [analyze options]";
 
     private AnalyzeBench() {}
 
     public static void main(String[] args) {
+        int warmupPasses = 2;
         int warmupInputs = 8;
         int ortRuns = 50;
         List<String> analyzeArgs = new ArrayList<>();
@@ -71,6 +75,7 @@ public final class AnalyzeBench {
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
+                    case "--warmup-passes" -> warmupPasses = Integer.parseInt(value(args, ++i, "--warmup-passes"));
                     case "--warmup-inputs" -> warmupInputs = Integer.parseInt(value(args, ++i, "--warmup-inputs"));
                     case "--ort-runs" -> ortRuns = Integer.parseInt(value(args, ++i, "--ort-runs"));
                     default -> {
@@ -79,8 +84,9 @@ public final class AnalyzeBench {
                     }
                 }
             }
-            if (warmupInputs < 1 || ortRuns < 1) {
-                throw new IllegalArgumentException("--warmup-inputs and --ort-runs must be >= 1");
+            if (warmupInputs < 1 || ortRuns < 1 || warmupPasses < 0) {
+                throw new IllegalArgumentException(
+                        "--warmup-inputs and --ort-runs must be >= 1, --warmup-passes >= 0");
             }
         } catch (RuntimeException e) {
             System.err.println("error: " + e.getMessage() + " (" + USAGE + ")");
@@ -88,8 +94,8 @@ public final class AnalyzeBench {
         }
         Path tmp = null;
         try {
+            tmp = Files.createTempDirectory("layerprobe-bench-analyze-");
             if (!report) {
-                tmp = Files.createTempDirectory("layerprobe-bench-analyze-");
                 analyzeArgs.add("--report");
                 analyzeArgs.add(tmp.resolve("report").toString());
             }
@@ -108,7 +114,12 @@ public final class AnalyzeBench {
                         + " (give more inputs or a smaller --warmup-inputs)");
                 System.exit(2);
             }
-            run(o, warmupInputs, ortRuns).forEach(System.out::println);
+            List<String> lines = new ArrayList<>();
+            for (int p = 1; p <= warmupPasses; p++) {
+                lines.add(warmupPass(withReport(o, tmp.resolve("warmup-" + p)), p));
+            }
+            lines.addAll(run(o, warmupInputs, ortRuns));
+            lines.forEach(System.out::println);
         } catch (InputException | UsageException e) {
             System.err.println("error: " + e.getMessage());
             System.exit(2);
@@ -121,6 +132,48 @@ public final class AnalyzeBench {
                 deleteTree(tmp);
             }
         }
+    }
+
+    /** One untimed analysis of the inputs, for the JIT: its line gives the wall time per input. */
+    static String warmupPass(AnalysisOptions o, int pass) throws Exception {
+        long start = System.nanoTime();
+        long[] first = {0};
+        new Analysis(o, new PrintWriter(Writer.nullWriter()), i -> {
+                    if (i == 0) {
+                        first[0] = System.nanoTime();
+                    }
+                })
+                .run();
+        long end = System.nanoTime();
+        int n = o.inputs().size();
+        return String.format(
+                Locale.ROOT,
+                "warm-up pass %d: %d inputs in %.1f s, %.1f ms per input after the first (not timed)",
+                pass,
+                n,
+                (end - start) / 1e9,
+                n > 1 ? (end - first[0]) / 1e6 / (n - 1) : Double.NaN);
+    }
+
+    /** {@code o} with its report (and the dumps it keeps) in {@code dir}. */
+    private static AnalysisOptions withReport(AnalysisOptions o, Path dir) {
+        return new AnalysisOptions(
+                o.model(),
+                o.inputs(),
+                o.calib(),
+                o.devices(),
+                o.profile(),
+                dir,
+                o.spec(),
+                o.warnCos(),
+                o.wrongCos(),
+                o.atol(),
+                o.rtol(),
+                o.quant(),
+                o.quantized(),
+                o.inputShapes(),
+                o.size(),
+                o.bisect());
     }
 
     static List<String> run(AnalysisOptions o, int warmupInputs, int ortRuns) throws Exception {
@@ -152,6 +205,10 @@ public final class AnalyzeBench {
         // loaded machine the wall time also counts waiting for a core.
         double cpuMs = (cpu[warmupInputs - 1 + timed] - cpu[warmupInputs - 1]) / 1e6 / timed;
 
+        StringBuilder each = new StringBuilder();
+        for (double w : perInput) {
+            each.append(String.format(Locale.ROOT, " %.0f", w));
+        }
         StringBuilder warm = new StringBuilder();
         for (int i = 1; i < warmupInputs; i++) {
             warm.append(String.format(Locale.ROOT, " %.0f", (done[i] - done[i - 1]) / 1e6));
@@ -171,6 +228,7 @@ public final class AnalyzeBench {
                         windows,
                         WINDOW),
                 "warm-up inputs 2 to " + warmupInputs + ", ms each (the first also keeps the dumps):" + warm,
+                "timed windows in order, ms per input:" + each,
                 String.format(
                         Locale.ROOT,
                         "analyze: %.1f ms per input (median of windows), mean %.1f ms, windows %.1f to %.1f ms;"
