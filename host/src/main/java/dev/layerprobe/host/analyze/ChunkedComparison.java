@@ -33,10 +33,16 @@ final class ChunkedComparison {
      * to {@code into}, and their integer codes against {@code codes[0, n)} when {@code codes} is not
      * null (both sides then share one quantization).
      *
-     * @return the dump's values as read, valid until the next call
+     * @return the dump's values as read, valid until the next call; null when they were compared
+     *     in place ({@link LayerRanges.Range#inMemory})
      */
     float[] addRange(LayerRanges.Range layer, long first, float[] values, int[] codes, int n, Metrics into)
             throws IOException {
+        float[] inPlace = codes == null ? layer.inMemory() : null;
+        if (inPlace != null) {
+            into.add(inPlace, Math.toIntExact(first), values, 0, n);
+            return null;
+        }
         if (reference.length < n) {
             reference = new float[n];
             referenceCodes = new int[n];
@@ -64,7 +70,11 @@ final class ChunkedComparison {
             realValues(v, off, n, values);
             float[] read = addRange(layer, off, values, null, n, into);
             if (copyTo != null) {
-                copyTo.writeFloats(read, 0, n);
+                if (read != null) {
+                    copyTo.writeFloats(read, 0, n);
+                } else {
+                    copyTo.writeFloats(layer.inMemory(), off, n);
+                }
             }
         }
     }

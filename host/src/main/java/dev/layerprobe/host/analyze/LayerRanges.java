@@ -35,6 +35,14 @@ interface LayerRanges {
 
         /** The whole layer as a float tensor. */
         Tensor whole() throws IOException;
+
+        /**
+         * The layer's float32 values in memory (element i at index i) when it has them, to compare
+         * in place; null when its values are read a range at a time (a dump, or codes).
+         */
+        default float[] inMemory() {
+            return null;
+        }
     }
 
     /** A dump's layers; with {@code floatsOnly}, only those stored as float32 (golden is compared in floats). */
@@ -107,6 +115,11 @@ interface LayerRanges {
             @Override
             public Tensor whole() {
                 return v.real();
+            }
+
+            @Override
+            public float[] inMemory() {
+                return v.codes() == null ? v.real().toFloat().floats() : null;
             }
         };
     }
