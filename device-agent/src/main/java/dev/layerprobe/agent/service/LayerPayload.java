@@ -150,10 +150,15 @@ final class LayerPayload {
      * layer. The array is fresh and never written again, so it is wrapped rather than copied.
      */
     ByteString chunk(int firstElement, int count) {
+        return UnsafeByteOperations.unsafeWrap(chunkArray(firstElement, count));
+    }
+
+    /** As {@link #chunk}, as the fresh array itself (for a caller that also hashes or stores it). */
+    byte[] chunkArray(int firstElement, int count) {
         int n = Math.max(0, Math.min(count, elements - firstElement));
         ByteBuffer buf = ByteBuffer.allocate(n * elementBytes).order(ByteOrder.LITTLE_ENDIAN);
         writer.write(buf, firstElement, n);
-        return UnsafeByteOperations.unsafeWrap(buf.array());
+        return buf.array();
     }
 
     int elements() {

@@ -1,5 +1,6 @@
 package dev.layerprobe.agent.service;
 
+import com.google.protobuf.UnsafeByteOperations;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.LayerChunk;
@@ -111,17 +112,17 @@ final class RunStream {
         for (int first = 0; first < payload.elements(); first += perChunk) {
             // Encoded only once the transport is ready, so no encoded chunk waits in memory.
             awaitReady();
-            var data = payload.chunk(first, perChunk);
-            ByteBuffer bytes = data.asReadOnlyByteBuffer();
+            // The array itself is hashed and stored: a read-only view of it would be copied by both.
+            byte[] data = payload.chunkArray(first, perChunk);
             if (stored != null) {
-                stored.write(bytes);
+                stored.write(ByteBuffer.wrap(data));
             }
-            digest.update(bytes);
+            digest.update(data);
             out.onNext(RunEvent.newBuilder()
                     .setChunk(LayerChunk.newBuilder()
                             .setIndex(layer.index())
                             .setOffset((long) first * payload.elementBytes())
-                            .setData(data))
+                            .setData(UnsafeByteOperations.unsafeWrap(data)))
                     .build());
         }
         String sha = Sha256.hex(digest);
