@@ -124,7 +124,7 @@ final class RunReceiver {
                 throw protocol(WireTensors.describe(h) + " sent " + (layer.position() + data.size())
                         + " bytes, its header says " + h.getSizeBytes());
             case CONTINUES -> {
-                byte[] bytes = data.toByteArray();
+                byte[] bytes = ChunkBytes.of(data);
                 digest.update(bytes);
                 sink.chunk(h, c.getOffset(), bytes);
             }
