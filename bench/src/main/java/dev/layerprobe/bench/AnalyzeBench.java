@@ -116,7 +116,7 @@ public final class AnalyzeBench {
             }
             List<String> lines = new ArrayList<>();
             for (int p = 1; p <= warmupPasses; p++) {
-                lines.add(warmupPass(withReport(o, tmp.resolve("warmup-" + p)), p));
+                lines.add(warmupPass(o.withReportDir(tmp.resolve("warmup-" + p)), p));
             }
             lines.addAll(run(o, warmupInputs, ortRuns));
             lines.forEach(System.out::println);
@@ -153,27 +153,6 @@ public final class AnalyzeBench {
                 n,
                 (end - start) / 1e9,
                 n > 1 ? (end - first[0]) / 1e6 / (n - 1) : Double.NaN);
-    }
-
-    /** {@code o} with its report (and the dumps it keeps) in {@code dir}. */
-    private static AnalysisOptions withReport(AnalysisOptions o, Path dir) {
-        return new AnalysisOptions(
-                o.model(),
-                o.inputs(),
-                o.calib(),
-                o.devices(),
-                o.profile(),
-                dir,
-                o.spec(),
-                o.warnCos(),
-                o.wrongCos(),
-                o.atol(),
-                o.rtol(),
-                o.quant(),
-                o.quantized(),
-                o.inputShapes(),
-                o.size(),
-                o.bisect());
     }
 
     static List<String> run(AnalysisOptions o, int warmupInputs, int ortRuns) throws Exception {

@@ -105,6 +105,27 @@ public record AnalysisOptions(
                 b);
     }
 
+    /** These options with another report folder (null for none, as in a run's key). */
+    public AnalysisOptions withReportDir(Path dir) {
+        return new AnalysisOptions(
+                model,
+                inputs,
+                calib,
+                devices,
+                profile,
+                dir,
+                spec,
+                warnCos,
+                wrongCos,
+                atol,
+                rtol,
+                quant,
+                quantized,
+                inputShapes,
+                size,
+                bisect);
+    }
+
     /** The first running agent given, or null for the embedded emulated device (for steps that use one device). */
     public AgentEndpoint device() {
         return devices.isEmpty() ? null : devices.get(0);

@@ -226,7 +226,7 @@ public final class AnalysisPipeline {
                 Map<Integer, RunState.Location> done = merged;
                 if (done == null) {
                     RunState.Header header = new RunState.Header(
-                            RunState.key(o, d), o.inputs().size(), d.shard(), RunState.withReport(o, null));
+                            RunState.key(o, d), o.inputs().size(), d.shard(), o.withReportDir(null));
                     try (RunState state = RunState.open(o.reportDir(), header, d, d.resume())) {
                         runInputs(run, devices, state, sim, inputName, shape, outputName, labels);
                     }

@@ -63,34 +63,13 @@ final class RunState implements AutoCloseable {
 
     /** The run's key (see the class comment). */
     static String key(AnalysisOptions o, DatasetOptions d) throws IOException {
-        ObjectNode n = JSON.valueToTree(withReport(o, null));
+        ObjectNode n = JSON.valueToTree(o.withReportDir(null));
         n.put("labels", d.labels() == null ? null : d.labels().toAbsolutePath().toString());
         StringBuilder b = new StringBuilder(JSON.writeValueAsString(n));
         for (Path p : new Path[] {o.model(), o.quantized(), o.profile(), d.labels()}) {
             b.append('\n').append(p == null || !Files.isRegularFile(p) ? "-" : Sha256.hexOf(p));
         }
         return Sha256.hexOf(b.toString().getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** The options with another report folder. */
-    static AnalysisOptions withReport(AnalysisOptions o, Path reportDir) {
-        return new AnalysisOptions(
-                o.model(),
-                o.inputs(),
-                o.calib(),
-                o.devices(),
-                o.profile(),
-                reportDir,
-                o.spec(),
-                o.warnCos(),
-                o.wrongCos(),
-                o.atol(),
-                o.rtol(),
-                o.quant(),
-                o.quantized(),
-                o.inputShapes(),
-                o.size(),
-                o.bisect());
     }
 
     /**

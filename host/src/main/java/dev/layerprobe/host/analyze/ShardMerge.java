@@ -78,7 +78,7 @@ public final class ShardMerge {
         for (Path dir : dirs) {
             copyDumps(dir.resolve("dumps"), reportDir.resolve("dumps"));
         }
-        AnalysisOptions o = RunState.withReport(first.options(), reportDir);
+        AnalysisOptions o = first.options().withReportDir(reportDir);
         DatasetOptions d = new DatasetOptions(RunState.labels(dirs.get(0)), DatasetOptions.Dumps.FIRST, false, null);
         out.println("Merging " + dirs.size() + " shard" + (dirs.size() > 1 ? "s" : "") + ": " + records.size() + " of "
                 + first.inputs() + " inputs");

@@ -38,28 +38,30 @@ final class ChunkBytes {
             whole = ++calls == 1 && offset == 0 && length == value.length ? value : null;
         }
 
-        @Override
-        public void write(byte[] value, int offset, int length) {
+        /** Any other way of handing bytes over: they are not one whole array. */
+        private void other() {
             calls++;
             whole = null;
+        }
+
+        @Override
+        public void write(byte[] value, int offset, int length) {
+            other();
         }
 
         @Override
         public void write(byte value) {
-            calls++;
-            whole = null;
+            other();
         }
 
         @Override
         public void write(ByteBuffer value) {
-            calls++;
-            whole = null;
+            other();
         }
 
         @Override
         public void writeLazy(ByteBuffer value) {
-            calls++;
-            whole = null;
+            other();
         }
     }
 }
