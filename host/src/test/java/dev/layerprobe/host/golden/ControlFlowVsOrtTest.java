@@ -1,5 +1,9 @@
 package dev.layerprobe.host.golden;
 
+import static dev.layerprobe.host.golden.OnnxNodes.graphAttr;
+import static dev.layerprobe.host.golden.OnnxNodes.intAttr;
+import static dev.layerprobe.host.golden.OnnxNodes.ints;
+import static dev.layerprobe.host.golden.OnnxNodes.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -179,42 +183,6 @@ public class ControlFlowVsOrtTest {
             v[i] = (float) r.nextGaussian() * 0.3f;
         }
         return Tensor.ofFloats(shape, v);
-    }
-
-    private static NodeProto node(String op, String name, List<String> in, List<String> out, AttributeProto... attrs) {
-        NodeProto.Builder b = NodeProto.newBuilder()
-                .setOpType(op)
-                .setName(name)
-                .addAllInput(in)
-                .addAllOutput(out);
-        for (AttributeProto a : attrs) {
-            b.addAttribute(a);
-        }
-        return b.build();
-    }
-
-    private static AttributeProto graphAttr(String name, GraphProto g) {
-        return AttributeProto.newBuilder()
-                .setName(name)
-                .setType(AttributeProto.AttributeType.GRAPH)
-                .setG(g)
-                .build();
-    }
-
-    private static AttributeProto ints(String name, long... v) {
-        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-        for (long x : v) {
-            b.addInts(x);
-        }
-        return b.build();
-    }
-
-    private static AttributeProto intAttr(String name, long v) {
-        return AttributeProto.newBuilder()
-                .setName(name)
-                .setType(AttributeProto.AttributeType.INT)
-                .setI(v)
-                .build();
     }
 
     /** A branch: Conv (weights an initializer of the branch) then Relu, reading x from the outer graph. */

@@ -1,5 +1,8 @@
 package dev.layerprobe.host.golden;
 
+import static dev.layerprobe.host.golden.OnnxNodes.intAttr;
+import static dev.layerprobe.host.golden.OnnxNodes.ints;
+import static dev.layerprobe.host.golden.OnnxNodes.node;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,10 +10,8 @@ import dev.layerprobe.core.tensor.DType;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.compare.MetricResult;
 import dev.layerprobe.host.compare.Metrics;
-import dev.layerprobe.onnx.Onnx.AttributeProto;
 import dev.layerprobe.onnx.Onnx.GraphProto;
 import dev.layerprobe.onnx.Onnx.ModelProto;
-import dev.layerprobe.onnx.Onnx.NodeProto;
 import dev.layerprobe.onnx.Onnx.OperatorSetIdProto;
 import dev.layerprobe.simulator.CompileOptions;
 import dev.layerprobe.simulator.NpuProgram;
@@ -102,33 +103,5 @@ class DepthwiseAndGemmVsOrtTest {
             v[i] = (float) r.nextGaussian() * 0.3f;
         }
         return Tensor.ofFloats(shape, v);
-    }
-
-    private static NodeProto node(String op, String name, List<String> in, String out, AttributeProto... attrs) {
-        NodeProto.Builder b = NodeProto.newBuilder()
-                .setOpType(op)
-                .setName(name)
-                .addAllInput(in)
-                .addOutput(out);
-        for (AttributeProto a : attrs) {
-            b.addAttribute(a);
-        }
-        return b.build();
-    }
-
-    private static AttributeProto ints(String name, long... v) {
-        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-        for (long x : v) {
-            b.addInts(x);
-        }
-        return b.build();
-    }
-
-    private static AttributeProto intAttr(String name, long v) {
-        return AttributeProto.newBuilder()
-                .setName(name)
-                .setType(AttributeProto.AttributeType.INT)
-                .setI(v)
-                .build();
     }
 }
