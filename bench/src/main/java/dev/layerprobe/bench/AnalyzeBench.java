@@ -43,17 +43,22 @@ import picocli.CommandLine;
  * thousands of calls, and on {@code mobilenet_v2} C2 still took a fifth of the CPU forty inputs in,
  * a time per input that kept falling until about the 150th. So first the whole analysis runs
  * {@code --warmup-passes} times (default 2) over the same inputs in the same process, reports in a
- * temporary folder, untimed but for the mean per input each prints. Then the timed analysis: the pipeline reports each input as its
- * comparisons join the report, in input order; the first {@code --warmup-inputs} (default 8) are not
- * timed (the first input also keeps its dumps). The steady inputs that follow are timed in windows of {@link #WINDOW} consecutive
- * inputs (inputs overlap in the pipeline, so one input's own interval says little); the time per
- * input is the median of the windows' means. Then ONNX Runtime runs the float model on the first
- * input (every optimisation, as many intra-op threads as the simulator's parallel streams use,
- * no spinning) for 10 warm-ups and {@code --ort-runs} (default 50) timed runs; its median is the
- * other side. The last line is {@code ratio: X}, analyze's time per input over ORT's.
+ * temporary folder, untimed but for the mean per input each prints. Then {@code --timed-passes}
+ * (default 3) timed analyses, each followed by a block of ONNX Runtime runs, so that both sides are
+ * measured in the same minutes of a shared machine (ORT's own median moved between 3.6 and 6.5 ms
+ * from one run of the benchmark to the next when it ran once, after everything). In a timed
+ * analysis the pipeline reports each input as its comparisons join the report, in input order; the
+ * first {@code --warmup-inputs} (default 8) are not timed (the first input also keeps its dumps).
+ * The steady inputs that follow are timed in windows of {@link #WINDOW} consecutive inputs (inputs
+ * overlap in the pipeline, so one input's own interval says little). ONNX Runtime runs the float
+ * model on the first input (every optimisation, as many intra-op threads as the simulator's
+ * parallel streams use, no spinning), 10 warm-ups when its session opens, then {@code --ort-runs}
+ * (default 50) timed runs after each timed analysis. The time per input is the median of every
+ * window's mean, ORT's the median of every run; the last line is {@code ratio: X}, the first over
+ * the second.
  *
  * <p>Usage: {@code AnalyzeBench MODEL --input DIR [--quantized QDQ] [--warmup-passes N]
- * [--warmup-inputs N] [--ort-runs N] [other analyze options]}. Exits 0 when the benchmark ran, 2 on a usage error, 1
+ * [--timed-passes N] [--warmup-inputs N] [--ort-runs N] [other analyze options]}. Exits 0 when the benchmark ran, 2 on a usage error, 1
  * when the analysis or ONNX Runtime failed.
  */
 public final class AnalyzeBench {
@@ -62,12 +67,13 @@ public final class AnalyzeBench {
 
     private static final int ORT_WARMUP = 10;
     private static final String USAGE = "usage: AnalyzeBench MODEL --input DIR [--quantized QDQ]"
-            + " [--warmup-passes N] [--warmup-inputs N] [--ort-runs N] [analyze options]";
+            + " [--warmup-passes N] [--timed-passes N] [--warmup-inputs N] [--ort-runs N] [analyze options]";
 
     private AnalyzeBench() {}
 
     public static void main(String[] args) {
         int warmupPasses = 2;
+        int timedPasses = 3;
         int warmupInputs = 8;
         int ortRuns = 50;
         List<String> analyzeArgs = new ArrayList<>();
@@ -78,15 +84,16 @@ public final class AnalyzeBench {
                     case "--warmup-passes" -> warmupPasses = Integer.parseInt(value(args, ++i, "--warmup-passes"));
                     case "--warmup-inputs" -> warmupInputs = Integer.parseInt(value(args, ++i, "--warmup-inputs"));
                     case "--ort-runs" -> ortRuns = Integer.parseInt(value(args, ++i, "--ort-runs"));
+                    case "--timed-passes" -> timedPasses = Integer.parseInt(value(args, ++i, "--timed-passes"));
                     default -> {
                         report |= args[i].equals("--report") || args[i].startsWith("--report=");
                         analyzeArgs.add(args[i]);
                     }
                 }
             }
-            if (warmupInputs < 1 || ortRuns < 1 || warmupPasses < 0) {
+            if (warmupInputs < 1 || ortRuns < 1 || timedPasses < 1 || warmupPasses < 0) {
                 throw new IllegalArgumentException(
-                        "--warmup-inputs and --ort-runs must be >= 1, --warmup-passes >= 0");
+                        "--warmup-inputs, --timed-passes and --ort-runs must be >= 1, --warmup-passes >= 0");
             }
         } catch (RuntimeException e) {
             System.err.println("error: " + e.getMessage() + " (" + USAGE + ")");
@@ -118,7 +125,7 @@ public final class AnalyzeBench {
             for (int p = 1; p <= warmupPasses; p++) {
                 lines.add(warmupPass(o.withReportDir(tmp.resolve("warmup-" + p)), p));
             }
-            lines.addAll(run(o, warmupInputs, ortRuns));
+            lines.addAll(run(o, tmp, timedPasses, warmupInputs, ortRuns));
             lines.forEach(System.out::println);
         } catch (InputException | UsageException e) {
             System.err.println("error: " + e.getMessage());
@@ -155,7 +162,91 @@ public final class AnalyzeBench {
                 n > 1 ? (end - first[0]) / 1e6 / (n - 1) : Double.NaN);
     }
 
-    static List<String> run(AnalysisOptions o, int warmupInputs, int ortRuns) throws Exception {
+    /**
+     * The timed passes, each followed by a block of ONNX Runtime runs, so that both sides are
+     * measured in the same minutes; the lines to print. Each pass reports into a folder of its own
+     * under {@code tmp} (an analysis resumes a report folder it finds), the last into {@code o}'s.
+     */
+    static List<String> run(AnalysisOptions o, Path tmp, int timedPasses, int warmupInputs, int ortRuns)
+            throws Exception {
+        int n = o.inputs().size();
+        int windows = (n - warmupInputs) / WINDOW;
+        int timed = windows * WINDOW;
+        double[] allWindows = new double[timedPasses * windows];
+        double[] allOrt = new double[timedPasses * ortRuns];
+        List<String> lines = new ArrayList<>();
+        lines.add(String.format(
+                Locale.ROOT,
+                "%s: %d inputs; per timed pass %d warm-up inputs, %d timed in %d windows of %d, then %d ONNX Runtime"
+                        + " runs",
+                o.model().getFileName(),
+                n,
+                warmupInputs,
+                timed,
+                windows,
+                WINDOW,
+                ortRuns));
+        double cpuSum = 0;
+        try (OrtRunner ort = new OrtRunner(o)) {
+            for (int p = 0; p < timedPasses; p++) {
+                AnalysisOptions po = p == timedPasses - 1 ? o : o.withReportDir(tmp.resolve("timed-" + (p + 1)));
+                TimedPass pass = timedPass(po, warmupInputs, windows);
+                System.arraycopy(pass.perInput(), 0, allWindows, p * windows, windows);
+                double[] ms = ort.millis(ortRuns);
+                System.arraycopy(ms, 0, allOrt, p * ortRuns, ortRuns);
+                cpuSum += pass.cpuMs();
+                StringBuilder each = new StringBuilder();
+                for (double w : pass.perInput()) {
+                    each.append(String.format(Locale.ROOT, " %.0f", w));
+                }
+                StringBuilder warm = new StringBuilder();
+                for (double w : pass.warmup()) {
+                    warm.append(String.format(Locale.ROOT, " %.0f", w));
+                }
+                lines.add(String.format(
+                        Locale.ROOT,
+                        "timed pass %d: %.1f s (setup, calibration and report included); warm-up inputs 2 to %d, ms"
+                                + " each:%s",
+                        p + 1,
+                        pass.seconds(),
+                        warmupInputs,
+                        warm));
+                lines.add(String.format(
+                        Locale.ROOT,
+                        "  windows in order, ms per input:%s; process CPU %.1f ms per input; onnxruntime median"
+                                + " %.2f ms",
+                        each,
+                        pass.cpuMs(),
+                        median(sorted(ms))));
+            }
+        }
+        double[] sorted = sorted(allWindows);
+        double analyzeMs = median(sorted);
+        double[] ort = sorted(allOrt);
+        double ortMs = median(ort);
+        lines.add(String.format(
+                Locale.ROOT,
+                "analyze: %.1f ms per input (median of %d windows), windows %.1f to %.1f ms; process CPU %.1f ms per"
+                        + " input",
+                analyzeMs,
+                sorted.length,
+                sorted[0],
+                sorted[sorted.length - 1],
+                cpuSum / timedPasses));
+        lines.add(String.format(
+                Locale.ROOT,
+                "onnxruntime (float): %.2f ms (median of %d), p90 %.2f ms",
+                ortMs,
+                ort.length,
+                FloatSimulatorBench.percentile(ort, 90)));
+        lines.add(String.format(Locale.ROOT, "ratio: %.2f", analyzeMs / ortMs));
+        return lines;
+    }
+
+    /** One timed analysis: its windows' ms per input, the warm-up inputs' intervals, CPU per timed input. */
+    record TimedPass(double[] perInput, double[] warmup, double cpuMs, double seconds) {}
+
+    static TimedPass timedPass(AnalysisOptions o, int warmupInputs, int windows) throws Exception {
         int n = o.inputs().size();
         long[] done = new long[n];
         long[] cpu = new long[n];
@@ -167,89 +258,73 @@ public final class AnalyzeBench {
                     cpu[i] = os.getProcessCpuTime();
                 })
                 .run();
-        double totalSeconds = (System.nanoTime() - start) / 1e9;
-
-        int windows = (n - warmupInputs) / WINDOW;
+        double seconds = (System.nanoTime() - start) / 1e9;
         double[] perInput = new double[windows];
         for (int w = 0; w < windows; w++) {
             int last = warmupInputs - 1 + (w + 1) * WINDOW;
             perInput[w] = (done[last] - done[last - WINDOW]) / 1e6 / WINDOW;
         }
-        double[] sorted = perInput.clone();
-        Arrays.sort(sorted);
-        double analyzeMs = median(sorted);
+        double[] warm = new double[warmupInputs - 1];
+        for (int i = 1; i < warmupInputs; i++) {
+            warm[i - 1] = (done[i] - done[i - 1]) / 1e6;
+        }
         int timed = windows * WINDOW;
-        double meanMs = (done[warmupInputs - 1 + timed] - done[warmupInputs - 1]) / 1e6 / timed;
         // CPU time of the whole process (every thread, JIT and GC included) per steady input: on a
         // loaded machine the wall time also counts waiting for a core.
         double cpuMs = (cpu[warmupInputs - 1 + timed] - cpu[warmupInputs - 1]) / 1e6 / timed;
-
-        StringBuilder each = new StringBuilder();
-        for (double w : perInput) {
-            each.append(String.format(Locale.ROOT, " %.0f", w));
-        }
-        StringBuilder warm = new StringBuilder();
-        for (int i = 1; i < warmupInputs; i++) {
-            warm.append(String.format(Locale.ROOT, " %.0f", (done[i] - done[i - 1]) / 1e6));
-        }
-        double[] ort = ortMillis(o, ortRuns);
-        double ortMs = median(ort);
-        return List.of(
-                String.format(
-                        Locale.ROOT,
-                        "%s: %d inputs in %.1f s (setup, calibration and report included); %d warm-up inputs,"
-                                + " %d timed in %d windows of %d",
-                        o.model().getFileName(),
-                        n,
-                        totalSeconds,
-                        warmupInputs,
-                        timed,
-                        windows,
-                        WINDOW),
-                "warm-up inputs 2 to " + warmupInputs + ", ms each (the first also keeps the dumps):" + warm,
-                "timed windows in order, ms per input:" + each,
-                String.format(
-                        Locale.ROOT,
-                        "analyze: %.1f ms per input (median of windows), mean %.1f ms, windows %.1f to %.1f ms;"
-                                + " process CPU %.1f ms per input",
-                        analyzeMs,
-                        meanMs,
-                        sorted[0],
-                        sorted[sorted.length - 1],
-                        cpuMs),
-                String.format(
-                        Locale.ROOT,
-                        "onnxruntime (float): %.2f ms (median of %d), p90 %.2f ms",
-                        ortMs,
-                        ortRuns,
-                        FloatSimulatorBench.percentile(ort, 90)),
-                String.format(Locale.ROOT, "ratio: %.2f", analyzeMs / ortMs));
+        return new TimedPass(perInput, warm, cpuMs, seconds);
     }
 
-    /** Sorted wall times of ONNX Runtime float inferences of the model on the first input, after warm-ups. */
-    private static double[] ortMillis(AnalysisOptions o, int runs) throws Exception {
-        ValueInfo in =
-                Simulator.compile(o.model(), CompileOptions.DEFAULT).inputs().get(0);
-        int[] shape = InputShapes.resolve(in, o.inputShapes().get(in.name()), o.size());
-        Tensor input = InputLoader.load(o.inputs().get(0), shape, o.spec());
-        int threads = ForkJoinPool.commonPool().getParallelism() + 1;
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions options = FloatSimulatorBench.sessionOptions(threads);
-                OrtSession session = env.createSession(o.model().toString(), options);
-                OnnxTensor t = FloatSimulatorBench.toOrt(env, in.name(), input)) {
-            Map<String, OnnxTensor> feeds = Map.of(in.name(), t);
+    /**
+     * ONNX Runtime running the float model on the first input: every optimisation, as many intra-op
+     * threads as the simulator's parallel streams use, no spinning; warmed up when opened.
+     */
+    private static final class OrtRunner implements AutoCloseable {
+        private final OrtSession.SessionOptions options;
+        private final OrtSession session;
+        private final OnnxTensor input;
+        private final Map<String, OnnxTensor> feeds;
+
+        OrtRunner(AnalysisOptions o) throws Exception {
+            ValueInfo in = Simulator.compile(o.model(), CompileOptions.DEFAULT)
+                    .inputs()
+                    .get(0);
+            int[] shape = InputShapes.resolve(in, o.inputShapes().get(in.name()), o.size());
+            Tensor t = InputLoader.load(o.inputs().get(0), shape, o.spec());
+            int threads = ForkJoinPool.commonPool().getParallelism() + 1;
+            OrtEnvironment env = OrtEnvironment.getEnvironment();
+            options = FloatSimulatorBench.sessionOptions(threads);
+            session = env.createSession(o.model().toString(), options);
+            input = FloatSimulatorBench.toOrt(env, in.name(), t);
+            feeds = Map.of(in.name(), input);
             for (int i = 0; i < ORT_WARMUP; i++) {
                 runOrt(session, feeds);
             }
+        }
+
+        /** Wall times of {@code runs} inferences, in the order they ran. */
+        double[] millis(int runs) throws OrtException {
             double[] ms = new double[runs];
             for (int i = 0; i < runs; i++) {
                 long t0 = System.nanoTime();
                 runOrt(session, feeds);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
-            Arrays.sort(ms);
             return ms;
         }
+
+        @Override
+        public void close() throws OrtException {
+            input.close();
+            session.close();
+            options.close();
+        }
+    }
+
+    private static double[] sorted(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s;
     }
 
     private static void runOrt(OrtSession session, Map<String, OnnxTensor> feeds) throws OrtException {

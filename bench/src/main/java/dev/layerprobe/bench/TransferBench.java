@@ -47,7 +47,8 @@ import java.util.concurrent.CompletableFuture;
  * throughput of a whole {@code layerprobe pull} (sha256 of every byte checked, {@code .npy} files
  * written), which is what a user waits for.
  *
- * <p>Usage: {@code TransferBench [--mib N] [--repetitions N] [--warmup N]}; defaults 1024, 7 and 6.
+ * <p>Usage: {@code TransferBench [--mib N] [--repetitions N] [--warmup N] [--grpc-only]}; defaults
+ * 1024, 7 and 6. {@code --grpc-only} times the gRPC path alone, without a ratio, for a profiler.
  * The gRPC path needs several GiB through it before the JIT has compiled all of it (with 3 warm-ups
  * its throughput was still climbing), hence 6.
  */
@@ -61,14 +62,16 @@ public final class TransferBench {
         int mib = 1024;
         int reps = 7;
         int warmup = 6;
+        boolean grpcOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--mib" -> mib = Integer.parseInt(args[++i]);
                 case "--repetitions" -> reps = Integer.parseInt(args[++i]);
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+                case "--grpc-only" -> grpcOnly = true;
                 default -> {
                     System.err.println("transfer: unexpected argument '" + args[i]
-                            + "'; usage: transfer [--mib N] [--repetitions N] [--warmup N]");
+                            + "'; usage: transfer [--mib N] [--repetitions N] [--warmup N] [--grpc-only]");
                     System.exit(2);
                 }
             }
@@ -99,7 +102,13 @@ public final class TransferBench {
             // it, the first passes measure the interpreter.
             for (int w = 0; w < warmup; w++) {
                 grpc(client, run);
-                raw.copy(runId, layers);
+                if (!grpcOnly) {
+                    raw.copy(runId, layers);
+                }
+            }
+            if (grpcOnly) {
+                profileGrpc(client, run, reps, total);
+                return;
             }
             double[] g = new double[reps];
             double[] s = new double[reps];
@@ -150,6 +159,21 @@ public final class TransferBench {
                     }
                 }
             }
+        }
+    }
+
+    /** The gRPC path alone, for a profiler: throughput and CPU per GiB of each repetition. */
+    private static void profileGrpc(AgentClient client, RunInfo run, int reps, long total) throws AgentException {
+        double gib = total / (double) (1L << 30);
+        for (int r = 0; r < reps; r++) {
+            long c0 = processCpuNanos();
+            double g = mibPerSecond(total, grpc(client, run));
+            System.out.printf(
+                    Locale.ROOT,
+                    "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB)%n",
+                    r + 1,
+                    g,
+                    (processCpuNanos() - c0) / 1e9 / gib);
         }
     }
 
