@@ -294,8 +294,19 @@ public final class AnalyzeBench {
             int threads = ForkJoinPool.commonPool().getParallelism() + 1;
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             options = FloatSimulatorBench.sessionOptions(threads);
-            session = env.createSession(o.model().toString(), options);
-            input = FloatSimulatorBench.toOrt(env, in.name(), t);
+            try {
+                session = env.createSession(o.model().toString(), options);
+            } catch (OrtException e) {
+                options.close();
+                throw e;
+            }
+            try {
+                input = FloatSimulatorBench.toOrt(env, in.name(), t);
+            } catch (OrtException e) {
+                session.close();
+                options.close();
+                throw e;
+            }
             feeds = Map.of(in.name(), input);
             for (int i = 0; i < ORT_WARMUP; i++) {
                 runOrt(session, feeds);
