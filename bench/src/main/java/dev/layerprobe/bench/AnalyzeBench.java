@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.layerprobe.agent.NettyDefaults;
 import dev.layerprobe.core.LayerProbeException;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.host.analyze.Analysis;
@@ -99,6 +100,8 @@ public final class AnalyzeBench {
             System.err.println("error: " + e.getMessage() + " (" + USAGE + ")");
             System.exit(2);
         }
+        // As layerprobe's main does: the embedded device and the client use Netty as the CLI runs them.
+        NettyDefaults.apply();
         Path tmp = null;
         try {
             tmp = Files.createTempDirectory("layerprobe-bench-analyze-");
