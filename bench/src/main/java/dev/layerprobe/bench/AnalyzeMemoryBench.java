@@ -72,6 +72,7 @@ public final class AnalyzeMemoryBench {
             List<String> cmd = List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx" + xmx,
+                    "-XX:+UseParallelGC", // the collector the layerprobe launcher gives the CLI
                     "-cp",
                     System.getProperty("java.class.path"),
                     "dev.layerprobe.host.cli.LayerProbeCli",
