@@ -13,7 +13,27 @@ import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.QuantInfo;
 import dev.layerprobe.proto.v1.RunInfo;
+import io.grpc.CallOptions;
+import io.grpc.Drainable;
+import io.grpc.HasByteBuffer;
+import io.grpc.KnownLength;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
+import io.netty.channel.ChannelOption;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -41,11 +61,17 @@ import java.util.concurrent.CompletableFuture;
  *       bytes handed to a sink that only touches them;</li>
  *   <li><b>socket</b>: a plain {@link ServerSocketChannel} on 127.0.0.1 that reads the same layer
  *       files into a 1 MiB buffer and writes them to the socket, and a client that reads them into a
- *       1 MiB buffer: the copy that any protocol over TCP has to make, and nothing else.</li>
+ *       1 MiB buffer: the copy that any protocol over TCP has to make, and nothing else;</li>
+ *   <li><b>bare gRPC</b>: gRPC-Java alone, with none of LayerProbe's code, at its best for this
+ *       traffic ({@link BareGrpc}): the same number of bytes streamed from memory by a server whose
+ *       handlers run on the transport's thread, in 1 MiB messages, 64 per call as a layer has, to a
+ *       client with the agent client's transport settings that skips them in place. What the
+ *       transport itself costs, so that {@code grpc} can be read against it.</li>
  * </ul>
- * It prints the median MiB/s of each and {@code ratio: X} (grpc / socket), then, once, the
- * throughput of a whole {@code layerprobe pull} (sha256 of every byte checked, {@code .npy} files
- * written), which is what a user waits for.
+ * It prints each repetition, then, once, the throughput of a whole {@code layerprobe pull} (sha256
+ * of every byte checked, {@code .npy} files written), which is what a user waits for, then the
+ * median MiB/s of each leg with grpc's share of the bare stream and the bare stream's share of the
+ * socket, and last {@code ratio: X} (grpc / socket).
  *
  * <p>Usage: {@code TransferBench [--mib N] [--repetitions N] [--warmup N] [--grpc-only]}; defaults
  * 1024, 7 and 6. {@code --grpc-only} times the gRPC path alone, without a ratio, for a profiler.
@@ -86,6 +112,7 @@ public final class TransferBench {
                                 .build())
                         .start();
                 RawServer raw = new RawServer(agent.runs().dir());
+                BareGrpc bare = grpcOnly ? null : new BareGrpc(LAYER_BYTES / BareGrpc.MESSAGE_BYTES);
                 AgentClient client = new AgentClient("127.0.0.1", agent.port())) {
             String runId = storeRun(agent.runs(), layers);
             RunInfo run = client.storedRun(runId);
@@ -103,6 +130,7 @@ public final class TransferBench {
             for (int w = 0; w < warmup; w++) {
                 grpc(client, run);
                 if (!grpcOnly) {
+                    bare.stream(layers);
                     raw.copy(runId, layers);
                 }
             }
@@ -111,38 +139,42 @@ public final class TransferBench {
                 return;
             }
             double[] g = new double[reps];
+            double[] b = new double[reps];
             double[] s = new double[reps];
             double[] gc = new double[reps];
+            double[] bc = new double[reps];
             double[] sc = new double[reps];
             double gib = total / (double) (1L << 30);
             for (int r = 0; r < reps; r++) {
                 long c0 = processCpuNanos();
                 g[r] = mibPerSecond(total, grpc(client, run));
                 long c1 = processCpuNanos();
-                s[r] = mibPerSecond(total, raw.copy(runId, layers));
+                b[r] = mibPerSecond(total, bare.stream(layers));
                 long c2 = processCpuNanos();
+                s[r] = mibPerSecond(total, raw.copy(runId, layers));
+                long c3 = processCpuNanos();
                 gc[r] = (c1 - c0) / 1e9 / gib;
-                sc[r] = (c2 - c1) / 1e9 / gib;
+                bc[r] = (c2 - c1) / 1e9 / gib;
+                sc[r] = (c3 - c2) / 1e9 / gib;
                 System.out.printf(
                         Locale.ROOT,
-                        "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB), socket %.0f MiB/s (%.2f CPU-s/GiB)%n",
+                        "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB), bare gRPC %.0f MiB/s (%.2f CPU-s/GiB),"
+                                + " socket %.0f MiB/s (%.2f CPU-s/GiB)%n",
                         r + 1,
                         g[r],
                         gc[r],
+                        b[r],
+                        bc[r],
                         s[r],
                         sc[r]);
             }
             System.out.printf(
                     Locale.ROOT,
-                    "process CPU per GiB (median, all threads): grpc %.2f s, socket %.2f s%n",
+                    "process CPU per GiB (median, all threads): grpc %.2f s, bare gRPC %.2f s, socket %.2f s%n",
                     median(gc),
+                    median(bc),
                     median(sc));
-            double gm = median(g);
-            double sm = median(s);
-            System.out.printf(Locale.ROOT, "grpc PullDump: %.0f MiB/s (median)%n", gm);
-            System.out.printf(Locale.ROOT, "raw socket:    %.0f MiB/s (median)%n", sm);
-            System.out.printf(Locale.ROOT, "ratio: %.2f%n", gm / sm);
-
+            // The pull first, so that the ratio is the last line.
             Path out = Files.createTempDirectory("layerprobe-bench-pull-");
             try {
                 long t0 = System.nanoTime();
@@ -159,6 +191,14 @@ public final class TransferBench {
                     }
                 }
             }
+            double gm = median(g);
+            double bm = median(b);
+            double sm = median(s);
+            System.out.printf(
+                    Locale.ROOT, "grpc PullDump: %.0f MiB/s (median), %.2f of the bare gRPC stream%n", gm, gm / bm);
+            System.out.printf(Locale.ROOT, "bare gRPC:     %.0f MiB/s (median), %.2f of the raw socket%n", bm, bm / sm);
+            System.out.printf(Locale.ROOT, "raw socket:    %.0f MiB/s (median)%n", sm);
+            System.out.printf(Locale.ROOT, "ratio: %.2f%n", gm / sm);
         }
     }
 
@@ -234,6 +274,218 @@ public final class TransferBench {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
+    /**
+     * gRPC-Java by itself, the best it does for this traffic, without LayerProbe's code: a
+     * server-streaming method whose handlers run on the transport's thread (a direct executor, so no
+     * hand-off per message) sends 1 MiB messages from one array, each drained into the transport's
+     * buffers in 128 KiB pieces (the single copy gRPC's framer allows), as fast as
+     * {@code isReady()} lets it; the client has {@code AgentClient}'s transport settings (8 MiB
+     * flow-control window, socket reads growing to 256 KiB) and skips each message in place over
+     * the received buffers, touching one byte of each. One call per {@code perCall} messages, as
+     * PullDump makes one per layer.
+     */
+    private static final class BareGrpc implements AutoCloseable {
+        static final int MESSAGE_BYTES = 1 << 20;
+        private static final int PIECE = 128 << 10;
+        private static final MethodDescriptor<Integer, Integer> METHOD = MethodDescriptor.<Integer, Integer>newBuilder()
+                .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
+                .setFullMethodName(MethodDescriptor.generateFullMethodName("bench.Bare", "Stream"))
+                .setRequestMarshaller(new Count())
+                .setResponseMarshaller(new Skip())
+                .build();
+
+        private final byte[] payload = new byte[MESSAGE_BYTES];
+        private final int perCall;
+        private final Server server;
+        private final ManagedChannel channel;
+        private long touched;
+
+        BareGrpc(int perCall) throws IOException {
+            this.perCall = perCall;
+            new Random(7).nextBytes(payload);
+            MethodDescriptor<Integer, byte[]> sending =
+                    METHOD.toBuilder(new Count(), new Payload()).build();
+            ServerServiceDefinition service = ServerServiceDefinition.builder("bench.Bare")
+                    .addMethod(sending, ServerCalls.asyncServerStreamingCall(this::serve))
+                    .build();
+            this.server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                    .directExecutor()
+                    .addService(service)
+                    .build()
+                    .start();
+            this.channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                    .usePlaintext()
+                    .maxInboundMessageSize(AgentClient.MAX_INBOUND_MESSAGE_BYTES)
+                    .flowControlWindow(AgentClient.FLOW_CONTROL_WINDOW_BYTES)
+                    .withOption(
+                            ChannelOption.RECVBUF_ALLOCATOR,
+                            new AdaptiveRecvByteBufAllocator(2048, 16 << 10, 256 << 10))
+                    .build();
+        }
+
+        private void serve(Integer messages, StreamObserver<byte[]> observer) {
+            ServerCallStreamObserver<byte[]> out = (ServerCallStreamObserver<byte[]>) observer;
+            out.setOnReadyThreshold(4 * MESSAGE_BYTES);
+            int[] sent = {0};
+            out.setOnReadyHandler(() -> {
+                while (sent[0] < messages && out.isReady()) {
+                    out.onNext(payload);
+                    sent[0]++;
+                }
+                if (sent[0] == messages) {
+                    sent[0]++;
+                    out.onCompleted();
+                }
+            });
+        }
+
+        /** Nanoseconds to stream {@code calls} calls of {@code perCall} messages each. */
+        long stream(int calls) throws Exception {
+            long t0 = System.nanoTime();
+            for (int c = 0; c < calls; c++) {
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                ClientCalls.asyncServerStreamingCall(
+                        channel.newCall(METHOD, CallOptions.DEFAULT.withExecutor(Runnable::run)),
+                        perCall,
+                        new StreamObserver<Integer>() {
+                            @Override
+                            public void onNext(Integer firstByte) {
+                                touched += firstByte;
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                done.completeExceptionally(t);
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                                done.complete(null);
+                            }
+                        });
+                done.get();
+            }
+            long t = System.nanoTime() - t0;
+            if (touched == Long.MIN_VALUE) {
+                System.out.println();
+            }
+            return t;
+        }
+
+        @Override
+        public void close() {
+            channel.shutdownNow();
+            server.shutdownNow();
+        }
+
+        /** The request: how many messages to send, as a varint-free int of four bytes. */
+        private static final class Count implements MethodDescriptor.Marshaller<Integer> {
+            @Override
+            public InputStream stream(Integer value) {
+                return new ByteArrayInputStream(
+                        ByteBuffer.allocate(4).putInt(value).array());
+            }
+
+            @Override
+            public Integer parse(InputStream stream) {
+                try {
+                    return ByteBuffer.wrap(stream.readNBytes(4)).getInt();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+
+        /** The server's side of a message: the payload array, drained in pieces. */
+        private static final class Payload implements MethodDescriptor.Marshaller<byte[]> {
+            @Override
+            public InputStream stream(byte[] value) {
+                return new Drained(value);
+            }
+
+            @Override
+            public byte[] parse(InputStream stream) {
+                throw new UnsupportedOperationException("the bare stream's server only sends");
+            }
+        }
+
+        private static final class Drained extends InputStream implements Drainable, KnownLength {
+            private final byte[] bytes;
+            private int at;
+
+            Drained(byte[] bytes) {
+                this.bytes = bytes;
+            }
+
+            @Override
+            public int drainTo(OutputStream target) throws IOException {
+                int n = bytes.length - at;
+                for (; at < bytes.length; at += PIECE) {
+                    target.write(bytes, at, Math.min(PIECE, bytes.length - at));
+                }
+                at = bytes.length;
+                return n;
+            }
+
+            @Override
+            public int available() {
+                return bytes.length - at;
+            }
+
+            @Override
+            public int read() {
+                return at < bytes.length ? bytes[at++] & 0xff : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (len == 0) {
+                    return 0;
+                }
+                if (at >= bytes.length) {
+                    return -1;
+                }
+                int n = Math.min(len, bytes.length - at);
+                System.arraycopy(bytes, at, b, off, n);
+                at += n;
+                return n;
+            }
+        }
+
+        /**
+         * The client's side: skips the message over the transport's buffers without copying it
+         * and returns its first byte.
+         */
+        private static final class Skip implements MethodDescriptor.Marshaller<Integer> {
+            @Override
+            public InputStream stream(Integer value) {
+                throw new UnsupportedOperationException("the bare stream's client only receives");
+            }
+
+            @Override
+            public Integer parse(InputStream stream) {
+                try {
+                    int first = -1;
+                    if (stream instanceof HasByteBuffer h && h.byteBufferSupported()) {
+                        while (stream.available() > 0) {
+                            ByteBuffer b = h.getByteBuffer();
+                            if (first < 0) {
+                                first = b.get(b.position()) & 0xff;
+                            }
+                            stream.skipNBytes(b.remaining());
+                        }
+                    } else {
+                        first = stream.read();
+                        stream.skipNBytes(stream.available());
+                    }
+                    return first;
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+    }
+
     /** Serves a run's layer files over a plain socket: read into a buffer, write to the socket. */
     private static final class RawServer implements AutoCloseable {
         private final Path runs;
@@ -261,7 +513,7 @@ public final class TransferBench {
                         }
                     }
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             });
             ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
