@@ -74,7 +74,7 @@ import java.util.concurrent.CompletableFuture;
  * socket, and last {@code ratio: X} (grpc / socket).
  *
  * <p>Usage: {@code TransferBench [--mib N] [--repetitions N] [--warmup N] [--grpc-only]}; defaults
- * 1024, 7 and 6. {@code --grpc-only} times the gRPC path alone, without a ratio, for a profiler.
+ * 1024, 7 and 6. The repetitions run the three legs in each of their six orders in turn. {@code --grpc-only} times the gRPC path alone, without a ratio, for a profiler.
  * The gRPC path needs several GiB through it before the JIT has compiled all of it (with 3 warm-ups
  * its throughput was still climbing), hence 6.
  */
@@ -145,17 +145,25 @@ public final class TransferBench {
             double[] bc = new double[reps];
             double[] sc = new double[reps];
             double gib = total / (double) (1L << 30);
+            // The repetitions go through the six orders of the three legs: where a leg stands
+            // measurably changes its figure (run right after the other gRPC leg, either gRPC leg
+            // was the faster by a tenth or more), so a fixed order would favour one of them.
+            int[][] orders = {{0, 1, 2}, {2, 1, 0}, {1, 0, 2}, {2, 0, 1}, {0, 2, 1}, {1, 2, 0}};
             for (int r = 0; r < reps; r++) {
-                long c0 = processCpuNanos();
-                g[r] = mibPerSecond(total, grpc(client, run));
-                long c1 = processCpuNanos();
-                b[r] = mibPerSecond(total, bare.stream(layers));
-                long c2 = processCpuNanos();
-                s[r] = mibPerSecond(total, raw.copy(runId, layers));
-                long c3 = processCpuNanos();
-                gc[r] = (c1 - c0) / 1e9 / gib;
-                bc[r] = (c2 - c1) / 1e9 / gib;
-                sc[r] = (c3 - c2) / 1e9 / gib;
+                for (int leg : orders[r % orders.length]) {
+                    long c0 = processCpuNanos();
+                    switch (leg) {
+                        case 0 -> g[r] = mibPerSecond(total, grpc(client, run));
+                        case 1 -> b[r] = mibPerSecond(total, bare.stream(layers));
+                        default -> s[r] = mibPerSecond(total, raw.copy(runId, layers));
+                    }
+                    double cpu = (processCpuNanos() - c0) / 1e9 / gib;
+                    switch (leg) {
+                        case 0 -> gc[r] = cpu;
+                        case 1 -> bc[r] = cpu;
+                        default -> sc[r] = cpu;
+                    }
+                }
                 System.out.printf(
                         Locale.ROOT,
                         "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB), bare gRPC %.0f MiB/s (%.2f CPU-s/GiB),"
