@@ -295,12 +295,13 @@ public final class TransferBench {
     private static final class BareGrpc implements AutoCloseable {
         static final int MESSAGE_BYTES = 1 << 20;
         private static final int PIECE = 128 << 10;
-        private static final MethodDescriptor<Integer, Integer> METHOD = MethodDescriptor.<Integer, Integer>newBuilder()
-                .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
-                .setFullMethodName(MethodDescriptor.generateFullMethodName("bench.Bare", "Stream"))
-                .setRequestMarshaller(new Count())
-                .setResponseMarshaller(new Skip())
-                .build();
+        private static final MethodDescriptor<Integer, Received> METHOD =
+                MethodDescriptor.<Integer, Received>newBuilder()
+                        .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
+                        .setFullMethodName(MethodDescriptor.generateFullMethodName("bench.Bare", "Stream"))
+                        .setRequestMarshaller(new Count())
+                        .setResponseMarshaller(new Skip())
+                        .build();
 
         private final byte[] payload = new byte[MESSAGE_BYTES];
         private final int perCall;
@@ -355,10 +356,10 @@ public final class TransferBench {
                 ClientCalls.asyncServerStreamingCall(
                         channel.newCall(METHOD, CallOptions.DEFAULT.withExecutor(Runnable::run)),
                         perCall,
-                        new StreamObserver<Integer>() {
+                        new StreamObserver<Received>() {
                             @Override
-                            public void onNext(Integer firstByte) {
-                                touched += firstByte;
+                            public void onNext(Received message) {
+                                touched += message.first();
                             }
 
                             @Override
@@ -413,7 +414,11 @@ public final class TransferBench {
 
             @Override
             public byte[] parse(InputStream stream) {
-                throw new UnsupportedOperationException("the bare stream's server only sends");
+                try {
+                    return stream.readAllBytes();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
             }
         }
 
@@ -461,18 +466,30 @@ public final class TransferBench {
         }
 
         /**
-         * The client's side: skips the message over the transport's buffers without copying it
-         * and returns its first byte.
+         * What the client keeps of a message: its length and its first byte (-1 when empty), all
+         * the bench needs to touch the bytes without copying them.
          */
-        private static final class Skip implements MethodDescriptor.Marshaller<Integer> {
+        record Received(int bytes, int first) {}
+
+        /**
+         * The client's side: skips the message over the transport's buffers without copying it,
+         * keeping its length and first byte. Serializing gives a message of that length that
+         * starts with that byte, zeros after it, which parses back to the same {@link Received}.
+         */
+        private static final class Skip implements MethodDescriptor.Marshaller<Received> {
             @Override
-            public InputStream stream(Integer value) {
-                throw new UnsupportedOperationException("the bare stream's client only receives");
+            public InputStream stream(Received value) {
+                byte[] bytes = new byte[value.bytes()];
+                if (value.bytes() > 0) {
+                    bytes[0] = (byte) value.first();
+                }
+                return new Drained(bytes);
             }
 
             @Override
-            public Integer parse(InputStream stream) {
+            public Received parse(InputStream stream) {
                 try {
+                    int bytes = 0;
                     int first = -1;
                     if (stream instanceof HasByteBuffer h && h.byteBufferSupported()) {
                         while (stream.available() > 0) {
@@ -480,13 +497,14 @@ public final class TransferBench {
                             if (first < 0) {
                                 first = b.get(b.position()) & 0xff;
                             }
+                            bytes += b.remaining();
                             stream.skipNBytes(b.remaining());
                         }
                     } else {
                         first = stream.read();
-                        stream.skipNBytes(stream.available());
+                        bytes = first < 0 ? 0 : 1 + (int) stream.transferTo(OutputStream.nullOutputStream());
                     }
-                    return first;
+                    return new Received(bytes, first);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
