@@ -63,7 +63,9 @@ import java.util.concurrent.CompletableFuture;
  *       files into a 1 MiB buffer and writes them to the socket, and a client that reads them into a
  *       1 MiB buffer: the copy that any protocol over TCP has to make, and nothing else;</li>
  *   <li><b>bare gRPC</b>: gRPC-Java alone, with none of LayerProbe's code, at its best for this
- *       traffic ({@link BareGrpc}): the same number of bytes streamed from memory by a server whose
+ *       traffic through its public API ({@link BareGrpc}): the same number of bytes streamed from
+ *       memory, copied once into the transport's buffers (PullDump's agent, which hands its own
+ *       buffers to gRPC's framer, does not copy them at all), by a server whose
  *       handlers run on the transport's thread, in 1 MiB messages, 64 per call as a layer has, to a
  *       client with the agent client's transport settings that skips them in place. What the
  *       transport itself costs, so that {@code grpc} can be read against it.</li>
@@ -286,7 +288,7 @@ public final class TransferBench {
      * gRPC-Java by itself, the best it does for this traffic, without LayerProbe's code: a
      * server-streaming method whose handlers run on the transport's thread (a direct executor, so no
      * hand-off per message) sends 1 MiB messages from one array, each drained into the transport's
-     * buffers in 128 KiB pieces (the single copy gRPC's framer allows), as fast as
+     * buffers in 128 KiB pieces (the single copy gRPC's framer allows through its public API), as fast as
      * {@code isReady()} lets it; the client has {@code AgentClient}'s transport settings (8 MiB
      * flow-control window, socket reads growing to 256 KiB) and skips each message in place over
      * the received buffers, touching one byte of each. One call per {@code perCall} messages, as

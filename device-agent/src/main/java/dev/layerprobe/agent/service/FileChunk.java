@@ -7,6 +7,9 @@ import io.grpc.Drainable;
 import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.protobuf.ProtoUtils;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,11 +19,13 @@ import java.io.UncheckedIOException;
  * A {@code RunEvent} carrying one {@link LayerChunk} of a stored layer, whose bytes are read from
  * the layer's file while the transport serializes the message rather than before.
  *
- * <p>Over Netty, gRPC serializes a message inside {@code onNext} by draining its stream into its
- * own (pooled, direct) buffers. Draining this one reads the file's bytes ({@link LayerFile})
- * into a small buffer the call reuses and writes each piece straight on: no
- * array per chunk, so no zeroing of 1 MiB and no humongous allocation per message, and every copy
- * stays within the CPU's cache. A transport that
+ * <p>Over Netty, gRPC serializes a message inside {@code onNext} by draining its stream. Draining
+ * this one reads the file's bytes ({@link LayerFile}) straight into a pooled direct buffer, which
+ * goes to the transport as it is ({@link FramerBuffers}): the kernel's copy out of its page cache
+ * is the only one on the agent, as in a plain socket copy. Where gRPC's framer takes no buffers,
+ * the bytes are read into a small buffer the call reuses and written on piece by piece (the framer
+ * copies them into its own buffers): no array per chunk, so no zeroing of 1 MiB and no humongous
+ * allocation per message, and every copy stays within the CPU's cache. A transport that
  * keeps the stream and reads it later (the in-process one hands it to the client as it is) gets
  * the bytes read into an array of their own by {@link #detach()}, which the call invokes as soon
  * as {@code onNext} returns, while it still holds the file open.
@@ -30,6 +35,9 @@ import java.io.UncheckedIOException;
  * Not thread-safe beyond what {@link #detach()} and a late reader need: both synchronize here.
  */
 final class FileChunk {
+    /** Netty's shared pool: buffers return to it when the transport has written them. */
+    private static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
+
     private final LayerFile file;
     private final long position;
     private final int length;
@@ -89,6 +97,28 @@ final class FileChunk {
         }
     }
 
+    /**
+     * Hands the whole message (prefix and data) to the framer in one direct buffer filled from the
+     * file, for a {@code target} that {@link FramerBuffers#accepts} it.
+     */
+    private synchronized void handOver(OutputStream target) throws IOException {
+        int size = prefix.length + length;
+        ByteBuf buf = ALLOCATOR.directBuffer(size, size);
+        try {
+            buf.writeBytes(prefix);
+            if (bytes != null) {
+                buf.writeBytes(bytes);
+            } else {
+                file.read(position, buf, length);
+            }
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            throw e;
+        }
+        FramerBuffers.add(target, buf);
+        drained = true;
+    }
+
     private synchronized void writeData(OutputStream target) throws IOException {
         if (bytes != null) {
             target.write(bytes);
@@ -130,7 +160,11 @@ final class FileChunk {
 
         @Override
         public InputStream stream(Object value) {
-            return value instanceof FileChunk c ? new Stream(c) : EVENTS.stream((RunEvent) value);
+            if (value instanceof FileChunk c) {
+                // Of unknown length, the framer drains it into its buffer chain, which takes buffers.
+                return FramerBuffers.AVAILABLE ? new Stream(c) : new KnownLengthStream(c);
+            }
+            return EVENTS.stream((RunEvent) value);
         }
 
         @Override
@@ -139,8 +173,18 @@ final class FileChunk {
         }
     }
 
-    /** The message's bytes: drained straight from the file, or read from the detached array. */
-    private static final class Stream extends InputStream implements Drainable, KnownLength {
+    /** The message's bytes when gRPC's framer cannot take buffers: it copies them in after their length. */
+    private static final class KnownLengthStream extends Stream implements KnownLength {
+        KnownLengthStream(FileChunk chunk) {
+            super(chunk);
+        }
+    }
+
+    /**
+     * The message's bytes: handed over in a buffer, drained from the file, or read from the detached
+     * array.
+     */
+    private static class Stream extends InputStream implements Drainable {
         private final FileChunk chunk;
         private int at;
 
@@ -155,7 +199,9 @@ final class FileChunk {
         @Override
         public int drainTo(OutputStream target) throws IOException {
             int left = size() - at;
-            if (at == 0) {
+            if (at == 0 && FramerBuffers.accepts(target)) {
+                chunk.handOver(target);
+            } else if (at == 0) {
                 target.write(chunk.prefix);
                 chunk.writeData(target);
             } else {
@@ -168,7 +214,7 @@ final class FileChunk {
         }
 
         @Override
-        public int available() {
+        public final int available() {
             return size() - at;
         }
 

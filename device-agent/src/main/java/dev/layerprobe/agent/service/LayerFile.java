@@ -1,5 +1,6 @@
 package dev.layerprobe.agent.service;
 
+import io.netty.buffer.ByteBuf;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -48,6 +49,28 @@ final class LayerFile implements AutoCloseable {
                 throw new EOFException("the stored layer's file ended at byte " + (position + target.position() - off)
                         + " of its " + size);
             }
+        }
+    }
+
+    /**
+     * Appends the file's bytes {@code [position, position + len)} to {@code dst}, which must have
+     * room for them. A direct buffer receives them straight from the kernel, with no copy between.
+     */
+    synchronized void read(long position, ByteBuf dst, int len) throws IOException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+        if (position < 0 || position + len > size) {
+            throw new EOFException("the stored layer's file has " + size + " bytes, a read asked for bytes " + position
+                    + " to " + (position + len));
+        }
+        for (int done = 0; done < len; ) {
+            int n = dst.writeBytes(channel, position + done, len - done);
+            if (n < 0) {
+                throw new EOFException(
+                        "the stored layer's file ended at byte " + (position + done) + " of its " + size);
+            }
+            done += n;
         }
     }
 

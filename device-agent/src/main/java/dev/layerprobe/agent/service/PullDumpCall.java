@@ -19,11 +19,15 @@ import java.util.logging.Logger;
  * (the whole layer's, computed once when the run was stored, never on this path). gRPC runs the
  * handler serially and may call it spuriously; {@code done} and the state make extra calls harmless.
  * A cancelled call closes the file. Chunks go out as {@link FileChunk}s, read from the file while
- * the transport serializes them, through one small buffer per call.
+ * the transport serializes them: over Netty straight into the buffers it sends, elsewhere through
+ * one small buffer per call.
  */
 final class PullDumpCall implements Runnable {
     private static final Logger LOG = Logger.getLogger(PullDumpCall.class.getName());
-    /** The pieces a chunk is read from its file in: small enough to stay in a core's cache. */
+    /**
+     * The pieces a chunk is read from its file in where the transport takes no buffers: small
+     * enough to stay in a core's cache.
+     */
     static final int SCRATCH_BYTES = 128 << 10;
 
     private final ServerCallStreamObserver<Object> out;

@@ -19,7 +19,13 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.netty.buffer.PoolArenaMetric;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.io.ByteArrayOutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,10 +52,15 @@ class StoredRunsTest {
     private AgentClient client;
 
     private void start(AgentConfig config) throws Exception {
-        var layers = List.of(
-                FakeBackend.int8Layer(0, "conv1", "Conv", 1, 3, 40, 40),
-                FakeBackend.int16Layer(1, "add", "Add", 1, 5000),
-                FakeBackend.floatLayer(2, "softmax", "Softmax", 1, 10));
+        start(
+                config,
+                List.of(
+                        FakeBackend.int8Layer(0, "conv1", "Conv", 1, 3, 40, 40),
+                        FakeBackend.int16Layer(1, "add", "Add", 1, 5000),
+                        FakeBackend.floatLayer(2, "softmax", "Softmax", 1, 10)));
+    }
+
+    private void start(AgentConfig config, List<FakeBackend.FakeLayer> layers) throws Exception {
         String name = InProcessServerBuilder.generateName();
         server = new AgentServer(
                         InProcessServerBuilder.forName(name).directExecutor(),
@@ -102,6 +113,63 @@ class StoredRunsTest {
                 assertArrayEquals(tail, p.data, "layer " + i + " from offset " + offset);
             }
         }
+    }
+
+    /**
+     * Over Netty, each chunk is read from its file into a pooled buffer that gRPC's framer sends as
+     * it is ({@link FramerBuffers}), and the transport releases it once written: the bytes arrive
+     * intact from any offset in chunks of any size, and every such buffer goes back to the pool.
+     */
+    @Test
+    void overNettyChunksGoOutInBuffersThatAllReturnToThePool() throws Exception {
+        assertTrue(
+                FramerBuffers.AVAILABLE,
+                "gRPC's framer no longer takes buffers: a gRPC-Java upgrade moved what FramerBuffers"
+                        + " reaches for, and PullDump now copies every chunk; update FramerBuffers");
+        var layers = List.of(
+                FakeBackend.int8Layer(0, "conv1", "Conv", 1, 8, 512, 300),
+                FakeBackend.floatLayer(1, "softmax", "Softmax", 1, 10));
+        server = new AgentServer(
+                        NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)),
+                        AgentConfig.builder().runDir(tmp.resolve("runs")).build(),
+                        new FakeBackend(AgentConfig.defaults().profile(), layers))
+                .start();
+        channel = NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()))
+                .usePlaintext()
+                .maxInboundMessageSize(8 << 20)
+                .build();
+        client = new AgentClient(channel);
+        RunCollector run = client.run(request(client.upload(MODEL), DumpFormat.NATIVE, 0));
+        run.assertComplete();
+        long before = activeDirectBuffers();
+        byte[] big = run.layers.get(0).data();
+        // The default 1 MiB chunks, chunks that end where neither HTTP/2 frames nor 1 MiB do, and the
+        // small layer in one chunk shorter than a frame.
+        for (int chunk : new int[] {0, 100_000, 65_537}) {
+            for (long offset : new long[] {0, 3, big.length - 70_000}) {
+                Pulled p = pull(run.summary.getRunId(), 0, offset, chunk);
+                assertEquals(run.layers.get(0).sha256(), p.sha256);
+                assertArrayEquals(
+                        java.util.Arrays.copyOfRange(big, (int) offset, big.length),
+                        p.data,
+                        "from offset " + offset + " in chunks of " + chunk);
+            }
+        }
+        assertArrayEquals(run.layers.get(1).data(), pull(run.summary.getRunId(), 1, 0, 0).data);
+        // The transport releases a buffer once the socket has taken it, which may be just after the
+        // client has read its bytes.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (activeDirectBuffers() != before && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(before, activeDirectBuffers(), "direct buffers taken from the pool and never released");
+    }
+
+    /** Buffers allocated from, and not yet released to, the pool {@link FileChunk} takes them from. */
+    private static long activeDirectBuffers() {
+        return PooledByteBufAllocator.DEFAULT.metric().directArenas().stream()
+                .mapToLong(PoolArenaMetric::numActiveAllocations)
+                .sum();
     }
 
     @Test
