@@ -76,13 +76,17 @@ import java.util.concurrent.CompletableFuture;
  * socket, and last {@code ratio: X} (grpc / socket).
  *
  * <p>Usage: {@code TransferBench [--mib N] [--repetitions N] [--warmup N] [--grpc-only]}; defaults
- * 1024, 7 and 6. The repetitions run the three legs in each of their six orders in turn. {@code --grpc-only} times the gRPC path alone, without a ratio, for a profiler.
- * The gRPC path needs several GiB through it before the JIT has compiled all of it (with 3 warm-ups
- * its throughput was still climbing), hence 6.
+ * 1024, 7 and 6. The repetitions run the three legs in each of their six orders in turn. {@code
+ * --grpc-only} times the gRPC path alone, without a ratio, for a profiler. The gRPC path needs
+ * several GiB through it before the JIT has compiled all of it (with 3 warm-ups its throughput was
+ * still climbing), hence at least 6; the warm-up goes on while the JIT's compilers are still busy,
+ * and each repetition prints how long they worked during it.
  */
 public final class TransferBench {
     private static final int LAYER_BYTES = 64 << 20;
     private static final int BUFFER = 1 << 20;
+    /** The most warm-up rounds, however busy the JIT still is. */
+    private static final int MAX_WARMUP = 40;
 
     private TransferBench() {}
 
@@ -121,21 +125,33 @@ public final class TransferBench {
             System.out.printf(
                     Locale.ROOT,
                     "transfer: %d MiB in %d layers of %d MiB over 127.0.0.1, %d repetitions"
-                            + " after %d warm-ups of each%n",
+                            + " after at least %d warm-ups of each%n",
                     total >> 20,
                     layers,
                     LAYER_BYTES >> 20,
                     reps,
                     warmup);
             // The gRPC path runs far more Java code than the socket copy; until the JIT has compiled
-            // it, the first passes measure the interpreter.
-            for (int w = 0; w < warmup; w++) {
+            // it, the first passes measure the interpreter, and while it is still compiling, its
+            // compiler threads take one of the two cores from the transfer. So the warm-up goes on
+            // past --warmup rounds until a round in which the compilers worked less than a twentieth
+            // of its time (at most MAX_WARMUP rounds).
+            int rounds = 0;
+            for (boolean settled = false; rounds < warmup || (!settled && rounds < MAX_WARMUP); rounds++) {
+                long j0 = jitMillis();
+                long t0 = System.nanoTime();
                 grpc(client, run);
                 if (!grpcOnly) {
                     bare.stream(layers);
                     raw.copy(runId, layers);
                 }
+                settled = jitMillis() - j0 < (System.nanoTime() - t0) / 1e6 / 20;
             }
+            System.out.printf(
+                    Locale.ROOT,
+                    "warm-up: %d rounds, the JIT's compilers at work for %.1f s in all%n",
+                    rounds,
+                    jitMillis() / 1e3);
             if (grpcOnly) {
                 profileGrpc(client, run, reps, total);
                 return;
@@ -151,7 +167,9 @@ public final class TransferBench {
             // measurably changes its figure (run right after the other gRPC leg, either gRPC leg
             // was the faster by a tenth or more), so a fixed order would favour one of them.
             int[][] orders = {{0, 1, 2}, {2, 1, 0}, {1, 0, 2}, {2, 0, 1}, {0, 2, 1}, {1, 2, 0}};
+            long[] jit = new long[reps];
             for (int r = 0; r < reps; r++) {
+                long j0 = jitMillis();
                 for (int leg : orders[r % orders.length]) {
                     long c0 = processCpuNanos();
                     switch (leg) {
@@ -166,17 +184,19 @@ public final class TransferBench {
                         default -> sc[r] = cpu;
                     }
                 }
+                jit[r] = jitMillis() - j0;
                 System.out.printf(
                         Locale.ROOT,
                         "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB), bare gRPC %.0f MiB/s (%.2f CPU-s/GiB),"
-                                + " socket %.0f MiB/s (%.2f CPU-s/GiB)%n",
+                                + " socket %.0f MiB/s (%.2f CPU-s/GiB), JIT %d ms%n",
                         r + 1,
                         g[r],
                         gc[r],
                         b[r],
                         bc[r],
                         s[r],
-                        sc[r]);
+                        sc[r],
+                        jit[r]);
             }
             System.out.printf(
                     Locale.ROOT,
@@ -217,13 +237,15 @@ public final class TransferBench {
         double gib = total / (double) (1L << 30);
         for (int r = 0; r < reps; r++) {
             long c0 = processCpuNanos();
+            long j0 = jitMillis();
             double g = mibPerSecond(total, grpc(client, run));
             System.out.printf(
                     Locale.ROOT,
-                    "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB)%n",
+                    "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB), JIT %d ms%n",
                     r + 1,
                     g,
-                    (processCpuNanos() - c0) / 1e9 / gib);
+                    (processCpuNanos() - c0) / 1e9 / gib,
+                    jitMillis() - j0);
         }
     }
 
@@ -272,6 +294,15 @@ public final class TransferBench {
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
+    }
+
+    /**
+     * Milliseconds the JIT's compiler threads have spent compiling in this process, 0 where the JVM
+     * does not say.
+     */
+    private static long jitMillis() {
+        var jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     private static double mibPerSecond(long bytes, long nanos) {
