@@ -1,5 +1,6 @@
 package dev.layerprobe.host.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -90,13 +91,16 @@ class PullCommandTest {
                         .build())
                 .start()) {
             RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
-            byte[] data = new byte[4];
+            // Several chunks, each handed to the transport in the buffer it was read into and
+            // encrypted from there; the pull checks the whole layer's sha256.
+            byte[] data = new byte[(3 << 20) + 8];
+            new java.util.Random(11).nextBytes(data);
             w.beginLayer(LayerHeader.newBuilder()
                     .setIndex(0)
                     .setName("out")
                     .setOp("Relu")
                     .setDtype(DataType.FLOAT32)
-                    .addShape(1)
+                    .addShape(data.length / 4)
                     .setSizeBytes(data.length)
                     .build());
             w.write(ByteBuffer.wrap(data));
@@ -122,6 +126,16 @@ class PullCommandTest {
             assertEquals(0, runs.exit(), runs.err());
             assertTrue(runs.out().startsWith(id), runs.out());
             assertEquals(0, pull.exit(), pull.err());
+            try (var files = Files.list(tmp.resolve("d"))) {
+                Path npy = files.filter(f -> f.toString().endsWith(".npy"))
+                        .findFirst()
+                        .orElseThrow();
+                byte[] written = Files.readAllBytes(npy);
+                assertArrayEquals(
+                        data,
+                        java.util.Arrays.copyOfRange(written, written.length - data.length, written.length),
+                        "the layer's bytes behind the .npy header");
+            }
             assertEquals(ExitCodes.DEVICE, noToken.exit());
             assertTrue(noToken.oneLineError() && noToken.err().contains("bearer token"), noToken.err());
             assertEquals(ExitCodes.BAD_INPUT, emptyRun.exit());
