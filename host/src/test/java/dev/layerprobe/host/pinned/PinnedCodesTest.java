@@ -129,14 +129,9 @@ class PinnedCodesTest {
     }
 
     @Test
-    void theDemoGivesThePinnedReportAndDumps() throws Exception {
+    void theDemoGivesThePinnedDumps() throws Exception {
         Path dir = DemoRun.dir();
-        ObjectNode report =
-                (ObjectNode) JSON.readTree(dir.resolve("report.json").toFile());
-        // The JVM's and LayerProbe's versions belong to the machine, not to the numerics.
-        ((ObjectNode) report.get("device")).remove("versions");
         PinEntry actual = new PinEntry();
-        actual.whole("report", Sha256.hexOf(JSON.writeValueAsBytes(report)));
         for (String run : List.of("simulator", "runtime")) {
             Map<String, String> dumps = new LinkedHashMap<>();
             try (Stream<Path> l = Files.list(dir.resolve("dumps").resolve(run))) {
@@ -149,6 +144,40 @@ class PinnedCodesTest {
             actual.run(run + " dumps", dumps);
         }
         check("demo", actual);
+    }
+
+    /**
+     * The demo's report.json, pinned per kind of CPU: its float metrics come from ONNX Runtime's
+     * float kernels and the JVM's vector code, which sum in another order with 512-bit vectors than
+     * with 256-bit ones, so the last bits of a cosine differ between an AVX-512 and an AVX2 machine
+     * (the integer codes, pinned above, do not). On a kind of CPU without a pin the test is skipped
+     * and says so.
+     */
+    @Test
+    void theDemoGivesThePinnedReportOnThisKindOfCpu() throws Exception {
+        ObjectNode report =
+                (ObjectNode) JSON.readTree(DemoRun.dir().resolve("report.json").toFile());
+        // The JVM's and LayerProbe's versions belong to the machine, not to the numerics.
+        ((ObjectNode) report.get("device")).remove("versions");
+        PinEntry actual = new PinEntry();
+        actual.whole("report", Sha256.hexOf(JSON.writeValueAsBytes(report)));
+        String key = "demo report (" + CpuKind.current() + ")";
+        if (!Boolean.getBoolean(WRITE_PROPERTY)
+                && PinFile.read(PinnedCodesTest.class.getResource(RESOURCE)).get(key) == null) {
+            Assumptions.abort("no pinned report.json for this kind of CPU (" + CpuKind.current() + "), only for "
+                    + pinnedCpus() + "; the demo's dumps are checked all the same");
+        }
+        check(key, actual);
+    }
+
+    private static List<String> pinnedCpus() throws Exception {
+        List<String> cpus = new java.util.ArrayList<>();
+        PinFile.read(PinnedCodesTest.class.getResource(RESOURCE)).fieldNames().forEachRemaining(k -> {
+            if (k.startsWith("demo report (")) {
+                cpus.add(k.substring("demo report (".length(), k.length() - 1));
+            }
+        });
+        return cpus;
     }
 
     /** Compares with the pinned entry, or writes it when asked to (and skips). */
