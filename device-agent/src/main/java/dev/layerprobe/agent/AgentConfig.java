@@ -42,6 +42,9 @@ import java.util.Objects;
  * @param runRetention       how much of the stored runs is kept (size and age)
  * @param executionProviders ONNX Runtime execution providers for the {@code ort} backend, in order
  *                           of preference, as given on the command line (empty: ONNX Runtime's CPU)
+ * @param bulkPort           the TCP port for bulk pulls ({@code OpenBulkPull}, on {@code bindHost}), 0
+ *                           for any free one, {@link #BULK_OFF} for none; the builder's default is
+ *                           {@code port + 1} (any free port when {@code port} is 0)
  */
 public record AgentConfig(
         DeviceProfile profile,
@@ -61,7 +64,8 @@ public record AgentConfig(
         Path backendConfig,
         Path runDir,
         RunStore.Retention runRetention,
-        List<String> executionProviders) {
+        List<String> executionProviders,
+        int bulkPort) {
 
     /** Where an agent started from the command line keeps its data (runs under {@code runs/}) unless told otherwise. */
     public static final Path DEFAULT_DATA_DIR = Path.of(System.getProperty("user.home"), ".layerprobe", "agent");
@@ -89,6 +93,9 @@ public record AgentConfig(
 
     public static final int MAX_INPUT_TENSORS_LIMIT = 100_000;
 
+    /** {@link #bulkPort} for an agent that serves pulls over gRPC only. */
+    public static final int BULK_OFF = -1;
+
     private static final long MIB = 1L << 20;
 
     public AgentConfig {
@@ -115,6 +122,12 @@ public record AgentConfig(
         }
         if (maxInputTensors < 1 || maxInputTensors > MAX_INPUT_TENSORS_LIMIT) {
             throw outOfRange("--max-inputs", 1, MAX_INPUT_TENSORS_LIMIT, Integer.toString(maxInputTensors));
+        }
+        if (bulkPort != BULK_OFF && (bulkPort < 0 || bulkPort > 65535)) {
+            throw outOfRange("--bulk-port", 0, 65535, Integer.toString(bulkPort));
+        }
+        if (bulkPort != BULK_OFF && bulkPort != 0 && bulkPort == port) {
+            throw new IllegalArgumentException("--bulk-port must differ from --port, both are " + port);
         }
         if ((tlsCert == null) != (tlsKey == null)) {
             throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
@@ -179,6 +192,7 @@ public record AgentConfig(
         private Path runDir;
         private RunStore.Retention runRetention = RunStore.Retention.DEFAULT;
         private List<String> executionProviders = List.of();
+        private Integer bulkPort;
 
         private Builder() {}
 
@@ -276,6 +290,15 @@ public record AgentConfig(
         }
 
         /**
+         * The TCP port for bulk pulls, 0 for any free one, {@link #BULK_OFF} for none; unset, the
+         * gRPC port + 1 (any free port when that is 0 or 65535).
+         */
+        public Builder bulkPort(int p) {
+            this.bulkPort = p;
+            return this;
+        }
+
+        /**
          * Checks every value against its range and builds the configuration.
          *
          * @throws IllegalArgumentException naming the flag of a value out of its range, see {@link AgentConfig}
@@ -299,7 +322,8 @@ public record AgentConfig(
                     backendConfig,
                     runDir,
                     runRetention,
-                    executionProviders);
+                    executionProviders,
+                    bulkPort != null ? bulkPort : port == 0 || port == 65535 ? 0 : port + 1);
         }
     }
 }

@@ -88,7 +88,9 @@ public final class AgentMain implements Callable<Integer> {
             throws LayerProbeException, AgentSetupException, IOException {
         try (AgentServer server = AgentServer.netty(config)) {
             server.start();
-            out.println(server.banner() + "; runs stored in " + server.runs().dir());
+            out.println(server.banner()
+                    + (server.bulkPort() > 0 ? "; bulk pulls on port " + server.bulkPort() : "")
+                    + "; runs stored in " + server.runs().dir());
             out.flush();
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "layerprobe-agent-shutdown"));
             server.awaitTermination();

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
@@ -23,6 +24,14 @@ public final class AgentOptions {
 
     @Option(names = "--port", paramLabel = "N", description = "TCP port (${DEFAULT-VALUE}; 0 picks a free one)")
     int port = AgentConfig.DEFAULT_PORT;
+
+    @Option(
+            names = "--bulk-port",
+            paramLabel = "N",
+            description = "TCP port for bulk pulls of stored runs (default: --port + 1; 0 picks a free one;"
+                    + " 'off' pulls over gRPC only); forward it with --port to pull at full speed",
+            converter = BulkPortConverter.class)
+    Integer bulkPort;
 
     @Option(
             names = "--bind",
@@ -134,6 +143,7 @@ public final class AgentOptions {
                     .executionProviders(executionProviders)
                     .bindHost(bind)
                     .port(port)
+                    .bulkPort(bulkPort != null ? bulkPort : port == 0 || port == 65535 ? 0 : port + 1)
                     .insecure(insecure)
                     .tokenFile(tokenFile)
                     .tls(tlsCert, tlsKey)
@@ -149,6 +159,21 @@ public final class AgentOptions {
                     .build();
         } catch (IllegalArgumentException e) {
             throw new AgentSetupException(e.getMessage(), e);
+        }
+    }
+
+    /** {@code --bulk-port}: a port number, or {@code off}. */
+    static final class BulkPortConverter implements CommandLine.ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            if (value.equalsIgnoreCase("off")) {
+                return AgentConfig.BULK_OFF;
+            }
+            try {
+                return Integer.parseInt(value);
+            } catch (NumberFormatException e) {
+                throw new CommandLine.TypeConversionException("expected a port number or 'off', got '" + value + "'");
+            }
         }
     }
 }

@@ -7,6 +7,8 @@ import dev.layerprobe.agent.access.TokenFile;
 import dev.layerprobe.agent.backend.Backend;
 import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.agent.backend.SimBackend;
+import dev.layerprobe.agent.bulk.BulkServer;
+import dev.layerprobe.agent.bulk.BulkTickets;
 import dev.layerprobe.agent.service.DeviceAgentService;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.agent.store.RunStore;
@@ -27,6 +29,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -78,6 +81,13 @@ public final class AgentServer implements AutoCloseable {
     private final AtomicBoolean healthStopped = new AtomicBoolean();
     private final ScheduledExecutorService deadlineTimer;
     private final Server server;
+    private final BulkTickets bulkTickets = new BulkTickets();
+    /** How {@link #start()} opens the bulk port; null for none (an in-process agent, or --bulk-port off). */
+    private BulkSetup bulkSetup;
+
+    private BulkServer bulk;
+
+    private record BulkSetup(InetAddress address, int port, SslContext tls) {}
 
     /**
      * An agent with the backend named in the config, created once the token file has been read, so
@@ -119,7 +129,8 @@ public final class AgentServer implements AutoCloseable {
                 config.maxModelBytes(),
                 config.maxConcurrentRuns(),
                 config.maxInputTensors(),
-                runExecutor);
+                runExecutor,
+                bulkTickets);
         // Interceptors run last-listed first: authentication before anything else sees the call.
         ServerInterceptor[] access = token == null
                 ? new ServerInterceptor[] {new DefaultDeadlineInterceptor(config.defaultDeadline(), deadlineTimer)}
@@ -181,10 +192,30 @@ public final class AgentServer implements AutoCloseable {
         }
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()))
                 .withChildOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WRITE_BUFFER);
+        SslContext bulkTls = null;
         if (config.tls()) {
             builder.sslContext(serverTls(config));
+            bulkTls = bulkTls(config);
         }
-        return new AgentServer(builder, config);
+        AgentServer agent = new AgentServer(builder, config);
+        if (config.bulkPort() != AgentConfig.BULK_OFF) {
+            agent.bulkSetup = new BulkSetup(address, config.bulkPort(), bulkTls);
+        }
+        return agent;
+    }
+
+    /** The bulk port's TLS: the same certificate and key, without gRPC's ALPN. */
+    private static SslContext bulkTls(AgentConfig config) throws AgentSetupException {
+        try {
+            return SslContextBuilder.forServer(
+                            config.tlsCert().toFile(), config.tlsKey().toFile())
+                    .build();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new AgentSetupException(
+                    "cannot use --tls-cert " + config.tlsCert() + " and --tls-key " + config.tlsKey() + ": "
+                            + OneLine.ofRootCause(e),
+                    e);
+        }
     }
 
     private static SslContext serverTls(AgentConfig config) throws AgentSetupException {
@@ -245,8 +276,21 @@ public final class AgentServer implements AutoCloseable {
                 + ", " + (config.tls() ? "TLS" : "plaintext") + ")";
     }
 
+    /**
+     * Starts serving: the gRPC port, then the bulk port if the agent has one.
+     *
+     * @throws IOException when a port cannot be bound; nothing is left listening
+     */
     public AgentServer start() throws IOException {
         server.start();
+        if (bulkSetup != null) {
+            try {
+                bulk = BulkServer.start(bulkSetup.address(), bulkSetup.port(), bulkSetup.tls(), runs, bulkTickets);
+            } catch (IOException e) {
+                server.shutdownNow();
+                throw e;
+            }
+        }
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus(DeviceAgentGrpc.SERVICE_NAME, ServingStatus.SERVING);
         return this;
@@ -255,6 +299,11 @@ public final class AgentServer implements AutoCloseable {
     /** The port the server listens on: the actual one when the config asked for port 0; -1 if in-process. */
     public int port() {
         return server.getPort();
+    }
+
+    /** The bulk port it listens on (the actual one when the config asked for 0); -1 when it serves none. */
+    public int bulkPort() {
+        return bulk == null ? -1 : bulk.port();
     }
 
     public AgentConfig config() {
@@ -282,6 +331,7 @@ public final class AgentServer implements AutoCloseable {
      */
     public void shutdownNow() {
         stopHealth();
+        closeBulk();
         server.shutdownNow();
     }
 
@@ -289,6 +339,7 @@ public final class AgentServer implements AutoCloseable {
     @Override
     public void close() {
         stopHealth();
+        closeBulk();
         server.shutdown();
         try {
             if (!server.awaitTermination(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS)) {
@@ -304,6 +355,12 @@ public final class AgentServer implements AutoCloseable {
             deadlineTimer.shutdownNow();
             backend.close();
             runs.close();
+        }
+    }
+
+    private void closeBulk() {
+        if (bulk != null) {
+            bulk.close();
         }
     }
 

@@ -163,6 +163,27 @@ class AgentOptionsTest {
     }
 
     @Test
+    void theBulkPortFollowsTheGrpcPortUnlessSetOrOff() throws Exception {
+        assertEquals(50052, config().bulkPort());
+        assertEquals(7001, config("--port", "7000").bulkPort());
+        assertEquals(0, config("--port", "0").bulkPort(), "any free port beside any free port");
+        assertEquals(9000, config("--port", "7000", "--bulk-port", "9000").bulkPort());
+        assertEquals(AgentConfig.BULK_OFF, config("--bulk-port", "off").bulkPort());
+        assertEquals(
+                AgentConfig.BULK_OFF,
+                AgentConfig.builder().bulkPort(AgentConfig.BULK_OFF).build().bulkPort());
+
+        Run same = run("--port", "7000", "--bulk-port", "7000");
+        assertEquals(3, same.exit());
+        assertTrue(same.err().contains("--bulk-port must differ from --port"), same.err());
+        Run range = run("--bulk-port", "70000");
+        assertEquals(3, range.exit());
+        assertTrue(range.err().contains("--bulk-port must be in [0, 65535], got 70000"), range.err());
+        Run word = run("--bulk-port", "fast");
+        assertTrue(word.exit() != 0 && word.err().contains("expected a port number or 'off', got 'fast'"), word.err());
+    }
+
+    @Test
     void choosesOnnxRuntimeAndRefusesAnUnknownBackend() throws Exception {
         AgentConfig c = config("--backend", "ort");
 

@@ -7,12 +7,14 @@ import dev.layerprobe.agent.backend.BackendProvider;
 import dev.layerprobe.agent.backend.Capability;
 import dev.layerprobe.agent.backend.LayerIsolation;
 import dev.layerprobe.agent.backend.LoadedModel;
+import dev.layerprobe.agent.bulk.BulkTickets;
 import dev.layerprobe.agent.store.ModelStore;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.core.tensor.LayerValue;
 import dev.layerprobe.core.tensor.Tensor;
 import dev.layerprobe.proto.v1.BackendInfo;
+import dev.layerprobe.proto.v1.BulkPullTicket;
 import dev.layerprobe.proto.v1.DeviceAgentGrpc;
 import dev.layerprobe.proto.v1.DeviceInfo;
 import dev.layerprobe.proto.v1.DumpFormat;
@@ -21,13 +23,13 @@ import dev.layerprobe.proto.v1.GetInfoRequest;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.ListRunsRequest;
 import dev.layerprobe.proto.v1.ListRunsResponse;
+import dev.layerprobe.proto.v1.OpenBulkPullRequest;
 import dev.layerprobe.proto.v1.PullDumpRequest;
 import dev.layerprobe.proto.v1.RunEvent;
 import dev.layerprobe.proto.v1.RunInfo;
 import dev.layerprobe.proto.v1.RunLayerRequest;
 import dev.layerprobe.proto.v1.RunLayerResponse;
 import dev.layerprobe.proto.v1.RunRequest;
-import dev.layerprobe.proto.v1.StoredLayer;
 import dev.layerprobe.proto.v1.UploadModelRequest;
 import dev.layerprobe.proto.v1.UploadModelResponse;
 import dev.layerprobe.simulator.profile.DeviceProfile;
@@ -67,6 +69,9 @@ import java.util.concurrent.Semaphore;
  *       offset on ({@link PullDumpCall}), so a host resumes an interrupted pull. PullDump is bound
  *       by {@link #definition()} with a response marshaller of its own ({@link FileChunk}), which
  *       reads chunks from the file as gRPC frames them; its messages are RunEvents all the same.</li>
+ *   <li>{@code OpenBulkPull}: a ticket for the bulk port ({@link BulkTickets},
+ *       {@link dev.layerprobe.agent.bulk.BulkServer}), which sends a stored run's layers without
+ *       HTTP/2; FAILED_PRECONDITION when the agent serves none.</li>
  * </ul>
  * Errors leave through {@link StatusMapper}. Thread-safe: gRPC calls it from many threads.
  */
@@ -79,6 +84,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     private final int maxInputTensors;
     private final Semaphore runSlots;
     private final Executor runExecutor;
+    private final BulkTickets bulkTickets;
     private final List<BackendInfo> backends;
     private final UploadBudget uploads;
 
@@ -94,8 +100,10 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
             long maxModelBytes,
             int maxConcurrentRuns,
             int maxInputTensors,
-            Executor runExecutor) {
+            Executor runExecutor,
+            BulkTickets bulkTickets) {
         this.backend = backend;
+        this.bulkTickets = bulkTickets;
         this.store = store;
         this.runs = runs;
         this.maxModelBytes = maxModelBytes;
@@ -280,6 +288,18 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
                         .asException());
     }
 
+    /** A ticket for the bulk port, for a stored run; see {@link BulkTickets}. */
+    @Override
+    public void openBulkPull(OpenBulkPullRequest request, StreamObserver<BulkPullTicket> responseObserver) {
+        try {
+            RunInfo run = StoredLayers.run(runs, request.getRunId());
+            responseObserver.onNext(bulkTickets.issue(run.getRunId()));
+            responseObserver.onCompleted();
+        } catch (Exception e) {
+            responseObserver.onError(StatusMapper.toStatus(e).asRuntimeException());
+        }
+    }
+
     @Override
     public void listRuns(ListRunsRequest request, StreamObserver<ListRunsResponse> responseObserver) {
         try {
@@ -327,22 +347,12 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
 
     private void pullDump(PullDumpRequest request, ServerCallStreamObserver<Object> out) {
         try {
-            RunInfo run = storedRun(request.getRunId());
-            if (request.getLayer() < 0 || request.getLayer() >= run.getLayerListCount()) {
-                throw Status.OUT_OF_RANGE
-                        .withDescription("run " + run.getRunId() + " has layers 0.." + (run.getLayerListCount() - 1)
-                                + ", not " + request.getLayer())
-                        .asException();
-            }
-            StoredLayer layer = run.getLayerList(request.getLayer());
-            if (request.getOffset() < 0
-                    || request.getOffset() > layer.getHeader().getSizeBytes()) {
-                throw PullDumpCall.badOffset(layer, request.getOffset()).asException();
-            }
+            StoredLayers.Opened opened =
+                    StoredLayers.open(runs, request.getRunId(), request.getLayer(), request.getOffset());
             PullDumpCall.start(
                     out,
-                    layer,
-                    runs.openLayer(run.getRunId(), request.getLayer()),
+                    opened.layer(),
+                    opened.file(),
                     request.getOffset(),
                     RunJob.chunkBytes(request.getChunkBytes()));
         } catch (Exception e) {
@@ -351,12 +361,7 @@ public final class DeviceAgentService extends DeviceAgentGrpc.DeviceAgentImplBas
     }
 
     private RunInfo storedRun(String runId) throws Exception {
-        return runs.get(runId)
-                .orElseThrow(() -> Status.NOT_FOUND
-                        .withDescription(
-                                "no stored run '" + runId
-                                        + "' on this agent (it may have been evicted by the retention limits); ListRuns lists the stored runs")
-                        .asException());
+        return StoredLayers.run(runs, runId);
     }
 
     private static DumpFormat format(DumpFormat requested) {

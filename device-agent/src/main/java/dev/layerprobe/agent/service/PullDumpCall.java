@@ -4,7 +4,6 @@ import dev.layerprobe.proto.v1.LayerEnd;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.RunEvent;
 import dev.layerprobe.proto.v1.StoredLayer;
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.EOFException;
 import java.io.IOException;
@@ -124,11 +123,5 @@ final class PullDumpCall implements Runnable {
         } catch (IOException e) {
             LOG.log(Level.FINE, "closing a stored layer failed", e);
         }
-    }
-
-    /** The status for a pull that cannot start, for the service's checks. */
-    static Status badOffset(StoredLayer layer, long offset) {
-        return Status.OUT_OF_RANGE.withDescription("offset " + offset + " is outside layer '"
-                + layer.getHeader().getName() + "' of " + layer.getHeader().getSizeBytes() + " bytes");
     }
 }

@@ -48,6 +48,8 @@ public final class EmbeddedDevice implements AutoCloseable {
                 .bindHost("127.0.0.1")
                 .port(0)
                 .maxInboundMessageBytes(EMBEDDED_MAX_MESSAGE_BYTES)
+                // Its runs are streamed, never pulled: no bulk port, no thread for one.
+                .bulkPort(AgentConfig.BULK_OFF)
                 .build());
         server.start();
         try {
