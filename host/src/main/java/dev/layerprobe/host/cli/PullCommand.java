@@ -51,6 +51,13 @@ final class PullCommand implements Callable<Integer> {
             description = "KiB per message to ask for (default: the agent's choice)")
     int chunkKb;
 
+    @Option(
+            names = "--bulk-port",
+            paramLabel = "N",
+            description = "the agent's bulk port as this host reaches it, where a tunnel maps it to another"
+                    + " number (default: the port the agent names); 'off' pulls over gRPC only")
+    String bulkPort;
+
     @Option(names = "--verbose", description = "print stack traces on errors")
     boolean verbose;
 
@@ -69,8 +76,9 @@ final class PullCommand implements Callable<Integer> {
         if (chunkKb < 0 || chunkKb > (4 << 10)) {
             throw new UsageException("--chunk-kb must be in [0, 4096], got " + chunkKb);
         }
+        AgentClient.Options options = AgentClient.Options.DEFAULT.withBulkPort(bulkPort());
         PrintWriter out = spec.commandLine().getOut();
-        try (AgentClient client = AgentClient.connect(target.endpoint(), AgentClient.Options.DEFAULT)) {
+        try (AgentClient client = AgentClient.connect(target.endpoint(), options)) {
             RunInfo info = client.storedRun(run);
             long start = System.nanoTime();
             RunPull.Result r;
@@ -90,8 +98,30 @@ final class PullCommand implements Callable<Integer> {
                     seconds,
                     r.bytesReceived() / 1048576.0 / Math.max(seconds, 1e-9),
                     output));
+            // Only when a pull went over gRPC for a reason worth fixing (a bulk port not forwarded).
+            client.bulkUnavailable()
+                    .filter(why -> !why.contains("serves no bulk port"))
+                    .ifPresent(why -> out.println("note: " + why));
             out.flush();
         }
         return 0;
+    }
+
+    private int bulkPort() throws UsageException {
+        if (bulkPort == null) {
+            return AgentClient.Options.BULK_ADVERTISED;
+        }
+        if (bulkPort.equalsIgnoreCase("off")) {
+            return AgentClient.Options.BULK_OFF;
+        }
+        try {
+            int p = Integer.parseInt(bulkPort);
+            if (p >= 1 && p <= 65535) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new UsageException("--bulk-port must be a port in [1, 65535] or 'off', got '" + bulkPort + "'");
     }
 }

@@ -10,6 +10,7 @@ import dev.layerprobe.proto.v1.GetInfoRequest;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.ListRunsRequest;
 import dev.layerprobe.proto.v1.ListRunsResponse;
+import dev.layerprobe.proto.v1.OpenBulkPullRequest;
 import dev.layerprobe.proto.v1.PullDumpRequest;
 import dev.layerprobe.proto.v1.RunInfo;
 import dev.layerprobe.proto.v1.RunLayerRequest;
@@ -24,8 +25,10 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import javax.net.ssl.SSLContext;
 
 /**
  * The host's side of the DeviceAgent protocol (docs/architecture.md#wire-protocol). Owns a {@link ManagedChannel} to the
@@ -65,15 +68,42 @@ public final class AgentClient implements AutoCloseable {
     public static final long MAX_DECODED_LAYER_BYTES = 1L << 30;
 
     /**
-     * Deadlines.
+     * Deadlines, and how stored layers are pulled.
      *
      * @param callDeadline for info, run-layer, upload and the stored-run listings
      * @param runDeadline for a whole run, all layers included, and for pulling one stored layer
+     * @param bulkPort where {@link #pullLayer} reaches the agent's bulk port: {@link #BULK_ADVERTISED}
+     *     for the port the agent names (on the agent's host), a port number for another one (a
+     *     tunnel that maps it to another number), {@link #BULK_OFF} to pull over gRPC's
+     *     {@code PullDump} only
      */
-    public record Options(Duration callDeadline, Duration runDeadline) {
+    public record Options(Duration callDeadline, Duration runDeadline, int bulkPort) {
+        /** {@link #bulkPort()}: the port the agent names in its ticket. */
+        public static final int BULK_ADVERTISED = 0;
+        /** {@link #bulkPort()}: no bulk pulls. */
+        public static final int BULK_OFF = -1;
+
         public static final Options DEFAULT = new Options(Duration.ofSeconds(60), Duration.ofMinutes(30));
 
+        /** With bulk pulls on the port the agent names. */
+        public Options(Duration callDeadline, Duration runDeadline) {
+            this(callDeadline, runDeadline, BULK_ADVERTISED);
+        }
+
+        /** The same deadlines, pulling over gRPC only. */
+        public Options withoutBulkPulls() {
+            return new Options(callDeadline, runDeadline, BULK_OFF);
+        }
+
+        /** The same deadlines, reaching the bulk port at {@code port} (see {@link #bulkPort()}). */
+        public Options withBulkPort(int port) {
+            return new Options(callDeadline, runDeadline, port);
+        }
+
         public Options {
+            if (bulkPort < BULK_OFF || bulkPort > 65535) {
+                throw new IllegalArgumentException("bulk port must be in [1, 65535], 0 or -1, got " + bulkPort);
+            }
             if (callDeadline.isNegative()
                     || callDeadline.isZero()
                     || runDeadline.isNegative()
@@ -98,10 +128,11 @@ public final class AgentClient implements AutoCloseable {
     private final Options options;
     private final DeviceAgentGrpc.DeviceAgentBlockingStub blocking;
     private final DeviceAgentGrpc.DeviceAgentStub async;
+    private final BulkPull bulk;
 
     /** Connects (lazily, on the first call) to {@code host:port} in plaintext. */
     public AgentClient(String host, int port, Options options) {
-        this(AgentChannels.plaintext(host, port), host + ":" + port, options);
+        this(AgentChannels.plaintext(host, port), host + ":" + port, options, host, null);
     }
 
     public AgentClient(String host, int port) {
@@ -114,11 +145,31 @@ public final class AgentClient implements AutoCloseable {
      * @param target how messages name the device, e.g. "127.0.0.1:50051"
      */
     public AgentClient(ManagedChannel channel, String target, Options options) {
+        this(channel, target, options, null, null);
+    }
+
+    /**
+     * @param bulkHost the agent's host for its bulk port, or null to pull over gRPC only
+     * @param bulkTls the context for the bulk port's TLS, or null for plaintext
+     */
+    private AgentClient(ManagedChannel channel, String target, Options options, String bulkHost, SSLContext bulkTls) {
         this.channel = channel;
         this.target = target;
         this.options = options;
         this.blocking = DeviceAgentGrpc.newBlockingStub(channel).withMaxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
         this.async = DeviceAgentGrpc.newStub(channel).withMaxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
+        this.bulk = bulkHost == null || options.bulkPort() == Options.BULK_OFF
+                ? null
+                : new BulkPull(
+                        bulkHost,
+                        options.bulkPort(),
+                        bulkTls,
+                        target,
+                        runId -> unary(
+                                "OpenBulkPull",
+                                s -> s.openBulkPull(OpenBulkPullRequest.newBuilder()
+                                        .setRunId(runId)
+                                        .build())));
     }
 
     /**
@@ -129,7 +180,19 @@ public final class AgentClient implements AutoCloseable {
      *     when the token file or the CA file cannot be used
      */
     public static AgentClient connect(AgentEndpoint endpoint, Options options) throws AgentException {
-        return new AgentClient(AgentChannels.open(endpoint), endpoint.address(), options);
+        ManagedChannel channel = AgentChannels.open(endpoint);
+        try {
+            SSLContext tls = endpoint.tlsCa() == null ? null : BulkPull.trusting(endpoint.tlsCa());
+            return new AgentClient(
+                    channel,
+                    endpoint.address(),
+                    options,
+                    AgentChannels.HostPort.parse(endpoint.address()).host(),
+                    tls);
+        } catch (AgentException | RuntimeException e) {
+            channel.shutdownNow();
+            throw e;
+        }
     }
 
     /** Connects to {@code HOST:PORT} (IPv6 hosts in brackets) with default deadlines. */
@@ -280,8 +343,10 @@ public final class AgentClient implements AutoCloseable {
 
     /**
      * Pulls one layer of a stored run from byte {@code offset} on into {@code sink}, checking that
-     * the agent sends that layer, contiguously from {@code offset} to its size. The sink is called
-     * on a transport thread while the calling thread waits.
+     * the agent sends that layer, contiguously from {@code offset} to its size. Over the agent's
+     * bulk port where it has one and the client can reach it ({@link BulkPull}; the sink is then
+     * called on the calling thread), else over gRPC's {@code PullDump} (the sink is called on a
+     * transport thread while the calling thread waits); {@link #bulkUnavailable()} says which.
      *
      * @return the sha256 the agent stored for the whole layer; the caller, who holds the bytes
      *     before {@code offset}, checks it
@@ -291,6 +356,13 @@ public final class AgentClient implements AutoCloseable {
     public String pullLayer(String runId, LayerHeader layer, long offset, int chunkBytes, ByteSink sink)
             throws AgentException {
         checkOpen();
+        if (bulk != null) {
+            try {
+                return bulk.pull(runId, layer, offset, sink, options.runDeadline());
+            } catch (BulkPull.Unavailable e) {
+                // over gRPC below, as this client's pulls will be from now on
+            }
+        }
         PullDumpRequest req = PullDumpRequest.newBuilder()
                 .setRunId(runId)
                 .setLayer(layer.getIndex())
@@ -298,6 +370,17 @@ public final class AgentClient implements AutoCloseable {
                 .setChunkBytes(chunkBytes)
                 .build();
         return PullDumpReceiver.call(channel, options.runDeadline(), target, req, layer, sink);
+    }
+
+    /**
+     * Why this client pulls over gRPC rather than the agent's bulk port (e.g. "pulled over gRPC:
+     * its bulk port 10.0.0.2:50052 cannot be reached (...)"), or empty while it uses the bulk port
+     * or has not tried yet.
+     */
+    public Optional<String> bulkUnavailable() {
+        return bulk == null
+                ? Optional.of("pulled over gRPC: this client has no bulk access")
+                : Optional.ofNullable(bulk.unavailable());
     }
 
     /** A unary call, named {@code call} in messages, with the call deadline. */
@@ -318,6 +401,9 @@ public final class AgentClient implements AutoCloseable {
     /** Shuts the channel down, waiting up to 5 s for calls in flight. Idempotent. */
     @Override
     public void close() {
+        if (bulk != null) {
+            bulk.close();
+        }
         channel.shutdown();
         try {
             if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -20,6 +20,8 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PullCommandTest {
     @TempDir
@@ -77,8 +79,10 @@ class PullCommandTest {
         assertTrue(r.oneLineError() && r.err().contains("--device"), r.err());
     }
 
-    @Test
-    void runsAndPullCarryTheTokenAndTls() throws Exception {
+    /** Over the bulk port (the default) and, with it off, over gRPC's PullDump: TLS either way. */
+    @ParameterizedTest(name = "bulk port {0}")
+    @ValueSource(booleans = {true, false})
+    void runsAndPullCarryTheTokenAndTls(boolean bulk) throws Exception {
         TestCertificates certs = TestCertificates.create(tmp);
         Path token = Files.writeString(tmp.resolve("token"), "pull-token-0123456789abcdef\n");
         if (Files.getFileAttributeView(token, PosixFileAttributeView.class) != null) {
@@ -88,6 +92,7 @@ class PullCommandTest {
                         .port(0)
                         .tokenFile(token)
                         .tls(certs.cert(), certs.key())
+                        .bulkPort(bulk ? 0 : AgentConfig.BULK_OFF)
                         .build())
                 .start()) {
             RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
@@ -126,6 +131,8 @@ class PullCommandTest {
             assertEquals(0, runs.exit(), runs.err());
             assertTrue(runs.out().startsWith(id), runs.out());
             assertEquals(0, pull.exit(), pull.err());
+            // A pull that fell back to gRPC for want of the bulk port says so.
+            assertTrue(!pull.out().contains("note:"), pull.out());
             try (var files = Files.list(tmp.resolve("d"))) {
                 Path npy = files.filter(f -> f.toString().endsWith(".npy"))
                         .findFirst()

@@ -35,6 +35,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Pulling a stored run over real loopback sockets, cut at random points by a proxy. */
 class RunPullTest {
@@ -94,17 +96,27 @@ class RunPullTest {
         agent.close();
     }
 
-    @Test
-    void aPullCutAtRandomPointsResumesAndVerifiesEveryChecksum() throws Exception {
+    /**
+     * The options of a client whose pulls go through {@code bulkProxy} to the agent's bulk port, or
+     * over gRPC's PullDump when it is null.
+     */
+    private static AgentClient.Options through(CuttingProxy bulkProxy) {
+        return bulkProxy == null ? SHORT.withoutBulkPulls() : SHORT.withBulkPort(bulkProxy.port());
+    }
+
+    @ParameterizedTest(name = "bulk port {0}")
+    @ValueSource(booleans = {true, false})
+    void aPullCutAtRandomPointsResumesAndVerifiesEveryChecksum(boolean bulk) throws Exception {
         Path out = tmp.resolve("dump");
         long total = layers.stream().mapToLong(b -> b.length).sum();
         long received = 0;
         int attempts = 0;
         RunPull.Result done = null;
-        try (CuttingProxy proxy = new CuttingProxy(agent.port(), 42, 20_000, 300_000)) {
+        try (CuttingProxy proxy = new CuttingProxy(agent.port(), 42, 20_000, 300_000);
+                CuttingProxy bulkProxy = bulk ? new CuttingProxy(agent.bulkPort(), 43, 20_000, 300_000) : null) {
             while (done == null) {
                 assertTrue(++attempts < 500, "the pull never completed");
-                try (AgentClient client = new AgentClient("127.0.0.1", proxy.port(), SHORT)) {
+                try (AgentClient client = new AgentClient("127.0.0.1", proxy.port(), through(bulkProxy))) {
                     long[] got = {0};
                     try {
                         done = new RunPull(client, 64 << 10).pull(runId, out, n -> got[0] += n);
@@ -122,7 +134,8 @@ class RunPullTest {
                     received += got[0];
                 }
             }
-            assertTrue(proxy.cuts.get() >= 5, "the proxy cut only " + proxy.cuts.get() + " times");
+            CuttingProxy dataProxy = bulk ? bulkProxy : proxy;
+            assertTrue(dataProxy.cuts.get() >= 5, "the proxy cut only " + dataProxy.cuts.get() + " times");
         }
         assertEquals(layers.size(), done.layers());
         // Every chunk that reached the sink was kept on disk, and each attempt asked for the bytes
@@ -205,11 +218,14 @@ class RunPullTest {
         }
     }
 
-    @Test
-    void aCorruptedPartialFileFailsItsChecksumAndIsPulledAfreshNextTime() throws Exception {
+    @ParameterizedTest(name = "bulk port {0}")
+    @ValueSource(booleans = {true, false})
+    void aCorruptedPartialFileFailsItsChecksumAndIsPulledAfreshNextTime(boolean bulk) throws Exception {
         Path out = tmp.resolve("dump");
-        try (CuttingProxy proxy = new CuttingProxy(agent.port(), 1, 400_000, 400_001);
-                AgentClient client = new AgentClient("127.0.0.1", proxy.port(), SHORT)) {
+        try (CuttingProxy proxy = new CuttingProxy(bulk ? agent.bulkPort() : agent.port(), 1, 400_000, 400_001);
+                AgentClient client = bulk
+                        ? new AgentClient("127.0.0.1", agent.port(), SHORT.withBulkPort(proxy.port()))
+                        : new AgentClient("127.0.0.1", proxy.port(), SHORT.withoutBulkPulls())) {
             assertThrows(AgentException.class, () -> new RunPull(client, 64 << 10).pull(runId, out, n -> {}));
         }
         Path partial;
