@@ -51,36 +51,38 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Dump streaming over loopback gRPC against a raw loopback socket copy of the same bytes, both
- * measured in the same process, interleaved, so that machine noise hits both alike.
+ * Pulling a stored run over loopback against a raw loopback socket copy of the same bytes, all
+ * measured in the same process, interleaved, so that machine noise hits every leg alike.
  *
- * <p>The agent (Netty, as {@code layerprobe agent} runs it) holds a stored run of {@code --mib}
- * MiB of int8 layers (64 MiB each, random codes). One repetition of each:
+ * <p>The agent (Netty, as {@code layerprobe agent} runs it, with its bulk port) holds a stored run
+ * of {@code --mib} MiB of int8 layers (64 MiB each, random codes). One repetition of each leg:
  * <ul>
- *   <li><b>grpc</b>: {@code PullDump} of every layer through {@link AgentClient#pullLayer}, the
- *       bytes handed to a sink that only touches them;</li>
- *   <li><b>socket</b>: a plain {@link ServerSocketChannel} on 127.0.0.1 that reads the same layer
- *       files into a 1 MiB buffer and writes them to the socket, and a client that reads them into a
- *       1 MiB buffer: the copy that any protocol over TCP has to make, and nothing else;</li>
+ *   <li><b>pull</b>: every layer through {@link AgentClient#pullLayer} as {@code layerprobe pull}
+ *       makes it, over the agent's bulk port (a ticket from {@code OpenBulkPull}, then the layer's
+ *       bytes unframed on a TCP connection), the bytes handed to a sink that only touches them;</li>
+ *   <li><b>PullDump</b>: the same through gRPC's {@code PullDump} (a client with bulk pulls off),
+ *       what a host gets where the bulk port is off or not reachable;</li>
  *   <li><b>bare gRPC</b>: gRPC-Java alone, with none of LayerProbe's code, at its best for this
  *       traffic through its public API ({@link BareGrpc}): the same number of bytes streamed from
- *       memory, copied once into the transport's buffers (PullDump's agent, which hands its own
- *       buffers to gRPC's framer, does not copy them at all), by a server whose
- *       handlers run on the transport's thread, in 1 MiB messages, 64 per call as a layer has, to a
- *       client with the agent client's transport settings that skips them in place. What the
- *       transport itself costs, so that {@code grpc} can be read against it.</li>
+ *       memory, copied once into the transport's buffers, by a server whose handlers run on the
+ *       transport's thread, in 1 MiB messages, 64 per call as a layer has, to a client with the
+ *       agent client's transport settings that skips them in place: what HTTP/2 itself costs, so
+ *       that {@code PullDump} can be read against it;</li>
+ *   <li><b>socket</b>: a plain {@link ServerSocketChannel} on 127.0.0.1 that reads the same layer
+ *       files into a 1 MiB buffer and writes them to the socket, and a client that reads them into a
+ *       1 MiB buffer: the copy that any protocol over TCP has to make, and nothing else.</li>
  * </ul>
  * It prints each repetition, then, once, the throughput of a whole {@code layerprobe pull} (sha256
  * of every byte checked, {@code .npy} files written), which is what a user waits for, then the
- * median MiB/s of each leg with grpc's share of the bare stream and the bare stream's share of the
- * socket, and last {@code ratio: X} (grpc / socket).
+ * median MiB/s of each leg with its share of the socket's, and last {@code ratio: X} (pull /
+ * socket). It fails if the pull leg did not go over the bulk port.
  *
  * <p>Usage: {@code TransferBench [--mib N] [--repetitions N] [--warmup N] [--grpc-only]}; defaults
- * 1024, 7 and 6. The repetitions run the three legs in each of their six orders in turn. {@code
- * --grpc-only} times the gRPC path alone, without a ratio, for a profiler. The gRPC path needs
- * several GiB through it before the JIT has compiled all of it (with 3 warm-ups its throughput was
- * still climbing), hence at least 6; the warm-up goes on while the JIT's compilers are still busy,
- * and each repetition prints how long they worked during it.
+ * 1024, 8 and 6. The repetitions run the four legs in eight orders in turn (each leg once in each
+ * place, forwards and backwards). {@code --grpc-only} times the PullDump leg alone, without a ratio,
+ * for a profiler. The gRPC path needs several GiB through it before the JIT has compiled all of it
+ * (with 3 warm-ups its throughput was still climbing), hence at least 6; the warm-up goes on while
+ * the JIT's compilers are still busy, and each repetition prints how long they worked during it.
  */
 public final class TransferBench {
     private static final int LAYER_BYTES = 64 << 20;
@@ -92,7 +94,7 @@ public final class TransferBench {
 
     public static void main(String[] args) throws Exception {
         int mib = 1024;
-        int reps = 7;
+        int reps = 8;
         int warmup = 6;
         boolean grpcOnly = false;
         for (int i = 0; i < args.length; i++) {
@@ -119,9 +121,13 @@ public final class TransferBench {
                         .start();
                 RawServer raw = new RawServer(agent.runs().dir());
                 BareGrpc bare = grpcOnly ? null : new BareGrpc(LAYER_BYTES / BareGrpc.MESSAGE_BYTES);
-                AgentClient client = new AgentClient("127.0.0.1", agent.port())) {
+                AgentClient client = new AgentClient("127.0.0.1", agent.port());
+                AgentClient grpcClient =
+                        new AgentClient("127.0.0.1", agent.port(), AgentClient.Options.DEFAULT.withoutBulkPulls())) {
             String runId = storeRun(agent.runs(), layers);
             RunInfo run = client.storedRun(runId);
+            System.out.printf(
+                    Locale.ROOT, "agent: gRPC on port %d, bulk pulls on port %d%n", agent.port(), agent.bulkPort());
             System.out.printf(
                     Locale.ROOT,
                     "transfer: %d MiB in %d layers of %d MiB over 127.0.0.1, %d repetitions"
@@ -140,8 +146,9 @@ public final class TransferBench {
             for (boolean settled = false; rounds < warmup || (!settled && rounds < MAX_WARMUP); rounds++) {
                 long j0 = jitMillis();
                 long t0 = System.nanoTime();
-                grpc(client, run);
+                pull(grpcClient, run);
                 if (!grpcOnly) {
+                    pull(client, run);
                     bare.stream(layers);
                     raw.copy(runId, layers);
                 }
@@ -153,57 +160,66 @@ public final class TransferBench {
                     rounds,
                     jitMillis() / 1e3);
             if (grpcOnly) {
-                profileGrpc(client, run, reps, total);
+                profileGrpc(grpcClient, run, reps, total);
                 return;
             }
-            double[] g = new double[reps];
-            double[] b = new double[reps];
-            double[] s = new double[reps];
-            double[] gc = new double[reps];
-            double[] bc = new double[reps];
-            double[] sc = new double[reps];
+            if (client.bulkUnavailable().isPresent()) {
+                System.err.println("transfer: the pull leg did not use the bulk port ("
+                        + client.bulkUnavailable().get() + "); its figure would be PullDump's");
+                System.exit(1);
+            }
+            String[] names = {"pull", "PullDump", "bare gRPC", "socket"};
+            double[][] speed = new double[names.length][reps];
+            double[][] cpu = new double[names.length][reps];
             double gib = total / (double) (1L << 30);
-            // The repetitions go through the six orders of the three legs: where a leg stands
-            // measurably changes its figure (run right after the other gRPC leg, either gRPC leg
-            // was the faster by a tenth or more), so a fixed order would favour one of them.
-            int[][] orders = {{0, 1, 2}, {2, 1, 0}, {1, 0, 2}, {2, 0, 1}, {0, 2, 1}, {1, 2, 0}};
+            // Where a leg stands measurably changes its figure (run right after another gRPC leg,
+            // either gRPC leg was the faster by a tenth or more), so the repetitions go through
+            // eight orders: each leg once in each place, forwards and backwards.
+            int[][] orders = {
+                {0, 1, 2, 3},
+                {3, 2, 1, 0},
+                {1, 2, 3, 0},
+                {0, 3, 2, 1},
+                {2, 3, 0, 1},
+                {1, 0, 3, 2},
+                {3, 0, 1, 2},
+                {2, 1, 0, 3}
+            };
             long[] jit = new long[reps];
             for (int r = 0; r < reps; r++) {
                 long j0 = jitMillis();
                 for (int leg : orders[r % orders.length]) {
                     long c0 = processCpuNanos();
-                    switch (leg) {
-                        case 0 -> g[r] = mibPerSecond(total, grpc(client, run));
-                        case 1 -> b[r] = mibPerSecond(total, bare.stream(layers));
-                        default -> s[r] = mibPerSecond(total, raw.copy(runId, layers));
-                    }
-                    double cpu = (processCpuNanos() - c0) / 1e9 / gib;
-                    switch (leg) {
-                        case 0 -> gc[r] = cpu;
-                        case 1 -> bc[r] = cpu;
-                        default -> sc[r] = cpu;
-                    }
+                    long nanos = switch (leg) {
+                        case 0 -> pull(client, run);
+                        case 1 -> pull(grpcClient, run);
+                        case 2 -> bare.stream(layers);
+                        default -> raw.copy(runId, layers);
+                    };
+                    speed[leg][r] = mibPerSecond(total, nanos);
+                    cpu[leg][r] = (processCpuNanos() - c0) / 1e9 / gib;
                 }
                 jit[r] = jitMillis() - j0;
-                System.out.printf(
-                        Locale.ROOT,
-                        "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB), bare gRPC %.0f MiB/s (%.2f CPU-s/GiB),"
-                                + " socket %.0f MiB/s (%.2f CPU-s/GiB), JIT %d ms%n",
-                        r + 1,
-                        g[r],
-                        gc[r],
-                        b[r],
-                        bc[r],
-                        s[r],
-                        sc[r],
-                        jit[r]);
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  repetition %d:", r + 1));
+                for (int leg = 0; leg < names.length; leg++) {
+                    line.append(String.format(
+                            Locale.ROOT,
+                            "%s %s %.0f MiB/s (%.2f CPU-s/GiB)",
+                            leg == 0 ? "" : ",",
+                            names[leg],
+                            speed[leg][r],
+                            cpu[leg][r]));
+                }
+                System.out.println(line.append(String.format(Locale.ROOT, ", JIT %d ms", jit[r])));
             }
             System.out.printf(
                     Locale.ROOT,
-                    "process CPU per GiB (median, all threads): grpc %.2f s, bare gRPC %.2f s, socket %.2f s%n",
-                    median(gc),
-                    median(bc),
-                    median(sc));
+                    "process CPU per GiB (median, all threads): pull %.2f s, PullDump %.2f s, bare gRPC %.2f s,"
+                            + " socket %.2f s%n",
+                    median(cpu[0]),
+                    median(cpu[1]),
+                    median(cpu[2]),
+                    median(cpu[3]));
             // The pull first, so that the ratio is the last line.
             Path out = Files.createTempDirectory("layerprobe-bench-pull-");
             try {
@@ -221,27 +237,30 @@ public final class TransferBench {
                     }
                 }
             }
-            double gm = median(g);
-            double bm = median(b);
-            double sm = median(s);
-            System.out.printf(
-                    Locale.ROOT, "grpc PullDump: %.0f MiB/s (median), %.2f of the bare gRPC stream%n", gm, gm / bm);
-            System.out.printf(Locale.ROOT, "bare gRPC:     %.0f MiB/s (median), %.2f of the raw socket%n", bm, bm / sm);
-            System.out.printf(Locale.ROOT, "raw socket:    %.0f MiB/s (median)%n", sm);
-            System.out.printf(Locale.ROOT, "ratio: %.2f%n", gm / sm);
+            double sm = median(speed[3]);
+            for (int leg = 0; leg < 3; leg++) {
+                System.out.printf(
+                        Locale.ROOT,
+                        "%-10s %5.0f MiB/s (median), %.2f of the raw socket%n",
+                        names[leg] + ":",
+                        median(speed[leg]),
+                        median(speed[leg]) / sm);
+            }
+            System.out.printf(Locale.ROOT, "%-10s %5.0f MiB/s (median)%n", "socket:", sm);
+            System.out.printf(Locale.ROOT, "ratio: %.2f%n", median(speed[0]) / sm);
         }
     }
 
-    /** The gRPC path alone, for a profiler: throughput and CPU per GiB of each repetition. */
+    /** The PullDump leg alone, for a profiler: throughput and CPU per GiB of each repetition. */
     private static void profileGrpc(AgentClient client, RunInfo run, int reps, long total) throws AgentException {
         double gib = total / (double) (1L << 30);
         for (int r = 0; r < reps; r++) {
             long c0 = processCpuNanos();
             long j0 = jitMillis();
-            double g = mibPerSecond(total, grpc(client, run));
+            double g = mibPerSecond(total, pull(client, run));
             System.out.printf(
                     Locale.ROOT,
-                    "  repetition %d: grpc %.0f MiB/s (%.2f CPU-s/GiB), JIT %d ms%n",
+                    "  repetition %d: PullDump %.0f MiB/s (%.2f CPU-s/GiB), JIT %d ms%n",
                     r + 1,
                     g,
                     (processCpuNanos() - c0) / 1e9 / gib,
@@ -277,7 +296,7 @@ public final class TransferBench {
     }
 
     /** Nanoseconds to pull every layer; the sink reads one byte per chunk so nothing is optimised away. */
-    private static long grpc(AgentClient client, RunInfo run) throws AgentException {
+    private static long pull(AgentClient client, RunInfo run) throws AgentException {
         long[] touched = {0};
         long t0 = System.nanoTime();
         for (var layer : run.getLayerListList()) {
