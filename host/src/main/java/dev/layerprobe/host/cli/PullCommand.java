@@ -98,10 +98,13 @@ final class PullCommand implements Callable<Integer> {
                     seconds,
                     r.bytesReceived() / 1048576.0 / Math.max(seconds, 1e-9),
                     output));
-            // Only when a pull went over gRPC for a reason worth fixing (a bulk port not forwarded).
-            client.bulkUnavailable()
-                    .filter(why -> !why.contains("serves no bulk port"))
-                    .ifPresent(why -> out.println("note: " + why));
+            // Only when a pull went over gRPC for a reason worth fixing (a bulk port not forwarded),
+            // not when asked to or when the agent has none.
+            if (options.bulkPort() != AgentClient.Options.BULK_OFF) {
+                client.bulkUnavailable()
+                        .filter(why -> !why.contains("serves no bulk port"))
+                        .ifPresent(why -> out.println("note: " + why));
+            }
             out.flush();
         }
         return 0;

@@ -378,9 +378,13 @@ public final class AgentClient implements AutoCloseable {
      * or has not tried yet.
      */
     public Optional<String> bulkUnavailable() {
-        return bulk == null
-                ? Optional.of("pulled over gRPC: this client has no bulk access")
-                : Optional.ofNullable(bulk.unavailable());
+        if (bulk != null) {
+            return Optional.ofNullable(bulk.unavailable());
+        }
+        return Optional.of(
+                options.bulkPort() == Options.BULK_OFF
+                        ? "pulled over gRPC: bulk pulls are off for this client"
+                        : "pulled over gRPC: this client was made from a channel, without the agent's address");
     }
 
     /** A unary call, named {@code call} in messages, with the call deadline. */

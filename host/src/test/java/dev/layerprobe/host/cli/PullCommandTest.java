@@ -79,6 +79,76 @@ class PullCommandTest {
         assertTrue(r.oneLineError() && r.err().contains("--device"), r.err());
     }
 
+    @Test
+    void aBulkPortThatCannotBeReachedMeansGrpcAndOneLineSayingSo() throws Exception {
+        try (AgentServer agent =
+                AgentServer.netty(AgentConfig.builder().port(0).build()).start()) {
+            byte[] data = new byte[100_000];
+            new java.util.Random(2).nextBytes(data);
+            RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
+            w.beginLayer(LayerHeader.newBuilder()
+                    .setIndex(0)
+                    .setName("out")
+                    .setOp("Relu")
+                    .setDtype(DataType.INT8)
+                    .addShape(data.length)
+                    .setSizeBytes(data.length)
+                    .build());
+            w.write(ByteBuffer.wrap(data));
+            w.endLayer(Sha256.hexOf(data));
+            String id = w.commit().getRunId();
+            int closed;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+                closed = s.getLocalPort();
+            }
+            String device = "127.0.0.1:" + agent.port();
+
+            // As through a tunnel that forwards the gRPC port only.
+            CliRun unreachable = CliRun.of(
+                    "pull",
+                    "--device",
+                    device,
+                    "--run",
+                    id,
+                    "-o",
+                    tmp.resolve("a").toString(),
+                    "--bulk-port",
+                    Integer.toString(closed));
+            CliRun off = CliRun.of(
+                    "pull",
+                    "--device",
+                    device,
+                    "--run",
+                    id,
+                    "-o",
+                    tmp.resolve("b").toString(),
+                    "--bulk-port",
+                    "off");
+            CliRun bad = CliRun.of(
+                    "pull",
+                    "--device",
+                    device,
+                    "--run",
+                    id,
+                    "-o",
+                    tmp.resolve("c").toString(),
+                    "--bulk-port",
+                    "fast");
+
+            assertEquals(0, unreachable.exit(), unreachable.err());
+            assertTrue(
+                    unreachable
+                            .out()
+                            .contains(
+                                    "note: pulled over gRPC: its bulk port 127.0.0.1:" + closed + " cannot be reached"),
+                    unreachable.out());
+            assertEquals(0, off.exit(), off.err());
+            assertTrue(!off.out().contains("note:"), off.out());
+            assertEquals(ExitCodes.BAD_INPUT, bad.exit());
+            assertTrue(bad.oneLineError() && bad.err().contains("--bulk-port must be a port"), bad.err());
+        }
+    }
+
     /** Over the bulk port (the default) and, with it off, over gRPC's PullDump: TLS either way. */
     @ParameterizedTest(name = "bulk port {0}")
     @ValueSource(booleans = {true, false})
