@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.agent.ManualClock;
 import dev.layerprobe.agent.store.RunStore;
 import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.BulkPullTicket;
@@ -21,10 +22,6 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -33,7 +30,7 @@ import org.junit.jupiter.api.Test;
 
 /** The bulk port over real loopback sockets: admission by ticket, answers, errors, pipelining. */
 class BulkServerTest {
-    private final MutableClock clock = new MutableClock();
+    private final ManualClock clock = new ManualClock();
     private final BulkTickets tickets = new BulkTickets(clock);
     private RunStore runs;
     private BulkServer server;
@@ -230,29 +227,6 @@ class BulkServerTest {
         @Override
         public void close() throws IOException {
             socket.close();
-        }
-    }
-
-    private static final class MutableClock extends Clock {
-        private volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 }

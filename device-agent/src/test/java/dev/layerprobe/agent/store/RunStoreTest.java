@@ -4,16 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.layerprobe.agent.ManualClock;
 import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.LayerHeader;
 import dev.layerprobe.proto.v1.RunInfo;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,26 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 class RunStoreTest {
     @TempDir
     Path dir;
-
-    /** A clock the test moves by hand. */
-    private static final class ManualClock extends Clock {
-        long millis = 1_000_000;
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis);
-        }
-    }
 
     private static String store(RunStore s, int bytes) throws Exception {
         RunStore.Writer w = s.begin("model", DumpFormat.NATIVE);
@@ -63,9 +41,9 @@ class RunStoreTest {
         ManualClock clock = new ManualClock();
         RunStore s = RunStore.open(dir, new RunStore.Retention(250, Duration.ofHours(1)), clock);
         String a = store(s, 100);
-        clock.millis++;
+        clock.advance(Duration.ofMillis(1));
         String b = store(s, 100);
-        clock.millis++;
+        clock.advance(Duration.ofMillis(1));
         assertEquals(List.of(b, a), ids(s), "newest first");
         String c = store(s, 100);
         assertEquals(List.of(c, b), ids(s));
@@ -79,7 +57,7 @@ class RunStoreTest {
         ManualClock clock = new ManualClock();
         RunStore s = RunStore.open(dir, new RunStore.Retention(1 << 20, Duration.ofMinutes(10)), clock);
         String old = store(s, 10);
-        clock.millis += Duration.ofMinutes(11).toMillis();
+        clock.advance(Duration.ofMinutes(11));
         RunStore.Writer unfinished = s.begin("model", DumpFormat.NATIVE);
         String fresh = store(s, 10);
         assertEquals(List.of(fresh), ids(s));

@@ -85,18 +85,7 @@ class PullCommandTest {
                 AgentServer.netty(AgentConfig.builder().port(0).build()).start()) {
             byte[] data = new byte[100_000];
             new java.util.Random(2).nextBytes(data);
-            RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
-            w.beginLayer(LayerHeader.newBuilder()
-                    .setIndex(0)
-                    .setName("out")
-                    .setOp("Relu")
-                    .setDtype(DataType.INT8)
-                    .addShape(data.length)
-                    .setSizeBytes(data.length)
-                    .build());
-            w.write(ByteBuffer.wrap(data));
-            w.endLayer(Sha256.hexOf(data));
-            String id = w.commit().getRunId();
+            String id = storeOneLayer(agent, data);
             int closed;
             try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
                 closed = s.getLocalPort();
@@ -165,22 +154,11 @@ class PullCommandTest {
                         .bulkPort(bulk ? 0 : AgentConfig.BULK_OFF)
                         .build())
                 .start()) {
-            RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
-            // Several chunks, each handed to the transport in the buffer it was read into and
-            // encrypted from there; the pull checks the whole layer's sha256.
+            // Several MiB: over the bulk port in 1 MiB pieces encrypted from the file, over PullDump in
+            // chunks encrypted from the buffers they were read into; the pull checks the sha256.
             byte[] data = new byte[(3 << 20) + 8];
             new java.util.Random(11).nextBytes(data);
-            w.beginLayer(LayerHeader.newBuilder()
-                    .setIndex(0)
-                    .setName("out")
-                    .setOp("Relu")
-                    .setDtype(DataType.FLOAT32)
-                    .addShape(data.length / 4)
-                    .setSizeBytes(data.length)
-                    .build());
-            w.write(ByteBuffer.wrap(data));
-            w.endLayer(Sha256.hexOf(data));
-            String id = w.commit().getRunId();
+            String id = storeOneLayer(agent, data);
             String device = "127.0.0.1:" + agent.port();
             String[] access = {
                 "--device",
@@ -224,5 +202,21 @@ class PullCommandTest {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
+    }
+
+    /** Stores a run of one int8 layer holding {@code data} on the agent; its run id. */
+    private static String storeOneLayer(AgentServer agent, byte[] data) throws Exception {
+        RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
+        w.beginLayer(LayerHeader.newBuilder()
+                .setIndex(0)
+                .setName("out")
+                .setOp("Relu")
+                .setDtype(DataType.INT8)
+                .addShape(data.length)
+                .setSizeBytes(data.length)
+                .build());
+        w.write(ByteBuffer.wrap(data));
+        w.endLayer(Sha256.hexOf(data));
+        return w.commit().getRunId();
     }
 }
