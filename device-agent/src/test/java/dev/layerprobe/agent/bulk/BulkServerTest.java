@@ -7,11 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerprobe.agent.ManualClock;
 import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.agent.store.TestRuns;
 import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.BulkPullTicket;
-import dev.layerprobe.proto.v1.DataType;
 import dev.layerprobe.proto.v1.DumpFormat;
-import dev.layerprobe.proto.v1.LayerHeader;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import java.io.DataInputStream;
@@ -20,7 +19,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Random;
@@ -48,23 +46,10 @@ class BulkServerTest {
         random.nextBytes(layer0);
         random.nextBytes(layer1);
         RunStore.Writer w = runs.begin("model", DumpFormat.NATIVE);
-        store(w, 0, layer0);
-        store(w, 1, layer1);
+        TestRuns.layer(w, 0, layer0);
+        TestRuns.layer(w, 1, layer1);
         runId = w.commit().getRunId();
         server = BulkServer.start(InetAddress.getLoopbackAddress(), 0, null, runs, tickets);
-    }
-
-    private static void store(RunStore.Writer w, int index, byte[] data) throws IOException {
-        w.beginLayer(LayerHeader.newBuilder()
-                .setIndex(index)
-                .setName("l" + index)
-                .setOp("Conv")
-                .setDtype(DataType.INT8)
-                .addShape(data.length)
-                .setSizeBytes(data.length)
-                .build());
-        w.write(ByteBuffer.wrap(data));
-        w.endLayer(Sha256.hexOf(data));
     }
 
     @AfterEach

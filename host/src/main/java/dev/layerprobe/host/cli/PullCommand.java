@@ -100,11 +100,7 @@ final class PullCommand implements Callable<Integer> {
                     output));
             // Only when a pull went over gRPC for a reason worth fixing (a bulk port not forwarded),
             // not when asked to or when the agent has none.
-            if (options.bulkPort() != AgentClient.Options.BULK_OFF) {
-                client.bulkUnavailable()
-                        .filter(why -> !why.contains("serves no bulk port"))
-                        .ifPresent(why -> out.println("note: " + why));
-            }
+            client.bulkUnreachable().ifPresent(why -> out.println("note: " + why));
             out.flush();
         }
         return 0;

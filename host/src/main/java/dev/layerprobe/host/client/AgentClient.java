@@ -387,6 +387,14 @@ public final class AgentClient implements AutoCloseable {
                         : "pulled over gRPC: this client was made from a channel, without the agent's address");
     }
 
+    /**
+     * Why this client pulls over gRPC when the agent has a bulk port that it could not reach (a
+     * tunnel that forwards only the gRPC port): the case worth telling the user. Empty otherwise.
+     */
+    public Optional<String> bulkUnreachable() {
+        return bulk != null && bulk.unreachable() ? Optional.ofNullable(bulk.unavailable()) : Optional.empty();
+    }
+
     /** A unary call, named {@code call} in messages, with the call deadline. */
     private <T> T unary(String call, Function<DeviceAgentGrpc.DeviceAgentBlockingStub, T> rpc) throws AgentException {
         try {

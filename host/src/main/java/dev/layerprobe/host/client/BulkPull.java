@@ -91,6 +91,7 @@ final class BulkPull implements AutoCloseable {
     private final Tickets tickets;
     private final Deque<Connection> idle = new ArrayDeque<>();
     private volatile String unavailable;
+    private volatile boolean unreachable;
     private boolean closed;
 
     /**
@@ -110,6 +111,11 @@ final class BulkPull implements AutoCloseable {
     /** Why pulls go over gRPC, or null while the bulk port is in use (or not yet tried). */
     String unavailable() {
         return unavailable;
+    }
+
+    /** Whether pulls go over gRPC because the agent's bulk port could not be reached (not because it has none). */
+    boolean unreachable() {
+        return unreachable;
     }
 
     /**
@@ -214,6 +220,7 @@ final class BulkPull implements AutoCloseable {
                     ? Connection.plaintext(runId, target, host, to)
                     : Connection.tls(runId, target, host, to, tls);
         } catch (IOException e) {
+            unreachable = true;
             throw giveUp("its bulk port " + where + " cannot be reached (" + OneLine.ofRootCause(e) + ")"
                     + (port != 0
                             ? ""

@@ -8,6 +8,7 @@ import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.agent.access.TestCertificates;
 import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.agent.store.TestRuns;
 import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.dump.DumpReader;
 import dev.layerprobe.proto.v1.DataType;
@@ -85,7 +86,7 @@ class PullCommandTest {
                 AgentServer.netty(AgentConfig.builder().port(0).build()).start()) {
             byte[] data = new byte[100_000];
             new java.util.Random(2).nextBytes(data);
-            String id = storeOneLayer(agent, data);
+            String id = TestRuns.oneLayer(agent.runs(), data);
             int closed;
             try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
                 closed = s.getLocalPort();
@@ -158,7 +159,7 @@ class PullCommandTest {
             // chunks encrypted from the buffers they were read into; the pull checks the sha256.
             byte[] data = new byte[(3 << 20) + 8];
             new java.util.Random(11).nextBytes(data);
-            String id = storeOneLayer(agent, data);
+            String id = TestRuns.oneLayer(agent.runs(), data);
             String device = "127.0.0.1:" + agent.port();
             String[] access = {
                 "--device",
@@ -202,21 +203,5 @@ class PullCommandTest {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
-    }
-
-    /** Stores a run of one int8 layer holding {@code data} on the agent; its run id. */
-    private static String storeOneLayer(AgentServer agent, byte[] data) throws Exception {
-        RunStore.Writer w = agent.runs().begin("model-id", DumpFormat.NATIVE);
-        w.beginLayer(LayerHeader.newBuilder()
-                .setIndex(0)
-                .setName("out")
-                .setOp("Relu")
-                .setDtype(DataType.INT8)
-                .addShape(data.length)
-                .setSizeBytes(data.length)
-                .build());
-        w.write(ByteBuffer.wrap(data));
-        w.endLayer(Sha256.hexOf(data));
-        return w.commit().getRunId();
     }
 }

@@ -9,11 +9,9 @@ import com.google.protobuf.ByteString;
 import dev.layerprobe.agent.AgentConfig;
 import dev.layerprobe.agent.AgentServer;
 import dev.layerprobe.agent.bulk.BulkProtocol;
-import dev.layerprobe.agent.store.RunStore;
+import dev.layerprobe.agent.store.TestRuns;
 import dev.layerprobe.core.io.Sha256;
 import dev.layerprobe.proto.v1.BulkPullTicket;
-import dev.layerprobe.proto.v1.DataType;
-import dev.layerprobe.proto.v1.DumpFormat;
 import dev.layerprobe.proto.v1.LayerHeader;
 import io.grpc.Status;
 import java.io.ByteArrayOutputStream;
@@ -21,7 +19,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
@@ -31,14 +28,7 @@ import org.junit.jupiter.api.Test;
 /** Pulls over the agent's bulk port, and the fallbacks to gRPC, against real loopback agents. */
 class BulkPullTest {
     private final byte[] data = new byte[(3 << 20) + 5];
-    private final LayerHeader header = LayerHeader.newBuilder()
-            .setIndex(0)
-            .setName("conv")
-            .setOp("Conv")
-            .setDtype(DataType.INT8)
-            .addShape(data.length)
-            .setSizeBytes(data.length)
-            .build();
+    private final LayerHeader header = TestRuns.header(0, data.length);
     private AgentServer agent;
     private String runId;
 
@@ -50,11 +40,7 @@ class BulkPullTest {
         agent = AgentServer.netty(
                         AgentConfig.builder().port(0).bulkPort(bulkPort).build())
                 .start();
-        RunStore.Writer w = agent.runs().begin("model", DumpFormat.NATIVE);
-        w.beginLayer(header);
-        w.write(ByteBuffer.wrap(data));
-        w.endLayer(Sha256.hexOf(data));
-        runId = w.commit().getRunId();
+        runId = TestRuns.oneLayer(agent.runs(), data);
     }
 
     @AfterEach
@@ -127,6 +113,7 @@ class BulkPullTest {
         try (AgentClient client = new AgentClient("127.0.0.1", agent.port())) {
             assertArrayEquals(Arrays.copyOfRange(data, 100, data.length), pull(client, runId, header, 100));
             assertTrue(client.bulkUnavailable().orElseThrow().contains("serves no bulk port"));
+            assertTrue(client.bulkUnreachable().isEmpty(), "nothing for the user to forward");
         }
     }
 
@@ -144,6 +131,7 @@ class BulkPullTest {
         assertThrows(BulkPull.Unavailable.class, () -> bulk.pull("r", header, 0, b -> {}, Duration.ofSeconds(5)));
         assertTrue(bulk.unavailable().contains("127.0.0.1:" + closed + " cannot be reached"), bulk.unavailable());
         assertTrue(bulk.unavailable().contains("forward its --bulk-port"), bulk.unavailable());
+        assertTrue(bulk.unreachable());
         assertThrows(BulkPull.Unavailable.class, () -> bulk.pull("r", header, 0, b -> {}, Duration.ofSeconds(5)));
         assertEquals(1, asked[0], "no second ticket once the port is known unreachable");
     }
@@ -158,10 +146,6 @@ class BulkPullTest {
             assertEquals(AgentException.Code.DEADLINE_EXCEEDED, e.code(), e.getMessage());
             assertTrue(e.getMessage().contains("within 300 ms"), e.getMessage());
             assertTrue(System.nanoTime() - t0 < 5_000_000_000L);
-            try (Socket accepted = silent.accept()) {
-                // the connection was made; the server just never answered
-                assertTrue(accepted.isConnected());
-            }
         }
     }
 
