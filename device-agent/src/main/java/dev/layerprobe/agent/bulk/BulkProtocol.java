@@ -20,8 +20,8 @@ import java.nio.charset.StandardCharsets;
  * </ol>
  *
  * Nothing else is sent: the bytes of a layer are neither framed nor copied into messages, so the
- * agent can hand the file to the kernel ({@code sendfile}) and the host read it as a plain socket
- * copy does. A client cancels by closing the connection. Stateless.
+ * agent writes them as it reads them from the file and the host reads them as a plain socket copy
+ * does. A client cancels by closing the connection. Stateless.
  */
 public final class BulkProtocol {
     /** The first four bytes a client sends: "LPB" and the protocol version, '1'. */
