@@ -2,6 +2,7 @@ package dev.layerprobe.host.client;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -115,6 +116,27 @@ class BulkPullTest {
             assertTrue(client.bulkUnavailable().orElseThrow().contains("serves no bulk port"));
             assertTrue(client.bulkUnreachable().isEmpty(), "nothing for the user to forward");
         }
+    }
+
+    @Test
+    void anAgentOlderThanTheBulkPortIsPulledOverGrpcFromThenOn() throws Exception {
+        // What gRPC answers for a method the agent's service does not have.
+        int[] asked = {0};
+        BulkPull bulk = new BulkPull("127.0.0.1", 0, null, "dev:1", id -> {
+            asked[0]++;
+            throw AgentException.fromStatus(
+                    Status.UNIMPLEMENTED
+                            .withDescription("Method not found: layerprobe.v1.DeviceAgent/OpenBulkPull")
+                            .asRuntimeException(),
+                    "dev:1",
+                    "OpenBulkPull",
+                    Duration.ofSeconds(5));
+        });
+        assertThrows(BulkPull.Unavailable.class, () -> bulk.pull("r", header, 0, b -> {}, Duration.ofSeconds(5)));
+        assertTrue(bulk.unavailable().contains("serves no bulk port"), bulk.unavailable());
+        assertFalse(bulk.unreachable(), "nothing for the user to forward");
+        assertThrows(BulkPull.Unavailable.class, () -> bulk.pull("r", header, 0, b -> {}, Duration.ofSeconds(5)));
+        assertEquals(1, asked[0], "no second ticket asked of an agent without the call");
     }
 
     @Test
